@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commonSettings, parse, type ConfigOf } from '@coursegraph/service-kit';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Gateway settings, read once at start-up (see README: Configuration). */
+export const gatewaySettings = {
+  ...commonSettings,
+  port: { env: 'GATEWAY_PORT', default: 4000, parse: parse.port, doc: 'HTTP port of the one endpoint' },
+  supergraphPath: {
+    env: 'SUPERGRAPH_PATH',
+    default: path.join(repoRoot, 'schema/supergraph.graphql'),
+    parse: parse.string,
+    doc: 'composed supergraph SDL (npm run compose writes it)',
+  },
+  jwksUrl: {
+    env: 'IDENTITY_JWKS_URL',
+    default: 'http://127.0.0.1:4001/.well-known/jwks.json',
+    parse: parse.url,
+    doc: "identity's JWKS, for verifying access tokens",
+  },
+};
+
+export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
+
+/** SUBGRAPH_<NAME>_URL overrides the routing URL written in the supergraph. */
+export function subgraphUrl(name: string, fromSupergraph: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[`SUBGRAPH_${name.toUpperCase()}_URL`] || fromSupergraph;
+}

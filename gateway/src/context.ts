@@ -1,0 +1,9 @@
+import type { Viewer } from '@coursegraph/service-kit';
+
+/** The gateway's per-request context, also handed to every subgraph call. */
+export interface GatewayContext extends Record<string, unknown> {
+  requestId: string;
+  viewer: Viewer | null;
+  /** The verified token, forwarded to subgraphs as `Authorization: Bearer`. */
+  accessToken: string | null;
+}

@@ -1,0 +1,124 @@
+/**
+ * The one auth context: how any service turns a request into a Viewer.
+ *
+ * Access tokens are short-lived JWTs signed by identity's asymmetric keys (JWKS). Every service
+ * verifies them itself, so a subgraph called directly cannot be fooled by forged headers. Revocation
+ * (log-out, deactivation, role change) is kept in Redis for the lifetime of an access token and is
+ * checked on each verification.
+ */
+import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Redis } from 'ioredis';
+import { unauthenticated, forbidden } from './errors.js';
+
+export const ROLES = ['LEARNER', 'INSTRUCTOR', 'ADMIN'] as const;
+
+/** The longest access-token lifetime any verifier accepts (identity refuses to be configured longer). */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling, as proven by a verified access token. */
+export interface Viewer {
+  userId: string;
+  role: Role;
+  /** The session (refresh-token family) the token was issued for. */
+  sessionId: string;
+  /** Issue time in milliseconds (`iat_ms` claim), compared with per-user revocation marks. */
+  issuedAtMs: number;
+}
+
+/** Claims carried by an access token, beyond the registered ones. */
+export interface AccessTokenClaims {
+  sub: string;
+  role: Role;
+  sid: string;
+  iat_ms: number;
+}
+
+export interface AuthVerifierOptions {
+  /** Resolves the verification key for a token (a local or remote JWKS). */
+  getKey: JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+  redis: Redis;
+}
+
+const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
+const revokedBeforeKey = (userId: string) => `auth:revoked-before:${userId}`;
+
+/** Marks one session's access tokens as revoked until they would have expired anyway. */
+export async function revokeSessionAccess(redis: Redis, sessionId: string, accessTtlSeconds: number): Promise<void> {
+  await redis.set(revokedSessionKey(sessionId), '1', 'EX', accessTtlSeconds);
+}
+
+/** Revokes every access token of a user issued before now (deactivation, role change). */
+export async function revokeUserAccessBefore(redis: Redis, userId: string, accessTtlSeconds: number, nowMs = Date.now()): Promise<void> {
+  await redis.set(revokedBeforeKey(userId), String(nowMs), 'EX', accessTtlSeconds);
+}
+
+/** The bearer token of a request, or null when none is sent. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (!match) throw unauthenticated('The Authorization header must be "Bearer <access token>".');
+  return match[1]!;
+}
+
+export interface AuthVerifier {
+  /** Verifies a token; throws UNAUTHENTICATED with a specific reason when it is not acceptable. */
+  verify(token: string): Promise<Viewer>;
+  /** The viewer of a request: null when anonymous, an error when a token is sent but bad. */
+  viewerFromRequest(request: Request): Promise<Viewer | null>;
+}
+
+export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
+  async function verify(token: string): Promise<Viewer> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, options.getKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ['ES256'],
+        requiredClaims: ['exp', 'iat'],
+        // Revocation marks live as long as an access token may; an older token is never accepted.
+        maxTokenAge: MAX_ACCESS_TOKEN_TTL_SECONDS,
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired; refresh it.');
+      throw unauthenticated('The access token is invalid.');
+    }
+    const { sub, role, sid, iat_ms: issuedAtMs } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof issuedAtMs !== 'number' || !ROLES.includes(role as Role)) {
+      throw unauthenticated('The access token is invalid.');
+    }
+    const [sessionRevoked, revokedBefore] = await options.redis.mget(revokedSessionKey(sid), revokedBeforeKey(sub));
+    if (sessionRevoked || (revokedBefore && issuedAtMs <= Number(revokedBefore))) {
+      throw unauthenticated('The access token has been revoked; sign in again.');
+    }
+    return { userId: sub, role: role as Role, sessionId: sid, issuedAtMs };
+  }
+
+  return {
+    verify,
+    async viewerFromRequest(request) {
+      const token = bearerToken(request);
+      return token ? verify(token) : null;
+    },
+  };
+}
+
+/** Context fields every service's GraphQL context carries. */
+export interface AuthContext {
+  viewer: Viewer | null;
+}
+
+export function requireViewer(ctx: AuthContext): Viewer {
+  if (!ctx.viewer) throw unauthenticated();
+  return ctx.viewer;
+}
+
+export function requireRole(ctx: AuthContext, ...roles: Role[]): Viewer {
+  const viewer = requireViewer(ctx);
+  if (!roles.includes(viewer.role)) throw forbidden(`This needs the ${roles.join(' or ')} role.`);
+  return viewer;
+}

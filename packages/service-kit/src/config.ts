@@ -1,0 +1,113 @@
+/**
+ * Environment parsing, done once at start-up: every problem is reported together and the
+ * process exits non-zero, so a misconfigured service never half-starts.
+ */
+
+export interface Setting<T> {
+  /** Environment variable name. */
+  env: string;
+  /** Value used when the variable is unset or empty; omit to make the variable required. */
+  default?: T;
+  /** Turns the raw string into a value; throw an Error with a readable message when invalid. */
+  parse: (raw: string) => T;
+  /** One line for the README and for error messages. */
+  doc: string;
+}
+
+export type ConfigSpec = Record<string, Setting<unknown>>;
+export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Reads `spec` from `env` into a frozen object, or throws ConfigError listing every problem. */
+export function readConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, setting] of Object.entries(spec)) {
+    const raw = env[setting.env];
+    if (raw === undefined || raw === '') {
+      if (setting.default === undefined) problems.push(`${setting.env} is required (${setting.doc})`);
+      else out[key] = setting.default;
+      continue;
+    }
+    try {
+      out[key] = setting.parse(raw);
+    } catch (err) {
+      problems.push(`${setting.env}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/** Like readConfig, but prints the problems and exits: for a service's main module. */
+export function loadConfigOrExit<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  try {
+    return readConfig(spec, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+export const parse = {
+  string: (raw: string) => raw,
+  port: (raw: string) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error('expected a TCP port (0-65535)');
+    return n;
+  },
+  positiveInt: (raw: string) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error('expected a positive integer');
+    return n;
+  },
+  url: (raw: string) => {
+    try {
+      return new URL(raw).toString();
+    } catch {
+      throw new Error('expected a URL');
+    }
+  },
+  boolean: (raw: string) => {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new Error('expected true or false');
+  },
+  oneOf:
+    <T extends string>(...values: T[]) =>
+    (raw: string): T => {
+      if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}`);
+      return raw as T;
+    },
+};
+
+/** The deployment mode; production turns off developer conveniences such as open introspection. */
+export type Mode = 'development' | 'production' | 'test';
+
+/** Settings every service reads the same way. */
+export const commonSettings = {
+  mode: {
+    env: 'COURSEGRAPH_MODE',
+    default: 'development' as Mode,
+    parse: parse.oneOf<Mode>('development', 'production', 'test'),
+    doc: 'development | production | test',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    parse: parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    doc: 'pino log level',
+  },
+  redisUrl: { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parse.url, doc: 'Redis for caches, limits and token revocation' },
+  natsUrl: { env: 'NATS_URL', default: 'nats://127.0.0.1:4222', parse: parse.url, doc: 'NATS JetStream for events' },
+  authIssuer: { env: 'AUTH_ISSUER', default: 'coursegraph-identity', parse: parse.string, doc: 'JWT issuer (iss) of access tokens' },
+  authAudience: { env: 'AUTH_AUDIENCE', default: 'coursegraph', parse: parse.string, doc: 'JWT audience (aud) of access tokens' },
+} satisfies ConfigSpec;

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// The offline Prisma workflow, one context at a time or all of them (PLATFORM.md: Prisma 6.19 over
+// the Wasm schema engine and @prisma/adapter-pg; `migrate dev` does not work here, so a migration is
+// written by `migrate diff` and applied by `migrate deploy`).
+//
+//   node scripts/prisma.mjs generate                  Prisma clients for every context
+//   node scripts/prisma.mjs bootstrap                 database, one role + schema per context (superuser)
+//   node scripts/prisma.mjs deploy                    apply pending migrations of every context
+//   node scripts/prisma.mjs new-migration <ctx> <name>  write the SQL for an edit of schema.prisma
+//   node scripts/prisma.mjs check                     fail when a schema.prisma has no migration
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, CONTEXTS, contextDatabaseUrl, databaseName, postgresAdminUrl } from './lib/env.mjs';
+
+const prismaBin = path.join(ROOT, 'node_modules/.bin/prisma');
+
+/** Contexts that have a Prisma schema (the others only get a role and an empty schema). */
+export function prismaContexts() {
+  return CONTEXTS.filter((c) => fs.existsSync(path.join(ROOT, 'prisma', c, 'schema.prisma')));
+}
+
+function prisma(context, args, { capture = false } = {}) {
+  const envName = `${context.toUpperCase()}_DATABASE_URL`;
+  return execFileSync(prismaBin, [...args, '--config', path.join(ROOT, 'prisma', context, 'prisma.config.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, [envName]: contextDatabaseUrl(context), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    encoding: 'utf8',
+  });
+}
+
+export function generate() {
+  for (const context of prismaContexts()) prisma(context, ['generate', '--no-hints'], { capture: true });
+  console.log(`prisma: generated clients for ${prismaContexts().join(', ')}`);
+}
+
+const ident = (name) => `"${name.replace(/"/g, '""')}"`;
+const literal = (value) => `'${value.replace(/'/g, "''")}'`;
+
+/**
+ * Creates the platform database and, per context, a login role that owns exactly one schema.
+ * Nobody else gets USAGE on that schema, so a context's role cannot read another's tables.
+ * Idempotent: safe on every start; passwords are re-set to the configured ones.
+ */
+export async function bootstrap() {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: postgresAdminUrl() });
+  await admin.connect();
+  const db = databaseName();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [db]);
+    if (exists.rowCount === 0) await admin.query(`create database ${ident(db)}`);
+  } finally {
+    await admin.end();
+  }
+  const adminUrl = new URL(postgresAdminUrl());
+  adminUrl.pathname = `/${db}`;
+  const client = new pg.Client({ connectionString: adminUrl.toString() });
+  await client.connect();
+  try {
+    await client.query(`revoke all on database ${ident(db)} from public`);
+    await client.query('revoke create on schema public from public');
+    for (const context of CONTEXTS) {
+      const url = new URL(contextDatabaseUrl(context));
+      const role = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      const found = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+      const verb = found.rowCount === 0 ? 'create' : 'alter';
+      await client.query(`${verb} role ${ident(role)} login nosuperuser nocreatedb nocreaterole password ${literal(password)}`);
+      await client.query(`grant connect on database ${ident(db)} to ${ident(role)}`);
+      await client.query(`create schema if not exists ${ident(context)} authorization ${ident(role)}`);
+      await client.query(`alter schema ${ident(context)} owner to ${ident(role)}`);
+      await client.query(`revoke all on schema ${ident(context)} from public`);
+      await client.query(`alter role ${ident(role)} in database ${ident(db)} set search_path = ${ident(context)}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export function deploy({ quiet = false } = {}) {
+  for (const context of prismaContexts()) prisma(context, ['migrate', 'deploy'], { capture: quiet });
+}
+
+/** The datamodel as of the latest migration, kept beside the migrations to diff against. */
+const snapshotPath = (context) => path.join(ROOT, 'prisma', context, 'migrations', 'schema.prisma.snapshot');
+
+/**
+ * Writes prisma/<context>/migrations/<timestamp>_<name>/migration.sql: the SQL from the datamodel
+ * of the latest migration (its snapshot) to the edited schema.prisma. Fully offline: Prisma 6.19
+ * cannot diff against a live database through a driver adapter.
+ */
+export function newMigration(context, name) {
+  if (!prismaContexts().includes(context)) throw new Error(`no prisma/${context}/schema.prisma`);
+  if (!/^[a-z0-9_]+$/.test(name ?? '')) throw new Error('migration name: lower-case letters, digits and _');
+  const dir = path.join(ROOT, 'prisma', context, 'migrations');
+  const schema = path.join(ROOT, 'prisma', context, 'schema.prisma');
+  const snapshot = snapshotPath(context);
+  const from = fs.existsSync(snapshot) ? ['--from-schema-datamodel', snapshot] : ['--from-empty'];
+  const sql = prisma(context, ['migrate', 'diff', ...from, '--to-schema-datamodel', schema, '--script'], { capture: true })
+    // The schema itself is made by `bootstrap` (as superuser); a context's role may not create schemas.
+    .replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS .*;\n\n?/m, '');
+  if (!/\b(CREATE|ALTER|DROP)\b/.test(sql)) {
+    console.log(`prisma: ${context} schema.prisma matches its migrations; nothing to write`);
+    return null;
+  }
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const target = path.join(dir, `${stamp}_${name}`);
+  fs.mkdirSync(target, { recursive: true });
+  fs.writeFileSync(path.join(target, 'migration.sql'), sql);
+  fs.writeFileSync(path.join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+  fs.copyFileSync(schema, snapshot);
+  console.log(`prisma: wrote ${path.relative(ROOT, target)}/migration.sql`);
+  return target;
+}
+
+/** Fails when a schema.prisma was edited without a migration (run by the build and by npm test). */
+export function checkMigrations() {
+  const stale = prismaContexts().filter((c) => {
+    const snapshot = snapshotPath(c);
+    return !fs.existsSync(snapshot) || fs.readFileSync(snapshot, 'utf8') !== fs.readFileSync(path.join(ROOT, 'prisma', c, 'schema.prisma'), 'utf8');
+  });
+  if (stale.length > 0) {
+    throw new Error(`schema.prisma changed without a migration in: ${stale.join(', ')} (run: npm run db:new-migration -- <context> <name>)`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [command, ...rest] = process.argv.slice(2);
+  const commands = {
+    generate: () => generate(),
+    bootstrap: () => bootstrap(),
+    deploy: () => deploy(),
+    'new-migration': () => newMigration(rest[0], rest[1]),
+    check: () => checkMigrations(),
+  };
+  if (!commands[command]) {
+    console.error('usage: node scripts/prisma.mjs generate | bootstrap | deploy | check | new-migration <context> <name>');
+    process.exit(2);
+  }
+  Promise.resolve().then(() => commands[command]()).catch((err) => {
+    console.error(`prisma: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Builds the identity subgraph (database, Redis, signing keys, yoga) without listening, so tests
+ * can serve it in-process; main.ts serves it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAuthVerifier, createRedis, createServiceYoga, type Logger } from '@coursegraph/service-kit';
+import type { IdentityConfig } from './config.js';
+import type { Context } from './context.js';
+import { createDb } from './data/db.js';
+import { createUserLoader } from './data/users.js';
+import { Accounts } from './domain/accounts.js';
+import { LoginThrottle } from './domain/login-throttle.js';
+import { SigningKeyStore } from './domain/signing-keys.js';
+import { schema } from './schema.js';
+
+export async function createIdentityApp(config: IdentityConfig, logger: Logger) {
+  const db = createDb(config.databaseUrl);
+  const redis = createRedis(config.redisUrl);
+  const keys = new SigningKeyStore(db, config.accessTtlSeconds);
+  await keys.init();
+  const tokens = {
+    issuer: config.authIssuer,
+    audience: config.authAudience,
+    accessTtlSeconds: config.accessTtlSeconds,
+    refreshTtlSeconds: config.refreshTtlSeconds,
+  };
+  const throttle = new LoginThrottle(redis, { maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindowSeconds });
+  const accounts = new Accounts({ db, redis, keys, throttle, tokens, logger });
+  const auth = createAuthVerifier({ getKey: keys.getKey, issuer: config.authIssuer, audience: config.authAudience, redis });
+
+  const yoga = createServiceYoga<Context>({
+    schema,
+    logger,
+    context: async (request) => {
+      const requestId = request.headers.get('x-request-id') ?? '';
+      return {
+        viewer: await auth.viewerFromRequest(request),
+        requestId,
+        logger: logger.child({ requestId }),
+        db,
+        accounts,
+        keys,
+        loaders: { user: createUserLoader(db) },
+        signedInUserId: null,
+      };
+    },
+  });
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'GET' && req.url === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' });
+      res.end(JSON.stringify(keys.jwks()));
+      return;
+    }
+    return yoga(req, res);
+  };
+
+  return {
+    handler,
+    yoga,
+    db,
+    redis,
+    keys,
+    accounts,
+    ready: async () => {
+      await db.$queryRaw`select 1`;
+      await redis.ping();
+    },
+    close: async () => {
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+export type IdentityApp = Awaited<ReturnType<typeof createIdentityApp>>;

@@ -1,0 +1,18 @@
+import type DataLoader from 'dataloader';
+import type { AuthContext, Logger } from '@coursegraph/service-kit';
+import type { User } from './generated/prisma/client.js';
+import type { PrismaClient } from './data/db.js';
+import type { Accounts } from './domain/accounts.js';
+import type { SigningKeyStore } from './domain/signing-keys.js';
+
+/** What every identity resolver receives. */
+export interface Context extends AuthContext, Record<string, unknown> {
+  requestId: string;
+  logger: Logger;
+  db: PrismaClient;
+  accounts: Accounts;
+  keys: SigningKeyStore;
+  loaders: { user: DataLoader<string, User | null> };
+  /** Set by signUp, logIn and refreshSession: the caller has just proven to be this user. */
+  signedInUserId: string | null;
+}

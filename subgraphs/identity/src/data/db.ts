@@ -1,0 +1,15 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+
+export type { PrismaClient };
+export type Tx = Prisma.TransactionClient;
+
+/** Identity's Prisma client, connected as identity's own role through the pg driver adapter. */
+export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'identity' }) });
+}
+
+/** True for a unique-constraint violation (Prisma P2002). */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
