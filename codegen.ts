@@ -18,7 +18,6 @@ const config: CodegenConfig = {
         plugins: ['typescript', 'typescript-resolvers'],
         config: {
           federation: true,
-          useIndexSignature: true,
           useTypeImports: true,
           enumsAsTypes: true,
           contextType: '../context.js#Context',
