@@ -2,11 +2,10 @@
  * Builds the gateway (the one endpoint) without listening: yoga serving the supergraph through
  * @apollo/gateway, with auth, the admin-only explorer and introspection gate. main.ts serves it.
  */
-import { createRemoteJWKSet } from 'jose';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { createAuthVerifier, createRedis, createServiceYoga, type Logger } from '@coursegraph/service-kit';
+import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
@@ -18,7 +17,7 @@ const GRAPHQL_ENDPOINT = '/graphql';
 export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   const redis = createRedis(config.redisUrl);
   const verifier = createAuthVerifier({
-    getKey: createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 }),
+    getKey: remoteJwks(config.jwksUrl),
     issuer: config.authIssuer,
     audience: config.authAudience,
     redis,

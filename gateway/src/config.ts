@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commonSettings, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -14,12 +14,7 @@ export const gatewaySettings = {
     parse: parse.string,
     doc: 'composed supergraph SDL (npm run compose writes it)',
   },
-  jwksUrl: {
-    env: 'IDENTITY_JWKS_URL',
-    default: 'http://127.0.0.1:4001/.well-known/jwks.json',
-    parse: parse.url,
-    doc: "identity's JWKS, for verifying access tokens",
-  },
+  ...jwksSetting,
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;

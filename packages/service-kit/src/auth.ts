@@ -6,7 +6,7 @@
  * (log-out, deactivation, role change) is kept in Redis for the lifetime of an access token and is
  * checked on each verification.
  */
-import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Redis } from 'ioredis';
 import { unauthenticated, forbidden } from './errors.js';
 
@@ -121,4 +121,12 @@ export function requireRole(ctx: AuthContext, ...roles: Role[]): Viewer {
   const viewer = requireViewer(ctx);
   if (!roles.includes(viewer.role)) throw forbidden(`This needs the ${roles.join(' or ')} role.`);
   return viewer;
+}
+
+/**
+ * The key resolver for a service that is not identity: identity's JWKS over HTTP, cached, re-read
+ * when a token names a key it has not seen (after a rotation), at most every 5 s.
+ */
+export function remoteJwks(jwksUrl: string): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
 }

@@ -111,3 +111,13 @@ export const commonSettings = {
   authIssuer: { env: 'AUTH_ISSUER', default: 'coursegraph-identity', parse: parse.string, doc: 'JWT issuer (iss) of access tokens' },
   authAudience: { env: 'AUTH_AUDIENCE', default: 'coursegraph', parse: parse.string, doc: 'JWT audience (aud) of access tokens' },
 } satisfies ConfigSpec;
+
+/** Where services other than identity find the keys that verify access tokens. */
+export const jwksSetting = {
+  jwksUrl: {
+    env: 'IDENTITY_JWKS_URL',
+    default: 'http://127.0.0.1:4001/.well-known/jwks.json',
+    parse: parse.url,
+    doc: "identity's JWKS, for verifying access tokens",
+  },
+} satisfies ConfigSpec;

@@ -10,10 +10,10 @@ use crate::{EventError, Subject, TraceParent};
 
 /// The envelope of one event: id, type, source, time and trace parent.
 ///
-/// The payload (a protobuf message, later) travels in the message body; the envelope travels
-/// in the headers listed in [`crate::headers`]. An `Envelope` is valid by construction:
-/// the id is a UUID v7, the time is UTC with millisecond precision, and the source is the
-/// event type's context.
+/// The payload (a protobuf message of [`crate::contracts`], read with [`crate::decode_event`])
+/// travels in the message body; the envelope travels in the headers listed in
+/// [`crate::headers`]. An `Envelope` is valid by construction: the id is a UUID v7, the time
+/// is UTC with millisecond precision, and the source is the event type's context.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Envelope {
     id: Uuid,

@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-/// Everything that can be wrong with a subject, an envelope or the headers carrying it.
+/// Everything that can be wrong with a subject, an envelope, the headers carrying it, or an
+/// event's payload.
 ///
 /// Variants are specific enough to match on: a consumer can tell a missing header from a
 /// malformed one, and which rule a subject or `traceparent` broke.
@@ -122,5 +123,32 @@ pub enum EventError {
     ZeroParentId {
         /// The traceparent as given.
         value: String,
+    },
+
+    /// A payload was read as an event type whose subject is not the one it arrived on
+    /// (see [`decode_event`](crate::decode_event)).
+    #[error(
+        "payload on subject `{subject}` cannot be read as {message}, the event of subject `{expected}`"
+    )]
+    SubjectMismatch {
+        /// The subject the payload arrived on.
+        subject: String,
+        /// The full proto name of the message it was to be read as, e.g.
+        /// `coursegraph.course.v1.CoursePublished`.
+        message: String,
+        /// That message's subject, [`Event::SUBJECT`](crate::Event::SUBJECT).
+        expected: &'static str,
+    },
+
+    /// A payload is not a valid protobuf encoding of its event's message (truncated, a wire
+    /// type that does not fit the field, a string that is not UTF-8, ...).
+    #[error("payload of `{subject}` is not a valid {message}: {reason}")]
+    Decode {
+        /// The subject the payload arrived on (equal to the message's).
+        subject: &'static str,
+        /// The full proto name of the message, e.g. `coursegraph.course.v1.CoursePublished`.
+        message: String,
+        /// What prost found wrong.
+        reason: prost::DecodeError,
     },
 }

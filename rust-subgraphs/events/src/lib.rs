@@ -1,9 +1,11 @@
 //! Event types shared by Coursegraph's Rust subgraphs (search, video), which consume the
 //! platform's events from NATS JetStream.
 //!
-//! Payloads will be protobuf messages generated from `schema/events/`; this crate models
-//! what surrounds them: the [`Subject`] an event is published on and the [`Envelope`] of
-//! metadata that every message carries in its headers.
+//! It models an event from outside in: the [`Subject`] it is published on, the [`Envelope`] of
+//! metadata every message carries in its headers, and the payload in the body, a protobuf
+//! message of [`contracts`] (generated at build time from `schema/events/`). The [`Event`]
+//! trait ties each payload message to its subject, and [`decode_event`] reads a payload only
+//! as the message of the subject it arrived on.
 //!
 //! # Subjects and streams
 //!
@@ -46,15 +48,38 @@
 //! assert_eq!(Envelope::from_headers(&headers)?, envelope);
 //! # Ok::<(), EventError>(())
 //! ```
+//!
+//! A consumer reads the payload as the event of the envelope's type:
+//!
+//! ```
+//! use coursegraph_events::contracts::course::v1::CoursePublished;
+//! use coursegraph_events::{decode_event, Envelope, Event, EventError};
+//!
+//! fn on_course_published(
+//!     headers: &[(String, String)],
+//!     payload: &[u8],
+//! ) -> Result<CoursePublished, EventError> {
+//!     let envelope = Envelope::from_headers(headers)?;
+//!     decode_event::<CoursePublished>(envelope.event_type(), payload)
+//! }
+//! # assert_eq!(CoursePublished::SUBJECT, "course.course.published");
+//! ```
 
+pub mod contracts;
 mod envelope;
 mod error;
+mod event;
 pub mod headers;
 mod subject;
 mod traceparent;
 
 pub use envelope::Envelope;
 pub use error::EventError;
+pub use event::{decode_event, Event};
 pub use headers::HeaderLookup;
 pub use subject::{Subject, MAX_SEGMENT_LEN};
 pub use traceparent::TraceParent;
+
+/// The protobuf runtime the [`contracts`] are generated for; bring [`prost::Message`] into
+/// scope to encode or decode them directly.
+pub use prost;

@@ -1,0 +1,172 @@
+/**
+ * Durable JetStream consumers (DESIGN.md §3): each event is applied once inside the consumer's own
+ * transaction (recorded in processed_events), acked only after that commit, retried with backoff
+ * when its handler fails, and dead-lettered after `maxDeliver` failed deliveries.
+ */
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from '../logger.js';
+import { deadLetter, dispatch, makeDispatcher } from './dispatch.js';
+import type { DeliveredMessage } from './envelope.js';
+import { connectNats, ensureStream, subjectFilter } from './nats.js';
+import { EVENT_HEADERS, type EventHandler, type EventType, type ReceivedEvent, type SqlExecutor, type Transaction } from './types.js';
+import { errorMessage } from './util.js';
+
+/** A handler for one event type. Annotate `tx` with your transaction client type, e.g. `(tx: Tx, event) => ...`. */
+export function on<E extends EventType, Tx extends SqlExecutor = SqlExecutor>(
+  type: E,
+  handle: (tx: Tx, event: ReceivedEvent<E>) => Promise<void>,
+): EventHandler<Tx> {
+  return { type, handle: handle as EventHandler<Tx>['handle'] };
+}
+
+export interface ConsumerOptions<Tx extends SqlExecutor> {
+  /** The consuming context: its schema holds processed_events; its name prefixes the dead-letter subject. */
+  context: string;
+  /** Durable consumer name, unique on the stream, e.g. `enrollment-payments`. */
+  name: string;
+  /** The producing context's stream, e.g. PAYMENT. */
+  stream: string;
+  natsUrl: string;
+  handlers: EventHandler<Tx>[];
+  transaction: Transaction<Tx>;
+  logger: Logger;
+  /** Failed deliveries before the event is dead-lettered. */
+  maxDeliver?: number;
+  /** Redelivery delay after the 1st, 2nd, ... failure (the last one repeats). */
+  backoffMs?: number[];
+  /** Overrides the handlers' subjects as the server-side filter. */
+  filterSubjects?: string[];
+}
+
+export interface EventConsumer {
+  readonly applied: number;
+  readonly failures: number;
+  readonly deadLettered: number;
+  /** Stops fetching, finishes the event in hand, returns unprocessed buffered ones (nak), closes NATS. */
+  stop(): Promise<void>;
+}
+
+const ACK_WAIT_MS = 30_000;
+
+type Filter = ReturnType<typeof subjectFilter>;
+const sameFilter = (config: { filter_subject?: string; filter_subjects?: string[] }, filter: Filter) =>
+  (config.filter_subject || undefined) === filter.filter_subject
+  && JSON.stringify(config.filter_subjects?.length ? config.filter_subjects : undefined) === JSON.stringify(filter.filter_subjects);
+
+async function upsertConsumer(jsm: JetStreamManager, stream: string, name: string, filter: Filter, log: Logger) {
+  // max_deliver -1: the server never drops an event on its own; we decide when to dead-letter.
+  const settings = { ack_wait: nanos(ACK_WAIT_MS), max_deliver: -1, ...filter };
+  const create = (startSeq: number) => jsm.consumers.add(stream, {
+    durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq, ...settings,
+  });
+  const existing = await jsm.consumers.info(stream, name).catch((err: Error & { code?: number }) => {
+    if (err.code === 10014 || /consumer not found/i.test(err.message)) return null;
+    throw err;
+  });
+  if (!existing) {
+    await create(1);
+  } else if (sameFilter(existing.config, filter)) {
+    if (existing.config.ack_wait !== settings.ack_wait || existing.config.max_deliver !== -1) await jsm.consumers.update(stream, name, settings);
+  } else {
+    // NATS 2.9 accepts a new filter on update but then delivers nothing: recreate the consumer at its
+    // position instead. Delivered-but-unacked events come again; processed_events makes that harmless.
+    const startSeq = existing.ack_floor.stream_seq + 1;
+    log.warn({ stream, startSeq, from: existing.config.filter_subjects ?? existing.config.filter_subject, to: filter.filter_subjects ?? filter.filter_subject },
+      'event consumer: subjects changed, recreating the durable consumer at its position');
+    await jsm.consumers.delete(stream, name);
+    await create(startSeq);
+  }
+}
+
+/** Creates or updates the durable consumer and consumes until stop(); waits for NATS if it is down. */
+export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOptions<Tx>): Promise<EventConsumer> {
+  const { natsUrl, maxDeliver = 5, backoffMs = [200, 1000, 5000, 15000] } = options;
+  const d = makeDispatcher(options);
+  if (maxDeliver < 1 || backoffMs.length === 0) throw new Error('maxDeliver must be >= 1 and backoffMs non-empty');
+  const counters = { applied: 0, failures: 0, deadLettered: 0 };
+
+  const nc = await connectNats(natsUrl, { name: `${d.context}-${d.consumer}`, logger: d.log });
+  const js = jetstream(nc);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, d.stream.toLowerCase()); // so consumers may start before the producer
+    await upsertConsumer(jsm, d.stream, d.consumer, subjectFilter(nc, options.filterSubjects ?? [...d.handlers.keys()], d.stream), d.log);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  const messages = await (await js.consumers.get(d.stream, d.consumer)).consume({ max_messages: 64 });
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+
+  async function handle(m: JsMsg): Promise<void> {
+    const msg: DeliveredMessage = {
+      subject: m.subject, headers: m.headers, data: m.data,
+      streamSequence: m.info.streamSequence, deliveryCount: m.info.deliveryCount,
+    };
+    // A slow handler keeps its claim on the message instead of letting ack_wait redeliver it.
+    const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+    try {
+      const outcome = await dispatch(d, msg);
+      if (outcome.kind !== 'malformed' && outcome.kind !== 'failed') {
+        if (outcome.kind === 'applied') counters.applied++;
+        m.ack();
+        return;
+      }
+      counters.failures++;
+      const error = outcome.error;
+      const permanent = outcome.kind === 'malformed' || (!outcome.transient && msg.deliveryCount >= maxDeliver);
+      d.log.warn({
+        eventId: m.headers?.get(EVENT_HEADERS.id) || null, subject: m.subject, streamSequence: msg.streamSequence,
+        deliveryCount: msg.deliveryCount, err: errorMessage(error), kind: outcome.kind, deadLetter: permanent,
+      }, 'event handling failed');
+      if (permanent) await deadLetterAndTerm(m, msg, error);
+      else m.nak(backoffMs[Math.min(msg.deliveryCount - 1, backoffMs.length - 1)]);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async function deadLetterAndTerm(m: JsMsg, msg: DeliveredMessage, error: unknown) {
+    try {
+      await deadLetter(d, js, msg, error);
+      counters.deadLettered++;
+      m.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` ack (the reason is in x-error)
+    } catch (err) {
+      // Not stored in DEADLETTER yet: keep the message and try again on its next delivery.
+      d.log.error({ subject: m.subject, streamSequence: msg.streamSequence, err: errorMessage(err) }, 'dead-letter publish failed');
+      m.nak(backoffMs[backoffMs.length - 1]);
+    }
+  }
+
+  const running = (async () => {
+    for await (const m of messages) {
+      if (stopping) { m.nak(); continue; } // back to the server at once for another instance
+      try {
+        await handle(m);
+      } catch (err) {
+        d.log.error({ subject: m.subject, err: errorMessage(err) }, 'event consumer: unexpected error');
+        m.nak(backoffMs[0]);
+      }
+    }
+    // consume() survives reconnects and restarts of the server; it ends by itself only on a fatal error.
+    if (!stopping) d.log.error('event consumer: message stream ended unexpectedly; no more events are consumed');
+  })().catch((err: unknown) => d.log.error({ err: errorMessage(err) }, 'event consumer: message stream failed; no more events are consumed'));
+
+  return {
+    get applied() { return counters.applied; },
+    get failures() { return counters.failures; },
+    get deadLettered() { return counters.deadLettered; },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const closed = messages.close();
+        await running;
+        await closed;
+        await nc.drain(); // flushes the last acks before closing
+      })();
+      return stopped;
+    },
+  };
+}

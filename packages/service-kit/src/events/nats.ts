@@ -1,0 +1,120 @@
+/**
+ * One way to connect to NATS and to declare the streams (DESIGN.md §3: one stream per producing
+ * context, `<CONTEXT>` with subjects `<context>.>`; plus DEADLETTER for `deadletter.>`).
+ */
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig,
+} from '@nats-io/jetstream';
+import type { Logger } from '../logger.js';
+import { assertContextName, backoffMs, errorMessage, sleep } from './util.js';
+
+export const DEADLETTER_STREAM = 'DEADLETTER';
+/** JetStream drops a message whose Nats-Msg-Id it has seen within this window (relay retries). */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+export const streamName = (context: string): string => context.toUpperCase();
+
+export interface ConnectNatsOptions {
+  /** Shown by the server's monitoring and in our logs. */
+  name: string;
+  logger: Logger;
+  /** Gives up waiting for the first connection (the promise rejects). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Connects, waiting for the server if it is down (a service must start while NATS restarts), then
+ * reconnects forever with a backoff of 100 ms doubling to 5 s; every state change is logged.
+ */
+export async function connectNats(url: string, { name, logger, signal }: ConnectNatsOptions): Promise<NatsConnection> {
+  let reconnectAttempt = 0;
+  for (let attempt = 0; ; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      const nc = await connect({
+        servers: url,
+        name,
+        maxReconnectAttempts: -1,
+        reconnectDelayHandler: () => backoffMs(reconnectAttempt++),
+      });
+      if (signal?.aborted) {
+        await nc.close();
+        signal.throwIfAborted();
+      }
+      logger.info({ nats: name, server: nc.getServer() }, 'nats connected');
+      void (async () => {
+        for await (const status of nc.status()) {
+          if (status.type === 'disconnect') logger.warn({ nats: name, server: status.server }, 'nats disconnected');
+          else if (status.type === 'reconnect') {
+            reconnectAttempt = 0;
+            logger.info({ nats: name, server: status.server }, 'nats reconnected');
+          } else if (status.type === 'error') logger.warn({ nats: name, err: status.error.message }, 'nats error');
+        }
+      })();
+      return nc;
+    } catch (err) {
+      const delay = backoffMs(attempt);
+      logger.warn({ nats: name, url, err: errorMessage(err), retryInMs: delay }, 'nats connect failed');
+      await sleep(delay, signal);
+    }
+  }
+}
+
+async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }) {
+  const wanted = {
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: 1,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    ...config,
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const info = await jsm.streams.info(config.name).catch((err: Error & { code?: number }) => {
+      if (err.code === 10059 || /stream not found/i.test(err.message)) return null;
+      throw err;
+    });
+    if (!info) {
+      try {
+        await jsm.streams.add(wanted);
+        return;
+      } catch (err) {
+        // Another service created it between our info and add: read it again and compare.
+        if (/already in use/i.test((err as Error).message)) continue;
+        throw err;
+      }
+    }
+    const current = info.config;
+    const same = current.duplicate_window === wanted.duplicate_window
+      && (current.subjects ?? []).length === wanted.subjects.length
+      && wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
+    if (!same) {
+      await jsm.streams.update(config.name, { subjects: wanted.subjects, duplicate_window: wanted.duplicate_window });
+    }
+    return;
+  }
+  throw new Error(`could not create stream ${config.name}`);
+}
+
+/** Creates or updates the context's stream and the shared DEADLETTER stream (idempotent). */
+export async function ensureStream(jsm: JetStreamManager, context: string): Promise<string> {
+  assertContextName(context);
+  const name = streamName(context);
+  await upsertStream(jsm, { name, subjects: [`${context}.>`] });
+  await upsertStream(jsm, { name: DEADLETTER_STREAM, subjects: ['deadletter.>'] });
+  return name;
+}
+
+/**
+ * A consumer's server-side filter. NATS 2.10 takes several subjects; 2.9 (Debian 12's server) only one,
+ * so with several subjects on 2.9 the filter is the whole stream (`<context>.>`, not "none": 2.9 cannot
+ * update a filter to empty) and the consumer acks what it has no handler for. The other field is set
+ * to undefined so an update replaces, rather than merges with, the previous kind of filter.
+ */
+export function subjectFilter(nc: NatsConnection, subjects: string[], stream: string): { filter_subject?: string; filter_subjects?: string[] } {
+  const [major = 0, minor = 0] = (nc.info?.version ?? '0.0').split('.').map(Number);
+  const multi = major > 2 || (major === 2 && minor >= 10);
+  if (subjects.length === 1) return { filter_subject: subjects[0]!, filter_subjects: undefined };
+  return multi ? { filter_subjects: subjects, filter_subject: undefined } : { filter_subject: `${stream.toLowerCase()}.>`, filter_subjects: undefined };
+}

@@ -1,0 +1,45 @@
+/**
+ * The producer's half of the outbox pattern (DESIGN.md §3): the event row is written by the same
+ * transaction as the state change, so it exists if and only if the change committed.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { newId } from '../ids.js';
+import { isTraceparent, newTraceparent } from './traceparent.js';
+import type { EventInit, EventType, SqlExecutor } from './types.js';
+import { assertContextName } from './util.js';
+
+/** The channel the relay LISTENs on; NOTIFY inside the transaction is delivered at commit. */
+export const outboxChannel = (context: string): string => `outbox_${context}`;
+
+export interface EnqueueOptions {
+  /** The W3C traceparent of the request causing the event; a new trace when absent. */
+  traceparent?: string;
+}
+
+/**
+ * Writes `payload` as an event of `type` to `"<context>".outbox_events` through `tx` (call it inside the
+ * transaction that makes the change) and returns the event id (UUID v7, also the Nats-Msg-Id).
+ */
+export async function enqueueEvent<E extends EventType>(
+  tx: SqlExecutor,
+  context: string,
+  type: E,
+  payload: EventInit<E>,
+  options: EnqueueOptions = {},
+): Promise<string> {
+  assertContextName(context);
+  // A context publishes only its own events: its stream captures `<context>.>` and nothing else.
+  if (!type.subject.startsWith(`${context}.`)) {
+    throw new Error(`context ${context} cannot publish ${type.subject}: subjects must start with "${context}."`);
+  }
+  const traceparent = options.traceparent ?? newTraceparent();
+  if (!isTraceparent(traceparent)) throw new Error(`invalid traceparent: ${traceparent}`);
+  const id = newId();
+  const bytes = toBinary(type.schema, create(type.schema, payload));
+  await tx.$executeRawUnsafe(
+    `insert into "${context}".outbox_events (id, subject, payload, traceparent) values ($1::uuid, $2, $3::bytea, $4)`,
+    id, type.subject, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), traceparent,
+  );
+  await tx.$executeRawUnsafe(`select pg_notify($1, '')`, outboxChannel(context));
+  return id;
+}

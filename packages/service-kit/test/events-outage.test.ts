@@ -1,0 +1,98 @@
+// NATS going away must only delay events: a private nats-server (so the shared one is untouched)
+// is stopped while an event is enqueued, then started again on the same port and store.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { enqueueEvent } from '../src/events/outbox.js';
+import { startOutboxRelay, type OutboxRelay } from '../src/events/relay.js';
+import { on, startConsumer, type EventConsumer } from '../src/events/consumer.js';
+import type { ReceivedEvent } from '../src/events/types.js';
+import { createScratchContext, pingEvent, waitFor, type ScratchContext } from '../src/events/testing.js';
+import { freePort } from '../../../test/support/ports.js';
+
+const logger = createLogger('events-outage-test', process.env.EVENTS_TEST_LOG ?? 'silent');
+
+let scratch: ScratchContext;
+let port: number;
+let storeDir: string;
+let server: ChildProcess | null = null;
+let relay: OutboxRelay | undefined;
+let consumer: EventConsumer | undefined;
+
+const accepts = (p: number) => new Promise<boolean>((resolve) => {
+  const socket = net.connect({ host: '127.0.0.1', port: p });
+  socket.once('connect', () => { socket.destroy(); resolve(true); });
+  socket.once('error', () => resolve(false));
+});
+
+async function startNats() {
+  server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
+  await waitFor(() => accepts(port), 15_000, 'nats-server to listen');
+}
+
+async function stopNats() {
+  const proc = server;
+  server = null;
+  if (!proc || proc.exitCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+beforeAll(async () => {
+  scratch = await createScratchContext('evout');
+  port = await freePort();
+  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evout-nats-'));
+  await startNats();
+});
+
+afterAll(async () => {
+  await consumer?.stop();
+  await relay?.stop();
+  await stopNats();
+  fs.rmSync(storeDir, { recursive: true, force: true });
+  await scratch?.drop();
+});
+
+describe('event backbone with NATS unavailable', () => {
+  it('keeps an event enqueued during an outage and delivers it exactly once afterwards', async () => {
+    const ctx = scratch.context;
+    const natsUrl = `nats://127.0.0.1:${port}`;
+    const type = pingEvent(ctx);
+    const calls = new Map<string, number>();
+    const handler = on(type, async (_tx, event: ReceivedEvent) => { calls.set(event.id, (calls.get(event.id) ?? 0) + 1); });
+    const enqueue = (key: string) => scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key }));
+    const outboxRow = async (id: string) =>
+      (await scratch.pool.query(`select attempts, published_at, last_error from "${ctx}".outbox_events where id = $1`, [id])).rows[0];
+
+    relay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl, logger, pollIntervalMs: 200, publishTimeoutMs: 500 });
+    consumer = await startConsumer({
+      context: ctx, name: 'outage', stream: ctx.toUpperCase(), natsUrl, logger, transaction: scratch.transaction, handlers: [handler],
+    });
+    const before = await enqueue('before');
+    await waitFor(() => calls.get(before) === 1, 15_000, 'the event before the outage');
+
+    await stopNats();
+    const during = await enqueue('during');
+    // The relay keeps trying: the row records failed attempts and stays unpublished.
+    const failed = await waitFor(async () => { const row = await outboxRow(during); return row.attempts > 0 ? row : null; }, 15_000, 'a failed attempt');
+    expect(failed.published_at).toBeNull();
+    expect(failed.last_error).toBeTruthy();
+    // A relay started while NATS is down starts anyway and stops cleanly.
+    const lateRelay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl, logger });
+    await lateRelay.stop();
+
+    await startNats();
+    await waitFor(() => calls.get(during) === 1, 30_000, 'the event enqueued during the outage');
+    const after = await enqueue('after');
+    await waitFor(() => calls.get(after) === 1, 15_000, 'the event after the outage');
+    expect((await outboxRow(during)).published_at).not.toBeNull();
+    expect([...calls.values()]).toEqual([1, 1, 1]);
+    const processed = await scratch.pool.query(`select count(*)::int as n from "${ctx}".processed_events where consumer = 'outage'`);
+    expect(processed.rows[0].n).toBe(3);
+  });
+});
