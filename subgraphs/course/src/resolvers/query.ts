@@ -1,0 +1,47 @@
+import { badInput, decodeCursor, isUuid, pageSize, requireRole } from '@coursegraph/service-kit';
+import type { QueryResolvers } from '../generated/resolvers-types.js';
+import type { CatalogQuery } from '../data/catalog.js';
+import { listOwnCourses } from '../data/catalog.js';
+import { CATEGORIES } from '../domain/categories.js';
+import * as valid from '../domain/validation.js';
+import { isVisible } from '../domain/views.js';
+import { catalogConnection, ownConnection } from './shared.js';
+
+export const Query: QueryResolvers = {
+  course: async (_parent, { id, slug }, ctx) => {
+    if ((id == null) === (slug == null)) throw badInput('Give either id or slug (exactly one).', id == null ? 'id' : 'slug');
+    let courseId: string | null;
+    if (id != null) {
+      courseId = valid.id(id, 'id');
+    } else {
+      // The published slug is what learners follow; a draft's new slug finds it for its managers.
+      const value = slug!.trim();
+      const published = await ctx.db.publishedCourse.findUnique({ where: { slug: value }, select: { courseId: true } });
+      courseId = published?.courseId ?? (await ctx.db.course.findUnique({ where: { slug: value }, select: { id: true } }))?.id ?? null;
+    }
+    const view = courseId ? await ctx.loaders.course.load(courseId) : null;
+    return view && isVisible(ctx.viewer, view) ? view : null;
+  },
+
+  catalog: (_parent, { filter, sort, first, after }, ctx) => {
+    const take = pageSize(first);
+    const query: CatalogQuery = {};
+    if (filter?.category != null) query.category = valid.category(filter.category, 'filter.category');
+    if (filter?.level != null) query.level = filter.level;
+    if (filter?.language != null) query.language = valid.language(filter.language, 'filter.language');
+    if (filter?.isFree != null) query.isFree = filter.isFree;
+    if (filter?.instructorId != null) query.instructorId = valid.id(filter.instructorId, 'filter.instructorId');
+    if (filter?.tag != null) query.tag = valid.tag(filter.tag, 'filter.tag');
+    return catalogConnection(ctx, query, sort ?? 'NEWEST', take, after);
+  },
+
+  myCourses: async (_parent, { status, first, after }, ctx) => {
+    const viewer = requireRole(ctx, 'INSTRUCTOR', 'ADMIN');
+    const take = pageSize(first);
+    const beforeId = decodeCursor(after);
+    if (beforeId !== null && !isUuid(beforeId)) throw badInput('"after" is not a cursor from this list.', 'after');
+    return ownConnection(await listOwnCourses(ctx.db, viewer.userId, status ?? undefined, take, beforeId));
+  },
+
+  categories: () => [...CATEGORIES],
+};
