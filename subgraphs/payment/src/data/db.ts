@@ -1,0 +1,18 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+
+export type { PrismaClient };
+export type Tx = Prisma.TransactionClient;
+
+/** Payment's Prisma client, connected as payment's own role through the pg driver adapter. */
+export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'payment' }) });
+}
+
+/** Options for transactions that wait on the payment provider (its timeout is 10 s by default). */
+export const PROVIDER_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
+
+/** True for a unique-constraint violation (Prisma P2002). */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}

@@ -1,0 +1,142 @@
+/**
+ * What payment consumes (the `consumers` record follows scripts/replay.mjs's convention):
+ *   payment-courses    (stream COURSE):     the course_prices projection, from published/updated/archived
+ *   payment-enrollment (stream ENROLLMENT): saga compensation, a full refund when enrollment rejects a paid order
+ * Handlers are idempotent on their own (newer-version upserts; refunds only of refundable orders), and
+ * the backbone records each event in processed_events, so a redelivery changes nothing.
+ */
+import { createLogger, isUuid, on, readConfig, startConsumer, type EventHandler, type Logger, type ReceivedEvent, type Transaction } from '@coursegraph/service-kit';
+import { CourseEvents, EnrollmentEvents } from '@coursegraph/contracts';
+import { paymentSettings } from '../config.js';
+import { createDb, PROVIDER_TRANSACTION, type PrismaClient, type Tx } from '../data/db.js';
+import { archivePrice, upsertPublishedPrice } from '../data/course-prices.js';
+import { CURRENCY, MAX_AMOUNT_MINOR } from '../domain/coupons.js';
+import { refundInTx, type RefundDeps } from '../domain/refunds.js';
+import { createProvider } from '../providers/index.js';
+
+type SnapshotEvent = ReceivedEvent<typeof CourseEvents.published> | ReceivedEvent<typeof CourseEvents.updated>;
+
+const eventTime = (event: ReceivedEvent, fallback?: string) => {
+  const ms = Date.parse(fallback || event.time);
+  return new Date(Number.isNaN(ms) ? Date.now() : ms);
+};
+
+/** course.course.published / updated: upsert the price if this version is newer than the stored one. */
+export async function applyCourseSnapshot(tx: Tx, event: SnapshotEvent, logger?: Logger): Promise<void> {
+  const course = event.payload.course;
+  const priceMinor = Number(course?.price?.amountMinor ?? 0n);
+  const currency = (course?.price?.currency ?? '').toUpperCase();
+  if (!course || !isUuid(course.courseId) || priceMinor < 0 || priceMinor > MAX_AMOUNT_MINOR || (priceMinor > 0 && !CURRENCY.test(currency))) {
+    // A malformed event would fail on every delivery; skip it (logged) instead.
+    logger?.error({ eventId: event.id, type: event.type }, 'course event with an unusable course snapshot; skipped');
+    return;
+  }
+  await upsertPublishedPrice(tx, { courseId: course.courseId, version: course.version, title: course.title, priceMinor, currency, eventTime: eventTime(event) });
+}
+
+/** course.course.archived: no longer sold (orders already made are untouched). */
+export async function applyCourseArchived(tx: Tx, event: ReceivedEvent<typeof CourseEvents.archived>, logger?: Logger): Promise<void> {
+  if (!isUuid(event.payload.courseId)) {
+    logger?.error({ eventId: event.id }, 'course.archived without a course id; skipped');
+    return;
+  }
+  await archivePrice(tx, event.payload.courseId, eventTime(event, event.payload.archivedAt));
+}
+
+/** Clears the projection (replay rebuilds it from the COURSE stream). */
+export async function resetCoursePrices(tx: Tx): Promise<void> {
+  await tx.$executeRaw`delete from course_prices`;
+}
+
+/**
+ * enrollment.enrollment.rejected: the learner paid but cannot be enrolled; refund what is left of
+ * the order, with the reason recorded (its refundIssued event says full=true).
+ */
+export async function compensateRejectedEnrollment(tx: Tx, event: ReceivedEvent<typeof EnrollmentEvents.rejected>, deps: RefundDeps): Promise<void> {
+  const { orderId, reason } = event.payload;
+  const order = isUuid(orderId) ? await tx.order.findUnique({ where: { id: orderId } }) : null;
+  if (!order) {
+    deps.logger.error({ eventId: event.id, orderId }, 'enrollment.rejected for an unknown order; skipped');
+    return;
+  }
+  // Already refunded in full, or never paid: nothing to give back.
+  if (order.status === 'REFUNDED' || order.status === 'FAILED') return;
+  // Rejection follows payment, so PENDING cannot last: fail, and the backbone redelivers later.
+  if (order.status === 'PENDING') throw new Error(`order ${order.id} is still PENDING; compensation retried later`);
+  await refundInTx(
+    tx,
+    {
+      orderId: order.id,
+      amount: null,
+      reason: `Enrollment rejected: ${reason || 'no reason given'}`.slice(0, 500),
+      requestedBy: 'system:enrollment-rejected',
+      traceparent: event.traceparent || null,
+    },
+    deps,
+  );
+}
+
+export interface ConsumerSpec {
+  stream: string;
+  handlers: EventHandler<Tx>[];
+  /** Clears what the handlers build; null: not a projection, never replayed. */
+  reset: ((tx: Tx) => Promise<void>) | null;
+}
+
+/** Payment's consumers, by durable name, with the provider the compensation refunds through. */
+export function paymentConsumers(deps: () => RefundDeps): Record<string, ConsumerSpec> {
+  return {
+    'payment-courses': {
+      stream: 'COURSE',
+      handlers: [
+        on(CourseEvents.published, (tx: Tx, event) => applyCourseSnapshot(tx, event, deps().logger)),
+        on(CourseEvents.updated, (tx: Tx, event) => applyCourseSnapshot(tx, event, deps().logger)),
+        on(CourseEvents.archived, (tx: Tx, event) => applyCourseArchived(tx, event, deps().logger)),
+      ],
+      reset: resetCoursePrices,
+    },
+    // A saga step with side effects at the payment provider: replaying it would be wrong.
+    'payment-enrollment': {
+      stream: 'ENROLLMENT',
+      handlers: [on(EnrollmentEvents.rejected, (tx: Tx, event) => compensateRejectedEnrollment(tx, event, deps()))],
+      reset: null,
+    },
+  };
+}
+
+let fromEnvironment: RefundDeps | undefined;
+/** For scripts/replay.mjs: the consumers with the provider the environment configures, made on first use. */
+export const consumers = paymentConsumers(() => {
+  if (!fromEnvironment) {
+    const config = readConfig(paymentSettings);
+    fromEnvironment = { provider: createProvider(config), logger: createLogger('payment', config.logLevel) };
+  }
+  return fromEnvironment;
+});
+
+/** For scripts/replay.mjs: transactions as payment's own role, with time for provider calls. */
+export function createTransaction(databaseUrl: string): Transaction<Tx> {
+  const db = createDb(databaseUrl, 2);
+  return (fn) => db.$transaction(fn, PROVIDER_TRANSACTION);
+}
+
+/** Starts every consumer of `paymentConsumers`; stop() ends them all. */
+export async function startPaymentConsumers(options: { db: PrismaClient; deps: RefundDeps; natsUrl: string; logger: Logger }) {
+  const { db, natsUrl, logger } = options;
+  // Compensation calls the provider inside the transaction: give it the provider's time.
+  const transaction: Transaction<Tx> = (fn) => db.$transaction(fn, PROVIDER_TRANSACTION);
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    for (const [name, spec] of Object.entries(paymentConsumers(() => options.deps))) {
+      started.push(await startConsumer({ context: 'payment', name, stream: spec.stream, natsUrl, handlers: spec.handlers, transaction, logger }));
+    }
+  } catch (err) {
+    await Promise.all(started.map((c) => c.stop()));
+    throw err;
+  }
+  return {
+    stop: async () => {
+      await Promise.all(started.map((c) => c.stop()));
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The Stripe adapter's wire protocol, against a local server that speaks it: form-encoded POSTs with
+ * a Bearer key and an Idempotency-Key, JSON answers including Stripe's error shapes; a network error
+ * is the server closing the socket.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { errorCode } from '../../../test/support/graphql.js';
+import { ProviderRefusedError, ProviderUnavailableError, StripeProvider } from '../src/providers/index.js';
+import { STRIPE_API_VERSION } from '../src/providers/stripe.js';
+import { CHECKOUT, newKey, REFUND, startPayment } from './harness.js';
+
+interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  form: Record<string, string>;
+}
+
+const SECRET = 'sk_test_coursegraph_123';
+let server: Server;
+let base: string;
+let seen: SeenRequest[] = [];
+/** Like Stripe: a repeated Idempotency-Key gets the first answer again. */
+const answered = new Map<string, { status: number; body: unknown }>();
+
+function cardError(code: string, declineCode: string, message: string) {
+  return { status: 402, body: { error: { type: 'card_error', code, decline_code: declineCode, message, payment_intent: { id: 'pi_declined_1', object: 'payment_intent', status: 'requires_payment_method' } } } };
+}
+
+function answer(path: string, form: Record<string, string>): { status: number; body: unknown } | 'hang-up' {
+  if (path === '/v1/payment_intents') {
+    switch (form.payment_method) {
+      case 'pm_card_visa':
+        return { status: 200, body: { id: `pi_${seen.length}`, object: 'payment_intent', status: 'succeeded', amount: Number(form.amount), currency: form.currency, latest_charge: 'ch_1' } };
+      case 'pm_card_chargeDeclined':
+        return cardError('card_declined', 'generic_decline', 'Your card was declined.');
+      case 'pm_card_chargeDeclinedInsufficientFunds':
+        return cardError('card_declined', 'insufficient_funds', 'Your card has insufficient funds.');
+      case 'pm_card_authenticationRequired':
+        return { status: 200, body: { id: 'pi_3ds', object: 'payment_intent', status: 'requires_action' } };
+      case 'pm_server_error':
+        return { status: 500, body: { error: { type: 'api_error', message: 'Something went wrong on our end.' } } };
+      case 'pm_network_error':
+        return 'hang-up';
+      default:
+        return { status: 400, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_method', message: `No such PaymentMethod: '${form.payment_method}'` } } };
+    }
+  }
+  if (path === '/v1/refunds') {
+    if (form.payment_intent === 'pi_refunded') {
+      return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: 'Charge ch_1 has already been refunded.' } } };
+    }
+    if (form.payment_intent === 'pi_hang_up') return 'hang-up';
+    return { status: 200, body: { id: `re_${seen.length}`, object: 'refund', status: 'succeeded', amount: Number(form.amount), payment_intent: form.payment_intent, currency: 'usd' } };
+  }
+  return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (POST: ${path}).` } } };
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk) => (raw += chunk));
+    req.on('end', () => {
+      const form = Object.fromEntries(new URLSearchParams(raw));
+      const path = req.url ?? '';
+      seen.push({ method: req.method ?? '', path, headers: req.headers, form });
+      if (req.headers.authorization !== `Bearer ${SECRET}`) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_****' } }));
+        return;
+      }
+      const key = String(req.headers['idempotency-key'] ?? '');
+      const reply = answered.get(key) ?? answer(path, form);
+      if (reply === 'hang-up') {
+        req.socket.destroy();
+        return;
+      }
+      if (key) answered.set(key, reply);
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'request-id': 'req_test' });
+      res.end(JSON.stringify(reply.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  seen = [];
+});
+
+const stripe = (secretKey = SECRET) => new StripeProvider({ apiBase: `${base}/`, secretKey, timeoutMs: 5000 });
+const charge = (paymentMethod: string, idempotencyKey = newKey()) =>
+  stripe().charge({ amount: 4900, currency: 'USD', paymentMethod, idempotencyKey, description: 'Coursegraph: Rust', metadata: { order_id: 'o-1' } });
+
+describe('StripeProvider.charge', () => {
+  it('creates and confirms a PaymentIntent: POST /v1/payment_intents, form-encoded, Bearer key, Idempotency-Key', async () => {
+    const key = newKey();
+    const result = await charge('pm_card_visa', key);
+    expect(result).toEqual({ status: 'succeeded', providerPaymentId: 'pi_1' });
+    expect(seen).toHaveLength(1);
+    const [request] = seen;
+    expect(request).toMatchObject({ method: 'POST', path: '/v1/payment_intents' });
+    expect(request!.headers).toMatchObject({
+      authorization: `Bearer ${SECRET}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'idempotency-key': key,
+      'stripe-version': STRIPE_API_VERSION,
+    });
+    expect(request!.form).toEqual({
+      amount: '4900',
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: 'true',
+      description: 'Coursegraph: Rust',
+      'automatic_payment_methods[enabled]': 'true',
+      'automatic_payment_methods[allow_redirects]': 'never',
+      'metadata[order_id]': 'o-1',
+    });
+  });
+
+  it('the same key twice gets the same PaymentIntent (the provider de-duplicates)', async () => {
+    const key = newKey();
+    const first = await charge('pm_card_visa', key);
+    const second = await charge('pm_card_visa', key);
+    expect(second).toEqual(first);
+    expect(seen.map((r) => r.headers['idempotency-key'])).toEqual([key, key]);
+  });
+
+  it('maps card_declined to DECLINED and insufficient_funds to INSUFFICIENT_FUNDS', async () => {
+    expect(await charge('pm_card_chargeDeclined')).toEqual({ status: 'declined', reason: 'DECLINED', providerPaymentId: 'pi_declined_1', message: 'Your card was declined.' });
+    expect(await charge('pm_card_chargeDeclinedInsufficientFunds')).toMatchObject({ status: 'declined', reason: 'INSUFFICIENT_FUNDS', providerPaymentId: 'pi_declined_1' });
+  });
+
+  it('a PaymentIntent that needs authentication, or an unknown payment method, is a decline', async () => {
+    expect(await charge('pm_card_authenticationRequired')).toMatchObject({ status: 'declined', reason: 'DECLINED', providerPaymentId: 'pi_3ds' });
+    expect(await charge('pm_missing')).toMatchObject({ status: 'declined', reason: 'DECLINED', providerPaymentId: null });
+  });
+
+  it('a closed socket, a 5xx or a rejected key means the provider is unavailable', async () => {
+    await expect(charge('pm_network_error')).rejects.toBeInstanceOf(ProviderUnavailableError);
+    await expect(charge('pm_server_error')).rejects.toThrow(/HTTP 500 api_error/);
+    await expect(stripe('sk_test_wrong').charge({ amount: 1, currency: 'USD', paymentMethod: 'pm_card_visa', idempotencyKey: newKey(), description: 'x' })).rejects.toThrow(
+      /HTTP 401/,
+    );
+  });
+
+  it('accepts only Stripe payment method ids', () => {
+    expect(stripe().checkPaymentMethod('pm_card_visa')).toBeNull();
+    expect(stripe().checkPaymentMethod('4242424242424242')).toMatch(/pm_/);
+  });
+});
+
+describe('StripeProvider.refund', () => {
+  it('POST /v1/refunds with payment_intent and amount, under the Idempotency-Key', async () => {
+    const key = newKey();
+    expect(await stripe().refund({ providerPaymentId: 'pi_42', amount: 1500, idempotencyKey: key })).toEqual({ providerRefundId: 're_1' });
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/v1/refunds', form: { payment_intent: 'pi_42', amount: '1500' } });
+    expect(seen[0]!.headers).toMatchObject({ authorization: `Bearer ${SECRET}`, 'idempotency-key': key, 'content-type': 'application/x-www-form-urlencoded' });
+  });
+
+  it('a refusal (charge_already_refunded) and a network error are told apart', async () => {
+    const refused = stripe().refund({ providerPaymentId: 'pi_refunded', amount: 100, idempotencyKey: newKey() });
+    await expect(refused).rejects.toBeInstanceOf(ProviderRefusedError);
+    await expect(stripe().refund({ providerPaymentId: 'pi_refunded', amount: 100, idempotencyKey: newKey() })).rejects.toMatchObject({ code: 'charge_already_refunded' });
+    await expect(stripe().refund({ providerPaymentId: 'pi_hang_up', amount: 100, idempotencyKey: newKey() })).rejects.toBeInstanceOf(ProviderUnavailableError);
+  });
+});
+
+describe('the payment subgraph with PAYMENT_PROVIDER=stripe', () => {
+  it('checks out and refunds through the Stripe API', async () => {
+    const h = await startPayment({ env: { PAYMENT_PROVIDER: 'stripe', STRIPE_API_BASE: base, STRIPE_SECRET_KEY: SECRET } });
+    try {
+      expect(h.provider.name).toBe('stripe');
+      const courseId = await h.publishCourse({ priceMinor: 2500, currency: 'EUR' });
+      const learner = await h.user();
+      const bad = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: '4242424242424242' } }, learner.token);
+      expect(errorCode(bad)).toBe('BAD_USER_INPUT');
+      expect(seen).toEqual([]);
+
+      const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_visa' } }, learner.token);
+      const order = res.body.data!.checkout.order;
+      expect(order).toMatchObject({ status: 'PAID', payments: [{ provider: 'stripe', providerPaymentId: 'pi_1', status: 'SUCCEEDED' }] });
+      expect(seen[0]!.headers['idempotency-key']).toBe(`order_${order.id}`);
+      expect(seen[0]!.form).toMatchObject({ amount: '2500', currency: 'eur', 'metadata[order_id]': order.id, 'metadata[user_id]': learner.userId });
+
+      const admin = await h.user('ADMIN');
+      const refund = await h.gql(REFUND, { orderId: order.id, amount: 1000, reason: 'test' }, admin.token);
+      expect(refund.body.data!.refundOrder.order.status).toBe('PARTIALLY_REFUNDED');
+      expect(seen[1]).toMatchObject({ path: '/v1/refunds', form: { payment_intent: 'pi_1', amount: '1000' } });
+      expect(refund.body.data!.refundOrder.order.refunds[0].providerRefundId).toBe('re_2');
+
+      const declinedCourse = await h.publishCourse({ priceMinor: 2500, currency: 'EUR' });
+      const declined = await h.gql(CHECKOUT, { input: { courseId: declinedCourse, idempotencyKey: newKey(), paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds' } }, learner.token);
+      expect(declined.body.errors![0]!.extensions).toMatchObject({ code: 'PAYMENT_DECLINED', reason: 'INSUFFICIENT_FUNDS' });
+    } finally {
+      await h.close();
+    }
+  });
+});
