@@ -1,0 +1,167 @@
+/**
+ * Enrollment's use cases. Learners enrol directly in free courses (or audit any course); paid access
+ * arrives as a payment event (the purchase saga). Completing every required lesson completes the
+ * course and, except for audits, issues a certificate. Every state change writes its event to the
+ * outbox in the same transaction.
+ */
+import { EnrollmentEvents, enrollment as contract } from '@coursegraph/contracts';
+import { badInput, conflict, enqueueEvent, isUuid, newId, notFound, type Viewer } from '@coursegraph/service-kit';
+import type { CourseProjection, Enrollment, EnrollmentMode, PrismaClient } from '../generated/prisma/client.js';
+import { isUniqueViolation, type Tx } from '../data/db.js';
+import { newCertificatePublicId } from './certificates.js';
+
+const CONTEXT = 'enrollment';
+
+const MODE_TO_EVENT: Record<EnrollmentMode, contract.EnrollmentMode> = {
+  FREE: contract.EnrollmentMode.FREE,
+  AUDIT: contract.EnrollmentMode.AUDIT,
+  PAID: contract.EnrollmentMode.PAID,
+};
+
+function requireUuid(value: string, field: string): void {
+  if (!isUuid(value)) throw badInput(`"${field}" must be an id.`, field);
+}
+
+/** Prerequisites of `course` that `userId` has not completed. */
+async function missingPrerequisites(tx: Tx, userId: string, course: CourseProjection): Promise<string[]> {
+  if (course.prerequisiteCourseIds.length === 0) return [];
+  const done = await tx.enrollment.findMany({
+    where: { userId, courseId: { in: course.prerequisiteCourseIds }, status: 'COMPLETED' },
+    select: { courseId: true },
+  });
+  const completed = new Set(done.map((e) => e.courseId));
+  return course.prerequisiteCourseIds.filter((id) => !completed.has(id));
+}
+
+async function announceCreated(tx: Tx, e: Enrollment, traceparent?: string): Promise<void> {
+  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.created, {
+    enrollmentId: e.id, userId: e.userId, courseId: e.courseId, mode: MODE_TO_EVENT[e.mode], orderId: e.orderId ?? '', enrolledAt: e.enrolledAt.toISOString(),
+  }, { traceparent });
+}
+
+export class Enrollments {
+  constructor(private readonly db: PrismaClient) {}
+
+  async enrol(viewer: Viewer, courseId: string, mode: EnrollmentMode): Promise<Enrollment> {
+    requireUuid(courseId, 'courseId');
+    if (mode === 'PAID') throw badInput('Paid access comes from checkout; enrol with FREE or AUDIT.', 'mode');
+    try {
+      return await this.db.$transaction(async (tx) => {
+        const course = await tx.courseProjection.findUnique({ where: { courseId } });
+        if (!course || course.state !== 'PUBLISHED') throw notFound(`No published course with id ${courseId}.`);
+        if (mode === 'FREE' && !course.isFree) throw badInput('This course is paid: check out to enrol, or audit it.', 'mode');
+        const missing = await missingPrerequisites(tx, viewer.userId, course);
+        if (missing.length > 0) throw badInput(`Complete the prerequisite courses first: ${missing.join(', ')}.`, 'courseId');
+        const existing = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
+        if (existing && existing.status !== 'REVOKED') throw conflict('You are already enrolled in this course.', 'courseId');
+        const enrollment = existing
+          ? await tx.enrollment.update({
+              where: { id: existing.id },
+              data: { mode, status: 'ACTIVE', orderId: null, enrolledAt: new Date(), revokedAt: null, revokeReason: null, completedAt: null },
+            })
+          : await tx.enrollment.create({ data: { id: newId(), userId: viewer.userId, courseId, mode } });
+        await announceCreated(tx, enrollment);
+        return enrollment;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('You are already enrolled in this course.', 'courseId');
+      throw err;
+    }
+  }
+
+  async completeLesson(viewer: Viewer, courseId: string, lessonId: string): Promise<Enrollment> {
+    requireUuid(courseId, 'courseId');
+    requireUuid(lessonId, 'lessonId');
+    return this.db.$transaction(async (tx) => {
+      const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
+      if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
+      const course = await tx.courseProjection.findUniqueOrThrow({ where: { courseId } });
+      if (!course.lessonIds.includes(lessonId)) throw badInput('This lesson is not part of the course.', 'lessonId');
+      await tx.lessonProgress.createMany({ data: [{ userId: viewer.userId, enrollmentId: enrollment.id, lessonId }], skipDuplicates: true });
+      if (enrollment.status !== 'ACTIVE') return enrollment;
+      const done = await tx.lessonProgress.findMany({ where: { userId: viewer.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
+      const doneIds = new Set(done.map((d) => d.lessonId));
+      if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return enrollment;
+      return this.complete(tx, enrollment, course);
+    });
+  }
+
+  /** Completes once: of two concurrent last lessons, one conditional update wins. */
+  private async complete(tx: Tx, enrollment: Enrollment, course: CourseProjection): Promise<Enrollment> {
+    const completedAt = new Date();
+    const { count } = await tx.enrollment.updateMany({ where: { id: enrollment.id, status: 'ACTIVE' }, data: { status: 'COMPLETED', completedAt } });
+    const current = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollment.id } });
+    if (count === 0) return current;
+    await enqueueEvent(tx, CONTEXT, EnrollmentEvents.courseCompleted, {
+      enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, completedAt: completedAt.toISOString(),
+    });
+    if (enrollment.mode !== 'AUDIT') {
+      const certificate = await tx.certificate.create({
+        data: { id: newId(), publicId: newCertificatePublicId(), userId: enrollment.userId, enrollmentId: enrollment.id, courseId: enrollment.courseId, courseTitle: course.title },
+      });
+      await enqueueEvent(tx, CONTEXT, EnrollmentEvents.certificateIssued, {
+        certificateId: certificate.id, publicId: certificate.publicId, enrollmentId: enrollment.id, userId: enrollment.userId,
+        courseId: enrollment.courseId, issuedAt: certificate.issuedAt.toISOString(),
+      });
+    }
+    return current;
+  }
+
+  async unenrol(viewer: Viewer, courseId: string): Promise<Enrollment> {
+    requireUuid(courseId, 'courseId');
+    return this.db.$transaction(async (tx) => {
+      const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
+      if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
+      return revoke(tx, enrollment, 'UNENROLLED');
+    });
+  }
+}
+
+async function revoke(tx: Tx, enrollment: Enrollment, reason: 'REFUNDED' | 'UNENROLLED', traceparent?: string): Promise<Enrollment> {
+  const revokedAt = new Date();
+  const revoked = await tx.enrollment.update({ where: { id: enrollment.id }, data: { status: 'REVOKED', revokedAt, revokeReason: reason } });
+  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.revoked, {
+    enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, reason, revokedAt: revokedAt.toISOString(),
+  }, { traceparent });
+  return revoked;
+}
+
+/**
+ * The saga step after a successful payment: grant PAID access, or reject the order (payment then
+ * refunds it) when a prerequisite is missing. Runs inside the consumer's transaction.
+ */
+export async function grantPaidAccess(
+  tx: Tx,
+  paid: { orderId: string; userId: string; courseId: string },
+  traceparent: string,
+): Promise<'enrolled' | 'rejected' | 'already'> {
+  const course = await tx.courseProjection.findUnique({ where: { courseId: paid.courseId } });
+  // Course events may lag payment events: fail, so the consumer retries after its backoff.
+  if (!course) throw new Error(`course ${paid.courseId} not yet known to enrollment`);
+  const existing = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: paid.userId, courseId: paid.courseId } } });
+  if (existing && existing.mode === 'PAID' && existing.status !== 'REVOKED') return 'already';
+  const missing = await missingPrerequisites(tx, paid.userId, course);
+  if (missing.length > 0) {
+    await enqueueEvent(tx, CONTEXT, EnrollmentEvents.rejected, {
+      orderId: paid.orderId, userId: paid.userId, courseId: paid.courseId, reason: `PREREQUISITES_MISSING: ${missing.join(',')}`,
+    }, { traceparent });
+    return 'rejected';
+  }
+  const enrollment = existing
+    ? await tx.enrollment.update({
+        where: { id: existing.id },
+        // An audit or free learner who pays keeps their progress; a revoked one starts a new access.
+        data: { mode: 'PAID', orderId: paid.orderId, status: existing.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE', revokedAt: null, revokeReason: null },
+      })
+    : await tx.enrollment.create({ data: { id: newId(), userId: paid.userId, courseId: paid.courseId, mode: 'PAID', orderId: paid.orderId } });
+  await announceCreated(tx, enrollment, traceparent);
+  return 'enrolled';
+}
+
+/** A full refund ends the access that order bought. */
+export async function revokeRefundedAccess(tx: Tx, refund: { orderId: string; userId: string }, traceparent: string): Promise<boolean> {
+  const enrollment = await tx.enrollment.findFirst({ where: { userId: refund.userId, orderId: refund.orderId, status: { not: 'REVOKED' } } });
+  if (!enrollment) return false;
+  await revoke(tx, enrollment, 'REFUNDED', traceparent);
+  return true;
+}
