@@ -20,11 +20,11 @@ export function prismaContexts() {
   return CONTEXTS.filter((c) => fs.existsSync(path.join(ROOT, 'prisma', c, 'schema.prisma')));
 }
 
-function prisma(context, args, { capture = false } = {}) {
+function prisma(context, args, { capture = false, database } = {}) {
   const envName = `${context.toUpperCase()}_DATABASE_URL`;
   return execFileSync(prismaBin, [...args, '--config', path.join(ROOT, 'prisma', context, 'prisma.config.ts')], {
     cwd: ROOT,
-    env: { ...process.env, [envName]: contextDatabaseUrl(context), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    env: { ...process.env, [envName]: contextDatabaseUrl(context, database), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
     stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
     encoding: 'utf8',
   });
@@ -43,11 +43,11 @@ const literal = (value) => `'${value.replace(/'/g, "''")}'`;
  * Nobody else gets USAGE on that schema, so a context's role cannot read another's tables.
  * Idempotent: safe on every start; passwords are re-set to the configured ones.
  */
-export async function bootstrap() {
+export async function bootstrap({ database = databaseName() } = {}) {
   const { default: pg } = await import('pg');
   const admin = new pg.Client({ connectionString: postgresAdminUrl() });
   await admin.connect();
-  const db = databaseName();
+  const db = database;
   try {
     const exists = await admin.query('select 1 from pg_database where datname = $1', [db]);
     if (exists.rowCount === 0) await admin.query(`create database ${ident(db)}`);
@@ -62,7 +62,7 @@ export async function bootstrap() {
     await client.query(`revoke all on database ${ident(db)} from public`);
     await client.query('revoke create on schema public from public');
     for (const context of CONTEXTS) {
-      const url = new URL(contextDatabaseUrl(context));
+      const url = new URL(contextDatabaseUrl(context, db));
       const role = decodeURIComponent(url.username);
       const password = decodeURIComponent(url.password);
       const found = await client.query('select 1 from pg_roles where rolname = $1', [role]);
@@ -79,8 +79,8 @@ export async function bootstrap() {
   }
 }
 
-export function deploy({ quiet = false } = {}) {
-  for (const context of prismaContexts()) prisma(context, ['migrate', 'deploy'], { capture: quiet });
+export function deploy({ quiet = false, database } = {}) {
+  for (const context of prismaContexts()) prisma(context, ['migrate', 'deploy'], { capture: quiet, database });
 }
 
 /** The datamodel as of the latest migration, kept beside the migrations to diff against. */

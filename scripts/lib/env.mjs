@@ -14,14 +14,14 @@ export const env = (name, fallback) => (process.env[name] && process.env[name] !
 export const postgresAdminUrl = () => env('POSTGRES_ADMIN_URL', 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
 export const databaseName = () => env('POSTGRES_DB', 'coursegraph');
 
-/** The URL a context's service and migrations use: its own role, in the platform database. */
-export function contextDatabaseUrl(context) {
+/** The URL a context's service and migrations use: its own role, in the platform database (or `database`). */
+export function contextDatabaseUrl(context, database) {
   const explicit = env(`${context.toUpperCase()}_DATABASE_URL`);
-  if (explicit) return explicit;
+  if (explicit && !database) return explicit;
   const admin = new URL(postgresAdminUrl());
   const role = `cg_${context}`;
   const password = env(`${context.toUpperCase()}_DB_PASSWORD`, `${role}_dev`);
-  return `postgres://${role}:${encodeURIComponent(password)}@${admin.host}/${databaseName()}`;
+  return `postgres://${role}:${encodeURIComponent(password)}@${admin.host}/${database ?? databaseName()}`;
 }
 
 export const redisUrl = () => env('REDIS_URL', 'redis://127.0.0.1:6379');

@@ -12,10 +12,13 @@ export function subgraphList() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Still running? (A process ended by a signal has a null exitCode but a signalCode.) */
+const running = (child) => child.exitCode === null && child.signalCode === null;
+
 async function waitReady(name, baseUrl, child, logFile, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+    if (!running(child)) break;
     const res = await fetch(`${baseUrl}/readyz`).catch(() => null);
     if (res?.ok) return;
     await sleep(200);
@@ -27,29 +30,54 @@ async function waitReady(name, baseUrl, child, logFile, timeoutMs = 60_000) {
 /**
  * Starts every subgraph and the gateway, each logging JSON to <logDir>/<name>.log, and waits until
  * each answers /readyz. `ports` maps a name (or 'gateway') to a port; defaults come from
- * schema/subgraphs.json and 4000 for the gateway. Returns the gateway URL and a stop function.
+ * schema/subgraphs.json and 4000 for the gateway. Returns the gateway URL, `stop()`, and
+ * `restart(name)` / `kill(name)` for tests of crashes. `database` picks another platform database
+ * than POSTGRES_DB (already bootstrapped and migrated).
  */
-export async function startPlatform({ env = {}, ports = {}, logDir, log = console.error } = {}) {
+export async function startPlatform({ env = {}, ports = {}, database, logDir, log = console.error } = {}) {
   fs.mkdirSync(logDir, { recursive: true });
   const children = [];
   const common = { ...process.env, REDIS_URL: redisUrl(), NATS_URL: natsUrl(), ...env };
 
+  const launched = new Map();
   const launch = async (name, main, port, extraEnv) => {
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
     const child = spawn(process.execPath, [path.join(ROOT, main)], { env: { ...common, ...extraEnv }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     children.push({ name, child });
+    launched.set(name, { main, port, extraEnv, child });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(name, baseUrl, child, logFile);
     log(`platform: ${name} ready at ${baseUrl}`);
     return baseUrl;
   };
 
+  /** Kills one process with `signal` (SIGKILL: a crash) and starts it again, as a supervisor would. */
+  const restart = async (name, { signal = 'SIGKILL' } = {}) => {
+    const entry = launched.get(name);
+    if (!entry) throw new Error(`no process named ${name}`);
+    if (running(entry.child)) {
+      const exited = new Promise((resolve) => entry.child.once('exit', resolve));
+      entry.child.kill(signal);
+      await exited;
+    }
+    await launch(name, entry.main, entry.port, entry.extraEnv);
+  };
+
+  /** Kills one process without starting it again. */
+  const kill = async (name, signal = 'SIGKILL') => {
+    const entry = launched.get(name);
+    if (!entry || !running(entry.child)) return;
+    const exited = new Promise((resolve) => entry.child.once('exit', resolve));
+    entry.child.kill(signal);
+    await exited;
+  };
+
   const stop = async () => {
     // Gateway first, so no request reaches a subgraph that is already gone.
     for (const { child } of [...children].reverse()) {
-      if (child.exitCode !== null) continue;
+      if (!running(child)) continue;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
@@ -58,19 +86,21 @@ export async function startPlatform({ env = {}, ports = {}, logDir, log = consol
 
   try {
     const gatewayEnv = {};
-    for (const subgraph of subgraphList()) {
+    // Identity first: every other service verifies tokens against its JWKS.
+    const ordered = subgraphList().sort((a, b) => Number(b.name === 'identity') - Number(a.name === 'identity'));
+    for (const subgraph of ordered) {
       const port = ports[subgraph.name] ?? subgraph.port;
       const upper = subgraph.name.toUpperCase();
       const url = await launch(subgraph.name, subgraph.main, port, {
         [`${upper}_PORT`]: String(port),
-        [`${upper}_DATABASE_URL`]: contextDatabaseUrl(subgraph.name),
+        [`${upper}_DATABASE_URL`]: contextDatabaseUrl(subgraph.name, database),
       });
       gatewayEnv[`SUBGRAPH_${upper}_URL`] = `${url}/graphql`;
-      if (subgraph.name === 'identity') gatewayEnv.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;
+      if (subgraph.name === 'identity') common.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;
     }
     const gatewayPort = ports.gateway ?? 4000;
     const gatewayUrl = await launch('gateway', 'gateway/dist/main.js', gatewayPort, { ...gatewayEnv, GATEWAY_PORT: String(gatewayPort) });
-    return { gatewayUrl, children, stop };
+    return { gatewayUrl, children, stop, restart, kill };
   } catch (err) {
     await stop();
     throw err;

@@ -3,16 +3,15 @@
  * `npm start`), in production mode, against the test database, Redis and NATS. Everything goes
  * through the single endpoint unless a test is about bypassing it.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { generateKeyPair, SignJWT, decodeProtectedHeader } from 'jose';
-import { startPlatform } from '../../scripts/lib/platform.mjs';
-import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
+import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
+import { startE2E, type E2E } from '../support/journeys.js';
 import { AUTH_FIELDS, GOOD_PASSWORD, errorCode, postGraphQL, uniqueEmail, type GraphQLResponse } from '../support/graphql.js';
-import { freePort } from '../support/ports.js';
 
-let platform: Awaited<ReturnType<typeof startPlatform>>;
+let e2e: E2E;
+let platform: E2E['platform'];
 let endpoint: string;
 let identityUrl: string;
 
@@ -33,7 +32,7 @@ async function signUp(tag: string) {
 
 async function admin() {
   const user = await signUp('e2e-admin');
-  const db = new pg.Client({ connectionString: contextDatabaseUrl('identity') });
+  const db = new pg.Client({ connectionString: contextDatabaseUrl('identity', e2e.database) });
   await db.connect();
   await db.query(`update users set role = 'ADMIN' where id = $1`, [user.user.id]);
   await db.end();
@@ -47,15 +46,10 @@ async function userCount(adminToken: string, email: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  const [gateway, identity] = await Promise.all([freePort(), freePort()]);
-  platform = await startPlatform({
-    env: { COURSEGRAPH_MODE: 'production' },
-    ports: { gateway, identity },
-    logDir: path.join(ROOT, '.data/test-logs', `e2e-${Date.now()}`),
-    log: () => {},
-  });
-  endpoint = `${platform.gatewayUrl}/graphql`;
-  identityUrl = `http://127.0.0.1:${identity}/graphql`;
+  e2e = await startE2E('auth', { mode: 'production' });
+  platform = e2e.platform;
+  endpoint = e2e.endpoint;
+  identityUrl = `http://127.0.0.1:${e2e.ports.identity}/graphql`;
 });
 
 afterAll(async () => {
@@ -132,7 +126,7 @@ describe('bad input gets a specific error and changes nothing', () => {
 
   it('an expired token: UNAUTHENTICATED, saying it expired', async () => {
     const user = await signUp('e2e-expired');
-    const db = new pg.Client({ connectionString: contextDatabaseUrl('identity') });
+    const db = new pg.Client({ connectionString: contextDatabaseUrl('identity', e2e.database) });
     await db.connect();
     const { rows } = await db.query(`select private_jwk from signing_keys where kid = $1`, [decodeProtectedHeader(user.accessToken).kid]);
     await db.end();

@@ -48,6 +48,10 @@ describe('one PostgreSQL role per context', () => {
       expect((await identity.query('select count(*)::int as n from users')).rows[0].n).toBeGreaterThanOrEqual(0);
     } finally {
       await identity.end();
+      // Leave course's schema as its migrations made it.
+      const cleanup = await connect(contextDatabaseUrl('course'));
+      await cleanup.query('drop table if exists course.isolation_probe');
+      await cleanup.end();
     }
   });
 

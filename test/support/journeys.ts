@@ -1,0 +1,139 @@
+/**
+ * Steps of the platform's journeys through the gateway, shared by the end-to-end suites: people
+ * with roles, a published course, waiting for eventual consistency.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
+import { startPlatform } from '../../scripts/lib/platform.mjs';
+import { bootstrap, deploy } from '../../scripts/prisma.mjs';
+import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
+import { freePort } from './ports.js';
+
+export type Gql = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => Promise<GraphQLResponse<T>>;
+
+export const gatewayClient = (endpoint: string): Gql => (query, variables, token) => postGraphQL(fetch, endpoint, query, variables, token);
+
+/** A running platform of a suite's own and the way to talk to it. */
+export interface E2E {
+  platform: Awaited<ReturnType<typeof startPlatform>>;
+  gql: Gql;
+  /** The platform database this suite runs on. */
+  database: string;
+  endpoint: string;
+  /** Where each process listens. */
+  ports: Record<string, number>;
+}
+
+/**
+ * Starts every subgraph and the gateway on free ports, on a database of the suite's own
+ * (coursegraph_e2e_<suite>, bootstrapped and migrated here): outbox relays of two suites must never
+ * share an outbox, or one suite's events would be published to the other's NATS.
+ */
+export async function startE2E(suite: string, options: { env?: Record<string, string>; mode?: string } = {}): Promise<E2E> {
+  const database = `coursegraph_e2e_${suite}`;
+  await bootstrap({ database });
+  deploy({ quiet: true, database });
+  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment'];
+  const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
+  const platform = await startPlatform({
+    ports,
+    database,
+    env: { ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
+    logDir: path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`),
+    log: () => {},
+  });
+  const endpoint = `${platform.gatewayUrl}/graphql`;
+  return { platform, gql: gatewayClient(endpoint), database, endpoint, ports };
+}
+
+export interface Person {
+  userId: string;
+  email: string;
+  name: string;
+  token: string;
+}
+
+/** Signs a new person up through the gateway; a role other than LEARNER is granted as an admin would, then they sign in again. */
+export async function person(e2e: Pick<E2E, 'gql' | 'database'>, role: 'LEARNER' | 'INSTRUCTOR' | 'ADMIN' = 'LEARNER', tag = role.toLowerCase()): Promise<Person> {
+  const { gql } = e2e;
+  const email = uniqueEmail(tag);
+  const name = `${tag} ${email.slice(tag.length + 1, tag.length + 7)}`;
+  const res = await gql(`mutation($i: SignUpInput!) { signUp(input: $i) { ${AUTH_FIELDS} } }`, { i: { email, password: GOOD_PASSWORD, name } });
+  if (!res.body.data) throw new Error(`signUp failed: ${JSON.stringify(res.body.errors)}`);
+  const userId = res.body.data.signUp.user.id as string;
+  if (role === 'LEARNER') return { userId, email, name, token: res.body.data.signUp.accessToken };
+  const db = new pg.Client({ connectionString: contextDatabaseUrl('identity', e2e.database) });
+  await db.connect();
+  await db.query('update users set role = $1 where id = $2', [role, userId]);
+  await db.end();
+  const login = await gql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: GOOD_PASSWORD } });
+  return { userId, email, name, token: login.body.data!.logIn.accessToken };
+}
+
+/** Polls `check` until it returns a value (not undefined/null/false), or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== null && value !== false) return value as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export interface PublishedCourse {
+  courseId: string;
+  title: string;
+  lessonIds: string[];
+}
+
+/** An instructor authors and publishes a course with one module of `lessons` lessons. */
+export async function publishCourse(gql: Gql, instructor: Person, { priceMinor = 0, lessons = 2, title }: { priceMinor?: number; lessons?: number; title?: string } = {}): Promise<PublishedCourse> {
+  const courseTitle = title ?? `E2E course ${Math.random().toString(36).slice(2, 10)}`;
+  const must = (res: GraphQLResponse, field: string) => {
+    if (!res.body.data?.[field]) throw new Error(`${field} failed: ${JSON.stringify(res.body.errors)}`);
+    return res.body.data[field];
+  };
+  const course = must(
+    await gql(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, {
+      i: { title: courseTitle, category: 'programming', level: 'BEGINNER', language: 'en', summary: 'An end-to-end course', price: { amountMinor: priceMinor, currency: 'USD' } },
+    }, instructor.token),
+    'createCourse',
+  );
+  const mod = must(await gql(`mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`, { i: { courseId: course.id, title: 'Basics' } }, instructor.token), 'addModule');
+  const lessonIds: string[] = [];
+  for (let i = 0; i < lessons; i++) {
+    const lesson = must(
+      await gql(`mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`, { i: { moduleId: mod.id, title: `Lesson ${i + 1}`, kind: 'ARTICLE', body: `Text of lesson ${i + 1}.` } }, instructor.token),
+      'addLesson',
+    );
+    lessonIds.push(lesson.id);
+  }
+  must(await gql(`mutation($c: ID!) { publishCourse(courseId: $c) { id status } }`, { c: course.id }, instructor.token), 'publishCourse');
+  return { courseId: course.id, title: courseTitle, lessonIds };
+}
+
+export const SANDBOX_CARDS = {
+  success: '4242424242424242',
+  declined: '4000000000000002',
+  insufficientFunds: '4000000000009995',
+  networkError: '4000000000000119',
+};
+
+export const CHECKOUT = `mutation($i: CheckoutInput!) { checkout(input: $i) { replayed order { id status total { amountMinor currency } payments { id } } } }`;
+
+/** Waits until payment knows the course's price (its projection lags publication), then checks out. */
+export async function checkoutWhenPurchasable(gql: Gql, learner: Person, courseId: string, card: string, idempotencyKey = crypto.randomUUID()) {
+  return eventually(`course ${courseId} to be purchasable`, async () => {
+    const res = await gql(CHECKOUT, { i: { courseId, idempotencyKey, paymentMethod: card } }, learner.token);
+    return res.body.errors?.[0]?.extensions?.code === 'NOT_FOUND' ? undefined : res;
+  });
+}
+
+export const VIEWER_ENROLLMENT = `query($c: ID!) { course(id: $c) { id viewerEnrollment { id status mode revokeReason } } }`;

@@ -1,0 +1,55 @@
+/**
+ * A nats-server of a test's own (JetStream on, its own store folder and port), so a test can stop
+ * and start NATS without touching the shared one other tests use.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.js';
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+export interface PrivateNats {
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops it and removes its store. */
+  dispose(): Promise<void>;
+}
+
+export async function privateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-nats-'));
+  let server: ChildProcess | null = null;
+  const self: PrivateNats = {
+    url: `nats://127.0.0.1:${port}`,
+    async start() {
+      server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
+      const deadline = Date.now() + 15_000;
+      while (!(await accepts(port))) {
+        if (Date.now() > deadline || server.exitCode !== null) throw new Error(`private nats-server did not start on ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      const proc = server;
+      server = null;
+      if (!proc || proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+    async dispose() {
+      await self.stop();
+      fs.rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
