@@ -10,9 +10,9 @@ import { prepare } from './lib/prepare.mjs';
 const log = (line) => console.log(line);
 const t0 = performance.now();
 const { started } = await prepare({ log });
-const { seed } = await import('./seed.mjs');
-log('start: demo data');
-seed();
+const { seedCatalog, seedActivity } = await import('./seed.mjs');
+log('start: demo catalog');
+await seedCatalog();
 const { startPlatform } = await import('./lib/platform.mjs');
 const { stopServices } = await import('./stack.mjs');
 const logDir = path.join(ROOT, '.data/logs');
@@ -22,6 +22,16 @@ try {
   platform = await startPlatform({ logDir, log });
 } catch (err) {
   console.error(`start: ${err.message}`);
+  await stopServices(started, { log });
+  process.exit(1);
+}
+
+try {
+  log('start: demo activity (orders through the saga, enrolments, progress)');
+  await seedActivity();
+} catch (err) {
+  console.error(`start: demo activity failed: ${err.message}`);
+  await platform.stop();
   await stopServices(started, { log });
   process.exit(1);
 }

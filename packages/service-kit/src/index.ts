@@ -16,3 +16,4 @@ export * from './events/relay.js';
 export * from './events/consumer.js';
 export * from './events/replay.js';
 export * from './events/pg.js';
+export * from './demo-data.js';

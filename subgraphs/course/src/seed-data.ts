@@ -3,20 +3,11 @@
  * depends only on i (and the courses before it), so a smaller SEED_COURSES is a prefix of a larger one.
  */
 import { createHash } from 'node:crypto';
+import { seededRandom } from '@coursegraph/service-kit';
 import type { CourseLevel, LessonKind } from './generated/prisma/client.js';
 import { slugFromTitle } from './domain/validation.js';
 
-/** mulberry32: a tiny seeded generator. */
-export function seeded(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Random = ReturnType<typeof seeded>;
+type Random = ReturnType<typeof seededRandom>;
 const pick = <T>(random: Random, list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const between = (random: Random, min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 
@@ -110,7 +101,7 @@ export function demoCourses(count: number): SeedCourse[] {
   const out: SeedCourse[] = [];
   const titles = new Set<string>();
   for (let i = 0; i < count; i++) {
-    const random = seeded(1000 + i);
+    const random = seededRandom(1000 + i);
     const category = pick(random, CATEGORY_WEIGHTS);
     const { subjects, tags } = SUBJECTS[category]!;
     const subject = pick(random, subjects);

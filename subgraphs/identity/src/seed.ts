@@ -5,7 +5,7 @@
  *
  *   node subgraphs/identity/dist/seed.js   (SEED_INSTRUCTORS, SEED_LEARNERS: how many)
  */
-import { newId } from '@coursegraph/service-kit';
+import { newId, seededRandom } from '@coursegraph/service-kit';
 import { createDb } from './data/db.js';
 import { emailKey } from './domain/email.js';
 import { hashPassword } from './domain/password-hash.js';
@@ -19,16 +19,6 @@ const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Edsger', 'Margaret',
 const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Dijkstra', 'Hamilton', 'Knuth', 'Perlman', 'Thompson',
   'Allen', 'Wirth', 'Wilson', 'Berners-Lee', 'Lamarr', 'McCarthy', 'Johnson', 'Ritchie', 'Borg', 'van Rossum', 'Ivanova', 'Matsumoto'];
 
-/** mulberry32: a tiny seeded generator, so the demo data is the same everywhere. */
-function seeded(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface DemoUser {
   email: string;
   name: string;
@@ -36,7 +26,7 @@ export interface DemoUser {
 }
 
 export function demoUsers(instructors: number, learners: number, seed = 42): DemoUser[] {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
   const users: DemoUser[] = [{ email: DEMO_ADMIN_EMAIL, name: 'Demo Admin', role: 'ADMIN' }];
   for (let i = 1; i <= instructors; i++) {

@@ -69,15 +69,20 @@ export class Enrollments {
     }
   }
 
-  async completeLesson(viewer: Viewer, courseId: string, lessonId: string): Promise<Enrollment> {
+  completeLesson(viewer: Viewer, courseId: string, lessonId: string): Promise<Enrollment> {
+    return this.completeLessons(viewer, courseId, [lessonId]);
+  }
+
+  /** Marks lessons done in one transaction; completing every required lesson completes the course. */
+  async completeLessons(viewer: Viewer, courseId: string, lessonIds: string[]): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
-    requireUuid(lessonId, 'lessonId');
+    for (const lessonId of lessonIds) requireUuid(lessonId, 'lessonId');
     return this.db.$transaction(async (tx) => {
       const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
       if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
       const course = await tx.courseProjection.findUniqueOrThrow({ where: { courseId } });
-      if (!course.lessonIds.includes(lessonId)) throw badInput('This lesson is not part of the course.', 'lessonId');
-      await tx.lessonProgress.createMany({ data: [{ userId: viewer.userId, enrollmentId: enrollment.id, lessonId }], skipDuplicates: true });
+      if (!lessonIds.every((id) => course.lessonIds.includes(id))) throw badInput('This lesson is not part of the course.', 'lessonId');
+      await tx.lessonProgress.createMany({ data: lessonIds.map((lessonId) => ({ userId: viewer.userId, enrollmentId: enrollment.id, lessonId })), skipDuplicates: true });
       if (enrollment.status !== 'ACTIVE') return enrollment;
       const done = await tx.lessonProgress.findMany({ where: { userId: viewer.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
       const doneIds = new Set(done.map((d) => d.lessonId));
