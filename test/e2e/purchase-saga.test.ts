@@ -119,3 +119,50 @@ describe('the purchase saga', () => {
     expect(row).toEqual({ id: free.courseId, title: free.title, isFree: true, instructor: { name: instructor.name }, moduleCount: 1, lessonCount: 2, enrollmentCount: 1 });
   });
 });
+
+describe('invalid input on every content-contour mutation, through the gateway', () => {
+  it('gets a clear error and changes nothing', async () => {
+    const learner = await person(e2e);
+    const draft = (await gql(`mutation { createCourse(input: { title: "Draft for bad input", category: "programming", level: BEGINNER, language: "en" }) { id } }`, {}, instructor.token)).body.data!.createCourse;
+    const state = async () => {
+      const [mine, orders, enrollments] = await Promise.all([
+        gql(`query($c: ID!) { course(id: $c) { draft { title modules { id } prerequisites { id } } price { amountMinor } } }`, { c: draft.id }, instructor.token),
+        gql(`{ myOrders { totalCount } }`, {}, learner.token),
+        gql(`{ myEnrollments { totalCount } }`, {}, learner.token),
+      ]);
+      return { course: mine.body.data!.course, orders: orders.body.data!.myOrders.totalCount, enrollments: enrollments.body.data!.myEnrollments.totalCount };
+    };
+    const before = await state();
+    const unknown = crypto.randomUUID();
+    const cases: [string, string, Record<string, unknown>, string, string][] = [
+      // [mutation, caller, variables, expected code, expected field or message fragment]
+      ['mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }', 'instructor', { i: { title: 'x', category: 'programming', level: 'BEGINNER', language: 'en' } }, 'BAD_USER_INPUT', 'title'],
+      ['mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }', 'learner', { i: { title: 'Learners cannot author', category: 'programming', level: 'BEGINNER', language: 'en' } }, 'FORBIDDEN', ''],
+      ['mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }', 'instructor', { i: { courseId: draft.id, price: { amountMinor: -1, currency: 'USD' } } }, 'BAD_USER_INPUT', 'price'],
+      ['mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }', 'instructor', { i: { courseId: draft.id, price: { amountMinor: 100, currency: 'usd!' } } }, 'BAD_USER_INPUT', 'price'],
+      ['mutation($i: AddModuleInput!) { addModule(input: $i) { id } }', 'instructor', { i: { courseId: draft.id, title: '' } }, 'BAD_USER_INPUT', 'title'],
+      ['mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }', 'instructor', { i: { moduleId: unknown, title: 'Orphan', kind: 'VIDEO' } }, 'NOT_FOUND', ''],
+      ['mutation($c: ID!, $p: [ID!]!) { setPrerequisites(courseId: $c, prerequisiteIds: $p) { id } }', 'instructor', { c: draft.id, p: [draft.id] }, 'BAD_USER_INPUT', ''],
+      ['mutation($c: ID!) { publishCourse(courseId: $c) { id } }', 'instructor', { c: draft.id }, 'BAD_USER_INPUT', ''],
+      ['mutation($c: ID!) { archiveCourse(courseId: $c) { id } }', 'learner', { c: paid.courseId }, 'FORBIDDEN', ''],
+      ['mutation($i: CheckoutInput!) { checkout(input: $i) { order { id } } }', 'learner', { i: { courseId: paid.courseId, idempotencyKey: 'short', paymentMethod: SANDBOX_CARDS.success } }, 'BAD_USER_INPUT', 'idempotencyKey'],
+      ['mutation($i: CheckoutInput!) { checkout(input: $i) { order { id } } }', 'learner', { i: { courseId: paid.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: '1234' } }, 'BAD_USER_INPUT', 'paymentMethod'],
+      ['mutation($i: CheckoutInput!) { checkout(input: $i) { order { id } } }', 'learner', { i: { courseId: 'nope', idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success } }, 'BAD_USER_INPUT', 'courseId'],
+      ['mutation($i: CheckoutInput!) { checkout(input: $i) { order { id } } }', 'learner', { i: { courseId: paid.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success, couponCode: 'NO-SUCH-COUPON' } }, 'BAD_USER_INPUT', 'couponCode'],
+      ['mutation($o: ID!) { refundOrder(orderId: $o, reason: "x") { order { id } } }', 'learner', { o: unknown }, 'FORBIDDEN', ''],
+      ['mutation($i: CreateCouponInput!) { createCoupon(input: $i) { code } }', 'learner', { i: { code: 'LEARNER', percentOff: 10 } }, 'FORBIDDEN', ''],
+      ['mutation($c: ID!) { enrol(courseId: $c) { id } }', 'learner', { c: paid.courseId }, 'BAD_USER_INPUT', 'mode'],
+      ['mutation($c: ID!) { enrol(courseId: $c) { id } }', 'learner', { c: unknown }, 'NOT_FOUND', ''],
+      ['mutation($c: ID!, $l: ID!) { completeLesson(courseId: $c, lessonId: $l) { id } }', 'learner', { c: paid.courseId, l: paid.lessonIds[0] }, 'BAD_USER_INPUT', 'courseId'],
+      ['mutation($c: ID!) { unenrol(courseId: $c) { id } }', 'learner', { c: paid.courseId }, 'BAD_USER_INPUT', 'courseId'],
+    ];
+    for (const [mutation, caller, variables, code, field] of cases) {
+      const res = await gql(mutation, variables, caller === 'learner' ? learner.token : instructor.token);
+      const error = res.body.errors?.[0];
+      expect(error?.extensions?.code, `${mutation} ${JSON.stringify(variables)}`).toBe(code);
+      expect(error?.message.length, 'a message a person can read').toBeGreaterThan(10);
+      if (field) expect(String(error?.extensions?.field), mutation).toMatch(new RegExp(`^${field}`));
+    }
+    expect(await state()).toEqual(before);
+  });
+});
