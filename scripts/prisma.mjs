@@ -20,14 +20,20 @@ export function prismaContexts() {
   return CONTEXTS.filter((c) => fs.existsSync(path.join(ROOT, 'prisma', c, 'schema.prisma')));
 }
 
+/** Runs the Prisma CLI for one context; with `capture`, returns stdout and shows output only on failure. */
 function prisma(context, args, { capture = false, database } = {}) {
   const envName = `${context.toUpperCase()}_DATABASE_URL`;
-  return execFileSync(prismaBin, [...args, '--config', path.join(ROOT, 'prisma', context, 'prisma.config.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, [envName]: contextDatabaseUrl(context, database), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
-    encoding: 'utf8',
-  });
+  try {
+    return execFileSync(prismaBin, [...args, '--config', path.join(ROOT, 'prisma', context, 'prisma.config.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, [envName]: contextDatabaseUrl(context, database), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      encoding: 'utf8',
+    });
+  } catch (err) {
+    if (capture) process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`prisma ${args.join(' ')} failed for ${context}`);
+  }
 }
 
 export function generate() {

@@ -238,7 +238,7 @@ describe('event backbone', () => {
     expect(await projected('multi')).toEqual([{ key: '1' }, { key: '2' }]);
   });
 
-  it('updates a durable consumer restarted with more handlers, keeping its position', async () => {
+  it('recreates a durable consumer restarted with more handlers: the new handler gets its history, nothing is applied twice', async () => {
     const [a, b] = [pingEvent(ctx, 'evolve', 'a'), pingEvent(ctx, 'evolve', 'b')];
     const first = await consume('evolve', [a]);
     await enqueue(a, { key: 'a1' });
@@ -250,7 +250,7 @@ describe('event backbone', () => {
     await enqueue(b, { key: 'b2' });
     await waitFor(() => second.events.some((e) => (e.payload as unknown as Ping).key === 'b2'), 15_000, 'b2');
     await waitFor(() => caughtUp('evolve'), 15_000, 'the consumer to settle');
-    // a1 is not applied again; b1 came after the consumer's last acked event, so the new handler gets it.
+    // a1 is not applied again (processed_events); the new handler gets b1, its type's history, and b2.
     expect(second.events.map((e) => (e.payload as unknown as Ping).key)).toEqual(['b1', 'b2']);
     expect((await projected('evolve')).map((r) => r.key)).toEqual(['a1', 'b1', 'b2']);
   });

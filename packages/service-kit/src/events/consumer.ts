@@ -69,13 +69,14 @@ async function upsertConsumer(jsm: JetStreamManager, stream: string, name: strin
   } else if (sameFilter(existing.config, filter)) {
     if (existing.config.ack_wait !== settings.ack_wait || existing.config.max_deliver !== -1) await jsm.consumers.update(stream, name, settings);
   } else {
-    // NATS 2.9 accepts a new filter on update but then delivers nothing: recreate the consumer at its
-    // position instead. Delivered-but-unacked events come again; processed_events makes that harmless.
-    const startSeq = existing.ack_floor.stream_seq + 1;
-    log.warn({ stream, startSeq, from: existing.config.filter_subjects ?? existing.config.filter_subject, to: filter.filter_subjects ?? filter.filter_subject },
-      'event consumer: subjects changed, recreating the durable consumer at its position');
+    // The handlers changed. NATS 2.9 accepts a new filter on update but then delivers nothing, so the
+    // consumer is recreated, from the start of the stream: a filtered consumer's ack floor can already
+    // be past events of a newly handled type, and a new handler should see its type's history anyway.
+    // Events already handled are skipped through processed_events.
+    log.warn({ stream, from: existing.config.filter_subjects ?? existing.config.filter_subject, to: filter.filter_subjects ?? filter.filter_subject },
+      'event consumer: subjects changed, recreating the durable consumer from the start of the stream');
     await jsm.consumers.delete(stream, name);
-    await create(startSeq);
+    await create(1);
   }
 }
 
