@@ -17,3 +17,4 @@ export * from './events/consumer.js';
 export * from './events/replay.js';
 export * from './events/pg.js';
 export * from './demo-data.js';
+export * from './lifecycle.js';

@@ -3,7 +3,7 @@
  * in-process; main.ts serves it and runs the outbox relay.
  */
 import {
-  createAuthVerifier, createRedis, createServiceYoga, isTraceparent, remoteJwks, type AuthVerifierOptions, type Logger,
+  createAuthVerifier, createRedis, createServiceYoga, dependencyProbes, isTraceparent, remoteJwks, type AuthVerifierOptions, type Logger,
 } from '@coursegraph/service-kit';
 import type { CourseConfig } from './config.js';
 import type { Context } from './context.js';
@@ -64,14 +64,7 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
     authoring,
     outline,
     publishing,
-    ready: async () => {
-      await db.$queryRaw`select 1`;
-      await redis.ping();
-    },
-    close: async () => {
-      await db.$disconnect();
-      redis.disconnect();
-    },
+    ...dependencyProbes(db, redis),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, serve, shutdownOnSignals, startOutboxRelay } from '@coursegraph/service-kit';
+import { createLogger, loadConfigOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
 import { courseSettings } from './config.js';
 import { createCourseApp } from './app.js';
 import { CONTEXT } from './domain/events.js';
@@ -8,15 +8,4 @@ const logger = createLogger('course', config.logLevel);
 const app = await createCourseApp(config, logger);
 // Publishes what publications and archivals wrote to the outbox, to the COURSE stream.
 const relay = await startOutboxRelay({ context: CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
-const running = await serve({
-  handler: app.handler,
-  logger,
-  port: config.port,
-  ready: app.ready,
-  onShutdown: async () => {
-    await relay.stop();
-    await app.close();
-  },
-});
-shutdownOnSignals(running, logger);
-logger.info({ url: `${running.url}/graphql` }, 'course subgraph listening');
+await runService({ name: 'course subgraph', logger, port: config.port, app, workers: [relay] });

@@ -2,7 +2,7 @@
  * Builds the enrollment subgraph's HTTP side (database, Redis, yoga) without listening, so tests can
  * serve it in-process. Event processing (relay, consumers) is started by main.ts (events/workers.ts).
  */
-import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
+import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger, dependencyProbes } from '@coursegraph/service-kit';
 import type { JWTVerifyGetKey } from 'jose';
 import type { EnrollmentConfig } from './config.js';
 import type { Context } from './context.js';
@@ -37,14 +37,7 @@ export async function createEnrollmentApp(config: EnrollmentConfig, logger: Logg
     yoga,
     db,
     redis,
-    ready: async () => {
-      await db.$queryRaw`select 1`;
-      await redis.ping();
-    },
-    close: async () => {
-      await db.$disconnect();
-      redis.disconnect();
-    },
+    ...dependencyProbes(db, redis),
   };
 }
 

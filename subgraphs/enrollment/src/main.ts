@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, serve, shutdownOnSignals, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
+import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
 import { enrollmentSettings } from './config.js';
 import { createEnrollmentApp } from './app.js';
 import { consumers, transactionOf } from './events/consumers.js';
@@ -12,16 +12,5 @@ const workers = await Promise.all(
     startConsumer({ context: 'enrollment', name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(app.db), logger }),
   ),
 );
-const running = await serve({
-  handler: app.handler,
-  logger,
-  port: config.port,
-  ready: app.ready,
-  onShutdown: async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await relay.stop();
-    await app.close();
-  },
-});
-shutdownOnSignals(running, logger);
-logger.info({ url: `${running.url}/graphql` }, 'enrollment subgraph listening');
+// Consumers stop before the relay: what they write to the outbox is still published on the next start.
+await runService({ name: 'enrollment subgraph', logger, port: config.port, app, workers: [...workers, relay] });

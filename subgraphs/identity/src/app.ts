@@ -3,7 +3,7 @@
  * can serve it in-process; main.ts serves it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAuthVerifier, createRedis, createServiceYoga, type Logger } from '@coursegraph/service-kit';
+import { createAuthVerifier, createRedis, createServiceYoga, type Logger, dependencyProbes } from '@coursegraph/service-kit';
 import type { IdentityConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -62,14 +62,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger) 
     redis,
     keys,
     accounts,
-    ready: async () => {
-      await db.$queryRaw`select 1`;
-      await redis.ping();
-    },
-    close: async () => {
-      await db.$disconnect();
-      redis.disconnect();
-    },
+    ...dependencyProbes(db, redis),
   };
 }
 

@@ -2,7 +2,7 @@
  * Builds the payment subgraph (database, Redis, auth, provider, yoga) without listening, so tests
  * can serve it in-process; main.ts serves it and runs the outbox relay and consumers.
  */
-import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type AuthVerifierOptions, type Logger } from '@coursegraph/service-kit';
+import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type AuthVerifierOptions, type Logger, dependencyProbes } from '@coursegraph/service-kit';
 import type { PaymentConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -54,14 +54,7 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
     provider,
     checkout,
     refunds,
-    ready: async () => {
-      await db.$queryRaw`select 1`;
-      await redis.ping();
-    },
-    close: async () => {
-      await db.$disconnect();
-      redis.disconnect();
-    },
+    ...dependencyProbes(db, redis),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, serve, shutdownOnSignals, startOutboxRelay } from '@coursegraph/service-kit';
+import { createLogger, loadConfigOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
 import { checkPaymentConfig, paymentSettings } from './config.js';
 import { createPaymentApp } from './app.js';
 import { startPaymentConsumers } from './events/consumers.js';
@@ -14,17 +14,6 @@ try {
 const app = await createPaymentApp(config, logger);
 const relay = await startOutboxRelay({ context: 'payment', databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
 const consumers = await startPaymentConsumers({ db: app.db, deps: { provider: app.provider, logger }, natsUrl: config.natsUrl, logger });
-const running = await serve({
-  handler: app.handler,
-  logger,
-  port: config.port,
-  ready: app.ready,
-  onShutdown: async () => {
-    // Stop taking events before the pools they use close.
-    await consumers.stop();
-    await relay.stop();
-    await app.close();
-  },
-});
-shutdownOnSignals(running, logger);
-logger.info({ url: `${running.url}/graphql`, provider: app.provider.name }, 'payment subgraph listening');
+// Consumers stop before the relay, so what they write to the outbox is published on the next start at the latest.
+await runService({ name: 'payment subgraph', logger, port: config.port, app, workers: [consumers, relay] });
+logger.info({ provider: app.provider.name }, 'payment provider');

@@ -18,10 +18,6 @@ export function createDb(databaseUrl: string, poolSize = 10, onQuery?: (sql: str
   return db;
 }
 
-/** True for a unique-constraint violation (Prisma P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}
 
 /** Generous limits: a publication writes several tables and the outbox in one transaction. */
 export const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;

@@ -2,9 +2,9 @@
  * Course-level authoring: creating a course, editing its draft fields and its prerequisites.
  * Every change is to the draft only; learners see it once the course is (re)published.
  */
-import { badInput, conflict, newId, type Viewer } from '@coursegraph/service-kit';
+import { badInput, conflict, newId, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { CourseLevel, Prisma } from '../generated/prisma/client.js';
-import { isUniqueViolation, TX_OPTIONS, type PrismaClient, type Tx } from '../data/db.js';
+import { TX_OPTIONS, type PrismaClient, type Tx } from '../data/db.js';
 import { touchCourse } from '../data/drafts.js';
 import { findPrerequisiteCycle, lockPrerequisiteGraph } from '../data/prerequisites.js';
 import { managedCourse } from './access.js';

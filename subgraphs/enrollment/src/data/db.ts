@@ -9,6 +9,3 @@ export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'enrollment' }) });
 }
 
-export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}

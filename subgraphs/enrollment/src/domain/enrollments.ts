@@ -5,9 +5,9 @@
  * outbox in the same transaction.
  */
 import { EnrollmentEvents, enrollment as contract } from '@coursegraph/contracts';
-import { badInput, conflict, enqueueEvent, isUuid, newId, notFound, type Viewer } from '@coursegraph/service-kit';
+import { badInput, conflict, enqueueEvent, isUuid, newId, notFound, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { CourseProjection, Enrollment, EnrollmentMode, PrismaClient } from '../generated/prisma/client.js';
-import { isUniqueViolation, type Tx } from '../data/db.js';
+import { type Tx } from '../data/db.js';
 import { newCertificatePublicId } from './certificates.js';
 
 const CONTEXT = 'enrollment';

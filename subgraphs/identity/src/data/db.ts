@@ -9,7 +9,3 @@ export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'identity' }) });
 }
 
-/** True for a unique-constraint violation (Prisma P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}

@@ -5,10 +5,9 @@
 import {
   badInput, conflict, forbidden, notFound, unauthenticated, newId,
   revokeSessionAccess, revokeUserAccessBefore,
-  type Logger, type Redis, type Role, type Viewer,
-} from '@coursegraph/service-kit';
+  type Logger, type Redis, type Role, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { PrismaClient, User } from '../generated/prisma/client.js';
-import { isUniqueViolation, type Tx } from '../data/db.js';
+import { type Tx } from '../data/db.js';
 import { findUserByEmailKey } from '../data/users.js';
 import * as sessions from '../data/sessions.js';
 import { emailKey, validateEmail, validateName } from './email.js';

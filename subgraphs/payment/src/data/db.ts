@@ -12,7 +12,3 @@ export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
 /** Options for transactions that wait on the payment provider (its timeout is 10 s by default). */
 export const PROVIDER_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
 
-/** True for a unique-constraint violation (Prisma P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}

@@ -14,9 +14,8 @@
  * (PROVIDER_UNAVAILABLE): the learner retries with a new key, which makes a new order.
  */
 import { createHash } from 'node:crypto';
-import { appError, badInput, conflict, ErrorCode, isUuid, newId, notFound, type Logger, type Viewer } from '@coursegraph/service-kit';
+import { appError, badInput, conflict, ErrorCode, isUuid, newId, notFound, type Logger, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { Order, PrismaClient } from '../generated/prisma/client.js';
-import { isUniqueViolation } from '../data/db.js';
 import { findCoursePrice } from '../data/course-prices.js';
 import { findActiveOrder, findOrderByKey } from '../data/orders.js';
 import { ProviderUnavailableError, type ChargeResult, type FailureReason, type PaymentProvider } from '../providers/provider.js';

@@ -1,7 +1,7 @@
 /** Coupons: creation rules, and what a coupon takes off a price at checkout. */
-import { badInput, conflict, isUuid, newId } from '@coursegraph/service-kit';
+import { badInput, conflict, isUuid, newId, isUniqueViolation } from '@coursegraph/service-kit';
 import type { Coupon, PrismaClient } from '../generated/prisma/client.js';
-import { isUniqueViolation, type Tx } from '../data/db.js';
+import { type Tx } from '../data/db.js';
 
 export const normaliseCouponCode = (code: string) => code.trim().toUpperCase();
 const CODE = /^[A-Z0-9_-]{3,64}$/;
