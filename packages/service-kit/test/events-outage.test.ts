@@ -1,10 +1,5 @@
 // NATS going away must only delay events: a private nats-server (so the shared one is untouched)
 // is stopped while an event is enqueued, then started again on the same port and store.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { enqueueEvent } from '../src/events/outbox.js';
@@ -12,56 +7,34 @@ import { startOutboxRelay, type OutboxRelay } from '../src/events/relay.js';
 import { on, startConsumer, type EventConsumer } from '../src/events/consumer.js';
 import type { ReceivedEvent } from '../src/events/types.js';
 import { createScratchContext, pingEvent, waitFor, type ScratchContext } from '../src/events/testing.js';
-import { freePort } from '../../../test/support/ports.js';
+import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 
 const logger = createLogger('events-outage-test', process.env.EVENTS_TEST_LOG ?? 'silent');
 
 let scratch: ScratchContext;
-let port: number;
-let storeDir: string;
-let server: ChildProcess | null = null;
+let nats: PrivateNats;
 let relay: OutboxRelay | undefined;
 let consumer: EventConsumer | undefined;
-
-const accepts = (p: number) => new Promise<boolean>((resolve) => {
-  const socket = net.connect({ host: '127.0.0.1', port: p });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
-
-async function startNats() {
-  server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
-  await waitFor(() => accepts(port), 15_000, 'nats-server to listen');
-}
-
-async function stopNats() {
-  const proc = server;
-  server = null;
-  if (!proc || proc.exitCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  proc.kill('SIGTERM');
-  await exited;
-}
+const startNats = () => nats.start();
+const stopNats = () => nats.stop();
 
 beforeAll(async () => {
   scratch = await createScratchContext('evout');
-  port = await freePort();
-  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evout-nats-'));
+  nats = await privateNats();
   await startNats();
 });
 
 afterAll(async () => {
   await consumer?.stop();
   await relay?.stop();
-  await stopNats();
-  fs.rmSync(storeDir, { recursive: true, force: true });
+  await nats?.dispose();
   await scratch?.drop();
 });
 
 describe('event backbone with NATS unavailable', () => {
   it('keeps an event enqueued during an outage and delivers it exactly once afterwards', async () => {
     const ctx = scratch.context;
-    const natsUrl = `nats://127.0.0.1:${port}`;
+    const natsUrl = nats.url;
     const type = pingEvent(ctx);
     const calls = new Map<string, number>();
     const handler = on(type, async (_tx, event: ReceivedEvent) => { calls.set(event.id, (calls.get(event.id) ?? 0) + 1); });
