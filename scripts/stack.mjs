@@ -175,6 +175,7 @@ async function startPostgres(c, log) {
         '-E', 'UTF8', `--locale=${utf8 ? 'C.UTF-8' : 'C'}`]);
     } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
   }
+  // pg_stat_statements counts statements per role, i.e. per context: the no-N+1 test reads it.
   const opts = `-p ${pg.port} -c listen_addresses=${bindAddr(pg.host)} -k '${pg.socketDir}' -c max_connections=300 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all`;
   await asPostgres(path.join(bin, 'pg_ctl'), ['-D', pg.dir, '-l', pg.log, '-w', '-t', '120', '-o', opts, 'start'])
     .catch((e) => { throw withLogTail(e, pg.log); });
