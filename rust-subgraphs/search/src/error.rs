@@ -14,9 +14,10 @@ use thiserror::Error;
 /// details meant for logs, not for clients.
 #[derive(Debug, Error)]
 pub enum SearchError {
-    /// The query is empty, only whitespace, or has no letter or digit to search for
-    /// (e.g. `"?!"`).
-    #[error("query must contain at least one letter or digit")]
+    /// The query is empty, only whitespace, or has no word to search for: a word is a run of
+    /// letters and digits of at most [`MAX_WORD_BYTES`](crate::schema::MAX_WORD_BYTES) bytes
+    /// (so `"?!"` has none).
+    #[error("query has no word to search for")]
     EmptyQuery,
 
     /// The query, once trimmed, is longer than [`MAX_QUERY_CHARS`](crate::MAX_QUERY_CHARS).

@@ -1,1 +1,250 @@
-//! stub
+//! The search engine of Coursegraph's search subgraph: full-text search over published courses
+//! and lessons, on a tantivy index kept up to date from course events.
+//!
+//! - [`SearchIndex`] opens (or creates) the index in a folder, or in memory for tests.
+//! - [`Indexer`] applies [`CourseEvent`]s (decoded from the course stream's subjects and
+//!   protobuf payloads) and commits them together with the stream sequence they came from,
+//!   so a restart resumes from [`SearchIndex::last_sequence`].
+//! - [`search`] (or [`SearchIndex::search`]) answers a [`SearchRequest`] with a
+//!   [`SearchPage`]: course and lesson hits with scores and highlighted snippets, facet counts,
+//!   and a cursor.
+//!
+//! The schema and its per-language fields are described in [`schema`]; how a query matches
+//! (stems, typos, prefixes, boosts) in the docs of [`search`].
+//!
+//! # Rebuilding
+//!
+//! The index is a projection of the course stream: to rebuild it (or when it refuses to open
+//! with [`SearchError::SchemaMismatch`] after a schema change), open an empty folder, apply the
+//! stream from its first message with each message's sequence, commit in batches, then serve
+//! from the new folder.
+//!
+//! # Example
+//!
+//! ```
+//! use coursegraph_events::contracts::course::v1::{CourseSnapshot, Lesson};
+//! use coursegraph_search::{CourseEvent, DocKind, SearchIndex, SearchRequest};
+//!
+//! let index = SearchIndex::in_ram()?;
+//! let mut indexer = index.indexer()?;
+//! let course = CourseSnapshot {
+//!     course_id: "c1".into(),
+//!     version: 1,
+//!     title: "Kubernetes in practice".into(),
+//!     language: "en".into(),
+//!     lessons: vec![Lesson {
+//!         lesson_id: "l1".into(),
+//!         title: "Running pods".into(),
+//!         ..Default::default()
+//!     }],
+//!     ..Default::default()
+//! };
+//! indexer.apply(1, &CourseEvent::Published(course))?;
+//! indexer.commit()?;
+//!
+//! let page = index.search(&SearchRequest { query: "kuber".into(), first: 10, ..Default::default() })?;
+//! assert_eq!(page.hits[0].kind, DocKind::Course);
+//! assert_eq!(page.hits[0].snippet.title, "<b>Kubernetes</b> in practice");
+//! assert_eq!(index.last_sequence()?, 1);
+//! # Ok::<(), coursegraph_search::SearchError>(())
+//! ```
+
+mod cursor;
+mod documents;
+mod error;
+mod event;
+mod highlight;
+mod indexer;
+mod page;
+mod query;
+mod request;
+pub mod schema;
+mod words;
+
+use std::path::{Path, PathBuf};
+
+use tantivy::directory::MmapDirectory;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
+
+pub use error::SearchError;
+pub use event::CourseEvent;
+pub use highlight::FRAGMENT_BYTES;
+pub use indexer::{Applied, CourseState, Indexer};
+pub use page::{FacetCount, Facets, Hit, SearchPage, Snippet};
+pub use query::search;
+pub use request::{
+    Filter, SearchRequest, MAX_FILTER_CHARS, MAX_FIRST, MAX_QUERY_CHARS, MAX_QUERY_WORDS,
+    MAX_RESULT_WINDOW,
+};
+pub use schema::{DocKind, Level};
+pub use words::{MIN_CHARS_ONE_TYPO, MIN_CHARS_TWO_TYPOS, MIN_PREFIX_CHARS};
+
+use schema::{Fields, STATE_KIND};
+
+/// Default memory budget of the [`Indexer`]: 50 MB, one indexing thread.
+pub const DEFAULT_WRITER_BUDGET_BYTES: usize = 50_000_000;
+
+/// The search index: a tantivy index in a folder (or in memory), with this crate's schema and
+/// analyzers, and one reader shared by all searches.
+///
+/// The reader reloads when [`Indexer::commit`] says so (tantivy's `ReloadPolicy::Manual`):
+/// searches see a commit as soon as it returns, and no file-watching thread is needed, since
+/// the writer and the readers live in the same process.
+#[derive(Clone)]
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating the folder and an empty index if needed.
+    ///
+    /// # Errors
+    /// [`SearchError::Folder`] when the folder cannot be created or opened;
+    /// [`SearchError::SchemaMismatch`] when it holds an index of another schema;
+    /// [`SearchError::Index`] for other tantivy failures.
+    pub fn open_or_create(dir: impl AsRef<Path>) -> Result<Self, SearchError> {
+        let dir = dir.as_ref();
+        let folder_error = |source| SearchError::Folder {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(folder_error)?;
+        let directory = MmapDirectory::open(dir).map_err(|e| SearchError::Folder {
+            dir: dir.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let index = Index::open_or_create(directory, schema::build_schema())
+            .map_err(|e| schema_error(e, dir.to_path_buf()))?;
+        Self::from_index(index)
+    }
+
+    /// A new, empty index in memory (for tests).
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when tantivy fails.
+    pub fn in_ram() -> Result<Self, SearchError> {
+        Self::from_index(Index::create_in_ram(schema::build_schema()))
+    }
+
+    fn from_index(index: Index) -> Result<Self, SearchError> {
+        schema::register_analyzers(&index);
+        let fields = Fields::resolve(&index.schema())?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// The index's single writer, with [`DEFAULT_WRITER_BUDGET_BYTES`].
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when another writer holds the index (in this process or
+    /// another) or tantivy fails.
+    pub fn indexer(&self) -> Result<Indexer, SearchError> {
+        self.indexer_with_budget(DEFAULT_WRITER_BUDGET_BYTES)
+    }
+
+    /// The index's single writer, with one indexing thread and `budget_bytes` of memory
+    /// (at least 15 MB, tantivy's minimum).
+    ///
+    /// # Errors
+    /// As [`SearchIndex::indexer`]; also when the budget is below tantivy's minimum.
+    pub fn indexer_with_budget(&self, budget_bytes: usize) -> Result<Indexer, SearchError> {
+        let writer = self.index.writer_with_num_threads(1, budget_bytes)?;
+        Ok(Indexer::new(
+            writer,
+            self.reader.clone(),
+            self.fields.clone(),
+            self.last_sequence()?,
+        ))
+    }
+
+    /// The shared reader (reloaded by every [`Indexer::commit`]).
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// A searcher on the last committed state.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The tantivy index underneath.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Runs a search on the last committed state; see [`search`].
+    ///
+    /// # Errors
+    /// As [`search`].
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchPage, SearchError> {
+        search(&self.searcher(), request)
+    }
+
+    /// The last stream sequence whose event is in the committed index (0: none): a consumer
+    /// resumes after it.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when the index metadata cannot be read;
+    /// [`SearchError::Corrupt`] when the commit payload cannot.
+    pub fn last_sequence(&self) -> Result<u64, SearchError> {
+        let metas = self.index.load_metas()?;
+        indexer::sequence_from_payload(metas.payload.as_deref())
+    }
+
+    /// What the committed index knows of a course: `None` when it never saw it.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] or [`SearchError::Corrupt`].
+    pub fn course_state(&self, course_id: &str) -> Result<Option<CourseState>, SearchError> {
+        indexer::read_state(&self.searcher(), &self.fields, course_id)
+    }
+
+    /// How many courses and lessons the committed index holds.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when tantivy fails.
+    pub fn stats(&self) -> Result<IndexStats, SearchError> {
+        let searcher = self.searcher();
+        let count = |kind: &str| -> Result<u64, SearchError> {
+            let query = TermQuery::new(
+                Term::from_field_text(self.fields.kind, kind),
+                IndexRecordOption::Basic,
+            );
+            Ok(searcher.search(&query, &tantivy::collector::Count)? as u64)
+        };
+        Ok(IndexStats {
+            courses: count(DocKind::Course.as_str())?,
+            lessons: count(DocKind::Lesson.as_str())?,
+            known_courses: count(STATE_KIND)?,
+        })
+    }
+}
+
+/// Document counts of the committed index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Published courses (one document each).
+    pub courses: u64,
+    /// Lessons of published courses.
+    pub lessons: u64,
+    /// Courses ever seen, archived ones included.
+    pub known_courses: u64,
+}
+
+fn schema_error(error: TantivyError, dir: PathBuf) -> SearchError {
+    match error {
+        TantivyError::SchemaError(_) => SearchError::SchemaMismatch { dir },
+        other => SearchError::Index(other),
+    }
+}

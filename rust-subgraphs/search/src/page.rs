@@ -78,7 +78,7 @@ pub(crate) const DIMENSIONS: [&str; 4] = [
 
 impl Facets {
     pub(crate) fn from_counts(counts: &FacetCounts) -> Self {
-        let dimension = |name: &str| {
+        let values_of = |name: &str| {
             let mut values: Vec<FacetCount> = counts
                 .get(tantivy::schema::Facet::from_path([name]))
                 .filter_map(|(facet, count)| {
@@ -92,10 +92,10 @@ impl Facets {
             values
         };
         Self {
-            category: dimension(dimension::CATEGORY),
-            level: dimension(dimension::LEVEL),
-            language: dimension(dimension::LANGUAGE),
-            price: dimension(dimension::PRICE),
+            category: values_of(dimension::CATEGORY),
+            level: values_of(dimension::LEVEL),
+            language: values_of(dimension::LANGUAGE),
+            price: values_of(dimension::PRICE),
         }
     }
 }

@@ -189,6 +189,9 @@ mod tests {
         req.filter.category = None;
         req.filter.language = Some("x".repeat(101));
         let err = req.validate().unwrap_err();
-        assert_eq!(err.to_string(), "filter.language is longer than 100 characters");
+        assert_eq!(
+            err.to_string(),
+            "filter.language is longer than 100 characters"
+        );
     }
 }

@@ -115,7 +115,9 @@ impl Level {
     }
 
     /// The level of a snapshot; `None` for `COURSE_LEVEL_UNSPECIFIED` (no level facet).
-    pub fn from_proto(level: coursegraph_events::contracts::course::v1::CourseLevel) -> Option<Self> {
+    pub fn from_proto(
+        level: coursegraph_events::contracts::course::v1::CourseLevel,
+    ) -> Option<Self> {
         use coursegraph_events::contracts::course::v1::CourseLevel;
         match level {
             CourseLevel::Unspecified => None,

@@ -49,12 +49,12 @@ pub(crate) fn analyze(index: &Index, query: &str) -> Result<Vec<QueryWord>, Sear
     let mut en = analyzer(index, EN_STEM)?;
     let mut ru = analyzer(index, RU_STEM)?;
 
-    let tokens = tokens(&mut plain, query);
-    let Some(last) = tokens.last().cloned() else {
+    let typed = tokens(&mut plain, query);
+    let Some(last) = typed.last().cloned() else {
         return Err(SearchError::EmptyQuery);
     };
     let mut distinct: Vec<String> = Vec::new();
-    for token in tokens {
+    for token in typed {
         if !distinct.contains(&token) {
             distinct.push(token);
         }
