@@ -20,6 +20,18 @@ pub(crate) fn encode(position: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("{PREFIX}{position}"))
 }
 
+/// The cursors of the `len` hits of a page whose last hit has cursor `end_cursor`, in order
+/// (empty when the page is, or when `end_cursor` is not one of ours).
+pub(crate) fn cursors_of_page(end_cursor: Option<&str>, len: usize) -> Vec<String> {
+    let Some(end) = end_cursor.and_then(|c| decode(c).ok()) else {
+        return Vec::new();
+    };
+    let Some(start) = end.checked_add(1).and_then(|next| next.checked_sub(len)) else {
+        return Vec::new();
+    };
+    (start..=end).map(encode).collect()
+}
+
 /// The position a cursor stands for.
 ///
 /// # Errors
@@ -47,6 +59,18 @@ pub(crate) fn decode(cursor: &str) -> Result<usize, SearchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_of_a_page_end_at_its_end_cursor() {
+        assert_eq!(
+            cursors_of_page(Some(&encode(21)), 3),
+            vec![encode(19), encode(20), encode(21)]
+        );
+        assert!(cursors_of_page(None, 0).is_empty());
+        assert!(cursors_of_page(Some(&encode(1)), 5).is_empty());
+        assert!(cursors_of_page(Some("junk"), 1).is_empty());
+        assert!(cursors_of_page(Some(&encode(usize::MAX)), 1).is_empty());
+    }
 
     #[test]
     fn round_trips_and_is_opaque() {

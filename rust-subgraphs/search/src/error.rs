@@ -111,6 +111,25 @@ pub enum SearchError {
     /// tantivy failed (I/O, a lock held by another writer, ...).
     #[error("index error: {0}")]
     Index(#[from] tantivy::TantivyError),
+
+    /// The course stream (NATS JetStream) cannot be reached or used: connecting, creating the
+    /// stream or the consumer, pulling or acknowledging messages.
+    #[error("course stream: {what}: {reason}")]
+    Stream {
+        /// What was being done.
+        what: &'static str,
+        /// The client's error.
+        reason: String,
+    },
+
+    /// An environment variable of the service's configuration is invalid.
+    #[error("configuration: {name} {reason}")]
+    Config {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl SearchError {

@@ -9,6 +9,10 @@
 //!   [`SearchPage`]: course and lesson hits with scores and highlighted snippets, facet counts,
 //!   and a cursor.
 //!
+//! Around the engine, the subgraph: [`app`] (the HTTP routes: `/graphql`, `/healthz`,
+//! `/readyz`) over [`graphql`] (Federation 2 schema, [`sdl`]), and [`consumer`] (the `COURSE`
+//! stream's durable consumer that feeds the [`Indexer`]); `src/main.rs` wires them up.
+//!
 //! The schema and its per-language fields are described in [`schema`]; how a query matches
 //! (stems, typos, prefixes, boosts) in the docs of [`search`].
 //!
@@ -49,10 +53,14 @@
 //! # Ok::<(), coursegraph_search::SearchError>(())
 //! ```
 
+mod app;
+pub mod config;
+pub mod consumer;
 mod cursor;
 mod documents;
 mod error;
 mod event;
+pub mod graphql;
 mod highlight;
 mod indexer;
 mod page;
@@ -68,8 +76,10 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
+pub use app::{app, AppState};
 pub use error::SearchError;
 pub use event::CourseEvent;
+pub use graphql::sdl;
 pub use highlight::FRAGMENT_BYTES;
 pub use indexer::{Applied, CourseState, Indexer};
 pub use page::{FacetCount, Facets, Hit, SearchPage, Snippet};

@@ -1,0 +1,298 @@
+//! Keeps the index up to date from the `COURSE` stream: a JetStream durable pull consumer
+//! (`search-courses`) that applies each course event with its stream sequence, commits in
+//! batches, and acknowledges a batch's messages only once its commit is durable.
+//!
+//! Idempotence comes from the index itself: every commit records the last stream sequence it
+//! holds ([`SearchIndex::last_sequence`]), so a message at or below it (a redelivery, or a
+//! consumer older than the index) is acknowledged without being applied again, and the
+//! [`Indexer`] ignores versions it already holds.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::Config as PullConfig;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::stream::{
+    Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType,
+};
+use async_nats::jetstream::{AckKind, Message};
+use coursegraph_events::{Envelope, HeaderLookup};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use crate::{CourseEvent, Indexer, SearchError, SearchIndex};
+
+/// The stream of the course context.
+pub const STREAM: &str = "COURSE";
+/// Its subjects.
+pub const STREAM_SUBJECTS: &str = "course.>";
+/// The durable consumer's name.
+pub const CONSUMER: &str = "search-courses";
+/// JetStream de-duplication window (same as the TypeScript service kit).
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// Commit after this many messages...
+pub const BATCH_MESSAGES: usize = 100;
+/// ...or this long after the first uncommitted one.
+pub const BATCH_WAIT: Duration = Duration::from_millis(200);
+
+/// Consumer settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// NATS server URL (`NATS_URL`; default `nats://127.0.0.1:4222`).
+    pub nats_url: String,
+    /// The stream: [`STREAM`] (tests use their own).
+    pub stream: String,
+    /// Its subjects, when this consumer creates it: [`STREAM_SUBJECTS`]. The event's type is
+    /// read from the `ce-type` header, not from the NATS subject.
+    pub subjects: Vec<String>,
+    /// The durable consumer's name: [`CONSUMER`].
+    pub consumer: String,
+}
+
+impl ConsumerConfig {
+    /// The production settings, against `nats_url`.
+    pub fn new(nats_url: impl Into<String>) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            stream: STREAM.into(),
+            subjects: vec![STREAM_SUBJECTS.into()],
+            consumer: CONSUMER.into(),
+        }
+    }
+}
+
+/// Adapts NATS message headers to the envelope's [`HeaderLookup`].
+struct NatsHeaders<'a>(Option<&'a async_nats::HeaderMap>);
+
+impl HeaderLookup for NatsHeaders<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        let headers = self.0?;
+        headers.get(name).map(|v| v.as_str()).or_else(|| {
+            headers
+                .iter()
+                .find(|(key, _)| AsRef::<str>::as_ref(*key).eq_ignore_ascii_case(name))
+                .and_then(|(_, values)| values.first())
+                .map(|v| v.as_str())
+        })
+    }
+}
+
+fn stream_error(what: &'static str) -> impl FnOnce(String) -> SearchError {
+    move |reason| SearchError::Stream { what, reason }
+}
+
+/// Runs the consumer until `shutdown` turns true, reconnecting after failures (with a capped
+/// backoff). Owns the index's only writer.
+///
+/// # Errors
+/// [`SearchError::Index`] when the writer cannot be opened (another one holds the index).
+pub async fn run(
+    config: ConsumerConfig,
+    index: SearchIndex,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), SearchError> {
+    let mut indexer = index.indexer()?;
+    let mut attempt: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        match consume(&config, &index, &mut indexer, &mut shutdown).await {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                if indexer.has_uncommitted() {
+                    // Not acknowledged either: JetStream redelivers it.
+                    indexer.rollback()?;
+                }
+                let delay = Duration::from_millis(250 * 2u64.pow(attempt.min(5)));
+                attempt += 1;
+                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "course consumer stopped");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// Connects, makes sure the stream and consumer exist, and applies messages until shutdown
+/// (`Ok`) or a failure (`Err`; uncommitted work is rolled back and will be redelivered).
+async fn consume(
+    config: &ConsumerConfig,
+    index: &SearchIndex,
+    indexer: &mut Indexer,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), SearchError> {
+    let client = async_nats::connect(&config.nats_url)
+        .await
+        .map_err(|e| stream_error("connect")(e.to_string()))?;
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream
+        .get_or_create_stream(StreamConfig {
+            name: config.stream.clone(),
+            subjects: config.subjects.clone(),
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            discard: DiscardPolicy::Old,
+            num_replicas: 1,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| stream_error("create stream")(e.to_string()))?;
+
+    let last = index.last_sequence()?;
+    // An index ahead of its stream belongs to another stream (it was deleted and recreated,
+    // e.g. a reset development stack): nothing at or below `last` would be applied. Say so;
+    // the fix is to rebuild the index (empty its folder).
+    if let Ok(info) = stream.info().await {
+        if info.state.last_sequence < last {
+            tracing::error!(
+                stream_last_sequence = info.state.last_sequence,
+                index_sequence = last,
+                "the index is ahead of the stream; rebuild it by emptying its folder"
+            );
+        }
+    }
+    // A consumer that acknowledged past what the index holds (the index folder was rebuilt or
+    // lost) would never redeliver the gap: start it again from the index.
+    if let Ok(info) = stream.consumer_info(&config.consumer).await {
+        if info.ack_floor.stream_sequence > last {
+            tracing::warn!(
+                consumer_ack_floor = info.ack_floor.stream_sequence,
+                index_sequence = last,
+                "consumer is ahead of the index; recreating it"
+            );
+            stream
+                .delete_consumer(&config.consumer)
+                .await
+                .map_err(|e| stream_error("delete consumer")(e.to_string()))?;
+        }
+    }
+    let consumer: PullConsumer = stream
+        .get_or_create_consumer(
+            &config.consumer,
+            PullConfig {
+                durable_name: Some(config.consumer.clone()),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: last + 1,
+                },
+                ack_policy: AckPolicy::Explicit,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| stream_error("create consumer")(e.to_string()))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| stream_error("pull")(e.to_string()))?;
+    tracing::info!(stream = %config.stream, consumer = %config.consumer, from_sequence = last + 1, "consuming course events");
+
+    let mut batch: Vec<(Message, AckKind)> = Vec::new();
+    let mut deadline = tokio::time::Instant::now();
+    loop {
+        let wait = (!batch.is_empty()).then_some(deadline);
+        let next = tokio::select! {
+            _ = shutdown.changed() => {
+                flush(indexer, &mut batch).await?;
+                return Ok(());
+            }
+            next = async {
+                match wait {
+                    None => Some(messages.next().await),
+                    Some(deadline) => tokio::time::timeout_at(deadline, messages.next()).await.ok(),
+                }
+            } => next,
+        };
+        match next {
+            // Batch deadline.
+            None => flush(indexer, &mut batch).await?,
+            Some(None) => {
+                flush(indexer, &mut batch).await?;
+                return Err(stream_error("pull")("the message stream ended".into()));
+            }
+            Some(Some(Err(error))) => {
+                flush(indexer, &mut batch).await?;
+                return Err(stream_error("pull")(error.to_string()));
+            }
+            Some(Some(Ok(message))) => {
+                if batch.is_empty() {
+                    deadline = tokio::time::Instant::now() + BATCH_WAIT;
+                }
+                let ack = handle(indexer, &message)?;
+                batch.push((message, ack));
+                if batch.len() >= BATCH_MESSAGES {
+                    flush(indexer, &mut batch).await?;
+                }
+            }
+        }
+    }
+}
+
+/// Applies one message to the index (uncommitted); returns how to acknowledge it after the
+/// commit. A message that is not a valid course event is skipped and terminated (never
+/// redelivered); a failure of the index itself is an error.
+fn handle(indexer: &mut Indexer, message: &Message) -> Result<AckKind, SearchError> {
+    let sequence = message
+        .info()
+        .map_err(|e| stream_error("read message info")(e.to_string()))?
+        .stream_sequence;
+    if sequence <= indexer.last_sequence() {
+        // Already applied (a redelivery).
+        return Ok(AckKind::Ack);
+    }
+    let decoded = Envelope::from_headers(&NatsHeaders(message.headers.as_ref()))
+        .map_err(SearchError::from)
+        .and_then(|envelope| {
+            CourseEvent::decode(envelope.event_type(), &message.payload)
+                .map(|event| (envelope, event))
+        });
+    match decoded {
+        Ok((_, None)) => {
+            indexer.skip(sequence);
+            Ok(AckKind::Ack)
+        }
+        Ok((envelope, Some(event))) => match indexer.apply(sequence, &event) {
+            Ok(applied) => {
+                tracing::debug!(sequence, event_id = %envelope.id(), subject = event.subject(), course_id = event.course_id(), ?applied, "applied");
+                Ok(AckKind::Ack)
+            }
+            Err(error @ SearchError::InvalidEvent { .. }) => {
+                tracing::warn!(sequence, event_id = %envelope.id(), error = %error, "course event rejected");
+                indexer.skip(sequence);
+                Ok(AckKind::Term)
+            }
+            Err(error) => Err(error),
+        },
+        Err(error) => {
+            tracing::warn!(sequence, subject = %message.subject, error = %error, "message is not a valid course event; terminated");
+            indexer.skip(sequence);
+            Ok(AckKind::Term)
+        }
+    }
+}
+
+/// Commits the index, then acknowledges the batch's messages in order.
+async fn flush(
+    indexer: &mut Indexer,
+    batch: &mut Vec<(Message, AckKind)>,
+) -> Result<(), SearchError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // A commit takes milliseconds (one fsync): not worth a blocking-pool hop.
+    if let Err(error) = indexer.commit() {
+        // The batch is not acknowledged: JetStream redelivers it after its ack wait.
+        batch.clear();
+        indexer.rollback()?;
+        return Err(error);
+    }
+    for (message, ack) in batch.drain(..) {
+        message
+            .ack_with(ack)
+            .await
+            .map_err(|e| stream_error("ack")(e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Over HTTP, in-process: `app(state).oneshot(request)` on an in-memory index fed
+//! through the Indexer with course snapshots.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use coursegraph_events::contracts::course::v1::{CourseLevel, CourseSnapshot, Lesson, Money};
+use coursegraph_search::{app, sdl, AppState, CourseEvent, SearchIndex};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn course(id: &str, title: &str, summary: &str, level: CourseLevel, price: i64) -> CourseSnapshot {
+    CourseSnapshot {
+        course_id: id.into(),
+        version: 1,
+        instructor_id: "i1".into(),
+        title: title.into(),
+        summary: summary.into(),
+        slug: id.into(),
+        category: "programming".into(),
+        level: level.into(),
+        language: "en".into(),
+        price: Some(Money {
+            amount_minor: price,
+            currency: "EUR".into(),
+        }),
+        published_at: "2025-01-31T12:34:56.789Z".into(),
+        instructor_name: "Ferris".into(),
+        ..Default::default()
+    }
+}
+
+/// An index holding two courses (one with a lesson), committed.
+fn state() -> AppState {
+    let index = SearchIndex::in_ram().expect("an index in memory");
+    let mut indexer = index
+        .indexer_with_budget(15_000_000)
+        .expect("the only writer");
+    let mut kubernetes = course(
+        "c-kube",
+        "Kubernetes in practice",
+        "Deploy and operate containers on a cluster.",
+        CourseLevel::Intermediate,
+        4_900,
+    );
+    kubernetes.lessons = vec![Lesson {
+        lesson_id: "l-pods".into(),
+        module_id: "m1".into(),
+        module_title: "Workloads".into(),
+        title: "Running pods".into(),
+        body_text: "A pod groups containers that share a network namespace.".into(),
+        ..Default::default()
+    }];
+    let rust = course(
+        "c-rust",
+        "Rust for beginners",
+        "Ownership, borrowing and lifetimes explained.",
+        CourseLevel::Beginner,
+        0,
+    );
+    indexer
+        .apply(1, &CourseEvent::Published(kubernetes))
+        .expect("indexed");
+    indexer
+        .apply(2, &CourseEvent::Published(rust))
+        .expect("indexed");
+    indexer.commit().expect("commit");
+    AppState::new(index)
+}
+
+async fn send(request: Request<Body>) -> (StatusCode, Value) {
+    let response = app(state()).oneshot(request).await.expect("a response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
+}
+
+async fn graphql(query: &str, variables: Value) -> (StatusCode, Value) {
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({ "query": query, "variables": variables }).to_string(),
+        ))
+        .expect("a request");
+    send(request).await
+}
+
+const SEARCH: &str = r#"
+query Search($query: String!, $filter: SearchFilter, $first: Int, $after: String) {
+  search(query: $query, filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node { score titleSnippet textSnippet kind course { id } lesson { id } }
+    }
+    facets {
+      category { value count }
+      level { value count }
+      language { value count }
+      price { value count }
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn search_returns_course_references_with_snippets_and_facets() {
+    let (status, body) = graphql(SEARCH, json!({ "query": "kubernetes" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("errors").is_none(), "{body}");
+    let search = &body["data"]["search"];
+    let first = &search["edges"][0]["node"];
+    assert_eq!(first["kind"], "COURSE");
+    assert_eq!(first["course"]["id"], "c-kube");
+    assert_eq!(first["lesson"], Value::Null);
+    assert_eq!(first["titleSnippet"], "<b>Kubernetes</b> in practice");
+    assert!(first["score"].as_f64().expect("a score") > 0.0);
+    assert_eq!(
+        search["totalCount"],
+        search["edges"].as_array().map(Vec::len).unwrap_or(0)
+    );
+    assert_eq!(search["facets"]["category"][0]["value"], "programming");
+    assert_eq!(search["facets"]["level"][0]["value"], "intermediate");
+    assert_eq!(search["facets"]["price"][0]["value"], "paid");
+    assert!(search["edges"][0]["cursor"].is_string());
+    assert_eq!(
+        search["pageInfo"]["endCursor"],
+        search["edges"][search["edges"].as_array().map_or(0, Vec::len) - 1]["cursor"]
+    );
+}
+
+#[tokio::test]
+async fn a_lesson_hit_references_its_lesson_and_course() {
+    let (_, body) = graphql(SEARCH, json!({ "query": "namespace" })).await;
+    let node = &body["data"]["search"]["edges"][0]["node"];
+    assert_eq!(node["kind"], "LESSON", "{body}");
+    assert_eq!(node["lesson"]["id"], "l-pods");
+    assert_eq!(node["course"]["id"], "c-kube");
+    assert!(node["textSnippet"]
+        .as_str()
+        .is_some_and(|s| s.contains("<b>namespace</b>")));
+}
+
+#[tokio::test]
+async fn a_misspelled_query_finds_the_course() {
+    let (_, body) = graphql(SEARCH, json!({ "query": "kubernetis" })).await;
+    assert_eq!(
+        body["data"]["search"]["edges"][0]["node"]["course"]["id"], "c-kube",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn filters_and_pages() {
+    let (_, body) = graphql(
+        SEARCH,
+        json!({ "query": "rust", "filter": { "isFree": true, "level": "Beginner", "language": "EN" } }),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["search"]["edges"][0]["node"]["course"]["id"], "c-rust",
+        "{body}"
+    );
+
+    let (_, body) = graphql(
+        SEARCH,
+        json!({ "query": "rust", "filter": { "isFree": false } }),
+    )
+    .await;
+    assert_eq!(body["data"]["search"]["totalCount"], 0, "{body}");
+
+    let (_, page1) = graphql(SEARCH, json!({ "query": "containers", "first": 1 })).await;
+    let info = &page1["data"]["search"]["pageInfo"];
+    assert_eq!(info["hasNextPage"], true, "{page1}");
+    let (_, page2) = graphql(
+        SEARCH,
+        json!({ "query": "containers", "first": 1, "after": info["endCursor"] }),
+    )
+    .await;
+    let edges = page2["data"]["search"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 1, "{page2}");
+    assert_ne!(edges[0]["cursor"], info["endCursor"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_bad_user_input_never_a_500() {
+    let long = "a".repeat(10_000);
+    let cases = [
+        json!({ "query": "" }),
+        json!({ "query": "   " }),
+        json!({ "query": long }),
+        json!({ "query": "rust", "after": "not-a-cursor" }),
+        json!({ "query": "rust", "first": -1 }),
+        json!({ "query": "rust", "first": 0 }),
+        json!({ "query": "rust", "first": 1000 }),
+        json!({ "query": "rust", "filter": { "level": "expert" } }),
+        json!({ "query": "rust", "filter": { "category": "" } }),
+        json!({ "query": "?!*" }),
+    ];
+    for variables in cases {
+        let (status, body) = graphql(SEARCH, variables.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{variables}: {body}");
+        assert_eq!(body["data"], Value::Null, "{variables}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{variables}: {body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty() && message != "Unexpected error.",
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn query_syntax_is_just_words() {
+    for query in [
+        "title:kubernetes AND (",
+        "kubernetes\" OR *",
+        "+kubernetes -rust ~2 ^3",
+        "c-kube[0]{}",
+    ] {
+        let (status, body) = graphql(SEARCH, json!({ "query": query })).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let ok = body["data"]["search"].is_object();
+        let bad_input = body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT";
+        assert!(ok || bad_input, "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn graphql_over_get() {
+    let request = Request::get("/graphql?query=%7Bsearch(query%3A%22rust%22)%7BtotalCount%7D%7D")
+        .body(Body::empty())
+        .expect("a request");
+    let (status, body) = send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["search"]["totalCount"], 1, "{body}");
+}
+
+#[tokio::test]
+async fn probes() {
+    let (status, _) = send(
+        Request::get("/healthz")
+            .body(Body::empty())
+            .expect("a request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(
+        Request::get("/readyz")
+            .body(Body::empty())
+            .expect("a request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["lastSequence"], 2);
+}
+
+#[tokio::test]
+async fn federation_service_sdl() {
+    let (status, body) = graphql("{ _service { sdl } }", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let served = body["data"]["_service"]["sdl"].as_str().expect("an sdl");
+    assert!(served.contains("search("), "{served}");
+    assert!(served.contains("@link"), "{served}");
+}
+
+#[test]
+fn sdl_is_a_federation_2_subgraph() {
+    let sdl = sdl();
+    assert!(sdl.contains("extend schema @link("), "{sdl}");
+    assert!(sdl.contains("federation/v2"), "{sdl}");
+    for entity in ["Course", "Lesson"] {
+        let line = sdl
+            .lines()
+            .find(|line| line.starts_with(&format!("type {entity} ")))
+            .unwrap_or_else(|| panic!("no type {entity} in {sdl}"));
+        assert!(line.contains(r#"@key(fields: "id""#), "{line}");
+        assert!(line.contains("resolvable: false"), "{line}");
+    }
+    assert!(sdl.contains("type PageInfo @shareable"), "{sdl}");
+    assert!(sdl.contains("first: Int = 20"), "{sdl}");
+}
+
+/// `src/search.graphql` (what composition reads, without building Rust) is the SDL the binary
+/// prints. To refresh it: `cargo run -p coursegraph-search -- --print-sdl > search/src/search.graphql`
+/// (or run this test with `UPDATE_SDL=1`).
+#[test]
+fn committed_sdl_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/search.graphql");
+    if std::env::var_os("UPDATE_SDL").is_some() {
+        std::fs::write(path, sdl()).expect("write the SDL");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == sdl(),
+        "search/src/search.graphql is stale: run `cargo run -p coursegraph-search -- --print-sdl > search/src/search.graphql`"
+    );
+}
