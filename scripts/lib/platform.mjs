@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, contextDatabaseUrl, natsUrl, redisUrl } from './env.mjs';
+import { ROOT, contextDatabaseUrl, databaseName, natsUrl, redisUrl } from './env.mjs';
 
 export function subgraphList() {
   const { subgraphs } = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8'));
@@ -40,10 +40,12 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
   const common = { ...process.env, REDIS_URL: redisUrl(), NATS_URL: natsUrl(), ...env };
 
   const launched = new Map();
+  /** `main` is a Node module, or `{ binary }` an executable (the Rust subgraphs). */
   const launch = async (name, main, port, extraEnv) => {
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, [path.join(ROOT, main)], { env: { ...common, ...extraEnv }, stdio: ['ignore', out, out] });
+    const [command, args] = typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
+    const child = spawn(command, args, { env: { ...common, ...extraEnv }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     children.push({ name, child });
     launched.set(name, { main, port, extraEnv, child });
@@ -91,9 +93,12 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
     for (const subgraph of ordered) {
       const port = ports[subgraph.name] ?? subgraph.port;
       const upper = subgraph.name.toUpperCase();
-      const url = await launch(subgraph.name, subgraph.main, port, {
+      const url = await launch(subgraph.name, subgraph.main ?? { binary: subgraph.binary }, port, {
         [`${upper}_PORT`]: String(port),
         [`${upper}_DATABASE_URL`]: contextDatabaseUrl(subgraph.name, database),
+        // A search index per platform database, so two platforms never share one (unless one is given).
+        SEARCH_INDEX_DIR: common.SEARCH_INDEX_DIR ?? path.join(ROOT, '.data', `search-index-${database ?? databaseName()}`),
+        SEARCH_HOST: '127.0.0.1',
       });
       gatewayEnv[`SUBGRAPH_${upper}_URL`] = `${url}/graphql`;
       if (subgraph.name === 'identity') common.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;

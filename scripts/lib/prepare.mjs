@@ -28,8 +28,9 @@ export async function prepare({ log = console.error } = {}) {
   const prisma = await import('../prisma.mjs');
   log('prepare: database roles and schemas');
   await prisma.bootstrap();
-  log('prepare: build (prisma generate, codegen, tsc)');
+  log('prepare: build (prisma generate, codegen, tsc; cargo for the Rust subgraphs)');
   run('npm', ['run', '--silent', 'build']);
+  run('cargo', ['build', '--quiet', '--manifest-path', path.join(ROOT, 'rust-subgraphs/Cargo.toml'), '--bins']);
   log('prepare: migrations');
   prisma.deploy({ quiet: true });
   return { started };

@@ -36,7 +36,7 @@ async function effects(userId: string) {
 beforeAll(async () => {
   nats = await privateNats();
   await nats.start();
-  e2e = await startE2E('resilience', { env: { NATS_URL: nats.url } });
+  e2e = await startE2E('resilience', { nats });
   gql = e2e.gql;
   instructor = await person(e2e, 'INSTRUCTOR');
   course = await publishCourse(gql, instructor, { priceMinor: 3900 });

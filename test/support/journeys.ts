@@ -2,6 +2,8 @@
  * Steps of the platform's journeys through the gateway, shared by the end-to-end suites: people
  * with roles, a published course, waiting for eventual consistency.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
@@ -9,6 +11,7 @@ import { startPlatform } from '../../scripts/lib/platform.mjs';
 import { bootstrap, deploy } from '../../scripts/prisma.mjs';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
 import { freePort } from './ports.js';
+import { privateNats, type PrivateNats } from './private-nats.js';
 
 export type Gql = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => Promise<GraphQLResponse<T>>;
 
@@ -27,24 +30,34 @@ export interface E2E {
 
 /**
  * Starts every subgraph and the gateway on free ports, on a database of the suite's own
- * (coursegraph_e2e_<suite>, bootstrapped and migrated here): outbox relays of two suites must never
- * share an outbox, or one suite's events would be published to the other's NATS.
+ * (coursegraph_e2e_<suite>, bootstrapped and migrated here) and a NATS server of its own (unless
+ * one is given): two suites must never share an outbox, a durable consumer or a search index, or
+ * one suite's events would be applied by the other's processes.
  */
-export async function startE2E(suite: string, options: { env?: Record<string, string>; mode?: string } = {}): Promise<E2E> {
+export async function startE2E(suite: string, options: { env?: Record<string, string>; mode?: string; nats?: PrivateNats } = {}): Promise<E2E> {
   const database = `coursegraph_e2e_${suite}`;
   await bootstrap({ database });
   deploy({ quiet: true, database });
-  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment'];
+  const nats = options.nats ?? (await privateNats());
+  if (!options.nats) await nats.start();
+  // The search index follows the stream it was built from: a new NATS store needs a new index.
+  const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), `cg-search-${suite}-`));
+  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment', 'search'];
   const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const platform = await startPlatform({
     ports,
     database,
-    env: { ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
+    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
     logDir: path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`),
     log: () => {},
   });
+  const stop = async () => {
+    await platform.stop();
+    if (!options.nats) await nats.dispose();
+    fs.rmSync(searchIndex, { recursive: true, force: true });
+  };
   const endpoint = `${platform.gatewayUrl}/graphql`;
-  return { platform, gql: gatewayClient(endpoint), database, endpoint, ports };
+  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports };
 }
 
 export interface Person {
