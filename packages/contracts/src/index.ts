@@ -10,10 +10,14 @@ import { PaymentFailedSchema, PaymentSucceededSchema, RefundIssuedSchema } from 
 import {
   CertificateIssuedSchema, CourseCompletedSchema, EnrollmentCreatedSchema, EnrollmentRejectedSchema, EnrollmentRevokedSchema,
 } from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
+import { UserDeactivatedSchema, UserRegisteredSchema } from './generated/coursegraph/identity/v1/identity_pb.js';
+import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
 export * as enrollment from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
+export * as identity from './generated/coursegraph/identity/v1/identity_pb.js';
+export * as notification from './generated/coursegraph/notification/v1/notification_pb.js';
 
 export const CourseEvents = {
   published: defineEvent('course.course.published', CoursePublishedSchema),
@@ -34,4 +38,13 @@ export const EnrollmentEvents = {
   revoked: defineEvent('enrollment.enrollment.revoked', EnrollmentRevokedSchema),
   courseCompleted: defineEvent('enrollment.course.completed', CourseCompletedSchema),
   certificateIssued: defineEvent('enrollment.certificate.issued', CertificateIssuedSchema),
+};
+
+export const IdentityEvents = {
+  userRegistered: defineEvent('identity.user.registered', UserRegisteredSchema),
+  userDeactivated: defineEvent('identity.user.deactivated', UserDeactivatedSchema),
+};
+
+export const NotificationEvents = {
+  created: defineEvent('notification.notification.created', NotificationCreatedSchema),
 };

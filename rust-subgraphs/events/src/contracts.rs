@@ -34,3 +34,19 @@ pub mod enrollment {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.enrollment.v1.rs"));
     }
 }
+
+/// Events of the identity context (stream `IDENTITY`).
+pub mod identity {
+    /// Package `coursegraph.identity.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.identity.v1.rs"));
+    }
+}
+
+/// Events of the notification context (stream `NOTIFICATION`).
+pub mod notification {
+    /// Package `coursegraph.notification.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.notification.v1.rs"));
+    }
+}

@@ -2,7 +2,7 @@
 
 use prost::{Message, Name};
 
-use crate::contracts::{course, enrollment, payment};
+use crate::contracts::{course, enrollment, identity, notification, payment};
 use crate::{EventError, Subject};
 
 /// A payload message that is an event: published on exactly one subject, [`Event::SUBJECT`].
@@ -88,6 +88,9 @@ events! {
     enrollment::v1::EnrollmentRevoked => "enrollment.enrollment.revoked",
     enrollment::v1::CourseCompleted => "enrollment.course.completed",
     enrollment::v1::CertificateIssued => "enrollment.certificate.issued",
+    identity::v1::UserRegistered => "identity.user.registered",
+    identity::v1::UserDeactivated => "identity.user.deactivated",
+    notification::v1::NotificationCreated => "notification.notification.created",
 }
 
 #[cfg(test)]
