@@ -1,7 +1,11 @@
-import { createLogger, loadConfigOrExit, runService } from '@coursegraph/service-kit';
+import { createLogger, loadConfigOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
 import { identitySettings } from './config.js';
 import { createIdentityApp } from './app.js';
+import { IDENTITY_CONTEXT } from './domain/events.js';
 
 const config = loadConfigOrExit(identitySettings);
 const logger = createLogger('identity', config.logLevel);
-await runService({ name: 'identity subgraph', logger, port: config.port, app: await createIdentityApp(config, logger) });
+const app = await createIdentityApp(config, logger);
+// Publishes registrations and deactivations written to the outbox, to the IDENTITY stream.
+const relay = await startOutboxRelay({ context: IDENTITY_CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
+await runService({ name: 'identity subgraph', logger, port: config.port, app, workers: [relay] });

@@ -5,8 +5,11 @@
  *
  *   node subgraphs/identity/dist/seed.js   (SEED_INSTRUCTORS, SEED_LEARNERS: how many)
  */
+import { fromBinary } from '@bufbuild/protobuf';
+import { IdentityEvents } from '@coursegraph/contracts';
 import { newId, seededRandom } from '@coursegraph/service-kit';
-import { createDb } from './data/db.js';
+import { createDb, type PrismaClient } from './data/db.js';
+import { userRegistered } from './domain/events.js';
 import { emailKey } from './domain/email.js';
 import { hashPassword } from './domain/password-hash.js';
 import type { Role } from './generated/prisma/client.js';
@@ -47,13 +50,40 @@ export async function seedIdentity(databaseUrl: string, instructors: number, lea
     const batch = 500;
     for (let i = 0; i < users.length; i += batch) {
       const rows = users.slice(i, i + batch).map((u) => ({ id: newId(), email: u.email, emailKey: emailKey(u.email), name: u.name, role: u.role, passwordHash }));
-      created += (await db.user.createMany({ data: rows, skipDuplicates: true })).count;
+      // New accounts are announced like a sign-up's, in the same transaction.
+      created += await db.$transaction(async (tx) => {
+        const { count } = await tx.user.createMany({ data: rows, skipDuplicates: true });
+        const inserted = await tx.user.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
+        for (const user of inserted) await userRegistered(tx, user);
+        return count;
+      });
       log(`seed identity: ${Math.min(i + batch, users.length)}/${users.length} users (${created} new)`);
     }
+    const backfilled = await announceUnannouncedUsers(db);
+    if (backfilled > 0) log(`seed identity: announced ${backfilled} accounts created before identity published events`);
     return created;
   } finally {
     await db.$disconnect();
   }
+}
+
+/**
+ * Writes identity.user.registered for every account that has none in the outbox: accounts created
+ * before identity published events (an existing demo database), so other contexts' projections
+ * still learn them. Idempotent: a second run finds every account announced.
+ */
+export async function announceUnannouncedUsers(db: PrismaClient): Promise<number> {
+  const announced = new Set(
+    (await db.outboxEvent.findMany({ where: { subject: IdentityEvents.userRegistered.subject }, select: { payload: true } }))
+      .map((row) => fromBinary(IdentityEvents.userRegistered.schema, row.payload).userId),
+  );
+  const missing = (await db.user.findMany({ orderBy: { id: 'asc' } })).filter((u) => !announced.has(u.id));
+  for (let i = 0; i < missing.length; i += 500) {
+    await db.$transaction(async (tx) => {
+      for (const user of missing.slice(i, i + 500)) await userRegistered(tx, user);
+    });
+  }
+  return missing.length;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -13,6 +13,7 @@ import * as sessions from '../data/sessions.js';
 import { emailKey, validateEmail, validateName } from './email.js';
 import { checkPasswordPolicy, PASSWORD_MAX_LENGTH } from './password-policy.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
+import { userDeactivated, userRegistered } from './events.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { SigningKeyStore } from './signing-keys.js';
 import {
@@ -52,6 +53,7 @@ export class Accounts {
     try {
       return await this.deps.db.$transaction(async (tx) => {
         const user = await tx.user.create({ data: { id: userId, email, emailKey: key, name, passwordHash } });
+        await userRegistered(tx, user);
         return this.startSession(tx, user);
       });
     } catch (err) {
@@ -135,7 +137,9 @@ export class Accounts {
     if (user.deactivatedAt) return user;
     const updated = await this.deps.db.$transaction(async (tx) => {
       await sessions.revokeAllSessions(tx, userId, 'DEACTIVATED');
-      return tx.user.update({ where: { id: userId }, data: { deactivatedAt: new Date() } });
+      const deactivatedAt = new Date();
+      await userDeactivated(tx, user, deactivatedAt);
+      return tx.user.update({ where: { id: userId }, data: { deactivatedAt } });
     });
     await revokeUserAccessBefore(this.deps.redis, userId, this.deps.tokens.accessTtlSeconds);
     return updated;
