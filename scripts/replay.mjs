@@ -14,10 +14,19 @@
 //   createTransaction(databaseUrl: string): Transaction<Tx> | Promise<Transaction<Tx>>
 //     - `(fn) => prisma.$transaction(fn)` on a client for that URL (the context's own role).
 // Settings: <CONTEXT>_DATABASE_URL and NATS_URL as for `npm start` (scripts/lib/env.mjs).
+//
+// A Rust subgraph (a `binary` in schema/subgraphs.json) rebuilds its own projection: this runs
+// `<binary> rebuild <consumer>` (build it first: cargo build --bins in rust-subgraphs/), with the
+// settings the platform gives it. For search, the index folder is SEARCH_INDEX_DIR (default
+// .data/search-index-<POSTGRES_DB>, as `npm start` uses); the subgraph serving it must be stopped.
+//
+//   node scripts/replay.mjs search search-courses
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, contextDatabaseUrl, natsUrl } from './lib/env.mjs';
+import { ROOT, contextDatabaseUrl, databaseName, env, natsUrl } from './lib/env.mjs';
+import { subgraphList } from './lib/platform.mjs';
 
 function fail(message) {
   console.error(`replay: ${message}`);
@@ -26,6 +35,23 @@ function fail(message) {
 
 const [context, name] = process.argv.slice(2);
 if (!context || !name) fail('usage: node scripts/replay.mjs <context> <consumer>');
+
+const rust = subgraphList().find((s) => s.name === context && s.binary);
+if (rust) {
+  const binary = path.join(ROOT, rust.binary);
+  if (!fs.existsSync(binary)) fail(`${rust.binary} not found (run cargo build --bins in rust-subgraphs/)`);
+  console.log(`replay: ${context}/${name} by ${rust.binary} rebuild`);
+  const result = spawnSync(binary, ['rebuild', name], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NATS_URL: natsUrl(),
+      SEARCH_INDEX_DIR: env('SEARCH_INDEX_DIR', path.join(ROOT, '.data', `search-index-${databaseName()}`)),
+    },
+  });
+  if (result.error) fail(result.error.message);
+  process.exit(result.status ?? 1);
+}
 const modulePath = path.join(ROOT, 'subgraphs', context, 'dist/events/consumers.js');
 if (!fs.existsSync(modulePath)) fail(`${path.relative(ROOT, modulePath)} not found (does ${context} consume events? run npm run build)`);
 

@@ -6,14 +6,24 @@
 //! holds ([`SearchIndex::last_sequence`]), so a message at or below it (a redelivery, or a
 //! consumer older than the index) is acknowledged without being applied again, and the
 //! [`Indexer`] ignores versions it already holds.
+//!
+//! Freshness: a batch is committed as soon as JetStream says nothing more is pending for the
+//! consumer (the message's `pending` count is 0), so a publication on a quiet stream is
+//! searchable after one commit; under load, batches grow up to [`BATCH_MESSAGES`] or
+//! [`BATCH_WAIT`].
+//!
+//! [`rebuild`] empties the index and applies the whole stream again (the `rebuild` command of
+//! the binary); [`run`] does the same by itself when it finds the index ahead of the stream
+//! (the stream was deleted and recreated).
 
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::Config as PullConfig;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::stream::{
-    Config as StreamConfig, DiscardPolicy, RetentionPolicy, StorageType,
+    Config as StreamConfig, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType,
 };
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{AckKind, Message};
 use coursegraph_events::{Envelope, HeaderLookup};
 use futures_util::StreamExt;
@@ -31,8 +41,11 @@ pub const CONSUMER: &str = "search-courses";
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// Commit after this many messages...
 pub const BATCH_MESSAGES: usize = 100;
-/// ...or this long after the first uncommitted one.
+/// ...or this long after the first uncommitted one, or as soon as nothing more is pending.
 pub const BATCH_WAIT: Duration = Duration::from_millis(200);
+/// A [`rebuild`] commits every this many messages (each commit records its sequence, so an
+/// interrupted rebuild is a consistent prefix of the stream that [`run`] resumes from).
+pub const REBUILD_BATCH_MESSAGES: usize = 10_000;
 
 /// Consumer settings.
 #[derive(Debug, Clone)]
@@ -141,23 +154,29 @@ async fn consume(
         .await
         .map_err(|e| stream_error("create stream")(e.to_string()))?;
 
-    let last = index.last_sequence()?;
+    let mut last = index.last_sequence()?;
     // An index ahead of its stream belongs to another stream (it was deleted and recreated,
-    // e.g. a reset development stack): nothing at or below `last` would be applied. Say so;
-    // the fix is to rebuild the index (empty its folder).
-    if let Ok(info) = stream.info().await {
-        if info.state.last_sequence < last {
-            tracing::error!(
-                stream_last_sequence = info.state.last_sequence,
-                index_sequence = last,
-                "the index is ahead of the stream; rebuild it by emptying its folder"
-            );
-        }
+    // e.g. a reset development stack): nothing at or below `last` would be applied, and the
+    // index would keep courses the stream no longer has. Rebuild it from this stream.
+    let stream_last = stream
+        .info()
+        .await
+        .map_err(|e| stream_error("read stream info")(e.to_string()))?
+        .state
+        .last_sequence;
+    if stream_last < last {
+        tracing::warn!(
+            stream_last_sequence = stream_last,
+            index_sequence = last,
+            "the index is ahead of the stream (a recreated stream); rebuilding it from the stream"
+        );
+        indexer.reset()?;
+        last = 0;
     }
-    // A consumer that acknowledged past what the index holds (the index folder was rebuilt or
-    // lost) would never redeliver the gap: start it again from the index.
+    // A consumer that acknowledged past what the index holds (the index folder was rebuilt,
+    // reset or lost) would never redeliver the gap: start it again from the index.
     if let Ok(info) = stream.consumer_info(&config.consumer).await {
-        if info.ack_floor.stream_sequence > last {
+        if info.ack_floor.stream_sequence > last || info.delivered.stream_sequence > last {
             tracing::warn!(
                 consumer_ack_floor = info.ack_floor.stream_sequence,
                 index_sequence = last,
@@ -220,9 +239,10 @@ async fn consume(
                 if batch.is_empty() {
                     deadline = tokio::time::Instant::now() + BATCH_WAIT;
                 }
-                let ack = handle(indexer, &message)?;
+                let (ack, pending) = handle(indexer, &message)?;
                 batch.push((message, ack));
-                if batch.len() >= BATCH_MESSAGES {
+                // Nothing else waiting: waiting longer would only delay this event's visibility.
+                if pending == 0 || batch.len() >= BATCH_MESSAGES {
                     flush(indexer, &mut batch).await?;
                 }
             }
@@ -231,13 +251,22 @@ async fn consume(
 }
 
 /// Applies one message to the index (uncommitted); returns how to acknowledge it after the
-/// commit. A message that is not a valid course event is skipped and terminated (never
-/// redelivered); a failure of the index itself is an error.
-fn handle(indexer: &mut Indexer, message: &Message) -> Result<AckKind, SearchError> {
-    let sequence = message
+/// commit, and how many messages JetStream still has pending for the consumer. A message that
+/// is not a valid course event is skipped and terminated (never redelivered); a failure of the
+/// index itself is an error.
+fn handle(indexer: &mut Indexer, message: &Message) -> Result<(AckKind, u64), SearchError> {
+    let info = message
         .info()
-        .map_err(|e| stream_error("read message info")(e.to_string()))?
-        .stream_sequence;
+        .map_err(|e| stream_error("read message info")(e.to_string()))?;
+    let (sequence, pending) = (info.stream_sequence, info.pending);
+    apply_message(indexer, message, sequence).map(|ack| (ack, pending))
+}
+
+fn apply_message(
+    indexer: &mut Indexer,
+    message: &Message,
+    sequence: u64,
+) -> Result<AckKind, SearchError> {
     if sequence <= indexer.last_sequence() {
         // Already applied (a redelivery).
         return Ok(AckKind::Ack);
@@ -295,4 +324,101 @@ async fn flush(
             .map_err(|e| stream_error("ack")(e.to_string()))?;
     }
     Ok(())
+}
+
+/// What a [`rebuild`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Messages read from the stream (applied, skipped or rejected).
+    pub messages: u64,
+    /// The stream sequence the index now holds: the stream's last one when the rebuild began.
+    pub last_sequence: u64,
+}
+
+/// Rebuilds the index from the stream: empties it, applies every message from the stream's
+/// first up to its last when the rebuild begins (read by an ephemeral consumer, committing
+/// every [`REBUILD_BATCH_MESSAGES`]), then deletes the durable consumer, so that [`run`]
+/// creates it again right after the rebuilt position. `progress` is called after each commit
+/// with the messages read so far and the sequence reached.
+///
+/// The `indexer` is the index's only writer, so the search subgraph serving this index folder
+/// must be stopped first (opening the writer fails while it runs).
+///
+/// # Errors
+/// [`SearchError::Stream`] when the stream cannot be reached or does not exist;
+/// [`SearchError::Index`] when tantivy fails (the index then holds a committed prefix of the
+/// stream, which [`run`] resumes from).
+pub async fn rebuild(
+    config: &ConsumerConfig,
+    indexer: &mut Indexer,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Rebuilt, SearchError> {
+    let client = async_nats::connect(&config.nats_url)
+        .await
+        .map_err(|e| stream_error("connect")(e.to_string()))?;
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream
+        .get_stream(&config.stream)
+        .await
+        .map_err(|e| stream_error("open stream")(e.to_string()))?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| stream_error("read stream info")(e.to_string()))?
+        .state
+        .clone();
+    indexer.reset()?;
+    let mut messages_read = 0u64;
+    if state.messages > 0 {
+        let reader: PullConsumer = stream
+            .create_consumer(PullConfig {
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::None,
+                inactive_threshold: Duration::from_secs(60),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| stream_error("create consumer")(e.to_string()))?;
+        let mut messages = reader
+            .messages()
+            .await
+            .map_err(|e| stream_error("pull")(e.to_string()))?;
+        let mut uncommitted = 0usize;
+        while indexer.last_sequence() < state.last_sequence {
+            let message = match messages.next().await {
+                Some(Ok(message)) => message,
+                Some(Err(error)) => return Err(stream_error("pull")(error.to_string())),
+                None => return Err(stream_error("pull")("the message stream ended".into())),
+            };
+            let sequence = message
+                .info()
+                .map_err(|e| stream_error("read message info")(e.to_string()))?
+                .stream_sequence;
+            // Nothing to acknowledge (an ephemeral reader without acks); rejected messages
+            // are logged by `apply_message`.
+            apply_message(indexer, &message, sequence)?;
+            messages_read += 1;
+            uncommitted += 1;
+            if uncommitted >= REBUILD_BATCH_MESSAGES {
+                indexer.commit()?;
+                uncommitted = 0;
+                progress(messages_read, indexer.last_sequence());
+            }
+        }
+    }
+    indexer.skip(state.last_sequence);
+    indexer.commit()?;
+    progress(messages_read, indexer.last_sequence());
+    match stream.delete_consumer(&config.consumer).await {
+        Ok(_) => {}
+        // Never created: nothing to start again.
+        Err(error)
+            if matches!(error.kind(), ConsumerErrorKind::JetStream(e)
+                if e.error_code() == ErrorCode::CONSUMER_NOT_FOUND) => {}
+        Err(error) => return Err(stream_error("delete consumer")(error.to_string())),
+    }
+    Ok(Rebuilt {
+        messages: messages_read,
+        last_sequence: indexer.last_sequence(),
+    })
 }

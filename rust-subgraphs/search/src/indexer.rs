@@ -203,6 +203,23 @@ impl Indexer {
         Ok(self.committed_sequence)
     }
 
+    /// Empties the index (every document and state record) and commits it at stream sequence
+    /// 0, so that the stream can be applied again from its first message. Changes not
+    /// committed yet are dropped first.
+    ///
+    /// Committed at once: a course's state is read from the committed index, and an
+    /// uncommitted emptying would let the old states ignore the events applied again.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when tantivy fails.
+    pub fn reset(&mut self) -> Result<(), SearchError> {
+        self.rollback()?;
+        self.writer.delete_all_documents()?;
+        self.last_sequence = 0;
+        self.commit()?;
+        Ok(())
+    }
+
     /// Drops every change since the last commit.
     ///
     /// # Errors

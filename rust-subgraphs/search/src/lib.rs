@@ -18,10 +18,11 @@
 //!
 //! # Rebuilding
 //!
-//! The index is a projection of the course stream: to rebuild it (or when it refuses to open
-//! with [`SearchError::SchemaMismatch`] after a schema change), open an empty folder, apply the
-//! stream from its first message with each message's sequence, commit in batches, then serve
-//! from the new folder.
+//! The index is a projection of the course stream. [`consumer::rebuild`] empties it and applies
+//! the stream again from its first message (the binary's `rebuild` command, run by `node
+//! scripts/replay.mjs search search-courses`; it also empties a folder whose index refuses to
+//! open with [`SearchError::SchemaMismatch`] after a schema change). [`consumer::run`]
+//! rebuilds by itself when it finds the index ahead of the stream (a recreated stream).
 //!
 //! # Example
 //!
@@ -76,7 +77,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
-pub use app::{app, AppState};
+pub use app::{app, AppState, MAX_BODY_BYTES};
 pub use error::SearchError;
 pub use event::CourseEvent;
 pub use graphql::sdl;

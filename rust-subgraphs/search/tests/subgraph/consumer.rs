@@ -10,7 +10,7 @@ use coursegraph_events::contracts::course::v1::{CoursePublished, CourseSnapshot}
 use coursegraph_events::prost::Message as _;
 use coursegraph_events::{Envelope, Subject, TraceParent};
 use coursegraph_search::consumer::{self, ConsumerConfig};
-use coursegraph_search::{SearchIndex, SearchRequest};
+use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest};
 
 fn published(id: &str, title: &str) -> (HeaderMap, Vec<u8>) {
     let envelope = Envelope::new(
@@ -126,4 +126,236 @@ async fn consumer_applies_events_in_order_and_commits_their_sequence() {
         .delete_stream(&stream_name)
         .await
         .expect("cleaned up");
+}
+
+/// A JetStream stream of a test's own on the NATS at `NATS_URL`, deleted by [`TestStream::delete`].
+struct TestStream {
+    jetstream: async_nats::jetstream::Context,
+    url: String,
+    name: String,
+    prefix: String,
+}
+
+impl TestStream {
+    async fn create(tag: &str) -> Self {
+        let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let client = async_nats::connect(&url).await.unwrap_or_else(|err| {
+            panic!("no NATS server at {url} (start it with `npm run stack -- up`): {err}")
+        });
+        let run_id = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("SEARCHTEST_{tag}_{run_id}");
+        let prefix = format!("searchtest.{tag}.{run_id}");
+        let jetstream = async_nats::jetstream::new(client);
+        jetstream
+            .create_stream(StreamConfig {
+                name: name.clone(),
+                subjects: vec![format!("{prefix}.>")],
+                storage: StorageType::Memory,
+                ..Default::default()
+            })
+            .await
+            .expect("a test stream");
+        Self {
+            jetstream,
+            url,
+            name,
+            prefix,
+        }
+    }
+
+    fn config(&self) -> ConsumerConfig {
+        ConsumerConfig {
+            nats_url: self.url.clone(),
+            stream: self.name.clone(),
+            subjects: vec![format!("{}.>", self.prefix)],
+            consumer: "search-courses".into(),
+        }
+    }
+
+    async fn publish_course(&self, id: &str, title: &str) {
+        let (headers, payload) = published(id, title);
+        self.jetstream
+            .publish_with_headers(
+                format!("{}.course.course.published", self.prefix),
+                headers,
+                payload.into(),
+            )
+            .await
+            .expect("published")
+            .await
+            .expect("stored");
+    }
+
+    async fn has_consumer(&self) -> bool {
+        let stream = self
+            .jetstream
+            .get_stream(&self.name)
+            .await
+            .expect("the stream");
+        stream.consumer_info("search-courses").await.is_ok()
+    }
+
+    async fn delete(self) {
+        self.jetstream
+            .delete_stream(&self.name)
+            .await
+            .expect("cleaned up");
+    }
+}
+
+fn top_course(index: &SearchIndex, query: &str) -> Option<String> {
+    index
+        .search(&SearchRequest {
+            query: query.into(),
+            first: 10,
+            ..Default::default()
+        })
+        .expect("a page")
+        .hits
+        .first()
+        .map(|hit| hit.course_id.clone())
+}
+
+/// An index that followed another stream (here: 40 messages long, holding a course this
+/// stream never had).
+fn index_of_an_older_stream() -> SearchIndex {
+    let index = SearchIndex::in_ram().expect("an index");
+    let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+    let (_, payload) = published("c-gone", "Mainframe batch scheduling");
+    let event = CourseEvent::decode(
+        &coursegraph_events::Subject::parse("course.course.published").expect("a subject"),
+        &payload,
+    )
+    .expect("decoded")
+    .expect("a course event");
+    indexer.apply(40, &event).expect("applied");
+    indexer.commit().expect("committed");
+    index
+}
+
+async fn wait_for_sequence(index: &SearchIndex, sequence: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while index.last_sequence().expect("readable") != sequence {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the index did not reach sequence {sequence} (it holds {})",
+            index.last_sequence().expect("readable")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_ahead_of_a_recreated_stream_rebuilds_itself_from_it() {
+    let stream = TestStream::create("recover").await;
+    stream
+        .publish_course("c-new-1", "Observability with tracing")
+        .await;
+    stream
+        .publish_course("c-new-2", "Property based testing")
+        .await;
+    let index = index_of_an_older_stream();
+    assert_eq!(top_course(&index, "mainframe").as_deref(), Some("c-gone"));
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(consumer::run(stream.config(), index.clone(), stopped));
+    wait_for_sequence(&index, 2).await;
+    // Only what this stream holds: the older stream's course is gone.
+    assert_eq!(top_course(&index, "mainframe"), None);
+    assert_eq!(top_course(&index, "tracing").as_deref(), Some("c-new-1"));
+    assert_eq!(top_course(&index, "property").as_deref(), Some("c-new-2"));
+    assert_eq!(index.stats().expect("stats").courses, 2);
+
+    // And it goes on following the stream.
+    stream.publish_course("c-new-3", "Chaos engineering").await;
+    wait_for_sequence(&index, 3).await;
+    assert_eq!(top_course(&index, "chaos").as_deref(), Some("c-new-3"));
+    stop.send(true).expect("the consumer listens");
+    running.await.expect("joined").expect("a clean stop");
+    stream.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_replaces_the_index_with_the_stream_and_restarts_the_consumer_after_it() {
+    let stream = TestStream::create("rebuild").await;
+    stream.publish_course("c-a", "Distributed tracing").await;
+    stream.publish_course("c-b", "Stream processing").await;
+
+    // A consumer has run (the durable exists); then the index is damaged: it holds a course
+    // the stream does not have.
+    let index = SearchIndex::in_ram().expect("an index");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(consumer::run(stream.config(), index.clone(), stopped));
+    wait_for_sequence(&index, 2).await;
+    stop.send(true).expect("the consumer listens");
+    running.await.expect("joined").expect("a clean stop");
+    assert!(stream.has_consumer().await);
+    {
+        let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+        let (_, payload) = published("c-stray", "Stray mainframe course");
+        let event = CourseEvent::decode(
+            &coursegraph_events::Subject::parse("course.course.published").expect("a subject"),
+            &payload,
+        )
+        .expect("decoded")
+        .expect("a course event");
+        indexer.apply(2, &event).expect("applied");
+        indexer.commit().expect("committed");
+    }
+    assert_eq!(top_course(&index, "mainframe").as_deref(), Some("c-stray"));
+
+    let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+    let mut reports = Vec::new();
+    let rebuilt = consumer::rebuild(&stream.config(), &mut indexer, |messages, sequence| {
+        reports.push((messages, sequence));
+    })
+    .await
+    .expect("rebuilt");
+    drop(indexer);
+    assert_eq!(
+        rebuilt,
+        consumer::Rebuilt {
+            messages: 2,
+            last_sequence: 2
+        }
+    );
+    assert_eq!(reports.last(), Some(&(2, 2)));
+    assert_eq!(index.last_sequence().expect("readable"), 2);
+    assert_eq!(top_course(&index, "mainframe"), None);
+    assert_eq!(top_course(&index, "tracing").as_deref(), Some("c-a"));
+    assert_eq!(top_course(&index, "stream").as_deref(), Some("c-b"));
+    // The durable consumer is gone; the next run creates it after the rebuilt position and
+    // applies only what comes next.
+    assert!(!stream.has_consumer().await);
+    stream.publish_course("c-c", "Event sourcing").await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(consumer::run(stream.config(), index.clone(), stopped));
+    wait_for_sequence(&index, 3).await;
+    assert_eq!(top_course(&index, "sourcing").as_deref(), Some("c-c"));
+    assert_eq!(index.stats().expect("stats").courses, 3);
+    stop.send(true).expect("the consumer listens");
+    running.await.expect("joined").expect("a clean stop");
+    stream.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_of_an_empty_stream_empties_the_index() {
+    let stream = TestStream::create("empty").await;
+    let index = index_of_an_older_stream();
+    let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+    let rebuilt = consumer::rebuild(&stream.config(), &mut indexer, |_, _| {})
+        .await
+        .expect("rebuilt");
+    assert_eq!(
+        rebuilt,
+        consumer::Rebuilt {
+            messages: 0,
+            last_sequence: 0
+        }
+    );
+    assert_eq!(index.stats().expect("stats").known_courses, 0);
+    assert_eq!(index.last_sequence().expect("readable"), 0);
+    stream.delete().await;
 }

@@ -237,6 +237,59 @@ async fn query_syntax_is_just_words() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_limit_is_413_with_a_graphql_error() {
+    // A valid request whose padding (in a variable) makes it too large.
+    let padding = "x".repeat(coursegraph_search::MAX_BODY_BYTES);
+    let body =
+        json!({ "query": SEARCH, "variables": { "query": "rust", "pad": padding } }).to_string();
+    let declared = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(Body::from(body.clone()))
+        .expect("a request");
+    // Without content-length (a chunked upload): refused once the limit is passed.
+    let chunks = body
+        .into_bytes()
+        .chunks(8 * 1024)
+        .map(|chunk| Ok::<_, std::io::Error>(chunk.to_vec()))
+        .collect::<Vec<_>>();
+    let streamed = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("a request");
+    for request in [declared, streamed] {
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"], "PAYLOAD_TOO_LARGE",
+            "{body}"
+        );
+        assert!(body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&coursegraph_search::MAX_BODY_BYTES.to_string())));
+    }
+
+    // Just under the limit is served.
+    let query = r#"query($q: String!) { search(query: $q) { totalCount } }"#;
+    let envelope = json!({ "query": query, "variables": { "q": "rust", "pad": "" } }).to_string();
+    let pad = coursegraph_search::MAX_BODY_BYTES - envelope.len();
+    let body =
+        json!({ "query": query, "variables": { "q": "rust", "pad": "y".repeat(pad) } }).to_string();
+    assert_eq!(body.len(), coursegraph_search::MAX_BODY_BYTES);
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("a request");
+    let (status, body) = send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["search"]["totalCount"], 1, "{body}");
+}
+
+#[tokio::test]
 async fn graphql_over_get() {
     let request = Request::get("/graphql?query=%7Bsearch(query%3A%22rust%22)%7BtotalCount%7D%7D")
         .body(Body::empty())
