@@ -2,6 +2,7 @@
  * Builds the gateway (the one endpoint) without listening: yoga serving the supergraph through
  * @apollo/gateway, with auth, the admin-only explorer and introspection gate. main.ts serves it.
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -11,6 +12,7 @@ import type { GatewayContext } from './context.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
 import { loadSupergraph } from './supergraph.js';
+import { SSE_PATH, createSubscriptions } from './subscriptions/index.js';
 
 const GRAPHQL_ENDPOINT = '/graphql';
 
@@ -43,9 +45,33 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     ],
   });
 
+  const subscriptions = await createSubscriptions({
+    apiSchema: gateway.schema!,
+    verifier,
+    // Entity fields of subscription events go through this very gateway, as the subscriber.
+    runQuery: async (query, variables, token) => {
+      const res = await yoga.fetch(`http://gateway${GRAPHQL_ENDPOINT}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return res.json();
+    },
+    natsUrl: config.natsUrl,
+    logger,
+    webSocketPath: GRAPHQL_ENDPOINT,
+    bufferLimit: config.subscriptionBufferEvents,
+    slowCloseGraceMs: config.subscriptionSlowCloseGraceMs,
+  });
+
   return {
-    handler: yoga,
+    handler: (req: IncomingMessage, res: ServerResponse) => (req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : yoga(req, res)),
     yoga,
+    subscriptions,
+    /** Takes WebSocket upgrades (graphql-ws) on the server that serves `handler`. */
+    attach: (server: Server) => subscriptions.attach(server),
+    /** Streams end first, with a reason, so shutdown need not wait for them. */
+    beforeDrain: () => subscriptions.close(),
     /** Ready when every subgraph says it is ready. */
     ready: async () => {
       await Promise.all(

@@ -15,6 +15,18 @@ export const gatewaySettings = {
     doc: 'composed supergraph SDL (npm run compose writes it)',
   },
   ...jwksSetting,
+  subscriptionBufferEvents: {
+    env: 'SUBSCRIPTION_BUFFER_EVENTS',
+    default: 1000,
+    parse: parse.positiveInt,
+    doc: 'events a subscriber may have waiting before it is disconnected as too slow',
+  },
+  subscriptionSlowCloseGraceMs: {
+    env: 'SUBSCRIPTION_SLOW_CLOSE_GRACE_MS',
+    default: 5000,
+    parse: parse.positiveInt,
+    doc: 'after telling a subscriber why its stream ends, how long before its connection is cut',
+  },
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;

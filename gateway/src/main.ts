@@ -4,4 +4,6 @@ import { createGatewayApp } from './app.js';
 
 const config = loadConfigOrExit(gatewaySettings);
 const logger = createLogger('gateway', config.logLevel);
-await runService({ name: 'gateway', logger, port: config.port, app: await createGatewayApp(config, logger) });
+const app = await createGatewayApp(config, logger);
+const running = await runService({ name: 'gateway', logger, port: config.port, app });
+app.attach(running.server);

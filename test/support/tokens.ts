@@ -10,8 +10,8 @@ export type TestRole = 'LEARNER' | 'INSTRUCTOR' | 'ADMIN';
 export interface TestIssuer {
   /** Give this to the app under test as its key resolver. */
   getKey: JWTVerifyGetKey;
-  /** A token for `userId` (a new id by default) with `role`. */
-  token(role?: TestRole, userId?: string): Promise<{ token: string; userId: string }>;
+  /** A token for `userId` (a new id by default) with `role`, valid for 10 minutes unless `expiresInSeconds` says otherwise. */
+  token(role?: TestRole, userId?: string, options?: { expiresInSeconds?: number }): Promise<{ token: string; userId: string }>;
 }
 
 export async function testIssuer(): Promise<TestIssuer> {
@@ -20,14 +20,14 @@ export async function testIssuer(): Promise<TestIssuer> {
   const getKey = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256' }] });
   return {
     getKey,
-    async token(role = 'LEARNER', userId = randomUUID()) {
+    async token(role = 'LEARNER', userId = randomUUID(), { expiresInSeconds = 600 } = {}) {
       const token = await new SignJWT({ role, sid: randomUUID(), iat_ms: Date.now() })
         .setProtectedHeader({ alg: 'ES256', kid })
         .setSubject(userId)
         .setIssuer('coursegraph-identity')
         .setAudience('coursegraph')
         .setIssuedAt()
-        .setExpirationTime('10m')
+        .setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
         .sign(privateKey);
       return { token, userId };
     },

@@ -11,6 +11,7 @@ export * from './scalars.js';
 export * from './events/types.js';
 export * from './events/traceparent.js';
 export * from './events/nats.js';
+export { envelopeHeaders, parseEvent, MalformedEventError, type DeliveredMessage } from './events/envelope.js';
 export * from './events/outbox.js';
 export * from './events/relay.js';
 export * from './events/consumer.js';

@@ -38,7 +38,7 @@ export interface RunServiceOptions {
   name: string;
   logger: Logger;
   port: number;
-  app: { handler: ServeOptions['handler']; ready: () => Promise<void>; close: () => Promise<void> };
+  app: { handler: ServeOptions['handler']; ready: () => Promise<void>; close: () => Promise<void>; beforeDrain?: () => Promise<void> };
   /** Stopped in this order on shutdown, after in-flight requests and before `app.close()`. */
   workers?: { stop(): Promise<void> }[];
 }
@@ -50,6 +50,7 @@ export async function runService({ name, logger, port, app, workers = [] }: RunS
     logger,
     port,
     ready: app.ready,
+    beforeDrain: app.beforeDrain,
     onShutdown: async () => {
       for (const worker of workers) await worker.stop();
       await app.close();

@@ -19,6 +19,8 @@ export interface ServeOptions {
   ready?: () => Promise<void>;
   /** Closes what the service opened (pools, clients), after the last in-flight request. */
   onShutdown?: () => Promise<void>;
+  /** Ends long-lived requests (event streams) when shutdown begins, so the drain need not wait for them. */
+  beforeDrain?: () => Promise<void>;
   /** How long in-flight requests get to finish before connections are cut. Default 10 000 ms. */
   drainTimeoutMs?: number;
 }
@@ -84,6 +86,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     (shutdownPromise ??= (async () => {
       logger.info({ reason, inFlight }, 'shutting down: draining in-flight requests');
       draining = true;
+      await options.beforeDrain?.().catch((err: Error) => logger.warn({ err: err.message }, 'ending long-lived requests failed'));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

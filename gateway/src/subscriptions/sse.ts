@@ -1,0 +1,149 @@
+/**
+ * Subscriptions over GraphQL over SSE, distinct-connections mode: `POST /graphql/stream` with the
+ * usual JSON body and `Accept: text/event-stream`; each result is an `event: next`, the end an
+ * `event: complete`. A request that cannot start (bad JSON, unknown field, no or bad token, a
+ * malformed position) gets a plain JSON error response with 400/401/403 instead of a stream.
+ * Written here rather than taken from graphql-sse's handler because that handler drains results
+ * into an unbounded queue; this one waits for the socket before taking the next event, so a slow
+ * reader fills its bounded hub queue and is disconnected with a reason.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { AuthVerifier, Logger } from '@coursegraph/service-kit';
+import { TOKEN_EXPIRED_REASON, verifyCaller, whenExpired } from './caller.js';
+import type { StreamEnded } from './hub.js';
+import { prepareSubscription, type SubscriptionEngine, type SubscriptionRequest } from './subscribe.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const PING_MS = 12_000;
+
+export interface SseTransportOptions {
+  engine: SubscriptionEngine;
+  verifier: AuthVerifier;
+  logger: Logger;
+  /** After the last word to a slow subscriber, how long before its connection is cut. */
+  slowCloseGraceMs: number;
+}
+
+const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+
+function errorResponse(res: ServerResponse, errors: readonly GraphQLError[] | { message: string; extensions: Record<string, unknown> }[]) {
+  const status = STATUS_BY_CODE[String(errors[0]?.extensions?.code)] ?? 400;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ errors: errors.map((e) => ({ message: e.message, extensions: e.extensions })) }));
+}
+
+const badRequest = (message: string) => [{ message, extensions: { code: 'BAD_USER_INPUT' } }];
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: SseTransportOptions) {
+  const open = new Set<() => void>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return errorResponse(res, badRequest('Subscribe with POST and a JSON body { query, variables }, accepting text/event-stream.'));
+    }
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
+      return errorResponse(res, badRequest('This endpoint streams: send `Accept: text/event-stream`.'));
+    }
+    const text = await readBody(req);
+    if (text === null) return errorResponse(res, badRequest(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
+    let body: SubscriptionRequest;
+    try {
+      body = JSON.parse(text) as SubscriptionRequest;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return errorResponse(res, badRequest('The request body must be a JSON object { query, variables, operationName }.'));
+    }
+
+    let caller;
+    try {
+      caller = await verifyCaller(verifier, req.headers.authorization);
+    } catch (err) {
+      return errorResponse(res, [err as GraphQLError]);
+    }
+
+    let ended: StreamEnded | null = null;
+    let interrupt: () => void = () => undefined;
+    const prepared = await prepareSubscription(engine, body, caller, (reason) => {
+      ended = reason;
+      interrupt();
+    });
+    if (!prepared.ok) return errorResponse(res, prepared.errors);
+    const results = prepared.results;
+
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(':\n\n');
+    const ping = setInterval(() => res.write(':\n\n'), PING_MS);
+    ping.unref();
+
+    // The stream's last word (a reason), then the end; a reader that is not reading is cut after the grace.
+    let finished = false;
+    const finish = (lastWord?: ExecutionResult) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(ping);
+      cancelExpiry();
+      open.delete(stop);
+      if (lastWord && !res.destroyed) res.write(`event: next\ndata: ${JSON.stringify(lastWord)}\n\n`);
+      if (!res.destroyed) res.end('event: complete\ndata:\n\n');
+      if (lastWord) setTimeout(() => res.destroy(), slowCloseGraceMs).unref();
+      void results.return(undefined);
+    };
+    const stop = () => finish(reasonResult('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'));
+    open.add(stop);
+    const cancelExpiry = whenExpired(caller, () => finish(reasonResult(TOKEN_EXPIRED_REASON, 'TOKEN_EXPIRED')));
+    interrupt = () => {
+      if (ended) {
+        logger.info({ transport: 'sse', reason: ended.code }, 'subscription ended by the gateway');
+        finish(reasonResult(ended.message, ended.code));
+      }
+    };
+    res.on('close', () => finish());
+
+    try {
+      for await (const result of results) {
+        if (finished) break;
+        const ok = res.write(`event: next\ndata: ${JSON.stringify(result)}\n\n`);
+        // Backpressure: take the next event only once the socket has taken this one.
+        if (!ok) await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+      finish();
+    } catch (err) {
+      const reason = err as StreamEnded;
+      finish(reasonResult(reason.message, reason.code ?? 'STREAM_FAILED'));
+    }
+  }
+
+  return {
+    handle,
+    /** Ends every open stream with a reason (the gateway is shutting down). */
+    close() {
+      for (const stop of [...open]) stop();
+    },
+  };
+}
+
+function reasonResult(message: string, reason: string): ExecutionResult {
+  const code = reason === 'TOKEN_EXPIRED' ? 'UNAUTHENTICATED' : reason === 'SLOW_SUBSCRIBER' ? 'RATE_LIMITED' : 'INTERNAL';
+  return { errors: [{ message, extensions: { code, reason } } as unknown as GraphQLError] };
+}

@@ -1,0 +1,150 @@
+/**
+ * One subscription request, whatever its transport: checked (syntax, schema, single field, who may
+ * subscribe, resume position), then turned into a stream of execution results, one per event.
+ * Bad input never opens a stream: it gets errors with the fixed codes, and nothing changes.
+ */
+import {
+  GraphQLError, Kind, getArgumentValues, getOperationAST, getVariableValues, parse, validate,
+  type DocumentNode, type ExecutionResult, type FieldNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
+} from 'graphql';
+import { badInput, forbidden, unauthenticated, type Viewer } from '@coursegraph/service-kit';
+import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
+import type { EventHub, StreamEnded } from './hub.js';
+import { formatPosition, parsePosition } from './position.js';
+import { STREAMS, eventValue } from './streams.js';
+
+/** The body of a subscription request, as sent by a client (graphql-ws `subscribe` payload or the SSE POST body). */
+export interface SubscriptionRequest {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+export interface Caller {
+  viewer: Viewer | null;
+  token: string | null;
+}
+
+export type Prepared =
+  | { ok: false; errors: GraphQLError[] }
+  | { ok: true; document: DocumentNode; results: AsyncGenerator<ExecutionResult> };
+
+export interface SubscriptionEngine {
+  schema: GraphQLSchema;
+  hub: EventHub;
+  runQuery: RunQuery;
+}
+
+const MAX_QUERY_LENGTH = 20_000;
+
+/**
+ * Checks a request and opens its stream. `onEnded` is told when the hub ends the stream (a slow
+ * subscriber), so the transport can disconnect even while the client is not reading.
+ */
+export async function prepareSubscription(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+  try {
+    return await prepare(engine, request, caller, onEnded);
+  } catch (err) {
+    if (err instanceof GraphQLError) return { ok: false, errors: [err] };
+    throw err;
+  }
+}
+
+async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+  const { query, variables = {}, operationName } = request;
+  if (typeof query !== 'string' || query.trim() === '') throw badInput('Send the subscription operation as a non-empty `query` string.', 'query');
+  if (query.length > MAX_QUERY_LENGTH) throw badInput(`The query is longer than ${MAX_QUERY_LENGTH} characters.`, 'query');
+  if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) throw badInput('`variables` must be an object.', 'variables');
+  if (operationName != null && typeof operationName !== 'string') throw badInput('`operationName` must be a string.', 'operationName');
+
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch (err) {
+    throw badInput(`The query does not parse: ${(err as GraphQLError).message}`, 'query');
+  }
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) throw badInput(operationName ? `The document has no operation named ${operationName}.` : 'The document must hold exactly one operation, or name one with `operationName`.');
+  if (operation.operation !== 'subscription') {
+    throw badInput(`This endpoint serves subscriptions; send ${operation.operation === 'query' ? 'queries' : 'mutations'} to POST /graphql.`);
+  }
+  const validationErrors = validate(engine.schema, document);
+  if (validationErrors.length > 0) {
+    return { ok: false, errors: validationErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } })) };
+  }
+
+  const fieldNode = rootField(operation.selectionSet, document);
+  const field = fieldNode.name.value;
+  const definition = STREAMS[field]!;
+  const rawVariables = (variables ?? {}) as Record<string, unknown>;
+  const fieldDef = engine.schema.getSubscriptionType()!.getFields()[field]!;
+  let args: Record<string, unknown>;
+  try {
+    args = getArgumentValues(fieldDef, fieldNode, coerceVariables(engine.schema, operation, rawVariables));
+  } catch (err) {
+    throw badInput((err as Error).message);
+  }
+
+  const viewer = caller.viewer;
+  if (!viewer) throw unauthenticated(definition.access === 'owner' ? 'Sign in to receive your notifications.' : `Sign in as staff (ADMIN) to subscribe to ${field}.`);
+  if (definition.access === 'staff' && viewer.role !== 'ADMIN') throw forbidden(`${field} is an internal stream: it needs the ADMIN role.`);
+
+  const stream = definition.event.subject.split('.')[0]!.toUpperCase();
+  const after = args.after == null ? undefined : parsePosition(args.after, stream);
+  const subscription = await engine.hub.open({
+    event: definition.event,
+    after,
+    accept: definition.access === 'owner' ? (event) => definition.ownerOf!(event.payload) === viewer.userId : () => true,
+    onEnded,
+  });
+
+  const prepared: PreparedOperation = { schema: engine.schema, document, operation, field, variables: rawVariables, token: caller.token };
+  // Identical subscriptions (operation, variables, viewer) share one execution per event.
+  const sharingKey = JSON.stringify([query, operationName ?? null, rawVariables, viewer.userId, viewer.role]);
+  async function* results(): AsyncGenerator<ExecutionResult> {
+    let first = true;
+    try {
+      for (;;) {
+        const next = await subscription.next();
+        if (!next) return;
+        let result = next.results.get(sharingKey);
+        if (!result) {
+          result = executeForEvent(prepared, eventValue(definition, formatPosition(next.stream, next.sequence), next.event), engine.runQuery);
+          next.results.set(sharingKey, result);
+        }
+        const value = await result;
+        if (first && subscription.missedBefore) {
+          // The resume position is older than the stream keeps: say so once, with where it starts.
+          yield { ...value, extensions: { ...value.extensions, missedBefore: subscription.missedBefore } };
+        } else {
+          yield value;
+        }
+        first = false;
+      }
+    } finally {
+      subscription.close();
+    }
+  }
+  return { ok: true, document, results: results() };
+}
+
+/** The operation's one root field (validation has ensured there is exactly one). */
+function rootField(selectionSet: SelectionSetNode, document: DocumentNode): FieldNode {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) return selection;
+    const inner =
+      selection.kind === Kind.INLINE_FRAGMENT
+        ? selection.selectionSet
+        : document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
+    if (inner && 'selectionSet' in inner && inner.selectionSet) return rootField(inner.selectionSet, document);
+    if (inner && inner.kind === Kind.SELECTION_SET) return rootField(inner, document);
+  }
+  throw badInput('The subscription selects no field.');
+}
+
+/** Coerced variable values (for argument values); bad variables are the client's mistake. */
+function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown>): Record<string, unknown> {
+  const { errors, coerced } = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 10 });
+  if (errors) throw badInput(errors.map((e) => e.message).join(' '), 'variables');
+  return coerced!;
+}

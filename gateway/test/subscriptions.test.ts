@@ -1,0 +1,409 @@
+/**
+ * The gateway's subscription engine and both transports, against a NATS server of the test's own:
+ * live delivery, exact resume, owner filtering, auth, token expiry, bad input, and a subscriber
+ * that stops reading. Events are published straight to JetStream as the relays would; only scalar
+ * event fields are selected here (entity fields through the supergraph are in test/e2e).
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphQLError } from 'graphql';
+import WebSocket from 'ws';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, newId, newTraceparent, serve, type EventType, type RunningServer,
+} from '@coursegraph/service-kit';
+import { EnrollmentEvents, NotificationEvents, enrollment, notification } from '@coursegraph/contracts';
+import { createSubscriptions, SSE_PATH, type Subscriptions } from '../src/subscriptions/index.js';
+import { loadSupergraph } from '../src/supergraph.js';
+import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
+import { testIssuer, type TestIssuer } from '../../test/support/tokens.js';
+
+const BUFFER_LIMIT = 50;
+const SUPERGRAPH = path.resolve(import.meta.dirname, '../../schema/supergraph.graphql');
+
+let nats: PrivateNats;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let issuer: TestIssuer;
+let subscriptions: Subscriptions;
+let server: RunningServer;
+let redis: ReturnType<typeof createRedis>;
+let wsUrl: string;
+let sseUrl: string;
+
+beforeAll(async () => {
+  nats = await privateNats();
+  await nats.start();
+  nc = await connect({ servers: nats.url });
+  js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, 'enrollment');
+  await ensureStream(jsm, 'notification');
+  issuer = await testIssuer();
+  redis = createRedis(process.env.REDIS_URL!);
+  const verifier = createAuthVerifier({ getKey: issuer.getKey, issuer: 'coursegraph-identity', audience: 'coursegraph', redis });
+  const { gateway } = await loadSupergraph(SUPERGRAPH);
+  const logger = createLogger('gateway-subscriptions-test', 'warn');
+  subscriptions = await createSubscriptions({
+    apiSchema: gateway.schema!,
+    verifier,
+    runQuery: async () => ({ errors: [new GraphQLError('no subgraphs run in this test')] }),
+    natsUrl: nats.url,
+    logger,
+    webSocketPath: '/graphql',
+    bufferLimit: BUFFER_LIMIT,
+    slowCloseGraceMs: 10_000,
+  });
+  server = await serve({
+    logger,
+    port: 0,
+    handler: (req, res) => (req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : res.writeHead(404).end()),
+  });
+  subscriptions.attach(server.server);
+  wsUrl = server.url.replace('http', 'ws') + '/graphql';
+  sseUrl = server.url + SSE_PATH;
+});
+
+afterAll(async () => {
+  await subscriptions?.close();
+  await server?.shutdown();
+  await nc?.close();
+  await nats?.dispose();
+  redis?.disconnect();
+});
+
+async function publish<E extends EventType>(event: E, init: Record<string, unknown>): Promise<number> {
+  const id = newId();
+  const context = event.subject.split('.')[0]!;
+  const ack = await js.publish(event.subject, toBinary(event.schema, create(event.schema, init as never)), {
+    msgID: id,
+    headers: envelopeHeaders({ id, subject: event.subject, source: context, time: new Date(), traceparent: newTraceparent() }),
+  });
+  return ack.seq;
+}
+
+const enrolled = (userId = newId()) =>
+  publish(EnrollmentEvents.created, { enrollmentId: newId(), userId, courseId: newId(), mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString() });
+
+const notified = (userId: string, body = 'You are in.') =>
+  publish(NotificationEvents.created, { notificationId: newId(), userId, type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', title: 'Welcome', body, createdAt: new Date().toISOString(), courseId: '' });
+
+const ENROLLMENTS = `subscription($after: String) { enrollmentCreated(after: $after) { position occurredAt enrollmentId userId mode } }`;
+const NOTIFICATIONS = `subscription { notificationAdded { position notificationId title body } }`;
+
+interface Received {
+  results: Record<string, any>[];
+  errors: unknown[];
+  closed?: { code: number; reason: string };
+  done: Promise<void>;
+}
+
+function wsClient(token: string | null, options: { onSocket?: (socket: WebSocket) => void } = {}): { client: WsClient; closed: Promise<{ code: number; reason: string }> } {
+  let resolveClosed!: (v: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+  const client = createWsClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: {
+      connected: (socket) => options.onSocket?.(socket as WebSocket),
+      closed: (event) => resolveClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }),
+    },
+    onNonLazyError: () => undefined,
+  });
+  return { client, closed };
+}
+
+/** Subscribes with graphql-ws and records every result until `count` arrive, an error, or completion. */
+function wsSubscribe(client: WsClient, query: string, variables: Record<string, unknown> = {}, count = Infinity): Received & { dispose: () => void } {
+  const received = { results: [], errors: [] } as unknown as Received & { dispose: () => void };
+  received.done = new Promise((resolve) => {
+    received.dispose = client.subscribe({ query, variables }, {
+      next: (value) => {
+        received.results.push(value as Record<string, any>);
+        if (received.results.length >= count) resolve();
+      },
+      error: (err) => {
+        received.errors.push(err);
+        resolve();
+      },
+      complete: () => resolve(),
+    });
+  });
+  return received;
+}
+
+function sseSubscribe(token: string | null, query: string, variables: Record<string, unknown> = {}, count = Infinity): Received & { dispose: () => void } {
+  const client = createSseClient({ url: sseUrl, retryAttempts: 0, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const received = { results: [], errors: [] } as unknown as Received & { dispose: () => void };
+  received.done = new Promise((resolve) => {
+    const unsubscribe = client.subscribe({ query, variables }, {
+      next: (value) => {
+        received.results.push(value as Record<string, any>);
+        if (received.results.length >= count) resolve();
+      },
+      error: (err) => {
+        received.errors.push(err);
+        resolve();
+      },
+      complete: () => resolve(),
+    });
+    received.dispose = () => {
+      unsubscribe();
+      client.dispose();
+    };
+  });
+  return received;
+}
+
+const sequenceOf = (result: Record<string, any>, field: string) => Number(String(result.data[field].position).split(':')[1]);
+
+async function subscribers(subject: string): Promise<number> {
+  return (await subscriptions.hub.subscriberCounts())[subject] ?? 0;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Waits until the subscription is registered with the hub (so the next publish reaches it). */
+const joined = (subject: string, count: number) => until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count);
+
+describe('live events', () => {
+  it('reach a staff subscriber over graphql-ws, in order, each with its position', async () => {
+    const { token } = await issuer.token('ADMIN');
+    const { client } = wsClient(token);
+    const before = await subscribers(EnrollmentEvents.created.subject);
+    const received = wsSubscribe(client, ENROLLMENTS, {}, 3);
+    await joined(EnrollmentEvents.created.subject, before + 1);
+    const userId = newId();
+    const seqs = [await enrolled(userId), await enrolled(userId), await enrolled(userId)];
+    await received.done;
+    await client.dispose();
+    expect(received.errors).toEqual([]);
+    expect(received.results.map((r) => r.data.enrollmentCreated.position)).toEqual(seqs.map((s) => `ENROLLMENT:${s}`));
+    expect(received.results[0]!.data.enrollmentCreated).toMatchObject({ userId, mode: 'FREE' });
+    expect(Date.parse(received.results[0]!.data.enrollmentCreated.occurredAt)).not.toBeNaN();
+  });
+
+  it('reach a staff subscriber over SSE', async () => {
+    const { token } = await issuer.token('ADMIN');
+    const before = await subscribers(EnrollmentEvents.created.subject);
+    const received = sseSubscribe(token, ENROLLMENTS, {}, 2);
+    await joined(EnrollmentEvents.created.subject, before + 1);
+    const seqs = [await enrolled(), await enrolled()];
+    await received.done;
+    received.dispose();
+    expect(received.errors).toEqual([]);
+    expect(received.results.map((r) => sequenceOf(r, 'enrollmentCreated'))).toEqual(seqs);
+  });
+
+  it('notificationAdded delivers a learner their own notifications and no one else\'s', async () => {
+    const alice = await issuer.token('LEARNER');
+    const bob = await issuer.token('LEARNER');
+    const { client } = wsClient(alice.token);
+    const before = await subscribers(NotificationEvents.created.subject);
+    const received = wsSubscribe(client, NOTIFICATIONS, {}, 2);
+    await joined(NotificationEvents.created.subject, before + 1);
+    await notified(bob.userId, 'for bob');
+    await notified(alice.userId, 'for alice 1');
+    await notified(bob.userId, 'for bob');
+    await notified(alice.userId, 'for alice 2');
+    await received.done;
+    await client.dispose();
+    expect(received.results.map((r) => r.data.notificationAdded.body)).toEqual(['for alice 1', 'for alice 2']);
+  });
+});
+
+describe('resume', () => {
+  it('a client that reconnects with its last position receives every event it missed, in order, none twice, then live ones', async () => {
+    const { token } = await issuer.token('ADMIN');
+    const before = await subscribers(EnrollmentEvents.created.subject);
+    const first = sseSubscribe(token, ENROLLMENTS, {}, 2);
+    await joined(EnrollmentEvents.created.subject, before + 1);
+    await enrolled();
+    await enrolled();
+    await first.done;
+    first.dispose();
+    const last = first.results[1]!.data.enrollmentCreated.position as string;
+
+    // Missed while away; and more are published while the client catches up.
+    const missed: number[] = [];
+    for (let i = 0; i < 30; i++) missed.push(await enrolled());
+    const { client } = wsClient(token);
+    const resumed = wsSubscribe(client, ENROLLMENTS, { after: last }, 60);
+    const during: number[] = [];
+    for (let i = 0; i < 30; i++) during.push(await enrolled());
+    await resumed.done;
+    await client.dispose();
+
+    expect(resumed.errors).toEqual([]);
+    const seqs = resumed.results.map((r) => sequenceOf(r, 'enrollmentCreated'));
+    expect(seqs).toEqual([...missed, ...during]);
+  });
+
+  it('rejects a malformed position, a position of another stream, and a position ahead of the stream', async () => {
+    const { token } = await issuer.token('ADMIN');
+    const { client } = wsClient(token);
+    for (const [after, message] of [
+      ['yesterday', /not a position/],
+      ['PAYMENT:3', /stream PAYMENT.*reads stream ENROLLMENT/],
+      ['ENROLLMENT:99999999', /ahead of the stream/],
+      ['ENROLLMENT:0', /not a position/],
+    ] as const) {
+      const received = wsSubscribe(client, ENROLLMENTS, { after });
+      await received.done;
+      expect(received.results).toEqual([]);
+      const [errors] = received.errors as { message: string; extensions: { code: string; field?: string } }[][];
+      expect(errors![0]!.message).toMatch(message);
+      expect(errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    }
+    await client.dispose();
+  });
+});
+
+describe('who may subscribe', () => {
+  it('a learner cannot open an internal stream; an anonymous caller cannot open any', async () => {
+    const learner = await issuer.token('LEARNER');
+    const { client } = wsClient(learner.token);
+    const forbidden = wsSubscribe(client, ENROLLMENTS);
+    await forbidden.done;
+    expect((forbidden.errors[0] as GraphQLError[])[0]!.extensions!.code).toBe('FORBIDDEN');
+    await client.dispose();
+
+    const anonymous = wsClient(null);
+    const refused = wsSubscribe(anonymous.client, NOTIFICATIONS);
+    await refused.done;
+    expect((refused.errors[0] as GraphQLError[])[0]).toMatchObject({ message: 'Sign in to receive your notifications.', extensions: { code: 'UNAUTHENTICATED' } });
+    await anonymous.client.dispose();
+
+    const res = await fetch(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ query: ENROLLMENTS }) });
+    expect(res.status).toBe(401);
+    expect((await res.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('a bad token closes the WebSocket with 4401 and says why', async () => {
+    const { client, closed } = wsClient('not-a-token');
+    const received = wsSubscribe(client, NOTIFICATIONS);
+    const close = await closed;
+    await received.done;
+    expect(close).toEqual({ code: 4401, reason: 'The access token is invalid.' });
+  });
+
+  it('a token that expires ends the stream with a clear reason, on both transports', async () => {
+    const admin = await issuer.token('ADMIN', newId(), { expiresInSeconds: 2 });
+    const { client, closed } = wsClient(admin.token);
+    const ws = wsSubscribe(client, ENROLLMENTS);
+    const sse = sseSubscribe(admin.token, ENROLLMENTS);
+    const close = await closed;
+    expect(close.code).toBe(4401);
+    expect(close.reason).toMatch(/access token has expired/);
+    await sse.done;
+    const last = sse.results.at(-1)!;
+    expect(last.errors[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } });
+    await ws.done;
+    await client.dispose();
+  });
+});
+
+describe('bad input', () => {
+  it('an unknown field, a syntax error, a query and bad variables get BAD_USER_INPUT and open nothing', async () => {
+    const { token } = await issuer.token('ADMIN');
+    const { client } = wsClient(token);
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['subscription { paymentsEverywhere { position } }', {}, /Cannot query field "paymentsEverywhere"/],
+      ['subscription { enrollmentCreated { position', {}, /does not parse/],
+      ['query { categories { slug } }', {}, /serves subscriptions/],
+      [ENROLLMENTS, { after: 42 }, /String cannot represent a non string value/],
+    ];
+    for (const [query, variables, message] of cases) {
+      const received = wsSubscribe(client, query, variables);
+      await received.done;
+      const errors = received.errors[0] as GraphQLError[];
+      expect(errors[0]!.message).toMatch(message);
+      expect(errors[0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    }
+    await client.dispose();
+
+    for (const [body, message] of [
+      ['{ not json', /must be a JSON object/],
+      [JSON.stringify({ query: 'subscription { nope }' }), /Cannot query field "nope"/],
+    ] as const) {
+      const res = await fetch(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, body });
+      expect(res.status).toBe(400);
+      const json = await res.json();
+      expect(json.errors[0].message).toMatch(message);
+      expect(json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    }
+  });
+});
+
+describe('backpressure', () => {
+  // Each event carries a 16 KiB body: enough of them to fill the kernel's socket buffers, so
+  // the gateway really sees a reader that does not read.
+  const BIG = 'x'.repeat(16 * 1024);
+  const EVENTS = 1_500;
+
+  it('a WebSocket subscriber that stops reading is disconnected with 1008 and a reason; a reading one gets everything', async () => {
+    const learner = await issuer.token('LEARNER');
+    let socket!: WebSocket;
+    const slow = wsClient(learner.token, { onSocket: (s) => (socket = s) });
+    const fast = wsClient(learner.token);
+    const before = await subscribers(NotificationEvents.created.subject);
+    const slowReceived = wsSubscribe(slow.client, NOTIFICATIONS);
+    const fastReceived = wsSubscribe(fast.client, NOTIFICATIONS, {}, EVENTS);
+    await joined(NotificationEvents.created.subject, before + 2);
+    (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+
+    for (let i = 0; i < EVENTS; i++) await notified(learner.userId, BIG);
+    await until('the slow subscriber to be cut', async () => (await subscribers(NotificationEvents.created.subject)) <= before + 1, 30_000);
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+
+    const close = await slow.closed;
+    expect(close.code).toBe(1008);
+    expect(close.reason).toMatch(/^Too slow: 50 events were waiting/);
+    expect(slowReceived.results.length).toBeLessThan(EVENTS);
+    await fastReceived.done;
+    expect(fastReceived.results).toHaveLength(EVENTS);
+    await fast.client.dispose();
+    await slow.client.dispose();
+  });
+
+  it('an SSE subscriber that stops reading gets a last word with the reason, then the end', async () => {
+    const learner = await issuer.token('LEARNER');
+    const before = await subscribers(NotificationEvents.created.subject);
+    const body = JSON.stringify({ query: NOTIFICATIONS });
+    const chunks: Buffer[] = [];
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${learner.token}` } }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(response.statusCode).toBe(200);
+    response.pause();
+    await joined(NotificationEvents.created.subject, before + 1);
+    for (let i = 0; i < EVENTS; i++) await notified(learner.userId, BIG);
+    await until('the slow SSE subscriber to be cut', async () => (await subscribers(NotificationEvents.created.subject)) <= before, 30_000);
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.resume();
+    await new Promise((resolve) => response.once('end', resolve).once('close', resolve));
+
+    const text = Buffer.concat(chunks).toString('utf8');
+    const events = text.split('\n\n').filter((e) => e.startsWith('event:'));
+    expect(events.at(-1)).toBe('event: complete\ndata:');
+    const lastWord = JSON.parse(events.at(-2)!.replace(/^event: next\ndata: /, ''));
+    expect(lastWord.errors[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', reason: 'SLOW_SUBSCRIBER' } });
+    expect(events.length - 2).toBeLessThan(EVENTS);
+  });
+});
