@@ -5,6 +5,11 @@ import { listUsers } from '../data/users.js';
 export const Query: QueryResolvers = {
   me: (_parent, _args, ctx) => (ctx.viewer ? ctx.loaders.user.load(ctx.viewer.userId) : null),
 
+  user: (_parent, { id }, ctx) => {
+    if (!isUuid(id)) throw badInput('"id" is not a user id.', 'id');
+    return ctx.loaders.user.load(id);
+  },
+
   users: async (_parent, { first, after, filter }, ctx) => {
     requireRole(ctx, 'ADMIN');
     const take = pageSize(first);
