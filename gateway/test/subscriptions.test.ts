@@ -260,7 +260,7 @@ describe('resume', () => {
       ['yesterday', /not a position/],
       ['PAYMENT:3', /stream PAYMENT.*reads stream ENROLLMENT/],
       ['ENROLLMENT:99999999', /ahead of the stream/],
-      ['ENROLLMENT:0', /not a position/],
+      ['ENROLLMENT:007', /not a position/],
     ] as const) {
       const received = wsSubscribe(client, ENROLLMENTS, { after });
       await received.done;

@@ -26,6 +26,8 @@ export interface E2E {
   endpoint: string;
   /** Where each process listens. */
   ports: Record<string, number>;
+  /** The suite's NATS server. */
+  natsUrl: string;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
     fs.rmSync(searchIndex, { recursive: true, force: true });
   };
   const endpoint = `${platform.gatewayUrl}/graphql`;
-  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports };
+  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports, natsUrl: nats.url };
 }
 
 export interface Person {

@@ -5,11 +5,11 @@
  */
 import { badInput } from '@coursegraph/service-kit';
 
-const POSITION = /^([A-Z][A-Z0-9_]{0,63}):([1-9][0-9]{0,15})$/;
+const POSITION = /^([A-Z][A-Z0-9_]{0,63}):(0|[1-9][0-9]{0,15})$/;
 
 export const formatPosition = (stream: string, sequence: number): string => `${stream}:${sequence}`;
 
-/** The stream sequence to resume after, for a subscription reading `stream`. */
+/** The stream sequence to resume after, for a subscription reading `stream` (0: from the stream's start). */
 export function parsePosition(value: unknown, stream: string): number {
   if (typeof value !== 'string' || value.length > 90) {
     throw badInput('after: expected the `position` string of an event you received, e.g. "PAYMENT:42".', 'after');
