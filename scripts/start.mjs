@@ -3,6 +3,7 @@
 // starts PostgreSQL, Redis and NATS when none answers, migrates, builds, seeds, starts every
 // subgraph and the gateway, prints the endpoint. Ctrl-C stops everything it started.
 // Uses only Node built-ins until dependencies are installed.
+import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/env.mjs';
 import { prepare } from './lib/prepare.mjs';
@@ -16,6 +17,13 @@ await seedCatalog();
 const { startPlatform } = await import('./lib/platform.mjs');
 const { stopServices } = await import('./stack.mjs');
 const logDir = path.join(ROOT, '.data/logs');
+
+// Notification mails the demo's learners: a local sink receives it (SMTP_HOST/SMTP_PORT point elsewhere to use a real server).
+const { startMailSink, mailSinkPort, mailDir } = await import('./mail-sink.mjs');
+fs.mkdirSync(logDir, { recursive: true });
+const mailLog = fs.createWriteStream(path.join(logDir, 'mail-sink.log'), { flags: 'a' });
+const mailSink = process.env.SMTP_HOST ? null : await startMailSink({ log: (line) => mailLog.write(`${line}\n`) });
+if (!process.env.SMTP_HOST && !mailSink) log(`start: port ${mailSinkPort()} is taken; mail goes to the SMTP server listening there`);
 
 let platform;
 try {
@@ -43,6 +51,7 @@ Coursegraph is up (${seconds} s).
   Demo admin        admin@coursegraph.dev / coursegraph-demo
   Demo learners     learner0001@coursegraph.dev ... / coursegraph-demo
   Logs (JSON)       ${path.relative(process.cwd(), logDir) || logDir}/
+  Mail (demo sink)  ${process.env.SMTP_HOST ? `SMTP ${process.env.SMTP_HOST}` : `${path.relative(process.cwd(), mailDir())}/*.eml, one JSON line each in ${path.relative(process.cwd(), logDir)}/mail-sink.log`}
 Ctrl-C stops everything this command started.`);
 
 let stopping = false;
@@ -51,6 +60,7 @@ const stopAll = async (signal) => {
   stopping = true;
   log(`\nstart: ${signal}: stopping services`);
   await platform.stop();
+  await mailSink?.close();
   await stopServices(started, { log });
   process.exit(0);
 };

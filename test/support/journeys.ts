@@ -44,12 +44,14 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
   if (!options.nats) await nats.start();
   // The search index follows the stream it was built from: a new NATS store needs a new index.
   const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), `cg-search-${suite}-`));
-  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment', 'search'];
+  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment', 'notification', 'search'];
   const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
+  // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
+  const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };
   const platform = await startPlatform({
     ports,
     database,
-    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
+    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...noMail, ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
     logDir: path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`),
     log: () => {},
   });

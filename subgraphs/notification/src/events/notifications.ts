@@ -1,0 +1,98 @@
+/**
+ * Other contexts' events that become notifications. Each handler runs in the consumer's
+ * transaction (processed_events makes it run once per event); deliver() makes every channel
+ * unique per user and event besides, so even a replay adds nothing twice.
+ */
+import { CourseEvents, EnrollmentEvents, PaymentEvents, enrollment as enrollmentContract } from '@coursegraph/contracts';
+import { on, type ReceivedEvent } from '@coursegraph/service-kit';
+import type { Tx } from '../data/db.js';
+import { deliver, type Occurrence } from '../domain/deliver.js';
+import type { NotificationInput } from '../domain/templates.js';
+import { applyCourseTitle, applyEnrolled, applyRevoked } from './projections.js';
+
+/** Deliveries of one event wait this long (in deliveries, with the consumer's backoff) for the projections it needs. */
+const PATIENT_DELIVERIES = 3;
+
+export class CourseNotYetKnown extends Error {
+  override name = 'CourseNotYetKnown';
+}
+
+/**
+ * The course's title from notification's projection. Course events travel on another stream and
+ * may lag: fail (the consumer retries) for a few deliveries, then say "your course" rather than
+ * hold the notification back.
+ */
+async function courseTitle(tx: Tx, courseId: string, event: ReceivedEvent): Promise<string> {
+  const row = await tx.courseTitle.findUnique({ where: { courseId }, select: { title: true } });
+  if (row) return row.title;
+  if (event.deliveryCount <= PATIENT_DELIVERIES) throw new CourseNotYetKnown(`course ${courseId} not yet known to notification`);
+  return 'your course';
+}
+
+const occurrence = (event: ReceivedEvent, userId: string, courseId: string, input: NotificationInput): Occurrence => ({
+  userId, courseId, input, eventId: event.id, traceparent: event.traceparent, now: new Date(),
+});
+
+const patient = (event: ReceivedEvent) => ({ waitForRecipient: event.deliveryCount <= PATIENT_DELIVERIES });
+
+const MODES: Record<number, 'FREE' | 'AUDIT' | 'PAID'> = {
+  [enrollmentContract.EnrollmentMode.FREE]: 'FREE',
+  [enrollmentContract.EnrollmentMode.AUDIT]: 'AUDIT',
+  [enrollmentContract.EnrollmentMode.PAID]: 'PAID',
+};
+
+export const enrollmentHandlers = [
+  on(EnrollmentEvents.created, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.created>) => {
+    const { userId, courseId, enrollmentId, mode } = e.payload;
+    await applyEnrolled(tx, { userId, courseId, enrollmentId });
+    const input: NotificationInput = { type: 'ENROLLMENT_CREATED', data: { courseTitle: await courseTitle(tx, courseId, e), mode: MODES[mode] ?? 'FREE' } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+  on(EnrollmentEvents.revoked, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.revoked>) => {
+    await applyRevoked(tx, e.payload);
+  }),
+  on(EnrollmentEvents.courseCompleted, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.courseCompleted>) => {
+    const { userId, courseId } = e.payload;
+    const input: NotificationInput = { type: 'COURSE_COMPLETED', data: { courseTitle: await courseTitle(tx, courseId, e) } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+  on(EnrollmentEvents.certificateIssued, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.certificateIssued>) => {
+    const { userId, courseId, publicId } = e.payload;
+    const input: NotificationInput = { type: 'CERTIFICATE_ISSUED', data: { courseTitle: await courseTitle(tx, courseId, e), publicId } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+];
+
+const money = (m: { amountMinor: bigint; currency: string } | undefined) => ({ amountMinor: m?.amountMinor ?? 0n, currency: m?.currency || 'USD' });
+
+export const paymentHandlers = [
+  on(PaymentEvents.succeeded, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.succeeded>) => {
+    const { userId, courseId, amount } = e.payload;
+    const input: NotificationInput = { type: 'PAYMENT_SUCCEEDED', data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount) } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+  on(PaymentEvents.failed, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.failed>) => {
+    const { userId, courseId, reason } = e.payload;
+    const input: NotificationInput = { type: 'PAYMENT_FAILED', data: { courseTitle: await courseTitle(tx, courseId, e), reason } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+  on(PaymentEvents.refundIssued, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.refundIssued>) => {
+    const { userId, courseId, amount, full } = e.payload;
+    const input: NotificationInput = { type: 'REFUND_ISSUED', data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount), full } };
+    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+  }),
+];
+
+export const courseHandlers = [
+  on(CourseEvents.published, async (tx: Tx, e: ReceivedEvent<typeof CourseEvents.published>) => {
+    await applyCourseTitle(tx, e.payload.course!);
+  }),
+  on(CourseEvents.updated, async (tx: Tx, e: ReceivedEvent<typeof CourseEvents.updated>) => {
+    const snapshot = e.payload.course!;
+    if (!(await applyCourseTitle(tx, snapshot))) return; // an older version than the one announced
+    const learners = await tx.courseLearner.findMany({ where: { courseId: snapshot.courseId, active: true }, select: { userId: true } });
+    const input: NotificationInput = { type: 'COURSE_UPDATED', data: { courseTitle: snapshot.title, version: snapshot.version } };
+    // A learner whose address is not known yet still gets the inbox entry; one learner never holds back the others.
+    for (const { userId } of learners) await deliver(tx, occurrence(e, userId, snapshot.courseId, input), { waitForRecipient: false });
+  }),
+];

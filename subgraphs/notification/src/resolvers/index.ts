@@ -1,0 +1,7 @@
+import { DateTimeScalar } from '@coursegraph/service-kit';
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { Query } from './query.js';
+import { Mutation } from './mutation.js';
+import { Notification, User } from './entities.js';
+
+export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Notification, User };

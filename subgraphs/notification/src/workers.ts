@@ -1,0 +1,30 @@
+/**
+ * Notification's background work: the outbox relay (notification.notification.created for the
+ * gateway's notificationAdded), one durable consumer per source stream, the mail sender and the
+ * digest job. Stopped in the returned order: consumers first (what they write is still sent on the
+ * next start), then the digest job, the mail sender and the relay.
+ */
+import { startConsumer, startOutboxRelay, type Logger } from '@coursegraph/service-kit';
+import type { NotificationConfig } from './config.js';
+import type { PrismaClient } from './data/db.js';
+import { NOTIFICATION_CONTEXT } from './domain/deliver.js';
+import { consumers, transactionOf } from './events/consumers.js';
+import { startDigestJob } from './mail/digests.js';
+import { createMailSender } from './mail/sender.js';
+import { smtpTransport, type MailTransport } from './mail/transport.js';
+
+export async function startWorkers(config: NotificationConfig, db: PrismaClient, logger: Logger, options: { transport?: MailTransport; clock?: () => Date } = {}) {
+  const relay = await startOutboxRelay({ context: NOTIFICATION_CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
+  const eventConsumers = await Promise.all(
+    Object.entries(consumers).map(([name, c]) =>
+      startConsumer({ context: NOTIFICATION_CONTEXT, name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(db), logger }),
+    ),
+  );
+  const transport = options.transport ?? smtpTransport(config);
+  const mail = createMailSender({
+    db, transport, logger, pollMs: config.mailPollMs, maxAttempts: config.mailMaxAttempts, retryBaseMs: config.mailRetryBaseMs, clock: options.clock,
+  });
+  const digests = startDigestJob(db, logger, config.digestCheckMs, options.clock);
+  const closeTransport = { stop: async () => transport.close() };
+  return { relay, consumers: eventConsumers, mail, digests, inOrder: [...eventConsumers, digests, mail, closeTransport, relay] };
+}

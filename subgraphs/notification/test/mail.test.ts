@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdentityEvents } from '@coursegraph/contracts';
+import { createLogger, newId } from '@coursegraph/service-kit';
+import { runDigests } from '../src/mail/digests.js';
+import { createMailSender } from '../src/mail/sender.js';
+import { smtpTransport } from '../src/mail/transport.js';
+import { startNotification, until, type NotificationHarness } from './harness.js';
+import { emailsOf, enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
+
+let h: NotificationHarness;
+beforeAll(async () => {
+  h = await startNotification();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const silent = createLogger('notification-test', 'silent');
+const DAY = 86_400_000;
+
+async function prefer(token: string, category: string, channel: string, frequency: string) {
+  const res = await h.gql(`mutation($i: UpdateNotificationPreferenceInput!) { updateNotificationPreference(input: $i) { frequency } }`, { i: { category, channel, frequency } }, token);
+  if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
+}
+
+/** A row of the mail outbox for a recipient of its own, as a consumer's transaction writes it. */
+async function pendingEmail(address: string) {
+  const userId = newId();
+  await h.app.db.recipient.create({ data: { userId, email: address, name: 'Pending' } });
+  const row = await h.app.db.emailDelivery.create({
+    data: { id: newId(), userId, dedupeKey: `event:${newId()}`, toAddress: address, subject: 'Subject', text: 'Text', html: '<p>Text</p>', nextAttemptAt: new Date(0) },
+  });
+  return row;
+}
+
+describe('the mail outbox', () => {
+  it('a delivery committed but not yet sent (a crash before sending) is sent once after the restart, never twice', async () => {
+    const address = `crash-${newId()}@test.coursegraph.dev`;
+    const row = await pendingEmail(address);
+    const sender = createMailSender({ db: h.app.db, transport: smtpTransport({ ...h.config }), logger: silent, poll: false });
+    await until('sent', async () => h.smtp.to(address).length === 1);
+    await sender.sendDue();
+    await h.sendDueMail();
+    expect(h.smtp.to(address)).toHaveLength(1);
+    expect(h.smtp.to(address)[0]!.parsed.messageId).toBe(`<${row.id}@notification.coursegraph.dev>`);
+    expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ status: 'SENT', attempts: 1 });
+  });
+
+  it('retries an SMTP failure with growing backoff, then gives up as FAILED', async () => {
+    // Only this test's sender runs here: the harness's own would take the row too.
+    await h.stopWorkers();
+    try {
+      const address = `retry-${newId()}@test.coursegraph.dev`;
+      const row = await pendingEmail(address);
+      let now = new Date();
+      const sender = createMailSender({ db: h.app.db, transport: smtpTransport(h.config), logger: silent, poll: false, clock: () => now, retryBaseMs: 1000, maxAttempts: 3 });
+      h.smtp.refuseNext(1);
+      await sender.sendDue();
+      let current = await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } });
+      expect(current).toMatchObject({ status: 'PENDING', attempts: 1 });
+      expect(current.lastError).toContain('451');
+      expect(current.nextAttemptAt.getTime()).toBe(now.getTime() + 1000);
+      await sender.sendDue(); // not due yet
+      expect(h.smtp.to(address)).toHaveLength(0);
+      now = new Date(now.getTime() + 1000);
+      await sender.sendDue();
+      expect(h.smtp.to(address)).toHaveLength(1);
+      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ status: 'SENT', attempts: 2 });
+
+      const doomed = await pendingEmail(`doomed-${newId()}@test.coursegraph.dev`);
+      h.smtp.refuseNext(3);
+      await sender.sendDue();
+      now = new Date(now.getTime() + 1000);
+      await sender.sendDue();
+      current = await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } });
+      expect(current).toMatchObject({ status: 'PENDING', attempts: 2 });
+      expect(current.nextAttemptAt.getTime()).toBe(now.getTime() + 2000); // doubled
+      now = new Date(now.getTime() + 2000);
+      await sender.sendDue();
+      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({ status: 'FAILED', attempts: 3 });
+      h.smtp.refuseNext(0);
+    } finally {
+      await h.startWorkers();
+    }
+  });
+
+  it('a deactivated recipient gets nothing more: queued mail is cancelled, later events send none', async () => {
+    const { courseId } = await publishCourse(h);
+    const me = await h.learner('leaving');
+    await h.stopWorkers();
+    await enrolled(h, me.userId, courseId);
+    await h.publish(IdentityEvents.userDeactivated, { userId: me.userId, deactivatedAt: new Date().toISOString() });
+    await h.startWorkers();
+    await until('deactivation applied', async () => (await h.app.db.recipient.findUniqueOrThrow({ where: { userId: me.userId } })).deactivatedAt !== null);
+    await paid(h, me.userId, courseId);
+    await until('both in the inbox', async () => (await inboxOf(h, me.userId)).length === 2);
+    await h.sendDueMail();
+    expect(h.smtp.to(me.email)).toEqual([]);
+    expect((await emailsOf(h, me.userId)).every((e) => e.status === 'CANCELLED')).toBe(true);
+  });
+});
+
+describe('digests', () => {
+  it('a daily digest holds the day\'s emails and sends them as one message once the day has ended', async () => {
+    const { courseId, title } = await publishCourse(h);
+    const me = await h.learner('daily');
+    await prefer(me.token, 'PAYMENT', 'EMAIL', 'DAILY_DIGEST');
+    await paid(h, me.userId, courseId, 1000n);
+    await paid(h, me.userId, courseId, 2500n);
+    await until('two digest entries', async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 2);
+    expect(await emailsOf(h, me.userId)).toEqual([]);
+
+    // Still the same day: nothing goes out.
+    const { queuedAt } = await h.app.db.digestEntry.findFirstOrThrow({ where: { userId: me.userId }, orderBy: { queuedAt: 'desc' } });
+    await runDigests(h.app.db, queuedAt, silent);
+    expect(await emailsOf(h, me.userId)).toEqual([]);
+
+    const tomorrow = new Date(queuedAt.getTime() + DAY);
+    await runDigests(h.app.db, tomorrow, silent);
+    await runDigests(h.app.db, tomorrow, silent); // a second run (or a second instance) queues nothing more
+    const [mail] = await until('digest email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
+    const day = queuedAt.toISOString().slice(0, 10);
+    expect(mail!.parsed.subject).toBe(`Your Coursegraph digest: 2 notifications on ${day}`);
+    expect(mail!.parsed.text).toContain('$10.00');
+    expect(mail!.parsed.text).toContain('$25.00');
+    expect(mail!.parsed.text).toContain(`Payment received for ${title}`);
+    expect(await emailsOf(h, me.userId)).toMatchObject([{ dedupeKey: `digest:DAILY_DIGEST:${day}` }]);
+    expect(await h.app.db.digestEntry.count({ where: { userId: me.userId, emailDeliveryId: null } })).toBe(0);
+    // The inbox was never held back.
+    expect(await inboxOf(h, me.userId)).toHaveLength(2);
+  });
+
+  it('a weekly digest waits for the end of the ISO week', async () => {
+    const { courseId } = await publishCourse(h, 'Weekly course');
+    const me = await h.learner('weekly');
+    await prefer(me.token, 'ENROLLMENT', 'EMAIL', 'WEEKLY_DIGEST');
+    await enrolled(h, me.userId, courseId);
+    await until('digest entry', async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 1);
+    const { queuedAt } = await h.app.db.digestEntry.findFirstOrThrow({ where: { userId: me.userId } });
+    await runDigests(h.app.db, queuedAt, silent);
+    expect(await emailsOf(h, me.userId)).toEqual([]);
+    await runDigests(h.app.db, new Date(queuedAt.getTime() + 7 * DAY), silent);
+    const [mail] = await until('digest email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
+    expect(mail!.parsed.subject).toMatch(/^Your Coursegraph digest: 1 notification in week \d{2} of \d{4}$/);
+    expect(mail!.parsed.text).toContain('You are enrolled in Weekly course');
+  });
+});

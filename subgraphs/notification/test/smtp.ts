@@ -1,0 +1,64 @@
+/**
+ * A real SMTP server on loopback (smtp-server) that keeps every message it accepts, parsed by
+ * mailparser, so tests check mail exactly as a receiving server got it. It can refuse the next
+ * messages with a temporary error, to exercise retries.
+ */
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  /** RCPT TO addresses of the SMTP envelope. */
+  to: string[];
+  from: string;
+  parsed: ParsedMail;
+}
+
+export interface LoopbackSmtp {
+  port: number;
+  received: ReceivedMail[];
+  /** Messages to one address, in arrival order. */
+  to(address: string): ReceivedMail[];
+  /** Refuse the next `n` messages with 451 (a temporary failure). */
+  refuseNext(n: number): void;
+  close(): Promise<void>;
+}
+
+export async function startLoopbackSmtp(): Promise<LoopbackSmtp> {
+  const received: ReceivedMail[] = [];
+  let refusals = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if (refusals > 0) {
+          refusals--;
+          const err = Object.assign(new Error('Try again later (test refusal)'), { responseCode: 451 });
+          callback(err);
+          return;
+        }
+        simpleParser(Buffer.concat(chunks)).then((parsed) => {
+          received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            parsed,
+          });
+          callback();
+        }, callback);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    received,
+    to: (address) => received.filter((m) => m.to.includes(address)),
+    refuseNext: (n) => { refusals = n; },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
