@@ -141,6 +141,28 @@ describe('domain streams for staff', () => {
   });
 });
 
+describe('notificationAdded', () => {
+  it('a learner receives their own new notification, with the course joined from the course subgraph; another learner does not', async () => {
+    const free = await publishCourse(e2e.gql, instructor);
+    const [learner, other] = [await person(e2e), await person(e2e)];
+    const after = await positionNow('NOTIFICATION');
+    const query = `subscription($after: String) { notificationAdded(after: $after) { position type category title course { title } } }`;
+    const mine = sseClient(learner.token);
+    const received = collect(mine.subscribe.bind(mine), query, { after }, 1);
+    const others = wsClient(other.token);
+    const notReceived = collect(others.subscribe.bind(others), query, { after }, 1);
+    await enrolWhenKnown(learner, free.courseId);
+    await received.done;
+    mine.dispose();
+    expect(received.error).toBeNull();
+    expect(received.results[0]!.data.notificationAdded).toMatchObject({ type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', course: { title: free.title } });
+    expect(received.results[0]!.data.notificationAdded.position).toMatch(/^NOTIFICATION:\d+$/);
+    // The other learner's stream saw the same notification go by and let it pass.
+    await others.dispose();
+    expect(notReceived.results).toEqual([]);
+  });
+});
+
 describe('bad requests', () => {
   it('a learner may not open an internal stream; without a token SSE answers 401', async () => {
     const learner = await person(e2e);

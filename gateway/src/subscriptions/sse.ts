@@ -25,6 +25,17 @@ export interface SseTransportOptions {
   slowCloseGraceMs: number;
 }
 
+/** Identical subscriptions share one result object per event: serialise it once for all of them. */
+const frames = new WeakMap<ExecutionResult, string>();
+function frame(result: ExecutionResult): string {
+  let text = frames.get(result);
+  if (text === undefined) {
+    text = `event: next\ndata: ${JSON.stringify(result)}\n\n`;
+    frames.set(result, text);
+  }
+  return text;
+}
+
 const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
 
 function errorResponse(res: ServerResponse, errors: readonly GraphQLError[] | { message: string; extensions: Record<string, unknown> }[]) {
@@ -115,7 +126,7 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: Sse
     try {
       for await (const result of results) {
         if (finished) break;
-        const ok = res.write(`event: next\ndata: ${JSON.stringify(result)}\n\n`);
+        const ok = res.write(frame(result));
         // Backpressure: take the next event only once the socket has taken this one.
         if (!ok) await new Promise<void>((resolve) => {
           const done = () => {
