@@ -37,9 +37,11 @@ describe('the mail outbox', () => {
   it('a delivery committed but not yet sent (a crash before sending) is sent once after the restart, never twice', async () => {
     const address = `crash-${newId()}@test.coursegraph.dev`;
     const row = await pendingEmail(address);
-    const sender = createMailSender({ db: h.app.db, transport: smtpTransport({ ...h.config }), logger: silent, poll: false });
+    const transport = smtpTransport(h.config);
+    const sender = createMailSender({ db: h.app.db, transport, logger: silent, poll: false });
     await until('sent', async () => h.smtp.to(address).length === 1);
     await sender.sendDue();
+    transport.close();
     await h.sendDueMail();
     expect(h.smtp.to(address)).toHaveLength(1);
     expect(h.smtp.to(address)[0]!.parsed.messageId).toBe(`<${row.id}@notification.coursegraph.dev>`);
@@ -49,11 +51,12 @@ describe('the mail outbox', () => {
   it('retries an SMTP failure with growing backoff, then gives up as FAILED', async () => {
     // Only this test's sender runs here: the harness's own would take the row too.
     await h.stopWorkers();
+    const transport = smtpTransport(h.config);
     try {
       const address = `retry-${newId()}@test.coursegraph.dev`;
       const row = await pendingEmail(address);
       let now = new Date();
-      const sender = createMailSender({ db: h.app.db, transport: smtpTransport(h.config), logger: silent, poll: false, clock: () => now, retryBaseMs: 1000, maxAttempts: 3 });
+      const sender = createMailSender({ db: h.app.db, transport, logger: silent, poll: false, clock: () => now, retryBaseMs: 1000, maxAttempts: 3 });
       h.smtp.refuseNext(1);
       await sender.sendDue();
       let current = await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } });
@@ -80,6 +83,7 @@ describe('the mail outbox', () => {
       expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({ status: 'FAILED', attempts: 3 });
       h.smtp.refuseNext(0);
     } finally {
+      transport.close();
       await h.startWorkers();
     }
   });

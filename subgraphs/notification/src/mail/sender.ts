@@ -21,7 +21,7 @@ export interface MailSenderOptions {
   retryBaseMs?: number;
   /** Default `() => new Date()`; tests move time. */
   clock?: () => Date;
-  /** Rows claimed per transaction; default 10. */
+  /** Rows claimed per transaction; default 1, so a crash sends again at most the message in hand. */
   batchSize?: number;
   /** Poll on a timer (default); false: only when sendDue() is called (tests). */
   poll?: boolean;
@@ -40,7 +40,7 @@ const MAX_BACKOFF_MS = 3_600_000;
 const messageIdOf = (deliveryId: string) => `<${deliveryId}@notification.coursegraph.dev>`;
 
 export function createMailSender(options: MailSenderOptions): MailSender {
-  const { db, transport, pollMs = 500, maxAttempts = 8, retryBaseMs = 2000, clock = () => new Date(), batchSize = 10, poll = true } = options;
+  const { db, transport, pollMs = 500, maxAttempts = 8, retryBaseMs = 2000, clock = () => new Date(), batchSize = 1, poll = true } = options;
   const log = options.logger.child({ component: 'mail-sender' });
   const counters = { sent: 0, failures: 0 };
 

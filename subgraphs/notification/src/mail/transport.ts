@@ -23,6 +23,9 @@ export function smtpTransport(config: Pick<NotificationConfig, 'smtpHost' | 'smt
     port: config.smtpPort,
     secure: config.smtpSecure,
     auth: config.smtpUser ? { user: config.smtpUser, pass: config.smtpPassword } : undefined,
+    // One connection reused for many messages: a new SMTP session per message costs several round trips.
+    pool: true,
+    maxConnections: 2,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
