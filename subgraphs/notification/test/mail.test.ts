@@ -148,4 +148,28 @@ describe('digests', () => {
     expect(mail!.parsed.subject).toMatch(/^Your Coursegraph digest: 1 notification in week \d{2} of \d{4}$/);
     expect(mail!.parsed.text).toContain('You are enrolled in Weekly course');
   });
+
+  it('an entry that arrives for a period already mailed goes out with the next period, never as a second digest', async () => {
+    const me = await h.learner('late');
+    await h.stopWorkers(); // the digest job of the workers must not take part
+    try {
+      const entry = (period: string) => ({
+        id: newId(), userId: me.userId, sourceEventId: newId(), frequency: 'DAILY_DIGEST' as const, period, type: 'PAYMENT_SUCCEEDED' as const, subject: `Paid ${period}`, text: 'Body',
+      });
+      await h.app.db.digestEntry.create({ data: entry('2026-01-10') });
+      const jan12 = new Date('2026-01-12T08:00:00.000Z');
+      expect(await runDigests(h.app.db, jan12, silent)).toBe(1);
+      const late = await h.app.db.digestEntry.create({ data: entry('2026-01-10') }); // processed late, for the mailed day
+      expect(await runDigests(h.app.db, jan12, silent)).toBe(0);
+      expect(await h.app.db.digestEntry.findUniqueOrThrow({ where: { id: late.id } })).toMatchObject({ period: '2026-01-12', emailDeliveryId: null });
+      expect(await runDigests(h.app.db, new Date('2026-01-13T00:00:00.000Z'), silent)).toBe(1);
+      expect((await emailsOf(h, me.userId)).map((e) => e.dedupeKey)).toEqual(['digest:DAILY_DIGEST:2026-01-10', 'digest:DAILY_DIGEST:2026-01-12']);
+    } finally {
+      await h.startWorkers();
+    }
+    await until('both digests sent', async () => h.smtp.to(me.email).length === 2);
+    expect(h.smtp.to(me.email).map((m) => m.parsed.subject).sort()).toEqual([
+      'Your Coursegraph digest: 1 notification on 2026-01-10', 'Your Coursegraph digest: 1 notification on 2026-01-12',
+    ]);
+  });
 });
