@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Gateway load benchmark (npm run bench:gateway): our gateway against @apollo/gateway on
+// @apollo/server and Hive Gateway, on our own supergraph and demo data, in one run.
+// Starts the subgraphs once (database coursegraph_bench_gateway, a NATS server and free ports of its
+// own), seeds the demo data, signs learners in, fetches reference answers, then for each gateway in
+// turn: start it with BENCH_PROCESSES processes, assert it gives the reference answers, and for each
+// workload run BENCH_CONNECTIONS connections for BENCH_WARMUP_S (discarded) then BENCH_DURATION_S,
+// checking every answer. Needs `npm run build`, `cargo build --bins` in rust-subgraphs and the stack
+// (node scripts/stack.mjs up). Writes test/bench/results/gateway.json and gateway.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../../scripts/lib/env.mjs';
+
+const env = (name, fallback) => (process.env[name] ? process.env[name] : fallback);
+const SETTINGS = {
+  connections: Number(env('BENCH_CONNECTIONS', 50)),
+  warmup_s: Number(env('BENCH_WARMUP_S', 5)),
+  duration_s: Number(env('BENCH_DURATION_S', 20)),
+  processes_per_gateway: Number(env('BENCH_PROCESSES', 1)),
+  gateways: env('BENCH_GATEWAYS', 'coursegraph,apollo-server,hive-gateway').split(','),
+  workloads: env('BENCH_WORKLOADS', 'catalog,deep,mutation').split(','),
+  catalog_page_size: 20,
+  learners_signed_in: Number(env('BENCH_LEARNERS', 600)),
+  deep_learners: Number(env('BENCH_DEEP_LEARNERS', 50)),
+  database: env('BENCH_DATABASE', 'coursegraph_bench_gateway'),
+  fresh_database: env('BENCH_KEEP_DATABASE', '') === '',
+  response_cache_phase: env('BENCH_RESPONSE_CACHE', '1') !== '0',
+  log_level: 'warn',
+  load_generator: 'in-process node:http keep-alive loop, one connection = one request in flight',
+};
+// The platform's processes read these; set before the scripts that read them are imported.
+process.env.POSTGRES_DB = SETTINGS.database;
+process.env.REDIS_URL ||= 'redis://127.0.0.1:6379/3';
+process.env.LOG_LEVEL = SETTINGS.log_level;
+
+const { bootstrap, deploy } = await import('../../scripts/prisma.mjs');
+const { seedActivity, seedCatalog } = await import('../../scripts/seed.mjs');
+const { startPlatform, subgraphList } = await import('../../scripts/lib/platform.mjs');
+const { checkBuilt, dropDatabase, freePort, startNats } = await import('./gateway/platform.mjs');
+const { GATEWAYS, rewriteSupergraph, startGateway, versions } = await import('./gateway/gateways.mjs');
+const { runLoad } = await import('./gateway/load.mjs');
+const W = await import('./gateway/workloads.mjs');
+
+const log = (...args) => console.log('bench:gateway:', ...args);
+const DEMO_PASSWORD = 'coursegraph-demo';
+/** Whether our gateway has a response cache to show in a phase of its own. */
+const OURS_HAS_RESPONSE_CACHE = false;
+
+checkBuilt();
+const t0 = Date.now();
+const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-gateway-'));
+const logDir = path.join(ROOT, '.data/bench-logs', `gateway-${Date.now()}`);
+fs.mkdirSync(logDir, { recursive: true });
+
+if (SETTINGS.fresh_database) await dropDatabase(SETTINGS.database);
+await bootstrap({ database: SETTINGS.database });
+deploy({ quiet: true, database: SETTINGS.database });
+log('demo catalog');
+await seedCatalog();
+
+const nats = await startNats();
+const names = ['gateway', ...subgraphList().map((s) => s.name)];
+const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
+const platform = await startPlatform({
+  ports,
+  database: SETTINGS.database,
+  env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ACCESS_TOKEN_TTL_SECONDS: '3600', LOG_LEVEL: SETTINGS.log_level },
+  logDir,
+  log: () => {},
+});
+const results = [];
+const agreement = {};
+let running = null;
+try {
+  log('demo activity (orders through the saga, enrolments, progress)');
+  await seedActivity();
+  const subgraphUrls = Object.fromEntries(subgraphList().map((s) => [s.name, `http://127.0.0.1:${ports[s.name]}/graphql`]));
+  const setupUrl = `${platform.gatewayUrl}/graphql`;
+  // Our gateway verifies tokens itself, with identity's keys.
+  const gatewayEnv = { NATS_URL: nats.url, IDENTITY_JWKS_URL: `http://127.0.0.1:${ports.identity}/.well-known/jwks.json` };
+  log(`signing in ${SETTINGS.learners_signed_in} learners`);
+  const learners = await W.prepareLearners(setupUrl, {
+    learners: SETTINGS.learners_signed_in,
+    deepLearners: SETTINGS.deep_learners,
+    mutationGroups: GATEWAYS.length,
+    password: DEMO_PASSWORD,
+  });
+  const references = await W.fetchReferences(setupUrl, learners, SETTINGS.catalog_page_size);
+  SETTINGS.mutation_items_per_gateway = Math.min(...learners.mutationGroups.map((g) => g.length));
+  // The platform's own gateway served the set-up; the measured ones are started one at a time below.
+  await platform.kill('gateway');
+  const supergraphFile = rewriteSupergraph(subgraphUrls, path.join(runDir, 'supergraph.graphql'));
+  log(`ready after ${Math.round((Date.now() - t0) / 1000)} s; ${learners.deep.length} deep learners, ${SETTINGS.mutation_items_per_gateway}+ lessons to complete per gateway`);
+
+  const measure = async (gateway, name, workload, resultName) => {
+    await runLoad({ url: gateway.url, workload, connections: SETTINGS.connections, durationMs: SETTINGS.warmup_s * 1000 });
+    gateway.resetPeak();
+    const figures = await runLoad({ url: gateway.url, workload, connections: SETTINGS.connections, durationMs: SETTINGS.duration_s * 1000 });
+    const result = { name: resultName, ...figures, peak_rss_mb: gateway.peakRssMb() };
+    log(`${resultName}: ${result.rps} rps, p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms, ${result.errors} errors, peak RSS ${result.peak_rss_mb} MB${result.errors ? ` ${JSON.stringify(result.error_reasons)}` : ''}`);
+    results.push(result);
+  };
+
+  let mutationReference = null;
+  for (const [index, name] of GATEWAYS.entries()) {
+    if (!SETTINGS.gateways.includes(name)) continue;
+    const port = await freePort();
+    running = await startGateway(name, { port, processes: SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: gatewayEnv, logDir, responseCache: false });
+    mutationReference = await W.assertSameResults(name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
+    agreement[name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
+    log(`${name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
+    const loads = W.workloads(learners, references, SETTINGS.catalog_page_size, learners.mutationGroups[index]);
+    for (const workload of SETTINGS.workloads) await measure(running, name, loads[workload], `${name}/${workload}`);
+    await running.stop();
+    running = null;
+  }
+
+  if (SETTINGS.response_cache_phase && OURS_HAS_RESPONSE_CACHE && SETTINGS.gateways.includes('coursegraph')) {
+    const port = await freePort();
+    running = await startGateway('coursegraph', { port, processes: SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: gatewayEnv, logDir, responseCache: true, tag: 'response-cache' });
+    await W.assertSameResults('coursegraph (response cache)', running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
+    const loads = W.workloads(learners, references, SETTINGS.catalog_page_size, []);
+    for (const workload of ['catalog', 'deep']) await measure(running, 'coursegraph', loads[workload], `coursegraph+response-cache/${workload}`);
+    await running.stop();
+    running = null;
+  }
+} finally {
+  await running?.stop();
+  await platform.stop();
+  await nats.dispose();
+  fs.rmSync(runDir, { recursive: true, force: true });
+}
+
+const cpus = os.cpus();
+const report = {
+  benchmark: 'gateway',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  settings: {
+    ...SETTINGS,
+    response_cache: OURS_HAS_RESPONSE_CACHE ? 'off in the comparison; coursegraph+response-cache/* is ours with it on' : 'off everywhere; our gateway has none',
+    versions: versions(),
+    same_results: agreement,
+    duration_total_s: Math.round((Date.now() - t0) / 1000),
+  },
+  results,
+};
+const outDir = path.join(ROOT, 'test/bench/results');
+fs.writeFileSync(path.join(outDir, 'gateway.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+const ratio = (workload, other) => {
+  const ours = results.find((r) => r.name === `coursegraph/${workload}`);
+  const theirs = results.find((r) => r.name === `${other}/${workload}`);
+  return ours && theirs && theirs.rps ? `${(ours.rps / theirs.rps).toFixed(2)}×` : '–';
+};
+const md = [
+  `# Gateway benchmark (${report.date.slice(0, 10)})`,
+  '',
+  `${report.machine.cpus} × ${report.machine.model}, ${report.machine.memory_gb} GB, Node ${report.machine.node}. ${SETTINGS.connections} connections, ${SETTINGS.warmup_s} s warm-up + ${SETTINGS.duration_s} s per workload, ${SETTINGS.processes_per_gateway} process(es) per gateway; every answer checked against a reference.`,
+  '',
+  '| result | rps | p50 ms | p95 ms | p99 ms | errors | peak RSS MB |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p95_ms} | ${r.p99_ms} | ${r.errors} | ${r.peak_rss_mb} |`),
+  '',
+  '| workload | ours ÷ apollo-server (rps) | ours ÷ hive-gateway (rps) |',
+  '|---|---:|---:|',
+  ...SETTINGS.workloads.map((w) => `| ${w} | ${ratio(w, 'apollo-server')} | ${ratio(w, 'hive-gateway')} |`),
+  '',
+].join('\n');
+fs.writeFileSync(path.join(outDir, 'gateway.md'), md);
+console.log(md);
+log(`done in ${Math.round((Date.now() - t0) / 1000)} s; logs in ${path.relative(ROOT, logDir)}`);
