@@ -310,12 +310,23 @@ async fn flush(
     if batch.is_empty() {
         return Ok(());
     }
-    // A commit takes milliseconds (one fsync): not worth a blocking-pool hop.
-    if let Err(error) = indexer.commit() {
-        // The batch is not acknowledged: JetStream redelivers it after its ack wait.
-        batch.clear();
-        indexer.rollback()?;
-        return Err(error);
+    // A commit fsyncs every new segment file and meta.json: 40 to 230 ms on this project's
+    // shared machines (measured by `npm run bench:search`), so it must not hold up the
+    // runtime's worker that serves searches.
+    let started = std::time::Instant::now();
+    match blocking(|| indexer.commit()) {
+        Ok(sequence) => tracing::debug!(
+            sequence,
+            messages = batch.len(),
+            commit_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "committed"
+        ),
+        Err(error) => {
+            // The batch is not acknowledged: JetStream redelivers it after its ack wait.
+            batch.clear();
+            indexer.rollback()?;
+            return Err(error);
+        }
     }
     for (message, ack) in batch.drain(..) {
         message
@@ -324,6 +335,17 @@ async fn flush(
             .map_err(|e| stream_error("ack")(e.to_string()))?;
     }
     Ok(())
+}
+
+/// Runs `work` (blocking I/O) without stalling the runtime's other tasks: on a multi-threaded
+/// runtime the worker hands its tasks to another thread first; on a current-thread runtime
+/// (which cannot) it just runs.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// What a [`rebuild`] did.
