@@ -10,8 +10,11 @@ import { deliver, type Occurrence } from '../domain/deliver.js';
 import type { NotificationInput } from '../domain/templates.js';
 import { applyCourseTitle, applyEnrolled, applyRevoked } from './projections.js';
 
-/** Deliveries of one event wait this long (in deliveries, with the consumer's backoff) for the projections it needs. */
-const PATIENT_DELIVERIES = 3;
+/**
+ * How many deliveries of one event may fail waiting for the projections it needs (with the kit's
+ * backoff, about 20 s); the next one, still before the kit dead-letters at 5, goes ahead without.
+ */
+const PATIENT_DELIVERIES = 4;
 
 export class CourseNotYetKnown extends Error {
   override name = 'CourseNotYetKnown';
