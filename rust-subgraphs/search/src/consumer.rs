@@ -412,10 +412,10 @@ pub async fn rebuild(
                 Some(Err(error)) => return Err(stream_error("pull")(error.to_string())),
                 None => return Err(stream_error("pull")("the message stream ended".into())),
             };
-            let sequence = message
+            let info = message
                 .info()
-                .map_err(|e| stream_error("read message info")(e.to_string()))?
-                .stream_sequence;
+                .map_err(|e| stream_error("read message info")(e.to_string()))?;
+            let (sequence, pending) = (info.stream_sequence, info.pending);
             // Nothing to acknowledge (an ephemeral reader without acks); rejected messages
             // are logged by `apply_message`.
             apply_message(indexer, &message, sequence)?;
@@ -425,6 +425,11 @@ pub async fn rebuild(
                 indexer.commit()?;
                 uncommitted = 0;
                 progress(messages_read, indexer.last_sequence());
+            }
+            // The stream's last message was removed (its sequence stays the stream's last):
+            // nothing more will come.
+            if pending == 0 {
+                break;
             }
         }
     }

@@ -32,8 +32,9 @@ export async function createBaseline({ adminUrl, database }) {
     await admin.end();
   };
 
-  /** Loads the corpus and builds the GIN index; returns { docs, index_ms }. */
+  /** Loads the corpus and builds the GIN index (replacing what an earlier load built); returns { docs, index_ms }. */
   const load = async (courses, log) => {
+    await db.query('drop table if exists search_docs');
     await db.query(`create table search_docs (
       id text primary key, kind text not null, course_id text not null,
       language text not null, category text not null, level text not null, is_free boolean not null,

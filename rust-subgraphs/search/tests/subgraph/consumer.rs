@@ -359,3 +359,37 @@ async fn rebuild_of_an_empty_stream_empties_the_index() {
     assert_eq!(index.last_sequence().expect("readable"), 0);
     stream.delete().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_ends_when_the_streams_last_message_was_removed() {
+    let stream = TestStream::create("removed").await;
+    stream.publish_course("c-kept", "Kept course").await;
+    stream.publish_course("c-removed", "Removed course").await;
+    let handle = stream
+        .jetstream
+        .get_stream(&stream.name)
+        .await
+        .expect("the stream");
+    // The stream's last sequence stays 2, but no message will ever have it.
+    assert!(handle.delete_message(2).await.expect("deleted"));
+
+    let index = SearchIndex::in_ram().expect("an index");
+    let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+    let rebuilt = tokio::time::timeout(
+        Duration::from_secs(15),
+        consumer::rebuild(&stream.config(), &mut indexer, |_, _| {}),
+    )
+    .await
+    .expect("the rebuild ends")
+    .expect("rebuilt");
+    assert_eq!(
+        rebuilt,
+        consumer::Rebuilt {
+            messages: 1,
+            last_sequence: 2
+        }
+    );
+    assert_eq!(top_course(&index, "kept").as_deref(), Some("c-kept"));
+    assert_eq!(top_course(&index, "removed"), None);
+    stream.delete().await;
+}
