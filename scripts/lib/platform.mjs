@@ -2,6 +2,7 @@
 // in front of them. Used by `npm start` and by the end-to-end tests, so both run the same thing.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { ROOT, contextDatabaseUrl, databaseName, natsUrl, redisUrl } from './env.mjs';
 
@@ -11,6 +12,14 @@ export function subgraphList() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+const portAnswers = (port) =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 
 /** Still running? (A process ended by a signal has a null exitCode but a signalCode.) */
 const running = (child) => child.exitCode === null && child.signalCode === null;
@@ -42,6 +51,8 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
   const launched = new Map();
   /** `main` is a Node module, or `{ binary }` an executable (the Rust subgraphs). */
   const launch = async (name, main, port, extraEnv) => {
+    // A stray process on the port would answer the readiness probe in our process's place.
+    if (await portAnswers(port)) throw new Error(`${name}: port ${port} is already in use by another process; stop it or choose another port`);
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
     const [command, args] = typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];

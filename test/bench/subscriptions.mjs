@@ -41,9 +41,7 @@ process.env.POSTGRES_DB = SETTINGS.database;
 process.env.REDIS_URL ||= 'redis://127.0.0.1:6379/4';
 process.env.LOG_LEVEL = 'warn';
 
-const { bootstrap, deploy } = await import('../../scripts/prisma.mjs');
-const { startPlatform, subgraphList } = await import('../../scripts/lib/platform.mjs');
-const { checkBuilt, dropDatabase, freePort, startNats } = await import('./gateway/platform.mjs');
+const { startBenchPlatform, userWithRole } = await import('./lib/platform.mjs');
 const { percentile, round, rssSampler, treeCpuSeconds } = await import('./lib/measure.mjs');
 const kit = await import(path.join(ROOT, 'packages/service-kit/dist/index.js'));
 const { EnrollmentEvents, enrollment } = await import(path.join(ROOT, 'packages/contracts/dist/index.js'));
@@ -51,46 +49,16 @@ const { EnrollmentEvents, enrollment } = await import(path.join(ROOT, 'packages/
 const log = (...args) => console.log('bench:subscriptions:', ...args);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-checkBuilt();
-const logDir = path.join(ROOT, '.data/bench-logs', `subscriptions-${Date.now()}`);
-const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-subs-search-'));
-await dropDatabase(SETTINGS.database);
-await bootstrap({ database: SETTINGS.database });
-deploy({ quiet: true, database: SETTINGS.database });
-const nats = await startNats();
-const ports = Object.fromEntries(await Promise.all(['gateway', ...subgraphList().map((s) => s.name)].map(async (n) => [n, await freePort()])));
 log('starting the platform');
-const platform = await startPlatform({
-  ports,
+const platform = await startBenchPlatform({
   database: SETTINGS.database,
-  env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events) },
-  logDir,
-  log: () => {},
+  env: { SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events) },
+  logDir: path.join(ROOT, '.data/bench-logs', `subscriptions-${Date.now()}`),
 });
-const gatewayPid = platform.children.find((c) => c.name === 'gateway').child.pid;
-const endpoint = `${platform.gatewayUrl}/graphql`;
-
-async function graphql(query, variables, token) {
-  const res = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-// An admin (the internal streams need one), made as an admin would make one.
-const email = `bench-admin-${Date.now()}@bench.coursegraph.dev`;
-const password = 'violet-otter-staircase';
-const signedUp = await graphql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }`, { i: { email, password, name: 'Bench Admin' } });
-const identityDb = new pg.Client({ connectionString: contextDatabaseUrl('identity', SETTINGS.database) });
-await identityDb.connect();
-await identityDb.query(`update users set role = 'ADMIN' where id = $1`, [signedUp.signUp.user.id]);
-await identityDb.end();
-const { logIn } = await graphql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password } });
-const token = logIn.accessToken;
+const gatewayPid = platform.pid('gateway');
+const endpoint = platform.endpoint;
+// An admin: the internal streams need one.
+const { token } = await userWithRole(endpoint, SETTINGS.database, 'ADMIN');
 
 const memory = rssSampler(gatewayPid);
 const gatewayCpuS = () => treeCpuSeconds(gatewayPid);
@@ -167,7 +135,7 @@ for (let attempt = 0; !ready(); attempt++) {
 log(`all ${SETTINGS.subscribers} subscribers receive events; gateway RSS ${round(memory.now(), 1)} MB`);
 
 // Baseline: a plain JetStream subscriber in this process, same subject, same events.
-const nc = await connect({ servers: nats.url });
+const nc = await connect({ servers: platform.natsUrl });
 const baseline = [];
 const ordered = await jetstream(nc).consumers.get('ENROLLMENT', { filter_subjects: EnrollmentEvents.created.subject, deliver_policy: DeliverPolicy.New });
 const baselineMessages = await ordered.consume();
@@ -238,8 +206,6 @@ await baselineMessages.close().catch(() => undefined);
 await nc.close();
 await producer.end();
 await platform.stop();
-await nats.dispose();
-fs.rmSync(searchIndex, { recursive: true, force: true });
 
 const results = {
   benchmark: 'subscriptions',

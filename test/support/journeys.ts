@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
-import { startPlatform } from '../../scripts/lib/platform.mjs';
+import { startPlatform, subgraphList } from '../../scripts/lib/platform.mjs';
 import { bootstrap, deploy } from '../../scripts/prisma.mjs';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
 import { freePort } from './ports.js';
@@ -44,7 +44,7 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
   if (!options.nats) await nats.start();
   // The search index follows the stream it was built from: a new NATS store needs a new index.
   const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), `cg-search-${suite}-`));
-  const names = ['gateway', 'identity', 'course', 'enrollment', 'payment', 'notification', 'search'];
+  const names = ['gateway', ...subgraphList().map((s) => s.name)];
   const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
   const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };

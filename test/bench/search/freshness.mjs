@@ -8,34 +8,12 @@
 // search subgraph is then restarted from `binary` (the release build by default), so the figure is
 // that of the build a deployment runs.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { ROOT, contextDatabaseUrl, postgresAdminUrl } from '../../../scripts/lib/env.mjs';
-import { startPlatform } from '../../../scripts/lib/platform.mjs';
-import { bootstrap, deploy } from '../../../scripts/prisma.mjs';
+import { ROOT } from '../../../scripts/lib/env.mjs';
+import { startBenchPlatform, userWithRole } from '../lib/platform.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const accepts = (port) => new Promise((resolve) => {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.once('connect', () => (socket.destroy(), resolve(true)));
-  socket.once('error', () => resolve(false));
-});
 
 async function waitFor(what, check, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -65,41 +43,21 @@ const probeWord = (i) => `freshprobe${[...String(i).padStart(4, '0')].map((d) =>
  */
 export async function measureFreshness({ publishes, pollMs, binary, log }) {
   const database = 'coursegraph_bench_search_freshness';
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-search-'));
-  const indexDir = path.join(scratch, 'index');
-  const natsPort = await freePort();
-  const nats = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', path.join(scratch, 'nats')], { stdio: 'ignore' });
-  let platform;
+  log(`freshness: starting a platform on database ${database}`);
+  const platform = await startBenchPlatform({ database, env: { LOG_LEVEL: 'warn' }, logDir: path.join(ROOT, '.data/bench-logs', `search-freshness-${Date.now()}`) });
   let search;
   try {
-    await waitFor('the private nats-server', () => accepts(natsPort), 15_000);
-    const natsUrl = `nats://127.0.0.1:${natsPort}`;
-    log(`freshness: preparing database ${database}`);
-    await bootstrap({ database });
-    deploy({ quiet: true, database });
-    const names = ['gateway', 'identity', 'course', 'enrollment', 'payment', 'search'];
-    const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
-    const env = { NATS_URL: natsUrl, SEARCH_INDEX_DIR: indexDir, LOG_LEVEL: 'warn' };
-    platform = await startPlatform({ ports, database, env, logDir: path.join(scratch, 'logs'), log: () => {} });
     log(`freshness: platform up; search subgraph from ${path.relative(ROOT, binary)}`);
     await platform.kill('search', 'SIGTERM');
     search = spawn(binary, [], {
-      env: { ...process.env, ...env, SEARCH_PORT: String(ports.search), SEARCH_HOST: '127.0.0.1' },
+      env: { ...process.env, LOG_LEVEL: 'warn', NATS_URL: platform.natsUrl, SEARCH_INDEX_DIR: platform.searchIndexDir, SEARCH_PORT: String(platform.ports.search), SEARCH_HOST: '127.0.0.1' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    const searchUrl = `http://127.0.0.1:${ports.search}`;
+    const searchUrl = `http://127.0.0.1:${platform.ports.search}`;
     await waitFor('the search subgraph', async () => (await fetch(`${searchUrl}/readyz`)).ok);
 
-    const gateway = `${platform.gatewayUrl}/graphql`;
-    const email = `bench-freshness-${Date.now()}@test.coursegraph.dev`;
-    const password = 'violet-otter-staircase';
-    const signUp = await post(gateway, 'mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }', { i: { email, password, name: 'Freshness Bench' } });
-    const userId = signUp.data.signUp.user.id;
-    const identity = new pg.Client({ connectionString: contextDatabaseUrl('identity', database) });
-    await identity.connect();
-    await identity.query(`update users set role = 'INSTRUCTOR' where id = $1`, [userId]);
-    await identity.end();
-    const token = (await post(gateway, 'mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }', { i: { email, password } })).data.logIn.accessToken;
+    const gateway = platform.endpoint;
+    const { token } = await userWithRole(gateway, database, 'INSTRUCTOR', 'freshness');
     const must = (res, field) => {
       if (!res.data?.[field]) throw new Error(`${field} failed: ${JSON.stringify(res.errors)}`);
       return res.data[field];
@@ -136,12 +94,6 @@ export async function measureFreshness({ publishes, pollMs, binary, log }) {
       search.kill('SIGTERM');
       await exited;
     }
-    await platform?.stop();
-    nats.kill('SIGTERM');
-    const admin = new pg.Client({ connectionString: postgresAdminUrl() });
-    await admin.connect();
-    await admin.query(`drop database if exists ${database} with (force)`).catch((err) => log(`freshness: could not drop ${database}: ${err.message}`));
-    await admin.end();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await platform.stop();
   }
 }
