@@ -12,14 +12,26 @@
 //! searchable after one commit; under load, batches grow up to [`BATCH_MESSAGES`] or
 //! [`BATCH_WAIT`].
 //!
+//! Every commit also records the stream's identity ([`StreamIdentity`]: its name and creation
+//! time), since a sequence only means something in one stream's history. When it starts (and
+//! after every reconnection), [`run`] compares the index's with the live stream's:
+//!
+//! - the same: it resumes after the index's sequence;
+//! - different (the stream was deleted and recreated, whether or not it has since grown past
+//!   the index's sequence), or the index is ahead of the stream: it empties the index and
+//!   applies the stream again from its first message, logging a warning that says why;
+//! - not recorded (an index written before identities were): it adopts the index (records
+//!   the live identity, no rebuild) when the durable consumer is still on the stream, and
+//!   rebuilds it once otherwise; see [`run`].
+//!
 //! [`rebuild`] empties the index and applies the whole stream again (the `rebuild` command of
-//! the binary); [`run`] does the same by itself when it finds the index ahead of the stream
-//! (the stream was deleted and recreated).
+//! the binary), recording the stream's identity.
 
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::Config as PullConfig;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::ConsumerInfoErrorKind;
 use async_nats::jetstream::stream::{
     Config as StreamConfig, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType,
 };
@@ -29,7 +41,7 @@ use coursegraph_events::{Envelope, HeaderLookup};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::{CourseEvent, Indexer, SearchError, SearchIndex};
+use crate::{CourseEvent, Indexer, SearchError, SearchIndex, StreamIdentity};
 
 /// The stream of the course context.
 pub const STREAM: &str = "COURSE";
@@ -96,6 +108,17 @@ fn stream_error(what: &'static str) -> impl FnOnce(String) -> SearchError {
 /// Runs the consumer until `shutdown` turns true, reconnecting after failures (with a capped
 /// backoff). Owns the index's only writer.
 ///
+/// Before following the stream, it checks that the index follows this stream's history (see
+/// the [module docs](self)): an index of another history (a stream deleted and recreated,
+/// even one that has grown past the index's sequence since) is emptied and rebuilt from the
+/// stream, as the `rebuild` command would; searches see it fill up again as batches commit.
+///
+/// An index written by the previous version records its sequence but not its stream. It is
+/// adopted without a rebuild when the durable consumer ([`ConsumerConfig::consumer`]) is still
+/// on the stream: JetStream deletes consumers with their stream, so the stream is the one the
+/// index followed. Otherwise it is rebuilt once, since a recreated stream that grew past the
+/// index could not be told from the old one afterwards.
+///
 /// # Errors
 /// [`SearchError::Index`] when the writer cannot be opened (another one holds the index).
 pub async fn run(
@@ -109,7 +132,7 @@ pub async fn run(
         if *shutdown.borrow() {
             return Ok(());
         }
-        match consume(&config, &index, &mut indexer, &mut shutdown).await {
+        match consume(&config, &mut indexer, &mut shutdown).await {
             Ok(()) => return Ok(()),
             Err(error) => {
                 if indexer.has_uncommitted() {
@@ -132,7 +155,6 @@ pub async fn run(
 /// (`Ok`) or a failure (`Err`; uncommitted work is rolled back and will be redelivered).
 async fn consume(
     config: &ConsumerConfig,
-    index: &SearchIndex,
     indexer: &mut Indexer,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), SearchError> {
@@ -154,28 +176,53 @@ async fn consume(
         .await
         .map_err(|e| stream_error("create stream")(e.to_string()))?;
 
-    let mut last = index.last_sequence()?;
-    // An index ahead of its stream belongs to another stream (it was deleted and recreated,
-    // e.g. a reset development stack): nothing at or below `last` would be applied, and the
-    // index would keep courses the stream no longer has. Rebuild it from this stream.
-    let stream_last = stream
+    let info = stream
         .info()
         .await
-        .map_err(|e| stream_error("read stream info")(e.to_string()))?
-        .state
-        .last_sequence;
-    if stream_last < last {
-        tracing::warn!(
-            stream_last_sequence = stream_last,
-            index_sequence = last,
-            "the index is ahead of the stream (a recreated stream); rebuilding it from the stream"
-        );
-        indexer.reset()?;
-        last = 0;
+        .map_err(|e| stream_error("read stream info")(e.to_string()))?;
+    let live = StreamIdentity {
+        name: info.config.name.clone(),
+        created: info.created,
+    };
+    let stream_last = info.state.last_sequence;
+    let durable = durable_info(&stream, &config.consumer).await?;
+    let mut last = indexer.last_sequence();
+    match history(
+        indexer.stream(),
+        &live,
+        last,
+        stream_last,
+        durable.is_some(),
+    ) {
+        History::Same => {}
+        History::Adopt => {
+            tracing::info!(
+                stream = %live,
+                index_sequence = last,
+                durable_consumer = durable.is_some(),
+                "recording the stream the index follows"
+            );
+            indexer.set_stream(live);
+            indexer.commit()?;
+        }
+        History::Rebuild(reason) => {
+            tracing::warn!(
+                reason = reason.as_str(),
+                index_stream = indexer.stream().map(ToString::to_string),
+                live_stream = %live,
+                index_sequence = last,
+                stream_last_sequence = stream_last,
+                "{}; rebuilding the index from the stream",
+                reason.explain()
+            );
+            indexer.set_stream(live);
+            indexer.reset()?;
+            last = 0;
+        }
     }
     // A consumer that acknowledged past what the index holds (the index folder was rebuilt,
     // reset or lost) would never redeliver the gap: start it again from the index.
-    if let Ok(info) = stream.consumer_info(&config.consumer).await {
+    if let Some(info) = durable {
         if info.ack_floor.stream_sequence > last || info.delivered.stream_sequence > last {
             tracing::warn!(
                 consumer_ack_floor = info.ack_floor.stream_sequence,
@@ -247,6 +294,99 @@ async fn consume(
                 }
             }
         }
+    }
+}
+
+/// Why the index is rebuilt from the stream when the consumer starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RebuildReason {
+    /// The index records another stream history than the live stream's.
+    Recreated,
+    /// The index is further than the stream's last sequence.
+    AheadOfStream,
+    /// The index records no stream history, and nothing shows it followed this stream.
+    Unrecorded,
+}
+
+impl RebuildReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Recreated => "recreated",
+            Self::AheadOfStream => "ahead-of-stream",
+            Self::Unrecorded => "unrecorded",
+        }
+    }
+
+    fn explain(self) -> &'static str {
+        match self {
+            Self::Recreated => {
+                "the stream was deleted and recreated since the index last followed it (its creation time differs)"
+            }
+            Self::AheadOfStream => "the index is ahead of the stream (a recreated stream)",
+            Self::Unrecorded => {
+                "the index does not record which stream it follows and the durable consumer is gone (the stream may have been recreated)"
+            }
+        }
+    }
+}
+
+/// What the consumer does with the index before following the live stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum History {
+    /// The index follows this stream: resume after its sequence.
+    Same,
+    /// The index follows this stream but does not say so yet: record the live identity, then
+    /// resume after its sequence.
+    Adopt,
+    /// The index holds another history: empty it and apply the stream from its first message.
+    Rebuild(RebuildReason),
+}
+
+/// Compares what the index records (`recorded` stream, `index_last` sequence) with the live
+/// stream (`live`, `stream_last`); `durable_exists` says whether the durable consumer is on the
+/// live stream.
+fn history(
+    recorded: Option<&StreamIdentity>,
+    live: &StreamIdentity,
+    index_last: u64,
+    stream_last: u64,
+    durable_exists: bool,
+) -> History {
+    match recorded {
+        Some(recorded) if recorded != live => History::Rebuild(RebuildReason::Recreated),
+        // Same identity: a stream's sequences never go back, so this should not happen; kept
+        // as a guard (the stream's state was restored from an older backup).
+        Some(_) if stream_last < index_last => History::Rebuild(RebuildReason::AheadOfStream),
+        Some(_) => History::Same,
+        // Nothing applied yet (a new index, or one just emptied by a version that did not
+        // record identities): there is no history to mix up.
+        None if index_last == 0 => History::Adopt,
+        None if stream_last < index_last => History::Rebuild(RebuildReason::AheadOfStream),
+        // An index of the previous version, which recorded only the sequence. Adopting it
+        // blindly would be unsafe: if the stream was recreated and grew past the index while
+        // the subgraph was down for the upgrade, that is the very mix-up identities prevent,
+        // and once the live identity is recorded nothing would ever notice it. The durable
+        // consumer tells the two apart: JetStream deletes a stream's consumers with it, and the
+        // previous version kept `search-courses` on the stream while following it (only a
+        // `rebuild` deletes it, right before the consumer creates it again). So the durable
+        // consumer still being there means the stream is the one this index followed: adopt
+        // it, no rebuild. Without it, the stream may be another: rebuild once, which is always
+        // correct and costs one replay of the stream.
+        None if durable_exists => History::Adopt,
+        None => History::Rebuild(RebuildReason::Unrecorded),
+    }
+}
+
+/// The durable consumer's info, `None` when the stream does not have it. Other failures are
+/// errors (a consumer that cannot be read is not a missing one).
+async fn durable_info(
+    stream: &async_nats::jetstream::stream::Stream,
+    name: &str,
+) -> Result<Option<async_nats::jetstream::consumer::Info>, SearchError> {
+    match stream.consumer_info(name).await {
+        Ok(info) => Ok(Some(info)),
+        Err(error) if matches!(error.kind(), ConsumerInfoErrorKind::NotFound) => Ok(None),
+        Err(error) => Err(stream_error("read consumer info")(error.to_string())),
     }
 }
 
@@ -383,12 +523,16 @@ pub async fn rebuild(
         .get_stream(&config.stream)
         .await
         .map_err(|e| stream_error("open stream")(e.to_string()))?;
-    let state = stream
+    let info = stream
         .info()
         .await
-        .map_err(|e| stream_error("read stream info")(e.to_string()))?
-        .state
-        .clone();
+        .map_err(|e| stream_error("read stream info")(e.to_string()))?;
+    let state = info.state.clone();
+    // The rebuilt index follows this stream: the consumer resumes it without rebuilding again.
+    indexer.set_stream(StreamIdentity {
+        name: info.config.name.clone(),
+        created: info.created,
+    });
     indexer.reset()?;
     let mut messages_read = 0u64;
     if state.messages > 0 {
@@ -448,4 +592,52 @@ pub async fn rebuild(
         messages: messages_read,
         last_sequence: indexer.last_sequence(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(created_nanos: i128) -> StreamIdentity {
+        StreamIdentity {
+            name: STREAM.into(),
+            created: time::OffsetDateTime::from_unix_timestamp_nanos(created_nanos).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_index_is_rebuilt_exactly_when_its_history_is_not_the_streams() {
+        let (old, live) = (identity(1_000), identity(2_000));
+        let rebuild = History::Rebuild;
+        // (recorded, index sequence, stream's last sequence, durable consumer on the stream)
+        let cases = [
+            // The stream the index follows, behind or level with it.
+            ((Some(&live), 5, 9, true), History::Same),
+            ((Some(&live), 5, 5, false), History::Same),
+            // A recreated stream: behind the index, level with it or past it, with or
+            // without a durable consumer (a new one on the new stream).
+            ((Some(&old), 5, 2, false), rebuild(RebuildReason::Recreated)),
+            ((Some(&old), 5, 5, true), rebuild(RebuildReason::Recreated)),
+            ((Some(&old), 5, 9, true), rebuild(RebuildReason::Recreated)),
+            ((Some(&old), 0, 0, false), rebuild(RebuildReason::Recreated)),
+            // Same identity, yet ahead of it.
+            (
+                (Some(&live), 5, 2, true),
+                rebuild(RebuildReason::AheadOfStream),
+            ),
+            // The previous version's index.
+            ((None, 0, 9, false), History::Adopt),
+            ((None, 5, 9, true), History::Adopt),
+            ((None, 5, 5, true), History::Adopt),
+            ((None, 5, 2, true), rebuild(RebuildReason::AheadOfStream)),
+            ((None, 5, 9, false), rebuild(RebuildReason::Unrecorded)),
+        ];
+        for ((recorded, index_last, stream_last, durable), expected) in cases {
+            assert_eq!(
+                history(recorded, &live, index_last, stream_last, durable),
+                expected,
+                "recorded {recorded:?}, index at {index_last}, stream at {stream_last}, durable {durable}"
+            );
+        }
+    }
 }

@@ -6,6 +6,10 @@
 //! with them too. So after a crash the index, the versions and the sequence always agree: a
 //! restart resumes from [`SearchIndex::last_sequence`](crate::SearchIndex::last_sequence) + 1
 //! and whatever is replayed again is recognised as already applied.
+//!
+//! A sequence only means something in one stream's history, so the payload also names that
+//! history: the [`StreamIdentity`] (the stream's name and creation time) the sequence belongs
+//! to, which tells a recreated stream from the one the index followed.
 
 use std::collections::HashMap;
 
@@ -15,6 +19,8 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::documents::CourseDocs;
 use crate::event::CourseEvent;
@@ -57,22 +63,52 @@ pub enum Applied {
     },
 }
 
-/// The commit payload: where in the stream the committed index is.
-#[derive(Debug, Serialize, Deserialize)]
-struct CommitPayload {
-    /// The last applied stream sequence (0: none).
-    last_sequence: u64,
+/// Which stream history an index follows: a JetStream stream's name and the time the server
+/// created it. Deleting a stream and creating it again (under the same name) gives it a new
+/// creation time and sequences starting again at 1, so two identities that differ mean two
+/// histories whose sequences cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamIdentity {
+    /// The stream's name.
+    pub name: String,
+    /// When the server created the stream (JetStream stream info's `created`, to the
+    /// nanosecond; written as RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
 }
 
-/// Reads the last applied stream sequence from a commit payload (`None`: no commit yet).
-pub(crate) fn sequence_from_payload(payload: Option<&str>) -> Result<u64, SearchError> {
-    match payload {
-        None => Ok(0),
-        Some(text) => serde_json::from_str::<CommitPayload>(text)
-            .map(|p| p.last_sequence)
-            .map_err(|e| SearchError::Corrupt {
+impl std::fmt::Display for StreamIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let created = self
+            .created
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| self.created.to_string());
+        write!(f, "{} created {created}", self.name)
+    }
+}
+
+/// The commit payload: where in which stream the committed index is.
+///
+/// Indexes written before the stream identity was recorded have `{"last_sequence": N}` only;
+/// they read as `stream: None` (see [`crate::consumer::run`] for what happens to them).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct CommitPayload {
+    /// The last applied stream sequence (0: none).
+    pub(crate) last_sequence: u64,
+    /// The stream history `last_sequence` belongs to (`None`: not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stream: Option<StreamIdentity>,
+}
+
+impl CommitPayload {
+    /// Reads a commit payload (`None`: no commit yet, sequence 0 of no stream).
+    pub(crate) fn parse(payload: Option<&str>) -> Result<Self, SearchError> {
+        match payload {
+            None => Ok(Self::default()),
+            Some(text) => serde_json::from_str(text).map_err(|e| SearchError::Corrupt {
                 reason: format!("commit payload {text:?}: {e}"),
             }),
+        }
     }
 }
 
@@ -124,6 +160,9 @@ pub struct Indexer {
     /// The highest sequence applied, committed or not.
     last_sequence: u64,
     committed_sequence: u64,
+    /// The stream history the sequences belong to, committed or not.
+    stream: Option<StreamIdentity>,
+    committed_stream: Option<StreamIdentity>,
 }
 
 impl Indexer {
@@ -131,15 +170,17 @@ impl Indexer {
         writer: IndexWriter,
         reader: IndexReader,
         fields: Fields,
-        committed_sequence: u64,
+        committed: CommitPayload,
     ) -> Self {
         Self {
             writer,
             reader,
             fields,
             pending: HashMap::new(),
-            last_sequence: committed_sequence,
-            committed_sequence,
+            last_sequence: committed.last_sequence,
+            committed_sequence: committed.last_sequence,
+            stream: committed.stream.clone(),
+            committed_stream: committed.stream,
         }
     }
 
@@ -176,13 +217,28 @@ impl Indexer {
         self.last_sequence
     }
 
-    /// Whether anything was applied or skipped since the last commit.
+    /// The stream history [`Indexer::last_sequence`] belongs to, committed or not (`None`: an
+    /// empty index, or one written before identities were recorded).
+    pub fn stream(&self) -> Option<&StreamIdentity> {
+        self.stream.as_ref()
+    }
+
+    /// Says which stream history the sequences belong to; committed with the next
+    /// [`Indexer::commit`] (or [`Indexer::reset`]). Changing it does not touch the documents:
+    /// to follow another stream, [`Indexer::reset`] right after.
+    pub fn set_stream(&mut self, stream: StreamIdentity) {
+        self.stream = Some(stream);
+    }
+
+    /// Whether anything was applied or skipped, or the stream changed, since the last commit.
     pub fn has_uncommitted(&self) -> bool {
-        !self.pending.is_empty() || self.last_sequence != self.committed_sequence
+        !self.pending.is_empty()
+            || self.last_sequence != self.committed_sequence
+            || self.stream != self.committed_stream
     }
 
     /// Makes every change since the last commit durable and visible to searches, together
-    /// with [`Indexer::last_sequence`]. Returns the committed sequence.
+    /// with [`Indexer::last_sequence`] and [`Indexer::stream`]. Returns the committed sequence.
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails; call [`Indexer::rollback`] then, and
@@ -190,6 +246,7 @@ impl Indexer {
     pub fn commit(&mut self) -> Result<u64, SearchError> {
         let payload = serde_json::to_string(&CommitPayload {
             last_sequence: self.last_sequence,
+            stream: self.stream.clone(),
         })
         .map_err(|e| SearchError::Corrupt {
             reason: format!("cannot write the commit payload: {e}"),
@@ -200,12 +257,15 @@ impl Indexer {
         self.reader.reload()?;
         self.pending.clear();
         self.committed_sequence = self.last_sequence;
+        self.committed_stream.clone_from(&self.stream);
         Ok(self.committed_sequence)
     }
 
     /// Empties the index (every document and state record) and commits it at stream sequence
     /// 0, so that the stream can be applied again from its first message. Changes not
-    /// committed yet are dropped first.
+    /// committed yet are dropped first, except the [`Indexer::stream`] just set, which is
+    /// committed with the emptied index: from then on the index is a (growing) prefix of that
+    /// stream, whatever interrupts the replay.
     ///
     /// Committed at once: a course's state is read from the committed index, and an
     /// uncommitted emptying would let the old states ignore the events applied again.
@@ -213,14 +273,16 @@ impl Indexer {
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails.
     pub fn reset(&mut self) -> Result<(), SearchError> {
+        let stream = self.stream.take();
         self.rollback()?;
+        self.stream = stream;
         self.writer.delete_all_documents()?;
         self.last_sequence = 0;
         self.commit()?;
         Ok(())
     }
 
-    /// Drops every change since the last commit.
+    /// Drops every change since the last commit (documents, sequence and stream).
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails to restart its writer.
@@ -228,6 +290,7 @@ impl Indexer {
         self.writer.rollback()?;
         self.pending.clear();
         self.last_sequence = self.committed_sequence;
+        self.stream.clone_from(&self.committed_stream);
         Ok(())
     }
 

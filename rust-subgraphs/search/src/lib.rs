@@ -3,8 +3,8 @@
 //!
 //! - [`SearchIndex`] opens (or creates) the index in a folder, or in memory for tests.
 //! - [`Indexer`] applies [`CourseEvent`]s (decoded from the course stream's subjects and
-//!   protobuf payloads) and commits them together with the stream sequence they came from,
-//!   so a restart resumes from [`SearchIndex::last_sequence`].
+//!   protobuf payloads) and commits them together with the stream sequence they came from
+//!   (and the stream's identity), so a restart resumes from [`SearchIndex::last_sequence`].
 //! - [`search`] (or [`SearchIndex::search`]) answers a [`SearchRequest`] with a
 //!   [`SearchPage`]: course and lesson hits with scores and highlighted snippets, facet counts,
 //!   and a cursor.
@@ -21,8 +21,15 @@
 //! The index is a projection of the course stream. [`consumer::rebuild`] empties it and applies
 //! the stream again from its first message (the binary's `rebuild` command, run by `node
 //! scripts/replay.mjs search search-courses`; it also empties a folder whose index refuses to
-//! open with [`SearchError::SchemaMismatch`] after a schema change). [`consumer::run`]
-//! rebuilds by itself when it finds the index ahead of the stream (a recreated stream).
+//! open with [`SearchError::SchemaMismatch`] after a schema change).
+//!
+//! Each commit records the stream sequence it holds and the stream's identity
+//! ([`StreamIdentity`]: name and creation time, which change when the stream is deleted and
+//! recreated). [`consumer::run`] rebuilds by itself, with a warning in the log, when the live
+//! stream's identity differs from the index's (a recreated stream, even one that has grown past
+//! the index's sequence since) or the index is ahead of the stream. An index written before
+//! identities were recorded is adopted when the durable consumer is still on the stream, and
+//! rebuilt once otherwise (see [`consumer::run`]).
 //!
 //! # Example
 //!
@@ -82,7 +89,7 @@ pub use error::SearchError;
 pub use event::CourseEvent;
 pub use graphql::sdl;
 pub use highlight::FRAGMENT_BYTES;
-pub use indexer::{Applied, CourseState, Indexer};
+pub use indexer::{Applied, CourseState, Indexer, StreamIdentity};
 pub use page::{FacetCount, Facets, Hit, SearchPage, Snippet};
 pub use query::search;
 pub use request::{
@@ -175,7 +182,7 @@ impl SearchIndex {
             writer,
             self.reader.clone(),
             self.fields.clone(),
-            self.last_sequence()?,
+            self.commit_payload()?,
         ))
     }
 
@@ -209,8 +216,21 @@ impl SearchIndex {
     /// [`SearchError::Index`] when the index metadata cannot be read;
     /// [`SearchError::Corrupt`] when the commit payload cannot.
     pub fn last_sequence(&self) -> Result<u64, SearchError> {
+        Ok(self.commit_payload()?.last_sequence)
+    }
+
+    /// The stream history [`SearchIndex::last_sequence`] belongs to, as committed: `None` for
+    /// an index never committed, or committed by a version that did not record it.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::last_sequence`].
+    pub fn stream_identity(&self) -> Result<Option<StreamIdentity>, SearchError> {
+        Ok(self.commit_payload()?.stream)
+    }
+
+    fn commit_payload(&self) -> Result<indexer::CommitPayload, SearchError> {
         let metas = self.index.load_metas()?;
-        indexer::sequence_from_payload(metas.payload.as_deref())
+        indexer::CommitPayload::parse(metas.payload.as_deref())
     }
 
     /// What the committed index knows of a course: `None` when it never saw it.

@@ -3,8 +3,9 @@
 //! - `coursegraph-search` serves the subgraph.
 //! - `coursegraph-search --print-sdl` prints the subgraph's SDL (for composition) and exits.
 //! - `coursegraph-search rebuild [search-courses]` rebuilds the index in `SEARCH_INDEX_DIR` from
-//!   the course stream and exits (the subgraph serving that folder must be stopped; `node
-//!   scripts/replay.mjs search search-courses` runs this).
+//!   the course stream, records the stream's identity, and exits (the subgraph serving that
+//!   folder must be stopped; `node scripts/replay.mjs search search-courses` runs this). Not
+//!   needed after the stream is recreated: serving rebuilds by itself then.
 
 use std::process::ExitCode;
 

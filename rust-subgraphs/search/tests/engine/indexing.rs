@@ -5,7 +5,9 @@ use coursegraph_events::contracts::course::v1::{
 };
 use coursegraph_events::prost::Message;
 use coursegraph_events::{EventError, Subject};
-use coursegraph_search::{Applied, CourseEvent, CourseState, IndexStats, SearchError, SearchIndex};
+use coursegraph_search::{
+    Applied, CourseEvent, CourseState, IndexStats, SearchError, SearchIndex, StreamIdentity,
+};
 
 use crate::fixtures::{course, lesson, Fixture};
 
@@ -217,6 +219,81 @@ fn last_sequence_survives_a_restart_and_uncommitted_work_does_not() {
         Applied::Ignored { .. }
     ));
     assert_eq!(indexer.last_sequence(), 9, "the sequence never goes back");
+}
+
+fn identity(name: &str, created_nanos: i128) -> StreamIdentity {
+    StreamIdentity {
+        name: name.into(),
+        created: time::OffsetDateTime::from_unix_timestamp_nanos(created_nanos)
+            .expect("a valid time"),
+    }
+}
+
+#[test]
+fn the_stream_identity_is_committed_with_the_sequence_and_survives_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = identity("COURSE", 1_764_150_000_123_456_789);
+    {
+        let index = SearchIndex::open_or_create(dir.path()).unwrap();
+        assert_eq!(index.stream_identity().unwrap(), None);
+        let mut indexer = index.indexer_with_budget(15_000_000).unwrap();
+        indexer.set_stream(first.clone());
+        assert!(
+            indexer.has_uncommitted(),
+            "a new identity is a change to commit"
+        );
+        indexer
+            .apply(3, &CourseEvent::Published(k8s(1, &[])))
+            .unwrap();
+        indexer.commit().unwrap();
+        // An identity set but not committed is dropped by a rollback, like the documents.
+        indexer.set_stream(identity("COURSE", 1));
+        indexer.rollback().unwrap();
+        assert_eq!(indexer.stream(), Some(&first));
+    }
+    // Written next to the sequence in meta.json, to the nanosecond.
+    let meta = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
+    assert!(
+        meta.contains("2025-11-26T09:40:00.123456789Z"),
+        "meta.json: {meta}"
+    );
+    let index = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(index.last_sequence().unwrap(), 3);
+    assert_eq!(index.stream_identity().unwrap(), Some(first));
+
+    // Following another stream: the identity set before the reset is committed with the
+    // emptied index, so a replay interrupted at any point is a prefix of that stream.
+    let second = identity("COURSE", 1_764_160_000_000_000_000);
+    let mut indexer = index.indexer_with_budget(15_000_000).unwrap();
+    indexer.set_stream(second.clone());
+    indexer.reset().unwrap();
+    assert!(!indexer.has_uncommitted());
+    assert_eq!(index.last_sequence().unwrap(), 0);
+    assert_eq!(index.stream_identity().unwrap(), Some(second));
+    assert_eq!(index.stats().unwrap().known_courses, 0);
+}
+
+#[test]
+fn an_index_of_the_previous_version_reads_without_a_stream_identity() {
+    let index = SearchIndex::in_ram().unwrap();
+    // What the previous version committed: the sequence alone.
+    let mut writer: tantivy::IndexWriter = index
+        .index()
+        .writer_with_num_threads(1, 15_000_000)
+        .unwrap();
+    let mut prepared = writer.prepare_commit().unwrap();
+    prepared.set_payload(r#"{"last_sequence":12}"#);
+    prepared.commit().unwrap();
+    drop(writer);
+    assert_eq!(index.last_sequence().unwrap(), 12);
+    assert_eq!(index.stream_identity().unwrap(), None);
+    let mut indexer = index.indexer_with_budget(15_000_000).unwrap();
+    assert_eq!((indexer.last_sequence(), indexer.stream()), (12, None));
+    // An indexer that was never told its stream commits the same format as before.
+    indexer.skip(13);
+    indexer.commit().unwrap();
+    let metas = index.index().load_metas().unwrap();
+    assert_eq!(metas.payload.as_deref(), Some(r#"{"last_sequence":13}"#));
 }
 
 #[test]

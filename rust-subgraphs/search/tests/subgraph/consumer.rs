@@ -4,13 +4,15 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_nats::jetstream::consumer::pull::Config as PullConfig;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::stream::{Config as StreamConfig, StorageType};
 use async_nats::HeaderMap;
 use coursegraph_events::contracts::course::v1::{CoursePublished, CourseSnapshot};
 use coursegraph_events::prost::Message as _;
 use coursegraph_events::{Envelope, Subject, TraceParent};
 use coursegraph_search::consumer::{self, ConsumerConfig};
-use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest};
+use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest, StreamIdentity};
 
 fn published(id: &str, title: &str) -> (HeaderMap, Vec<u8>) {
     let envelope = Envelope::new(
@@ -148,21 +150,72 @@ impl TestStream {
         let name = format!("SEARCHTEST_{tag}_{run_id}");
         let prefix = format!("searchtest.{tag}.{run_id}");
         let jetstream = async_nats::jetstream::new(client);
-        jetstream
+        let stream = Self {
+            jetstream,
+            url,
+            name,
+            prefix,
+        };
+        stream.create_it().await;
+        stream
+    }
+
+    async fn create_it(&self) {
+        self.jetstream
             .create_stream(StreamConfig {
-                name: name.clone(),
-                subjects: vec![format!("{prefix}.>")],
+                name: self.name.clone(),
+                subjects: vec![format!("{}.>", self.prefix)],
                 storage: StorageType::Memory,
                 ..Default::default()
             })
             .await
             .expect("a test stream");
-        Self {
-            jetstream,
-            url,
-            name,
-            prefix,
+    }
+
+    /// Deletes the stream (its messages and consumers with it) and creates it again under the
+    /// same name and subjects, empty: what a reset development stack does to `COURSE`.
+    async fn recreate(&self) {
+        let before = self.identity().await;
+        self.jetstream
+            .delete_stream(&self.name)
+            .await
+            .expect("deleted");
+        self.create_it().await;
+        assert_ne!(self.identity().await, before, "a new creation time");
+    }
+
+    /// The live stream's identity, as the consumer records it.
+    async fn identity(&self) -> StreamIdentity {
+        let mut stream = self
+            .jetstream
+            .get_stream(&self.name)
+            .await
+            .expect("the stream");
+        let info = stream.info().await.expect("the stream's info");
+        StreamIdentity {
+            name: info.config.name.clone(),
+            created: info.created,
         }
+    }
+
+    /// Creates the durable consumer as the previous version did, after `last`.
+    async fn create_durable_after(&self, last: u64) {
+        let stream = self
+            .jetstream
+            .get_stream(&self.name)
+            .await
+            .expect("the stream");
+        stream
+            .create_consumer(PullConfig {
+                durable_name: Some("search-courses".into()),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: last + 1,
+                },
+                ack_policy: AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await
+            .expect("a durable consumer");
     }
 
     fn config(&self) -> ConsumerConfig {
@@ -221,18 +274,36 @@ fn top_course(index: &SearchIndex, query: &str) -> Option<String> {
 /// An index that followed another stream (here: 40 messages long, holding a course this
 /// stream never had).
 fn index_of_an_older_stream() -> SearchIndex {
+    index_of_the_previous_version(&[(40, "c-gone", "Mainframe batch scheduling")])
+}
+
+/// An index as the previous version wrote it: these `(sequence, id, title)` publications
+/// applied and committed with their sequence, but no stream identity.
+fn index_of_the_previous_version(courses: &[(u64, &str, &str)]) -> SearchIndex {
     let index = SearchIndex::in_ram().expect("an index");
     let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
-    let (_, payload) = published("c-gone", "Mainframe batch scheduling");
-    let event = CourseEvent::decode(
-        &coursegraph_events::Subject::parse("course.course.published").expect("a subject"),
-        &payload,
-    )
-    .expect("decoded")
-    .expect("a course event");
-    indexer.apply(40, &event).expect("applied");
+    for (sequence, id, title) in courses {
+        let (_, payload) = published(id, title);
+        let event = CourseEvent::decode(
+            &coursegraph_events::Subject::parse("course.course.published").expect("a subject"),
+            &payload,
+        )
+        .expect("decoded")
+        .expect("a course event");
+        indexer.apply(*sequence, &event).expect("applied");
+    }
     indexer.commit().expect("committed");
+    assert_eq!(index.stream_identity().expect("readable"), None);
     index
+}
+
+/// Runs the consumer on `index` until `index` holds `sequence`, then stops it.
+async fn consume_up_to(stream: &TestStream, index: &SearchIndex, sequence: u64) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(consumer::run(stream.config(), index.clone(), stopped));
+    wait_for_sequence(index, sequence).await;
+    stop.send(true).expect("the consumer listens");
+    running.await.expect("joined").expect("a clean stop");
 }
 
 async fn wait_for_sequence(index: &SearchIndex, sequence: u64) {
@@ -391,5 +462,135 @@ async fn rebuild_ends_when_the_streams_last_message_was_removed() {
     );
     assert_eq!(top_course(&index, "kept").as_deref(), Some("c-kept"));
     assert_eq!(top_course(&index, "removed"), None);
+    stream.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_recreated_and_grown_past_the_index_is_noticed_and_the_index_rebuilt() {
+    let stream = TestStream::create("regrown").await;
+    stream
+        .publish_course("c-old-1", "Mainframe batch scheduling")
+        .await;
+    stream
+        .publish_course("c-old-2", "Legacy COBOL maintenance")
+        .await;
+
+    // The subgraph follows the stream (on disk, as in production), then stops.
+    let dir = tempfile::tempdir().expect("a folder");
+    {
+        let index = SearchIndex::open_or_create(dir.path()).expect("an index");
+        consume_up_to(&stream, &index, 2).await;
+        assert_eq!(
+            index.stream_identity().expect("readable"),
+            Some(stream.identity().await)
+        );
+        assert_eq!(top_course(&index, "cobol").as_deref(), Some("c-old-2"));
+    }
+
+    // While it is down, the stream is deleted and recreated, and grows past the index's
+    // position (3 messages against the 2 the index applied): from sequences alone, the
+    // index would look merely behind and take message 3 only.
+    stream.recreate().await;
+    stream
+        .publish_course("c-new-1", "Observability with tracing")
+        .await;
+    stream
+        .publish_course("c-new-2", "Property based testing")
+        .await;
+    stream.publish_course("c-new-3", "Chaos engineering").await;
+
+    // The subgraph starts again on the same folder.
+    let index = SearchIndex::open_or_create(dir.path()).expect("the index again");
+    assert_eq!(index.last_sequence().expect("readable"), 2);
+    consume_up_to(&stream, &index, 3).await;
+
+    // Only the new stream's documents: the old history is gone, all of the new one is there
+    // (1 and 2 included, which an index resuming after sequence 2 would have skipped).
+    assert_eq!(top_course(&index, "mainframe"), None);
+    assert_eq!(top_course(&index, "cobol"), None);
+    assert_eq!(top_course(&index, "tracing").as_deref(), Some("c-new-1"));
+    assert_eq!(top_course(&index, "property").as_deref(), Some("c-new-2"));
+    assert_eq!(top_course(&index, "chaos").as_deref(), Some("c-new-3"));
+    let stats = index.stats().expect("stats");
+    assert_eq!((stats.courses, stats.known_courses), (3, 3));
+    assert_eq!(
+        index.stream_identity().expect("readable"),
+        Some(stream.identity().await)
+    );
+    assert_eq!(index.last_sequence().expect("readable"), 3);
+    stream.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_the_previous_version_is_adopted_while_its_durable_consumer_is_on_the_stream() {
+    let stream = TestStream::create("adopt").await;
+    stream.publish_course("c-a", "Distributed tracing").await;
+    stream.publish_course("c-b", "Stream processing").await;
+    // What the previous version leaves: the index at sequence 2, without a stream identity,
+    // and its durable consumer on the stream. The index also holds a course the stream does
+    // not have, which only a rebuild would remove.
+    let index = index_of_the_previous_version(&[
+        (1, "c-a", "Distributed tracing"),
+        (2, "c-marker", "Marker kept unless rebuilt"),
+    ]);
+    stream.create_durable_after(2).await;
+    stream.publish_course("c-c", "Event sourcing").await;
+
+    consume_up_to(&stream, &index, 3).await;
+    // Adopted, not rebuilt: the marker is still there, and so is everything up to 2; the
+    // consumer went on from 3; the live identity is recorded from now on.
+    assert_eq!(top_course(&index, "marker").as_deref(), Some("c-marker"));
+    assert_eq!(top_course(&index, "sourcing").as_deref(), Some("c-c"));
+    assert_eq!(top_course(&index, "processing"), None);
+    assert_eq!(
+        index.stream_identity().expect("readable"),
+        Some(stream.identity().await)
+    );
+    stream.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_the_previous_version_without_its_durable_consumer_is_rebuilt_once() {
+    let stream = TestStream::create("unrecorded").await;
+    stream
+        .publish_course("c-new-1", "Observability with tracing")
+        .await;
+    stream
+        .publish_course("c-new-2", "Property based testing")
+        .await;
+    stream.publish_course("c-new-3", "Chaos engineering").await;
+    // The previous version's index, behind the stream, and no durable consumer on it: the
+    // stream may have been recreated while the subgraph was down.
+    let index = index_of_the_previous_version(&[
+        (1, "c-gone", "Mainframe batch scheduling"),
+        (2, "c-gone-2", "Legacy COBOL maintenance"),
+    ]);
+    consume_up_to(&stream, &index, 3).await;
+    assert_eq!(top_course(&index, "mainframe"), None);
+    assert_eq!(top_course(&index, "tracing").as_deref(), Some("c-new-1"));
+    assert_eq!(index.stats().expect("stats").courses, 3);
+    assert_eq!(
+        index.stream_identity().expect("readable"),
+        Some(stream.identity().await)
+    );
+
+    // Once: the identity is recorded, so the next start resumes. A course slipped into the
+    // index (not in the stream) survives it, which a second rebuild would have removed.
+    {
+        let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+        let (_, payload) = published("c-stray", "Stray marker course");
+        let event = CourseEvent::decode(
+            &coursegraph_events::Subject::parse("course.course.published").expect("a subject"),
+            &payload,
+        )
+        .expect("decoded")
+        .expect("a course event");
+        indexer.apply(3, &event).expect("applied");
+        indexer.commit().expect("committed");
+    }
+    stream.publish_course("c-new-4", "Event sourcing").await;
+    consume_up_to(&stream, &index, 4).await;
+    assert_eq!(top_course(&index, "stray").as_deref(), Some("c-stray"));
+    assert_eq!(top_course(&index, "sourcing").as_deref(), Some("c-new-4"));
     stream.delete().await;
 }
