@@ -146,7 +146,7 @@ describe('notificationAdded', () => {
     const free = await publishCourse(e2e.gql, instructor);
     const [learner, other] = [await person(e2e), await person(e2e)];
     const after = await positionNow('NOTIFICATION');
-    const query = `subscription($after: String) { notificationAdded(after: $after) { position type category title course { title } } }`;
+    const query = `subscription($after: String) { notificationAdded(after: $after) { position type category title course { title } notification { id read user { email } } } }`;
     const mine = sseClient(learner.token);
     const received = collect(mine.subscribe.bind(mine), query, { after }, 1);
     const others = wsClient(other.token);
@@ -155,7 +155,9 @@ describe('notificationAdded', () => {
     await received.done;
     mine.dispose();
     expect(received.error).toBeNull();
-    expect(received.results[0]!.data.notificationAdded).toMatchObject({ type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', course: { title: free.title } });
+    expect(received.results[0]!.data.notificationAdded).toMatchObject({
+      type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', course: { title: free.title }, notification: { read: false, user: { email: learner.email } },
+    });
     expect(received.results[0]!.data.notificationAdded.position).toMatch(/^NOTIFICATION:\d+$/);
     // The other learner's stream saw the same notification go by and let it pass.
     await others.dispose();

@@ -37,7 +37,7 @@ export const STREAMS: Record<string, StreamDefinition> = {
     access: 'owner',
     ownerOf: (p) => p.userId,
     fields: (p) => ({ notificationId: p.notificationId, type: p.type, category: p.category, title: p.title, body: p.body }),
-    entities: { course: { queryField: 'course', id: (p) => p.courseId } },
+    entities: { course: { queryField: 'course', id: (p) => p.courseId }, notification: { queryField: 'notification', id: (p) => p.notificationId } },
   },
   orderPaid: {
     event: PaymentEvents.succeeded,

@@ -80,6 +80,12 @@ describe('the inbox', () => {
     const byRef = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id title } } }`;
     expect((await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, me.token)).body.data!._entities[0]).toMatchObject({ id: n!.id });
     expect((await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, other.token)).body.data!._entities[0]).toBeNull();
+    // And by id (the gateway joins notificationAdded events this way): the owner's, or null.
+    const byId = `query($id: ID!) { notification(id: $id) { id title read } }`;
+    expect((await h.gql(byId, { id: n!.id }, me.token)).body.data!.notification).toMatchObject({ id: n!.id, read: false });
+    expect((await h.gql(byId, { id: n!.id }, other.token)).body.data!.notification).toBeNull();
+    expect(errorCode(await h.gql(byId, { id: 'nope' }, me.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await h.gql(byId, { id: n!.id }))).toBe('UNAUTHENTICATED');
   });
 });
 
