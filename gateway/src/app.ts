@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
+import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
 import { SSE_PATH, createSubscriptions } from './subscriptions/index.js';
 
@@ -25,7 +26,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     redis,
   });
   const auth = createRequestAuth(verifier);
-  const { gateway, subgraphUrls } = await loadSupergraph(config.supergraphPath);
+  const { gateway, subgraphUrls } = await loadSupergraph(config.supergraphPath, { deduplicateQueries: config.deduplicateQueries, subgraphClient: config.subgraphClient });
   const production = config.mode === 'production';
 
   const yoga: YogaServerInstance<Record<string, never>, GatewayContext> = createServiceYoga<GatewayContext>({
@@ -42,6 +43,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       useExplorerSignIn({ auth, graphqlEndpoint: GRAPHQL_ENDPOINT, secureCookie: production, selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)) }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
       useApolloFederation({ gateway, logger }),
+      // After the federation plugin: it wraps the executor that plugin sets.
+      ...(config.shareInFlightOperations ? [useShareInFlightQueries()] : []),
     ],
   });
 

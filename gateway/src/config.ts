@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
@@ -13,6 +14,30 @@ export const gatewaySettings = {
     default: path.join(repoRoot, 'schema/supergraph.graphql'),
     parse: parse.string,
     doc: 'composed supergraph SDL (npm run compose writes it)',
+  },
+  workers: {
+    env: 'GATEWAY_WORKERS',
+    default: os.availableParallelism(),
+    parse: parse.positiveInt,
+    doc: 'gateway processes sharing the port (node:cluster); default: one per core',
+  },
+  deduplicateQueries: {
+    env: 'GATEWAY_DEDUPLICATE_QUERIES',
+    default: true,
+    parse: parse.boolean,
+    doc: 'identical subgraph queries in flight at once (same body and caller) share one call; turn off if a subgraph answers depend on more',
+  },
+  shareInFlightOperations: {
+    env: 'GATEWAY_SHARE_IN_FLIGHT_OPERATIONS',
+    default: true,
+    parse: parse.boolean,
+    doc: 'identical query operations in flight at once (same document, variables and access token) are executed once',
+  },
+  subgraphClient: {
+    env: 'GATEWAY_SUBGRAPH_CLIENT',
+    default: 'keep-alive' as const,
+    parse: parse.oneOf('keep-alive', 'apollo'),
+    doc: "keep-alive: the gateway's own node:http pools; apollo: @apollo/gateway's default fetcher (kept for comparison)",
   },
   ...jwksSetting,
   subscriptionBufferEvents: {

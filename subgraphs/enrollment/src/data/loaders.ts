@@ -26,10 +26,22 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
       const byCourse = new Map(rows.map((r) => [r.courseId, r]));
       return courseIds.map((id) => byCourse.get(id) ?? null);
     }),
+    /** Completed lesson ids per enrollment, in the order they were completed. */
     completedLessons: new DataLoader<string, string[]>(async (enrollmentIds) => {
-      const rows = await db.lessonProgress.findMany({ where: { enrollmentId: { in: [...enrollmentIds] } }, select: { enrollmentId: true, lessonId: true } });
+      // Joined through the enrollment's user, so lesson_progress is read by its primary key
+      // (user_id, enrollment_id, …) instead of scanned.
+      const rows = await db.$queryRaw<{ enrollment_id: string; lesson_id: string }[]>`
+        select lp.enrollment_id::text, lp.lesson_id::text
+        from enrollment.enrollments e
+        join enrollment.lesson_progress lp on lp.user_id = e.user_id and lp.enrollment_id = e.id
+        where e.id = any(${[...enrollmentIds]}::uuid[])
+        order by lp.completed_at, lp.lesson_id`;
       const byEnrollment = new Map<string, string[]>();
-      for (const r of rows) byEnrollment.set(r.enrollmentId, [...(byEnrollment.get(r.enrollmentId) ?? []), r.lessonId]);
+      for (const r of rows) {
+        const list = byEnrollment.get(r.enrollment_id);
+        if (list) list.push(r.lesson_id);
+        else byEnrollment.set(r.enrollment_id, [r.lesson_id]);
+      }
       return enrollmentIds.map((id) => byEnrollment.get(id) ?? []);
     }),
     requiredLessons: new DataLoader<string, string[]>(async (courseIds) => {
