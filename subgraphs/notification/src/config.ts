@@ -18,8 +18,10 @@ export const notificationSettings = {
   smtpPassword: { env: 'SMTP_PASSWORD', default: '', parse: parse.string, doc: 'SMTP AUTH password' },
   smtpFrom: { env: 'SMTP_FROM', default: 'Coursegraph <no-reply@coursegraph.dev>', parse: parse.string, doc: 'From: of every email' },
   mailPollMs: { env: 'MAIL_POLL_MS', default: 500, parse: parse.positiveInt, doc: 'how often the mail sender looks for due emails' },
-  mailMaxAttempts: { env: 'MAIL_MAX_ATTEMPTS', default: 8, parse: parse.positiveInt, doc: 'SMTP attempts per email before it is marked FAILED' },
-  mailRetryBaseMs: { env: 'MAIL_RETRY_BASE_MS', default: 2000, parse: parse.positiveInt, doc: 'first retry delay after an SMTP failure; doubles per attempt (at most 1 h)' },
+  mailMaxAttempts: { env: 'MAIL_MAX_ATTEMPTS', default: 8, parse: parse.positiveInt, doc: 'attempts per email before it is marked FAILED (an outage of the server spends none)' },
+  mailRetryBaseMs: { env: 'MAIL_RETRY_BASE_MS', default: 2000, parse: parse.positiveInt, doc: 'first retry delay after an email was refused; doubles per attempt (at most 1 h)' },
+  mailOutageBaseMs: { env: 'MAIL_OUTAGE_BASE_MS', default: 1000, parse: parse.positiveInt, doc: 'pause of all sending after the SMTP server failed (unreachable, timed out, ...); doubles per failed probe' },
+  mailOutageMaxMs: { env: 'MAIL_OUTAGE_MAX_MS', default: 60_000, parse: parse.positiveInt, doc: 'longest such pause' },
   digestCheckMs: { env: 'DIGEST_CHECK_MS', default: 60_000, parse: parse.positiveInt, doc: 'how often the digest job looks for ended periods' },
 };
 

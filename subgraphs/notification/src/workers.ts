@@ -22,7 +22,8 @@ export async function startWorkers(config: NotificationConfig, db: PrismaClient,
   );
   const transport = options.transport ?? smtpTransport(config);
   const mail = createMailSender({
-    db, transport, logger, pollMs: config.mailPollMs, maxAttempts: config.mailMaxAttempts, retryBaseMs: config.mailRetryBaseMs, clock: options.clock,
+    db, transport, logger, pollMs: config.mailPollMs, maxAttempts: config.mailMaxAttempts, retryBaseMs: config.mailRetryBaseMs,
+    outageBaseMs: config.mailOutageBaseMs, outageMaxMs: config.mailOutageMaxMs, clock: options.clock,
   });
   const digests = startDigestJob(db, logger, config.digestCheckMs, options.clock);
   const closeTransport = { stop: async () => transport.close() };

@@ -29,3 +29,12 @@ export const inboxOf = (h: NotificationHarness, userId: string, sourceEventId?: 
   h.app.db.notification.findMany({ where: { userId, ...(sourceEventId ? { sourceEventId } : {}) }, orderBy: { id: 'asc' } });
 
 export const emailsOf = (h: NotificationHarness, userId: string) => h.app.db.emailDelivery.findMany({ where: { userId }, orderBy: { id: 'asc' } });
+
+/** A row of the mail outbox for a recipient of its own, as a consumer's transaction writes it, due at `nextAttemptAt`. */
+export async function queuedEmail(h: NotificationHarness, address: string, nextAttemptAt = new Date(0)) {
+  const userId = newId();
+  await h.app.db.recipient.create({ data: { userId, email: address, name: 'Pending' } });
+  return h.app.db.emailDelivery.create({
+    data: { id: newId(), userId, dedupeKey: `event:${newId()}`, toAddress: address, subject: 'Subject', text: 'Text', html: '<p>Text</p>', nextAttemptAt },
+  });
+}

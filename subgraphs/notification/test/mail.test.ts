@@ -5,7 +5,7 @@ import { runDigests } from '../src/mail/digests.js';
 import { createMailSender } from '../src/mail/sender.js';
 import { smtpTransport } from '../src/mail/transport.js';
 import { startNotification, until, type NotificationHarness } from './harness.js';
-import { emailsOf, enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
+import { emailsOf, enrolled, inboxOf, paid, publishCourse, queuedEmail } from './fixtures.js';
 
 let h: NotificationHarness;
 beforeAll(async () => {
@@ -23,15 +23,7 @@ async function prefer(token: string, category: string, channel: string, frequenc
   if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
 }
 
-/** A row of the mail outbox for a recipient of its own, as a consumer's transaction writes it. */
-async function pendingEmail(address: string) {
-  const userId = newId();
-  await h.app.db.recipient.create({ data: { userId, email: address, name: 'Pending' } });
-  const row = await h.app.db.emailDelivery.create({
-    data: { id: newId(), userId, dedupeKey: `event:${newId()}`, toAddress: address, subject: 'Subject', text: 'Text', html: '<p>Text</p>', nextAttemptAt: new Date(0) },
-  });
-  return row;
-}
+const pendingEmail = (address: string) => queuedEmail(h, address);
 
 describe('the mail outbox', () => {
   it('a delivery committed but not yet sent (a crash before sending) is sent once after the restart, never twice', async () => {

@@ -1,7 +1,8 @@
 /**
  * A real SMTP server on loopback (smtp-server) that keeps every message it accepts, parsed by
  * mailparser, so tests check mail exactly as a receiving server got it. It can refuse the next
- * messages with a temporary error, to exercise retries.
+ * messages with a temporary error, or every message to one address with a permanent one, to
+ * exercise retries; it can listen on a given port (a server that comes back after an outage).
  */
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -21,16 +22,26 @@ export interface LoopbackSmtp {
   to(address: string): ReceivedMail[];
   /** Refuse the next `n` messages with 451 (a temporary failure). */
   refuseNext(n: number): void;
+  /** Refuse RCPT TO of this address with 550 (a permanent failure of the messages to it). */
+  rejectRecipient(address: string): void;
   close(): Promise<void>;
 }
 
-export async function startLoopbackSmtp(): Promise<LoopbackSmtp> {
+export async function startLoopbackSmtp(options: { port?: number } = {}): Promise<LoopbackSmtp> {
   const received: ReceivedMail[] = [];
   let refusals = 0;
+  const rejected = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (rejected.has(address.address.toLowerCase())) {
+        callback(Object.assign(new Error('No such user here (test rejection)'), { responseCode: 550 }));
+        return;
+      }
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -52,13 +63,14 @@ export async function startLoopbackSmtp(): Promise<LoopbackSmtp> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,
     received,
     to: (address) => received.filter((m) => m.to.includes(address)),
     refuseNext: (n) => { refusals = n; },
+    rejectRecipient: (address) => { rejected.add(address.toLowerCase()); },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
