@@ -7,6 +7,7 @@
 // workload run BENCH_CONNECTIONS connections for BENCH_WARMUP_S (discarded) then BENCH_DURATION_S,
 // checking every answer. Needs `npm run build`, `cargo build --bins` in rust-subgraphs and the stack
 // (node scripts/stack.mjs up). Writes test/bench/results/gateway.json and gateway.md.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,15 +18,16 @@ const SETTINGS = {
   connections: Number(env('BENCH_CONNECTIONS', 50)),
   warmup_s: Number(env('BENCH_WARMUP_S', 5)),
   duration_s: Number(env('BENCH_DURATION_S', 20)),
-  processes_per_gateway: Number(env('BENCH_PROCESSES', 1)),
+  processes_per_gateway: Number(env('BENCH_PROCESSES', os.availableParallelism())),
   gateways: env('BENCH_GATEWAYS', 'coursegraph,apollo-server,hive-gateway').split(','),
   workloads: env('BENCH_WORKLOADS', 'catalog,deep,mutation').split(','),
   catalog_page_size: 20,
   learners_signed_in: Number(env('BENCH_LEARNERS', 600)),
-  deep_learners: Number(env('BENCH_DEEP_LEARNERS', 50)),
+  deep_learners: Number(env('BENCH_DEEP_LEARNERS', 200)),
   database: env('BENCH_DATABASE', 'coursegraph_bench_gateway'),
   fresh_database: env('BENCH_KEEP_DATABASE', '') === '',
-  response_cache_phase: env('BENCH_RESPONSE_CACHE', '1') !== '0',
+  variants: env('BENCH_VARIANTS', '1') !== '0',
+  output: env('BENCH_OUTPUT', 'gateway'),
   log_level: 'warn',
   load_generator: 'in-process node:http keep-alive loop, one connection = one request in flight',
 };
@@ -44,8 +46,6 @@ const W = await import('./gateway/workloads.mjs');
 
 const log = (...args) => console.log('bench:gateway:', ...args);
 const DEMO_PASSWORD = 'coursegraph-demo';
-/** Whether our gateway has a response cache to show in a phase of its own. */
-const OURS_HAS_RESPONSE_CACHE = false;
 
 checkBuilt();
 const t0 = Date.now();
@@ -62,13 +62,35 @@ await seedCatalog();
 const nats = await startNats();
 const names = ['gateway', ...subgraphList().map((s) => s.name)];
 const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
-const platform = await startPlatform({
-  ports,
-  database: SETTINGS.database,
-  env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ACCESS_TOKEN_TTL_SECONDS: '3600', LOG_LEVEL: SETTINGS.log_level },
-  logDir,
-  log: () => {},
-});
+let platform;
+try {
+  platform = await startPlatform({
+    ports,
+    database: SETTINGS.database,
+    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ACCESS_TOKEN_TTL_SECONDS: '3600', LOG_LEVEL: SETTINGS.log_level },
+    logDir,
+    log: () => {},
+  });
+} catch (err) {
+  // startPlatform stops what it started; the NATS server is ours to stop.
+  await nats.dispose();
+  throw err;
+}
+/**
+ * What is measured, in order: the three gateways, and (BENCH_VARIANTS, on by default) ours with an
+ * optimisation turned off, so each one's effect is measured in the same run.
+ */
+const VARIANTS = [
+  { name: 'coursegraph~apollo-fetcher', gateway: 'coursegraph', tag: 'apollo-fetcher', env: { GATEWAY_SUBGRAPH_CLIENT: 'apollo', GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, what: "@apollo/gateway's default subgraph fetcher, nothing shared: the gateway before its optimisations (subgraph optimisations included)" },
+  { name: 'coursegraph~keep-alive', gateway: 'coursegraph', tag: 'keep-alive', env: { GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus the keep-alive subgraph client' },
+  { name: 'coursegraph~subgraph-dedup', gateway: 'coursegraph', tag: 'subgraph-dedup', env: { GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus identical in-flight subgraph queries shared (mutations never are)' },
+  { name: 'hive-gateway~inbound-dedupe', gateway: 'hive-gateway', tag: 'inbound-dedupe', env: { BENCH_HIVE_INBOUND_DEDUPE: '1' }, workloads: ['catalog', 'deep'], what: "Hive Gateway with its opt-in inbound in-flight request deduplication (the counterpart of ours; off by default)" },
+  { name: 'coursegraph~1-worker', gateway: 'coursegraph', tag: '1-worker', env: {}, processes: 1, what: 'everything on, one process instead of BENCH_PROCESSES' },
+];
+const runs = [
+  ...GATEWAYS.filter((g) => SETTINGS.gateways.includes(g)).map((g) => ({ name: g, gateway: g, env: {} })),
+  ...(SETTINGS.variants ? VARIANTS.filter((v) => SETTINGS.gateways.includes(v.gateway)) : []),
+];
 const results = [];
 const agreement = {};
 let running = null;
@@ -83,11 +105,12 @@ try {
   const learners = await W.prepareLearners(setupUrl, {
     learners: SETTINGS.learners_signed_in,
     deepLearners: SETTINGS.deep_learners,
-    mutationGroups: GATEWAYS.length,
+    mutationGroups: runs.length,
     password: DEMO_PASSWORD,
   });
   const references = await W.fetchReferences(setupUrl, learners, SETTINGS.catalog_page_size);
   SETTINGS.mutation_items_per_gateway = Math.min(...learners.mutationGroups.map((g) => g.length));
+  SETTINGS.deep_learners_with_orders = learners.deepWithOrders;
   // The platform's own gateway served the set-up; the measured ones are started one at a time below.
   await platform.kill('gateway');
   const supergraphFile = rewriteSupergraph(subgraphUrls, path.join(runDir, 'supergraph.graphql'));
@@ -103,25 +126,15 @@ try {
   };
 
   let mutationReference = null;
-  for (const [index, name] of GATEWAYS.entries()) {
-    if (!SETTINGS.gateways.includes(name)) continue;
+  for (const [index, run] of runs.entries()) {
     const port = await freePort();
-    running = await startGateway(name, { port, processes: SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: gatewayEnv, logDir, responseCache: false });
-    mutationReference = await W.assertSameResults(name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
-    agreement[name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
-    log(`${name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
+    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag });
+    mutationReference = await W.assertSameResults(run.name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
+    agreement[run.name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
+    log(`${run.name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
     const loads = W.workloads(learners, references, SETTINGS.catalog_page_size, learners.mutationGroups[index]);
-    for (const workload of SETTINGS.workloads) await measure(running, name, loads[workload], `${name}/${workload}`);
-    await running.stop();
-    running = null;
-  }
-
-  if (SETTINGS.response_cache_phase && OURS_HAS_RESPONSE_CACHE && SETTINGS.gateways.includes('coursegraph')) {
-    const port = await freePort();
-    running = await startGateway('coursegraph', { port, processes: SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: gatewayEnv, logDir, responseCache: true, tag: 'response-cache' });
-    await W.assertSameResults('coursegraph (response cache)', running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
-    const loads = W.workloads(learners, references, SETTINGS.catalog_page_size, []);
-    for (const workload of ['catalog', 'deep']) await measure(running, 'coursegraph', loads[workload], `coursegraph+response-cache/${workload}`);
+    // A variant measures only the workloads its change can affect.
+    for (const workload of SETTINGS.workloads.filter((w) => !run.workloads || run.workloads.includes(w))) await measure(running, run.name, loads[workload], `${run.name}/${workload}`);
     await running.stop();
     running = null;
   }
@@ -132,6 +145,13 @@ try {
   fs.rmSync(runDir, { recursive: true, force: true });
 }
 
+const git = (...args) => {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+};
 const cpus = os.cpus();
 const report = {
   benchmark: 'gateway',
@@ -139,15 +159,18 @@ const report = {
   machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
   settings: {
     ...SETTINGS,
-    response_cache: OURS_HAS_RESPONSE_CACHE ? 'off in the comparison; coursegraph+response-cache/* is ours with it on' : 'off everywhere; our gateway has none',
+    response_cache: 'off everywhere; our gateway has none',
+    variants: SETTINGS.variants ? Object.fromEntries(VARIANTS.map((v) => [v.name, { env: v.env, processes: v.processes ?? SETTINGS.processes_per_gateway, workloads: v.workloads ?? SETTINGS.workloads, what: v.what }])) : {},
     versions: versions(),
+    git_commit: git('rev-parse', '--short', 'HEAD'),
+    uncommitted_changes_in: git('status', '--porcelain', '--', 'gateway/src', 'subgraphs', 'packages')?.split('\n').filter(Boolean).map((l) => l.slice(3)) ?? [],
     same_results: agreement,
     duration_total_s: Math.round((Date.now() - t0) / 1000),
   },
   results,
 };
 const outDir = path.join(ROOT, 'test/bench/results');
-fs.writeFileSync(path.join(outDir, 'gateway.json'), `${JSON.stringify(report, null, 2)}\n`);
+fs.writeFileSync(path.join(outDir, `${SETTINGS.output}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
 const ratio = (workload, other) => {
   const ours = results.find((r) => r.name === `coursegraph/${workload}`);
@@ -168,6 +191,6 @@ const md = [
   ...SETTINGS.workloads.map((w) => `| ${w} | ${ratio(w, 'apollo-server')} | ${ratio(w, 'hive-gateway')} |`),
   '',
 ].join('\n');
-fs.writeFileSync(path.join(outDir, 'gateway.md'), md);
+fs.writeFileSync(path.join(outDir, `${SETTINGS.output}.md`), md);
 console.log(md);
 log(`done in ${Math.round((Date.now() - t0) / 1000)} s; logs in ${path.relative(ROOT, logDir)}`);

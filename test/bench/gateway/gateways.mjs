@@ -44,14 +44,14 @@ export function rewriteSupergraph(subgraphUrls, file) {
  * How each gateway is started: command, arguments and environment for `processes` processes.
  * `nodeArgs` (e.g. --cpu-prof) go to the Node gateways started directly.
  */
-function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, responseCache, nodeArgs = [] }) {
+function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, nodeArgs = [] }) {
   const base = { ...process.env, ...env };
   if (name === 'coursegraph') {
     const overrides = Object.fromEntries(Object.entries(subgraphUrls).map(([n, url]) => [`SUBGRAPH_${n.toUpperCase()}_URL`, url]));
     return {
       command: process.execPath,
       args: [...nodeArgs, path.join(ROOT, 'gateway/dist/main.js')],
-      env: { ...base, ...overrides, GATEWAY_PORT: String(port), GATEWAY_WORKERS: String(processes), GATEWAY_RESPONSE_CACHE: responseCache ? 'on' : 'off' },
+      env: { ...base, ...overrides, GATEWAY_PORT: String(port), GATEWAY_WORKERS: String(processes) },
     };
   }
   if (name === 'apollo-server') {
