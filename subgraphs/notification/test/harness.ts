@@ -37,6 +37,8 @@ export interface NotificationHarness {
   restartWorkersFromStart: () => Promise<void>;
   /** Stops consumers, mail sender and digest job (events wait in NATS, mail in the outbox). */
   stopWorkers: () => Promise<void>;
+  /** Stops only the polling mail sender (consumers go on; mail waits in the outbox) until the next startWorkers(). */
+  stopMailSender: () => Promise<void>;
   startWorkers: () => Promise<void>;
   /** Sends what is due in the mail outbox now. */
   sendDueMail: () => Promise<number>;
@@ -119,6 +121,7 @@ export async function startNotification(): Promise<NotificationHarness> {
     },
     sendDueMail: () => workers.mail.sendDue(),
     stopWorkers,
+    stopMailSender: () => workers.mail.stop(),
     async startWorkers() {
       workers = await startWorkers(config, app.db, logger);
     },
