@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
 import WebSocket from 'ws';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
@@ -177,6 +177,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
+// Every test ends its streams; they leave the hub promptly, so each test starts from none (and a
+// test that leaks a subscriber fails here).
+afterEach(async () => {
+  await until('every subscriber to leave the hub', async () => Object.values(await subscriptions.hub.subscriberCounts()).every((n) => n === 0));
+});
+
 /** Waits until the subscription is registered with the hub (so the next publish reaches it). */
 const joined = (subject: string, count: number) => until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count);
 
@@ -314,6 +320,35 @@ describe('who may subscribe', () => {
     expect(last.errors[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } });
     await ws.done;
     await client.dispose();
+  });
+});
+
+describe('leaving', () => {
+  it('a client that leaves a quiet stream, or whose token expires, leaves the hub at once (no event needed)', async () => {
+    const subject = NotificationEvents.created.subject;
+    const learner = await issuer.token('LEARNER');
+    const before = await subscribers(subject);
+
+    const { client } = wsClient(learner.token);
+    wsSubscribe(client, NOTIFICATIONS);
+    await joined(subject, before + 1);
+    await client.dispose();
+    await until('the WebSocket subscriber to leave', async () => (await subscribers(subject)) === before);
+
+    const sse = sseSubscribe(learner.token, NOTIFICATIONS);
+    await joined(subject, before + 1);
+    sse.dispose();
+    await until('the SSE subscriber to leave', async () => (await subscribers(subject)) === before);
+
+    const shortLived = await issuer.token('LEARNER', newId(), { expiresInSeconds: 2 });
+    const expiring = wsClient(shortLived.token);
+    wsSubscribe(expiring.client, NOTIFICATIONS);
+    const expiringSse = sseSubscribe(shortLived.token, NOTIFICATIONS);
+    await joined(subject, before + 2);
+    await expiring.closed;
+    await expiringSse.done;
+    await until('the expired subscribers to leave', async () => (await subscribers(subject)) === before);
+    await expiring.client.dispose();
   });
 });
 

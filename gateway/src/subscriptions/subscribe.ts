@@ -125,7 +125,16 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
       subscription.close();
     }
   }
-  return { ok: true, document, results: results() };
+  // A transport ends a stream with `return()`, often while the generator waits for an event that may
+  // never come (a quiet stream): close the hub subscription at once, which ends that wait, so the
+  // subscriber leaves the feed now rather than at the next event.
+  const generator = results();
+  const returnAfterWait = generator.return.bind(generator);
+  generator.return = (value) => {
+    subscription.close();
+    return returnAfterWait(value);
+  };
+  return { ok: true, document, results: generator };
 }
 
 /** The operation's one root field (validation has ensured there is exactly one). */
