@@ -122,6 +122,8 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: Sse
       }
     };
     res.on('close', () => finish());
+    // The client may have gone while the stream was being opened: its 'close' has already passed.
+    if (res.destroyed || !res.socket || res.socket.destroyed) finish();
 
     try {
       for await (const result of results) {
