@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { percentile } from './lib/measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KIT = path.join(ROOT, 'packages/service-kit/dist');
@@ -42,7 +43,6 @@ const SETTINGS = {
 const logger = kit.createLogger('bench-events', process.env.LOG_LEVEL || 'warn');
 const log = (...args) => console.log('bench:events:', ...args);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 const scratch = await createScratchContext('evbench', 'create table $schema.sink (event_id uuid primary key, key text not null);');

@@ -22,6 +22,7 @@ import pg from 'pg';
 import { LATENCY_QUERIES, generateCorpus, labelledQueries } from './search/corpus.mjs';
 import { createBaseline } from './search/postgres.mjs';
 import { measureFreshness } from './search/freshness.mjs';
+import { percentile } from './lib/measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { postgresAdminUrl } = await import('../../scripts/lib/env.mjs');
@@ -36,7 +37,6 @@ const SETTINGS = {
   page_size: 20,
 };
 const log = (...args) => console.log('bench:search:', ...args);
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const summary = (samples) => {
   const sorted = [...samples].sort((a, b) => a - b);

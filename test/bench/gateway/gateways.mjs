@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../../scripts/lib/env.mjs';
+import { treeRssMb } from '../lib/measure.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -69,33 +70,6 @@ function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, 
     };
   }
   throw new Error(`unknown gateway ${name}`);
-}
-
-/** Resident memory of a process and all its descendants (cluster workers), in MB, from /proc. */
-function treeRssMb(rootPid) {
-  const children = new Map();
-  const rss = new Map();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-      const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      rss.set(Number(entry), kb);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // the process ended while we read it
-    }
-  }
-  let total = 0;
-  const stack = [rootPid];
-  while (stack.length) {
-    const pid = stack.pop();
-    total += rss.get(pid) ?? 0;
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return total / 1024;
 }
 
 /**

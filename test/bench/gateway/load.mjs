@@ -3,6 +3,7 @@
 // wrong answer is an error); latencies of all answers, right or wrong, go into the percentiles.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { percentile as nearestRank } from '../lib/measure.mjs';
 
 function post(agent, url, body, headers) {
   return new Promise((resolve, reject) => {
@@ -18,7 +19,8 @@ function post(agent, url, body, headers) {
   });
 }
 
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : 0);
+// No answers at all reads as 0 ms here, not NaN.
+const percentile = (sorted, p) => (sorted.length ? nearestRank(sorted, p) : 0);
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**

@@ -1,2 +1,0 @@
-// The benchmarks' platform helpers moved to ../lib/platform.mjs (shared by every benchmark).
-export * from '../lib/platform.mjs';
