@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
+import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
 import { SSE_PATH, createSubscriptions } from './subscriptions/index.js';
@@ -28,6 +29,9 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   const auth = createRequestAuth(verifier);
   const { gateway, subgraphUrls } = await loadSupergraph(config.supergraphPath, { deduplicateQueries: config.deduplicateQueries, subgraphClient: config.subgraphClient });
   const production = config.mode === 'production';
+  const responseCache = config.responseCache
+    ? await createResponseCache({ natsUrl: config.natsUrl, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, logger })
+    : null;
 
   const yoga: YogaServerInstance<Record<string, never>, GatewayContext> = createServiceYoga<GatewayContext>({
     // Replaced by the supergraph's API schema as soon as the federation plugin initialises.
@@ -43,6 +47,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       useExplorerSignIn({ auth, graphqlEndpoint: GRAPHQL_ENDPOINT, secureCookie: production, selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)) }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
       useApolloFederation({ gateway, logger }),
+      // A cached answer stops execution before anything below runs.
+      ...(responseCache ? [responseCache.plugin] : []),
       // After the federation plugin: it wraps the executor that plugin sets.
       ...(config.shareInFlightOperations ? [useShareInFlightQueries()] : []),
     ],
@@ -85,6 +91,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       );
     },
     close: async () => {
+      await responseCache?.close();
       await gateway.stop();
       redis.disconnect();
     },

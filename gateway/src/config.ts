@@ -39,6 +39,24 @@ export const gatewaySettings = {
     parse: parse.oneOf('keep-alive', 'apollo'),
     doc: "keep-alive: the gateway's own node:http pools; apollo: @apollo/gateway's default fetcher (kept for comparison)",
   },
+  responseCache: {
+    env: 'GATEWAY_RESPONSE_CACHE',
+    default: false,
+    parse: parse.boolean,
+    doc: 'keep answers to anonymous queries, dropped when an event says their data changed (see gateway/src/response-cache)',
+  },
+  responseCacheTtlMs: {
+    env: 'GATEWAY_RESPONSE_CACHE_TTL_MS',
+    default: 30_000,
+    parse: parse.positiveInt,
+    doc: 'the longest a cached answer is served, for changes no event announces',
+  },
+  responseCacheMaxEntries: {
+    env: 'GATEWAY_RESPONSE_CACHE_MAX_ENTRIES',
+    default: 5_000,
+    parse: parse.positiveInt,
+    doc: 'cached answers kept per gateway process; the least recently used go first',
+  },
   ...jwksSetting,
   subscriptionBufferEvents: {
     env: 'SUBSCRIPTION_BUFFER_EVENTS',

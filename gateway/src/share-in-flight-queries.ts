@@ -8,20 +8,10 @@
  * request arriving after it gets a fresh execution. Mutations, subscriptions and incremental
  * delivery (@defer/@stream) are never shared.
  */
-import { getOperationAST, print, type DocumentNode } from 'graphql';
+import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from './context.js';
-
-/** Printed once per parsed document (yoga's parse cache hands back the same object for the same text). */
-const printed = new WeakMap<DocumentNode, string>();
-const documentText = (document: DocumentNode) => {
-  let text = printed.get(document);
-  if (text === undefined) {
-    text = print(document);
-    printed.set(document, text);
-  }
-  return text;
-};
+import { documentText, isIncremental } from './document-text.js';
 
 /** Must come after the plugin that sets the federation executor, so it wraps that executor. */
 export function useShareInFlightQueries(): Plugin<GatewayContext> {
@@ -30,7 +20,7 @@ export function useShareInFlightQueries(): Plugin<GatewayContext> {
     onExecute({ args, executeFn, setExecuteFn }) {
       if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
       const text = documentText(args.document);
-      if (text.includes('@defer') || text.includes('@stream')) return;
+      if (isIncremental(text)) return;
       const context = args.contextValue as GatewayContext;
       const key = `${context.accessToken ?? ''}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
       setExecuteFn((executeArgs) => {

@@ -1,0 +1,20 @@
+/**
+ * The printed text of a parsed operation, printed once per document: yoga's parse cache hands back
+ * the same DocumentNode for the same request text, so this is a lookup after the first request.
+ * Keys of the in-flight sharing and of the response cache are built from it.
+ */
+import { print, type DocumentNode } from 'graphql';
+
+const printed = new WeakMap<DocumentNode, string>();
+
+export function documentText(document: DocumentNode): string {
+  let text = printed.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printed.set(document, text);
+  }
+  return text;
+}
+
+/** Incremental delivery streams parts of a result: neither shared nor cached. */
+export const isIncremental = (text: string): boolean => text.includes('@defer') || text.includes('@stream');

@@ -1,0 +1,80 @@
+/**
+ * Keeps the response cache true to the platform's data: the events every context publishes say
+ * what changed, and each drops the cached answers that hold it. The table below is the whole
+ * policy; what no event announces (none of it visible to anonymous callers today) ages out with
+ * the entries' time to live. The gateway reads the events as a plain NATS subscriber of the
+ * subjects (no durable consumer: a gateway that was not running has no cache to correct), and
+ * while its NATS connection is down it serves and keeps nothing, since it could miss a change.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CourseEvents, EnrollmentEvents, IdentityEvents } from '@coursegraph/contracts';
+import { parseEvent, type EventType, type Logger } from '@coursegraph/service-kit';
+import type { Invalidation, ResponseCache } from './cache.js';
+
+/**
+ * Types whose lists, counts or search results any course change can alter: a publication adds a
+ * course to the catalogue, categories and search; an update can move it in a search's ranking.
+ * Course events are rare next to reads, so these drop whole types.
+ */
+const CATALOGUE_TYPES = ['Course', 'Module', 'Lesson', 'Category', 'SearchConnection'];
+
+const courseChange = (): Invalidation => ({ types: CATALOGUE_TYPES });
+
+/** Enrolments are frequent: they drop only the course (its counts) and the learner they concern. */
+const enrollmentChange = (p: { courseId: string; userId: string }): Invalidation => ({
+  entities: [['Course', p.courseId], ['User', p.userId]],
+});
+
+export const INVALIDATIONS: ReadonlyArray<{ event: EventType; change: (payload: any) => Invalidation }> = [
+  { event: CourseEvents.published, change: courseChange },
+  { event: CourseEvents.updated, change: courseChange },
+  { event: CourseEvents.archived, change: courseChange },
+  { event: CourseEvents.lessonChanged, change: courseChange },
+  { event: EnrollmentEvents.created, change: enrollmentChange },
+  { event: EnrollmentEvents.revoked, change: enrollmentChange },
+  { event: EnrollmentEvents.courseCompleted, change: enrollmentChange },
+  // A certificate looked up before it existed was cached as null.
+  { event: EnrollmentEvents.certificateIssued, change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }) },
+  { event: IdentityEvents.userRegistered, change: (p) => ({ entities: [['User', p.userId]] }) },
+  { event: IdentityEvents.userDeactivated, change: (p) => ({ entities: [['User', p.userId]] }) },
+];
+
+export interface CacheInvalidation {
+  close(): Promise<void>;
+}
+
+/** Subscribes to every event of the table; resolves once the server has the subscriptions. */
+export async function startCacheInvalidation(nc: NatsConnection, cache: ResponseCache, logger: Logger): Promise<CacheInvalidation> {
+  const subscriptions: Subscription[] = INVALIDATIONS.map(({ event, change }) =>
+    nc.subscribe(event.subject, {
+      callback: (err, msg) => {
+        if (err) {
+          logger.warn({ subject: event.subject, err: err.message }, 'response cache: invalidation feed failed; cache off');
+          cache.setEnabled(false);
+          return;
+        }
+        try {
+          const received = parseEvent({ subject: msg.subject, headers: msg.headers, data: msg.data, streamSequence: 0, deliveryCount: 1 }, event);
+          const dropped = cache.invalidate(change(received.payload));
+          logger.debug({ subject: msg.subject, eventId: received.id, dropped }, 'response cache invalidated');
+        } catch (parseError) {
+          // A change we cannot read could be any change.
+          cache.clear();
+          logger.warn({ subject: msg.subject, err: (parseError as Error).message }, 'response cache: unreadable event; cache cleared');
+        }
+      },
+    }),
+  );
+  await nc.flush();
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') cache.setEnabled(false);
+      else if (status.type === 'reconnect') cache.setEnabled(true);
+    }
+  })();
+  return {
+    async close() {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+    },
+  };
+}
