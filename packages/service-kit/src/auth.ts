@@ -40,7 +40,15 @@ export interface AuthVerifierOptions {
   issuer: string;
   audience: string;
   redis: Redis;
+  /**
+   * How many verified tokens to remember (oldest dropped first), so a token forwarded on every call
+   * skips the ES256 check; 0 turns the cache off. Revocation is still checked on every call.
+   */
+  cacheSize?: number;
 }
+
+/** The default number of verified tokens a verifier remembers. */
+export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
 
 const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
 const revokedBeforeKey = (userId: string) => `auth:revoked-before:${userId}`;
@@ -72,7 +80,19 @@ export interface AuthVerifier {
 }
 
 export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
-  async function verify(token: string): Promise<Viewer> {
+  const cacheSize = options.cacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new Error(`cacheSize must be a whole number ≥ 0, got ${cacheSize}.`);
+  // The gateway forwards the same token to every subgraph on every call: keep the outcome of the
+  // signature and claims check per exact token string, never past the moment jose would refuse it.
+  const verified = new Map<string, { viewer: Viewer; validUntilMs: number }>();
+
+  async function checkSignatureAndClaims(token: string): Promise<Viewer> {
+    const cached = verified.get(token);
+    if (cached) {
+      if (Date.now() < cached.validUntilMs) return cached.viewer;
+      verified.delete(token);
+      throw unauthenticated('The access token has expired; refresh it.');
+    }
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, options.getKey, {
@@ -87,15 +107,27 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired; refresh it.');
       throw unauthenticated('The access token is invalid.');
     }
-    const { sub, role, sid, iat_ms: issuedAtMs } = payload;
+    const { sub, role, sid, iat_ms: issuedAtMs, exp, iat } = payload;
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof issuedAtMs !== 'number' || !ROLES.includes(role as Role)) {
       throw unauthenticated('The access token is invalid.');
     }
-    const [sessionRevoked, revokedBefore] = await options.redis.mget(revokedSessionKey(sid), revokedBeforeKey(sub));
-    if (sessionRevoked || (revokedBefore && issuedAtMs <= Number(revokedBefore))) {
+    const viewer: Viewer = { userId: sub, role: role as Role, sessionId: sid, issuedAtMs };
+    if (cacheSize > 0) {
+      // The moment jwtVerify would refuse it (whole seconds, as jose counts): `exp` passed or `iat` too old.
+      const validUntilMs = Math.min(Math.ceil(exp as number), Math.floor((iat as number) + MAX_ACCESS_TOKEN_TTL_SECONDS) + 1) * 1000;
+      if (!verified.has(token) && verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+      verified.set(token, { viewer, validUntilMs });
+    }
+    return viewer;
+  }
+
+  async function verify(token: string): Promise<Viewer> {
+    const viewer = await checkSignatureAndClaims(token);
+    const [sessionRevoked, revokedBefore] = await options.redis.mget(revokedSessionKey(viewer.sessionId), revokedBeforeKey(viewer.userId));
+    if (sessionRevoked || (revokedBefore && viewer.issuedAtMs <= Number(revokedBefore))) {
       throw unauthenticated('The access token has been revoked; sign in again.');
     }
-    return { userId: sub, role: role as Role, sessionId: sid, issuedAtMs };
+    return { ...viewer };
   }
 
   return {

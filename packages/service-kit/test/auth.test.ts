@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { GraphQLError } from 'graphql';
 import { createRedis, type Redis } from '../src/redis.js';
 import {
@@ -10,6 +10,7 @@ import {
   requireViewer,
   revokeSessionAccess,
   revokeUserAccessBefore,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
   type AuthVerifier,
   type Role,
 } from '../src/auth.js';
@@ -23,6 +24,7 @@ let redis: Redis;
 let verifier: AuthVerifier;
 let privateKey: CryptoKey;
 let otherPrivateKey: CryptoKey;
+let localKeys: JWTVerifyGetKey;
 
 beforeAll(async () => {
   redis = createRedis(REDIS_URL);
@@ -31,8 +33,20 @@ beforeAll(async () => {
   privateKey = pair.privateKey;
   otherPrivateKey = other.privateKey;
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'ES256', use: 'sig' };
-  verifier = createAuthVerifier({ getKey: createLocalJWKSet({ keys: [jwk] }), issuer: ISSUER, audience: AUDIENCE, redis });
+  localKeys = createLocalJWKSet({ keys: [jwk] });
+  verifier = createAuthVerifier({ getKey: localKeys, issuer: ISSUER, audience: AUDIENCE, redis });
 });
+
+/** A verifier whose getKey counts its calls: one call per signature check actually run. */
+function countingVerifier(cacheSize?: number) {
+  const counter = { getKeyCalls: 0 };
+  const getKey: JWTVerifyGetKey = (header, token) => {
+    counter.getKeyCalls += 1;
+    return localKeys(header, token);
+  };
+  const options = { getKey, issuer: ISSUER, audience: AUDIENCE, redis };
+  return { verifier: createAuthVerifier(cacheSize === undefined ? options : { ...options, cacheSize }), counter };
+}
 
 afterAll(async () => {
   await redis.quit();
@@ -49,6 +63,8 @@ interface TokenOptions {
   audience?: string;
   /** Seconds since the epoch. */
   exp?: number;
+  /** Seconds since the epoch (default: now). */
+  iat?: number;
   key?: CryptoKey;
   kid?: string;
 }
@@ -71,7 +87,7 @@ async function sign(options: TokenOptions = {}): Promise<string> {
     .setSubject(options.sub ?? randomUUID())
     .setIssuer(options.issuer ?? ISSUER)
     .setAudience(options.audience ?? AUDIENCE)
-    .setIssuedAt()
+    .setIssuedAt(options.iat ?? nowSeconds)
     .setExpirationTime(options.exp ?? nowSeconds + 900);
   return jwt.sign(options.key ?? privateKey);
 }
@@ -92,13 +108,38 @@ async function rejection(promise: Promise<unknown>): Promise<GraphQLError> {
   throw new Error('expected the token to be rejected');
 }
 
-async function expectInvalid(token: string) {
-  const err = await rejection(verifier.verify(token));
+async function expectRejected(promise: Promise<unknown>, message: string) {
+  const err = await rejection(promise);
   expect(err.extensions?.code).toBe('UNAUTHENTICATED');
-  expect(err.message).toBe('The access token is invalid.');
+  expect(err.message).toBe(message);
 }
 
-describe('createAuthVerifier.verify', () => {
+const INVALID = 'The access token is invalid.';
+const EXPIRED = 'The access token has expired; refresh it.';
+const REVOKED = 'The access token has been revoked; sign in again.';
+
+async function expectInvalid(token: string) {
+  await expectRejected(verifier.verify(token), INVALID);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the wall clock (Date.now(), which jose and the verifier read) reaches `ms`. */
+async function waitUntilClock(ms: number) {
+  while (Date.now() < ms) await sleep(ms - Date.now() + 5);
+}
+
+// The same behaviour is expected with the verified-token cache on (the default) and off.
+const CACHE_SETTINGS = [
+  { setting: 'cache on (default)', cacheSize: undefined },
+  { setting: 'cacheSize 0', cacheSize: 0 },
+];
+
+describe.each(CACHE_SETTINGS)('createAuthVerifier.verify, $setting', ({ cacheSize }) => {
+  beforeAll(() => {
+    verifier = countingVerifier(cacheSize).verifier;
+  });
+
   it('turns a valid token into a Viewer', async () => {
     const { sub, sid } = ids();
     const iatMs = Date.now();
@@ -177,7 +218,11 @@ describe('createAuthVerifier.verify', () => {
   });
 });
 
-describe('revocation', () => {
+describe.each(CACHE_SETTINGS)('revocation, $setting', ({ cacheSize }) => {
+  beforeAll(() => {
+    verifier = countingVerifier(cacheSize).verifier;
+  });
+
   it('revokeSessionAccess revokes that session only', async () => {
     const sub = randomUUID();
     const revokedSid = randomUUID();
@@ -215,6 +260,140 @@ describe('revocation', () => {
     }
     expect((await verifier.verify(after)).issuedAtMs).toBe(markMs + 1);
     expect((await verifier.verify(otherUser)).userId).not.toBe(sub);
+  });
+});
+
+describe('verified-token cache', () => {
+  it('checks the signature of a repeated token once, and again on every call with cacheSize 0', async () => {
+    const { sub, sid } = ids();
+    const token = await sign({ sub, sid, role: 'INSTRUCTOR' });
+    const cached = countingVerifier();
+    const uncached = countingVerifier(0);
+    for (let i = 0; i < 3; i++) {
+      for (const { verifier } of [cached, uncached]) {
+        expect(await verifier.verify(token)).toEqual({ userId: sub, role: 'INSTRUCTOR', sessionId: sid, issuedAtMs: expect.any(Number) });
+      }
+    }
+    expect(cached.counter.getKeyCalls).toBe(1);
+    expect(uncached.counter.getKeyCalls).toBe(3);
+  });
+
+  it('hands out a fresh Viewer each time: a caller changing one does not change the cache', async () => {
+    const { verifier } = countingVerifier();
+    const token = await sign({ role: 'LEARNER' });
+    const first = await verifier.verify(token);
+    first.role = 'ADMIN';
+    expect((await verifier.verify(token)).role).toBe('LEARNER');
+  });
+
+  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])('refuses a token verified before right after its session is revoked (cacheSize $cacheSize)', async ({ cacheSize }) => {
+    const { verifier, counter } = countingVerifier(cacheSize);
+    const { sub, sid } = ids();
+    const token = await sign({ sub, sid });
+    const sameUserOtherSession = await sign({ sub });
+    await verifier.verify(token);
+    await verifier.verify(token);
+    await verifier.verify(sameUserOtherSession);
+    const checksBefore = counter.getKeyCalls;
+
+    await revokeSessionAccess(redis, sid, 900);
+
+    await expectRejected(verifier.verify(token), REVOKED);
+    await expectRejected(verifier.verify(token), REVOKED);
+    expect((await verifier.verify(sameUserOtherSession)).userId).toBe(sub);
+    // With the cache on, the refusal came from the cached path (no new signature check).
+    if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
+  });
+
+  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])('refuses a token verified before right after revokeUserAccessBefore (cacheSize $cacheSize)', async ({ cacheSize }) => {
+    const { verifier, counter } = countingVerifier(cacheSize);
+    const { sub } = ids();
+    const markMs = Date.now();
+    const token = await sign({ sub, iatMs: markMs - 1_000 });
+    const issuedAfter = await sign({ sub, iatMs: markMs + 1 });
+    await verifier.verify(token);
+    await verifier.verify(token);
+    await verifier.verify(issuedAfter);
+    const checksBefore = counter.getKeyCalls;
+
+    await revokeUserAccessBefore(redis, sub, 900, markMs);
+
+    await expectRejected(verifier.verify(token), REVOKED);
+    expect((await verifier.verify(issuedAfter)).issuedAtMs).toBe(markMs + 1);
+    if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
+  });
+
+  it('refuses a cached token once its exp passes, with the expiry message, and forgets it', async () => {
+    const { verifier, counter } = countingVerifier();
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const token = await sign({ exp });
+    await verifier.verify(token);
+    expect(counter.getKeyCalls).toBe(1);
+
+    await waitUntilClock(exp * 1000);
+
+    await expectRejected(verifier.verify(token), EXPIRED);
+    expect(counter.getKeyCalls).toBe(1); // refused by the cache itself
+    await expectRejected(verifier.verify(token), EXPIRED);
+    expect(counter.getKeyCalls).toBe(2); // the entry was dropped: jose refused it this time
+  });
+
+  it('refuses a cached token once it is older than any access token may be, although exp is later', async () => {
+    const { verifier, counter } = countingVerifier();
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const iat = nowSeconds - MAX_ACCESS_TOKEN_TTL_SECONDS + 2;
+    const token = await sign({ iat, exp: nowSeconds + 900 });
+    await verifier.verify(token);
+
+    // jose counts whole seconds: it refuses once the age is more than the maximum.
+    await waitUntilClock((iat + MAX_ACCESS_TOKEN_TTL_SECONDS + 1) * 1000);
+
+    await expectRejected(verifier.verify(token), EXPIRED);
+    expect(counter.getKeyCalls).toBe(1);
+    await expectRejected(verifier.verify(token), EXPIRED);
+    expect(counter.getKeyCalls).toBe(2);
+  });
+
+  it('refuses a token whose payload equals a cached token but whose signature is not valid', async () => {
+    const { verifier, counter } = countingVerifier();
+    const token = await sign({ role: 'ADMIN' });
+    await verifier.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+
+    // The same header and payload signed by another key, and the real signature with one character changed.
+    const signedByOther = Buffer.from(
+      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, otherPrivateKey, new TextEncoder().encode(`${header}.${payload}`)),
+    ).toString('base64url');
+    const changed = signature[10] === 'A' ? 'B' : 'A';
+    const tampered = [
+      `${header}.${payload}.${signedByOther}`,
+      `${header}.${payload}.${signature.slice(0, 10)}${changed}${signature.slice(11)}`,
+      `${header}.${payload}.`,
+    ];
+    for (const forged of tampered) {
+      await expectRejected(verifier.verify(forged), INVALID);
+      await expectRejected(verifier.verify(forged), INVALID); // a failure is never cached as a success
+    }
+    expect(counter.getKeyCalls).toBe(1 + tampered.length * 2); // every forged call was checked, none served from the cache
+    expect((await verifier.verify(token)).role).toBe('ADMIN');
+  });
+
+  it('keeps at most cacheSize tokens, dropping the oldest first', async () => {
+    const { verifier, counter } = countingVerifier(2);
+    const [a, b, c] = await Promise.all([sign(), sign(), sign()]);
+    for (const token of [a, b, c]) await verifier.verify(token!);
+    expect(counter.getKeyCalls).toBe(3);
+    await verifier.verify(c!);
+    await verifier.verify(b!);
+    expect(counter.getKeyCalls).toBe(3); // b and c are cached
+    await verifier.verify(a!);
+    expect(counter.getKeyCalls).toBe(4); // a had been dropped
+  });
+
+  it('refuses a cacheSize that is not a whole number >= 0', () => {
+    for (const cacheSize of [-1, 1.5, Number.NaN]) {
+      expect(() => createAuthVerifier({ getKey: localKeys, issuer: ISSUER, audience: AUDIENCE, redis, cacheSize })).toThrow(/cacheSize/);
+    }
   });
 });
 
