@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { createLogger } from '../src/logger.js';
 import { ErrorCode, badInput, appError, isAppError, notFound, rateLimited } from '../src/errors.js';
-import { createServiceYoga } from '../src/yoga.js';
+import { createServiceYoga, MAX_REQUEST_BODY_BYTES } from '../src/yoga.js';
 import { DateTimeScalar } from '../src/scalars.js';
 
 const SECRET = 'db password is hunter2';
@@ -203,5 +203,56 @@ describe('createServiceYoga error handling', () => {
     const failed = await post(JSON.stringify({ query: '{ hello }' }), {}, broken);
     expect(failed.body.errors![0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL' } });
     expect(failed.text).not.toContain('hunter2');
+  });
+});
+
+describe('request body limit', () => {
+  const padded = (bytes: number) => JSON.stringify({ query: '{ hello }', variables: { pad: 'x'.repeat(bytes) } });
+  /** A body sent in chunks without a Content-Length, as a streaming client sends it. */
+  const chunked = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
+        controller.close();
+      },
+    });
+  };
+  const send = async (body: BodyInit, headers: Record<string, string> = {}) => {
+    const res = await yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+      body,
+      // @ts-expect-error duplex is required for a streamed body but missing from the DOM types
+      duplex: 'half',
+    });
+    return { status: res.status, body: (await res.json()) as Body };
+  };
+
+  it('refuses a declared Content-Length over the limit with 413, before reading the body', async () => {
+    const big = padded(MAX_REQUEST_BODY_BYTES);
+    const res = await send(big, { 'content-length': String(Buffer.byteLength(big)) });
+    expect(res.status).toBe(413);
+    expect(res.body.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE' } });
+  });
+
+  it('refuses a Content-Length that is not a length', async () => {
+    const res = await send(padded(10), { 'content-length': '12, 12' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('counts a chunked body as it streams: over the limit is refused, under it is answered', async () => {
+    const over = await send(chunked(padded(MAX_REQUEST_BODY_BYTES)));
+    expect(over.status).toBe(413);
+    expect(over.body.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE' } });
+    const under = await send(chunked(padded(MAX_REQUEST_BODY_BYTES - 1000)));
+    expect(under).toMatchObject({ status: 200, body: { data: { hello: 'world' } } });
+  });
+
+  it('answers a body within its declared length', async () => {
+    const body = padded(MAX_REQUEST_BODY_BYTES - 1000);
+    const res = await send(body, { 'content-length': String(Buffer.byteLength(body)) });
+    expect(res).toMatchObject({ status: 200, body: { data: { hello: 'world' } } });
   });
 });
