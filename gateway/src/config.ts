@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
@@ -17,9 +16,11 @@ export const gatewaySettings = {
   },
   workers: {
     env: 'GATEWAY_WORKERS',
-    default: os.availableParallelism(),
+    // One process did better than one per core on every workload of bench:gateway on a two-core
+    // machine shared with the subgraphs; workers pay off where the gateway has cores of its own.
+    default: 1,
     parse: parse.positiveInt,
-    doc: 'gateway processes sharing the port (node:cluster); default: one per core',
+    doc: 'gateway processes sharing the port (node:cluster)',
   },
   deduplicateQueries: {
     env: 'GATEWAY_DEDUPLICATE_QUERIES',

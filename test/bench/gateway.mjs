@@ -18,7 +18,8 @@ const SETTINGS = {
   connections: Number(env('BENCH_CONNECTIONS', 50)),
   warmup_s: Number(env('BENCH_WARMUP_S', 5)),
   duration_s: Number(env('BENCH_DURATION_S', 20)),
-  processes_per_gateway: Number(env('BENCH_PROCESSES', os.availableParallelism())),
+  // One process each: our gateway's default, and what did best on this two-core machine (README).
+  processes_per_gateway: Number(env('BENCH_PROCESSES', 1)),
   gateways: env('BENCH_GATEWAYS', 'coursegraph,apollo-server,hive-gateway').split(','),
   workloads: env('BENCH_WORKLOADS', 'catalog,deep,mutation').split(','),
   catalog_page_size: 20,
@@ -28,6 +29,8 @@ const SETTINGS = {
   fresh_database: env('BENCH_KEEP_DATABASE', '') === '',
   variants: env('BENCH_VARIANTS', '1') !== '0',
   output: env('BENCH_OUTPUT', 'gateway'),
+  // BENCH_PROFILE=1: the Node gateways write CPU profiles (node --cpu-prof) into the run's log folder.
+  profile: env('BENCH_PROFILE', '') === '1',
   log_level: 'warn',
   load_generator: 'in-process node:http keep-alive loop, one connection = one request in flight',
 };
@@ -78,14 +81,19 @@ try {
 }
 /**
  * What is measured, in order: the three gateways, and (BENCH_VARIANTS, on by default) ours with an
- * optimisation turned off, so each one's effect is measured in the same run.
+ * optimisation turned off, so each one's effect is measured in the same run; then the cached phase
+ * (`+response-cache`: ours and Hive's response caches on, catalog only, since the other workloads
+ * are signed-in or mutations, which neither cache serves to others).
  */
+const otherProcesses = SETTINGS.processes_per_gateway === 1 ? 2 : 1;
 const VARIANTS = [
   { name: 'coursegraph~apollo-fetcher', gateway: 'coursegraph', tag: 'apollo-fetcher', env: { GATEWAY_SUBGRAPH_CLIENT: 'apollo', GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, what: "@apollo/gateway's default subgraph fetcher, nothing shared: the gateway before its optimisations (subgraph optimisations included)" },
   { name: 'coursegraph~keep-alive', gateway: 'coursegraph', tag: 'keep-alive', env: { GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus the keep-alive subgraph client' },
   { name: 'coursegraph~subgraph-dedup', gateway: 'coursegraph', tag: 'subgraph-dedup', env: { GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus identical in-flight subgraph queries shared (mutations never are)' },
   { name: 'hive-gateway~inbound-dedupe', gateway: 'hive-gateway', tag: 'inbound-dedupe', env: { BENCH_HIVE_INBOUND_DEDUPE: '1' }, workloads: ['catalog', 'deep'], what: "Hive Gateway with its opt-in inbound in-flight request deduplication (the counterpart of ours; off by default)" },
-  { name: 'coursegraph~1-worker', gateway: 'coursegraph', tag: '1-worker', env: {}, processes: 1, what: 'everything on, one process instead of BENCH_PROCESSES' },
+  { name: `coursegraph~${otherProcesses}-process`, gateway: 'coursegraph', tag: `${otherProcesses}-process`, env: {}, processes: otherProcesses, what: `everything on, ${otherProcesses} process(es) instead of BENCH_PROCESSES` },
+  { name: 'coursegraph+response-cache', gateway: 'coursegraph', tag: 'response-cache', env: { GATEWAY_RESPONSE_CACHE: 'on' }, workloads: ['catalog'], what: 'everything on, plus the response cache (anonymous answers, dropped by events; 30 s time to live)' },
+  { name: 'hive-gateway+response-cache', gateway: 'hive-gateway', tag: 'response-cache', env: { BENCH_HIVE_RESPONSE_CACHE: '1' }, workloads: ['catalog'], what: "Hive Gateway with its response cache (per Authorization, 30 s time to live)" },
 ];
 const runs = [
   ...GATEWAYS.filter((g) => SETTINGS.gateways.includes(g)).map((g) => ({ name: g, gateway: g, env: {} })),
@@ -128,7 +136,7 @@ try {
   let mutationReference = null;
   for (const [index, run] of runs.entries()) {
     const port = await freePort();
-    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag });
+    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag, nodeArgs: SETTINGS.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(logDir, `profile-${run.name}`)] : [] });
     mutationReference = await W.assertSameResults(run.name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
     agreement[run.name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
     log(`${run.name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
@@ -159,7 +167,7 @@ const report = {
   machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
   settings: {
     ...SETTINGS,
-    response_cache: 'off everywhere; our gateway has none',
+    response_cache: 'off in the comparison; on only in the +response-cache runs',
     variants: SETTINGS.variants ? Object.fromEntries(VARIANTS.map((v) => [v.name, { env: v.env, processes: v.processes ?? SETTINGS.processes_per_gateway, workloads: v.workloads ?? SETTINGS.workloads, what: v.what }])) : {},
     versions: versions(),
     git_commit: git('rev-parse', '--short', 'HEAD'),
