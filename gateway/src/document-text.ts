@@ -18,3 +18,18 @@ export function documentText(document: DocumentNode): string {
 
 /** Incremental delivery streams parts of a result: neither shared nor cached. */
 export const isIncremental = (text: string): boolean => text.includes('@defer') || text.includes('@stream');
+
+/**
+ * Marks a result that several responses will carry (a shared execution, a cached answer) so that
+ * yoga serialises it once: yoga uses a result's own `stringify` when it has one. Not enumerable,
+ * so it is neither serialised nor copied by a spread.
+ */
+export function serializeOnce<T extends object>(result: T): T {
+  if (Object.prototype.hasOwnProperty.call(result, 'stringify')) return result;
+  let json: string | undefined;
+  Object.defineProperty(result, 'stringify', {
+    enumerable: false,
+    value: (value: unknown) => (value === result ? (json ??= JSON.stringify(value)) : JSON.stringify(value)),
+  });
+  return result;
+}

@@ -11,7 +11,7 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from './context.js';
-import { documentText, isIncremental } from './document-text.js';
+import { documentText, isIncremental, serializeOnce } from './document-text.js';
 
 /** Must come after the plugin that sets the federation executor, so it wraps that executor. */
 export function useShareInFlightQueries(): Plugin<GatewayContext> {
@@ -26,7 +26,10 @@ export function useShareInFlightQueries(): Plugin<GatewayContext> {
       setExecuteFn((executeArgs) => {
         const running = inFlight.get(key);
         if (running) return running as ReturnType<typeof executeFn>;
-        const execution = Promise.resolve(executeFn(executeArgs)).finally(() => inFlight.delete(key));
+        // Every request that joins gets this very result object: serialised once for all of them.
+        const execution = Promise.resolve(executeFn(executeArgs))
+          .then((result) => (result && typeof result === 'object' && !(Symbol.asyncIterator in result) ? serializeOnce(result) : result))
+          .finally(() => inFlight.delete(key));
         inFlight.set(key, execution);
         return execution as ReturnType<typeof executeFn>;
       });

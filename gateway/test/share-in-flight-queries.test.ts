@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { useShareInFlightQueries } from '../src/share-in-flight-queries.js';
+import { serializeOnce } from '../src/document-text.js';
 import type { GatewayContext } from '../src/context.js';
 
 let calls = 0;
@@ -69,5 +70,20 @@ describe('sharing identical in-flight queries', () => {
     const answers = await settle([send('mutation { touch }', {}, 'token-a'), send('mutation { touch }', {}, 'token-a')]);
     expect(calls).toBe(2);
     expect(answers.map((a: any) => a.data.touch).sort()).toEqual([1, 2]);
+  });
+});
+
+describe('serializeOnce', () => {
+  it('serialises a marked result once, anything else as usual, and stays out of its JSON and copies', () => {
+    const result = serializeOnce({ data: { page: 'x' } });
+    const stringify = (result as { stringify?: (value: unknown) => string }).stringify!;
+    const first = stringify(result);
+    expect(first).toBe('{"data":{"page":"x"}}');
+    // The text is kept: a change made afterwards (which nothing does) would not show.
+    result.data.page = 'changed';
+    expect(stringify(result)).toBe(first);
+    expect(stringify({ other: 1 })).toBe('{"other":1}');
+    expect(JSON.stringify(result)).toBe('{"data":{"page":"changed"}}');
+    expect({ ...result }).not.toHaveProperty('stringify');
   });
 });

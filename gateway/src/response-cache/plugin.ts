@@ -8,7 +8,7 @@
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
-import { documentText, isIncremental } from '../document-text.js';
+import { documentText, isIncremental, serializeOnce } from '../document-text.js';
 import type { ResponseCache } from './cache.js';
 import { entityTags, typeTags } from './tags.js';
 
@@ -43,7 +43,7 @@ export function useResponseCache(cache: ResponseCache): Plugin<GatewayContext> {
           if (errors?.length || !data) return;
           const tags = entityTags(args.schema, args.document, operation, data);
           for (const tag of typeTags(args.schema, args.document)) tags.add(tag);
-          cache.set(key, { data }, tags, startedAt);
+          cache.set(key, serializeOnce({ data }), tags, startedAt);
         },
       };
     },
