@@ -31,6 +31,8 @@ const SETTINGS = {
   output: env('BENCH_OUTPUT', 'gateway'),
   // BENCH_PROFILE=1: the Node gateways write CPU profiles (node --cpu-prof) into the run's log folder.
   profile: env('BENCH_PROFILE', '') === '1',
+  // BENCH_BASELINE_DIR: a built checkout of another commit; its gateway runs as coursegraph@<commit>.
+  baseline_dir: env('BENCH_BASELINE_DIR', ''),
   log_level: 'warn',
   load_generator: 'in-process node:http keep-alive loop, one connection = one request in flight',
 };
@@ -95,8 +97,10 @@ const VARIANTS = [
   { name: 'coursegraph+response-cache', gateway: 'coursegraph', tag: 'response-cache', env: { GATEWAY_RESPONSE_CACHE: 'on' }, workloads: ['catalog'], what: 'everything on, plus the response cache (anonymous answers, dropped by events; 30 s time to live)' },
   { name: 'hive-gateway+response-cache', gateway: 'hive-gateway', tag: 'response-cache', env: { BENCH_HIVE_RESPONSE_CACHE: '1' }, workloads: ['catalog'], what: "Hive Gateway with its response cache (per Authorization, 30 s time to live)" },
 ];
+const baselineCommit = SETTINGS.baseline_dir ? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: SETTINGS.baseline_dir, encoding: 'utf8' }).trim() : null;
 const runs = [
   ...GATEWAYS.filter((g) => SETTINGS.gateways.includes(g)).map((g) => ({ name: g, gateway: g, env: {} })),
+  ...(baselineCommit ? [{ name: `coursegraph@${baselineCommit}`, gateway: 'coursegraph', tag: `at-${baselineCommit}`, env: {}, checkout: path.resolve(SETTINGS.baseline_dir), what: `our gateway and kit as built at ${baselineCommit}` }] : []),
   ...(SETTINGS.variants ? VARIANTS.filter((v) => SETTINGS.gateways.includes(v.gateway)) : []),
 ];
 const results = [];
@@ -136,7 +140,7 @@ try {
   let mutationReference = null;
   for (const [index, run] of runs.entries()) {
     const port = await freePort();
-    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag, nodeArgs: SETTINGS.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(logDir, `profile-${run.name}`)] : [] });
+    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag, checkout: run.checkout, nodeArgs: SETTINGS.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(logDir, `profile-${run.name}`)] : [] });
     mutationReference = await W.assertSameResults(run.name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
     agreement[run.name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
     log(`${run.name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
@@ -168,6 +172,7 @@ const report = {
   settings: {
     ...SETTINGS,
     response_cache: 'off in the comparison; on only in the +response-cache runs',
+    baseline: baselineCommit ? { commit: baselineCommit, dir: SETTINGS.baseline_dir, what: 'our gateway (and the kit it runs on) as built at that commit; the subgraphs are this commit\'s' } : null,
     variants: SETTINGS.variants ? Object.fromEntries(VARIANTS.map((v) => [v.name, { env: v.env, processes: v.processes ?? SETTINGS.processes_per_gateway, workloads: v.workloads ?? SETTINGS.workloads, what: v.what }])) : {},
     versions: versions(),
     git_commit: git('rev-parse', '--short', 'HEAD'),

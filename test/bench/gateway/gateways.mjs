@@ -43,15 +43,16 @@ export function rewriteSupergraph(subgraphUrls, file) {
 
 /**
  * How each gateway is started: command, arguments and environment for `processes` processes.
- * `nodeArgs` (e.g. --cpu-prof) go to the Node gateways started directly.
+ * `nodeArgs` (e.g. --cpu-prof) go to the Node gateways started directly; `checkout` is where our
+ * gateway's build is read from (another commit's, for a before-and-after in one run).
  */
-function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, nodeArgs = [] }) {
+function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, nodeArgs = [], checkout = ROOT }) {
   const base = { ...process.env, ...env };
   if (name === 'coursegraph') {
     const overrides = Object.fromEntries(Object.entries(subgraphUrls).map(([n, url]) => [`SUBGRAPH_${n.toUpperCase()}_URL`, url]));
     return {
       command: process.execPath,
-      args: [...nodeArgs, path.join(ROOT, 'gateway/dist/main.js')],
+      args: [...nodeArgs, path.join(checkout, 'gateway/dist/main.js')],
       env: { ...base, ...overrides, GATEWAY_PORT: String(port), GATEWAY_WORKERS: String(processes) },
     };
   }
