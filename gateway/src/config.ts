@@ -16,8 +16,9 @@ export const gatewaySettings = {
   },
   workers: {
     env: 'GATEWAY_WORKERS',
-    // One process did better than one per core on every workload of bench:gateway on a two-core
-    // machine shared with the subgraphs; workers pay off where the gateway has cores of its own.
+    // One process did better than one per core on bench:gateway's catalog and mutation workloads
+    // (deep level) on a two-core machine shared with the subgraphs; workers pay off where the
+    // gateway has cores of its own.
     default: 1,
     parse: parse.positiveInt,
     doc: 'gateway processes sharing the port (node:cluster)',
