@@ -45,7 +45,16 @@ export interface AuthVerifierOptions {
    * skips the ES256 check; 0 turns the cache off. Revocation is still checked on every call.
    */
   cacheSize?: number;
+  /**
+   * How long a remembered check holds before the signature is checked against the keys again, so
+   * a signing key withdrawn from the JWKS stops being trusted as soon as the key set is re-read.
+   * Default 10 minutes, the longest `remoteJwks` keeps a key set.
+   */
+  recheckAfterMs?: number;
 }
+
+/** The longest a service trusts a key set it read from identity's JWKS. */
+const JWKS_CACHE_MAX_AGE_MS = 600_000;
 
 /** The default number of verified tokens a verifier remembers. */
 export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
@@ -84,14 +93,20 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
   if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new Error(`cacheSize must be a whole number ≥ 0, got ${cacheSize}.`);
   // The gateway forwards the same token to every subgraph on every call: keep the outcome of the
   // signature and claims check per exact token string, never past the moment jose would refuse it.
-  const verified = new Map<string, { viewer: Viewer; validUntilMs: number }>();
+  const verified = new Map<string, { viewer: Viewer; validUntilMs: number; recheckAtMs: number }>();
+  const recheckAfterMs = options.recheckAfterMs ?? JWKS_CACHE_MAX_AGE_MS;
 
   async function checkSignatureAndClaims(token: string): Promise<Viewer> {
     const cached = verified.get(token);
     if (cached) {
-      if (Date.now() < cached.validUntilMs) return cached.viewer;
+      const now = Date.now();
+      if (now >= cached.validUntilMs) {
+        verified.delete(token);
+        throw unauthenticated('The access token has expired; refresh it.');
+      }
+      if (now < cached.recheckAtMs) return cached.viewer;
+      // Held long enough: check the signature against the current keys again.
       verified.delete(token);
-      throw unauthenticated('The access token has expired; refresh it.');
     }
     let payload: Record<string, unknown>;
     try {
@@ -116,7 +131,7 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
       // The moment jwtVerify would refuse it (whole seconds, as jose counts): `exp` passed or `iat` too old.
       const validUntilMs = Math.min(Math.ceil(exp as number), Math.floor((iat as number) + MAX_ACCESS_TOKEN_TTL_SECONDS) + 1) * 1000;
       if (!verified.has(token) && verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
-      verified.set(token, { viewer, validUntilMs });
+      verified.set(token, { viewer, validUntilMs, recheckAtMs: Date.now() + recheckAfterMs });
     }
     return viewer;
   }
@@ -160,5 +175,5 @@ export function requireRole(ctx: AuthContext, ...roles: Role[]): Viewer {
  * when a token names a key it has not seen (after a rotation), at most every 5 s.
  */
 export function remoteJwks(jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
+  return createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: JWKS_CACHE_MAX_AGE_MS });
 }

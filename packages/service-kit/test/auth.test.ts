@@ -38,13 +38,14 @@ beforeAll(async () => {
 });
 
 /** A verifier whose getKey counts its calls: one call per signature check actually run. */
-function countingVerifier(cacheSize?: number) {
-  const counter = { getKeyCalls: 0 };
+function countingVerifier(cacheSize?: number, recheckAfterMs?: number) {
+  const counter = { getKeyCalls: 0, keyWithdrawn: false };
   const getKey: JWTVerifyGetKey = (header, token) => {
     counter.getKeyCalls += 1;
+    if (counter.keyWithdrawn) throw new Error('no such key');
     return localKeys(header, token);
   };
-  const options = { getKey, issuer: ISSUER, audience: AUDIENCE, redis };
+  const options = { getKey, issuer: ISSUER, audience: AUDIENCE, redis, ...(recheckAfterMs === undefined ? {} : { recheckAfterMs }) };
   return { verifier: createAuthVerifier(cacheSize === undefined ? options : { ...options, cacheSize }), counter };
 }
 
@@ -388,6 +389,20 @@ describe('verified-token cache', () => {
     expect(counter.getKeyCalls).toBe(3); // b and c are cached
     await verifier.verify(a!);
     expect(counter.getKeyCalls).toBe(4); // a had been dropped
+  });
+
+  it('checks a remembered token against the keys again after recheckAfterMs: a withdrawn key stops being trusted', async () => {
+    const { verifier, counter } = countingVerifier(undefined, 2_000);
+    const token = await sign({ role: 'LEARNER' });
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(counter.getKeyCalls).toBe(1);
+    counter.keyWithdrawn = true;
+    // Still within recheckAfterMs: served from the cache.
+    await verifier.verify(token);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await expectRejected(verifier.verify(token), INVALID);
+    expect(counter.getKeyCalls).toBe(2);
   });
 
   it('refuses a cacheSize that is not a whole number >= 0', () => {
