@@ -71,6 +71,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     webSocketPath: GRAPHQL_ENDPOINT,
     bufferLimit: config.subscriptionBufferEvents,
     slowCloseGraceMs: config.subscriptionSlowCloseGraceMs,
+    authRecheckMs: config.subscriptionAuthRecheckMs,
   });
 
   return {

@@ -72,6 +72,12 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'after telling a subscriber why its stream ends, how long before its connection is cut',
   },
+  subscriptionAuthRecheckMs: {
+    env: 'SUBSCRIPTION_AUTH_RECHECK_MS',
+    default: 30_000,
+    parse: parse.positiveInt,
+    doc: "how often an open stream's access token is checked again, so a revoked one ends it",
+  },
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;

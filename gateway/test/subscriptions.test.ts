@@ -15,10 +15,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, newId, newTraceparent, serve, type EventType, type RunningServer,
+  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, newId, newTraceparent, revokeUserAccessBefore, serve, type EventType, type RunningServer,
 } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents, enrollment, notification } from '@coursegraph/contracts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from '../src/subscriptions/index.js';
+import { TOKEN_REVOKED_REASON } from '../src/subscriptions/caller.js';
 import { loadSupergraph } from '../src/supergraph.js';
 import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
 import { testIssuer, type TestIssuer } from '../../test/support/tokens.js';
@@ -58,6 +59,7 @@ beforeAll(async () => {
     webSocketPath: '/graphql',
     bufferLimit: BUFFER_LIMIT,
     slowCloseGraceMs: 10_000,
+    authRecheckMs: 200,
   });
   server = await serve({
     logger,
@@ -319,6 +321,25 @@ describe('who may subscribe', () => {
     const last = sse.results.at(-1)!;
     expect(last.errors[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } });
     await ws.done;
+    await client.dispose();
+  });
+
+  it('a token revoked while its stream is open ends the stream at the next check, on both transports', async () => {
+    const subject = NotificationEvents.created.subject;
+    const before = await subscribers(subject);
+    const learner = await issuer.token('LEARNER');
+    const { client, closed } = wsClient(learner.token);
+    const ws = wsSubscribe(client, NOTIFICATIONS);
+    const sse = sseSubscribe(learner.token, NOTIFICATIONS);
+    await joined(subject, before + 2);
+    // As identity does when the user signs out everywhere or is deactivated.
+    await revokeUserAccessBefore(redis, learner.userId, 600);
+    const close = await closed;
+    expect(close).toEqual({ code: 4401, reason: TOKEN_REVOKED_REASON });
+    await sse.done;
+    expect(sse.results.at(-1)!.errors[0]).toMatchObject({ message: TOKEN_REVOKED_REASON, extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' } });
+    await ws.done;
+    await until('the revoked subscribers to leave', async () => (await subscribers(subject)) === before);
     await client.dispose();
   });
 });

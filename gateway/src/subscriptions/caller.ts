@@ -1,9 +1,11 @@
 /**
- * Who opens a stream, and until when: a verified access token (or none), and the instant it
- * expires, when the gateway ends the stream with a clear reason instead of serving a stale caller.
+ * Who opens a stream, and until when: a verified access token (or none), the instant it expires,
+ * and its revocation (signed out, deactivated, role changed), checked again at an interval while the
+ * stream is open. Either ends the stream with a clear reason instead of serving a stale caller.
  */
 import { decodeJwt } from 'jose';
-import { unauthenticated, type AuthVerifier } from '@coursegraph/service-kit';
+import { GraphQLError } from 'graphql';
+import { unauthenticated, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
 import type { Caller } from './subscribe.js';
 
 export interface VerifiedCaller extends Caller {
@@ -12,6 +14,10 @@ export interface VerifiedCaller extends Caller {
 }
 
 export const TOKEN_EXPIRED_REASON = 'The access token has expired; reconnect with a fresh token and the position of the last event you received.';
+// Both fit a WebSocket close reason (123 bytes).
+export const TOKEN_REVOKED_REASON = 'The access token has been revoked; sign in again and reconnect with the position of the last event you received.';
+
+export type CallerEnd = { reason: 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'; message: string };
 
 /** `Bearer <token>` (or a bare token) → the verified caller; no value → anonymous. Throws UNAUTHENTICATED. */
 export async function verifyCaller(verifier: AuthVerifier, authorization: unknown): Promise<VerifiedCaller> {
@@ -25,10 +31,45 @@ export async function verifyCaller(verifier: AuthVerifier, authorization: unknow
   return { viewer, token, expiresAtMs: typeof exp === 'number' ? exp * 1000 : null };
 }
 
-/** Calls `onExpired` when the caller's token expires; returns the cancel function. */
-export function whenExpired(caller: VerifiedCaller, onExpired: () => void): () => void {
-  if (caller.expiresAtMs === null) return () => undefined;
-  const timer = setTimeout(onExpired, Math.max(0, caller.expiresAtMs - Date.now()));
-  timer.unref();
-  return () => clearTimeout(timer);
+export interface WatchOptions {
+  verifier: AuthVerifier;
+  /** How often a signed-in caller's token is verified again (revocation). */
+  recheckMs: number;
+  logger: Logger;
+}
+
+/**
+ * Calls `onEnd` once, when the caller's token expires or is found revoked on one of the periodic
+ * checks; returns the cancel function. A check that fails for another reason (Redis unreachable)
+ * keeps the stream: the next check decides.
+ */
+export function watchCaller(caller: VerifiedCaller, { verifier, recheckMs, logger }: WatchOptions, onEnd: (end: CallerEnd) => void): () => void {
+  if (caller.expiresAtMs === null || caller.token === null) return () => undefined;
+  const token = caller.token;
+  let done = false;
+  const end = (ending: CallerEnd) => {
+    if (done) return;
+    cancel();
+    onEnd(ending);
+  };
+  const expiry = setTimeout(() => end({ reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON }), Math.max(0, caller.expiresAtMs - Date.now()));
+  const recheck = setInterval(() => {
+    verifier.verify(token).catch((err: unknown) => {
+      if (done) return;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof GraphQLError) || err.extensions?.code !== 'UNAUTHENTICATED') {
+        logger.warn({ err: message }, 'subscription: could not check the caller again; keeping the stream');
+        return;
+      }
+      end(/expired/.test(message) ? { reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON } : { reason: 'TOKEN_REVOKED', message: TOKEN_REVOKED_REASON });
+    });
+  }, recheckMs);
+  expiry.unref();
+  recheck.unref();
+  function cancel() {
+    done = true;
+    clearTimeout(expiry);
+    clearInterval(recheck);
+  }
+  return cancel;
 }

@@ -24,6 +24,8 @@ export interface SubscriptionsOptions {
   webSocketPath: string;
   bufferLimit: number;
   slowCloseGraceMs: number;
+  /** How often the token of an open stream is checked again (revocation). */
+  authRecheckMs: number;
 }
 
 export async function createSubscriptions(options: SubscriptionsOptions) {
@@ -31,7 +33,7 @@ export async function createSubscriptions(options: SubscriptionsOptions) {
   const nc = await connectNats(options.natsUrl, { name: 'gateway-subscriptions', logger });
   const hub = new EventHub({ nc, logger, bufferLimit: options.bufferLimit });
   const engine = { schema: subscriptionSchema(options.apiSchema), hub, runQuery: options.runQuery };
-  const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs };
+  const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs, authRecheckMs: options.authRecheckMs };
   const webSocket = webSocketTransport({ ...common, path: options.webSocketPath });
   const sse = sseTransport(common);
   return {

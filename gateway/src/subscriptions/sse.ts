@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { AuthVerifier, Logger } from '@coursegraph/service-kit';
-import { TOKEN_EXPIRED_REASON, verifyCaller, whenExpired } from './caller.js';
+import { verifyCaller, watchCaller } from './caller.js';
 import type { StreamEnded } from './hub.js';
 import { prepareSubscription, type SubscriptionEngine, type SubscriptionRequest } from './subscribe.js';
 
@@ -23,6 +23,8 @@ export interface SseTransportOptions {
   logger: Logger;
   /** After the last word to a slow subscriber, how long before its connection is cut. */
   slowCloseGraceMs: number;
+  /** How often a signed-in caller's token is checked again for revocation. */
+  authRecheckMs: number;
 }
 
 /** Identical subscriptions share one result object per event: serialise it once for all of them. */
@@ -57,7 +59,7 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: SseTransportOptions) {
+export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authRecheckMs }: SseTransportOptions) {
   const open = new Set<() => void>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,7 +116,7 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: Sse
     };
     const stop = () => finish(reasonResult('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'));
     open.add(stop);
-    const cancelExpiry = whenExpired(caller, () => finish(reasonResult(TOKEN_EXPIRED_REASON, 'TOKEN_EXPIRED')));
+    const cancelExpiry = watchCaller(caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => finish(reasonResult(end.message, end.reason)));
     interrupt = () => {
       if (ended) {
         logger.info({ transport: 'sse', reason: ended.code }, 'subscription ended by the gateway');
@@ -157,6 +159,6 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs }: Sse
 }
 
 function reasonResult(message: string, reason: string): ExecutionResult {
-  const code = reason === 'TOKEN_EXPIRED' ? 'UNAUTHENTICATED' : reason === 'SLOW_SUBSCRIBER' ? 'RATE_LIMITED' : 'INTERNAL';
+  const code = reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_REVOKED' ? 'UNAUTHENTICATED' : reason === 'SLOW_SUBSCRIBER' ? 'RATE_LIMITED' : 'INTERNAL';
   return { errors: [{ message, extensions: { code, reason } } as unknown as GraphQLError] };
 }

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { GraphQLError } from 'graphql';
 import type { AuthVerifier, Logger } from '@coursegraph/service-kit';
-import { TOKEN_EXPIRED_REASON, verifyCaller, whenExpired, type VerifiedCaller } from './caller.js';
+import { verifyCaller, watchCaller, type VerifiedCaller } from './caller.js';
 import type { StreamEnded } from './hub.js';
 import { prepareSubscription, type SubscriptionEngine } from './subscribe.js';
 
@@ -31,12 +31,14 @@ export interface WebSocketTransportOptions {
   path: string;
   /** After a close for a slow subscriber, how long its socket gets to take the close frame. */
   slowCloseGraceMs: number;
+  /** How often a signed-in caller's token is checked again for revocation. */
+  authRecheckMs: number;
 }
 
 /** Close reasons are limited to 123 bytes by the protocol. */
 const reasonText = (text: string) => (Buffer.byteLength(text) <= 123 ? text : `${text.slice(0, 110)}…`);
 
-export function webSocketTransport({ engine, verifier, logger, path, slowCloseGraceMs }: WebSocketTransportOptions) {
+export function webSocketTransport({ engine, verifier, logger, path, slowCloseGraceMs, authRecheckMs }: WebSocketTransportOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const cancels = new WeakMap<WebSocket, () => void>();
 
@@ -58,7 +60,7 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
           closeSocket(socket, CLOSE_UNAUTHORIZED, (err as GraphQLError).message);
           return false;
         }
-        cancels.set(socket, whenExpired(ctx.extra.caller, () => closeSocket(socket, CLOSE_UNAUTHORIZED, TOKEN_EXPIRED_REASON, slowCloseGraceMs)));
+        cancels.set(socket, watchCaller(ctx.extra.caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => closeSocket(socket, CLOSE_UNAUTHORIZED, end.message, slowCloseGraceMs)));
         socket.once('close', () => cancels.get(socket)?.());
         return true;
       },
