@@ -30,7 +30,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   const { gateway, subgraphUrls } = await loadSupergraph(config.supergraphPath, { deduplicateQueries: config.deduplicateQueries, subgraphClient: config.subgraphClient });
   const production = config.mode === 'production';
   const responseCache = config.responseCache
-    ? await createResponseCache({ natsUrl: config.natsUrl, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, logger })
+    ? await createResponseCache({ natsUrl: config.natsUrl, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, maxMb: config.responseCacheMaxMb, logger })
     : null;
 
   const yoga: YogaServerInstance<Record<string, never>, GatewayContext> = createServiceYoga<GatewayContext>({

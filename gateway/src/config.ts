@@ -59,6 +59,12 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'cached answers kept per gateway process; the least recently used go first',
   },
+  responseCacheMaxMb: {
+    env: 'GATEWAY_RESPONSE_CACHE_MAX_MB',
+    default: 64,
+    parse: parse.positiveInt,
+    doc: 'megabytes of JSON the cached answers of one gateway process may hold together',
+  },
   ...jwksSetting,
   subscriptionBufferEvents: {
     env: 'SUBSCRIPTION_BUFFER_EVENTS',

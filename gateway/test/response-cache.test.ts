@@ -53,7 +53,7 @@ const schema = createSchema({
   },
 });
 
-const newCache = (options: Partial<ConstructorParameters<typeof ResponseCache>[0]> = {}) => new ResponseCache({ ttlMs: 60_000, maxEntries: 100, ...options });
+const newCache = (options: Partial<ConstructorParameters<typeof ResponseCache>[0]> = {}) => new ResponseCache({ ttlMs: 60_000, maxEntries: 100, maxTotalChars: 1_000_000, ...options });
 const result = (title: string) => ({ data: { course: { title } } });
 
 describe('the store', () => {
@@ -74,6 +74,22 @@ describe('the store', () => {
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('a')).toEqual(result('a'));
     expect(cache.get('c')).toEqual(result('c'));
+  });
+
+  it('keeps all entries together under the size limit, dropping the least recently used', () => {
+    // Each result below is 42 characters of JSON.
+    const cache = newCache({ maxTotalChars: 100 });
+    cache.set('a', result('aaaaaaaaaa'), new Set(), 0);
+    cache.set('b', result('bbbbbbbbbb'), new Set(), 0);
+    expect(cache.chars).toBe(84);
+    cache.get('a');
+    cache.set('c', result('cccccccccc'), new Set(), 0);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toEqual(result('aaaaaaaaaa'));
+    expect(cache.get('c')).toEqual(result('cccccccccc'));
+    expect(cache.chars).toBe(84);
+    cache.clear();
+    expect(cache.chars).toBe(0);
   });
 
   it('does not keep an entry larger than the limit', () => {

@@ -21,6 +21,8 @@ export interface Invalidation {
 export interface ResponseCacheOptions {
   ttlMs: number;
   maxEntries: number;
+  /** All entries together stay under this many characters of JSON (least recently used go first). */
+  maxTotalChars: number;
   /** Larger results are not kept (characters of their JSON). */
   maxEntryChars?: number;
 }
@@ -29,7 +31,11 @@ interface Entry {
   result: ExecutionResult;
   tags: ReadonlySet<string>;
   expiresAt: number;
+  chars: number;
 }
+
+/** The result's JSON, through its own serialiser when it has one (serializeOnce), so it is built once. */
+const jsonOf = (result: ExecutionResult): string => ((result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify)(result);
 
 /** How many recent invalidations are remembered to decide whether a finished execution may store. */
 const INVALIDATION_LOG = 1024;
@@ -40,6 +46,7 @@ export class ResponseCache {
   /** The tags each of the last INVALIDATION_LOG invalidations hit, by generation. */
   private readonly log: Array<ReadonlySet<string> | null> = [];
   private generationCount = 0;
+  private totalChars = 0;
   private enabled = true;
   readonly stats = { hits: 0, misses: 0, stored: 0, skippedStale: 0, invalidated: 0 };
 
@@ -78,15 +85,17 @@ export class ResponseCache {
       this.stats.skippedStale++;
       return false;
     }
-    if (this.options.maxEntryChars !== undefined && JSON.stringify(result).length > this.options.maxEntryChars) return false;
+    const chars = jsonOf(result).length;
+    if (chars > Math.min(this.options.maxEntryChars ?? Infinity, this.options.maxTotalChars)) return false;
     this.delete(key);
-    this.entries.set(key, { result, tags, expiresAt: now + this.options.ttlMs });
+    this.entries.set(key, { result, tags, expiresAt: now + this.options.ttlMs, chars });
+    this.totalChars += chars;
     for (const tag of tags) {
       let keys = this.byTag.get(tag);
       if (!keys) this.byTag.set(tag, (keys = new Set()));
       keys.add(key);
     }
-    while (this.entries.size > this.options.maxEntries) this.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.options.maxEntries || this.totalChars > this.options.maxTotalChars) this.delete(this.entries.keys().next().value!);
     this.stats.stored++;
     return true;
   }
@@ -113,6 +122,12 @@ export class ResponseCache {
     this.remember(null);
     this.entries.clear();
     this.byTag.clear();
+    this.totalChars = 0;
+  }
+
+  /** Characters of JSON held by all entries. */
+  get chars(): number {
+    return this.totalChars;
   }
 
   /** While disabled (e.g. the invalidation feed is down) nothing is served or kept. */
@@ -144,6 +159,7 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
+    this.totalChars -= entry.chars;
     for (const tag of entry.tags) {
       const keys = this.byTag.get(tag);
       keys?.delete(key);

@@ -16,6 +16,7 @@ export interface ResponseCacheSettings {
   natsUrl: string;
   ttlMs: number;
   maxEntries: number;
+  maxMb: number;
   logger: Logger;
 }
 
@@ -24,10 +25,16 @@ const MAX_ENTRY_CHARS = 512 * 1024;
 
 export async function createResponseCache(settings: ResponseCacheSettings) {
   const logger = settings.logger.child({ component: 'response-cache' });
-  const cache = new ResponseCache({ ttlMs: settings.ttlMs, maxEntries: settings.maxEntries, maxEntryChars: MAX_ENTRY_CHARS });
+  const cache = new ResponseCache({
+    ttlMs: settings.ttlMs,
+    maxEntries: settings.maxEntries,
+    // Characters of JSON stand in for bytes: the parsed objects take a few times more, the same order.
+    maxTotalChars: settings.maxMb * 1024 * 1024,
+    maxEntryChars: MAX_ENTRY_CHARS,
+  });
   const nc = await connectNats(settings.natsUrl, { name: 'gateway-response-cache', logger });
   const invalidation = await startCacheInvalidation(nc, cache, logger);
-  logger.info({ ttlMs: settings.ttlMs, maxEntries: settings.maxEntries }, 'response cache on');
+  logger.info({ ttlMs: settings.ttlMs, maxEntries: settings.maxEntries, maxMb: settings.maxMb }, 'response cache on');
   return {
     cache,
     plugin: useResponseCache(cache),
