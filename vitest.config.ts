@@ -15,6 +15,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'test/**/*.test.ts'],
     env: testEnv(),
+    globalSetup: ['test/support/services.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -3,7 +3,8 @@
 // URLs is reused; otherwise the service is apt-installed (only if its binary is missing) and started as a plain
 // process whose data, logs and pid files live under COURSEGRAPH_DATA_DIR (default <repo>/.data).
 // Uses only Node built-ins because it runs before `npm install` on a fresh machine.
-//   node scripts/stack.mjs up | down | status
+//   node scripts/stack.mjs up | down | status [--test]
+// --test: the services the tests use (scripts/lib/test-env.mjs: the same PostgreSQL and Redis, a NATS of their own).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -35,9 +36,16 @@ function config() {
     postgres: { ...pg, user: decodeURIComponent(pg.url.username) || 'postgres', password: decodeURIComponent(pg.url.password),
       dir: path.join(dataDir, 'postgres'), socketDir: path.join(dataDir, 'postgres-socket'), log: path.join(logs, 'postgres.log') },
     redis: { ...endpoint(urls.redis, 6379), dir: path.join(dataDir, 'redis'), pidFile: path.join(dataDir, 'redis', 'redis.pid'), log: path.join(logs, 'redis.log') },
-    nats: { ...endpoint(urls.nats, 4222), dir: path.join(dataDir, 'nats'), pidFile: path.join(dataDir, 'nats', 'nats.pid'), log: path.join(logs, 'nats.log') },
+    nats: natsFiles(endpoint(urls.nats, 4222), dataDir, logs),
   };
 }
+// NATS on its default port keeps its store in <data>/nats; another port (the tests' server, say) gets
+// <data>/nats-<port>, since two servers must never share a JetStream store.
+function natsFiles(ep, dataDir, logs) {
+  const name = ep.port === 4222 ? 'nats' : `nats-${ep.port}`;
+  return { ...ep, dir: path.join(dataDir, name), pidFile: path.join(dataDir, name, 'nats.pid'), log: path.join(logs, `${name}.log`) };
+}
+
 // Servers we start listen on loopback only; "localhost" gets IPv4, which Node's connect falls back to.
 const bindAddr = (host) => (host === '::1' ? '::1' : '127.0.0.1');
 const where = (s) => `${s.host}:${s.port}`;
@@ -325,7 +333,8 @@ export async function status() {
 // ---- CLI (only when executed directly, so other scripts can import this module) ----
 const isMain = process.argv[1] && fs.realpathSync(path.resolve(process.argv[1])) === fileURLToPath(import.meta.url);
 if (isMain) {
-  const cmd = process.argv[2] || 'up';
+  const cmd = process.argv.slice(2).find((a) => !a.startsWith('--')) || 'up';
+  if (process.argv.includes('--test')) Object.assign(process.env, (await import('./lib/test-env.mjs')).testEnv());
   try {
     if (cmd === 'up') {
       const t0 = Date.now();
@@ -334,10 +343,16 @@ if (isMain) {
       console.log(`POSTGRES_ADMIN_URL=${urls.postgresAdmin}\nREDIS_URL=${urls.redis}\nNATS_URL=${urls.nats}`);
     } else if (cmd === 'down') {
       await stopServices(SERVICES, { log: console.error });
+      // Without --test, the tests' own NATS goes too: `down` stops everything this data dir started.
+      const testNats = (await import('./lib/test-env.mjs')).testEnv().NATS_URL;
+      if (process.env.NATS_URL !== testNats) {
+        process.env.NATS_URL = testNats;
+        await stopServices(['nats'], { log: console.error });
+      }
     } else if (cmd === 'status') {
       console.log(JSON.stringify(await status()));
     } else {
-      console.error('usage: node scripts/stack.mjs up|down|status');
+      console.error('usage: node scripts/stack.mjs up|down|status [--test]');
       process.exitCode = 2;
     }
   } catch (e) {
