@@ -16,6 +16,7 @@ import { ResponseCache } from '../src/response-cache/cache.js';
 import { startCacheInvalidation, type CacheInvalidation } from '../src/response-cache/invalidation.js';
 import { useResponseCache, CACHE_HEADER } from '../src/response-cache/plugin.js';
 import { entityTags, typeTags } from '../src/response-cache/tags.js';
+import { useShareInFlightQueries } from '../src/share-in-flight-queries.js';
 import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
 
 const typeDefs = /* GraphQL */ `
@@ -236,6 +237,39 @@ describe('the plugin', () => {
     const fresh = await ask(CATALOG);
     expect(fresh.cache).toBe('MISS');
     expect(fresh.body.data.catalog[0].title).toBe('Rust 2');
+  });
+});
+
+describe('the plugin with in-flight sharing', () => {
+  it('a request that joins an execution begun before an invalidation keeps nothing', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let title = 'old';
+    let runs = 0;
+    const gated = createSchema({
+      typeDefs: 'type Query { course: Course } type Course { id: ID! title: String! }',
+      resolvers: { Query: { course: async () => { runs++; const seen = title; await gate; return { id: 'c1', title: seen }; } } },
+    });
+    const cache = newCache();
+    const yoga = createYoga({ schema: gated, logging: false, context: () => ({ accessToken: null }), plugins: [useResponseCache(cache), useShareInFlightQueries()] });
+    const ask = async () => {
+      const res = await yoga.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ course { id title } }' }) });
+      return { cache: res.headers.get(CACHE_HEADER), body: await res.json() };
+    };
+    const first = ask();
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The course changes while the first execution is reading it; then a second visitor asks.
+    title = 'new';
+    cache.invalidate({ entities: [['Course', 'c1']] });
+    const second = ask();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    release();
+    expect((await first).body.data.course.title).toBe('old');
+    expect((await second).body.data.course.title).toBe('old');
+    expect(runs).toBe(1); // the second joined the first's execution
+    const third = await ask();
+    expect(third.cache).toBe('MISS');
+    expect(third.body.data.course.title).toBe('new');
   });
 });
 

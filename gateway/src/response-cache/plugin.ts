@@ -16,8 +16,14 @@ export const CACHE_HEADER = 'x-cache';
 
 export function useResponseCache(cache: ResponseCache): Plugin<GatewayContext> {
   const outcome = new WeakMap<Request, 'HIT' | 'MISS' | 'BYPASS'>();
+  /**
+   * The cache generation at which the execution that produced a result began. A request may be
+   * handed the result of an execution that began before it (in-flight sharing, the next plugin):
+   * that earlier start is what decides whether the result may be kept.
+   */
+  const began = new WeakMap<object, number>();
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const context = args.contextValue as GatewayContext & { request?: Request };
       const request = context.request;
       const operation = getOperationAST(args.document, args.operationName);
@@ -35,7 +41,14 @@ export function useResponseCache(cache: ResponseCache): Plugin<GatewayContext> {
         return;
       }
       if (request) outcome.set(request, 'MISS');
-      const startedAt = cache.generation;
+      setExecuteFn((executeArgs) => {
+        const generation = cache.generation;
+        return Promise.resolve(executeFn(executeArgs)).then((result) => {
+          if (result && typeof result === 'object') began.set(result, generation);
+          return result;
+        }) as ReturnType<typeof executeFn>;
+      });
+      const requestedAt = cache.generation;
       return {
         onExecuteDone({ result }) {
           if (isAsyncIterable(result)) return;
@@ -43,7 +56,7 @@ export function useResponseCache(cache: ResponseCache): Plugin<GatewayContext> {
           if (errors?.length || !data) return;
           const tags = entityTags(args.schema, args.document, operation, data);
           for (const tag of typeTags(args.schema, args.document)) tags.add(tag);
-          cache.set(key, serializeOnce({ data }), tags, startedAt);
+          cache.set(key, serializeOnce({ data }), tags, Math.min(began.get(result) ?? requestedAt, requestedAt));
         },
       };
     },
