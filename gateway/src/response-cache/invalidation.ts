@@ -1,8 +1,8 @@
 /**
  * Keeps the response cache true to the platform's data: the events every context publishes say
  * what changed, and each drops the cached answers that hold it. The table below is the whole
- * policy; what no event announces (none of it visible to anonymous callers today) ages out with
- * the entries' time to live. The gateway reads the events as a plain NATS subscriber of the
+ * policy; what no event announces (today a role change, which identity does not publish) ages out
+ * with the entries' time to live. The gateway reads the events as a plain NATS subscriber of the
  * subjects (no durable consumer: a gateway that was not running has no cache to correct), and
  * while its NATS connection is down it serves and keeps nothing, since it could miss a change.
  */
