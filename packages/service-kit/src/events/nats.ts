@@ -70,7 +70,8 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     ...config,
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  let lastError: Error | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
     const info = await jsm.streams.info(config.name).catch((err: Error & { code?: number }) => {
       if (err.code === 10059 || /stream not found/i.test(err.message)) return null;
       throw err;
@@ -80,8 +81,14 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
         await jsm.streams.add(wanted);
         return;
       } catch (err) {
-        // Another service created it between our info and add: read it again and compare.
-        if (/already in use/i.test((err as Error).message)) continue;
+        // Another service created it between our info and add (the server says "name already in
+        // use" or, when both adds race inside it, "subjects overlap"): read it again and compare.
+        // A stream of another name holding these subjects keeps failing, and that error is thrown.
+        if (/already in use|subjects overlap/i.test((err as Error).message)) {
+          lastError = err as Error;
+          await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
+          continue;
+        }
         throw err;
       }
     }
@@ -94,7 +101,7 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     }
     return;
   }
-  throw new Error(`could not create stream ${config.name}`);
+  throw new Error(`could not create stream ${config.name}: ${lastError?.message ?? 'unknown error'}`);
 }
 
 /** Creates or updates the context's stream and the shared DEADLETTER stream (idempotent). */
