@@ -33,3 +33,8 @@ export function serializeOnce<T extends object>(result: T): T {
   });
   return result;
 }
+
+/** A result's JSON, through its own serialiser when it has one, so a marked result is serialised once. */
+export function jsonOf(result: object): string {
+  return ((result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify)(result);
+}

@@ -18,6 +18,7 @@ import { useResponseCache, CACHE_HEADER } from '../src/response-cache/plugin.js'
 import { entityTags, typeTags } from '../src/response-cache/tags.js';
 import { useShareInFlightQueries } from '../src/share-in-flight-queries.js';
 import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
+import { eventually } from '../../test/support/journeys.js';
 
 const typeDefs = /* GraphQL */ `
   type Query { catalog: [Course!]! course(id: ID!): Course categories: [Category!]! node(id: ID!): Node flaky: Course }
@@ -304,13 +305,7 @@ describe('invalidation by events', () => {
     await publisher.flush();
   }
 
-  async function until(what: string, check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const until = (what: string, check: () => boolean) => eventually(what, async () => check(), 10_000);
 
   const fill = () => {
     cache.set('course-1', result('one'), new Set(['Course', 'Course:c1']), cache.generation);

@@ -10,6 +10,7 @@
  * invalidation touching its tags does not store its result: it may have read the old state.
  */
 import type { ExecutionResult } from 'graphql';
+import { jsonOf } from '../document-text.js';
 
 export interface Invalidation {
   /** Entities that changed, by type and id. */
@@ -33,9 +34,6 @@ interface Entry {
   expiresAt: number;
   chars: number;
 }
-
-/** The result's JSON, through its own serialiser when it has one (serializeOnce), so it is built once. */
-const jsonOf = (result: ExecutionResult): string => ((result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify)(result);
 
 /** How many recent invalidations are remembered to decide whether a finished execution may store. */
 const INVALIDATION_LOG = 1024;
