@@ -6,6 +6,7 @@
 //   node scripts/stack.mjs up | down | status [--test]
 // --test: the services the tests use (scripts/lib/test-env.mjs: the same PostgreSQL and Redis, a NATS of their own).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -31,14 +32,29 @@ function config() {
   };
   const pg = endpoint(urls.postgresAdmin, 5432);
   const logs = path.join(dataDir, 'logs');
+  const pgHome = postgresHome(dataDir);
   return {
     dataDir, urls, logs,
     postgres: { ...pg, user: decodeURIComponent(pg.url.username) || 'postgres', password: decodeURIComponent(pg.url.password),
-      dir: path.join(dataDir, 'postgres'), socketDir: path.join(dataDir, 'postgres-socket'), log: path.join(logs, 'postgres.log') },
+      dir: path.join(pgHome, 'postgres'), socketDir: path.join(pgHome, 'postgres-socket'),
+      log: pgHome === dataDir ? path.join(logs, 'postgres.log') : path.join(pgHome, 'postgres.log') },
     redis: { ...endpoint(urls.redis, 6379), dir: path.join(dataDir, 'redis'), pidFile: path.join(dataDir, 'redis', 'redis.pid'), log: path.join(logs, 'redis.log') },
     nats: natsFiles(endpoint(urls.nats, 4222), dataDir, logs),
   };
 }
+// PostgreSQL runs as the postgres OS user, which must be able to pass through every directory above
+// its files. A clone inside a private directory (mktemp -d, a home of mode 0700) cannot offer that,
+// so its PostgreSQL files live in /var/lib/coursegraph/<hash of the data dir> instead, one per clone.
+function postgresHome(dataDir) {
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o001) === 0) {
+      return path.join('/var/lib/coursegraph', createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
+    }
+    if (dir === path.dirname(dir)) return dataDir;
+  }
+}
+
 // NATS on its default port keeps its store in <data>/nats; another port (the tests' server, say) gets
 // <data>/nats-<port>, since two servers must never share a JetStream store.
 function natsFiles(ep, dataDir, logs) {
