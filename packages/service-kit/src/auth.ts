@@ -9,6 +9,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Redis } from 'ioredis';
 import { unauthenticated, forbidden } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
 
 export const ROLES = ['LEARNER', 'INSTRUCTOR', 'ADMIN'] as const;
 
@@ -51,10 +52,18 @@ export interface AuthVerifierOptions {
    * Default 10 minutes, the longest `remoteJwks` keeps a key set.
    */
   recheckAfterMs?: number;
+  /** Where a revocation check that could not reach Redis is reported. Default: a logger named `auth`. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** The longest a service trusts a key set it read from identity's JWKS. */
 const JWKS_CACHE_MAX_AGE_MS = 600_000;
+
+/** Revocations a verifier remembers for when Redis is away (oldest dropped first). */
+const REMEMBERED_REVOCATIONS = 10_000;
+
+/** At most one "Redis did not answer" warning per verifier this often. */
+const REDIS_DOWN_WARNING_EVERY_MS = 10_000;
 
 /** The default number of verified tokens a verifier remembers. */
 export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
@@ -136,9 +145,45 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
     return viewer;
   }
 
+  // Revocations this verifier has seen, so they still hold while Redis cannot be asked.
+  const seenRevoked = new Map<string, number>();
+  const remember = (key: string, value: number) => {
+    if (!seenRevoked.has(key) && seenRevoked.size >= REMEMBERED_REVOCATIONS) seenRevoked.delete(seenRevoked.keys().next().value!);
+    seenRevoked.set(key, value);
+  };
+  const logger = options.logger ?? createLogger('auth');
+  let lastWarningMs = 0;
+
+  /**
+   * The revocation marks of a viewer from Redis, or, when Redis does not answer within its command
+   * timeout, the ones this verifier has seen before (fail open).
+   *
+   * Why fail open: the token's signature and expiry were just checked, so only a token revoked
+   * during the outage (log-out, deactivation, role change) is wrongly accepted, and only until it
+   * expires (ACCESS_TOKEN_TTL_SECONDS, 15 minutes by default, at most an hour). Failing closed
+   * would turn a Redis blip into every signed-in request failing, in the gateway and in every
+   * subgraph at once. Revocations seen before the outage keep being enforced from memory.
+   */
+  async function revocationMarks(viewer: Viewer): Promise<[session: string | null, before: string | null]> {
+    try {
+      const [session, before] = await options.redis.mget(revokedSessionKey(viewer.sessionId), revokedBeforeKey(viewer.userId));
+      if (session) remember(`s:${viewer.sessionId}`, 1);
+      if (before) remember(`u:${viewer.userId}`, Number(before));
+      return [session ?? null, before ?? null];
+    } catch (err) {
+      const now = Date.now();
+      if (now - lastWarningMs >= REDIS_DOWN_WARNING_EVERY_MS) {
+        lastWarningMs = now;
+        logger.warn({ err: (err as Error).message }, 'token revocation check skipped: Redis did not answer (failing open; revocations seen before still hold)');
+      }
+      const before = seenRevoked.get(`u:${viewer.userId}`);
+      return [seenRevoked.has(`s:${viewer.sessionId}`) ? '1' : null, before === undefined ? null : String(before)];
+    }
+  }
+
   async function verify(token: string): Promise<Viewer> {
     const viewer = await checkSignatureAndClaims(token);
-    const [sessionRevoked, revokedBefore] = await options.redis.mget(revokedSessionKey(viewer.sessionId), revokedBeforeKey(viewer.userId));
+    const [sessionRevoked, revokedBefore] = await revocationMarks(viewer);
     if (sessionRevoked || (revokedBefore && viewer.issuedAtMs <= Number(revokedBefore))) {
       throw unauthenticated('The access token has been revoked; sign in again.');
     }

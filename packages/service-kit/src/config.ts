@@ -12,6 +12,8 @@ export interface Setting<T> {
   parse: (raw: string) => T;
   /** One line for the README and for error messages. */
   doc: string;
+  /** The default is for development only (a shared secret): production (COURSEGRAPH_MODE) refuses it, set or not. Default false. */
+  developmentDefault?: boolean;
 }
 
 export type ConfigSpec = Record<string, Setting<unknown>>;
@@ -38,6 +40,12 @@ export function readConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
       out[key] = setting.parse(raw);
     } catch (err) {
       problems.push(`${setting.env}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+    }
+  }
+  // A development secret must never protect a production deployment.
+  if (out.mode === 'production') {
+    for (const [key, setting] of Object.entries(spec)) {
+      if (setting.developmentDefault && out[key] === setting.default) problems.push(`${setting.env} must be set to a secret of your own in production (${setting.doc})`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -92,8 +100,41 @@ export const parse = {
 /** The deployment mode; production turns off developer conveniences such as open introspection. */
 export type Mode = 'development' | 'production' | 'test';
 
+/**
+ * Operation limits (operation-limits/), applied by the gateway and every subgraph before validation
+ * and execution. The Rust search subgraph reads the same variables with the same defaults.
+ */
+export const operationLimitSettings = {
+  operationLimits: {
+    env: 'OPERATION_LIMITS',
+    default: true,
+    parse: parse.boolean,
+    doc: 'apply the operation limits below (off only so a benchmark can compare)',
+  },
+  limitMaxTokens: { env: 'LIMIT_MAX_TOKENS', default: 2000, parse: parse.positiveInt, doc: 'most lexical tokens in a GraphQL document (checked while parsing)' },
+  limitMaxDepth: { env: 'LIMIT_MAX_DEPTH', default: 15, parse: parse.positiveInt, doc: 'deepest field nesting of an operation, fragments followed (`__Type.ofType` adds none)' },
+  limitMaxRecursion: {
+    env: 'LIMIT_MAX_RECURSION',
+    default: 2,
+    parse: parse.positiveInt,
+    doc: 'most times one field coordinate (Type.field) may appear along one path (`__Type.ofType` exempt)',
+  },
+  limitMaxAliases: { env: 'LIMIT_MAX_ALIASES', default: 30, parse: parse.positiveInt, doc: 'most aliased fields in a document' },
+  limitMaxRootFields: { env: 'LIMIT_MAX_ROOT_FIELDS', default: 20, parse: parse.positiveInt, doc: 'most top-level fields of an operation, fragments expanded' },
+  limitMaxCostAnonymous: { env: 'LIMIT_MAX_COST_ANONYMOUS', default: 5000, parse: parse.positiveInt, doc: 'highest estimated cost of an operation for callers without a token' },
+  limitMaxCostSignedIn: { env: 'LIMIT_MAX_COST_SIGNED_IN', default: 10000, parse: parse.positiveInt, doc: 'highest estimated cost for signed-in learners and instructors' },
+  limitMaxCostAdmin: { env: 'LIMIT_MAX_COST_ADMIN', default: 50000, parse: parse.positiveInt, doc: 'highest estimated cost for admins' },
+  limitDefaultListSize: {
+    env: 'LIMIT_DEFAULT_LIST_SIZE',
+    default: 10,
+    parse: parse.positiveInt,
+    doc: 'assumed length of a list field that has neither `first` nor `@listSize(assumedSize:)`',
+  },
+} satisfies ConfigSpec;
+
 /** Settings every service reads the same way. */
 export const commonSettings = {
+  ...operationLimitSettings,
   mode: {
     env: 'COURSEGRAPH_MODE',
     default: 'development' as Mode,
@@ -107,9 +148,27 @@ export const commonSettings = {
     doc: 'pino log level',
   },
   redisUrl: { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parse.url, doc: 'Redis for caches, limits and token revocation' },
+  redisCommandTimeoutMs: {
+    env: 'REDIS_COMMAND_TIMEOUT_MS',
+    // Redis answers in well under a millisecond here; a longer wait means it is away, and every
+    // use on the request path has a policy for that (see redis.ts) better than hanging.
+    default: 300,
+    parse: parse.positiveInt,
+    doc: 'the longest a Redis command may take before it fails (each use then applies its Redis-down policy)',
+  },
   natsUrl: { env: 'NATS_URL', default: 'nats://127.0.0.1:4222', parse: parse.url, doc: 'NATS JetStream for events' },
   authIssuer: { env: 'AUTH_ISSUER', default: 'coursegraph-identity', parse: parse.string, doc: 'JWT issuer (iss) of access tokens' },
   authAudience: { env: 'AUTH_AUDIENCE', default: 'coursegraph', parse: parse.string, doc: 'JWT audience (aud) of access tokens' },
+  internalSigningSecret: {
+    env: 'INTERNAL_SIGNING_SECRET',
+    default: 'coursegraph-development-internal-signing-secret',
+    developmentDefault: true,
+    parse: (raw: string) => {
+      if (raw.length < 32) throw new Error('expected at least 32 characters');
+      return raw;
+    },
+    doc: 'HMAC key the gateway signs the client IP with for subgraphs (x-client-ip); refused at its default in production',
+  },
 } satisfies ConfigSpec;
 
 /** Where services other than identity find the keys that verify access tokens. */

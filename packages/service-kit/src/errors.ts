@@ -9,6 +9,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   PAYMENT_DECLINED: 'PAYMENT_DECLINED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** A subgraph was down, slow or circuit-broken: the fields it owns are null (`extensions.subgraph` names it). */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

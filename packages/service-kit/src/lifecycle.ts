@@ -38,7 +38,7 @@ export interface RunServiceOptions {
   name: string;
   logger: Logger;
   port: number;
-  app: { handler: ServeOptions['handler']; ready: () => Promise<void>; close: () => Promise<void>; beforeDrain?: () => Promise<void> };
+  app: { handler: ServeOptions['handler']; ready: NonNullable<ServeOptions['ready']>; close: () => Promise<void>; beforeDrain?: () => Promise<void> };
   /** Stopped in this order on shutdown, after in-flight requests and before `app.close()`. */
   workers?: { stop(): Promise<void> }[];
 }

@@ -15,14 +15,25 @@ export interface ServeOptions {
   port: number;
   /** Default 127.0.0.1; services sit behind the gateway on the same host. */
   host?: string;
-  /** Readiness check for `/readyz`: resolve when dependencies answer, throw otherwise. Default: always ready. */
-  ready?: () => Promise<void>;
+  /**
+   * Readiness check for `/readyz`: resolve when dependencies answer, throw otherwise (503). It may
+   * resolve with a report instead, answered as it says (the gateway lists its subgraphs' states).
+   * Default: always ready.
+   */
+  ready?: () => Promise<void | ReadinessReport>;
   /** Closes what the service opened (pools, clients), after the last in-flight request. */
   onShutdown?: () => Promise<void>;
   /** Ends long-lived requests (event streams) when shutdown begins, so the drain need not wait for them. */
   beforeDrain?: () => Promise<void>;
   /** How long in-flight requests get to finish before connections are cut. Default 10 000 ms. */
   drainTimeoutMs?: number;
+}
+
+/** A readiness answer of the service's own making: its HTTP status and JSON body. */
+export interface ReadinessReport {
+  /** 200 (ready, or still useful) or 503 (take it out of rotation). */
+  httpStatus: 200 | 503;
+  body: Record<string, unknown>;
 }
 
 export interface RunningServer {
@@ -57,7 +68,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (path === '/readyz') {
       if (draining) return json(res, 503, { status: 'shutting down' });
       return void (options.ready ?? (async () => {}))().then(
-        () => json(res, 200, { status: 'ready' }),
+        (report) => (report ? json(res, report.httpStatus, report.body) : json(res, 200, { status: 'ready' })),
         (err: Error) => {
           logger.warn({ err: err.message }, 'not ready');
           json(res, 503, { status: 'not ready', reason: err.message });

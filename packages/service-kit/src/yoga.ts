@@ -6,6 +6,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import type { Logger } from './logger.js';
 import { ErrorCode } from './errors.js';
+import { useOperationLimits, type OperationLimitsOptions } from './operation-limits/index.js';
 
 export interface ServiceYogaOptions<TContext extends Record<string, unknown>> {
   schema: GraphQLSchema;
@@ -17,6 +18,17 @@ export interface ServiceYogaOptions<TContext extends Record<string, unknown>> {
   graphqlEndpoint?: string;
   /** GraphiQL on GET from a browser. Default false: subgraphs are not for people. */
   graphiql?: YogaServerOptions<Record<string, never>, TContext>['graphiql'];
+  /**
+   * CORS: yoga's options, or a function of the request returning them (false: no CORS headers, so
+   * browsers keep other origins out). Default false: subgraphs are not for browsers.
+   */
+  cors?: YogaServerOptions<Record<string, never>, TContext>['cors'];
+  /**
+   * Operation limits (tokens, depth, recursion, aliases, root fields, cost by caller), applied
+   * before the service's own plugins, so nothing they run (an executor included) sees a refused
+   * operation. Default: none; every service passes its config and its SDL.
+   */
+  operationLimits?: OperationLimitsOptions;
 }
 
 const FIXED_CODES = new Set<string>(Object.values(ErrorCode));
@@ -62,6 +74,31 @@ export function useRequestBodyLimit(limit: number): Plugin {
       const parse = requestParser;
       const init = { method: request.method, headers: request.headers, signal: request.signal, body: counted, duplex: 'half' };
       setRequestParser((req) => parse(new fetchAPI.Request(req.url, init as RequestInit)));
+    },
+  };
+}
+
+/** Media types a POST may carry: JSON or GraphQL. A browser cannot send any of them cross-site without a CORS preflight. */
+export const POST_CONTENT_TYPES = ['application/json', 'application/graphql-response+json', 'application/graphql', 'application/graphql+json'];
+
+/**
+ * CSRF prevention: a POST must declare a JSON or GraphQL content type. The types an HTML form (or a
+ * `no-cors` fetch) can send without a preflight (form-encoded, multipart, text/plain) are refused
+ * with 415 before anything is parsed or executed, so a cross-site page cannot make a browser run an
+ * operation with whatever credentials it carries. GET stays for queries (yoga refuses mutations
+ * over GET with 405).
+ */
+export function useJsonPostOnly(): Plugin {
+  return {
+    onRequestParse({ request }) {
+      if (request.method !== 'POST') return;
+      const declared = request.headers.get('content-type') ?? '';
+      const mediaType = declared.split(';')[0]!.trim().toLowerCase();
+      if (POST_CONTENT_TYPES.includes(mediaType)) return;
+      throw new GraphQLError(
+        `POST requests must send Content-Type: application/json (or a GraphQL media type); ${mediaType ? `"${mediaType}"` : 'none'} is not accepted.`,
+        { extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'UNSUPPORTED_MEDIA_TYPE', http: { status: 415 } } },
+      );
     },
   };
 }
@@ -124,6 +161,7 @@ export function createServiceYoga<TContext extends Record<string, unknown>>(
     schema: options.schema,
     graphqlEndpoint: options.graphqlEndpoint ?? '/graphql',
     graphiql: options.graphiql ?? false,
+    cors: options.cors ?? false,
     landingPage: false,
     // Our own probes (/healthz, /readyz) are served by the bootstrap.
     healthCheckEndpoint: '/yoga-health',
@@ -137,7 +175,13 @@ export function createServiceYoga<TContext extends Record<string, unknown>>(
       warn: (...args) => logger.warn({ args }, 'yoga'),
       error: (...args) => logger.error({ args }, 'yoga'),
     },
-    plugins: [useFixedErrorCodes(), ...(options.plugins ?? []), useRequestBodyLimit(MAX_REQUEST_BODY_BYTES)],
+    plugins: [
+      useFixedErrorCodes(),
+      useJsonPostOnly(),
+      ...(options.operationLimits ? [useOperationLimits<TContext>(options.operationLimits)] : []),
+      ...(options.plugins ?? []),
+      useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
+    ],
   });
 }
 

@@ -66,6 +66,18 @@ describe('readConfig', () => {
       natsUrl: 'nats://127.0.0.1:4222',
       authIssuer: 'coursegraph-identity',
       authAudience: 'coursegraph',
+      redisCommandTimeoutMs: 300,
+      internalSigningSecret: 'coursegraph-development-internal-signing-secret',
+      operationLimits: true,
+      limitMaxTokens: 2000,
+      limitMaxDepth: 15,
+      limitMaxRecursion: 2,
+      limitMaxAliases: 30,
+      limitMaxRootFields: 20,
+      limitMaxCostAnonymous: 5000,
+      limitMaxCostSignedIn: 10000,
+      limitMaxCostAdmin: 50000,
+      limitDefaultListSize: 10,
     });
     expect(problemsOf(() => readConfig(commonSettings, { COURSEGRAPH_MODE: 'prod', LOG_LEVEL: 'verbose' }))).toHaveLength(2);
   });

@@ -7,6 +7,7 @@ import {
   DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
+import { parse, readConfig, type ConfigOf, type ConfigSpec } from '../config.js';
 import { assertContextName, backoffMs, errorMessage, sleep } from './util.js';
 
 export const DEADLETTER_STREAM = 'DEADLETTER';
@@ -14,6 +15,50 @@ export const DEADLETTER_STREAM = 'DEADLETTER';
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 export const streamName = (context: string): string => context.toUpperCase();
+
+const DAY_MS = 24 * 60 * 60_000;
+const MB = 1024 * 1024;
+
+/**
+ * How long and how much each stream keeps (JetStream limits, oldest dropped first). Platform-wide:
+ * every service declares the streams it uses with these values, so set them alike for all of them
+ * (a service with other values would update the stream back and forth at each start).
+ */
+export const streamRetentionSettings = {
+  maxAgeDays: {
+    env: 'EVENT_STREAM_MAX_AGE_DAYS',
+    // Long, because replays (scripts/replay.mjs, the search index) rebuild projections from the
+    // stream: an event older than this is gone, and a rebuild no longer sees it.
+    default: 365,
+    parse: parse.positiveInt,
+    doc: 'days a context stream (COURSE, PAYMENT, …) keeps an event; a projection rebuilt later does not see older ones',
+  },
+  maxMb: {
+    env: 'EVENT_STREAM_MAX_MB',
+    // About two million events of ~500 bytes per context; JetStream reserves it on the server's disk.
+    default: 1024,
+    parse: parse.positiveInt,
+    doc: 'megabytes a context stream may hold; past it the oldest events are dropped',
+  },
+  deadLetterMaxAgeDays: {
+    env: 'EVENT_DEADLETTER_MAX_AGE_DAYS',
+    // Dead letters wait for a person; the original event stays in its own stream far longer.
+    default: 30,
+    parse: parse.positiveInt,
+    doc: 'days the DEADLETTER stream keeps a message that failed its consumer',
+  },
+  deadLetterMaxMb: {
+    env: 'EVENT_DEADLETTER_MAX_MB',
+    default: 256,
+    parse: parse.positiveInt,
+    doc: 'megabytes the DEADLETTER stream may hold; past it the oldest are dropped',
+  },
+} satisfies ConfigSpec;
+
+export type StreamRetention = ConfigOf<typeof streamRetentionSettings>;
+
+/** The retention settings from the environment (throws ConfigError naming a bad value). */
+export const streamRetentionFromEnv = (env: NodeJS.ProcessEnv = process.env): StreamRetention => readConfig(streamRetentionSettings, env);
 
 export interface ConnectNatsOptions {
   /** Shown by the server's monitoring and in our logs. */
@@ -94,22 +139,38 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     }
     const current = info.config;
     const same = current.duplicate_window === wanted.duplicate_window
+      && current.max_age === wanted.max_age
+      && current.max_bytes === wanted.max_bytes
       && (current.subjects ?? []).length === wanted.subjects.length
       && wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
     if (!same) {
-      await jsm.streams.update(config.name, { subjects: wanted.subjects, duplicate_window: wanted.duplicate_window });
+      // An existing stream takes new limits in place (a smaller one drops its oldest events at once).
+      await jsm.streams.update(config.name, {
+        subjects: wanted.subjects,
+        duplicate_window: wanted.duplicate_window,
+        ...(wanted.max_age === undefined ? {} : { max_age: wanted.max_age }),
+        ...(wanted.max_bytes === undefined ? {} : { max_bytes: wanted.max_bytes }),
+      });
     }
     return;
   }
   throw new Error(`could not create stream ${config.name}: ${lastError?.message ?? 'unknown error'}`);
 }
 
-/** Creates or updates the context's stream and the shared DEADLETTER stream (idempotent). */
-export async function ensureStream(jsm: JetStreamManager, context: string): Promise<string> {
+/**
+ * Creates or updates the context's stream and the shared DEADLETTER stream (idempotent), with their
+ * retention limits (`retention`, by default from the environment: streamRetentionSettings).
+ */
+export async function ensureStream(jsm: JetStreamManager, context: string, retention: StreamRetention = streamRetentionFromEnv()): Promise<string> {
   assertContextName(context);
   const name = streamName(context);
-  await upsertStream(jsm, { name, subjects: [`${context}.>`] });
-  await upsertStream(jsm, { name: DEADLETTER_STREAM, subjects: ['deadletter.>'] });
+  await upsertStream(jsm, { name, subjects: [`${context}.>`], max_age: nanos(retention.maxAgeDays * DAY_MS), max_bytes: retention.maxMb * MB });
+  await upsertStream(jsm, {
+    name: DEADLETTER_STREAM,
+    subjects: ['deadletter.>'],
+    max_age: nanos(retention.deadLetterMaxAgeDays * DAY_MS),
+    max_bytes: retention.deadLetterMaxMb * MB,
+  });
   return name;
 }
 

@@ -1,0 +1,6 @@
+export { useOperationLimits, shapeRefusal, OPERATION_BATCH, type OperationLimitsOptions } from './plugin.js';
+export { costTableFromSdl, type CostTable, type FieldCost, type ListSize, type TypeCost } from './cost-table.js';
+export { analyseShape, operationCost, type Shape, type CostOptions } from './analysis.js';
+export { countTokens, withTokenLimit } from './token-limit.js';
+export { callerClass, costLimitFor, DEFAULT_PAGE_SIZE, MUTATION_ROOT_WEIGHT, type CallerClass, type OperationLimitsConfig } from './settings.js';
+export type { LimitReason } from './refusals.js';

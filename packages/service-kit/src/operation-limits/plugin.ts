@@ -1,0 +1,121 @@
+/**
+ * useOperationLimits: holds every operation to the configured limits before anything runs.
+ *   parse     the token limit (inside the parse function, so yoga's parser cache skips documents
+ *             it has already parsed);
+ *   validate  depth, recursion, aliases and root fields, before graphql-js validation (whose
+ *             overlapping-fields rule is quadratic in the number of fields), once per document;
+ *   execute   the cost against the caller's limit (the viewer is known by then), before the
+ *             executor: at the gateway, before any subgraph is called.
+ */
+import { GraphQLError, getOperationAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Viewer } from '../auth.js';
+import { analyseShape, operationCost, type Shape } from './analysis.js';
+import { costTableFromSdl, type CostTable } from './cost-table.js';
+import { ErrorCode } from '../errors.js';
+import { LIMIT_REASONS, tooCostly, tooDeep, tooManyAliases, tooManyRootFields, tooRecursive } from './refusals.js';
+import { callerClass, costLimitFor, type OperationLimitsConfig } from './settings.js';
+import { withTokenLimit } from './token-limit.js';
+
+export interface OperationLimitsOptions {
+  /** The limits; every service's config has them (commonSettings includes operationLimitSettings). */
+  config: OperationLimitsConfig;
+  /** The schema's SDL (a subgraph's SDL file, the gateway's supergraph), or a cost table built from it. */
+  sdl: string | DocumentNode | CostTable;
+}
+
+/** The first limit `shape` breaks, in the order aliases → root fields → recursion → depth (tokens are checked while parsing). */
+export function shapeRefusal(shape: Shape, config: OperationLimitsConfig): GraphQLError | null {
+  if (shape.aliases > config.limitMaxAliases) return tooManyAliases(shape.aliases, config.limitMaxAliases);
+  if (shape.rootFields > config.limitMaxRootFields) return tooManyRootFields(shape.rootFields, config.limitMaxRootFields);
+  // A cycle is the more telling reason for a deep document, so recursion is judged first.
+  if (shape.recursion.count > config.limitMaxRecursion) return tooRecursive(shape.recursion.coordinate, shape.recursion.count, config.limitMaxRecursion);
+  if (shape.depth > config.limitMaxDepth) return tooDeep(shape.depth, config.limitMaxDepth);
+  return null;
+}
+
+/**
+ * Marks an in-process request (`yoga.fetch(url, init, { [OPERATION_BATCH]: true })`) whose root
+ * fields are a batch of independent reads the service built itself, such as the gateway's entity
+ * reads for subscription events: aliases and root fields are not counted (they are the batch's
+ * size), and its cost is that of its costliest root field. A client cannot set it: it lives in
+ * the server context, not in the request.
+ */
+export const OPERATION_BATCH = Symbol.for('coursegraph.operation-limits.batch');
+
+const isBatch = (context: unknown) => Boolean(context && (context as Record<symbol, unknown>)[OPERATION_BATCH]);
+
+const isRefusal = (error: unknown): error is GraphQLError =>
+  error instanceof GraphQLError && LIMIT_REASONS.has(String(error.extensions?.reason)) && error.extensions?.code === ErrorCode.BAD_USER_INPUT;
+
+const withStatus400 = (error: GraphQLError) =>
+  new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, http: { status: 400 } } });
+
+const isTable = (sdl: OperationLimitsOptions['sdl']): sdl is CostTable => typeof sdl === 'object' && 'types' in sdl;
+
+interface CostArgs {
+  document: DocumentNode;
+  operationName?: string | null;
+  variableValues?: Record<string, unknown> | null;
+  contextValue?: { viewer?: Viewer | null } | null;
+}
+
+export function useOperationLimits<TContext extends Record<string, unknown>>(options: OperationLimitsOptions): Plugin<TContext> {
+  const { config } = options;
+  if (!config.operationLimits) return {};
+  const table = isTable(options.sdl) ? options.sdl : costTableFromSdl(options.sdl);
+  // Parsed documents are shared by yoga's cache, so each distinct document is judged once.
+  const judged = { single: new WeakMap<DocumentNode, GraphQLError | null>(), batch: new WeakMap<DocumentNode, GraphQLError | null>() };
+  const costOptions = { defaultListSize: config.limitDefaultListSize };
+
+  const shapeOf = (document: DocumentNode, batch: boolean): GraphQLError | null => {
+    const cache = batch ? judged.batch : judged.single;
+    let refusal = cache.get(document);
+    if (refusal === undefined) {
+      const shape = analyseShape(document, table);
+      refusal = shapeRefusal(batch ? { ...shape, aliases: 0, rootFields: 0 } : shape, config);
+      cache.set(document, refusal);
+    }
+    return refusal;
+  };
+
+  const costRefusal = (args: CostArgs): GraphQLError | null => {
+    const operation = getOperationAST(args.document, args.operationName ?? undefined);
+    if (!operation) return null;
+    const costOf = (op: OperationDefinitionNode) => operationCost(args.document, op, table, args.variableValues, costOptions);
+    const cost = isBatch(args.contextValue)
+      ? Math.max(0, ...operation.selectionSet.selections.map((s) => costOf({ ...operation, selectionSet: { ...operation.selectionSet, selections: [s] } })))
+      : costOf(operation);
+    const caller = callerClass(args.contextValue?.viewer);
+    const limit = costLimitFor(config, caller);
+    return cost > limit ? tooCostly(cost, limit, caller) : null;
+  };
+
+  return {
+    onParse({ parseFn, setParseFn }) {
+      setParseFn(withTokenLimit(parseFn, config.limitMaxTokens));
+    },
+    onValidate({ params, context }) {
+      // Thrown rather than set as the validation result: validation is skipped, and yoga's
+      // validation cache (keyed by document) neither keeps nor overrides a verdict that depends on
+      // more than the document (a batch, or a change of limits).
+      const refusal = shapeOf(params.documentAST, isBatch(context));
+      if (refusal) throw refusal;
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const refusal = costRefusal(args as CostArgs);
+      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const refusal = costRefusal(args as CostArgs);
+      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+    },
+    // Yoga marks every parse error as a spec error (`http.spec`), answered 200 to application/json
+    // clients; a refusal keeps its 400. (Only a request-level answer: one with data stays as it is.)
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || !result || typeof result !== 'object' || ('data' in result && result.data != null)) return;
+      if (!('errors' in result) || !result.errors?.some(isRefusal)) return;
+      setResult({ ...result, errors: result.errors.map((e) => (isRefusal(e) ? withStatus400(e) : e)) });
+    },
+  };
+}
