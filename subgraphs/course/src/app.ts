@@ -12,7 +12,7 @@ import { createLoaders } from './data/loaders.js';
 import { Authoring } from './domain/authoring.js';
 import { Outline } from './domain/outline.js';
 import { Publishing } from './domain/publishing.js';
-import { schema } from './schema.js';
+import { schema, typeDefs } from './schema.js';
 
 export interface CourseAppOptions {
   /** Resolves token verification keys. Default: identity's JWKS at config.jwksUrl (tests pass a local set). */
@@ -39,6 +39,7 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
   const yoga = createServiceYoga<Context>({
     schema,
     logger,
+    operationLimits: { config, sdl: typeDefs },
     context: async (request) => {
       const requestId = request.headers.get('x-request-id') ?? '';
       const traceparent = request.headers.get('traceparent') ?? undefined;

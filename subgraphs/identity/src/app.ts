@@ -3,17 +3,23 @@
  * can serve it in-process; main.ts serves it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAuthVerifier, createRedis, createServiceYoga, type Logger, dependencyProbes } from '@coursegraph/service-kit';
+import { createAuthVerifier, createRedis, createServiceYoga, type Logger, dependencyProbes, verifiedClientIp } from '@coursegraph/service-kit';
 import type { IdentityConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
 import { createUserLoader } from './data/users.js';
 import { Accounts } from './domain/accounts.js';
 import { LoginThrottle } from './domain/login-throttle.js';
+import { PasswordHasher, type Argon2 } from './domain/password-hash.js';
 import { SigningKeyStore } from './domain/signing-keys.js';
-import { schema } from './schema.js';
+import { schema, typeDefs } from './schema.js';
 
-export async function createIdentityApp(config: IdentityConfig, logger: Logger) {
+export interface IdentityAppOptions {
+  /** The argon2 operations; default the real ones (tests wrap them to count calls). */
+  argon2?: Argon2;
+}
+
+export async function createIdentityApp(config: IdentityConfig, logger: Logger, options: IdentityAppOptions = {}) {
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   const keys = new SigningKeyStore(db, config.accessTtlSeconds);
@@ -24,13 +30,20 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger) 
     accessTtlSeconds: config.accessTtlSeconds,
     refreshTtlSeconds: config.refreshTtlSeconds,
   };
-  const throttle = new LoginThrottle(redis, { maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindowSeconds });
-  const accounts = new Accounts({ db, redis, keys, throttle, tokens, logger });
+  const throttle = new LoginThrottle(redis, {
+    maxFailures: config.loginMaxFailures,
+    maxFailuresPerIp: config.loginMaxFailuresPerIp,
+    windowSeconds: config.loginWindowSeconds,
+    logger,
+  });
+  const passwords = new PasswordHasher({ concurrency: config.passwordHashConcurrency, maxQueued: config.passwordHashQueue, ...(options.argon2 ? { argon2: options.argon2 } : {}) });
+  const accounts = new Accounts({ db, redis, keys, throttle, passwords, tokens, logger });
   const auth = createAuthVerifier({ getKey: keys.getKey, issuer: config.authIssuer, audience: config.authAudience, redis });
 
   const yoga = createServiceYoga<Context>({
     schema,
     logger,
+    operationLimits: { config, sdl: typeDefs },
     context: async (request) => {
       const requestId = request.headers.get('x-request-id') ?? '';
       return {
@@ -40,6 +53,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger) 
         db,
         accounts,
         keys,
+        clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
         loaders: { user: createUserLoader(db) },
         signedInUserId: null,
       };

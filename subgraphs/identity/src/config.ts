@@ -23,6 +23,26 @@ export const identitySettings = {
   refreshTtlSeconds: { env: 'REFRESH_TOKEN_TTL_SECONDS', default: 30 * 24 * 3600, parse: parse.positiveInt, doc: 'refresh-token lifetime' },
   loginMaxFailures: { env: 'LOGIN_MAX_FAILURES', default: 5, parse: parse.positiveInt, doc: 'failed logIns per email before a lock' },
   loginWindowSeconds: { env: 'LOGIN_FAILURE_WINDOW_SECONDS', default: 900, parse: parse.positiveInt, doc: 'how long failed logIns are counted' },
+  loginMaxFailuresPerIp: {
+    env: 'LOGIN_MAX_FAILURES_PER_IP',
+    // Many people can share an address (NAT), and attempts in flight count until they are settled.
+    default: 100,
+    parse: parse.positiveInt,
+    doc: 'failed logIns per client IP (as signed by the gateway), over every email, before the address is locked for the window',
+  },
+  passwordHashConcurrency: {
+    env: 'PASSWORD_HASH_CONCURRENCY',
+    // One per core of the machine the platform is measured on; argon2id is CPU- and memory-bound.
+    default: 2,
+    parse: parse.positiveInt,
+    doc: 'argon2id hashes (sign-up, logIn) running at once per identity process',
+  },
+  passwordHashQueue: {
+    env: 'PASSWORD_HASH_QUEUE',
+    default: 64,
+    parse: parse.positiveInt,
+    doc: 'hashes waiting for a turn; past it a logIn or signUp is refused at once with RATE_LIMITED (PASSWORD_HASH_BUSY)',
+  },
 };
 
 export type IdentityConfig = ConfigOf<typeof identitySettings>;

@@ -13,6 +13,8 @@ export interface Context extends AuthContext, Record<string, unknown> {
   accounts: Accounts;
   keys: SigningKeyStore;
   loaders: { user: DataLoader<string, User | null> };
+  /** The caller's address as the gateway signed it (x-client-ip), or null for a direct caller. */
+  clientIp: string | null;
   /** Set by signUp, logIn and refreshSession: the caller has just proven to be this user. */
   signedInUserId: string | null;
 }

@@ -2,7 +2,7 @@
 import { createLogger, readConfig } from '@coursegraph/service-kit';
 import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
 import { identitySettings, type IdentityConfig } from '../src/config.js';
-import { createIdentityApp, type IdentityApp } from '../src/app.js';
+import { createIdentityApp, type IdentityApp, type IdentityAppOptions } from '../src/app.js';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '../../../test/support/graphql.js';
 
 export interface IdentityHarness {
@@ -14,9 +14,9 @@ export interface IdentityHarness {
   close: () => Promise<void>;
 }
 
-export async function startIdentity(overrides: Record<string, string> = {}): Promise<IdentityHarness> {
+export async function startIdentity(overrides: Record<string, string> = {}, options: IdentityAppOptions = {}): Promise<IdentityHarness> {
   const config = readConfig(identitySettings, { ...process.env, IDENTITY_DATABASE_URL: contextDatabaseUrl('identity'), ...overrides });
-  const app = await createIdentityApp(config, createLogger('identity-test', 'silent'));
+  const app = await createIdentityApp(config, createLogger('identity-test', 'silent'), options);
   const gql: IdentityHarness['gql'] = (query, variables, token) =>
     postGraphQL((url, init) => app.yoga.fetch(url, init), 'http://identity.test/graphql', query, variables, token);
 

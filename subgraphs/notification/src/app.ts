@@ -9,7 +9,7 @@ import type { NotificationConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
 import { createLoaders } from './data/loaders.js';
-import { schema } from './schema.js';
+import { schema, typeDefs } from './schema.js';
 
 export async function createNotificationApp(config: NotificationConfig, logger: Logger, options: { getKey?: JWTVerifyGetKey } = {}) {
   const db = createDb(config.databaseUrl);
@@ -24,6 +24,7 @@ export async function createNotificationApp(config: NotificationConfig, logger: 
   const yoga = createServiceYoga<Context>({
     schema,
     logger,
+    operationLimits: { config, sdl: typeDefs },
     context: async (request) => {
       const requestId = request.headers.get('x-request-id') ?? '';
       const viewer = await auth.viewerFromRequest(request);

@@ -10,7 +10,7 @@ import { createLoaders } from './data/loaders.js';
 import { Checkout } from './domain/checkout.js';
 import { Refunds } from './domain/refunds.js';
 import { createProvider, type PaymentProvider } from './providers/index.js';
-import { schema } from './schema.js';
+import { schema, typeDefs } from './schema.js';
 
 export interface PaymentAppOptions {
   /** Keys that verify access tokens. Default: identity's JWKS at IDENTITY_JWKS_URL. */
@@ -31,6 +31,7 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
   const yoga = createServiceYoga<Context>({
     schema,
     logger,
+    operationLimits: { config, sdl: typeDefs },
     context: async (request) => {
       const requestId = request.headers.get('x-request-id') ?? '';
       return {

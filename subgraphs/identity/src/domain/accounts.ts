@@ -12,7 +12,7 @@ import { findUserByEmailKey } from '../data/users.js';
 import * as sessions from '../data/sessions.js';
 import { emailKey, validateEmail, validateName } from './email.js';
 import { checkPasswordPolicy, PASSWORD_MAX_LENGTH } from './password-policy.js';
-import { hashPassword, verifyPassword } from './password-hash.js';
+import type { PasswordHasher } from './password-hash.js';
 import { userDeactivated, userRegistered } from './events.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { SigningKeyStore } from './signing-keys.js';
@@ -33,6 +33,7 @@ export interface AccountsDeps {
   redis: Redis;
   keys: SigningKeyStore;
   throttle: LoginThrottle;
+  passwords: PasswordHasher;
   tokens: TokenSettings;
   logger: Logger;
 }
@@ -48,7 +49,7 @@ export class Accounts {
     checkPasswordPolicy(input.password, email);
     const key = emailKey(email);
     if (await findUserByEmailKey(this.deps.db, key)) throw conflict('An account with this email already exists.', 'email');
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await this.deps.passwords.hash(input.password);
     const userId = newId();
     try {
       return await this.deps.db.$transaction(async (tx) => {
@@ -63,19 +64,29 @@ export class Accounts {
     }
   }
 
-  async logIn(input: { email: string; password: string }): Promise<AuthPayload> {
+  /** `clientIp`: the caller's address as the gateway vouched for it, or null (a direct caller). */
+  async logIn(input: { email: string; password: string }, clientIp: string | null = null): Promise<AuthPayload> {
     if (input.email.trim() === '' || input.password === '') throw badInput('Email and password are required.');
     if (input.password.length > PASSWORD_MAX_LENGTH) throw unauthenticated('Email or password is incorrect.');
     const key = emailKey(input.email);
-    await this.deps.throttle.assertAllowed(key);
-    const user = await findUserByEmailKey(this.deps.db, key);
-    const ok = await verifyPassword(user?.passwordHash ?? null, input.password);
+    // Reserved before the password is checked: concurrent guesses cannot pass the limit.
+    const attempt = await this.deps.throttle.reserve(key, clientIp);
+    let user: User | null;
+    let ok: boolean;
+    try {
+      user = await findUserByEmailKey(this.deps.db, key);
+      ok = await this.deps.passwords.verify(user?.passwordHash ?? null, input.password);
+    } catch (err) {
+      // Nothing was learnt about the password (an outage, or no turn to hash): not a failure.
+      await attempt.abandoned();
+      throw err;
+    }
     if (!user || !ok) {
-      await this.deps.throttle.recordFailure(key);
+      attempt.failed();
       throw unauthenticated('Email or password is incorrect.');
     }
+    await attempt.succeeded();
     if (user.deactivatedAt) throw forbidden('This account has been deactivated.');
-    await this.deps.throttle.recordSuccess(key);
     return this.deps.db.$transaction((tx) => this.startSession(tx, user));
   }
 

@@ -11,7 +11,7 @@ function signedIn(ctx: Context, payload: AuthPayload): AuthPayload {
 
 export const Mutation: MutationResolvers = {
   signUp: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.signUp(input)),
-  logIn: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.logIn(input)),
+  logIn: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.logIn(input, ctx.clientIp)),
   refreshSession: async (_parent, { refreshToken }, ctx) => signedIn(ctx, await ctx.accounts.refresh(refreshToken)),
   logOut: async (_parent, _args, ctx) => {
     await ctx.accounts.logOut(requireViewer(ctx));
