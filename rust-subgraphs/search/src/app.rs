@@ -1,35 +1,83 @@
 //! The HTTP app: `/graphql` (POST and GET), `/healthz`, `/readyz`. Built here, served by the
 //! binary, so tests call it in-process with `app(state).oneshot(request)`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use async_graphql_axum::GraphQL;
+use async_graphql::http::{create_multipart_mixed_stream, is_accept_multipart_mixed};
+use async_graphql_axum::rejection::GraphQLRejection;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::graphql::schema;
+use crate::graphql::{schema, SearchSchema};
+use crate::limits::{OperationLimits, Refusal, Role, SchemaInfo};
 use crate::SearchIndex;
 
-/// What every request can reach: the open search index.
+/// What every request can reach: the open search index, the operation limits, and counts of
+/// the operations served.
 #[derive(Clone)]
 pub struct AppState {
     /// The index searches read (its writer belongs to the consumer).
     pub index: Arc<SearchIndex>,
+    /// What `/graphql` refuses before executing. Default [`OperationLimits::default`].
+    pub limits: OperationLimits,
+    /// Operations executed and refused by `/graphql` since this state was created.
+    pub operations: Arc<OperationCounts>,
 }
 
 impl AppState {
-    /// State serving `index`.
+    /// State serving `index`, with the default operation limits.
     pub fn new(index: SearchIndex) -> Self {
         Self {
             index: Arc::new(index),
+            limits: OperationLimits::default(),
+            operations: Arc::default(),
         }
     }
+
+    /// The same state with `limits` (from [`Config`](crate::config::Config)).
+    #[must_use]
+    pub fn with_limits(mut self, limits: OperationLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// How many GraphQL operations `/graphql` handed to the executor, and how many it refused
+/// for passing an operation limit (a refused one never reaches the executor).
+#[derive(Debug, Default)]
+pub struct OperationCounts {
+    executed: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl OperationCounts {
+    /// Operations handed to async-graphql (each request of a batch counts).
+    pub fn executed(&self) -> u64 {
+        self.executed.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused by an operation limit (a batch counts once).
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// What the `/graphql` handler needs: the schema it executes, what the limits know of it.
+#[derive(Clone)]
+struct GraphqlEndpoint {
+    schema: SearchSchema,
+    types: Arc<SchemaInfo>,
+    limits: OperationLimits,
+    operations: Arc<OperationCounts>,
 }
 
 /// Largest `/graphql` request body accepted: 64 KiB. A search query is at most 200
@@ -38,14 +86,94 @@ impl AppState {
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The subgraph's routes.
+///
+/// # Panics
+/// When the served schema's own SDL does not parse (a bug, found by every test).
 pub fn app(state: AppState) -> Router {
-    let graphql = GraphQL::new(schema(SearchIndex::clone(&state.index)));
+    let schema = schema(SearchIndex::clone(&state.index));
+    let types = SchemaInfo::from_sdl(&schema.sdl()).expect("the served schema's SDL parses");
+    let graphql = GraphqlEndpoint {
+        schema,
+        types: Arc::new(types),
+        limits: state.limits,
+        operations: Arc::clone(&state.operations),
+    };
     Router::new()
-        .route_service("/graphql", graphql)
+        .route(
+            "/graphql",
+            get(serve_graphql).post(serve_graphql).with_state(graphql),
+        )
         .route_layer(middleware::from_fn(limit_body))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+}
+
+/// `/graphql` over GET and POST: reads the request(s) as async-graphql does, refuses them with
+/// 400 when they pass an operation limit (nothing is executed then), or executes them.
+/// Every caller counts as anonymous: this subgraph verifies no token.
+async fn serve_graphql(State(endpoint): State<GraphqlEndpoint>, request: Request) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut batch = match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &()).await
+    {
+        Ok(batch) => batch.into_inner(),
+        Err(rejection) => return rejection.into_response(),
+    };
+    if let Err(refusal) = endpoint
+        .limits
+        .check(&mut batch, &endpoint.types, Role::Anonymous)
+    {
+        endpoint.operations.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(reason = refusal.reason(), message = %refusal.message(), "operation refused");
+        return refused(&refusal, &accept);
+    }
+    let count = batch.iter().count() as u64;
+    endpoint
+        .operations
+        .executed
+        .fetch_add(count, Ordering::Relaxed);
+    if is_accept_multipart_mixed(&accept) {
+        // Incremental delivery, as async-graphql-axum's own service answers it.
+        let request = match batch.into_single() {
+            Ok(request) => request,
+            Err(error) => return GraphQLRejection(error).into_response(),
+        };
+        let stream = endpoint.schema.execute_stream(request);
+        let body = Body::from_stream(
+            create_multipart_mixed_stream(stream, std::time::Duration::from_secs(30))
+                .map(Ok::<_, std::io::Error>),
+        );
+        return (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("multipart/mixed; boundary=graphql"),
+            )],
+            body,
+        )
+            .into_response();
+    }
+    GraphQLResponse(endpoint.schema.execute_batch(batch).await).into_response()
+}
+
+/// 400 with the refusal's GraphQL error, as `application/graphql-response+json` when the
+/// client accepts it, `application/json` otherwise.
+fn refused(refusal: &Refusal, accept: &str) -> Response {
+    let content_type = if accept.contains("application/graphql-response+json") {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        refusal.body().to_string(),
+    )
+        .into_response()
 }
 
 /// Refuses a `/graphql` body over [`MAX_BODY_BYTES`] with 413 and a GraphQL error (code

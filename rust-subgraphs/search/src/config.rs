@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use tracing_subscriber::filter::LevelFilter;
 
+use crate::limits::OperationLimits;
 use crate::SearchError;
 
 /// Everything the binary needs; every field has a default.
@@ -20,6 +21,9 @@ pub struct Config {
     pub nats_url: String,
     /// `LOG_LEVEL`: `trace`, `debug`, `info`, `warn`, `error` or `off`. Default `info`.
     pub log_level: LevelFilter,
+    /// `OPERATION_LIMITS` and `LIMIT_*`: what `/graphql` refuses before executing; each
+    /// setting and its default is documented on [`OperationLimits`].
+    pub limits: OperationLimits,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
         let nats_url = non_empty("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
         let index_dir = non_empty("SEARCH_INDEX_DIR")
             .map_or_else(|| PathBuf::from(".data/search-index"), PathBuf::from);
+        let limits = read_limits(&non_empty, &mut errors);
         if errors.is_empty() {
             Ok(Self {
                 port,
@@ -70,6 +75,7 @@ impl Config {
                 index_dir,
                 nats_url,
                 log_level,
+                limits,
             })
         } else {
             Err(errors)
@@ -79,6 +85,54 @@ impl Config {
     /// The address to listen on.
     pub fn listen_addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// `OPERATION_LIMITS` (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, as the TypeScript
+/// services read it) and the `LIMIT_*` counts (positive integers).
+fn read_limits(
+    var: &impl Fn(&str) -> Option<String>,
+    errors: &mut Vec<SearchError>,
+) -> OperationLimits {
+    let defaults = OperationLimits::default();
+    let enabled = match var("OPERATION_LIMITS") {
+        None => defaults.enabled,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => {
+                errors.push(SearchError::Config {
+                    name: "OPERATION_LIMITS",
+                    reason: format!("must be true or false, got {v:?}"),
+                });
+                defaults.enabled
+            }
+        },
+    };
+    let mut count = |name: &'static str, default: u64| match var(name) {
+        None => default,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                errors.push(SearchError::Config {
+                    name,
+                    reason: format!("must be a positive integer, got {v:?}"),
+                });
+                default
+            }
+        },
+    };
+    OperationLimits {
+        enabled,
+        max_tokens: count("LIMIT_MAX_TOKENS", defaults.max_tokens),
+        max_depth: count("LIMIT_MAX_DEPTH", defaults.max_depth),
+        max_recursion: count("LIMIT_MAX_RECURSION", defaults.max_recursion),
+        max_aliases: count("LIMIT_MAX_ALIASES", defaults.max_aliases),
+        max_root_fields: count("LIMIT_MAX_ROOT_FIELDS", defaults.max_root_fields),
+        max_cost_anonymous: count("LIMIT_MAX_COST_ANONYMOUS", defaults.max_cost_anonymous),
+        max_cost_signed_in: count("LIMIT_MAX_COST_SIGNED_IN", defaults.max_cost_signed_in),
+        max_cost_admin: count("LIMIT_MAX_COST_ADMIN", defaults.max_cost_admin),
+        default_list_size: count("LIMIT_DEFAULT_LIST_SIZE", defaults.default_list_size),
     }
 }
 
@@ -102,5 +156,43 @@ mod tests {
         .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors[0].to_string().contains("SEARCH_PORT"));
+    }
+
+    #[test]
+    fn operation_limits_default_and_are_read_and_checked() {
+        let config = Config::from_vars(|_| None).unwrap();
+        assert_eq!(config.limits, OperationLimits::default());
+        assert!(config.limits.enabled);
+        assert_eq!(config.limits.max_depth, 15);
+
+        let config = Config::from_vars(|name| match name {
+            "OPERATION_LIMITS" => Some("off".into()),
+            "LIMIT_MAX_DEPTH" => Some(" 7 ".into()),
+            "LIMIT_MAX_COST_ANONYMOUS" => Some("100".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(!config.limits.enabled);
+        assert_eq!(config.limits.max_depth, 7);
+        assert_eq!(config.limits.max_cost_anonymous, 100);
+
+        let errors = Config::from_vars(|name| match name {
+            "OPERATION_LIMITS" => Some("maybe".into()),
+            "LIMIT_MAX_TOKENS" => Some("0".into()),
+            "LIMIT_DEFAULT_LIST_SIZE" => Some("-3".into()),
+            "LIMIT_MAX_ALIASES" => Some("many".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        let names: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 4, "{names:?}");
+        for name in [
+            "OPERATION_LIMITS",
+            "LIMIT_MAX_TOKENS",
+            "LIMIT_DEFAULT_LIST_SIZE",
+            "LIMIT_MAX_ALIASES",
+        ] {
+            assert!(names.iter().any(|n| n.contains(name)), "{name}: {names:?}");
+        }
     }
 }

@@ -14,8 +14,10 @@ pub type SearchSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 /// Page size when `first` is not given.
 pub const DEFAULT_FIRST: i32 = 20;
 
-/// Deepest query accepted (the schema itself is 4 levels deep; `_service`/`_entities` less).
-pub const MAX_DEPTH: usize = 12;
+/// Backstop for async-graphql's own depth check. The configured `LIMIT_MAX_DEPTH` (see
+/// [`crate::limits`]) refuses deep operations first, with its reason and figures; this only bounds
+/// what could reach the executor if the limits were turned off.
+pub const MAX_DEPTH: usize = 64;
 
 /// The schema, without data: enough for [`sdl`] and for building the served schema.
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
@@ -55,7 +57,9 @@ impl QueryRoot {
         #[graphql(desc = "Facet filters; all given ones must hold.")] filter: Option<SearchFilter>,
         #[graphql(default = 20, desc = "Page size, 1 to 100.")] first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<SearchConnection> {
+        // Nullable, so that with this subgraph down the gateway nulls only `search`, not a whole
+        // answer that also asks other subgraphs.
+    ) -> async_graphql::Result<Option<SearchConnection>> {
         let filter = filter.unwrap_or_default();
         let level = match filter.level.as_deref() {
             None => None,
@@ -85,7 +89,7 @@ impl QueryRoot {
                 internal()
             })?
             .map_err(to_graphql_error)?;
-        Ok(SearchConnection::from(page))
+        Ok(Some(SearchConnection::from(page)))
     }
 }
 
@@ -176,8 +180,10 @@ pub struct SearchHit {
     pub text_snippet: Option<String>,
     /// Whether the hit is a course or one of its lessons.
     pub kind: SearchHitKind,
-    /// The course (for a lesson: its course).
-    pub course: Course,
+    /// The course (for a lesson: its course). Always set here; nullable so that, when the course
+    /// subgraph is unavailable, the gateway nulls only this reference and the hit keeps its
+    /// snippets.
+    pub course: Option<Course>,
     /// The lesson, for a lesson hit.
     pub lesson: Option<Lesson>,
 }
@@ -264,9 +270,9 @@ impl From<SearchPage> for SearchConnection {
                     lesson: (hit.kind == DocKind::Lesson).then(|| Lesson {
                         id: ID(hit.id.clone()),
                     }),
-                    course: Course {
+                    course: Some(Course {
                         id: ID(hit.course_id),
-                    },
+                    }),
                 },
             })
             .collect();

@@ -10,8 +10,10 @@
 //!   and a cursor.
 //!
 //! Around the engine, the subgraph: [`app`] (the HTTP routes: `/graphql`, `/healthz`,
-//! `/readyz`) over [`graphql`] (Federation 2 schema, [`sdl`]), and [`consumer`] (the `COURSE`
-//! stream's durable consumer that feeds the [`Indexer`]); `src/main.rs` wires them up.
+//! `/readyz`) over [`graphql`] (Federation 2 schema, [`sdl`]) behind [`limits`] (the operation
+//! limits every `/graphql` request is checked against before anything executes), and
+//! [`consumer`] (the `COURSE` stream's durable consumer that feeds the [`Indexer`]);
+//! `src/main.rs` wires them up.
 //!
 //! The schema and its per-language fields are described in [`schema`]; how a query matches
 //! (stems, typos, prefixes, boosts) in the docs of [`search`].
@@ -71,6 +73,7 @@ mod event;
 pub mod graphql;
 mod highlight;
 mod indexer;
+pub mod limits;
 mod page;
 mod query;
 mod request;
@@ -84,7 +87,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
-pub use app::{app, AppState, MAX_BODY_BYTES};
+pub use app::{app, AppState, OperationCounts, MAX_BODY_BYTES};
 pub use error::SearchError;
 pub use event::CourseEvent;
 pub use graphql::sdl;

@@ -99,9 +99,12 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(%addr, index_dir = %config.index_dir.display(), "search subgraph listening");
-    let served = axum::serve(listener, app(AppState::new(index)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        app(AppState::new(index).with_limits(config.limits)),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     let _ = stop.send(true);
     let consumed = consumer.await;
     if let Err(error) = served {

@@ -199,7 +199,9 @@ async fn bad_input_is_bad_user_input_never_a_500() {
         json!({ "query": "rust", "after": "not-a-cursor" }),
         json!({ "query": "rust", "first": -1 }),
         json!({ "query": "rust", "first": 0 }),
-        json!({ "query": "rust", "first": 1000 }),
+        // Just over the resolver's maximum (100); far larger pages are refused by the cost
+        // limit before any resolver runs (tests/limits.rs).
+        json!({ "query": "rust", "first": 101 }),
         json!({ "query": "rust", "filter": { "level": "expert" } }),
         json!({ "query": "rust", "filter": { "category": "" } }),
         json!({ "query": "?!*" }),
