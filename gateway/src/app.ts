@@ -2,18 +2,23 @@
  * Builds the gateway (the one endpoint) without listening: yoga serving the supergraph through
  * @apollo/gateway, with auth, the admin-only explorer and introspection gate. main.ts serves it.
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { YogaServerInstance } from 'graphql-yoga';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
+import { OPERATION_BATCH, createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+import { clientIp, createClientIp } from './client-ip.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
 import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
+import { useRequestDeadline } from './execution-budget.js';
+import { createRateLimits } from './rate-limit/index.js';
+import { subgraphReadiness } from './readiness.js';
 import { SSE_PATH, createSubscriptions } from './subscriptions/index.js';
 
 const GRAPHQL_ENDPOINT = '/graphql';
@@ -25,10 +30,36 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     issuer: config.authIssuer,
     audience: config.authAudience,
     redis,
+    logger,
   });
   const auth = createRequestAuth(verifier);
-  const { gateway, subgraphUrls } = await loadSupergraph(config.supergraphPath, { deduplicateQueries: config.deduplicateQueries, subgraphClient: config.subgraphClient });
+  const { gateway, subgraphUrls, breakerStates, dispose: disposeBreakers } = await loadSupergraph(config.supergraphPath, {
+    deduplicateQueries: config.deduplicateQueries,
+    subgraphClient: config.subgraphClient,
+    subgraphTimeoutMs: config.subgraphTimeoutMs,
+    maxResponseBytes: config.subgraphMaxResponseMb * 1024 * 1024,
+    breakerFailures: config.breakerFailures,
+    breakerOpenMs: config.breakerOpenMs,
+    logger,
+  });
   const production = config.mode === 'production';
+  const trustedProxies = config.trustedProxies;
+  const requestClientIp = createClientIp({ trustedProxies, signingSecret: config.internalSigningSecret });
+  const rateLimits = config.rateLimits
+    ? createRateLimits({
+        redis,
+        limits: {
+          ipPerMinute: config.rateLimitIpPerMinute,
+          userPerMinute: config.rateLimitUserPerMinute,
+          authPerMinute: config.rateLimitAuthPerMinute,
+          enrolPerMinute: config.rateLimitEnrolPerMinute,
+          checkoutPerMinute: config.rateLimitCheckoutPerMinute,
+        },
+        clientIp: requestClientIp,
+        userOf: (request) => auth(request).then((a) => a.viewer?.userId ?? null, () => null),
+        logger,
+      })
+    : null;
   const responseCache = config.responseCache
     ? await createResponseCache({ natsUrl: config.natsUrl, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, maxMb: config.responseCacheMaxMb, logger })
     : null;
@@ -39,14 +70,25 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     logger,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     graphiql: explorerFor(auth),
+    // Only the configured origins' pages may read answers in a browser; others get no CORS headers.
+    cors: corsAllowList(config.corsOrigins),
+    // Judged against the supergraph's costs before any plugin below (the federation executor included).
+    operationLimits: { config, sdl: readFileSync(config.supergraphPath, 'utf8') },
     context: async (request) => {
       const { viewer, token } = await auth(request);
       return { requestId: request.headers.get('x-request-id') ?? '', viewer, accessToken: token };
     },
     plugins: [
-      useExplorerSignIn({ auth, graphqlEndpoint: GRAPHQL_ENDPOINT, secureCookie: production, selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)) }),
+      // First: the others read each request's client address from it.
+      requestClientIp.plugin,
+      // Before the explorer, so its sign-in (an in-process logIn) is counted as the client's logIn.
+      ...(rateLimits ? [rateLimits] : []),
+      useVaryOrigin(),
+      useExplorerSignIn({ auth, graphqlEndpoint: GRAPHQL_ENDPOINT, selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)) }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
       useApolloFederation({ gateway, logger }),
+      // Subgraph calls still out when the deadline passes are abandoned (execution-budget.ts).
+      useRequestDeadline(config.requestTimeoutMs),
       // A cached answer stops execution before anything below runs.
       ...(responseCache ? [responseCache.plugin] : []),
       // After the federation plugin: it wraps the executor that plugin sets.
@@ -59,11 +101,13 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     verifier,
     // Entity fields of subscription events go through this very gateway, as the subscriber.
     runQuery: async (query, variables, token) => {
-      const res = await yoga.fetch(`http://gateway${GRAPHQL_ENDPOINT}`, {
+      const init = {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
-      });
+      };
+      // One root field per event: judged per entity, not as one operation (service-kit operation-limits/plugin.ts).
+      const res = await yoga.fetch(`http://gateway${GRAPHQL_ENDPOINT}`, init, { [OPERATION_BATCH]: true });
       return res.json();
     },
     natsUrl: config.natsUrl,
@@ -72,6 +116,9 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     bufferLimit: config.subscriptionBufferEvents,
     slowCloseGraceMs: config.subscriptionSlowCloseGraceMs,
     authRecheckMs: config.subscriptionAuthRecheckMs,
+    limits: { perConnection: config.subscriptionMaxPerConnection, perUser: config.subscriptionMaxPerUser, perIp: config.subscriptionMaxPerIp },
+    ownerResumeWindow: config.subscriptionOwnerResumeWindow,
+    clientIp: (req) => clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
   });
 
   return {
@@ -82,19 +129,50 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     attach: (server: Server) => subscriptions.attach(server),
     /** Streams end first, with a reason, so shutdown need not wait for them. */
     beforeDrain: () => subscriptions.close(),
-    /** Ready when every subgraph says it is ready. */
-    ready: async () => {
-      await Promise.all(
-        Object.entries(subgraphUrls).map(async ([name, url]) => {
-          const res = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2_000) }).catch(() => null);
-          if (!res?.ok) throw new Error(`subgraph ${name} is not ready`);
-        }),
-      );
-    },
+    /**
+     * Each subgraph's state: 200 `ready`, 200 `degraded` with the `unavailable` ones listed (partial
+     * answers are still served), 503 only when none answers (gateway/src/readiness.ts).
+     * Each subgraph also shows its circuit breaker's state.
+     */
+    ready: subgraphReadiness({ subgraphUrls, breakerStates }),
     close: async () => {
       await responseCache?.close();
       await gateway.stop();
+      disposeBreakers();
       redis.disconnect();
+    },
+  };
+}
+
+/**
+ * yoga's `cors` option for an exact allow-list: an allowed origin gets CORS headers (preflights
+ * included) for GET and POST with the headers clients send; any other origin, and a request with no
+ * Origin, gets none, so a browser keeps that page from reading the answer or sending a non-simple
+ * request. No credentials: browsers call with bearer tokens, never with the explorer's cookie.
+ */
+export function corsAllowList(origins: readonly string[]) {
+  const allowed = new Set(origins);
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (!origin || !allowed.has(origin)) return false as const;
+    return {
+      origin: [origin],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'accept', 'authorization', 'x-request-id'],
+      exposedHeaders: ['ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
+      credentials: false,
+      maxAge: 600,
+    };
+  };
+}
+
+/** Answers differ by Origin (CORS headers or none): say so to every cache on the way. */
+function useVaryOrigin(): Plugin {
+  return {
+    onResponse({ request, response }) {
+      if (!request.headers.has('origin')) return;
+      const vary = response.headers.get('vary');
+      if (!vary || !/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
     },
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { parseTrustedProxies } from './client-ip.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -41,6 +42,40 @@ export const gatewaySettings = {
     parse: parse.oneOf('keep-alive', 'apollo'),
     doc: "keep-alive: the gateway's own node:http pools; apollo: @apollo/gateway's default fetcher (kept for comparison)",
   },
+  subgraphTimeoutMs: {
+    env: 'GATEWAY_SUBGRAPH_TIMEOUT_MS',
+    // A healthy subgraph answers the heaviest legitimate call in well under a second, and a
+    // paid checkout waits on its provider a few seconds at most; past 5 s it is not coming.
+    default: 5_000,
+    parse: parse.positiveInt,
+    doc: 'the longest one subgraph call may take; past it the fields of that subgraph are null (SUBGRAPH_UNAVAILABLE)',
+  },
+  requestTimeoutMs: {
+    env: 'GATEWAY_REQUEST_TIMEOUT_MS',
+    // Two sequential subgraph timeouts: a plan is a few fetches deep, and a client should hear back.
+    default: 10_000,
+    parse: parse.positiveInt,
+    doc: "the longest one operation may spend on subgraph calls; then its outstanding calls are abandoned and their fields are null",
+  },
+  subgraphMaxResponseMb: {
+    env: 'GATEWAY_SUBGRAPH_MAX_RESPONSE_MB',
+    // The largest legitimate answers (a 100-row admin list) are well under 1 MB.
+    default: 8,
+    parse: parse.positiveInt,
+    doc: "megabytes a subgraph's answer may hold; a larger one is cut off and that subgraph's fields are null",
+  },
+  breakerFailures: {
+    env: 'GATEWAY_BREAKER_FAILURES',
+    default: 5,
+    parse: parse.positiveInt,
+    doc: "failures in a row (timeouts, refused connections, 5xx) that open a subgraph's circuit: its calls then fail at once",
+  },
+  breakerOpenMs: {
+    env: 'GATEWAY_BREAKER_OPEN_MS',
+    default: 10_000,
+    parse: parse.positiveInt,
+    doc: 'how long an open circuit fails fast before it half-opens and lets one probe call through',
+  },
   responseCache: {
     env: 'GATEWAY_RESPONSE_CACHE',
     default: false,
@@ -65,6 +100,36 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'megabytes of JSON the cached answers of one gateway process may hold together',
   },
+  trustedProxies: {
+    env: 'GATEWAY_TRUSTED_PROXIES',
+    default: parseTrustedProxies(''),
+    parse: parseTrustedProxies,
+    doc: "comma-separated addresses and CIDR ranges of proxies whose X-Forwarded-For is believed; empty: the socket's peer is the client",
+  },
+  rateLimits: {
+    env: 'RATE_LIMITS',
+    default: true,
+    parse: parse.boolean,
+    doc: 'rate limits in Redis (per IP, per user, and stricter ones on sign-in, enrolment and checkout); fail open while Redis is down',
+  },
+  // Generous enough for a real frontend (a page is a few requests) behind a shared address (NAT).
+  rateLimitIpPerMinute: { env: 'RATE_LIMIT_IP_PER_MINUTE', default: 1200, parse: parse.positiveInt, doc: 'requests per minute per client IP (also the largest burst)' },
+  rateLimitUserPerMinute: { env: 'RATE_LIMIT_USER_PER_MINUTE', default: 600, parse: parse.positiveInt, doc: 'requests per minute per signed-in user, from any address' },
+  rateLimitAuthPerMinute: {
+    env: 'RATE_LIMIT_AUTH_PER_MINUTE',
+    // A shared address (an office behind NAT) refreshes many sessions; password guessing is capped
+    // harder by identity's lock-out (per email and per address).
+    default: 60,
+    parse: parse.positiveInt,
+    doc: 'logIn, signUp and refreshSession per minute per client IP (each aliased occurrence counts; the explorer sign-in too)',
+  },
+  rateLimitEnrolPerMinute: { env: 'RATE_LIMIT_ENROL_PER_MINUTE', default: 30, parse: parse.positiveInt, doc: 'enrol and unenrol per minute per user (per IP when anonymous)' },
+  rateLimitCheckoutPerMinute: {
+    env: 'RATE_LIMIT_CHECKOUT_PER_MINUTE',
+    default: 20,
+    parse: parse.positiveInt,
+    doc: 'checkout and coupon look-ups per minute per user (per IP when anonymous)',
+  },
   ...jwksSetting,
   subscriptionBufferEvents: {
     env: 'SUBSCRIPTION_BUFFER_EVENTS',
@@ -84,7 +149,54 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: "how often an open stream's access token is checked again, so a revoked one ends it",
   },
+  subscriptionMaxPerConnection: {
+    env: 'SUBSCRIPTION_MAX_PER_CONNECTION',
+    // A page needs a few (the staff dashboard: four streams); more on one socket is a client bug or abuse.
+    default: 10,
+    parse: parse.positiveInt,
+    doc: 'streams one graphql-ws connection may carry at once; one more is refused with RATE_LIMITED/TOO_MANY_STREAMS',
+  },
+  subscriptionMaxPerUser: {
+    env: 'SUBSCRIPTION_MAX_PER_USER',
+    // A few tabs and devices of one person.
+    default: 20,
+    parse: parse.positiveInt,
+    doc: 'streams one signed-in user may hold over all their connections, per gateway process',
+  },
+  subscriptionMaxPerIp: {
+    env: 'SUBSCRIPTION_MAX_PER_IP',
+    // Many people may share one address (a campus or office behind NAT): generous, yet bounded.
+    default: 200,
+    parse: parse.positiveInt,
+    doc: 'streams one client IP may hold over all its connections, per gateway process',
+  },
+  subscriptionOwnerResumeWindow: {
+    env: 'SUBSCRIPTION_OWNER_RESUME_WINDOW',
+    default: 1000,
+    parse: parse.positiveInt,
+    doc: "notificationAdded(after:) reads at most this many of the NOTIFICATION stream's latest events; an older position resumes there (missedBefore says so)",
+  },
+  corsOrigins: {
+    env: 'GATEWAY_CORS_ORIGINS',
+    default: [] as string[],
+    parse: parseOrigins,
+    doc: 'comma-separated exact origins (https://app.example.com) whose pages may call the endpoint from a browser; none by default',
+  },
 };
+
+/** `https://a.example, http://localhost:5173` → exact origins; anything else (a path, `*`) fails start-up. */
+export function parseOrigins(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
+    let origin: string;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      throw new Error(`"${entry}" is not an origin (scheme://host[:port])`);
+    }
+    if (origin === 'null' || origin !== entry) throw new Error(`"${entry}" is not an exact origin: write it as ${origin === 'null' ? 'scheme://host[:port]' : origin} (no path, no trailing slash, no wildcard)`);
+    return origin;
+  });
+}
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;
 

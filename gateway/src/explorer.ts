@@ -1,14 +1,22 @@
 /**
  * The GraphQL explorer (GraphiQL) at GET /graphql, for admins only. A browser without an admin
- * session gets a sign-in page instead; signing in sets an HttpOnly, SameSite=Strict cookie holding
- * the admin's access token, which the gateway accepts like a bearer token.
+ * session gets a sign-in page instead; signing in sets a `__Host-` cookie (HttpOnly, Secure,
+ * SameSite=Strict) holding the admin's access token, which the gateway accepts like a bearer token
+ * on the explorer's own requests only: those carrying its header (request-auth.ts), which GraphiQL
+ * sends with every fetch. `POST /explorer/logout` ends the session in identity, then drops the cookie.
+ *
+ * The cookie is always Secure: browsers keep Secure cookies set over plain http from localhost and
+ * 127.0.0.1 (loopback counts as a secure context), so local development works; anywhere else the
+ * explorer needs https.
  */
 import type { Plugin } from 'graphql-yoga';
-import { EXPLORER_COOKIE, isAdmin, type RequestAuthResolver } from './request-auth.js';
+import { EXPLORER_COOKIE, EXPLORER_HEADER, fromExplorer, explorerCookieToken, type RequestAuthResolver } from './request-auth.js';
 
 const LOG_IN = `mutation ExplorerLogIn($input: LogInInput!) {
   logIn(input: $input) { accessToken accessTokenExpiresAt user { role } }
 }`;
+
+const LOG_OUT = 'mutation ExplorerLogOut { logOut }';
 
 const SIGN_IN_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Coursegraph explorer</title>
@@ -23,7 +31,7 @@ const SIGN_IN_PAGE = `<!doctype html>
 document.getElementById('f').addEventListener('submit', async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
-  const res = await fetch('/explorer/session', { method: 'POST', headers: { 'content-type': 'application/json' },
+  const res = await fetch('/explorer/session', { method: 'POST', headers: { 'content-type': 'application/json', '${EXPLORER_HEADER}': '1' },
     body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) });
   if (res.ok) location.reload(); else document.getElementById('error').textContent = (await res.json()).error;
 });
@@ -32,40 +40,51 @@ document.getElementById('f').addEventListener('submit', async (e) => {
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
-/** The graphiql option: the explorer renders only for admins. */
+/** A page navigation sends no header of ours: which page it gets is decided by the cookie alone. */
+const pageForAdmin = async (auth: RequestAuthResolver, request: Request) => (await auth.explorerPageViewer(request))?.role === 'ADMIN';
+
+/** The graphiql option: the explorer renders only for admins, and sends its header on every fetch. */
 export const explorerFor = (auth: RequestAuthResolver) => async (request: Request) =>
-  (await isAdmin(auth, request)) ? { title: 'Coursegraph explorer', credentials: 'same-origin' as const } : false;
+  (await pageForAdmin(auth, request))
+    ? { title: 'Coursegraph explorer', credentials: 'same-origin' as const, additionalHeaders: { [EXPLORER_HEADER]: '1' } }
+    : false;
 
 export interface ExplorerSignInOptions {
   auth: RequestAuthResolver;
   graphqlEndpoint: string;
-  /** Adds `Secure` to the cookie (production, behind TLS). */
-  secureCookie: boolean;
-  /** The gateway's own fetch, to run logIn in-process through the graph. */
+  /** The gateway's own fetch, to run logIn and logOut in-process through the graph. */
   selfFetch: () => (url: string, init: RequestInit) => Promise<Response>;
 }
 
-export function useExplorerSignIn({ auth, graphqlEndpoint, secureCookie, selfFetch }: ExplorerSignInOptions): Plugin {
+const clearCookie = `${EXPLORER_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
+
+export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch }: ExplorerSignInOptions): Plugin {
+  const throughGraph = (query: string, variables: Record<string, unknown>, token?: string) =>
+    selfFetch()(`http://gateway.internal${graphqlEndpoint}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname === graphqlEndpoint && request.method === 'GET' && !url.searchParams.has('query')) {
         const wantsHtml = request.headers.get('accept')?.includes('text/html');
-        if (wantsHtml && !(await isAdmin(auth, request))) {
+        if (wantsHtml && !(await pageForAdmin(auth, request))) {
           endResponse(new Response(SIGN_IN_PAGE, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } }));
         }
         return;
       }
       if (url.pathname === '/explorer/session' && request.method === 'POST') {
+        // JSON only: a cross-site form cannot send it without a preflight (no sign-in CSRF).
+        if (!/^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
+          return endResponse(json(415, { error: 'Send {"email": ..., "password": ...} as application/json.' }));
+        }
         const body = (await request.json().catch(() => null)) as { email?: unknown; password?: unknown } | null;
         if (typeof body?.email !== 'string' || typeof body.password !== 'string') {
           return endResponse(json(400, { error: 'Send {"email": ..., "password": ...} as JSON.' }));
         }
         // Sign in through the graph itself, so the explorer uses exactly the public logIn rules.
-        const result = await selfFetch()(`http://gateway.internal${graphqlEndpoint}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-          body: JSON.stringify({ query: LOG_IN, variables: { input: { email: body.email, password: body.password } } }),
-        });
+        const result = await throughGraph(LOG_IN, { input: { email: body.email, password: body.password } });
         const payload = (await result.json()) as {
           data?: { logIn?: { accessToken: string; accessTokenExpiresAt: string; user: { role: string } } };
           errors?: { message: string }[];
@@ -74,11 +93,20 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, secureCookie, selfFet
         if (!login) return endResponse(json(401, { error: payload.errors?.[0]?.message ?? 'Sign-in failed.' }));
         if (login.user.role !== 'ADMIN') return endResponse(json(403, { error: 'The explorer is for admins only.' }));
         const maxAge = Math.max(0, Math.floor((Date.parse(login.accessTokenExpiresAt) - Date.now()) / 1000));
-        const cookie = `${EXPLORER_COOKIE}=${login.accessToken}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secureCookie ? '; Secure' : ''}`;
+        const cookie = `${EXPLORER_COOKIE}=${login.accessToken}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${maxAge}`;
         return endResponse(json(200, { ok: true }, { 'set-cookie': cookie }));
       }
       if (url.pathname === '/explorer/logout' && request.method === 'POST') {
-        return endResponse(json(200, { ok: true }, { 'set-cookie': `${EXPLORER_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` }));
+        // Only the explorer may end its session: a cross-site page cannot send this header.
+        if (!fromExplorer(request)) return endResponse(json(403, { error: `Log out from the explorer (it sends ${EXPLORER_HEADER}: 1).` }));
+        const token = explorerCookieToken(request);
+        let revoked = false;
+        if (token) {
+          // End the session in identity (refresh token and access tokens), not just in this browser.
+          const payload = (await (await throughGraph(LOG_OUT, {}, token)).json()) as { data?: { logOut?: boolean } };
+          revoked = payload.data?.logOut === true;
+        }
+        return endResponse(json(200, { ok: true, revoked }, { 'set-cookie': clearCookie }));
       }
     },
   };

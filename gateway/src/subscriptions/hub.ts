@@ -41,6 +41,11 @@ export interface OpenOptions {
   after?: number;
   /** Only events this returns true for reach the subscriber (e.g. the viewer's own). */
   accept: (event: ReceivedEvent) => boolean;
+  /**
+   * At most this many of the stream's latest events are read for a resume: an older `after`
+   * resumes from there instead, and `missedBefore` says where. Unbounded when absent.
+   */
+  maxBacklog?: number;
   /** Called once when the hub ends the subscription (a full queue): the transport disconnects. */
   onEnded: (reason: StreamEnded) => void;
 }
@@ -50,7 +55,10 @@ export interface HubSubscription {
   /** The next event, or null once closed; throws StreamEnded when the hub ended it. */
   next(): Promise<StreamEvent | null>;
   close(): void;
-  /** Position of the oldest event still in the stream when a resume asked for older ones. */
+  /**
+   * Where the resume began when it could not begin at `after`: the oldest event still in the
+   * stream, or the oldest within `maxBacklog`. Events before it were not replayed.
+   */
   readonly missedBefore: string | null;
 }
 
@@ -69,6 +77,8 @@ export interface EventHubOptions {
 }
 
 export class EventHub {
+  /** Messages read from JetStream for resumes since start (each backlog message once). */
+  readonly reads = { backlogMessages: 0 };
   private readonly feeds = new Map<string, Promise<Feed>>();
   private readonly stops: (() => Promise<void>)[] = [];
   private jsm: Promise<JetStreamManager>;
@@ -91,6 +101,11 @@ export class EventHub {
       if (state.first_seq > backlogFrom && state.messages > 0) {
         missedBefore = formatPosition(feed.stream, state.first_seq);
         backlogFrom = state.first_seq;
+      }
+      const floor = options.maxBacklog === undefined ? 0 : state.last_seq - options.maxBacklog + 1;
+      if (floor > backlogFrom) {
+        missedBefore = formatPosition(feed.stream, floor);
+        backlogFrom = floor;
       }
     }
     // Joining and reading the high-water mark happen in one synchronous step (see the top comment).
@@ -173,9 +188,11 @@ export class EventHub {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
-    const messages = await consumer.consume({ max_messages: 64 });
+    // Never ask for more than the range holds: what is fetched stays within what may be read.
+    const messages = await consumer.consume({ max_messages: Math.max(1, Math.min(64, to - from + 1)) });
     try {
       for await (const msg of messages) {
+        this.reads.backlogMessages++;
         const seq = msg.info.streamSequence;
         if (seq > to) return;
         yield msg;

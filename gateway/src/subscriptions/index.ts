@@ -3,12 +3,13 @@
  * them itself from NATS): one engine (schema, event hub, supergraph query runner) behind two
  * transports, graphql-ws and GraphQL over SSE.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import { connectNats, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
 import type { RunQuery } from './execute.js';
 import { subscriptionSchema } from './execute.js';
 import { EventHub } from './hub.js';
+import { StreamLimits, type StreamLimitsOptions } from './limits.js';
 import { sseTransport } from './sse.js';
 import { webSocketTransport } from './websocket.js';
 
@@ -26,19 +27,30 @@ export interface SubscriptionsOptions {
   slowCloseGraceMs: number;
   /** How often the token of an open stream is checked again (revocation). */
   authRecheckMs: number;
+  /** Open streams allowed per connection, user and client IP (limits.ts). Default: no limit (the gateway passes its settings). */
+  limits?: StreamLimitsOptions;
+  /** Owner streams (`notificationAdded`): a resume reads at most this many of the stream's latest events. Default: no bound. */
+  ownerResumeWindow?: number;
+  /** The client's address for a request or WebSocket upgrade (client-ip.ts, with the trusted proxies). Default: the socket's peer. */
+  clientIp?: (request: IncomingMessage) => string;
 }
+
+const UNLIMITED: StreamLimitsOptions = { perConnection: Infinity, perUser: Infinity, perIp: Infinity };
+const socketPeer = (request: IncomingMessage) => request.socket.remoteAddress ?? 'unknown';
 
 export async function createSubscriptions(options: SubscriptionsOptions) {
   const logger = options.logger.child({ component: 'subscriptions' });
   const nc = await connectNats(options.natsUrl, { name: 'gateway-subscriptions', logger });
   const hub = new EventHub({ nc, logger, bufferLimit: options.bufferLimit });
-  const engine = { schema: subscriptionSchema(options.apiSchema), hub, runQuery: options.runQuery };
-  const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs, authRecheckMs: options.authRecheckMs };
+  const limits = new StreamLimits(options.limits ?? UNLIMITED);
+  const engine = { schema: subscriptionSchema(options.apiSchema), hub, runQuery: options.runQuery, limits, ownerResumeWindow: options.ownerResumeWindow ?? Infinity };
+  const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs, authRecheckMs: options.authRecheckMs, clientIp: options.clientIp ?? socketPeer };
   const webSocket = webSocketTransport({ ...common, path: options.webSocketPath });
   const sse = sseTransport(common);
   return {
     schema: engine.schema,
     hub,
+    limits,
     sse: sse.handle,
     attach: (server: Server) => webSocket.attach(server),
     /** Ends every stream with a reason, then lets go of NATS. */

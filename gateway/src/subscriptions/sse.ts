@@ -25,6 +25,8 @@ export interface SseTransportOptions {
   slowCloseGraceMs: number;
   /** How often a signed-in caller's token is checked again for revocation. */
   authRecheckMs: number;
+  /** The client's address, from the request. */
+  clientIp: (request: IncomingMessage) => string;
 }
 
 /** Identical subscriptions share one result object per event: serialise it once for all of them. */
@@ -38,7 +40,7 @@ function frame(result: ExecutionResult): string {
   return text;
 }
 
-const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
 
 function errorResponse(res: ServerResponse, errors: readonly GraphQLError[] | { message: string; extensions: Record<string, unknown> }[]) {
   const status = STATUS_BY_CODE[String(errors[0]?.extensions?.code)] ?? 400;
@@ -59,7 +61,7 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authRecheckMs }: SseTransportOptions) {
+export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authRecheckMs, clientIp }: SseTransportOptions) {
   const open = new Set<() => void>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,7 +91,8 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
 
     let ended: StreamEnded | null = null;
     let interrupt: () => void = () => undefined;
-    const prepared = await prepareSubscription(engine, body, caller, (reason) => {
+    // Distinct connections: this request is the stream's connection.
+    const prepared = await prepareSubscription(engine, body, caller, { connection: res, ip: clientIp(req) }, (reason) => {
       ended = reason;
       interrupt();
     });

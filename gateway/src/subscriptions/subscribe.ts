@@ -9,7 +9,8 @@ import {
 } from 'graphql';
 import { badInput, forbidden, unauthenticated, type Viewer } from '@coursegraph/service-kit';
 import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
-import type { EventHub, StreamEnded } from './hub.js';
+import type { EventHub, HubSubscription, StreamEnded } from './hub.js';
+import type { StreamHolder, StreamLimits } from './limits.js';
 import { formatPosition, parsePosition } from './position.js';
 import { STREAMS, eventValue } from './streams.js';
 
@@ -33,24 +34,31 @@ export interface SubscriptionEngine {
   schema: GraphQLSchema;
   hub: EventHub;
   runQuery: RunQuery;
+  limits: StreamLimits;
+  /** Owner streams (a user's own events among everyone's): a resume reads at most this many latest events. */
+  ownerResumeWindow: number;
 }
+
+/** Where a stream would be held: its connection and client address (the user comes from the caller). */
+export type Connection = Omit<StreamHolder, 'userId'>;
 
 const MAX_QUERY_LENGTH = 20_000;
 
 /**
  * Checks a request and opens its stream. `onEnded` is told when the hub ends the stream (a slow
- * subscriber), so the transport can disconnect even while the client is not reading.
+ * subscriber), so the transport can disconnect even while the client is not reading. A holder over
+ * its stream limits (limits.ts) gets RATE_LIMITED and opens nothing; its other streams go on.
  */
-export async function prepareSubscription(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+export async function prepareSubscription(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, connection: Connection, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
   try {
-    return await prepare(engine, request, caller, onEnded);
+    return await prepare(engine, request, caller, connection, onEnded);
   } catch (err) {
     if (err instanceof GraphQLError) return { ok: false, errors: [err] };
     throw err;
   }
 }
 
-async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, connection: Connection, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
   const { query, variables = {}, operationName } = request;
   if (typeof query !== 'string' || query.trim() === '') throw badInput('Send the subscription operation as a non-empty `query` string.', 'query');
   if (query.length > MAX_QUERY_LENGTH) throw badInput(`The query is longer than ${MAX_QUERY_LENGTH} characters.`, 'query');
@@ -91,12 +99,26 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
 
   const stream = definition.event.subject.split('.')[0]!.toUpperCase();
   const after = args.after == null ? undefined : parsePosition(args.after, stream);
-  const subscription = await engine.hub.open({
-    event: definition.event,
-    after,
-    accept: definition.access === 'owner' ? (event) => definition.ownerOf!(event.payload) === viewer.userId : () => true,
-    onEnded,
-  });
+  const release = engine.limits.acquire({ ...connection, userId: viewer.userId });
+  let subscription: HubSubscription;
+  try {
+    subscription = await engine.hub.open({
+      event: definition.event,
+      after,
+      accept: definition.access === 'owner' ? (event) => definition.ownerOf!(event.payload) === viewer.userId : () => true,
+      // A learner's events are a few among everyone's: a resume may not make the gateway read the
+      // whole stream for them (staff streams are every event, all of them wanted).
+      maxBacklog: definition.access === 'owner' && Number.isFinite(engine.ownerResumeWindow) ? engine.ownerResumeWindow : undefined,
+      onEnded,
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const closeSubscription = () => {
+    subscription.close();
+    release();
+  };
 
   const prepared: PreparedOperation = { schema: engine.schema, document, operation, field, variables: rawVariables, token: caller.token };
   // Identical subscriptions (operation, variables, viewer) share one execution per event.
@@ -122,7 +144,7 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
         first = false;
       }
     } finally {
-      subscription.close();
+      closeSubscription();
     }
   }
   // A transport ends a stream with `return()`, often while the generator waits for an event that may
@@ -131,7 +153,7 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
   const generator = results();
   const returnAfterWait = generator.return.bind(generator);
   generator.return = (value) => {
-    subscription.close();
+    closeSubscription();
     return returnAfterWait(value);
   };
   return { ok: true, document, results: generator };

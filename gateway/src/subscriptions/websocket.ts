@@ -33,12 +33,14 @@ export interface WebSocketTransportOptions {
   slowCloseGraceMs: number;
   /** How often a signed-in caller's token is checked again for revocation. */
   authRecheckMs: number;
+  /** The client's address, from the upgrade request. */
+  clientIp: (request: IncomingMessage) => string;
 }
 
 /** Close reasons are limited to 123 bytes by the protocol. */
 const reasonText = (text: string) => (Buffer.byteLength(text) <= 123 ? text : `${text.slice(0, 110)}…`);
 
-export function webSocketTransport({ engine, verifier, logger, path, slowCloseGraceMs, authRecheckMs }: WebSocketTransportOptions) {
+export function webSocketTransport({ engine, verifier, logger, path, slowCloseGraceMs, authRecheckMs, clientIp }: WebSocketTransportOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const cancels = new WeakMap<WebSocket, () => void>();
 
@@ -72,7 +74,9 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
           else if (reason.code === 'SHUTTING_DOWN') closeSocket(socket, CLOSE_GOING_AWAY, reason.message, slowCloseGraceMs);
           // STREAM_FAILED: the error reaches the client as this subscription's `error` message.
         };
-        const prepared = await prepareSubscription(engine, payload, ctx.extra.caller ?? { viewer: null, token: null }, onEnded);
+        // Every subscription of this socket counts against it, its user and its client's address.
+        const connection = { connection: socket, ip: clientIp(ctx.extra.request) };
+        const prepared = await prepareSubscription(engine, payload, ctx.extra.caller ?? { viewer: null, token: null }, connection, onEnded);
         if (!prepared.ok) return prepared.errors;
         return { schema: engine.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue: { results: prepared.results } };
       },
