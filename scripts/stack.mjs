@@ -162,6 +162,12 @@ async function aptInstall(pkgs, log) {
   await run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...pkgs], { env });
 }
 
+/** Debian's Chromium, which the browser tests drive (`npx playwright install` cannot download one here). */
+export async function ensureBrowser({ log = console.error } = {}) {
+  if (fs.existsSync('/usr/bin/chromium')) return;
+  await aptInstall(['chromium'], log);
+}
+
 // ---- starting ----
 function postgresIds() {
   const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));

@@ -27,11 +27,13 @@ function runCapture(cmd, args, options = {}) {
 }
 
 const { started } = await prepare({ log });
-const { stopServices } = await import('./stack.mjs');
+const { stopServices, ensureBrowser } = await import('./stack.mjs');
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let problems = [];
 
 try {
+  // The browser tests (the explorer in Chromium) need Debian's chromium.
+  await ensureBrowser({ log });
   log('\n== TypeScript tests (vitest)');
   const report = path.join(ROOT, '.data/test-results/vitest.json');
   fs.mkdirSync(path.dirname(report), { recursive: true });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT, contextDatabaseUrl, databaseName, natsUrl, redisUrl } from './env.mjs';
+import { createSupervisor, restartPolicyFromEnv } from './supervisor.mjs';
 
 export function subgraphList() {
   const { subgraphs } = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8'));
@@ -36,58 +37,98 @@ async function waitReady(name, baseUrl, child, logFile, timeoutMs = 60_000) {
   throw new Error(`${name} did not become ready at ${baseUrl} (exit code ${child.exitCode}); last log lines:\n${tail}`);
 }
 
+/** Ends `child` with `signal` and resolves once it has exited (at once when it already had). */
+const end = (child, signal) => {
+  if (!running(child)) return Promise.resolve();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  return exited;
+};
+
 /**
  * Starts every subgraph and the gateway, each logging JSON to <logDir>/<name>.log, and waits until
  * each answers /readyz. `ports` maps a name (or 'gateway') to a port; defaults come from
- * schema/subgraphs.json and 4000 for the gateway. Returns the gateway URL, `stop()`, and
- * `restart(name)` / `kill(name)` for tests of crashes. `database` picks another platform database
- * than POSTGRES_DB (already bootstrapped and migrated).
+ * schema/subgraphs.json and 4000 for the gateway. `database` picks another platform database than
+ * POSTGRES_DB (already bootstrapped and migrated).
+ *
+ * Once started, a process that exits unexpectedly is restarted with backoff (scripts/lib/supervisor.mjs,
+ * one JSON line per restart in <logDir>/supervisor.log); `supervise: false` turns that off. Returns
+ * the gateway URL, `stop()`, `restart(name)` / `kill(name)` for tests of crashes (a process killed
+ * through `kill` stays down until `restart`), `restarts()` (the supervisor's restarts per service),
+ * `pid(name)` and `supervisorLog` (the log file's path).
  */
-export async function startPlatform({ env = {}, ports = {}, database, logDir, log = console.error } = {}) {
+export async function startPlatform({ env = {}, ports = {}, database, logDir, log = console.error, supervise = true } = {}) {
   fs.mkdirSync(logDir, { recursive: true });
+  /** One entry per process, in start order; `child` is always the current process of that name. */
   const children = [];
   const common = { ...process.env, REDIS_URL: redisUrl(), NATS_URL: natsUrl(), ...env };
+  let stopping = false;
 
   const launched = new Map();
-  /** `main` is a Node module, or `{ binary }` an executable (the Rust subgraphs). */
+  /** `main` is a Node module, or `{ binary }` an executable (the Rust subgraphs). Resolves with the ready child. */
   const launch = async (name, main, port, extraEnv) => {
     // A stray process on the port would answer the readiness probe in our process's place.
     if (await portAnswers(port)) throw new Error(`${name}: port ${port} is already in use by another process; stop it or choose another port`);
+    if (stopping) throw new Error(`${name}: the platform is stopping`);
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
     const [command, args] = typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
     const child = spawn(command, args, { env: { ...common, ...extraEnv }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    children.push({ name, child });
-    launched.set(name, { main, port, extraEnv, child });
+    const listed = children.find((c) => c.name === name);
+    if (listed) listed.child = child;
+    else children.push({ name, child });
+    if (launched.has(name)) launched.get(name).child = child;
+    else launched.set(name, { main, port, extraEnv, child, supervised: false });
     const baseUrl = `http://127.0.0.1:${port}`;
-    await waitReady(name, baseUrl, child, logFile);
+    try {
+      await waitReady(name, baseUrl, child, logFile);
+    } catch (err) {
+      // Never leave a process that did not become ready behind (it may hold the port).
+      await end(child, 'SIGKILL');
+      throw err;
+    }
     log(`platform: ${name} ready at ${baseUrl}`);
-    return baseUrl;
+    // Supervised from its first readiness on (a process that never gets ready on the first start is a set-up error).
+    if (supervise && !launched.get(name).supervised) {
+      launched.get(name).supervised = true;
+      supervisor.watch(name, child);
+    }
+    return child;
+  };
+  const relaunch = (name) => {
+    const entry = launched.get(name);
+    return launch(name, entry.main, entry.port, entry.extraEnv);
   };
 
-  /** Kills one process with `signal` (SIGKILL: a crash) and starts it again, as a supervisor would. */
-  const restart = async (name, { signal = 'SIGKILL' } = {}) => {
+  const supervisorLog = path.join(logDir, 'supervisor.log');
+  const supervisor = createSupervisor({ start: relaunch, policy: restartPolicyFromEnv(common), logFile: supervisorLog, log });
+
+  /**
+   * Kills one process with `signal` (SIGKILL: a crash) and starts it again at once; not counted in
+   * `restarts()`. `env` adds to (or overrides) its environment from now on (a benchmark's settings).
+   */
+  const restart = async (name, { signal = 'SIGKILL', env: changed } = {}) => {
     const entry = launched.get(name);
     if (!entry) throw new Error(`no process named ${name}`);
-    if (running(entry.child)) {
-      const exited = new Promise((resolve) => entry.child.once('exit', resolve));
-      entry.child.kill(signal);
-      await exited;
-    }
-    await launch(name, entry.main, entry.port, entry.extraEnv);
+    if (changed) entry.extraEnv = { ...entry.extraEnv, ...changed };
+    supervisor.hold(name);
+    await end(entry.child, signal);
+    const child = await relaunch(name);
+    if (supervise) supervisor.watch(name, child);
   };
 
-  /** Kills one process without starting it again. */
+  /** Kills one process; it stays down (the supervisor leaves it) until `restart(name)`. */
   const kill = async (name, signal = 'SIGKILL') => {
     const entry = launched.get(name);
-    if (!entry || !running(entry.child)) return;
-    const exited = new Promise((resolve) => entry.child.once('exit', resolve));
-    entry.child.kill(signal);
-    await exited;
+    if (!entry) return;
+    supervisor.hold(name);
+    await end(entry.child, signal);
   };
 
   const stop = async () => {
+    stopping = true;
+    await supervisor.close();
     // Gateway first, so no request reaches a subgraph that is already gone.
     for (const { child } of [...children].reverse()) {
       if (!running(child)) continue;
@@ -97,6 +138,10 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
     }
   };
 
+  /** Restarts made by the supervisor, for every service (0 when none). */
+  const restarts = () => ({ ...Object.fromEntries(children.map((c) => [c.name, 0])), ...supervisor.restarts() });
+  const pid = (name) => children.find((c) => c.name === name)?.child.pid;
+
   try {
     const gatewayEnv = {};
     // Identity first: every other service verifies tokens against its JWKS.
@@ -104,7 +149,8 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
     for (const subgraph of ordered) {
       const port = ports[subgraph.name] ?? subgraph.port;
       const upper = subgraph.name.toUpperCase();
-      const url = await launch(subgraph.name, subgraph.main ?? { binary: subgraph.binary }, port, {
+      const url = `http://127.0.0.1:${port}`;
+      await launch(subgraph.name, subgraph.main ?? { binary: subgraph.binary }, port, {
         [`${upper}_PORT`]: String(port),
         [`${upper}_DATABASE_URL`]: contextDatabaseUrl(subgraph.name, database),
         // A search index per platform database, so two platforms never share one (unless one is given).
@@ -115,8 +161,8 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
       if (subgraph.name === 'identity') common.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;
     }
     const gatewayPort = ports.gateway ?? 4000;
-    const gatewayUrl = await launch('gateway', 'gateway/dist/main.js', gatewayPort, { ...gatewayEnv, GATEWAY_PORT: String(gatewayPort) });
-    return { gatewayUrl, children, stop, restart, kill };
+    await launch('gateway', 'gateway/dist/main.js', gatewayPort, { ...gatewayEnv, GATEWAY_PORT: String(gatewayPort) });
+    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, children, stop, restart, kill, restarts, pid, supervisorLog };
   } catch (err) {
     await stop();
     throw err;
