@@ -49,8 +49,16 @@ export function rateLimitedError(policy: string, retryAfterSeconds: number, mess
 
 const quote = (name: string) => `"${name}"`;
 
-/** The plugin, plus the RateLimit headers a request earned (for responses made outside yoga). */
-export type RateLimitPlugin = Plugin & { headersOf(request: Request): Record<string, string> };
+/** The plugin, plus what requests served outside yoga need. */
+export type RateLimitPlugin = Plugin & {
+  /** The RateLimit headers a request earned. */
+  headersOf(request: Request): Record<string, string>;
+  /**
+   * Draws one request from the client address's bucket (and the user's) for a request yoga never
+   * sees (a subscription over SSE or WebSocket): the refusal to send, or null to go on.
+   */
+  admit(ip: string, userId: string | null): Promise<GraphQLError | null>;
+};
 
 export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
   const { store, policies, clientIp, userOf, logger } = options;
@@ -66,7 +74,7 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
   });
 
   /** Draws from every bucket at once; returns the refusal to send, or null to go on. */
-  const draw = async (request: Request, drawn: Drawn[]): Promise<GraphQLError | null> => {
+  const draw = async (request: Request | null, drawn: Drawn[]): Promise<GraphQLError | null> => {
     // A single request asking for more than a whole window allows could never pass: say so.
     const impossible = drawn.find((d) => d.bucket.cost > d.policy.limit);
     if (impossible) {
@@ -87,9 +95,11 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
     }
     if (outage) logger.info('rate limits available again (Redis answers)');
     outage = false;
-    let report = reported.get(request);
-    if (!report) reported.set(request, (report = new Map()));
-    drawn.forEach((d, i) => report.set(d.policy.name, { policy: d.policy, ...decision.states[i]! }));
+    if (request) {
+      let report = reported.get(request);
+      if (!report) reported.set(request, (report = new Map()));
+      drawn.forEach((d, i) => report.set(d.policy.name, { policy: d.policy, ...decision.states[i]! }));
+    }
     if (decision.allowed) return null;
     // The policy that refused: the first whose bucket cannot pay this cost now.
     const refusedBy = drawn.find((d, i) => decision.states[i]!.remaining < d.bucket.cost) ?? drawn[0]!;
@@ -115,6 +125,11 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
 
   return {
     headersOf,
+    admit(ip, userId) {
+      const drawn = [bucketOf(policies.ip, `ip:${ip}`, 1)];
+      if (userId) drawn.push(bucketOf(policies.user, `user:${userId}`, 1));
+      return draw(null, drawn);
+    },
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== explorerSignInPath || request.method !== 'POST') return;
       const ip = clientIp.of(request);

@@ -16,11 +16,12 @@ import { STREAMS, type EventValue } from './streams.js';
 /** Runs a query through the gateway as the subscriber (their access token, or none). */
 export type RunQuery = (query: string, variables: Record<string, unknown>, token: string | null) => Promise<ExecutionResult>;
 
-const SDL = readFileSync(new URL('../../src/subscriptions/subscriptions.graphql', import.meta.url), 'utf8');
+/** The Subscription type and its event types (SDL), extending the gateway's API schema. */
+export const SUBSCRIPTIONS_SDL = readFileSync(new URL('../../src/subscriptions/subscriptions.graphql', import.meta.url), 'utf8');
 
 /** The gateway's API schema plus the Subscription type and its event types, with their resolvers. */
 export function subscriptionSchema(apiSchema: GraphQLSchema): GraphQLSchema {
-  const schema = extendSchema(apiSchema, parse(SDL));
+  const schema = extendSchema(apiSchema, parse(SUBSCRIPTIONS_SDL));
   const subscription = schema.getSubscriptionType();
   if (!subscription) throw new Error('subscriptions.graphql defines no Subscription type');
   for (const [name, field] of Object.entries(subscription.getFields())) {

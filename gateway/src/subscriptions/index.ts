@@ -4,14 +4,16 @@
  * transports, graphql-ws and GraphQL over SSE.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { GraphQLSchema } from 'graphql';
-import { connectNats, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { connectNats, type AuthVerifier, type Logger, type OperationLimiter } from '@coursegraph/service-kit';
 import type { RunQuery } from './execute.js';
 import { subscriptionSchema } from './execute.js';
 import { EventHub } from './hub.js';
 import { StreamLimits, type StreamLimitsOptions } from './limits.js';
 import { sseTransport } from './sse.js';
 import { webSocketTransport } from './websocket.js';
+
+export { SUBSCRIPTIONS_SDL } from './execute.js';
 
 export const SSE_PATH = '/graphql/stream';
 
@@ -33,6 +35,10 @@ export interface SubscriptionsOptions {
   ownerResumeWindow?: number;
   /** The client's address for a request or WebSocket upgrade (client-ip.ts, with the trusted proxies). Default: the socket's peer. */
   clientIp?: (request: IncomingMessage) => string;
+  /** The operation limits queries meet (service-kit createOperationLimiter), applied to each subscription. Default: none. */
+  operationLimits?: OperationLimiter | null;
+  /** Rate limits drawn once per subscription request (rate-limit/plugin.ts `admit`). Default: none. */
+  admit?: (ip: string, userId: string) => Promise<GraphQLError | null>;
 }
 
 const UNLIMITED: StreamLimitsOptions = { perConnection: Infinity, perUser: Infinity, perIp: Infinity };
@@ -43,7 +49,15 @@ export async function createSubscriptions(options: SubscriptionsOptions) {
   const nc = await connectNats(options.natsUrl, { name: 'gateway-subscriptions', logger });
   const hub = new EventHub({ nc, logger, bufferLimit: options.bufferLimit });
   const limits = new StreamLimits(options.limits ?? UNLIMITED);
-  const engine = { schema: subscriptionSchema(options.apiSchema), hub, runQuery: options.runQuery, limits, ownerResumeWindow: options.ownerResumeWindow ?? Infinity };
+  const engine = {
+    schema: subscriptionSchema(options.apiSchema),
+    hub,
+    runQuery: options.runQuery,
+    limits,
+    ownerResumeWindow: options.ownerResumeWindow ?? Infinity,
+    operationLimits: options.operationLimits ?? null,
+    admit: options.admit,
+  };
   const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs, authRecheckMs: options.authRecheckMs, clientIp: options.clientIp ?? socketPeer };
   const webSocket = webSocketTransport({ ...common, path: options.webSocketPath });
   const sse = sseTransport(common);

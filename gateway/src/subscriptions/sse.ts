@@ -44,7 +44,8 @@ const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN
 
 function errorResponse(res: ServerResponse, errors: readonly GraphQLError[] | { message: string; extensions: Record<string, unknown> }[]) {
   const status = STATUS_BY_CODE[String(errors[0]?.extensions?.code)] ?? 400;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  const retryAfter = errors[0]?.extensions?.retryAfterSeconds;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}) });
   res.end(JSON.stringify({ errors: errors.map((e) => ({ message: e.message, extensions: e.extensions })) }));
 }
 

@@ -7,7 +7,7 @@ import {
   GraphQLError, Kind, getArgumentValues, getOperationAST, getVariableValues, parse, validate,
   type DocumentNode, type ExecutionResult, type FieldNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
 } from 'graphql';
-import { badInput, forbidden, unauthenticated, type Viewer } from '@coursegraph/service-kit';
+import { ErrorCode, badInput, forbidden, unauthenticated, type OperationLimiter, type Viewer } from '@coursegraph/service-kit';
 import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
 import type { EventHub, HubSubscription, StreamEnded } from './hub.js';
 import type { StreamHolder, StreamLimits } from './limits.js';
@@ -37,6 +37,10 @@ export interface SubscriptionEngine {
   limits: StreamLimits;
   /** Owner streams (a user's own events among everyone's): a resume reads at most this many latest events. */
   ownerResumeWindow: number;
+  /** The operation limits every query meets at the gateway; null when they are off. */
+  operationLimits: OperationLimiter | null;
+  /** The endpoint's rate limits, drawn once per subscription request: a refusal, or null. Absent: not limited. */
+  admit?: (ip: string, userId: string) => Promise<GraphQLError | null>;
 }
 
 /** Where a stream would be held: its connection and client address (the user comes from the caller). */
@@ -53,9 +57,16 @@ export async function prepareSubscription(engine: SubscriptionEngine, request: S
   try {
     return await prepare(engine, request, caller, connection, onEnded);
   } catch (err) {
-    if (err instanceof GraphQLError) return { ok: false, errors: [err] };
+    if (err instanceof GraphQLError) return { ok: false, errors: [forClient(err)] };
     throw err;
   }
+}
+
+/** The error as a client sees it: `extensions.http` is yoga's instruction for its own responses (status, headers), not part of the answer. */
+function forClient(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions });
 }
 
 async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, connection: Connection, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
@@ -67,10 +78,15 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
 
   let document: DocumentNode;
   try {
-    document = parse(query);
+    document = (engine.operationLimits?.parse ?? parse)(query);
   } catch (err) {
+    // A refusal by the token limit keeps its reason and figures.
+    if (err instanceof GraphQLError && err.extensions?.code === ErrorCode.BAD_USER_INPUT && err.extensions.reason) throw err;
     throw badInput(`The query does not parse: ${(err as GraphQLError).message}`, 'query');
   }
+  // The same limits as queries, before validation and before any stream opens.
+  const shapeRefusal = engine.operationLimits?.shapeRefusal(document);
+  if (shapeRefusal) throw shapeRefusal;
   const operation = getOperationAST(document, operationName ?? undefined);
   if (!operation) throw badInput(operationName ? `The document has no operation named ${operationName}.` : 'The document must hold exactly one operation, or name one with `operationName`.');
   if (operation.operation !== 'subscription') {
@@ -96,6 +112,12 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
   const viewer = caller.viewer;
   if (!viewer) throw unauthenticated(definition.access === 'owner' ? 'Sign in to receive your notifications.' : `Sign in as staff (ADMIN) to subscribe to ${field}.`);
   if (definition.access === 'staff' && viewer.role !== 'ADMIN') throw forbidden(`${field} is an internal stream: it needs the ADMIN role.`);
+  // Each subscription request draws from the same per-IP and per-user budgets as any other request.
+  const refusedByRate = await engine.admit?.(connection.ip, viewer.userId);
+  if (refusedByRate) throw refusedByRate;
+  // What one event costs to resolve, against the subscriber's budget.
+  const costRefusal = engine.operationLimits?.costRefusal({ document, operationName: operationName ?? null, variableValues: rawVariables, contextValue: { viewer } });
+  if (costRefusal) throw costRefusal;
 
   const stream = definition.event.subject.split('.')[0]!.toUpperCase();
   const after = args.after == null ? undefined : parsePosition(args.after, stream);

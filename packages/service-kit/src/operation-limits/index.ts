@@ -1,4 +1,4 @@
-export { useOperationLimits, shapeRefusal, OPERATION_BATCH, type OperationLimitsOptions } from './plugin.js';
+export { useOperationLimits, createOperationLimiter, shapeRefusal, OPERATION_BATCH, type OperationLimiter, type OperationLimitsOptions, type CostArgs } from './plugin.js';
 export { costTableFromSdl, type CostTable, type FieldCost, type ListSize, type TypeCost } from './cost-table.js';
 export { analyseShape, operationCost, type Shape, type CostOptions } from './analysis.js';
 export { countTokens, withTokenLimit } from './token-limit.js';

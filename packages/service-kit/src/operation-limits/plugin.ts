@@ -7,7 +7,7 @@
  *   execute   the cost against the caller's limit (the viewer is known by then), before the
  *             executor: at the gateway, before any subgraph is called.
  */
-import { GraphQLError, getOperationAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, getOperationAST, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Viewer } from '../auth.js';
 import { analyseShape, operationCost, type Shape } from './analysis.js';
@@ -15,7 +15,7 @@ import { costTableFromSdl, type CostTable } from './cost-table.js';
 import { ErrorCode } from '../errors.js';
 import { LIMIT_REASONS, tooCostly, tooDeep, tooManyAliases, tooManyRootFields, tooRecursive } from './refusals.js';
 import { callerClass, costLimitFor, type OperationLimitsConfig } from './settings.js';
-import { withTokenLimit } from './token-limit.js';
+import { withTokenLimit, type ParseFn } from './token-limit.js';
 
 export interface OperationLimitsOptions {
   /** The limits; every service's config has them (commonSettings includes operationLimitSettings). */
@@ -53,43 +53,62 @@ const withStatus400 = (error: GraphQLError) =>
 
 const isTable = (sdl: OperationLimitsOptions['sdl']): sdl is CostTable => typeof sdl === 'object' && 'types' in sdl;
 
-interface CostArgs {
+export interface CostArgs {
   document: DocumentNode;
   operationName?: string | null;
   variableValues?: Record<string, unknown> | null;
   contextValue?: { viewer?: Viewer | null } | null;
 }
 
-export function useOperationLimits<TContext extends Record<string, unknown>>(options: OperationLimitsOptions): Plugin<TContext> {
+/** The limits as plain checks, for a path that does not run through yoga (the gateway's subscriptions). */
+export interface OperationLimiter {
+  /** `parse` with the token limit: throws a MAX_TOKENS refusal (or graphql-js's syntax error). */
+  parse: ParseFn;
+  /** The first shape limit the document breaks, or null; judged once per document. */
+  shapeRefusal(document: DocumentNode, options?: { batch?: boolean }): GraphQLError | null;
+  /** The operation's cost against its caller's limit: a COST_LIMIT refusal, or null. */
+  costRefusal(args: CostArgs): GraphQLError | null;
+}
+
+/** The checks behind useOperationLimits; null when the limits are turned off. */
+export function createOperationLimiter(options: OperationLimitsOptions): OperationLimiter | null {
   const { config } = options;
-  if (!config.operationLimits) return {};
+  if (!config.operationLimits) return null;
   const table = isTable(options.sdl) ? options.sdl : costTableFromSdl(options.sdl);
   // Parsed documents are shared by yoga's cache, so each distinct document is judged once.
   const judged = { single: new WeakMap<DocumentNode, GraphQLError | null>(), batch: new WeakMap<DocumentNode, GraphQLError | null>() };
   const costOptions = { defaultListSize: config.limitDefaultListSize };
 
-  const shapeOf = (document: DocumentNode, batch: boolean): GraphQLError | null => {
-    const cache = batch ? judged.batch : judged.single;
-    let refusal = cache.get(document);
-    if (refusal === undefined) {
-      const shape = analyseShape(document, table);
-      refusal = shapeRefusal(batch ? { ...shape, aliases: 0, rootFields: 0 } : shape, config);
-      cache.set(document, refusal);
-    }
-    return refusal;
+  return {
+    parse: withTokenLimit(parse, config.limitMaxTokens),
+    shapeRefusal(document, { batch = false } = {}) {
+      const cache = batch ? judged.batch : judged.single;
+      let refusal = cache.get(document);
+      if (refusal === undefined) {
+        const shape = analyseShape(document, table);
+        refusal = shapeRefusal(batch ? { ...shape, aliases: 0, rootFields: 0 } : shape, config);
+        cache.set(document, refusal);
+      }
+      return refusal;
+    },
+    costRefusal(args) {
+      const operation = getOperationAST(args.document, args.operationName ?? undefined);
+      if (!operation) return null;
+      const costOf = (op: OperationDefinitionNode) => operationCost(args.document, op, table, args.variableValues, costOptions);
+      const cost = isBatch(args.contextValue)
+        ? Math.max(0, ...operation.selectionSet.selections.map((s) => costOf({ ...operation, selectionSet: { ...operation.selectionSet, selections: [s] } })))
+        : costOf(operation);
+      const caller = callerClass(args.contextValue?.viewer);
+      const limit = costLimitFor(config, caller);
+      return cost > limit ? tooCostly(cost, limit, caller) : null;
+    },
   };
+}
 
-  const costRefusal = (args: CostArgs): GraphQLError | null => {
-    const operation = getOperationAST(args.document, args.operationName ?? undefined);
-    if (!operation) return null;
-    const costOf = (op: OperationDefinitionNode) => operationCost(args.document, op, table, args.variableValues, costOptions);
-    const cost = isBatch(args.contextValue)
-      ? Math.max(0, ...operation.selectionSet.selections.map((s) => costOf({ ...operation, selectionSet: { ...operation.selectionSet, selections: [s] } })))
-      : costOf(operation);
-    const caller = callerClass(args.contextValue?.viewer);
-    const limit = costLimitFor(config, caller);
-    return cost > limit ? tooCostly(cost, limit, caller) : null;
-  };
+export function useOperationLimits<TContext extends Record<string, unknown>>(options: OperationLimitsOptions): Plugin<TContext> {
+  const limiter = createOperationLimiter(options);
+  if (!limiter) return {};
+  const { config } = options;
 
   return {
     onParse({ parseFn, setParseFn }) {
@@ -99,15 +118,15 @@ export function useOperationLimits<TContext extends Record<string, unknown>>(opt
       // Thrown rather than set as the validation result: validation is skipped, and yoga's
       // validation cache (keyed by document) neither keeps nor overrides a verdict that depends on
       // more than the document (a batch, or a change of limits).
-      const refusal = shapeOf(params.documentAST, isBatch(context));
+      const refusal = limiter.shapeRefusal(params.documentAST, { batch: isBatch(context) });
       if (refusal) throw refusal;
     },
     onExecute({ args, setResultAndStopExecution }) {
-      const refusal = costRefusal(args as CostArgs);
+      const refusal = limiter.costRefusal(args as CostArgs);
       if (refusal) setResultAndStopExecution({ errors: [refusal] });
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const refusal = costRefusal(args as CostArgs);
+      const refusal = limiter.costRefusal(args as CostArgs);
       if (refusal) setResultAndStopExecution({ errors: [refusal] });
     },
     // Yoga marks every parse error as a spec error (`http.spec`), answered 200 to application/json

@@ -5,7 +5,7 @@
 import { GraphQLError, Lexer, Source, TokenKind, type DocumentNode, type ParseOptions } from 'graphql';
 import { tooManyTokens } from './refusals.js';
 
-type ParseFn = (source: string | Source, options?: ParseOptions) => DocumentNode;
+export type ParseFn = (source: string | Source, options?: ParseOptions) => DocumentNode;
 
 /** Tokens of `source` the parser would count (comments are not tokens); a lexing error ends the count. */
 export function countTokens(source: string | Source): number {
