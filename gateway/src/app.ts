@@ -4,13 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { OPERATION_BATCH, createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
+import { OPERATION_BATCH, createAuthVerifier, createOperationLimiter, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
-import { clientIp, createClientIp } from './client-ip.js';
+import { ON_BEHALF_OF, clientIp, createClientIp } from './client-ip.js';
+import { corsAllowList, useVaryOrigin } from './cors.js';
 import { explorerFor, useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
 import { createResponseCache } from './response-cache/index.js';
@@ -19,7 +20,7 @@ import { loadSupergraph } from './supergraph.js';
 import { useRequestDeadline } from './execution-budget.js';
 import { createRateLimits } from './rate-limit/index.js';
 import { subgraphReadiness } from './readiness.js';
-import { SSE_PATH, createSubscriptions } from './subscriptions/index.js';
+import { SSE_PATH, SUBSCRIPTIONS_SDL, createSubscriptions } from './subscriptions/index.js';
 
 const GRAPHQL_ENDPOINT = '/graphql';
 
@@ -43,6 +44,10 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     logger,
   });
   const production = config.mode === 'production';
+  // One set of operation limits, judged against the supergraph's costs: queries and mutations
+  // through yoga, subscriptions when a stream is asked for.
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const operationLimits = { config, sdl: supergraphSdl };
   const trustedProxies = config.trustedProxies;
   const requestClientIp = createClientIp({ trustedProxies, signingSecret: config.internalSigningSecret });
   const rateLimits = config.rateLimits
@@ -73,7 +78,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     // Only the configured origins' pages may read answers in a browser; others get no CORS headers.
     cors: corsAllowList(config.corsOrigins),
     // Judged against the supergraph's costs before any plugin below (the federation executor included).
-    operationLimits: { config, sdl: readFileSync(config.supergraphPath, 'utf8') },
+    operationLimits,
     context: async (request) => {
       const { viewer, token } = await auth(request);
       return { requestId: request.headers.get('x-request-id') ?? '', viewer, accessToken: token };
@@ -84,7 +89,12 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       // Before the explorer, so its sign-in (an in-process logIn) is counted as the client's logIn.
       ...(rateLimits ? [rateLimits] : []),
       useVaryOrigin(),
-      useExplorerSignIn({ auth, graphqlEndpoint: GRAPHQL_ENDPOINT, selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)) }),
+      useExplorerSignIn({
+        auth,
+        graphqlEndpoint: GRAPHQL_ENDPOINT,
+        selfFetch: () => (url, init, onBehalfOf) => Promise.resolve(yoga.fetch(url, init, onBehalfOf ? { [ON_BEHALF_OF]: onBehalfOf } : {})),
+        clientIpOf: requestClientIp.of,
+      }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
       useApolloFederation({ gateway, logger }),
       // Subgraph calls still out when the deadline passes are abandoned (execution-budget.ts).
@@ -119,6 +129,9 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     limits: { perConnection: config.subscriptionMaxPerConnection, perUser: config.subscriptionMaxPerUser, perIp: config.subscriptionMaxPerIp },
     ownerResumeWindow: config.subscriptionOwnerResumeWindow,
     clientIp: (req) => clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
+    // Subscriptions are typed by the gateway's own Subscription SDL on top of the supergraph.
+    operationLimits: createOperationLimiter({ config, sdl: `${supergraphSdl}\n${SUBSCRIPTIONS_SDL}` }),
+    ...(rateLimits ? { admit: rateLimits.admit } : {}),
   });
 
   return {
@@ -140,39 +153,6 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       await gateway.stop();
       disposeBreakers();
       redis.disconnect();
-    },
-  };
-}
-
-/**
- * yoga's `cors` option for an exact allow-list: an allowed origin gets CORS headers (preflights
- * included) for GET and POST with the headers clients send; any other origin, and a request with no
- * Origin, gets none, so a browser keeps that page from reading the answer or sending a non-simple
- * request. No credentials: browsers call with bearer tokens, never with the explorer's cookie.
- */
-export function corsAllowList(origins: readonly string[]) {
-  const allowed = new Set(origins);
-  return (request: Request) => {
-    const origin = request.headers.get('origin');
-    if (!origin || !allowed.has(origin)) return false as const;
-    return {
-      origin: [origin],
-      methods: ['GET', 'POST'],
-      allowedHeaders: ['content-type', 'accept', 'authorization', 'x-request-id'],
-      exposedHeaders: ['ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
-      credentials: false,
-      maxAge: 600,
-    };
-  };
-}
-
-/** Answers differ by Origin (CORS headers or none): say so to every cache on the way. */
-function useVaryOrigin(): Plugin {
-  return {
-    onResponse({ request, response }) {
-      if (!request.headers.has('origin')) return;
-      const vary = response.headers.get('vary');
-      if (!vary || !/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
     },
   };
 }

@@ -69,6 +69,13 @@ export function clientIp(peer: string | undefined, forwardedFor: string | string
 /** The gateway context's field holding the signed client-IP headers for subgraph calls. */
 const SIGNED_HEADERS = 'clientIpHeaders';
 
+/**
+ * Server-context key of an in-process request made for a client (`yoga.fetch(url, init, {
+ * [ON_BEHALF_OF]: ip })`): its subgraph calls carry that client's signed address. Only the gateway's
+ * own code can set it; a request from the network has a socket and its own address.
+ */
+export const ON_BEHALF_OF = Symbol.for('coursegraph.client-ip.on-behalf-of');
+
 export interface ClientIpOptions {
   /** Proxies whose `X-Forwarded-For` is believed (GATEWAY_TRUSTED_PROXIES). Default: none. */
   trustedProxies?: TrustedProxies;
@@ -84,15 +91,22 @@ export interface ClientIpOptions {
  */
 export function createClientIp({ trustedProxies = parseTrustedProxies(''), signingSecret }: ClientIpOptions) {
   const addresses = new WeakMap<Request, string>();
+  // In-process calls made for a client (the explorer's sign-in): signed for the subgraphs, but not
+  // the request's own address, so the rate limits (which counted the outer request) skip them.
+  const onBehalfOf = new WeakMap<Request, string>();
   const plugin: Plugin = {
     onRequest({ request, serverContext }) {
       const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
-      if (!req?.socket) return;
+      if (!req?.socket) {
+        const forClient = (serverContext as Record<symbol, unknown> | undefined)?.[ON_BEHALF_OF];
+        if (typeof forClient === 'string') onBehalfOf.set(request, forClient);
+        return;
+      }
       addresses.set(request, clientIp(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for'], trustedProxies));
     },
     onContextBuilding({ context, extendContext }) {
       const request = (context as { request?: Request }).request;
-      const ip = request && addresses.get(request);
+      const ip = request && (addresses.get(request) ?? onBehalfOf.get(request));
       if (!ip || isIP(ip) === 0) return;
       extendContext({ [SIGNED_HEADERS]: signClientIp(signingSecret, ip, request.headers.get('x-request-id') ?? '') } as never);
     },

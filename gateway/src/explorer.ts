@@ -52,19 +52,28 @@ export const explorerFor = (auth: RequestAuthResolver) => async (request: Reques
 export interface ExplorerSignInOptions {
   auth: RequestAuthResolver;
   graphqlEndpoint: string;
-  /** The gateway's own fetch, to run logIn and logOut in-process through the graph. */
-  selfFetch: () => (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * The gateway's own fetch, to run logIn and logOut in-process through the graph; `onBehalfOf`
+   * is the browser's client address, so identity counts its sign-ins per IP like any other.
+   */
+  selfFetch: () => (url: string, init: RequestInit, onBehalfOf: string | null) => Promise<Response>;
+  /** The client address of a request (client-ip.ts), or null when it has none. */
+  clientIpOf: (request: Request) => string | null;
 }
 
 const clearCookie = `${EXPLORER_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
 
-export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch }: ExplorerSignInOptions): Plugin {
-  const throughGraph = (query: string, variables: Record<string, unknown>, token?: string) =>
-    selfFetch()(`http://gateway.internal${graphqlEndpoint}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
+export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf }: ExplorerSignInOptions): Plugin {
+  const throughGraph = (browser: Request, query: string, variables: Record<string, unknown>, token?: string) =>
+    selfFetch()(
+      `http://gateway.internal${graphqlEndpoint}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      },
+      clientIpOf(browser),
+    );
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname === graphqlEndpoint && request.method === 'GET' && !url.searchParams.has('query')) {
@@ -84,7 +93,7 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch }: Explorer
           return endResponse(json(400, { error: 'Send {"email": ..., "password": ...} as JSON.' }));
         }
         // Sign in through the graph itself, so the explorer uses exactly the public logIn rules.
-        const result = await throughGraph(LOG_IN, { input: { email: body.email, password: body.password } });
+        const result = await throughGraph(request, LOG_IN, { input: { email: body.email, password: body.password } });
         const payload = (await result.json()) as {
           data?: { logIn?: { accessToken: string; accessTokenExpiresAt: string; user: { role: string } } };
           errors?: { message: string }[];
@@ -103,7 +112,7 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch }: Explorer
         let revoked = false;
         if (token) {
           // End the session in identity (refresh token and access tokens), not just in this browser.
-          const payload = (await (await throughGraph(LOG_OUT, {}, token)).json()) as { data?: { logOut?: boolean } };
+          const payload = (await (await throughGraph(request, LOG_OUT, {}, token)).json()) as { data?: { logOut?: boolean } };
           revoked = payload.data?.logOut === true;
         }
         return endResponse(json(200, { ok: true, revoked }, { 'set-cookie': clearCookie }));
