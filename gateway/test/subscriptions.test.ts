@@ -5,198 +5,46 @@
  * event fields are selected here (entity fields through the supergraph are in test/e2e).
  */
 import http from 'node:http';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
-import WebSocket from 'ws';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { createClient as createSseClient } from 'graphql-sse';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, newId, newTraceparent, revokeUserAccessBefore, serve, type EventType, type RunningServer,
-} from '@coursegraph/service-kit';
-import { EnrollmentEvents, NotificationEvents, enrollment, notification } from '@coursegraph/contracts';
-import { createSubscriptions, SSE_PATH, type Subscriptions } from '../src/subscriptions/index.js';
+import type WebSocket from 'ws';
+import { newId, revokeUserAccessBefore } from '@coursegraph/service-kit';
+import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { TOKEN_REVOKED_REASON } from '../src/subscriptions/caller.js';
-import { loadSupergraph } from '../src/supergraph.js';
-import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
-import { testIssuer, type TestIssuer } from '../../test/support/tokens.js';
+import { startSubscriptionHarness, until, wsSubscribe, type SubscriptionHarness } from './support/subscription-harness.js';
 
 const BUFFER_LIMIT = 50;
-const SUPERGRAPH = path.resolve(import.meta.dirname, '../../schema/supergraph.graphql');
 
-let nats: PrivateNats;
-let nc: NatsConnection;
-let js: JetStreamClient;
-let issuer: TestIssuer;
-let subscriptions: Subscriptions;
-let server: RunningServer;
-let redis: ReturnType<typeof createRedis>;
-let wsUrl: string;
-let sseUrl: string;
+let h: SubscriptionHarness;
 
 beforeAll(async () => {
-  nats = await privateNats();
-  await nats.start();
-  nc = await connect({ servers: nats.url });
-  js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, 'enrollment');
-  await ensureStream(jsm, 'notification');
-  issuer = await testIssuer();
-  redis = createRedis(process.env.REDIS_URL!);
-  const verifier = createAuthVerifier({ getKey: issuer.getKey, issuer: 'coursegraph-identity', audience: 'coursegraph', redis });
-  const { gateway } = await loadSupergraph(SUPERGRAPH);
-  const logger = createLogger('gateway-subscriptions-test', 'warn');
-  subscriptions = await createSubscriptions({
-    apiSchema: gateway.schema!,
-    verifier,
-    runQuery: async () => ({ errors: [new GraphQLError('no subgraphs run in this test')] }),
-    natsUrl: nats.url,
-    logger,
-    webSocketPath: '/graphql',
-    bufferLimit: BUFFER_LIMIT,
-    slowCloseGraceMs: 10_000,
-    authRecheckMs: 200,
-  });
-  server = await serve({
-    logger,
-    port: 0,
-    handler: (req, res) => (req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : res.writeHead(404).end()),
-  });
-  subscriptions.attach(server.server);
-  wsUrl = server.url.replace('http', 'ws') + '/graphql';
-  sseUrl = server.url + SSE_PATH;
+  h = await startSubscriptionHarness({ loggerName: 'gateway-subscriptions-test', bufferLimit: BUFFER_LIMIT, authRecheckMs: 200 });
 });
 
 afterAll(async () => {
-  await subscriptions?.close();
-  await server?.shutdown();
-  await nc?.close();
-  await nats?.dispose();
-  redis?.disconnect();
+  await h?.stop();
 });
-
-async function publish<E extends EventType>(event: E, init: Record<string, unknown>): Promise<number> {
-  const id = newId();
-  const context = event.subject.split('.')[0]!;
-  const ack = await js.publish(event.subject, toBinary(event.schema, create(event.schema, init as never)), {
-    msgID: id,
-    headers: envelopeHeaders({ id, subject: event.subject, source: context, time: new Date(), traceparent: newTraceparent() }),
-  });
-  return ack.seq;
-}
-
-const enrolled = (userId = newId()) =>
-  publish(EnrollmentEvents.created, { enrollmentId: newId(), userId, courseId: newId(), mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString() });
-
-const notified = (userId: string, body = 'You are in.') =>
-  publish(NotificationEvents.created, { notificationId: newId(), userId, type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', title: 'Welcome', body, createdAt: new Date().toISOString(), courseId: '' });
 
 const ENROLLMENTS = `subscription($after: String) { enrollmentCreated(after: $after) { position occurredAt enrollmentId userId mode } }`;
 const NOTIFICATIONS = `subscription { notificationAdded { position notificationId title body } }`;
 
-interface Received {
-  results: Record<string, any>[];
-  errors: unknown[];
-  closed?: { code: number; reason: string };
-  done: Promise<void>;
-}
-
-function wsClient(token: string | null, options: { onSocket?: (socket: WebSocket) => void } = {}): { client: WsClient; closed: Promise<{ code: number; reason: string }> } {
-  let resolveClosed!: (v: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
-  const client = createWsClient({
-    url: wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-    on: {
-      connected: (socket) => options.onSocket?.(socket as WebSocket),
-      closed: (event) => resolveClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }),
-    },
-    onNonLazyError: () => undefined,
-  });
-  return { client, closed };
-}
-
-/** Subscribes with graphql-ws and records every result until `count` arrive, an error, or completion. */
-function wsSubscribe(client: WsClient, query: string, variables: Record<string, unknown> = {}, count = Infinity): Received & { dispose: () => void } {
-  const received = { results: [], errors: [] } as unknown as Received & { dispose: () => void };
-  received.done = new Promise((resolve) => {
-    received.dispose = client.subscribe({ query, variables }, {
-      next: (value) => {
-        received.results.push(value as Record<string, any>);
-        if (received.results.length >= count) resolve();
-      },
-      error: (err) => {
-        received.errors.push(err);
-        resolve();
-      },
-      complete: () => resolve(),
-    });
-  });
-  return received;
-}
-
-function sseSubscribe(token: string | null, query: string, variables: Record<string, unknown> = {}, count = Infinity): Received & { dispose: () => void } {
-  const client = createSseClient({ url: sseUrl, retryAttempts: 0, headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const received = { results: [], errors: [] } as unknown as Received & { dispose: () => void };
-  received.done = new Promise((resolve) => {
-    const unsubscribe = client.subscribe({ query, variables }, {
-      next: (value) => {
-        received.results.push(value as Record<string, any>);
-        if (received.results.length >= count) resolve();
-      },
-      error: (err) => {
-        received.errors.push(err);
-        resolve();
-      },
-      complete: () => resolve(),
-    });
-    received.dispose = () => {
-      unsubscribe();
-      client.dispose();
-    };
-  });
-  return received;
-}
-
 const sequenceOf = (result: Record<string, any>, field: string) => Number(String(result.data[field].position).split(':')[1]);
-
-async function subscribers(subject: string): Promise<number> {
-  return (await subscriptions.hub.subscriberCounts())[subject] ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 // Every test ends its streams; they leave the hub promptly, so each test starts from none (and a
 // test that leaks a subscriber fails here).
 afterEach(async () => {
-  await until('every subscriber to leave the hub', async () => Object.values(await subscriptions.hub.subscriberCounts()).every((n) => n === 0));
+  await until('every subscriber to leave the hub', async () => Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0));
 });
-
-/** Waits until the subscription is registered with the hub (so the next publish reaches it). */
-const joined = (subject: string, count: number) => until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count);
 
 describe('live events', () => {
   it('reach a staff subscriber over graphql-ws, in order, each with its position', async () => {
-    const { token } = await issuer.token('ADMIN');
-    const { client } = wsClient(token);
-    const before = await subscribers(EnrollmentEvents.created.subject);
+    const { token } = await h.issuer.token('ADMIN');
+    const { client } = h.wsClient(token);
+    const before = await h.subscribers(EnrollmentEvents.created.subject);
     const received = wsSubscribe(client, ENROLLMENTS, {}, 3);
-    await joined(EnrollmentEvents.created.subject, before + 1);
+    await h.joined(EnrollmentEvents.created.subject, before + 1);
     const userId = newId();
-    const seqs = [await enrolled(userId), await enrolled(userId), await enrolled(userId)];
+    const seqs = [await h.enrolled(userId), await h.enrolled(userId), await h.enrolled(userId)];
     await received.done;
     await client.dispose();
     expect(received.errors).toEqual([]);
@@ -206,11 +54,11 @@ describe('live events', () => {
   });
 
   it('reach a staff subscriber over SSE', async () => {
-    const { token } = await issuer.token('ADMIN');
-    const before = await subscribers(EnrollmentEvents.created.subject);
-    const received = sseSubscribe(token, ENROLLMENTS, {}, 2);
-    await joined(EnrollmentEvents.created.subject, before + 1);
-    const seqs = [await enrolled(), await enrolled()];
+    const { token } = await h.issuer.token('ADMIN');
+    const before = await h.subscribers(EnrollmentEvents.created.subject);
+    const received = h.sseSubscribe(token, ENROLLMENTS, {}, 2);
+    await h.joined(EnrollmentEvents.created.subject, before + 1);
+    const seqs = [await h.enrolled(), await h.enrolled()];
     await received.done;
     received.dispose();
     expect(received.errors).toEqual([]);
@@ -218,16 +66,16 @@ describe('live events', () => {
   });
 
   it('notificationAdded delivers a learner their own notifications and no one else\'s', async () => {
-    const alice = await issuer.token('LEARNER');
-    const bob = await issuer.token('LEARNER');
-    const { client } = wsClient(alice.token);
-    const before = await subscribers(NotificationEvents.created.subject);
+    const alice = await h.issuer.token('LEARNER');
+    const bob = await h.issuer.token('LEARNER');
+    const { client } = h.wsClient(alice.token);
+    const before = await h.subscribers(NotificationEvents.created.subject);
     const received = wsSubscribe(client, NOTIFICATIONS, {}, 2);
-    await joined(NotificationEvents.created.subject, before + 1);
-    await notified(bob.userId, 'for bob');
-    await notified(alice.userId, 'for alice 1');
-    await notified(bob.userId, 'for bob');
-    await notified(alice.userId, 'for alice 2');
+    await h.joined(NotificationEvents.created.subject, before + 1);
+    await h.notified(bob.userId, 'for bob');
+    await h.notified(alice.userId, 'for alice 1');
+    await h.notified(bob.userId, 'for bob');
+    await h.notified(alice.userId, 'for alice 2');
     await received.done;
     await client.dispose();
     expect(received.results.map((r) => r.data.notificationAdded.body)).toEqual(['for alice 1', 'for alice 2']);
@@ -236,23 +84,23 @@ describe('live events', () => {
 
 describe('resume', () => {
   it('a client that reconnects with its last position receives every event it missed, in order, none twice, then live ones', async () => {
-    const { token } = await issuer.token('ADMIN');
-    const before = await subscribers(EnrollmentEvents.created.subject);
-    const first = sseSubscribe(token, ENROLLMENTS, {}, 2);
-    await joined(EnrollmentEvents.created.subject, before + 1);
-    await enrolled();
-    await enrolled();
+    const { token } = await h.issuer.token('ADMIN');
+    const before = await h.subscribers(EnrollmentEvents.created.subject);
+    const first = h.sseSubscribe(token, ENROLLMENTS, {}, 2);
+    await h.joined(EnrollmentEvents.created.subject, before + 1);
+    await h.enrolled();
+    await h.enrolled();
     await first.done;
     first.dispose();
     const last = first.results[1]!.data.enrollmentCreated.position as string;
 
     // Missed while away; and more are published while the client catches up.
     const missed: number[] = [];
-    for (let i = 0; i < 30; i++) missed.push(await enrolled());
-    const { client } = wsClient(token);
+    for (let i = 0; i < 30; i++) missed.push(await h.enrolled());
+    const { client } = h.wsClient(token);
     const resumed = wsSubscribe(client, ENROLLMENTS, { after: last }, 60);
     const during: number[] = [];
-    for (let i = 0; i < 30; i++) during.push(await enrolled());
+    for (let i = 0; i < 30; i++) during.push(await h.enrolled());
     await resumed.done;
     await client.dispose();
 
@@ -262,8 +110,8 @@ describe('resume', () => {
   });
 
   it('rejects a malformed position, a position of another stream, and a position ahead of the stream', async () => {
-    const { token } = await issuer.token('ADMIN');
-    const { client } = wsClient(token);
+    const { token } = await h.issuer.token('ADMIN');
+    const { client } = h.wsClient(token);
     for (const [after, message] of [
       ['yesterday', /not a position/],
       ['PAYMENT:3', /stream PAYMENT.*reads stream ENROLLMENT/],
@@ -283,26 +131,26 @@ describe('resume', () => {
 
 describe('who may subscribe', () => {
   it('a learner cannot open an internal stream; an anonymous caller cannot open any', async () => {
-    const learner = await issuer.token('LEARNER');
-    const { client } = wsClient(learner.token);
+    const learner = await h.issuer.token('LEARNER');
+    const { client } = h.wsClient(learner.token);
     const forbidden = wsSubscribe(client, ENROLLMENTS);
     await forbidden.done;
     expect((forbidden.errors[0] as GraphQLError[])[0]!.extensions!.code).toBe('FORBIDDEN');
     await client.dispose();
 
-    const anonymous = wsClient(null);
+    const anonymous = h.wsClient(null);
     const refused = wsSubscribe(anonymous.client, NOTIFICATIONS);
     await refused.done;
     expect((refused.errors[0] as GraphQLError[])[0]).toMatchObject({ message: 'Sign in to receive your notifications.', extensions: { code: 'UNAUTHENTICATED' } });
     await anonymous.client.dispose();
 
-    const res = await fetch(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ query: ENROLLMENTS }) });
+    const res = await fetch(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ query: ENROLLMENTS }) });
     expect(res.status).toBe(401);
     expect((await res.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   it('a bad token closes the WebSocket with 4401 and says why', async () => {
-    const { client, closed } = wsClient('not-a-token');
+    const { client, closed } = h.wsClient('not-a-token');
     const received = wsSubscribe(client, NOTIFICATIONS);
     const close = await closed;
     await received.done;
@@ -310,10 +158,10 @@ describe('who may subscribe', () => {
   });
 
   it('a token that expires ends the stream with a clear reason, on both transports', async () => {
-    const admin = await issuer.token('ADMIN', newId(), { expiresInSeconds: 2 });
-    const { client, closed } = wsClient(admin.token);
+    const admin = await h.issuer.token('ADMIN', newId(), { expiresInSeconds: 2 });
+    const { client, closed } = h.wsClient(admin.token);
     const ws = wsSubscribe(client, ENROLLMENTS);
-    const sse = sseSubscribe(admin.token, ENROLLMENTS);
+    const sse = h.sseSubscribe(admin.token, ENROLLMENTS);
     const close = await closed;
     expect(close.code).toBe(4401);
     expect(close.reason).toMatch(/access token has expired/);
@@ -326,20 +174,20 @@ describe('who may subscribe', () => {
 
   it('a token revoked while its stream is open ends the stream at the next check, on both transports', async () => {
     const subject = NotificationEvents.created.subject;
-    const before = await subscribers(subject);
-    const learner = await issuer.token('LEARNER');
-    const { client, closed } = wsClient(learner.token);
+    const before = await h.subscribers(subject);
+    const learner = await h.issuer.token('LEARNER');
+    const { client, closed } = h.wsClient(learner.token);
     const ws = wsSubscribe(client, NOTIFICATIONS);
-    const sse = sseSubscribe(learner.token, NOTIFICATIONS);
-    await joined(subject, before + 2);
+    const sse = h.sseSubscribe(learner.token, NOTIFICATIONS);
+    await h.joined(subject, before + 2);
     // As identity does when the user signs out everywhere or is deactivated.
-    await revokeUserAccessBefore(redis, learner.userId, 600);
+    await revokeUserAccessBefore(h.redis, learner.userId, 600);
     const close = await closed;
     expect(close).toEqual({ code: 4401, reason: TOKEN_REVOKED_REASON });
     await sse.done;
     expect(sse.results.at(-1)!.errors[0]).toMatchObject({ message: TOKEN_REVOKED_REASON, extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' } });
     await ws.done;
-    await until('the revoked subscribers to leave', async () => (await subscribers(subject)) === before);
+    await until('the revoked subscribers to leave', async () => (await h.subscribers(subject)) === before);
     await client.dispose();
   });
 });
@@ -347,36 +195,36 @@ describe('who may subscribe', () => {
 describe('leaving', () => {
   it('a client that leaves a quiet stream, or whose token expires, leaves the hub at once (no event needed)', async () => {
     const subject = NotificationEvents.created.subject;
-    const learner = await issuer.token('LEARNER');
-    const before = await subscribers(subject);
+    const learner = await h.issuer.token('LEARNER');
+    const before = await h.subscribers(subject);
 
-    const { client } = wsClient(learner.token);
+    const { client } = h.wsClient(learner.token);
     wsSubscribe(client, NOTIFICATIONS);
-    await joined(subject, before + 1);
+    await h.joined(subject, before + 1);
     await client.dispose();
-    await until('the WebSocket subscriber to leave', async () => (await subscribers(subject)) === before);
+    await until('the WebSocket subscriber to leave', async () => (await h.subscribers(subject)) === before);
 
-    const sse = sseSubscribe(learner.token, NOTIFICATIONS);
-    await joined(subject, before + 1);
+    const sse = h.sseSubscribe(learner.token, NOTIFICATIONS);
+    await h.joined(subject, before + 1);
     sse.dispose();
-    await until('the SSE subscriber to leave', async () => (await subscribers(subject)) === before);
+    await until('the SSE subscriber to leave', async () => (await h.subscribers(subject)) === before);
 
-    const shortLived = await issuer.token('LEARNER', newId(), { expiresInSeconds: 2 });
-    const expiring = wsClient(shortLived.token);
+    const shortLived = await h.issuer.token('LEARNER', newId(), { expiresInSeconds: 2 });
+    const expiring = h.wsClient(shortLived.token);
     wsSubscribe(expiring.client, NOTIFICATIONS);
-    const expiringSse = sseSubscribe(shortLived.token, NOTIFICATIONS);
-    await joined(subject, before + 2);
+    const expiringSse = h.sseSubscribe(shortLived.token, NOTIFICATIONS);
+    await h.joined(subject, before + 2);
     await expiring.closed;
     await expiringSse.done;
-    await until('the expired subscribers to leave', async () => (await subscribers(subject)) === before);
+    await until('the expired subscribers to leave', async () => (await h.subscribers(subject)) === before);
     await expiring.client.dispose();
   });
 });
 
 describe('bad input', () => {
   it('an unknown field, a syntax error, a query and bad variables get BAD_USER_INPUT and open nothing', async () => {
-    const { token } = await issuer.token('ADMIN');
-    const { client } = wsClient(token);
+    const { token } = await h.issuer.token('ADMIN');
+    const { client } = h.wsClient(token);
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['subscription { paymentsEverywhere { position } }', {}, /Cannot query field "paymentsEverywhere"/],
       ['subscription { enrollmentCreated { position', {}, /does not parse/],
@@ -396,7 +244,7 @@ describe('bad input', () => {
       ['{ not json', /must be a JSON object/],
       [JSON.stringify({ query: 'subscription { nope }' }), /Cannot query field "nope"/],
     ] as const) {
-      const res = await fetch(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, body });
+      const res = await fetch(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, body });
       expect(res.status).toBe(400);
       const json = await res.json();
       expect(json.errors[0].message).toMatch(message);
@@ -412,18 +260,18 @@ describe('backpressure', () => {
   const EVENTS = 1_500;
 
   it('a WebSocket subscriber that stops reading is disconnected with 1008 and a reason; a reading one gets everything', async () => {
-    const learner = await issuer.token('LEARNER');
+    const learner = await h.issuer.token('LEARNER');
     let socket!: WebSocket;
-    const slow = wsClient(learner.token, { onSocket: (s) => (socket = s) });
-    const fast = wsClient(learner.token);
-    const before = await subscribers(NotificationEvents.created.subject);
+    const slow = h.wsClient(learner.token, { onSocket: (s) => (socket = s) });
+    const fast = h.wsClient(learner.token);
+    const before = await h.subscribers(NotificationEvents.created.subject);
     const slowReceived = wsSubscribe(slow.client, NOTIFICATIONS);
     const fastReceived = wsSubscribe(fast.client, NOTIFICATIONS, {}, EVENTS);
-    await joined(NotificationEvents.created.subject, before + 2);
+    await h.joined(NotificationEvents.created.subject, before + 2);
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
-    for (let i = 0; i < EVENTS; i++) await notified(learner.userId, BIG);
-    await until('the slow subscriber to be cut', async () => (await subscribers(NotificationEvents.created.subject)) <= before + 1, 30_000);
+    for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
+    await until('the slow subscriber to be cut', async () => (await h.subscribers(NotificationEvents.created.subject)) <= before + 1, 30_000);
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
 
     const close = await slow.closed;
@@ -437,20 +285,20 @@ describe('backpressure', () => {
   });
 
   it('an SSE subscriber that stops reading gets a last word with the reason, then the end', async () => {
-    const learner = await issuer.token('LEARNER');
-    const before = await subscribers(NotificationEvents.created.subject);
+    const learner = await h.issuer.token('LEARNER');
+    const before = await h.subscribers(NotificationEvents.created.subject);
     const body = JSON.stringify({ query: NOTIFICATIONS });
     const chunks: Buffer[] = [];
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${learner.token}` } }, resolve);
+      const req = http.request(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${learner.token}` } }, resolve);
       req.on('error', reject);
       req.end(body);
     });
     expect(response.statusCode).toBe(200);
     response.pause();
-    await joined(NotificationEvents.created.subject, before + 1);
-    for (let i = 0; i < EVENTS; i++) await notified(learner.userId, BIG);
-    await until('the slow SSE subscriber to be cut', async () => (await subscribers(NotificationEvents.created.subject)) <= before, 30_000);
+    await h.joined(NotificationEvents.created.subject, before + 1);
+    for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
+    await until('the slow SSE subscriber to be cut', async () => (await h.subscribers(NotificationEvents.created.subject)) <= before, 30_000);
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.resume();
     await new Promise((resolve) => response.once('end', resolve).once('close', resolve));

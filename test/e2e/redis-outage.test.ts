@@ -6,12 +6,9 @@
  * warning in the log; anonymous reads do not need Redis. Once Redis resumes everything is as
  * before, revocation included: a token signed out after the outage is refused.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/env.mjs';
 import { GOOD_PASSWORD, type GraphQLResponse } from '../support/graphql.js';
-import { person, publishCourse, startE2E, type E2E, type Person } from '../support/journeys.js';
+import { person, publishCourse, serviceLog, startE2E, type E2E, type Person } from '../support/journeys.js';
 import { privateRedis, type PrivateRedis } from '../support/private-redis.js';
 
 const SUITE = 'redis-outage';
@@ -19,10 +16,8 @@ const SUITE = 'redis-outage';
 let redis: PrivateRedis;
 let e2e: E2E;
 let learner: Person;
-let startedAt: number;
 
 beforeAll(async () => {
-  startedAt = Date.now();
   redis = await privateRedis();
   e2e = await startE2E(SUITE, { env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '300' } });
   learner = await person(e2e);
@@ -42,24 +37,8 @@ const bounded = <T>(what: string, call: Promise<T>) =>
 const ME = `{ me { id } }`;
 const CATALOG = `{ catalog(first: 5) { totalCount edges { node { title instructor { name } enrollmentCount } } } }`;
 
-/** The gateway's log lines (JSON), from this suite's log folder. */
-function gatewayLog(): Record<string, unknown>[] {
-  const supervisorLog = (e2e.platform as { supervisorLog?: string }).supervisorLog;
-  const base = path.join(ROOT, '.data/test-logs');
-  const dir = supervisorLog
-    ? path.dirname(supervisorLog)
-    : fs
-        .readdirSync(base)
-        .filter((d) => d.startsWith(`${SUITE}-`) && Number(d.slice(SUITE.length + 1)) >= startedAt)
-        .map((d) => path.join(base, d))
-        .sort()
-        .at(-1)!;
-  return fs
-    .readFileSync(path.join(dir, 'gateway.log'), 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-}
+/** The gateway's log lines (JSON). */
+const gatewayLog = () => serviceLog(e2e, 'gateway');
 
 const noErrors = (res: GraphQLResponse) => expect(res.body.errors).toBeUndefined();
 

@@ -6,12 +6,9 @@
  * subgraph owns are null, with one SUBGRAPH_UNAVAILABLE error naming it; the rest of the answer
  * arrives. Search (Rust) and two TypeScript subgraphs (enrollment, identity) are tried.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/env.mjs';
 import type { GraphQLResponse } from '../support/graphql.js';
-import { eventually, person, publishCourse, startE2E, type E2E, type PublishedCourse } from '../support/journeys.js';
+import { eventually, person, publishCourse, serviceLog, startE2E, type E2E, type PublishedCourse } from '../support/journeys.js';
 
 const SUITE = 'subgraph-outage';
 // Short budgets so the suite is quick; the breaker opens after three failures in a row.
@@ -22,10 +19,8 @@ const BREAKER_OPEN_MS = 2_000;
 let e2e: E2E;
 let course: PublishedCourse;
 let instructorName: string;
-let startedAt: number;
 
 beforeAll(async () => {
-  startedAt = Date.now();
   e2e = await startE2E(SUITE, {
     env: {
       GATEWAY_SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS),
@@ -56,24 +51,8 @@ function signal(name: string, sig: NodeJS.Signals) {
   if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
 }
 
-/** The gateway's log lines (JSON), from this suite's log folder. */
-function gatewayLog(): Record<string, unknown>[] {
-  const supervisorLog = (e2e.platform as { supervisorLog?: string }).supervisorLog;
-  const base = path.join(ROOT, '.data/test-logs');
-  const dir = supervisorLog
-    ? path.dirname(supervisorLog)
-    : fs
-        .readdirSync(base)
-        .filter((d) => d.startsWith(`${SUITE}-`) && Number(d.slice(SUITE.length + 1)) >= startedAt)
-        .map((d) => path.join(base, d))
-        .sort()
-        .at(-1)!;
-  return fs
-    .readFileSync(path.join(dir, 'gateway.log'), 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-}
+/** The gateway's log lines (JSON). */
+const gatewayLog = () => serviceLog(e2e, 'gateway');
 
 const breakerChanges = (subgraph: string) =>
   gatewayLog()

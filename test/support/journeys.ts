@@ -28,6 +28,8 @@ export interface E2E {
   ports: Record<string, number>;
   /** The suite's NATS server. */
   natsUrl: string;
+  /** Where each process writes its JSON log (`<name>.log`, and the supervisor's). */
+  logDir: string;
 }
 
 /**
@@ -48,11 +50,12 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
   const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
   const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };
+  const logDir = path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`);
   const platform = await startPlatform({
     ports,
     database,
     env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...noMail, ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
-    logDir: path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`),
+    logDir,
     log: () => {},
   });
   const stop = async () => {
@@ -61,7 +64,18 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
     fs.rmSync(searchIndex, { recursive: true, force: true });
   };
   const endpoint = `${platform.gatewayUrl}/graphql`;
-  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports, natsUrl: nats.url };
+  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports, natsUrl: nats.url, logDir };
+}
+
+/** The JSON lines one process of a suite's platform has logged so far (`name`: gateway, a subgraph, supervisor). */
+export function serviceLog(e2e: Pick<E2E, 'logDir'>, name: string): Record<string, unknown>[] {
+  const file = path.join(e2e.logDir, `${name}.log`);
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 export interface Person {
