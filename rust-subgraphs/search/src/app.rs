@@ -9,7 +9,7 @@ use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -113,6 +113,11 @@ pub fn app(state: AppState) -> Router {
 /// 400 when they pass an operation limit (nothing is executed then), or executes them.
 /// Every caller counts as anonymous: this subgraph verifies no token.
 async fn serve_graphql(State(endpoint): State<GraphqlEndpoint>, request: Request) -> Response {
+    if request.method() == Method::POST {
+        if let Some(refusal) = unsupported_media_type(request.headers()) {
+            return refusal;
+        }
+    }
     let accept = request
         .headers()
         .get(header::ACCEPT)
@@ -158,6 +163,43 @@ async fn serve_graphql(State(endpoint): State<GraphqlEndpoint>, request: Request
             .into_response();
     }
     GraphQLResponse(endpoint.schema.execute_batch(batch).await).into_response()
+}
+
+/// Media types a POST may declare: JSON or GraphQL, as in every TypeScript service.
+pub const POST_CONTENT_TYPES: [&str; 4] = [
+    "application/json",
+    "application/graphql-response+json",
+    "application/graphql",
+    "application/graphql+json",
+];
+
+/// CSRF prevention: the types an HTML form or a `no-cors` fetch can send without a preflight
+/// (form-encoded, multipart, text/plain), or none at all, get 415 with `BAD_USER_INPUT` and
+/// reason `UNSUPPORTED_MEDIA_TYPE` before anything is parsed.
+fn unsupported_media_type(headers: &HeaderMap) -> Option<Response> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let media_type = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if POST_CONTENT_TYPES.contains(&media_type.as_str()) {
+        return None;
+    }
+    let shown = if media_type.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("\"{media_type}\"")
+    };
+    let body = json!({ "errors": [{
+        "message": format!("POST requests must send Content-Type: application/json (or a GraphQL media type); {shown} is not accepted."),
+        "extensions": { "code": "BAD_USER_INPUT", "reason": "UNSUPPORTED_MEDIA_TYPE" }
+    }] });
+    Some((StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response())
 }
 
 /// 400 with the refusal's GraphQL error, as `application/graphql-response+json` when the

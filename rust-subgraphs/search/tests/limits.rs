@@ -490,3 +490,53 @@ async fn limits_off_executes_what_they_would_refuse() {
     );
     assert_eq!(state.operations.executed(), 1);
 }
+
+/// CSRF prevention: a POST a browser could send cross-site without a preflight (a form,
+/// multipart, text/plain) or with no content type is refused with 415 before anything runs.
+#[tokio::test]
+async fn only_json_or_graphql_posts_are_read() {
+    let state = state();
+    let query = json!({ "query": "{ search(query: \"python\") { totalCount } }" }).to_string();
+    for content_type in [
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("text/plain"),
+        None,
+    ] {
+        let mut request = Request::post("/graphql");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let answer = send(
+            &state,
+            request.body(Body::from(query.clone())).expect("a request"),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+        assert_eq!(
+            answer.body["errors"][0]["extensions"]["code"],
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            answer.body["errors"][0]["extensions"]["reason"],
+            "UNSUPPORTED_MEDIA_TYPE"
+        );
+    }
+    assert_eq!(state.operations.executed(), 0);
+    // The same document as JSON (with a charset) is served.
+    let answer = send(
+        &state,
+        Request::post("/graphql")
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Body::from(query))
+            .expect("a request"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["data"]["search"]["totalCount"], 4);
+    assert_eq!(state.operations.executed(), 1);
+}
