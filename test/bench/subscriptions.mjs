@@ -52,7 +52,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 log('starting the platform');
 const platform = await startBenchPlatform({
   database: SETTINGS.database,
-  env: { SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events) },
+  // 1,000 streams of one admin from one address: far past the per-user and per-IP stream limits.
+  env: { SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events), SUBSCRIPTION_MAX_PER_USER: '100000', SUBSCRIPTION_MAX_PER_IP: '100000' },
   logDir: path.join(ROOT, '.data/bench-logs', `subscriptions-${Date.now()}`),
 });
 const gatewayPid = platform.pid('gateway');
