@@ -5,7 +5,8 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { percentile as nearestRank } from '../lib/measure.mjs';
 
-function post(agent, url, body, headers) {
+/** POSTs `body` as JSON over `agent`; resolves with the status and the answer's text (`timeoutMs`, default 10 s). */
+export function post(agent, url, body, headers, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
       const chunks = [];
@@ -14,7 +15,7 @@ function post(agent, url, body, headers) {
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timed out after 10 s')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs / 1000} s`)));
     req.end(body);
   });
 }

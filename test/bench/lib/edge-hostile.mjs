@@ -7,6 +7,7 @@
 // prints one JSON object: { sent, refused, accepted, by_kind: { kind: { sent, refused, reasons } } }.
 import http from 'node:http';
 import { clientIp } from './edge-workload.mjs';
+import { post as postJson } from '../gateway/load.mjs';
 
 /** catalog → instructor → taughtCourses → instructor …, `levels` times (the issue's 40 levels). */
 function deep(levels) {
@@ -47,19 +48,8 @@ export const HOSTILE_KINDS = [
   { kind: 'login-flood', login: true, ips: 4 },
 ];
 
-function post(agent, url, body, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      const chunks = [];
-      res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
-    req.end(body);
-  });
-}
+// Hostile requests may be slow to refuse under load: give them longer than the normal traffic.
+const post = (agent, url, body, headers) => postJson(agent, url, body, headers, 30_000);
 
 /**
  * How an answer refused the request (`RATE_LIMITED`, `BAD_USER_INPUT/MAX_DEPTH`, `HTTP 413`…), or
