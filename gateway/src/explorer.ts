@@ -95,11 +95,12 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf
         // Sign in through the graph itself, so the explorer uses exactly the public logIn rules.
         const result = await throughGraph(request, LOG_IN, { input: { email: body.email, password: body.password } });
         const payload = (await result.json()) as {
-          data?: { logIn?: { accessToken: string; accessTokenExpiresAt: string; user: { role: string } } };
+          data?: { logIn?: { accessToken: string; accessTokenExpiresAt: string; user: { role: string | null } } };
           errors?: { message: string }[];
         };
         const login = payload.data?.logIn;
         if (!login) return endResponse(json(401, { error: payload.errors?.[0]?.message ?? 'Sign-in failed.' }));
+        // The payload's user is the caller, just signed in, so identity shows their role (null only for others).
         if (login.user.role !== 'ADMIN') return endResponse(json(403, { error: 'The explorer is for admins only.' }));
         const maxAge = Math.max(0, Math.floor((Date.parse(login.accessTokenExpiresAt) - Date.now()) / 1000));
         const cookie = `${EXPLORER_COOKIE}=${login.accessToken}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${maxAge}`;

@@ -1,11 +1,19 @@
 import type { UserResolvers } from '../generated/resolvers-types.js';
+import type { Context } from '../context.js';
+
+/**
+ * Whether the caller may see this user's private fields (email, role, active): the user themself
+ * (by their token, or just signed in by signUp, logIn or refreshSession in this request) and admins.
+ * Anyone else reads null, with no error, wherever the user is reached (me, user, references).
+ */
+function seesPrivate(user: { id: string }, ctx: Context): boolean {
+  const self = ctx.viewer?.userId === user.id || ctx.signedInUserId === user.id;
+  return self || ctx.viewer?.role === 'ADMIN';
+}
 
 export const User: UserResolvers = {
   __resolveReference: (ref, ctx) => ctx.loaders.user.load(ref.id),
-  // Email is personal: only the user and admins see it.
-  email: (user, _args, ctx) => {
-    const self = ctx.viewer?.userId === user.id || ctx.signedInUserId === user.id;
-    return self || ctx.viewer?.role === 'ADMIN' ? user.email : null;
-  },
-  active: (user) => user.deactivatedAt === null,
+  email: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.email : null),
+  role: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.role : null),
+  active: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.deactivatedAt === null : null),
 };
