@@ -321,20 +321,29 @@ async fn a_batch_counts_as_one_request() {
     assert_eq!(state.operations.executed(), 2);
 }
 
+/// `operation` followed by fragments F0 … F`levels`: each spreads the next twice, the last selects
+/// `n: totalCount`, so expanding spreads where they stand resolves it 2^`levels` times.
+fn fragment_bomb(operation: &str, levels: usize) -> String {
+    let mut query = String::from(operation);
+    for i in 0..levels {
+        query.push_str(&format!(
+            " fragment F{i} on SearchConnection {{ ...F{j} ...F{j} }}",
+            j = i + 1
+        ));
+    }
+    query.push_str(&format!(
+        " fragment F{levels} on SearchConnection {{ n: totalCount }}"
+    ));
+    query
+}
+
 #[tokio::test]
 async fn a_fragment_bomb_is_answered_as_its_fields_merge() {
     let state = state();
     // F0 spreads F1 twice, ... F27 spreads F28 twice: expanded where they stand, F28's field
     // would be resolved 2^28 times (async-graphql's own nesting guard stops at 32 levels).
     // Collected as the spec collects fields, it is one field.
-    let mut query = String::from(r#"{ search(query: "python") { ...F0 } }"#);
-    for i in 0..28 {
-        query.push_str(&format!(
-            " fragment F{i} on SearchConnection {{ ...F{j} ...F{j} }}",
-            j = i + 1
-        ));
-    }
-    query.push_str(" fragment F28 on SearchConnection { n: totalCount }");
+    let query = fragment_bomb(r#"{ search(query: "python") { ...F0 } }"#, 28);
     let answer = tokio::time::timeout(
         std::time::Duration::from_secs(120),
         graphql(&state, &query, json!({})),
@@ -362,17 +371,11 @@ async fn a_fragment_bomb_is_answered_as_its_fields_merge() {
 async fn a_skipped_repeated_fragment_stays_skipped() {
     let state = state();
     // Enough repeated spreads to be collapsed; the one under @skip(if: true) adds nothing.
-    let mut query = String::from(
+    let query = fragment_bomb(
         r#"query($skip: Boolean!) { search(query: "python") { ...T @skip(if: $skip) ...F0 } }
         fragment T on SearchConnection { totalCount }"#,
+        12,
     );
-    for i in 0..12 {
-        query.push_str(&format!(
-            " fragment F{i} on SearchConnection {{ ...F{j} ...F{j} }}",
-            j = i + 1
-        ));
-    }
-    query.push_str(" fragment F12 on SearchConnection { n: totalCount }");
     let answer = graphql(&state, &query, json!({ "skip": true })).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.body.get("errors").is_none(), "{}", answer.body);
