@@ -13,7 +13,7 @@ export { policyTable, rootFieldCounts, type PolicyLimits, type PolicyTable } fro
 export { RateLimitStore, RateLimitStoreUnavailable } from './store.js';
 
 export interface CreateRateLimitsOptions {
-  /** The client the buckets live in (service-kit's createRedis: commands time out). */
+  /** The client the buckets live in (service-kit's createRedis: commands fail after REDIS_COMMAND_TIMEOUT_MS, then the limits fail open). */
   redis: Redis;
   /** The per-minute limits (RATE_LIMIT_* settings). */
   limits: PolicyLimits;
@@ -25,13 +25,11 @@ export interface CreateRateLimitsOptions {
   logger: Logger;
   /** Prefix of every Redis key. Default `gateway:rate-limit:`. */
   keyPrefix?: string;
-  /** Longest wait for Redis before the limits are skipped (fail open). Default 250 ms. */
-  redisTimeoutMs?: number;
 }
 
 export function createRateLimits(options: CreateRateLimitsOptions): RateLimitPlugin {
   return useRateLimits({
-    store: new RateLimitStore(options.redis, { timeoutMs: options.redisTimeoutMs }),
+    store: new RateLimitStore(options.redis),
     policies: policyTable(options.limits),
     clientIp: options.clientIp,
     userOf: options.userOf,

@@ -7,7 +7,7 @@
  * `RateLimit-Policy` fields of draft-ietf-httpapi-ratelimit-headers-10 (structured fields:
  * `RateLimit-Policy: "ip";q=1200;w=60`, `RateLimit: "ip";r=1199;t=1`).
  *
- * Redis unreachable or slow (the store's timeout): limits fail open, so an outage of the limiter
+ * Redis unreachable or slow (past REDIS_COMMAND_TIMEOUT_MS): limits fail open, so an outage of the limiter
  * never takes the endpoint down with it; one warning when the outage starts, one line when it ends.
  * The gateway's own in-process calls (no socket, see client-ip.ts) are not limited.
  */

@@ -77,40 +77,23 @@ return out
 `;
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
-export interface RateLimitStoreOptions {
-  /** Longest wait for Redis before the store reports it unavailable. Default 250 ms. */
-  timeoutMs?: number;
-}
-
+/** Buckets in `redis`, a client of the kit's createRedis: its commands fail after REDIS_COMMAND_TIMEOUT_MS. */
 export class RateLimitStore {
-  private readonly timeoutMs: number;
-
-  constructor(
-    private readonly redis: Redis,
-    options: RateLimitStoreOptions = {},
-  ) {
-    this.timeoutMs = options.timeoutMs ?? 250;
-  }
+  constructor(private readonly redis: Redis) {}
 
   /** Takes `cost` from every bucket, or from none when one of them cannot pay. */
   async take(buckets: Bucket[]): Promise<Decision> {
     if (buckets.length === 0) return { allowed: true, retryAfterMs: 0, states: [] };
     const args = buckets.flatMap((b) => [String(b.limit), String(b.windowMs), String(b.cost)]);
     const keys = buckets.map((b) => b.key);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RateLimitStoreUnavailable(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
+    let raw: number[];
     try {
-      const raw = (await Promise.race([this.run(keys, args), timeout])) as number[];
-      const states: BucketState[] = buckets.map((_, i) => ({ remaining: Number(raw[2 + 2 * i]), resetMs: Number(raw[3 + 2 * i]) }));
-      return { allowed: raw[0] === 0, retryAfterMs: Number(raw[1]), states };
+      raw = (await this.run(keys, args)) as number[];
     } catch (err) {
-      if (err instanceof RateLimitStoreUnavailable) throw err;
       throw new RateLimitStoreUnavailable((err as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
+    const states: BucketState[] = buckets.map((_, i) => ({ remaining: Number(raw[2 + 2 * i]), resetMs: Number(raw[3 + 2 * i]) }));
+    return { allowed: raw[0] === 0, retryAfterMs: Number(raw[1]), states };
   }
 
   /** EVALSHA, loading the script the first time a Redis server has not seen it. */

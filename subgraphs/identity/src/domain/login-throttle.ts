@@ -7,8 +7,6 @@ export interface LoginThrottleOptions {
   maxFailuresPerIp: number;
   /** Window length in seconds, from the first failure; counting restarts after it. */
   windowSeconds: number;
-  /** Longest wait for Redis before sign-in is refused (fail closed). Default 500 ms. */
-  redisTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -55,14 +53,11 @@ return 0
  * LOCKOUT_UNAVAILABLE and a short retry): without the counter, guessing would be unlimited.
  */
 export class LoginThrottle {
-  private readonly timeoutMs: number;
-
+  /** `redis` comes from the kit's createRedis: its commands fail after REDIS_COMMAND_TIMEOUT_MS. */
   constructor(
     private readonly redis: Redis,
     private readonly options: LoginThrottleOptions,
-  ) {
-    this.timeoutMs = options.redisTimeoutMs ?? 500;
-  }
+  ) {}
 
   private emailKey = (emailKey: string) => `identity:login-failures:${emailKey}`;
   private ipKey = (ip: string) => `identity:login-failures-ip:${ip}`;
@@ -76,7 +71,7 @@ export class LoginThrottle {
     const limits = [this.options.maxFailures, ...(clientIp ? [this.options.maxFailuresPerIp] : [])];
     let outcome: [number, number];
     try {
-      outcome = (await this.bounded(this.redis.eval(RESERVE, keys.length, ...keys, String(this.options.windowSeconds), ...limits.map(String)))) as [number, number];
+      outcome = (await this.redis.eval(RESERVE, keys.length, ...keys, String(this.options.windowSeconds), ...limits.map(String))) as [number, number];
     } catch (err) {
       this.options.logger?.warn({ err: (err as Error).message }, 'login lock-out unavailable (Redis): sign-in refused');
       throw appError(ErrorCode.RATE_LIMITED, 'Sign-in is briefly unavailable. Try again in a few seconds.', { reason: 'LOCKOUT_UNAVAILABLE', retryAfterSeconds: 5 });
@@ -89,26 +84,18 @@ export class LoginThrottle {
       throw appError(ErrorCode.RATE_LIMITED, `Too many failed sign-in attempts ${what}. Try again in ${retryAfterSeconds} seconds.`, { reason: 'LOGIN_LOCKED', scope, retryAfterSeconds });
     }
     const release = (which: string[]) =>
-      this.bounded(this.redis.eval(RELEASE, which.length, ...which)).then(
+      this.redis.eval(RELEASE, which.length, ...which).then(
         () => undefined,
         (err: Error) => this.options.logger?.warn({ err: err.message }, 'login lock-out: could not give a reservation back'),
       );
     return {
       succeeded: async () => {
         // The email's failures are forgiven; the address keeps the failures it made elsewhere.
-        await this.bounded(this.redis.del(keys[0]!)).catch(() => undefined);
+        await this.redis.del(keys[0]!).catch(() => undefined);
         if (keys[1]) await release([keys[1]]);
       },
       failed: () => {},
       abandoned: () => release(keys),
     };
-  }
-
-  private bounded<T>(command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
   }
 }
