@@ -8,7 +8,7 @@ import {
 } from './generated/coursegraph/course/v1/course_pb.js';
 import { PaymentFailedSchema, PaymentSucceededSchema, RefundIssuedSchema } from './generated/coursegraph/payment/v1/payment_pb.js';
 import {
-  CertificateIssuedSchema, CourseCompletedSchema, EnrollmentCreatedSchema, EnrollmentRejectedSchema, EnrollmentRevokedSchema,
+  CertificateIssuedSchema, CertificateRevokedSchema, CourseCompletedSchema, EnrollmentCreatedSchema, EnrollmentRejectedSchema, EnrollmentRevokedSchema,
 } from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
 import { UserDeactivatedSchema, UserRegisteredSchema } from './generated/coursegraph/identity/v1/identity_pb.js';
 import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
@@ -38,6 +38,7 @@ export const EnrollmentEvents = {
   revoked: defineEvent('enrollment.enrollment.revoked', EnrollmentRevokedSchema),
   courseCompleted: defineEvent('enrollment.course.completed', CourseCompletedSchema),
   certificateIssued: defineEvent('enrollment.certificate.issued', CertificateIssuedSchema),
+  certificateRevoked: defineEvent('enrollment.certificate.revoked', CertificateRevokedSchema),
 };
 
 export const IdentityEvents = {
