@@ -1,6 +1,6 @@
 //! The documents of a course version: one for the course, one per lesson.
 
-use coursegraph_events::contracts::course::v1::CourseSnapshot;
+use coursegraph_events::contracts::course::v1::{CourseSnapshot, Lesson};
 use tantivy::{DateTime, TantivyDocument};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -62,7 +62,7 @@ impl CourseDocs {
             .map_or(TextLanguage::Other, TextLanguage::from_primary);
         let category = facet_value(&course.category);
         let level = Level::from_proto(course.level());
-        let price = course.price.as_ref().map_or(0, |p| p.amount_minor);
+        let price = course_price(course);
         let is_free = price == 0;
 
         // What a course and its lessons share: identity, filters, facets.
@@ -125,7 +125,11 @@ impl CourseDocs {
                 };
                 text.add(TextField::Title, &lesson.title);
                 text.add(TextField::Summary, &lesson.module_title);
-                text.add(TextField::Body, &lesson.body_text);
+                // A paid lesson keeps its place in the public outline (title, module title);
+                // its text stays out of the index, so nothing matches it or quotes it.
+                if body_is_public(course, lesson) {
+                    text.add(TextField::Body, &lesson.body_text);
+                }
                 doc
             })
             .collect();
@@ -136,6 +140,21 @@ impl CourseDocs {
             lessons,
         })
     }
+}
+
+/// A course's price in minor units; a course without a price is free.
+fn course_price(course: &CourseSnapshot) -> i64 {
+    course.price.as_ref().map_or(0, |p| p.amount_minor)
+}
+
+/// Whether a lesson's body may be indexed, and so matched and cut into `textSnippet`s: only
+/// when anyone may read it, i.e. the course is free (price 0) or the instructor marked the
+/// lesson a free preview. Search answers anonymous callers and cannot tell who holds an
+/// entitlement, so the body of a paid lesson never enters the index at all (a price that is
+/// not 0, even a malformed negative one, counts as paid). The course subgraph applies the same
+/// rule to `Lesson.body` for callers without an entitlement.
+pub(crate) fn body_is_public(course: &CourseSnapshot, lesson: &Lesson) -> bool {
+    course_price(course) == 0 || lesson.free_preview
 }
 
 /// Adds a text to the raw field and to the stemmed field of the course's language.
@@ -155,6 +174,48 @@ impl TextWriter<'_> {
             .add_text(self.fields.text(FieldSet::Raw, field), text);
         if let Some(set) = self.language.stemmed_set() {
             self.doc.add_text(self.fields.text(set, field), text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use coursegraph_events::contracts::course::v1::Money;
+
+    use super::*;
+
+    #[test]
+    fn a_body_is_public_in_a_free_course_or_as_a_free_preview() {
+        let price = |amount_minor| {
+            Some(Money {
+                amount_minor,
+                currency: "EUR".into(),
+            })
+        };
+        // (price, free preview) → public
+        let cases = [
+            ((None, false), true),
+            ((price(0), false), true),
+            ((price(4_900), false), false),
+            ((price(4_900), true), true),
+            ((price(0), true), true),
+            // Malformed: never free.
+            ((price(-1), false), false),
+        ];
+        for ((price, free_preview), public) in cases {
+            let course = CourseSnapshot {
+                price: price.clone(),
+                ..Default::default()
+            };
+            let lesson = Lesson {
+                free_preview,
+                ..Default::default()
+            };
+            assert_eq!(
+                body_is_public(&course, &lesson),
+                public,
+                "price {price:?}, free preview {free_preview}"
+            );
         }
     }
 }

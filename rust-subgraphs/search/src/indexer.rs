@@ -87,17 +87,48 @@ impl std::fmt::Display for StreamIdentity {
     }
 }
 
-/// The commit payload: where in which stream the committed index is.
+/// The rules this build indexes by, recorded with every commit. An index committed under
+/// other rules may hold what this build must not serve (format 1 held the bodies of paid
+/// lessons), so [`SearchIndex::open_or_create`](crate::SearchIndex::open_or_create) empties
+/// it before anything reads it, and the consumer applies the stream again. Bump it whenever
+/// what a course event turns into changes in a way existing documents must not keep.
+///
+/// - 1 (no `format` in the payload): every lesson's body indexed.
+/// - 2: the body of a lesson indexed only when it is public (free course or free preview).
+pub const INDEX_FORMAT: u32 = 2;
+
+/// The format of a payload written before formats were recorded.
+fn unrecorded_format() -> u32 {
+    1
+}
+
+/// The commit payload: where in which stream the committed index is, and under which
+/// [`INDEX_FORMAT`] its documents were built.
 ///
 /// Indexes written before the stream identity was recorded have `{"last_sequence": N}` only;
-/// they read as `stream: None` (see [`crate::consumer::run`] for what happens to them).
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// they read as `stream: None` (see [`crate::consumer::run`] for what happens to them), and
+/// as format 1.
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CommitPayload {
     /// The last applied stream sequence (0: none).
     pub(crate) last_sequence: u64,
     /// The stream history `last_sequence` belongs to (`None`: not recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stream: Option<StreamIdentity>,
+    /// The [`INDEX_FORMAT`] the documents were built under.
+    #[serde(default = "unrecorded_format")]
+    pub(crate) format: u32,
+}
+
+impl Default for CommitPayload {
+    /// Nothing committed yet: sequence 0 of no stream, and no document of any older format.
+    fn default() -> Self {
+        Self {
+            last_sequence: 0,
+            stream: None,
+            format: INDEX_FORMAT,
+        }
+    }
 }
 
 impl CommitPayload {
@@ -247,6 +278,9 @@ impl Indexer {
         let payload = serde_json::to_string(&CommitPayload {
             last_sequence: self.last_sequence,
             stream: self.stream.clone(),
+            // Every document this writer adds follows this build's rules; an index of another
+            // format is emptied before a writer of this build touches it (`open_or_create`).
+            format: INDEX_FORMAT,
         })
         .map_err(|e| SearchError::Corrupt {
             reason: format!("cannot write the commit payload: {e}"),
@@ -279,6 +313,16 @@ impl Indexer {
         self.writer.delete_all_documents()?;
         self.last_sequence = 0;
         self.commit()?;
+        Ok(())
+    }
+
+    /// Deletes the files of segments no commit refers to any more (tantivy also does so after
+    /// merges, but not right away): after a [`Indexer::reset`], the emptied documents' files.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when tantivy fails.
+    pub(crate) fn collect_garbage(&mut self) -> Result<(), SearchError> {
+        self.writer.garbage_collect_files().wait()?;
         Ok(())
     }
 

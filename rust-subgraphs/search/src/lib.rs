@@ -25,6 +25,11 @@
 //! scripts/replay.mjs search search-courses`; it also empties a folder whose index refuses to
 //! open with [`SearchError::SchemaMismatch`] after a schema change).
 //!
+//! Each commit also records the [`INDEX_FORMAT`], the rules its documents were built under
+//! (format 2: the bodies of paid lessons are not indexed). [`SearchIndex::open_or_create`]
+//! empties an index of another format before anything reads it, and the consumer applies the
+//! stream again, so an upgrade never serves what an older build indexed.
+//!
 //! Each commit records the stream sequence it holds and the stream's identity
 //! ([`StreamIdentity`]: name and creation time, which change when the stream is deleted and
 //! recreated). [`consumer::run`] rebuilds by itself, with a warning in the log, when the live
@@ -92,7 +97,7 @@ pub use error::SearchError;
 pub use event::CourseEvent;
 pub use graphql::sdl;
 pub use highlight::FRAGMENT_BYTES;
-pub use indexer::{Applied, CourseState, Indexer, StreamIdentity};
+pub use indexer::{Applied, CourseState, Indexer, StreamIdentity, INDEX_FORMAT};
 pub use page::{FacetCount, Facets, Hit, SearchPage, Snippet};
 pub use query::search;
 pub use request::{
@@ -123,10 +128,17 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Opens the index in `dir`, creating the folder and an empty index if needed.
     ///
+    /// An index committed under another [`INDEX_FORMAT`] (an older build's, which may hold the
+    /// bodies of paid lessons) is emptied first, its files deleted, before anything can read
+    /// it: it is a projection of the course stream, and the consumer applies the stream again
+    /// (the emptied index keeps its stream identity at sequence 0, so [`consumer::run`] starts
+    /// its durable consumer again from the first message). Searches find nothing until it has.
+    ///
     /// # Errors
     /// [`SearchError::Folder`] when the folder cannot be created or opened;
     /// [`SearchError::SchemaMismatch`] when it holds an index of another schema;
-    /// [`SearchError::Index`] for other tantivy failures.
+    /// [`SearchError::Index`] for other tantivy failures, among them a lock failure when the
+    /// index must be emptied while another process writes it.
     pub fn open_or_create(dir: impl AsRef<Path>) -> Result<Self, SearchError> {
         let dir = dir.as_ref();
         let folder_error = |source| SearchError::Folder {
@@ -140,7 +152,28 @@ impl SearchIndex {
         })?;
         let index = Index::open_or_create(directory, schema::build_schema())
             .map_err(|e| schema_error(e, dir.to_path_buf()))?;
-        Self::from_index(index)
+        let opened = Self::from_index(index)?;
+        opened.empty_if_other_format(dir)?;
+        Ok(opened)
+    }
+
+    /// Empties an index of another [`INDEX_FORMAT`] (see [`SearchIndex::open_or_create`]).
+    fn empty_if_other_format(&self, dir: &Path) -> Result<(), SearchError> {
+        let committed = self.commit_payload()?;
+        if committed.format == INDEX_FORMAT {
+            return Ok(());
+        }
+        tracing::warn!(
+            dir = %dir.display(),
+            index_format = committed.format,
+            format = INDEX_FORMAT,
+            index_sequence = committed.last_sequence,
+            "the index was built under other indexing rules; emptying it, the course stream will be applied again"
+        );
+        let mut indexer = self.indexer()?;
+        indexer.reset()?;
+        indexer.collect_garbage()?;
+        Ok(())
     }
 
     /// A new, empty index in memory (for tests).
@@ -229,6 +262,15 @@ impl SearchIndex {
     /// As [`SearchIndex::last_sequence`].
     pub fn stream_identity(&self) -> Result<Option<StreamIdentity>, SearchError> {
         Ok(self.commit_payload()?.stream)
+    }
+
+    /// The [`INDEX_FORMAT`] of the committed index (an index never committed has this
+    /// build's).
+    ///
+    /// # Errors
+    /// As [`SearchIndex::last_sequence`].
+    pub fn format(&self) -> Result<u32, SearchError> {
+        Ok(self.commit_payload()?.format)
     }
 
     fn commit_payload(&self) -> Result<indexer::CommitPayload, SearchError> {

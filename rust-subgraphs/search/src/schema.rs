@@ -5,7 +5,7 @@
 //! | `kind` | one per | holds |
 //! | --- | --- | --- |
 //! | `course` | published course | its title, tags, summary and description |
-//! | `lesson` | lesson of a published course | its title, module title and body text |
+//! | `lesson` | lesson of a published course | its title, module title, and body text when the body is public (see below) |
 //! | `state` | course ever seen | the last applied `version`, and whether it is `archived` |
 //!
 //! Every document carries `course_id`, so replacing or removing a course is one
@@ -13,6 +13,12 @@
 //! level, price, version) so that filters and facets apply to them as well. `state` documents
 //! have no text, so no search ever matches them; they live in the index (rather than in a file
 //! beside it) so that they are committed atomically with the documents they describe.
+//!
+//! A lesson's body is indexed only when anyone may read it: the course is free, or the lesson
+//! is a free preview (`documents::body_is_public`). The body of any other lesson of a paid
+//! course is left out of every field, so it neither matches a query nor appears in a
+//! snippet; the lesson is still found by its title and module title (the outline of a paid
+//! course is public). What the index may hold is versioned by [`crate::INDEX_FORMAT`].
 //!
 //! # Per-language field sets
 //!

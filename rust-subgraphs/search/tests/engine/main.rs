@@ -4,4 +4,5 @@
 mod bad_input;
 mod fixtures;
 mod indexing;
+mod paid;
 mod search;

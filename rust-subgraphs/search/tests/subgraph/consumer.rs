@@ -8,13 +8,24 @@ use async_nats::jetstream::consumer::pull::Config as PullConfig;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::stream::{Config as StreamConfig, StorageType};
 use async_nats::HeaderMap;
-use coursegraph_events::contracts::course::v1::{CoursePublished, CourseSnapshot};
+use coursegraph_events::contracts::course::v1::{CoursePublished, CourseSnapshot, Lesson, Money};
 use coursegraph_events::prost::Message as _;
 use coursegraph_events::{Envelope, Subject, TraceParent};
 use coursegraph_search::consumer::{self, ConsumerConfig};
 use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest, StreamIdentity};
 
 fn published(id: &str, title: &str) -> (HeaderMap, Vec<u8>) {
+    published_snapshot(CourseSnapshot {
+        course_id: id.into(),
+        version: 1,
+        title: title.into(),
+        language: "en".into(),
+        published_at: "2025-01-31T12:34:56.789Z".into(),
+        ..Default::default()
+    })
+}
+
+fn published_snapshot(course: CourseSnapshot) -> (HeaderMap, Vec<u8>) {
     let envelope = Envelope::new(
         Subject::parse("course.course.published").expect("a subject"),
         TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -25,14 +36,7 @@ fn published(id: &str, title: &str) -> (HeaderMap, Vec<u8>) {
         headers.insert(name.as_str(), value.as_str());
     }
     let payload = CoursePublished {
-        course: Some(CourseSnapshot {
-            course_id: id.into(),
-            version: 1,
-            title: title.into(),
-            language: "en".into(),
-            published_at: "2025-01-31T12:34:56.789Z".into(),
-            ..Default::default()
-        }),
+        course: Some(course),
     }
     .encode_to_vec();
     (headers, payload)
@@ -228,7 +232,10 @@ impl TestStream {
     }
 
     async fn publish_course(&self, id: &str, title: &str) {
-        let (headers, payload) = published(id, title);
+        self.publish(published(id, title)).await;
+    }
+
+    async fn publish(&self, (headers, payload): (HeaderMap, Vec<u8>)) {
         self.jetstream
             .publish_with_headers(
                 format!("{}.course.course.published", self.prefix),
@@ -592,5 +599,127 @@ async fn an_index_of_the_previous_version_without_its_durable_consumer_is_rebuil
     consume_up_to(&stream, &index, 4).await;
     assert_eq!(top_course(&index, "stray").as_deref(), Some("c-stray"));
     assert_eq!(top_course(&index, "sourcing").as_deref(), Some("c-new-4"));
+    stream.delete().await;
+}
+
+/// Course `c-paid` at `version`, costing `price` minor units, with a free preview lesson
+/// (body: "zanzibarite") and a lesson that is not one (body: "marmalade").
+fn paid_course(version: i32, price: i64) -> CourseSnapshot {
+    let lesson = |id: &str, title: &str, body: &str, free_preview| Lesson {
+        lesson_id: id.into(),
+        module_id: "m1".into(),
+        module_title: "Basics".into(),
+        title: title.into(),
+        body_text: body.into(),
+        free_preview,
+        ..Default::default()
+    };
+    CourseSnapshot {
+        course_id: "c-paid".into(),
+        version,
+        title: "Kubernetes in practice".into(),
+        language: "en".into(),
+        price: Some(Money {
+            amount_minor: price,
+            currency: "EUR".into(),
+        }),
+        published_at: "2025-01-31T12:34:56.789Z".into(),
+        lessons: vec![
+            lesson(
+                "l-preview",
+                "Welcome",
+                "Meet the zanzibarite operator.",
+                true,
+            ),
+            lesson(
+                "l-paid",
+                "Internals",
+                "The marmalade trick, in depth.",
+                false,
+            ),
+        ],
+        ..Default::default()
+    }
+}
+
+fn top_lesson(index: &SearchIndex, query: &str) -> Option<String> {
+    index
+        .search(&SearchRequest {
+            query: query.into(),
+            first: 10,
+            ..Default::default()
+        })
+        .expect("a page")
+        .hits
+        .first()
+        .map(|hit| hit.id.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_the_previous_format_is_emptied_on_open_and_the_stream_applied_again() {
+    let stream = TestStream::create("format").await;
+    stream
+        .publish(published_snapshot(paid_course(1, 4_900)))
+        .await;
+    stream
+        .publish_course("c-free", "Observability with tracing")
+        .await;
+
+    // The previous build followed the stream (on disk, its durable consumer acknowledged
+    // both messages) and indexed every lesson's body, the paid one's included; its commit
+    // payload records no format.
+    let dir = tempfile::tempdir().expect("a folder");
+    {
+        let index = SearchIndex::open_or_create(dir.path()).expect("an index");
+        consume_up_to(&stream, &index, 2).await;
+        assert_eq!(top_lesson(&index, "marmalade"), None);
+        let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
+        // This build indexes the body of a free course's lesson as the previous one indexed
+        // every body.
+        indexer
+            .apply(2, &CourseEvent::Updated(paid_course(2, 0)))
+            .expect("applied");
+        indexer.commit().expect("committed");
+        drop(indexer);
+        assert_eq!(top_lesson(&index, "marmalade").as_deref(), Some("l-paid"));
+        let mut writer: tantivy::IndexWriter = index
+            .index()
+            .writer_with_num_threads(1, 15_000_000)
+            .expect("the writer");
+        let payload = serde_json::json!({
+            "last_sequence": 2,
+            "stream": stream.identity().await,
+        })
+        .to_string();
+        let mut prepared = writer.prepare_commit().expect("prepared");
+        prepared.set_payload(&payload);
+        prepared.commit().expect("committed");
+        assert_eq!(index.format().expect("readable"), 1);
+    }
+
+    // The upgraded subgraph starts on the same folder: nothing of the old index is served,
+    // and the consumer applies the whole stream again under this build's rules.
+    let index = SearchIndex::open_or_create(dir.path()).expect("the index again");
+    assert_eq!(
+        index.format().expect("readable"),
+        coursegraph_search::INDEX_FORMAT
+    );
+    assert_eq!(top_lesson(&index, "marmalade"), None);
+    assert_eq!(index.last_sequence().expect("readable"), 0);
+    consume_up_to(&stream, &index, 2).await;
+    assert_eq!(top_lesson(&index, "marmalade"), None);
+    assert_eq!(top_lesson(&index, "internals").as_deref(), Some("l-paid"));
+    assert_eq!(
+        top_lesson(&index, "zanzibarite").as_deref(),
+        Some("l-preview")
+    );
+    assert_eq!(top_course(&index, "tracing").as_deref(), Some("c-free"));
+    assert_eq!(
+        index
+            .course_state("c-paid")
+            .expect("readable")
+            .map(|s| s.version),
+        Some(1)
+    );
     stream.delete().await;
 }

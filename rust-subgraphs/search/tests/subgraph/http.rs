@@ -30,7 +30,8 @@ fn course(id: &str, title: &str, summary: &str, level: CourseLevel, price: i64) 
     }
 }
 
-/// An index holding two courses (one with a lesson), committed.
+/// An index holding two courses, committed: a paid one with a free preview lesson and a
+/// lesson that is not one, and a free one.
 fn state() -> AppState {
     let index = SearchIndex::in_ram().expect("an index in memory");
     let mut indexer = index
@@ -43,14 +44,25 @@ fn state() -> AppState {
         CourseLevel::Intermediate,
         4_900,
     );
-    kubernetes.lessons = vec![Lesson {
-        lesson_id: "l-pods".into(),
-        module_id: "m1".into(),
-        module_title: "Workloads".into(),
-        title: "Running pods".into(),
-        body_text: "A pod groups containers that share a network namespace.".into(),
-        ..Default::default()
-    }];
+    kubernetes.lessons = vec![
+        Lesson {
+            lesson_id: "l-pods".into(),
+            module_id: "m1".into(),
+            module_title: "Workloads".into(),
+            title: "Running pods".into(),
+            body_text: "A pod groups containers that share a network namespace.".into(),
+            free_preview: true,
+            ..Default::default()
+        },
+        Lesson {
+            lesson_id: "l-etcd".into(),
+            module_id: "m2".into(),
+            module_title: "Control plane".into(),
+            title: "Backing up etcd".into(),
+            body_text: "Snapshot the keyspace with the marmalade procedure.".into(),
+            ..Default::default()
+        },
+    ];
     let rust = course(
         "c-rust",
         "Rust for beginners",
@@ -146,6 +158,30 @@ async fn a_lesson_hit_references_its_lesson_and_course() {
     assert!(node["textSnippet"]
         .as_str()
         .is_some_and(|s| s.contains("<b>namespace</b>")));
+}
+
+#[tokio::test]
+async fn a_paid_lessons_body_is_neither_found_nor_quoted() {
+    for query in ["marmalade", "keyspace", "marmelade"] {
+        let (_, body) = graphql(SEARCH, json!({ "query": query })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["search"]["totalCount"], 0, "{query}: {body}");
+        assert_eq!(
+            body["data"]["search"]["edges"],
+            json!([]),
+            "{query}: {body}"
+        );
+    }
+    // Found by its title (the outline is public), with no text from its body.
+    let (_, body) = graphql(SEARCH, json!({ "query": "etcd" })).await;
+    let edges = body["data"]["search"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 1, "{body}");
+    assert_eq!(edges[0]["node"]["lesson"]["id"], "l-etcd", "{body}");
+    assert_eq!(edges[0]["node"]["textSnippet"], Value::Null, "{body}");
+    assert!(!body.to_string().contains("marmalade"), "{body}");
 }
 
 #[tokio::test]
