@@ -43,15 +43,16 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
     context: async (request) => {
       const requestId = request.headers.get('x-request-id') ?? '';
       const traceparent = request.headers.get('traceparent') ?? undefined;
+      const viewer = await auth.viewerFromRequest(request);
       return {
-        viewer: await auth.viewerFromRequest(request),
+        viewer,
         requestId,
         logger: logger.child({ requestId }),
         db,
         authoring,
         outline,
         publishing,
-        loaders: createLoaders(db),
+        loaders: createLoaders(db, viewer?.userId ?? null),
         traceparent: isTraceparent(traceparent) ? traceparent : undefined,
       };
     },

@@ -1,11 +1,18 @@
-import { createLogger, loadConfigOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
+import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
 import { courseSettings } from './config.js';
 import { createCourseApp } from './app.js';
 import { CONTEXT } from './domain/events.js';
+import { consumers, transactionOf } from './events/consumers.js';
 
 const config = loadConfigOrExit(courseSettings);
 const logger = createLogger('course', config.logLevel);
 const app = await createCourseApp(config, logger);
 // Publishes what publications and archivals wrote to the outbox, to the COURSE stream.
 const relay = await startOutboxRelay({ context: CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
-await runService({ name: 'course subgraph', logger, port: config.port, app, workers: [relay] });
+// Learns entitlements from enrollment's events (stream ENROLLMENT).
+const workers = await Promise.all(
+  Object.entries(consumers).map(([name, c]) =>
+    startConsumer({ context: CONTEXT, name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(app.db), logger }),
+  ),
+);
+await runService({ name: 'course subgraph', logger, port: config.port, app, workers: [...workers, relay] });

@@ -64,7 +64,7 @@ const SENTENCES = [
   'We compare two approaches and discuss when each one is the better choice.',
 ];
 
-export interface SeedLesson { title: string; kind: LessonKind; required: boolean; durationSeconds: number; body: string }
+export interface SeedLesson { title: string; kind: LessonKind; required: boolean; durationSeconds: number; body: string; freePreview: boolean }
 export interface SeedModule { title: string; summary: string; lessons: SeedLesson[] }
 export interface SeedCourse {
   index: number;
@@ -93,6 +93,7 @@ function lessonOf(random: Random, moduleTitle: string, n: number): SeedLesson {
     required: kind !== 'QUIZ' || random() < 0.5,
     durationSeconds: kind === 'VIDEO' ? between(random, 3, 25) * 60 : kind === 'ARTICLE' ? between(random, 4, 12) * 60 : 300,
     body,
+    freePreview: false,
   };
 }
 
@@ -114,7 +115,11 @@ export function demoCourses(count: number): SeedCourse[] {
       return {
         title: moduleTitle,
         summary: `${moduleTitle} of ${subject}.`,
-        lessons: Array.from({ length: between(random, 2, 6) }, (_, l) => lessonOf(random, moduleTitle, l + 1)),
+        lessons: Array.from({ length: between(random, 2, 6) }, (_, l) => ({
+          ...lessonOf(random, moduleTitle, l + 1),
+          // The opening lesson of every course is a free preview: what a paid course shows before purchase.
+          freePreview: m === 0 && l === 0,
+        })),
       };
     });
     // About one course in five builds on one or two earlier courses of its category.

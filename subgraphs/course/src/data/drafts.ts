@@ -18,7 +18,7 @@ export async function loadDraftTrees(db: Reader, courseIds: readonly string[]): 
   const moduleById = new Map(moduleContents.map((m) => [m.id, m]));
   for (const l of lessons) {
     moduleById.get(l.moduleId)?.lessons.push({
-      id: l.id, title: l.title, kind: l.kind, position: l.position, required: l.required, durationSeconds: l.durationSeconds, body: l.body,
+      id: l.id, title: l.title, kind: l.kind, position: l.position, required: l.required, durationSeconds: l.durationSeconds, body: l.body, freePreview: l.freePreview,
     });
   }
   const prerequisitesByCourse = groupBy(prerequisites, (p) => p.courseId);

@@ -8,6 +8,7 @@ import { fromCourse, type CourseView } from '../domain/views.js';
 import { countByCategory } from './catalog.js';
 import type { PrismaClient } from './db.js';
 import { loadDraftTrees } from './drafts.js';
+import { entitledCourses } from './entitlements.js';
 import { findPublishedItems, loadPublishedTrees } from './published.js';
 
 /** A DataLoader's load and clear, for one kind of tree. */
@@ -27,6 +28,8 @@ export interface Loaders {
   publishedLesson: DataLoader<string, LessonNode | null>;
   /** Listed courses per category slug; one key ('all'), so the counts are read once per request. */
   categoryCounts: DataLoader<'all', Map<string, number>>;
+  /** Whether the signed-in viewer holds an entitlement to a course's paid content (false when anonymous). */
+  entitled: DataLoader<string, boolean>;
 }
 
 const byKey = <V>(keys: readonly string[], map: Map<string, V>) => keys.map((k) => map.get(k) ?? null);
@@ -53,7 +56,7 @@ function treeLoaders(db: PrismaClient): { publishedTree: TreeLoader<CourseTree>;
   return { publishedTree: kind<CourseTree>('p:'), draftTree: kind<DraftTree>('d:') };
 }
 
-export function createLoaders(db: PrismaClient): Loaders {
+export function createLoaders(db: PrismaClient, viewerId: string | null): Loaders {
   const { publishedTree, draftTree } = treeLoaders(db);
 
   // Module and lesson references: which course holds the id, then that course's published tree.
@@ -80,6 +83,11 @@ export function createLoaders(db: PrismaClient): Loaders {
     categoryCounts: new DataLoader(async (keys) => {
       const counts = await countByCategory(db);
       return keys.map(() => counts);
+    }),
+    entitled: new DataLoader(async (courseIds) => {
+      if (viewerId === null) return courseIds.map(() => false);
+      const entitled = await entitledCourses(db, viewerId, courseIds);
+      return courseIds.map((id) => entitled.has(id));
     }),
   };
 }

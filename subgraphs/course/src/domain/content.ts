@@ -15,6 +15,8 @@ export interface LessonContent {
   required: boolean;
   durationSeconds: number;
   body: string;
+  /** An instructor opened this lesson of a paid course to everyone. */
+  freePreview: boolean;
 }
 
 export interface ModuleContent {
@@ -77,6 +79,8 @@ export function canonical(c: CourseContent): CourseContent {
             required: l.required,
             durationSeconds: l.durationSeconds,
             body: l.body,
+            // Versions published before previews existed have no such key.
+            freePreview: l.freePreview ?? false,
           })),
       })),
   };

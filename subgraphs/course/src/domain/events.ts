@@ -39,6 +39,7 @@ export function lessonMessages(tree: CourseTree): LessonInit[] {
       required: l.required,
       bodyText: l.body,
       durationSeconds: l.durationSeconds,
+      freePreview: l.freePreview,
     })),
   );
 }

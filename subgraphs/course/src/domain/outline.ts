@@ -14,10 +14,12 @@ import { LIMITS } from './validation.js';
 export interface AddModuleInput { courseId: string; title: string; summary?: string | null; position?: number | null }
 export interface UpdateModuleInput { moduleId: string; title?: string | null; summary?: string | null }
 export interface AddLessonInput {
-  moduleId: string; title: string; kind: LessonKind; required?: boolean | null; durationSeconds?: number | null; body?: string | null; position?: number | null;
+  moduleId: string; title: string; kind: LessonKind; required?: boolean | null; durationSeconds?: number | null; body?: string | null;
+  freePreview?: boolean | null; position?: number | null;
 }
 export interface UpdateLessonInput {
   lessonId: string; title?: string | null; kind?: LessonKind | null; required?: boolean | null; durationSeconds?: number | null; body?: string | null;
+  freePreview?: boolean | null;
 }
 export interface MoveLessonInput { lessonId: string; moduleId?: string | null; position: number }
 
@@ -102,6 +104,7 @@ export class Outline {
       required: input.required ?? true,
       durationSeconds: valid.durationSeconds(input.durationSeconds ?? 0),
       body: bodyOf(input.body ?? ''),
+      freePreview: input.freePreview ?? false,
     };
     return this.tx(async (tx) => {
       await touchCourse(tx, course.id);
@@ -124,6 +127,7 @@ export class Outline {
     if (input.required != null) data.required = input.required;
     if (input.durationSeconds != null) data.durationSeconds = valid.durationSeconds(input.durationSeconds);
     if (input.body != null) data.body = bodyOf(input.body);
+    if (input.freePreview != null) data.freePreview = input.freePreview;
     if (Object.keys(data).length > 0) {
       await this.tx(async (tx) => {
         await touchCourse(tx, course.id);
