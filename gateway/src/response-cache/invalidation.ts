@@ -35,6 +35,7 @@ export const INVALIDATIONS: ReadonlyArray<{ event: EventType; change: (payload: 
   { event: EnrollmentEvents.courseCompleted, change: enrollmentChange },
   // A certificate looked up before it existed was cached as null.
   { event: EnrollmentEvents.certificateIssued, change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }) },
+  { event: EnrollmentEvents.certificateRevoked, change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }) },
   { event: IdentityEvents.userRegistered, change: (p) => ({ entities: [['User', p.userId]] }) },
   { event: IdentityEvents.userDeactivated, change: (p) => ({ entities: [['User', p.userId]] }) },
 ];

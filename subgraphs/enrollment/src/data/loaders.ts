@@ -1,6 +1,7 @@
 /** Per-request DataLoaders: every load by key is batched, so a list costs a constant number of queries. */
 import DataLoader from 'dataloader';
 import type { Certificate, Enrollment, PrismaClient } from '../generated/prisma/client.js';
+import { currentCertificate } from '../domain/certificates.js';
 
 export function createLoaders(db: PrismaClient, viewerId: string | null) {
   return {
@@ -49,10 +50,12 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
       const byCourse = new Map(rows.map((r) => [r.courseId, r.requiredLessonIds]));
       return courseIds.map((id) => byCourse.get(id) ?? []);
     }),
+    /** The certificate each enrollment shows: the one in force, else the one revoked last. */
     certificate: new DataLoader<string, Certificate | null>(async (enrollmentIds) => {
       const rows = await db.certificate.findMany({ where: { enrollmentId: { in: [...enrollmentIds] } } });
-      const byEnrollment = new Map(rows.map((r) => [r.enrollmentId, r]));
-      return enrollmentIds.map((id) => byEnrollment.get(id) ?? null);
+      const byEnrollment = new Map<string, Certificate[]>();
+      for (const r of rows) byEnrollment.set(r.enrollmentId, [...(byEnrollment.get(r.enrollmentId) ?? []), r]);
+      return enrollmentIds.map((id) => currentCertificate(byEnrollment.get(id) ?? []));
     }),
   };
 }

@@ -3,12 +3,16 @@
  * arrives as a payment event (the purchase saga). Completing every required lesson completes the
  * course and, except for audits, issues a certificate. Every state change writes its event to the
  * outbox in the same transaction.
+ *
+ * AUDIT on a paid course is a free enrolment without a certificate: the outline, the free previews
+ * and progress tracking. It is not an entitlement: the course context, from these events, serves
+ * paid lessons' bodies only to FREE and PAID enrolments. Paying later makes the same enrolment PAID.
  */
 import { EnrollmentEvents, enrollment as contract } from '@coursegraph/contracts';
 import { badInput, conflict, enqueueEvent, isUuid, newId, notFound, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { CourseProjection, Enrollment, EnrollmentMode, PrismaClient } from '../generated/prisma/client.js';
 import { type Tx } from '../data/db.js';
-import { newCertificatePublicId } from './certificates.js';
+import { issueCertificate, revokeCertificates } from './certificates.js';
 
 const CONTEXT = 'enrollment';
 
@@ -87,29 +91,8 @@ export class Enrollments {
       const done = await tx.lessonProgress.findMany({ where: { userId: viewer.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
       const doneIds = new Set(done.map((d) => d.lessonId));
       if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return enrollment;
-      return this.complete(tx, enrollment, course);
+      return complete(tx, enrollment, course);
     });
-  }
-
-  /** Completes once: of two concurrent last lessons, one conditional update wins. */
-  private async complete(tx: Tx, enrollment: Enrollment, course: CourseProjection): Promise<Enrollment> {
-    const completedAt = new Date();
-    const { count } = await tx.enrollment.updateMany({ where: { id: enrollment.id, status: 'ACTIVE' }, data: { status: 'COMPLETED', completedAt } });
-    const current = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollment.id } });
-    if (count === 0) return current;
-    await enqueueEvent(tx, CONTEXT, EnrollmentEvents.courseCompleted, {
-      enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, completedAt: completedAt.toISOString(),
-    });
-    if (enrollment.mode !== 'AUDIT') {
-      const certificate = await tx.certificate.create({
-        data: { id: newId(), publicId: newCertificatePublicId(), userId: enrollment.userId, enrollmentId: enrollment.id, courseId: enrollment.courseId, courseTitle: course.title },
-      });
-      await enqueueEvent(tx, CONTEXT, EnrollmentEvents.certificateIssued, {
-        certificateId: certificate.id, publicId: certificate.publicId, enrollmentId: enrollment.id, userId: enrollment.userId,
-        courseId: enrollment.courseId, issuedAt: certificate.issuedAt.toISOString(),
-      });
-    }
-    return current;
   }
 
   async unenrol(viewer: Viewer, courseId: string): Promise<Enrollment> {
@@ -122,12 +105,34 @@ export class Enrollments {
   }
 }
 
+/**
+ * Completes once: of two concurrent last lessons, one conditional update wins. A FREE or PAID
+ * enrolment gets its certificate (unless it still holds one from an earlier completion).
+ */
+async function complete(tx: Tx, enrollment: Enrollment, course: CourseProjection, traceparent?: string): Promise<Enrollment> {
+  const completedAt = new Date();
+  const { count } = await tx.enrollment.updateMany({ where: { id: enrollment.id, status: 'ACTIVE' }, data: { status: 'COMPLETED', completedAt } });
+  const current = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollment.id } });
+  if (count === 0) return current;
+  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.courseCompleted, {
+    enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, completedAt: completedAt.toISOString(),
+  }, { traceparent });
+  await issueCertificate(tx, current, course.title, traceparent);
+  return current;
+}
+
+/**
+ * Ends an enrolment. A full refund also revokes its certificate: the learner got their money back,
+ * so the proof no longer stands. Unenrolling does not: a learner who completed a course and then
+ * leaves it keeps their proof.
+ */
 async function revoke(tx: Tx, enrollment: Enrollment, reason: 'REFUNDED' | 'UNENROLLED', traceparent?: string): Promise<Enrollment> {
   const revokedAt = new Date();
   const revoked = await tx.enrollment.update({ where: { id: enrollment.id }, data: { status: 'REVOKED', revokedAt, revokeReason: reason } });
   await enqueueEvent(tx, CONTEXT, EnrollmentEvents.revoked, {
     enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, reason, revokedAt: revokedAt.toISOString(),
   }, { traceparent });
+  if (reason === 'REFUNDED') await revokeCertificates(tx, enrollment, 'REFUNDED', revokedAt, traceparent);
   return revoked;
 }
 
@@ -155,15 +160,36 @@ export async function grantPaidAccess(
   const enrollment = existing
     ? await tx.enrollment.update({
         where: { id: existing.id },
-        // An audit or free learner who pays keeps their progress; a revoked one starts a new access.
-        data: { mode: 'PAID', orderId: paid.orderId, status: existing.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE', revokedAt: null, revokeReason: null },
+        // An audit or free learner who pays keeps their progress; a revoked one starts a new access
+        // (its lessons done still count, its earlier completion does not).
+        data: {
+          mode: 'PAID', orderId: paid.orderId, status: existing.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE', revokedAt: null, revokeReason: null,
+          ...(existing.status === 'REVOKED' ? { completedAt: null } : {}),
+        },
       })
     : await tx.enrollment.create({ data: { id: newId(), userId: paid.userId, courseId: paid.courseId, mode: 'PAID', orderId: paid.orderId } });
   await announceCreated(tx, enrollment, traceparent);
+  if (existing) await settleCompletion(tx, enrollment, course, traceparent);
   return 'enrolled';
 }
 
-/** A full refund ends the access that order bought. */
+/**
+ * After an existing enrolment becomes PAID: an audit completed before paying gets its certificate,
+ * and a learner buying again after a refund, whose lessons are all still done, completes at once
+ * with a new certificate (the revoked one stays revoked).
+ */
+async function settleCompletion(tx: Tx, enrollment: Enrollment, course: CourseProjection, traceparent: string): Promise<void> {
+  if (enrollment.status === 'COMPLETED') {
+    await issueCertificate(tx, enrollment, course.title, traceparent);
+    return;
+  }
+  const done = await tx.lessonProgress.findMany({ where: { userId: enrollment.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
+  const doneIds = new Set(done.map((d) => d.lessonId));
+  // A course without lessons is never completed by paying for it.
+  if (course.requiredLessonIds.length > 0 && course.requiredLessonIds.every((id) => doneIds.has(id))) await complete(tx, enrollment, course, traceparent);
+}
+
+/** A full refund ends the access that order bought, and revokes the certificate earned with it. */
 export async function revokeRefundedAccess(tx: Tx, refund: { orderId: string; userId: string }, traceparent: string): Promise<boolean> {
   const enrollment = await tx.enrollment.findFirst({ where: { userId: refund.userId, orderId: refund.orderId, status: { not: 'REVOKED' } } });
   if (!enrollment) return false;

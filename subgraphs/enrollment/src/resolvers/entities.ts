@@ -28,6 +28,7 @@ export const Enrollment: EnrollmentResolvers = {
 export const Certificate: CertificateResolvers = {
   holder: (c) => ({ id: c.userId }),
   course: (c) => ({ id: c.courseId }),
+  revoked: (c) => c.revokedAt !== null,
 };
 
 export const User: UserResolvers = {
