@@ -195,6 +195,8 @@ function englishCourse(r, id, category) {
       module_title: EN_MODULES[Math.min(EN_MODULES.length - 1, Math.floor(i / 3))],
       title: `${cap(lc)}${r() < 0.5 ? ` in ${s}` : ': a closer look'}`,
       body: Array.from({ length: between(r, 5, 9) }, sentence).join(' '),
+      // As in the demo, the opening lesson is a free preview: of a paid course, only its body is searchable.
+      free_preview: i === 0,
     });
   }
   return {
@@ -223,6 +225,8 @@ function russianCourse(r, id, category) {
       module_title: RU_MODULES[Math.min(RU_MODULES.length - 1, Math.floor(i / 3))],
       title: `${cap(pick(r, lc))}: ${r() < 0.5 ? 'разбор' : 'упражнения'}`,
       body: Array.from({ length: between(r, 5, 9) }, sentence).join(' '),
+      // As in the demo, the opening lesson is a free preview: of a paid course, only its body is searchable.
+      free_preview: i === 0,
     });
   }
   return {

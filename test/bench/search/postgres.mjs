@@ -43,7 +43,8 @@ export async function createBaseline({ adminUrl, database }) {
     for (const c of courses) {
       const common = [c.id, c.language, c.category, c.level, c.price_minor === 0];
       rows.push(['course', c.id, ...common, c.title, c.tags.join(' '), `${c.summary}\n${c.description}`, '']);
-      for (const l of c.lessons) rows.push(['lesson', l.id, ...common, l.title, '', l.module_title, l.body]);
+      // The platform's rule: a paid lesson's body is searchable only when it is a free preview.
+      for (const l of c.lessons) rows.push(['lesson', l.id, ...common, l.title, '', l.module_title, c.price_minor === 0 || l.free_preview ? l.body : '']);
     }
     const started = performance.now();
     for (let i = 0; i < rows.length; i += CHUNK) {

@@ -43,6 +43,9 @@ struct CorpusLesson {
     module_title: String,
     title: String,
     body: String,
+    /// Like the demo, each course opens with a free preview: the only paid body search indexes.
+    #[serde(default)]
+    free_preview: bool,
 }
 
 /// A query of the fixed set.
@@ -95,6 +98,7 @@ fn snapshot(course: CorpusCourse) -> CourseSnapshot {
                 module_title: lesson.module_title,
                 title: lesson.title,
                 body_text: lesson.body,
+                free_preview: lesson.free_preview,
                 position: i32::try_from(position).unwrap_or(i32::MAX),
                 ..Default::default()
             })
