@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, contextDatabaseUrl } from './lib/env.mjs';
+import { refuseInProduction } from './lib/refuse-in-production.mjs';
 
 function runSeed(context, script, extraEnv = {}) {
   const file = path.join(ROOT, 'subgraphs', context, 'dist', script);
@@ -37,12 +38,14 @@ const demoIds = async (prefix) =>
   (await query('identity', `select id from users where email like '${prefix}%@coursegraph.dev' order by email`)).map((r) => r.id);
 
 export async function seedCatalog() {
+  refuseInProduction('the demo seed');
   runSeed('identity', 'seed.js');
   runSeed('course', 'seed.js', { SEED_INSTRUCTOR_IDS: (await demoIds('instructor')).join(',') });
   runSeed('payment', 'seed.js');
 }
 
 export async function seedActivity() {
+  refuseInProduction('the demo seed');
   const learners = (await demoIds('learner')).join(',');
   const [{ n }] = await query('course', 'select count(*)::int as n from published_courses where archived_at is null');
   const env = { SEED_LEARNER_IDS: learners, SEED_EXPECTED_COURSES: String(n) };
@@ -51,6 +54,7 @@ export async function seedActivity() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the demo seed');
   const phase = process.argv[2] ?? 'all';
   if (phase === 'catalog' || phase === 'all') await seedCatalog();
   if (phase === 'activity' || phase === 'all') await seedActivity();

@@ -7,6 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/env.mjs';
 import { prepare } from './lib/prepare.mjs';
+import { refuseInProduction } from './lib/refuse-in-production.mjs';
+
+// The demo platform: before installing, starting or seeding anything.
+refuseInProduction('npm start (the demo platform)');
 
 const log = (line) => console.log(line);
 const t0 = performance.now();

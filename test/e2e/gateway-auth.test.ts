@@ -1,7 +1,8 @@
 /**
  * End to end: the identity subgraph and the gateway as real processes (the same launcher as
- * `npm start`), in production mode, against the test database, Redis and NATS. Everything goes
- * through the single endpoint unless a test is about bypassing it.
+ * `npm start`), the gateway in production mode (startE2E's `mode`: the subgraphs stay in the test
+ * mode), against the test database, Redis and NATS. Everything goes through the single endpoint
+ * unless a test is about bypassing it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';

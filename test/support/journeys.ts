@@ -2,11 +2,13 @@
  * Steps of the platform's journeys through the gateway, shared by the end-to-end suites: people
  * with roles, a published course, waiting for eventual consistency.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
+import { ROOT, contextDatabaseUrl, redisUrl } from '../../scripts/lib/env.mjs';
 import { startPlatform, subgraphList } from '../../scripts/lib/platform.mjs';
 import { bootstrap, deploy } from '../../scripts/prisma.mjs';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
@@ -38,7 +40,20 @@ export interface E2E {
  * one is given): two suites must never share an outbox, a durable consumer or a search index, or
  * one suite's events would be applied by the other's processes.
  */
-export async function startE2E(suite: string, options: { env?: Record<string, string>; mode?: string; nats?: PrivateNats } = {}): Promise<E2E> {
+export async function startE2E(
+  suite: string,
+  options: {
+    env?: Record<string, string>;
+    /**
+     * COURSEGRAPH_MODE. `production` is the gateway's alone (the process such a suite tests), with what
+     * the production profile asks of it (productionGateway); the subgraphs keep the test run's mode, as
+     * the test platform's development database passwords and sandbox payments are what production refuses.
+     * Any other mode is every process's. Default: the test run's.
+     */
+    mode?: string;
+    nats?: PrivateNats;
+  } = {},
+): Promise<E2E> {
   const database = `coursegraph_e2e_${suite}`;
   await bootstrap({ database });
   deploy({ quiet: true, database });
@@ -51,20 +66,82 @@ export async function startE2E(suite: string, options: { env?: Record<string, st
   // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
   const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };
   const logDir = path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`);
-  const platform = await startPlatform({
-    ports,
-    database,
-    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...noMail, ...(options.mode ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
-    logDir,
-    log: () => {},
-  });
+  const gateway = options.mode === 'production' ? await productionGateway(suite, nats.url) : null;
+  let platform: Awaited<ReturnType<typeof startPlatform>>;
+  try {
+    platform = await startPlatform({
+      ports,
+      database,
+      env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...noMail, ...(options.mode && options.mode !== 'production' ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
+      logDir,
+      log: () => {},
+    });
+  } catch (err) {
+    await gateway?.dispose();
+    throw err;
+  }
+  // Started once in the test mode, the gateway is restarted in production mode (startPlatform gives every process one environment).
+  if (gateway) {
+    try {
+      await platform.restart('gateway', { signal: 'SIGTERM', env: gateway.env });
+    } catch (err) {
+      await platform.stop();
+      await gateway.dispose();
+      throw err;
+    }
+  }
   const stop = async () => {
     await platform.stop();
+    await gateway?.dispose();
     if (!options.nats) await nats.dispose();
     fs.rmSync(searchIndex, { recursive: true, force: true });
   };
   const endpoint = `${platform.gatewayUrl}/graphql`;
   return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports, natsUrl: nats.url, logDir };
+}
+
+/**
+ * What the production profile asks of a gateway, on the test run's services: the JWKS host it fetches
+ * over plain http (identity on 127.0.0.1) allow-listed; Redis through a user of the suite's own whose
+ * password Redis checks (an ACL user on the test run's Redis, so revocations and limits are shared with
+ * identity as in production; deleted by `dispose`), unless REDIS_URL carries credentials already; and
+ * NATS_URL with credentials. The signing secret is the test run's own (test/support/services.ts).
+ *
+ * NATS: the kit does not send a URL's credentials yet (issue 12 point 4 gives each context its own
+ * NATS user), so the suite's NATS server runs without authorization and the token added here, when
+ * its URL has none, is not checked by it: it satisfies the profile's URL check only.
+ */
+async function productionGateway(suite: string, natsUrl: string): Promise<{ env: Record<string, string>; dispose: () => Promise<void> }> {
+  const redis = new URL(redisUrl());
+  let dispose = async () => {};
+  if (!redis.password) {
+    const user = `cg-e2e-gateway-${suite}-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const admin = new Redis(redisUrl());
+    try {
+      await admin.acl('SETUSER', user, 'reset', 'on', `>${password}`, '~*', '&*', '+@all');
+    } finally {
+      admin.disconnect();
+    }
+    redis.username = user;
+    redis.password = password;
+    dispose = async () => {
+      const client = new Redis(redisUrl());
+      try {
+        await client.acl('DELUSER', user);
+      } finally {
+        client.disconnect();
+      }
+    };
+  }
+  const nats = new URL(natsUrl);
+  // A token (nats://token@host): nats.js reads only host and port from a URL, and takes the first
+  // `:<digits>` for the port, so a user:password whose password began with a digit would move the port.
+  if (!nats.username) nats.username = `e2e-gateway-${randomBytes(16).toString('hex')}`;
+  return {
+    env: { COURSEGRAPH_MODE: 'production', JWKS_HTTP_ALLOWED_HOSTS: '127.0.0.1', REDIS_URL: redis.toString(), NATS_URL: nats.toString() },
+    dispose,
+  };
 }
 
 /** The JSON lines one process of a suite's platform has logged so far (`name`: gateway, a subgraph, supervisor). */

@@ -3,6 +3,8 @@
  * process exits non-zero, so a misconfigured service never half-starts.
  */
 
+import { jwksUrlProblem, natsCredentialsProblem, parseHostList, redisCredentialsProblem } from './production-profile.js';
+
 export interface Setting<T> {
   /** Environment variable name. */
   env: string;
@@ -14,10 +16,17 @@ export interface Setting<T> {
   doc: string;
   /** The default is for development only (a shared secret): production (COURSEGRAPH_MODE) refuses it, set or not. Default false. */
   developmentDefault?: boolean;
+  /**
+   * The production profile's check of this setting (production-profile.ts): a problem, or undefined
+   * when the value is fit for production. `config` holds every setting that parsed. Run only in
+   * production mode. Default: none. (A method, so that a Setting<string> is still a Setting<unknown>.)
+   */
+  productionCheck?(value: T, config: Readonly<Record<string, unknown>>): string | undefined;
 }
 
 export type ConfigSpec = Record<string, Setting<unknown>>;
-export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+// The value's type is what `parse` returns (a productionCheck may accept a wider type).
+export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends { parse: (raw: string) => infer T } ? T : never };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -27,6 +36,16 @@ export class ConfigError extends Error {
 
 /** Reads `spec` from `env` into a frozen object, or throws ConfigError listing every problem. */
 export function readConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const { values, problems } = inspectConfig(spec, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(values) as ConfigOf<S>;
+}
+
+/**
+ * Reads `spec` from `env` without throwing: the settings that parsed, and every problem (invalid
+ * values, and in production the development defaults and the production profile's checks).
+ */
+export function inspectConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): { values: Partial<ConfigOf<S>>; problems: string[] } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, setting] of Object.entries(spec)) {
@@ -42,14 +61,16 @@ export function readConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
       problems.push(`${setting.env}=${JSON.stringify(raw)}: ${(err as Error).message}`);
     }
   }
-  // A development secret must never protect a production deployment.
+  // A development secret must never protect a production deployment, nor may the production
+  // profile's other demo settings (production-profile.ts) run one.
   if (out.mode === 'production') {
     for (const [key, setting] of Object.entries(spec)) {
       if (setting.developmentDefault && out[key] === setting.default) problems.push(`${setting.env} must be set to a secret of your own in production (${setting.doc})`);
+      const problem = key in out ? setting.productionCheck?.(out[key], out) : undefined;
+      if (problem) problems.push(`${setting.env} ${problem}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(out) as ConfigOf<S>;
+  return { values: out as Partial<ConfigOf<S>>, problems };
 }
 
 /** Like readConfig, but prints the problems and exits: for a service's main module. */
@@ -147,7 +168,13 @@ export const commonSettings = {
     parse: parse.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     doc: 'pino log level',
   },
-  redisUrl: { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', parse: parse.url, doc: 'Redis for caches, limits and token revocation' },
+  redisUrl: {
+    env: 'REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    parse: parse.url,
+    productionCheck: redisCredentialsProblem,
+    doc: 'Redis for caches, limits and token revocation (production: with a password in the URL)',
+  },
   redisCommandTimeoutMs: {
     env: 'REDIS_COMMAND_TIMEOUT_MS',
     // Redis answers in well under a millisecond here; a longer wait means it is away, and every
@@ -156,7 +183,13 @@ export const commonSettings = {
     parse: parse.positiveInt,
     doc: 'the longest a Redis command may take before it fails (each use then applies its Redis-down policy)',
   },
-  natsUrl: { env: 'NATS_URL', default: 'nats://127.0.0.1:4222', parse: parse.url, doc: 'NATS JetStream for events' },
+  natsUrl: {
+    env: 'NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    parse: parse.url,
+    productionCheck: natsCredentialsProblem,
+    doc: 'NATS JetStream for events (production: with credentials in the URL)',
+  },
   authIssuer: { env: 'AUTH_ISSUER', default: 'coursegraph-identity', parse: parse.string, doc: 'JWT issuer (iss) of access tokens' },
   authAudience: { env: 'AUTH_AUDIENCE', default: 'coursegraph', parse: parse.string, doc: 'JWT audience (aud) of access tokens' },
   internalSigningSecret: {
@@ -177,6 +210,14 @@ export const jwksSetting = {
     env: 'IDENTITY_JWKS_URL',
     default: 'http://127.0.0.1:4001/.well-known/jwks.json',
     parse: parse.url,
-    doc: "identity's JWKS, for verifying access tokens",
+    productionCheck: (url: string, config) => jwksUrlProblem(url, (config.jwksHttpAllowedHosts as string[] | undefined) ?? []),
+    doc: "identity's JWKS, for verifying access tokens (production: https, or http to a host in JWKS_HTTP_ALLOWED_HOSTS)",
+  },
+  jwksHttpAllowedHosts: {
+    env: 'JWKS_HTTP_ALLOWED_HOSTS',
+    // None: production fetches the keys over https unless the operator names a host they vouch for.
+    default: [] as string[],
+    parse: parseHostList,
+    doc: 'comma-separated hosts whose JWKS production may fetch over plain http (a loopback, a private network); none by default',
   },
 } satisfies ConfigSpec;

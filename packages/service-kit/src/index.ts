@@ -1,4 +1,6 @@
 export * from './config.js';
+export { databasePasswordProblem, redisCredentialsProblem, natsCredentialsProblem, jwksUrlProblem, sandboxProviderProblem, parseHostList, refuseInProduction } from './production-profile.js';
+export { readConfigWithChecks, loadConfigWithChecksOrExit, type ProductionCheck } from './startup-checks.js';
 export * from './logger.js';
 export * from './errors.js';
 export * from './auth.js';

@@ -70,9 +70,11 @@ describe('INTERNAL_SIGNING_SECRET', () => {
   });
 
   it('refuses the development default in production, unset or written out, and a short secret', () => {
-    expect(problems({ COURSEGRAPH_MODE: 'production' })).toEqual([expect.stringMatching(/^INTERNAL_SIGNING_SECRET must be set to a secret of your own in production/)]);
-    expect(problems({ COURSEGRAPH_MODE: 'production', INTERNAL_SIGNING_SECRET: commonSettings.internalSigningSecret.default })).toHaveLength(1);
+    // Redis and NATS with credentials, so that the secret is production's only problem here (production-profile.test.ts has the rest).
+    const production = { COURSEGRAPH_MODE: 'production', REDIS_URL: 'redis://:redis-pw@redis.internal:6379', NATS_URL: 'nats://svc:nats-pw@nats.internal:4222' };
+    expect(problems(production)).toEqual([expect.stringMatching(/^INTERNAL_SIGNING_SECRET must be set to a secret of your own in production/)]);
+    expect(problems({ ...production, INTERNAL_SIGNING_SECRET: commonSettings.internalSigningSecret.default })).toHaveLength(1);
     expect(problems({ INTERNAL_SIGNING_SECRET: 'short' })).toEqual([expect.stringMatching(/INTERNAL_SIGNING_SECRET="short": expected at least 32 characters/)]);
-    expect(readConfig(commonSettings, { COURSEGRAPH_MODE: 'production', INTERNAL_SIGNING_SECRET: SECRET }).internalSigningSecret).toBe(SECRET);
+    expect(readConfig(commonSettings, { ...production, INTERNAL_SIGNING_SECRET: SECRET }).internalSigningSecret).toBe(SECRET);
   });
 });

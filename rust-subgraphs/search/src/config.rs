@@ -24,6 +24,10 @@ pub struct Config {
     /// `OPERATION_LIMITS` and `LIMIT_*`: what `/graphql` refuses before executing; each
     /// setting and its default is documented on [`OperationLimits`].
     pub limits: OperationLimits,
+    /// `COURSEGRAPH_MODE`: `development`, `production` or `test`, as the TypeScript services read
+    /// it. Default `development`. Production refuses what the production profile forbids (here:
+    /// `NATS_URL` without credentials).
+    pub production: bool,
 }
 
 impl Config {
@@ -65,6 +69,25 @@ impl Config {
             }),
         };
         let nats_url = non_empty("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+        let production = match non_empty("COURSEGRAPH_MODE").as_deref().map(str::trim) {
+            None | Some("development" | "test") => false,
+            Some("production") => true,
+            Some(other) => {
+                errors.push(SearchError::Config {
+                    name: "COURSEGRAPH_MODE",
+                    reason: format!("must be development, production or test, got {other:?}"),
+                });
+                false
+            }
+        };
+        // The production profile: search publishes nothing, but what it reads from the course
+        // stream decides what is searchable, so it must authenticate like every other service.
+        if production && !nats_url.split(',').all(has_credentials) {
+            errors.push(SearchError::Config {
+                name: "NATS_URL",
+                reason: "has no credentials: NATS must authenticate each service in production (nats://user:password@host or nats://token@host)".into(),
+            });
+        }
         let index_dir = non_empty("SEARCH_INDEX_DIR")
             .map_or_else(|| PathBuf::from(".data/search-index"), PathBuf::from);
         let limits = read_limits(&non_empty, &mut errors);
@@ -76,6 +99,7 @@ impl Config {
                 nats_url,
                 log_level,
                 limits,
+                production,
             })
         } else {
             Err(errors)
@@ -86,6 +110,19 @@ impl Config {
     pub fn listen_addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
     }
+}
+
+/// True when a server URL carries a user (`nats://user:password@host`) or a token
+/// (`nats://token@host`) before its host.
+fn has_credentials(url: &str) -> bool {
+    let rest = url
+        .trim()
+        .split_once("://")
+        .map_or(url.trim(), |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| !userinfo.split(':').next().unwrap_or("").is_empty())
 }
 
 /// `OPERATION_LIMITS` (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, as the TypeScript
@@ -156,6 +193,57 @@ mod tests {
         .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors[0].to_string().contains("SEARCH_PORT"));
+    }
+
+    #[test]
+    fn production_refuses_nats_without_credentials() {
+        let in_mode = |mode: &'static str, nats: &'static str| {
+            Config::from_vars(move |name| match name {
+                "COURSEGRAPH_MODE" => Some(mode.into()),
+                "NATS_URL" if !nats.is_empty() => Some(nats.into()),
+                _ => None,
+            })
+        };
+        // Development and test take the default, credential-less URL.
+        assert!(!in_mode("development", "").unwrap().production);
+        assert!(!in_mode("test", "nats://127.0.0.1:4223").unwrap().production);
+        // Production refuses it, the default included, with one error naming the variable.
+        for url in [
+            "",
+            "nats://127.0.0.1:4222",
+            "nats://:secret@nats.internal:4222",
+            "nats://nats.internal/x@y",
+        ] {
+            let errors = in_mode("production", url).unwrap_err();
+            assert_eq!(errors.len(), 1, "{url}: {errors:?}");
+            let message = errors[0].to_string();
+            assert!(
+                message.contains("NATS_URL") && message.contains("no credentials"),
+                "{message}"
+            );
+        }
+        // A user and password, or a token, is what production asks for.
+        for url in [
+            "nats://search:s3cret@nats.internal:4222",
+            "nats://s3cr3t-token@127.0.0.1:4222",
+        ] {
+            let config = in_mode("production", url).unwrap();
+            assert!(config.production);
+            assert_eq!(config.nats_url, url);
+        }
+        // An unknown mode is an error of its own, listed with the others.
+        let errors = Config::from_vars(|name| match name {
+            "COURSEGRAPH_MODE" => Some("prod".into()),
+            "SEARCH_PORT" => Some("http".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        let names: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{names:?}");
+        assert!(
+            names.iter().any(|n| n.contains("COURSEGRAPH_MODE")),
+            "{names:?}"
+        );
     }
 
     #[test]

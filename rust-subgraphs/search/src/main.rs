@@ -52,10 +52,10 @@ async fn main() -> ExitCode {
     let config = match Config::from_vars(|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(errors) => {
-            for error in errors {
-                eprintln!("search: {error}");
-            }
-            return ExitCode::FAILURE;
+            // One message listing every problem, as the TypeScript services print it.
+            let lines: Vec<String> = errors.iter().map(|error| format!("  {error}")).collect();
+            eprintln!("search: invalid configuration:\n{}", lines.join("\n"));
+            return ExitCode::from(2);
         }
     };
     tracing_subscriber::fmt()

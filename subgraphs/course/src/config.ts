@@ -1,4 +1,4 @@
-import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, databasePasswordProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 /** Course's settings, read once at start-up (see README: Configuration). */
 export const courseSettings = {
@@ -9,6 +9,7 @@ export const courseSettings = {
     env: 'COURSE_DATABASE_URL',
     default: 'postgres://cg_course:cg_course_dev@127.0.0.1:5432/coursegraph',
     parse: parse.url,
+    productionCheck: databasePasswordProblem,
     doc: "course's own PostgreSQL role and database",
   },
 };

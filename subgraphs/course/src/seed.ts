@@ -9,7 +9,7 @@
  *                        instructors'); without it, stable stand-in ids
  *   SEED_COURSES         how many courses (default 200)
  */
-import { isUuid, newId, type Viewer } from '@coursegraph/service-kit';
+import { isUuid, newId, refuseInProduction, type Viewer } from '@coursegraph/service-kit';
 import { createDb, type PrismaClient } from './data/db.js';
 import type { Prisma } from './generated/prisma/client.js';
 import { Publishing } from './domain/publishing.js';
@@ -117,6 +117,7 @@ async function publishInOrder(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the course demo seed');
   const url = process.env.COURSE_DATABASE_URL ?? 'postgres://cg_course:cg_course_dev@127.0.0.1:5432/coursegraph';
   const given = (process.env.SEED_INSTRUCTOR_IDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const started = Date.now();

@@ -1,4 +1,4 @@
-import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, databasePasswordProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 /** Enrollment's settings, read once at start-up (see README: Configuration). */
 export const enrollmentSettings = {
@@ -9,6 +9,7 @@ export const enrollmentSettings = {
     env: 'ENROLLMENT_DATABASE_URL',
     default: 'postgres://cg_enrollment:cg_enrollment_dev@127.0.0.1:5432/coursegraph',
     parse: parse.url,
+    productionCheck: databasePasswordProblem,
     doc: "enrollment's own PostgreSQL role and database",
   },
 };

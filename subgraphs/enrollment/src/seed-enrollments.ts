@@ -7,7 +7,7 @@
  *   SEED_LEARNER_IDS       comma-separated learner ids (the orchestrator reads them from identity)
  *   SEED_EXPECTED_COURSES  published courses to wait for
  */
-import { seededRandom, waitForProjection, type Viewer } from '@coursegraph/service-kit';
+import { seededRandom, waitForProjection, refuseInProduction, type Viewer } from '@coursegraph/service-kit';
 import { createDb } from './data/db.js';
 import { Enrollments } from './domain/enrollments.js';
 
@@ -65,6 +65,7 @@ export async function seedEnrollments(databaseUrl: string, learnerIds: string[],
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the enrollment demo seed');
   const url = process.env.ENROLLMENT_DATABASE_URL ?? 'postgres://cg_enrollment:cg_enrollment_dev@127.0.0.1:5432/coursegraph';
   const learners = (process.env.SEED_LEARNER_IDS ?? '').split(',').filter(Boolean);
   await seedEnrollments(url, learners, Number(process.env.SEED_EXPECTED_COURSES ?? 1));

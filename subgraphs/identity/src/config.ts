@@ -1,4 +1,4 @@
-import { commonSettings, MAX_ACCESS_TOKEN_TTL_SECONDS, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, databasePasswordProblem, MAX_ACCESS_TOKEN_TTL_SECONDS, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 /** Identity's settings, read once at start-up (see README: Configuration). */
 export const identitySettings = {
@@ -8,6 +8,7 @@ export const identitySettings = {
     env: 'IDENTITY_DATABASE_URL',
     default: 'postgres://cg_identity:cg_identity_dev@127.0.0.1:5432/coursegraph',
     parse: parse.url,
+    productionCheck: databasePasswordProblem,
     doc: "identity's own PostgreSQL role and database",
   },
   accessTtlSeconds: {

@@ -1,9 +1,11 @@
-import { createLogger, loadConfigOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
+import { createLogger, loadConfigWithChecksOrExit, runService, startOutboxRelay } from '@coursegraph/service-kit';
 import { identitySettings } from './config.js';
 import { createIdentityApp } from './app.js';
 import { IDENTITY_CONTEXT } from './domain/events.js';
+import { demoAdminCheck } from './demo-admin-check.js';
 
-const config = loadConfigOrExit(identitySettings);
+// In production the demo admin's credentials must not work: checked against the database, listed with every other problem.
+const config = await loadConfigWithChecksOrExit(identitySettings, [demoAdminCheck()]);
 const logger = createLogger('identity', config.logLevel);
 const app = await createIdentityApp(config, logger);
 // Publishes registrations and deactivations written to the outbox, to the IDENTITY stream.

@@ -7,7 +7,7 @@
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { IdentityEvents } from '@coursegraph/contracts';
-import { newId, seededRandom } from '@coursegraph/service-kit';
+import { newId, seededRandom, refuseInProduction } from '@coursegraph/service-kit';
 import { createDb, type PrismaClient } from './data/db.js';
 import { userRegistered } from './domain/events.js';
 import { emailKey } from './domain/email.js';
@@ -87,6 +87,7 @@ export async function announceUnannouncedUsers(db: PrismaClient): Promise<number
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the identity demo seed');
   const url = process.env.IDENTITY_DATABASE_URL ?? 'postgres://cg_identity:cg_identity_dev@127.0.0.1:5432/coursegraph';
   await seedIdentity(url, Number(process.env.SEED_INSTRUCTORS ?? 20), Number(process.env.SEED_LEARNERS ?? 2000));
 }

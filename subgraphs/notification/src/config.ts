@@ -1,4 +1,4 @@
-import { commonSettings, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, databasePasswordProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 /** Notification's settings, read once at start-up (see README: Configuration). */
 export const notificationSettings = {
@@ -9,6 +9,7 @@ export const notificationSettings = {
     env: 'NOTIFICATION_DATABASE_URL',
     default: 'postgres://cg_notification:cg_notification_dev@127.0.0.1:5432/coursegraph',
     parse: parse.url,
+    productionCheck: databasePasswordProblem,
     doc: "notification's own PostgreSQL role and database",
   },
   smtpHost: { env: 'SMTP_HOST', default: '127.0.0.1', parse: parse.string, doc: 'SMTP server that mail is handed to (npm start runs a local mail sink)' },

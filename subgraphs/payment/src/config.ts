@@ -1,4 +1,4 @@
-import { commonSettings, ConfigError, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import { commonSettings, databasePasswordProblem, ConfigError, sandboxProviderProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
 
 /** Payment's settings, read once at start-up (see README: Configuration). */
 export const paymentSettings = {
@@ -9,13 +9,15 @@ export const paymentSettings = {
     env: 'PAYMENT_DATABASE_URL',
     default: 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph',
     parse: parse.url,
+    productionCheck: databasePasswordProblem,
     doc: "payment's own PostgreSQL role and database",
   },
   paymentProvider: {
     env: 'PAYMENT_PROVIDER',
     default: 'sandbox' as 'sandbox' | 'stripe',
     parse: parse.oneOf<'sandbox' | 'stripe'>('sandbox', 'stripe'),
-    doc: 'sandbox (embedded, deterministic test cards) | stripe',
+    productionCheck: sandboxProviderProblem,
+    doc: 'sandbox (embedded, deterministic test cards; refused in production) | stripe',
   },
   stripeApiBase: { env: 'STRIPE_API_BASE', default: 'https://api.stripe.com', parse: parse.url, doc: "Stripe's API base URL" },
   stripeSecretKey: { env: 'STRIPE_SECRET_KEY', default: '', parse: parse.string, doc: 'Stripe secret key (required with PAYMENT_PROVIDER=stripe)' },

@@ -8,7 +8,7 @@
  *   SEED_EXPECTED_COURSES  published courses to wait for
  *   SEED_BUYER_SHARE       share of learners who buy one paid course (default 0.35)
  */
-import { createLogger, seededRandom, waitForProjection, type Viewer } from '@coursegraph/service-kit';
+import { createLogger, seededRandom, waitForProjection, refuseInProduction, type Viewer } from '@coursegraph/service-kit';
 import { createDb } from './data/db.js';
 import { Checkout } from './domain/checkout.js';
 import { SandboxProvider, SANDBOX_CARDS } from './providers/index.js';
@@ -57,6 +57,7 @@ export async function seedOrders(databaseUrl: string, learnerIds: string[], expe
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the payment demo orders seed');
   const url = process.env.PAYMENT_DATABASE_URL ?? 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph';
   const learners = (process.env.SEED_LEARNER_IDS ?? '').split(',').filter(Boolean);
   await seedOrders(url, learners, Number(process.env.SEED_EXPECTED_COURSES ?? 1), Number(process.env.SEED_BUYER_SHARE ?? 0.35));

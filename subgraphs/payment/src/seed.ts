@@ -4,7 +4,7 @@
  *
  *   node subgraphs/payment/dist/seed.js
  */
-import { newId } from '@coursegraph/service-kit';
+import { newId, refuseInProduction } from '@coursegraph/service-kit';
 import { createDb } from './data/db.js';
 
 /** Who "created" seeded coupons: no user, the nil UUID. */
@@ -32,5 +32,6 @@ export async function seedPayment(databaseUrl: string, log = console.log): Promi
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  refuseInProduction('the payment demo seed');
   await seedPayment(process.env.PAYMENT_DATABASE_URL ?? 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph');
 }
