@@ -10,7 +10,7 @@ import { PaymentFailedSchema, PaymentSucceededSchema, RefundIssuedSchema } from 
 import {
   CertificateIssuedSchema, CertificateRevokedSchema, CourseCompletedSchema, EnrollmentCreatedSchema, EnrollmentRejectedSchema, EnrollmentRevokedSchema,
 } from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
-import { UserDeactivatedSchema, UserRegisteredSchema } from './generated/coursegraph/identity/v1/identity_pb.js';
+import { EmailVerificationRequestedSchema, EmailVerifiedSchema, UserDeactivatedSchema, UserRegisteredSchema } from './generated/coursegraph/identity/v1/identity_pb.js';
 import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
@@ -44,6 +44,8 @@ export const EnrollmentEvents = {
 export const IdentityEvents = {
   userRegistered: defineEvent('identity.user.registered', UserRegisteredSchema),
   userDeactivated: defineEvent('identity.user.deactivated', UserDeactivatedSchema),
+  emailVerificationRequested: defineEvent('identity.email.verification_requested', EmailVerificationRequestedSchema),
+  emailVerified: defineEvent('identity.email.verified', EmailVerifiedSchema),
 };
 
 export const NotificationEvents = {

@@ -91,6 +91,8 @@ events! {
     enrollment::v1::CertificateRevoked => "enrollment.certificate.revoked",
     identity::v1::UserRegistered => "identity.user.registered",
     identity::v1::UserDeactivated => "identity.user.deactivated",
+    identity::v1::EmailVerificationRequested => "identity.email.verification_requested",
+    identity::v1::EmailVerified => "identity.email.verified",
     notification::v1::NotificationCreated => "notification.notification.created",
 }
 

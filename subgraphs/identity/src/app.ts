@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import { createDb } from './data/db.js';
 import { createUserLoader } from './data/users.js';
 import { Accounts } from './domain/accounts.js';
+import { EmailVerification } from './domain/email-verification.js';
 import { LoginThrottle } from './domain/login-throttle.js';
 import { PasswordHasher, type Argon2 } from './domain/password-hash.js';
 import { SigningKeyStore } from './domain/signing-keys.js';
@@ -37,7 +38,11 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
     logger,
   });
   const passwords = new PasswordHasher({ concurrency: config.passwordHashConcurrency, maxQueued: config.passwordHashQueue, ...(options.argon2 ? { argon2: options.argon2 } : {}) });
-  const accounts = new Accounts({ db, redis, keys, throttle, passwords, tokens, logger });
+  const accounts = new Accounts({ db, redis, keys, throttle, passwords, tokens, logger, verificationTtlMinutes: config.emailVerificationTtlMinutes });
+  const emailVerification = new EmailVerification({
+    db, redis, logger,
+    options: { ttlMinutes: config.emailVerificationTtlMinutes, resendLimit: config.emailVerificationResendLimit, resendWindowSeconds: config.emailVerificationResendWindowSeconds },
+  });
   const auth = createAuthVerifier({ getKey: keys.getKey, issuer: config.authIssuer, audience: config.authAudience, redis });
 
   const yoga = createServiceYoga<Context>({
@@ -52,6 +57,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
         logger: logger.child({ requestId }),
         db,
         accounts,
+        emailVerification,
         keys,
         clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
         loaders: { user: createUserLoader(db) },
@@ -76,6 +82,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
     redis,
     keys,
     accounts,
+    emailVerification,
     ...dependencyProbes(db, redis),
   };
 }

@@ -44,6 +44,26 @@ export const identitySettings = {
     parse: parse.positiveInt,
     doc: 'hashes waiting for a turn; past it a logIn or signUp is refused at once with RATE_LIMITED (PASSWORD_HASH_BUSY)',
   },
+  emailVerificationTtlMinutes: {
+    env: 'EMAIL_VERIFICATION_TTL_MINUTES',
+    // A day: long enough to find the mail, short enough that a token lying in a mailbox soon expires.
+    default: 1440,
+    parse: parse.positiveInt,
+    doc: 'how long an email verification token works',
+  },
+  emailVerificationResendLimit: {
+    env: 'EMAIL_VERIFICATION_RESEND_LIMIT',
+    // An unverified address may belong to someone else (typed at sign-up): few mails reach it.
+    default: 5,
+    parse: parse.positiveInt,
+    doc: 'resendVerificationEmail calls per user per window; past it RATE_LIMITED (VERIFICATION_RESEND_LIMIT)',
+  },
+  emailVerificationResendWindowSeconds: {
+    env: 'EMAIL_VERIFICATION_RESEND_WINDOW_SECONDS',
+    default: 3600,
+    parse: parse.positiveInt,
+    doc: 'the window of that limit, from the first resend',
+  },
 };
 
 export type IdentityConfig = ConfigOf<typeof identitySettings>;

@@ -3,6 +3,7 @@ import type { AuthContext, Logger } from '@coursegraph/service-kit';
 import type { User } from './generated/prisma/client.js';
 import type { PrismaClient } from './data/db.js';
 import type { Accounts } from './domain/accounts.js';
+import type { EmailVerification } from './domain/email-verification.js';
 import type { SigningKeyStore } from './domain/signing-keys.js';
 
 /** What every identity resolver receives. */
@@ -11,6 +12,7 @@ export interface Context extends AuthContext, Record<string, unknown> {
   logger: Logger;
   db: PrismaClient;
   accounts: Accounts;
+  emailVerification: EmailVerification;
   keys: SigningKeyStore;
   loaders: { user: DataLoader<string, User | null> };
   /** The caller's address as the gateway signed it (x-client-ip), or null for a direct caller. */

@@ -9,7 +9,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { IdentityEvents } from '@coursegraph/contracts';
 import { newId, seededRandom, refuseInProduction } from '@coursegraph/service-kit';
 import { createDb, type PrismaClient } from './data/db.js';
-import { userRegistered } from './domain/events.js';
+import { emailVerified, userRegistered } from './domain/events.js';
 import { emailKey } from './domain/email.js';
 import { hashPassword } from './domain/password-hash.js';
 import type { Role } from './generated/prisma/client.js';
@@ -49,7 +49,9 @@ export async function seedIdentity(databaseUrl: string, instructors: number, lea
     let created = 0;
     const batch = 500;
     for (let i = 0; i < users.length; i += batch) {
-      const rows = users.slice(i, i + batch).map((u) => ({ id: newId(), email: u.email, emailKey: emailKey(u.email), name: u.name, role: u.role, passwordHash }));
+      // Demo addresses are created verified (the registration event says so): they get mail at once.
+      const verifiedAt = new Date();
+      const rows = users.slice(i, i + batch).map((u) => ({ id: newId(), email: u.email, emailKey: emailKey(u.email), name: u.name, role: u.role, passwordHash, emailVerifiedAt: verifiedAt }));
       // New accounts are announced like a sign-up's, in the same transaction.
       created += await db.$transaction(async (tx) => {
         const { count } = await tx.user.createMany({ data: rows, skipDuplicates: true });
@@ -59,6 +61,8 @@ export async function seedIdentity(databaseUrl: string, instructors: number, lea
       });
       log(`seed identity: ${Math.min(i + batch, users.length)}/${users.length} users (${created} new)`);
     }
+    const verified = await verifyDemoAddresses(db, users);
+    if (verified > 0) log(`seed identity: verified ${verified} demo addresses created before email verification`);
     const backfilled = await announceUnannouncedUsers(db);
     if (backfilled > 0) log(`seed identity: announced ${backfilled} accounts created before identity published events`);
     return created;
@@ -84,6 +88,27 @@ export async function announceUnannouncedUsers(db: PrismaClient): Promise<number
     });
   }
   return missing.length;
+}
+
+/**
+ * Marks demo accounts made before email verification existed as verified, announcing each
+ * (identity.email.verified), so a database seeded earlier keeps getting its demo mail. Idempotent.
+ */
+export async function verifyDemoAddresses(db: PrismaClient, users: DemoUser[]): Promise<number> {
+  const keys = users.map((u) => emailKey(u.email));
+  let verified = 0;
+  for (let i = 0; i < keys.length; i += 500) {
+    verified += await db.$transaction(async (tx) => {
+      const pending = await tx.user.findMany({ where: { emailKey: { in: keys.slice(i, i + 500) }, emailVerifiedAt: null } });
+      const now = new Date();
+      for (const user of pending) {
+        await tx.user.update({ where: { id: user.id }, data: { emailVerifiedAt: now } });
+        await emailVerified(tx, user, now);
+      }
+      return pending.length;
+    }, { timeout: 60_000 });
+  }
+  return verified;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -24,6 +24,26 @@ export const notificationSettings = {
   mailOutageBaseMs: { env: 'MAIL_OUTAGE_BASE_MS', default: 1000, parse: parse.positiveInt, doc: 'pause of all sending after the SMTP server failed (unreachable, timed out, ...); doubles per failed probe' },
   mailOutageMaxMs: { env: 'MAIL_OUTAGE_MAX_MS', default: 60_000, parse: parse.positiveInt, doc: 'longest such pause' },
   digestCheckMs: { env: 'DIGEST_CHECK_MS', default: 60_000, parse: parse.positiveInt, doc: 'how often the digest job looks for ended periods' },
+  courseUpdateCoalesceMinutes: {
+    env: 'COURSE_UPDATE_COALESCE_MINUTES',
+    // A course republished in a burst (fixing typos) notifies its learners once.
+    default: 60,
+    parse: parse.positiveInt,
+    doc: 'updates of one course within this many minutes of the one that notified its learners are folded into it: one COURSE_UPDATED per learner per window',
+  },
+  courseUpdateFanoutChunk: {
+    env: 'COURSE_UPDATE_FANOUT_CHUNK',
+    // About 8 ms per learner measured on the 2-core test machine: a chunk's transaction stays near 1.5 s.
+    default: 200,
+    parse: parse.positiveInt,
+    doc: "learners notified of a course update per transaction; the fan-out resumes from the last one after a crash",
+  },
+  courseUpdateFanoutPollMs: {
+    env: 'COURSE_UPDATE_FANOUT_POLL_MS',
+    default: 1000,
+    parse: parse.positiveInt,
+    doc: 'how often the fan-out worker looks for course updates still to announce',
+  },
 };
 
 export type NotificationConfig = ConfigOf<typeof notificationSettings>;

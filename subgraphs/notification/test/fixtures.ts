@@ -4,17 +4,20 @@ import { newId } from '@coursegraph/service-kit';
 import type { NotificationHarness } from './harness.js';
 import { until } from './harness.js';
 
-/** Publishes a course (version 1, or `version`) and waits until notification knows its title. */
-export async function publishCourse(h: NotificationHarness, title = `Course ${newId().slice(-6)}`, courseId = newId(), version = 1) {
+/**
+ * Publishes a course (version 1, or `version` as an update, published at `publishedAt`, default
+ * now) and waits until notification knows its title.
+ */
+export async function publishCourse(h: NotificationHarness, title = `Course ${newId().slice(-6)}`, courseId = newId(), version = 1, publishedAt = new Date()) {
   const type = version === 1 ? CourseEvents.published : CourseEvents.updated;
-  await h.publish(type, { course: { courseId, version, title, price: { amountMinor: 0n, currency: 'USD' } } });
+  await h.publish(type, { course: { courseId, version, title, price: { amountMinor: 0n, currency: 'USD' }, publishedAt: publishedAt.toISOString() } });
   await until(`course title ${courseId} v${version}`, async () => (await h.app.db.courseTitle.findUnique({ where: { courseId } }))?.version === version);
   return { courseId, title };
 }
 
-export function enrolled(h: NotificationHarness, userId: string, courseId: string, options: { id?: string; enrollmentId?: string } = {}) {
+export function enrolled(h: NotificationHarness, userId: string, courseId: string, options: { id?: string; enrollmentId?: string; at?: Date } = {}) {
   return h.publish(EnrollmentEvents.created, {
-    enrollmentId: options.enrollmentId ?? newId(), userId, courseId, mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString(),
+    enrollmentId: options.enrollmentId ?? newId(), userId, courseId, mode: enrollment.EnrollmentMode.FREE, enrolledAt: (options.at ?? new Date()).toISOString(),
   }, { id: options.id });
 }
 

@@ -28,8 +28,11 @@ export interface NotificationHarness {
   gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => ReturnType<typeof postGraphQL<T>>;
   /** Publishes an event to its stream as a producer's relay would; returns its id. */
   publish: <E extends EventType>(type: E, payload: EventInit<E>, options?: { id?: string }) => Promise<string>;
-  /** A learner known to notification (identity.user.registered applied), with a token. */
-  learner: (tag?: string) => Promise<{ userId: string; email: string; name: string; token: string }>;
+  /**
+   * A learner known to notification (identity.user.registered applied), with a token. Verified by
+   * default (registered as demo accounts are); `verified: false` is a fresh sign-up's state.
+   */
+  learner: (tag?: string, options?: { verified?: boolean }) => Promise<{ userId: string; email: string; name: string; token: string }>;
   /**
    * Stops the workers, deletes notification's durable consumers, starts again: every event of every
    * stream is delivered again (as after lost acks). Returns once all of them are acked.
@@ -55,7 +58,8 @@ export async function until<T>(what: string, check: () => Promise<T | null | und
   }
 }
 
-export async function startNotification(): Promise<NotificationHarness> {
+/** `env`: settings of this suite's notification (e.g. COURSE_UPDATE_FANOUT_CHUNK). */
+export async function startNotification(env: Record<string, string> = {}): Promise<NotificationHarness> {
   const [nats, smtp, issuer] = await Promise.all([privateNats(), startLoopbackSmtp(), testIssuer()]);
   await nats.start();
   const config = readConfig(notificationSettings, {
@@ -66,6 +70,8 @@ export async function startNotification(): Promise<NotificationHarness> {
     SMTP_PORT: String(smtp.port),
     MAIL_POLL_MS: '100',
     MAIL_RETRY_BASE_MS: '100',
+    COURSE_UPDATE_FANOUT_POLL_MS: '100',
+    ...env,
   });
   const logger = createLogger('notification-test', 'silent');
   const app = await createNotificationApp(config, logger, { getKey: issuer.getKey });
@@ -98,11 +104,12 @@ export async function startNotification(): Promise<NotificationHarness> {
   const gql: NotificationHarness['gql'] = (query, variables, token) =>
     postGraphQL((url, init) => app.yoga.fetch(url, init), 'http://notification.test/graphql', query, variables, token);
 
-  const learner: NotificationHarness['learner'] = async (tag = 'learner') => {
+  const learner: NotificationHarness['learner'] = async (tag = 'learner', { verified = true } = {}) => {
     const { token, userId } = await issuer.token('LEARNER');
     const email = `${tag}-${userId}@test.coursegraph.dev`;
     const name = `${tag[0]!.toUpperCase()}${tag.slice(1)} ${userId.slice(0, 4)}`;
-    await publish(IdentityEvents.userRegistered, { userId, email, name, role: 'LEARNER', registeredAt: new Date().toISOString() });
+    const now = new Date().toISOString();
+    await publish(IdentityEvents.userRegistered, { userId, email, name, role: 'LEARNER', registeredAt: now, emailVerifiedAt: verified ? now : '' });
     await until(`recipient ${userId}`, () => app.db.recipient.findUnique({ where: { userId } }));
     return { userId, email, name, token };
   };

@@ -14,6 +14,7 @@ import { emailKey, validateEmail, validateName } from './email.js';
 import { checkPasswordPolicy, PASSWORD_MAX_LENGTH } from './password-policy.js';
 import type { PasswordHasher } from './password-hash.js';
 import { userDeactivated, userRegistered } from './events.js';
+import { requestVerification } from './email-verification.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { SigningKeyStore } from './signing-keys.js';
 import {
@@ -36,6 +37,8 @@ export interface AccountsDeps {
   passwords: PasswordHasher;
   tokens: TokenSettings;
   logger: Logger;
+  /** Lifetime of the email verification token a sign-up mails. */
+  verificationTtlMinutes: number;
 }
 
 const INVALID_REFRESH = 'The refresh token is invalid; sign in again.';
@@ -55,6 +58,8 @@ export class Accounts {
       return await this.deps.db.$transaction(async (tx) => {
         const user = await tx.user.create({ data: { id: userId, email, emailKey: key, name, passwordHash } });
         await userRegistered(tx, user);
+        // The address is unverified until the mailed token comes back (verifyEmail).
+        await requestVerification(tx, user, this.deps.verificationTtlMinutes);
         return this.startSession(tx, user);
       });
     } catch (err) {

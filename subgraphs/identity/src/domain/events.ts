@@ -8,10 +8,28 @@ import type { User } from '../generated/prisma/client.js';
 
 export const IDENTITY_CONTEXT = 'identity';
 
-export function userRegistered(tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt'>): Promise<string> {
+export function userRegistered(tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt' | 'emailVerifiedAt'>): Promise<string> {
   return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userRegistered, {
     userId: user.id, email: user.email, name: user.name, role: user.role, registeredAt: user.createdAt.toISOString(),
+    emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? '',
   });
+}
+
+/**
+ * Carries the raw token to notification, the one context that mails it (identity stores only its
+ * hash). Acceptable on the internal bus: the IDENTITY stream is read only by contexts given that
+ * right, and the token proves one address for one account, once, until it expires.
+ */
+export function emailVerificationRequested(
+  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name'>, token: string, expiresAt: Date,
+): Promise<string> {
+  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerificationRequested, {
+    userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString(),
+  });
+}
+
+export function emailVerified(tx: SqlExecutor, user: Pick<User, 'id' | 'email'>, verifiedAt: Date): Promise<string> {
+  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerified, { userId: user.id, email: user.email, verifiedAt: verifiedAt.toISOString() });
 }
 
 export function userDeactivated(tx: SqlExecutor, user: Pick<User, 'id'>, deactivatedAt: Date): Promise<string> {

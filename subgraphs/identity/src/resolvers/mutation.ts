@@ -19,6 +19,11 @@ export const Mutation: MutationResolvers = {
   },
   changeUserRole: (_parent, { userId, role }, ctx) => ctx.accounts.changeRole(requireRole(ctx, 'ADMIN'), userId, role),
   deactivateUser: (_parent, { userId }, ctx) => ctx.accounts.deactivate(requireRole(ctx, 'ADMIN'), userId),
+  verifyEmail: (_parent, { token }, ctx) => ctx.emailVerification.verify(token, ctx.viewer ?? null),
+  resendVerificationEmail: async (_parent, _args, ctx) => {
+    await ctx.emailVerification.resend(requireViewer(ctx));
+    return true;
+  },
   rotateSigningKey: (_parent, _args, ctx) => {
     requireRole(ctx, 'ADMIN');
     return ctx.keys.rotate();

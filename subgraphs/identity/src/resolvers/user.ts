@@ -2,7 +2,7 @@ import type { UserResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 
 /**
- * Whether the caller may see this user's private fields (email, role, active): the user themself
+ * Whether the caller may see this user's private fields (email, role, active, emailVerified): the user themself
  * (by their token, or just signed in by signUp, logIn or refreshSession in this request) and admins.
  * Anyone else reads null, with no error, wherever the user is reached (me, user, references).
  */
@@ -16,4 +16,5 @@ export const User: UserResolvers = {
   email: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.email : null),
   role: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.role : null),
   active: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.deactivatedAt === null : null),
+  emailVerified: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.emailVerifiedAt !== null : null),
 };

@@ -23,11 +23,17 @@ export interface Occurrence {
   traceparent?: string;
   /** When it is processed; picks the digest period. */
   now: Date;
+  /**
+   * The email's de-duplication key when mail is not one per event (an enrolment's
+   * `enrolment:<course>:<UTC day>`); default `event:<event id>`. The inbox stays one per event.
+   */
+  emailDedupeKey?: string;
 }
 
 export interface DeliveryOutcome {
   inApp: 'created' | 'duplicate' | 'off';
-  email: 'queued' | 'digest' | 'duplicate' | 'off' | 'no-recipient';
+  /** `unverified`: identity has not announced the address as verified, so no mail goes to it. */
+  email: 'queued' | 'digest' | 'duplicate' | 'off' | 'no-recipient' | 'unverified';
 }
 
 /** The user's frequency per channel for a category: their choice, or the default. */
@@ -40,6 +46,15 @@ export async function frequencies(tx: Tx, userId: string, category: Notification
 /** Thrown while identity's registration of the user has not reached notification yet: the consumer retries. */
 export class RecipientNotYetKnown extends Error {
   override name = 'RecipientNotYetKnown';
+}
+
+/** Whether mail under this key was already queued or held for a digest (the user may have changed frequency in between). */
+async function mailedOrHeld(tx: Tx, userId: string, dedupeKey: string): Promise<boolean> {
+  const [mailed, held] = await Promise.all([
+    tx.emailDelivery.findUnique({ where: { userId_dedupeKey: { userId, dedupeKey } }, select: { id: true } }),
+    tx.digestEntry.findUnique({ where: { userId_dedupeKey: { userId, dedupeKey } }, select: { id: true } }),
+  ]);
+  return mailed !== null || held !== null;
 }
 
 export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient: boolean }): Promise<DeliveryOutcome> {
@@ -66,15 +81,21 @@ export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient
 
   if (wanted.email === 'OFF') return outcome;
   if (!recipient || recipient.deactivatedAt) return { ...outcome, email: 'no-recipient' };
+  // Only an address its owner proved is mailed: anyone can type someone else's at sign-up.
+  if (!recipient.emailVerifiedAt) return { ...outcome, email: 'unverified' };
+  if (o.emailDedupeKey && (await mailedOrHeld(tx, o.userId, o.emailDedupeKey))) return { ...outcome, email: 'duplicate' };
   if (wanted.email === 'IMMEDIATE') {
     const { count } = await tx.emailDelivery.createMany({
-      data: [{ id: newId(), userId: o.userId, dedupeKey: `event:${o.eventId}`, toAddress: recipient.email, subject: content.subject, text: content.text, html: content.html, nextAttemptAt: o.now }],
+      data: [{ id: newId(), userId: o.userId, dedupeKey: o.emailDedupeKey ?? `event:${o.eventId}`, toAddress: recipient.email, subject: content.subject, text: content.text, html: content.html, nextAttemptAt: o.now }],
       skipDuplicates: true,
     });
     return { ...outcome, email: count === 1 ? 'queued' : 'duplicate' };
   }
   const { count } = await tx.digestEntry.createMany({
-    data: [{ id: newId(), userId: o.userId, sourceEventId: o.eventId, frequency: wanted.email, period: periodOf(wanted.email, o.now), type: o.input.type, subject: content.subject, text: content.body, queuedAt: o.now }],
+    data: [{
+      id: newId(), userId: o.userId, sourceEventId: o.eventId, frequency: wanted.email, period: periodOf(wanted.email, o.now), type: o.input.type,
+      subject: content.subject, text: content.body, queuedAt: o.now, dedupeKey: o.emailDedupeKey ?? null,
+    }],
     skipDuplicates: true,
   });
   return { ...outcome, email: count === 1 ? 'digest' : 'duplicate' };

@@ -9,6 +9,7 @@ import type { Tx } from '../data/db.js';
 import { deliver, type Occurrence } from '../domain/deliver.js';
 import type { NotificationInput } from '../domain/templates.js';
 import { applyCourseTitle, applyEnrolled, applyRevoked } from './projections.js';
+import { recordCourseUpdate } from './course-update-fanout.js';
 
 /**
  * How many deliveries of one event may fail waiting for the projections it needs (with the kit's
@@ -49,7 +50,10 @@ export const enrollmentHandlers = [
     const { userId, courseId, enrollmentId, mode } = e.payload;
     await applyEnrolled(tx, { userId, courseId, enrollmentId });
     const input: NotificationInput = { type: 'ENROLLMENT_CREATED', data: { courseTitle: await courseTitle(tx, courseId, e), mode: MODES[mode] ?? 'FREE' } };
-    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+    // One enrolment mail per user, course and UTC day of the enrolment, so enrol/unenrol/enrol in a
+    // loop cannot flood a mailbox; the inbox keeps one entry per enrolment (the user's own record).
+    const day = new Date(e.payload.enrolledAt || e.time).toISOString().slice(0, 10);
+    await deliver(tx, { ...occurrence(e, userId, courseId, input), emailDedupeKey: `enrolment:${courseId}:${day}` }, patient(e));
   }),
   on(EnrollmentEvents.revoked, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.revoked>) => {
     await applyRevoked(tx, e.payload);
@@ -86,16 +90,23 @@ export const paymentHandlers = [
   }),
 ];
 
-export const courseHandlers = [
+/** What the course consumer needs besides the events. */
+export interface CourseHandlerOptions {
+  /** Updates of one course within this many minutes of the one that started a window are folded into it. */
+  coalesceMinutes: number;
+}
+
+export const courseHandlers = (options: CourseHandlerOptions) => [
   on(CourseEvents.published, async (tx: Tx, e: ReceivedEvent<typeof CourseEvents.published>) => {
     await applyCourseTitle(tx, e.payload.course!);
   }),
   on(CourseEvents.updated, async (tx: Tx, e: ReceivedEvent<typeof CourseEvents.updated>) => {
     const snapshot = e.payload.course!;
     if (!(await applyCourseTitle(tx, snapshot))) return; // an older version than the one announced
-    const learners = await tx.courseLearner.findMany({ where: { courseId: snapshot.courseId, active: true }, select: { userId: true } });
-    const input: NotificationInput = { type: 'COURSE_UPDATED', data: { courseTitle: snapshot.title, version: snapshot.version } };
-    // A learner whose address is not known yet still gets the inbox entry; one learner never holds back the others.
-    for (const { userId } of learners) await deliver(tx, occurrence(e, userId, snapshot.courseId, input), { waitForRecipient: false });
+    // Only recorded here, in a short transaction: the fan-out worker notifies the learners in chunks.
+    const at = new Date(snapshot.publishedAt || e.time);
+    await recordCourseUpdate(tx, {
+      courseId: snapshot.courseId, eventId: e.id, title: snapshot.title, version: snapshot.version, at: Number.isNaN(at.getTime()) ? new Date(e.time) : at,
+    }, options.coalesceMinutes);
   }),
 ];

@@ -6,6 +6,7 @@
 import { IdentityEvents, type course } from '@coursegraph/contracts';
 import { on, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
+import { queueVerificationMail } from '../domain/verification-mail.js';
 
 /** Records the snapshot's title when it is newer; returns whether it was (an older or equal version changes nothing). */
 export async function applyCourseTitle(tx: Tx, snapshot: course.CourseSnapshot): Promise<boolean> {
@@ -35,7 +36,27 @@ export async function applyRevoked(tx: Tx, e: { userId: string; courseId: string
 export const identityHandlers = [
   on(IdentityEvents.userRegistered, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.userRegistered>) => {
     const { userId, email, name } = e.payload;
-    await tx.recipient.upsert({ where: { userId }, create: { userId, email, name }, update: { email, name } });
+    // Demo accounts are registered verified; a sign-up is not, until identity.email.verified.
+    const verifiedAt = e.payload.emailVerifiedAt ? new Date(e.payload.emailVerifiedAt) : null;
+    await tx.recipient.upsert({
+      where: { userId },
+      create: { userId, email, name, emailVerifiedAt: verifiedAt },
+      update: { email, name, ...(verifiedAt ? { emailVerifiedAt: verifiedAt } : {}) },
+    });
+  }),
+  on(IdentityEvents.emailVerified, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.emailVerified>) => {
+    const { userId, email } = e.payload;
+    const verifiedAt = new Date(e.payload.verifiedAt || e.time);
+    const recipient = await tx.recipient.findUnique({ where: { userId } });
+    // The stream is ordered, so the registration came first; the verified address is the one mail goes to.
+    if (!recipient) {
+      await tx.recipient.create({ data: { userId, email, name: '', emailVerifiedAt: verifiedAt } });
+    } else if (recipient.email === email) {
+      await tx.recipient.update({ where: { userId }, data: { emailVerifiedAt: verifiedAt } });
+    }
+  }),
+  on(IdentityEvents.emailVerificationRequested, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.emailVerificationRequested>) => {
+    await queueVerificationMail(tx, { ...e.payload, eventId: e.id, now: new Date() });
   }),
   on(IdentityEvents.userDeactivated, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.userDeactivated>) => {
     const { userId } = e.payload;
