@@ -72,12 +72,24 @@ describe('createCoupon', () => {
     expect(errorCode(await h.gql(CREATE, { input: { code: code(), percentOff: 5 } }, learner.token))).toBe('FORBIDDEN');
   });
 
-  it('coupon(code) shows a coupon to signed-in users, null for unknown codes', async () => {
-    const c = await createCoupon({ code: code('look'), percentOff: 20 });
+  it('coupon(code) is for admins (null for unknown codes); learners and anonymous callers are refused', async () => {
+    const c = await createCoupon({ code: code('look'), percentOff: 20, maxUsesPerUser: 2 });
+    const QUERY = `query($code: String!) { coupon(code: $code) { code percentOff usable maxUsesPerUser } }`;
+    expect((await h.gql(QUERY, { code: c.code.toLowerCase() }, admin)).body.data!.coupon).toEqual({ code: c.code, percentOff: 20, usable: true, maxUsesPerUser: 2 });
+    expect((await h.gql(QUERY, { code: 'NOPE-NOPE' }, admin)).body.data!.coupon).toBeNull();
     const learner = await h.user();
-    const QUERY = `query($code: String!) { coupon(code: $code) { code percentOff usable } }`;
-    expect((await h.gql(QUERY, { code: c.code.toLowerCase() }, learner.token)).body.data!.coupon).toEqual({ code: c.code, percentOff: 20, usable: true });
-    expect((await h.gql(QUERY, { code: 'NOPE-NOPE' }, learner.token)).body.data!.coupon).toBeNull();
+    const asLearner = await h.gql(QUERY, { code: c.code }, learner.token);
+    expect(errorCode(asLearner)).toBe('FORBIDDEN');
+    expect(asLearner.body.data?.coupon ?? null).toBeNull();
+    expect(errorCode(await h.gql(QUERY, { code: c.code }))).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a per-user limit below 1', async () => {
+    const c = code('pu');
+    const res = await h.gql(CREATE, { input: { code: c, percentOff: 5, maxUsesPerUser: 0 } }, admin);
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(res.body.errors![0]!.extensions!.field).toBe('maxUsesPerUser');
+    expect(await h.app.db.coupon.count({ where: { code: c } })).toBe(0);
   });
 });
 
@@ -114,7 +126,7 @@ describe('coupons at checkout', () => {
     await h.app.db.coupon.create({ data: { id: newId(), code: c, kind: 'PERCENT', percentOff: 10, expiresAt: new Date(Date.now() - 1000), createdBy: newId() } });
     const { res, learner } = await buy(courseId, c);
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
-    expect(res.body.errors![0]!.message).toBe('This coupon has expired.');
+    expect(res.body.errors![0]!.message).toBe('This coupon code is not valid.');
     expect(await h.ordersOf(learner.userId)).toEqual([]);
   });
 
@@ -127,7 +139,7 @@ describe('coupons at checkout', () => {
     expect(paid).toHaveLength(2);
     expect(refused).toHaveLength(2);
     for (const { res, learner } of refused) {
-      expect(res.body.errors![0]!.message).toBe('This coupon has been used up.');
+      expect(res.body.errors![0]!.message).toBe('This coupon code is not valid.');
       expect(await h.ordersOf(learner.userId)).toEqual([]);
     }
     expect(await redemptions(c.code)).toBe(2);
@@ -138,12 +150,12 @@ describe('coupons at checkout', () => {
     const other = await createCoupon({ code: code('other'), percentOff: 10, courseId: newId() });
     const wrongCourse = await buy(courseId, other.code);
     expect(errorCode(wrongCourse.res)).toBe('BAD_USER_INPUT');
-    expect(wrongCourse.res.body.errors![0]!.message).toBe('This coupon does not apply to this course.');
+    expect(wrongCourse.res.body.errors![0]!.message).toBe('This coupon code is not valid.');
 
     const euros = await createCoupon({ code: code('eur'), amountOffMinor: 100, currency: 'EUR' });
     const wrongCurrency = await buy(courseId, euros.code);
     expect(errorCode(wrongCurrency.res)).toBe('BAD_USER_INPUT');
-    expect(wrongCurrency.res.body.errors![0]!.message).toMatch(/in EUR; the course is priced in USD/);
+    expect(wrongCurrency.res.body.errors![0]!.message).toBe('This coupon code is not valid.');
     expect(await h.ordersOf(wrongCourse.learner.userId)).toEqual([]);
     expect(await h.ordersOf(wrongCurrency.learner.userId)).toEqual([]);
   });
@@ -157,5 +169,46 @@ describe('coupons at checkout', () => {
     const { res } = await buy(courseId, c.code);
     expect(res.body.data!.checkout.order).toMatchObject({ status: 'PAID', discount: { amountMinor: 2450 } });
     expect(await redemptions(c.code)).toBe(1);
+  });
+
+  it('an unknown, an expired, a used-up and a per-user-exhausted code get exactly the same answer', async () => {
+    const courseId = await h.publishCourse();
+    const expired = code('exp');
+    await h.app.db.coupon.create({ data: { id: newId(), code: expired, kind: 'PERCENT', percentOff: 10, expiresAt: new Date(Date.now() - 1000), createdBy: newId() } });
+    const usedUp = await createCoupon({ code: code('one'), percentOff: 10, maxRedemptions: 1 });
+    expect((await buy(await h.publishCourse(), usedUp.code)).res.body.data!.checkout.order.status).toBe('PAID');
+    const perUser = await createCoupon({ code: code('pu'), percentOff: 10, maxUsesPerUser: 1 });
+    const learner = await h.user();
+    const first = await h.gql(CHECKOUT, { input: { courseId: await h.publishCourse(), idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: perUser.code } }, learner.token);
+    expect(first.body.data!.checkout.order.status).toBe('PAID');
+
+    const answers = [];
+    for (const couponCode of [code('unknown'), expired, usedUp.code, perUser.code]) {
+      const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode } }, learner.token);
+      answers.push({ status: res.status, errors: res.body.errors, data: res.body.data });
+    }
+    expect(answers[0]!.errors![0]).toMatchObject({ message: 'This coupon code is not valid.', extensions: { code: 'BAD_USER_INPUT', field: 'couponCode' } });
+    for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
+    expect((await h.ordersOf(learner.userId)).length).toBe(1);
+  });
+
+  it('maxUsesPerUser holds under one user\'s concurrent checkouts, leaves other users alone, and a failed order gives the use back', async () => {
+    const c = await createCoupon({ code: code('per'), percentOff: 25, maxUsesPerUser: 1 });
+    const learner = await h.user();
+    const courses = await Promise.all([1, 2, 3].map(() => h.publishCourse()));
+    const results = await Promise.all(
+      courses.map((courseId) => h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: c.code } }, learner.token)),
+    );
+    expect(results.filter((r) => r.body.data?.checkout.order.status === 'PAID')).toHaveLength(1);
+    expect(results.filter((r) => r.body.errors?.[0]?.message === 'This coupon code is not valid.')).toHaveLength(2);
+    expect(await h.ordersOf(learner.userId)).toHaveLength(1);
+    expect(await h.app.db.couponUse.findUnique({ where: { couponId_userId: { couponId: c.id, userId: learner.userId } } })).toMatchObject({ uses: 1 });
+
+    const other = await h.user();
+    const declined = await h.gql(CHECKOUT, { input: { courseId: courses[0], idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined, couponCode: c.code } }, other.token);
+    expect(errorCode(declined)).toBe('PAYMENT_DECLINED');
+    const paid = await h.gql(CHECKOUT, { input: { courseId: courses[0], idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: c.code } }, other.token);
+    expect(paid.body.data!.checkout.order).toMatchObject({ status: 'PAID', couponCode: c.code });
+    expect(await redemptions(c.code)).toBe(2);
   });
 });

@@ -12,7 +12,7 @@ import { testIssuer, type TestRole } from '../../../test/support/tokens.js';
 import { paymentSettings } from '../src/config.js';
 import { createPaymentApp, type PaymentApp } from '../src/app.js';
 import { applyCourseArchived, applyCourseSnapshot, compensateRejectedEnrollment } from '../src/events/consumers.js';
-import { SandboxProvider, type PaymentProvider } from '../src/providers/index.js';
+import { SandboxProvider, stripeSignatureHeader, type PaymentProvider } from '../src/providers/index.js';
 
 export { SANDBOX_CARDS } from '../src/providers/index.js';
 
@@ -30,8 +30,13 @@ export const REFUND = `mutation($orderId: ID!, $amount: Int, $reason: String!) {
 /** A key no other test run uses. */
 export const newKey = (tag = 'k') => `${tag}-${randomUUID()}`;
 
+/** The webhook signing secret the harness configures. */
+export const WEBHOOK_SECRET = 'whsec_test_coursegraph';
+
 export async function startPayment(options: { provider?: PaymentProvider; env?: Record<string, string> } = {}) {
-  const config = readConfig(paymentSettings, { ...process.env, PAYMENT_DATABASE_URL: contextDatabaseUrl('payment'), ...options.env });
+  // Pending charges may be looked up at once and retries are due at once; tests reconcile only their own orders.
+  const testDefaults = { PAYMENT_RECONCILE_AFTER_MS: '0', PAYMENT_RETRY_BASE_MS: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  const config = readConfig(paymentSettings, { ...process.env, ...testDefaults, PAYMENT_DATABASE_URL: contextDatabaseUrl('payment'), ...options.env });
   const issuer = await testIssuer();
   // The sandbox by default, kept so tests can count its charges; PAYMENT_PROVIDER in `env` picks another.
   const provider = options.provider ?? (options.env?.PAYMENT_PROVIDER ? undefined : new SandboxProvider());
@@ -66,7 +71,22 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
 
   async function rejectEnrollment(order: { id: string; userId: string; courseId: string }, reason: string) {
     const payload = create(EnrollmentEvents.rejected.schema, { orderId: order.id, userId: order.userId, courseId: order.courseId, reason });
-    await app.db.$transaction((tx) => compensateRejectedEnrollment(tx, receivedEvent(EnrollmentEvents.rejected.subject, payload), { provider: app.provider, logger: silent }));
+    await app.db.$transaction((tx) => compensateRejectedEnrollment(tx, receivedEvent(EnrollmentEvents.rejected.subject, payload), { providerName: app.provider.name, logger: silent }));
+    // The handler only records the refund; the reconciler sends it (main.ts's worker, kicked at once).
+    return reconcile([order.id]);
+  }
+
+  /** One reconciliation pass over these orders' attempts only (other test files share the database). */
+  const reconcile = (orderIds: string[]) => app.reconciler.runOnce({ orderIds });
+
+  /** Delivers a provider event to POST /webhooks/stripe, signed with the configured secret unless `signature` is given. */
+  async function webhook(event: Record<string, unknown>, signature?: string | null) {
+    const body = JSON.stringify(event);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const header = signature === undefined ? stripeSignatureHeader(body, WEBHOOK_SECRET) : signature;
+    if (header !== null) headers['stripe-signature'] = header;
+    const response = await app.webhook(new Request('http://payment.test/webhooks/stripe', { method: 'POST', headers, body }));
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
   /** Outbox events of `type` about one order, oldest first, decoded. */
@@ -86,7 +106,9 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
 
   const ordersOf = (userId: string) => app.db.order.findMany({ where: { userId } });
 
-  return { app, provider: app.provider, config, gql, user, publishCourse, archiveCourse, rejectEnrollment, outbox, ledgerOf, ordersOf, close: app.close };
+  const orderRow = (id: string) => app.db.order.findUniqueOrThrow({ where: { id } });
+
+  return { app, provider: app.provider, config, gql, user, publishCourse, archiveCourse, rejectEnrollment, reconcile, webhook, outbox, ledgerOf, ordersOf, orderRow, close: app.close };
 }
 
 export type PaymentHarness = Awaited<ReturnType<typeof startPayment>>;

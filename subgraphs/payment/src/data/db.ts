@@ -9,6 +9,3 @@ export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'payment' }) });
 }
 
-/** Options for transactions that wait on the payment provider (its timeout is 10 s by default). */
-export const PROVIDER_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
-

@@ -1,27 +1,35 @@
 /**
- * Checkout: one order per course purchase, one charge per idempotency key.
+ * Checkout: one order per course purchase, one charge per idempotency key, and no outcome guessed.
  *
- *   1. The order is created PENDING under (user, idempotency key) in its own transaction (taking a
- *      coupon use); a partial unique index allows one active order per user and course.
- *   2. The provider is charged with a key derived from the order id (unique across users), so the
- *      provider itself never charges twice for the order.
- *   3. PAID or FAILED, the payment, the ledger and the outbox event commit in one transaction, guarded
- *      by "still PENDING", so of two racing finishers exactly one writes.
+ *   1. The order is created PENDING under (user, idempotency key), taking a coupon use, together
+ *      with its CHARGE attempt (state REQUESTED, provider key order_<orderId>), in one transaction
+ *      that commits before the provider is called. A partial unique index allows one active order
+ *      per user and course.
+ *   2. The provider is called outside any transaction.
+ *   3. Its answer is applied by domain/charges.ts (PAID or FAILED, payment row, ledger, outbox
+ *      event), guarded by the order still being PENDING.
  *
- * The same key again returns the stored outcome without charging (a FAILED order repeats its error).
- * A key whose order is still PENDING (a crash, or a concurrent request) resumes step 2: the provider
- * answers the repeated key with its first outcome. A provider network error fails the order
- * (PROVIDER_UNAVAILABLE): the learner retries with a new key, which makes a new order.
+ * No answer (a timeout, a 5xx, a network error, a 409 "in progress"): the order stays PENDING and
+ * is returned as it is; nothing is failed on a guess. The same key again sends the charge again
+ * under the same provider key (the provider answers with its first outcome and never charges twice)
+ * while within the provider's idempotency window, and otherwise looks the charge up. The
+ * reconciler (domain/reconciler.ts) looks up charges still pending after PAYMENT_RECONCILE_AFTER_MS;
+ * only a provider that has no record of the charge makes the order FAILED (PROVIDER_UNAVAILABLE).
  */
 import { createHash } from 'node:crypto';
 import { appError, badInput, conflict, ErrorCode, isUuid, newId, notFound, type Logger, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
 import type { Order, PrismaClient } from '../generated/prisma/client.js';
 import { findCoursePrice } from '../data/course-prices.js';
 import { findActiveOrder, findOrderByKey } from '../data/orders.js';
-import { ProviderUnavailableError, type ChargeResult, type FailureReason, type PaymentProvider } from '../providers/provider.js';
-import { discountFor, findCoupon, normaliseCouponCode, releaseCoupon, reserveCoupon } from './coupons.js';
-import { chargePostings, postLedger } from './ledger.js';
-import { paymentFailed, paymentSucceeded } from './events.js';
+import { findChargeAttempt } from '../data/attempts.js';
+import { ProviderRefusedError, ProviderUnavailableError, type FailureReason, type PaymentProvider } from '../providers/provider.js';
+import { discountFor, findCoupon, invalidCoupon, normaliseCouponCode, reserveCoupon } from './coupons.js';
+import { applyChargeOutcome, chargeKey, type ChargeOutcome } from './charges.js';
+
+export { chargeKey };
+
+/** How long after the first send the same provider key may be sent again (Stripe keeps keys 24 h). */
+const RESEND_WINDOW_MS = 60 * 60 * 1000;
 
 export interface CheckoutRequest {
   courseId: string;
@@ -40,7 +48,7 @@ const KEY = /^[\x21-\x7e]{8,255}$/;
 const DECLINE_MESSAGES: Record<FailureReason, string> = {
   DECLINED: 'Your card was declined. Try another payment method with a new idempotency key.',
   INSUFFICIENT_FUNDS: 'Your card has insufficient funds. Try another payment method with a new idempotency key.',
-  PROVIDER_UNAVAILABLE: 'The payment provider could not be reached, so the order failed. Try again with a new idempotency key.',
+  PROVIDER_UNAVAILABLE: 'The payment provider has no record of this payment, so nothing was charged and the order failed. Try again with a new idempotency key.',
 };
 
 /** The error a FAILED order answers with, now and on every replay of its key. */
@@ -49,8 +57,6 @@ export function declinedError(order: Order) {
   return appError(ErrorCode.PAYMENT_DECLINED, DECLINE_MESSAGES[reason] ?? DECLINE_MESSAGES.DECLINED, { reason, orderId: order.id });
 }
 
-/** The key sent to the provider for an order's charge. */
-export const chargeKey = (orderId: string) => `order_${orderId}`;
 
 interface ValidRequest {
   courseId: string;
@@ -60,8 +66,16 @@ interface ValidRequest {
   requestHash: string;
 }
 
+export interface CheckoutDeps {
+  db: PrismaClient;
+  provider: PaymentProvider;
+  logger: Logger;
+  /** PAYMENT_RECONCILE_AFTER_MS: when the reconciler may first look a pending charge up. Default 120 000. */
+  reconcileAfterMs?: number;
+}
+
 export class Checkout {
-  constructor(private readonly deps: { db: PrismaClient; provider: PaymentProvider; logger: Logger }) {}
+  constructor(private readonly deps: CheckoutDeps) {}
 
   async checkout(viewer: Viewer, input: CheckoutRequest, traceparent: string | null = null): Promise<CheckoutOutcome> {
     const request = this.validate(input);
@@ -73,6 +87,9 @@ export class Checkout {
     if (!price) throw notFound('No course with this id is for sale.');
     if (price.status !== 'PUBLISHED') throw badInput('This course is archived and no longer sold.', 'courseId');
     if (price.priceMinor === 0) throw badInput('This course is free: free courses need no checkout; enrol directly.', 'courseId');
+    // The active order may be this key's own, made by a concurrent request since the look-up above.
+    const active = await findActiveOrder(db, viewer.userId, request.courseId);
+    if (active?.idempotencyKey === request.idempotencyKey) return this.replay(active, request, traceparent);
     await this.refuseSecondOrder(viewer.userId, request.courseId);
     const coupon = request.couponCode ? await findCoupon(db, request.couponCode) : null;
     const discountMinor = coupon ? discountFor(coupon, request.courseId, price.priceMinor, price.currency) : 0;
@@ -80,8 +97,8 @@ export class Checkout {
     let order: Order;
     try {
       order = await db.$transaction(async (tx) => {
-        if (coupon) await reserveCoupon(tx, coupon);
-        return tx.order.create({
+        if (coupon) await reserveCoupon(tx, coupon, viewer.userId);
+        const created = await tx.order.create({
           data: {
             id: newId(),
             userId: viewer.userId,
@@ -97,6 +114,26 @@ export class Checkout {
             couponCode: coupon?.code ?? null,
           },
         });
+        // The attempt commits with the order, before the provider is called.
+        if (created.totalMinor > 0) {
+          await tx.providerAttempt.create({
+            data: {
+              id: newId(),
+              kind: 'CHARGE',
+              orderId: created.id,
+              userId: created.userId,
+              provider: this.deps.provider.name,
+              providerKey: chargeKey(created.id),
+              amountMinor: created.totalMinor,
+              currency: created.currency,
+              state: 'REQUESTED',
+              tries: 1,
+              nextAttemptAt: new Date(Date.now() + (this.deps.reconcileAfterMs ?? 120_000)),
+              traceparent,
+            },
+          });
+        }
+        return created;
       });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
@@ -117,7 +154,7 @@ export class Checkout {
     const problem = this.deps.provider.checkPaymentMethod(paymentMethod);
     if (problem) throw badInput(problem, 'paymentMethod');
     const couponCode = input.couponCode?.trim() ? normaliseCouponCode(input.couponCode) : null;
-    if (couponCode !== null && couponCode.length > 64) throw badInput('No coupon has this code.', 'couponCode');
+    if (couponCode !== null && couponCode.length > 64) throw invalidCoupon();
     const courseId = input.courseId.toLowerCase();
     // What the key stands for; the payment method is hashed, never stored.
     const requestHash = createHash('sha256').update(JSON.stringify([courseId, couponCode ?? '', paymentMethod])).digest('hex');
@@ -144,80 +181,41 @@ export class Checkout {
     return { order, replayed: true };
   }
 
+  /**
+   * Steps 2 and 3. A pending order of this key is charged again under the same provider key while
+   * the provider still de-duplicates it, else looked up; an unknown outcome returns the order PENDING.
+   */
   private async charge(order: Order, paymentMethod: string, title: string, replayed: boolean, traceparent: string | null): Promise<CheckoutOutcome> {
-    let result: ChargeResult | { status: 'unavailable' } | { status: 'free' } = { status: 'free' };
+    const { db, provider, logger } = this.deps;
+    let outcome: ChargeOutcome | null = { status: 'free' };
     if (order.totalMinor > 0) {
+      const attempt = await findChargeAttempt(db, order.id);
+      const resend = !attempt || Date.now() - attempt.createdAt.getTime() < RESEND_WINDOW_MS;
       try {
-        result = await this.deps.provider.charge({
-          amount: order.totalMinor,
-          currency: order.currency,
-          paymentMethod,
-          idempotencyKey: chargeKey(order.id),
-          description: `Coursegraph: ${title}`.slice(0, 200),
-          metadata: { order_id: order.id, user_id: order.userId, course_id: order.courseId },
-        });
+        if (resend) {
+          const result = await provider.charge({
+            amount: order.totalMinor,
+            currency: order.currency,
+            paymentMethod,
+            idempotencyKey: chargeKey(order.id),
+            description: `Coursegraph: ${title}`.slice(0, 200),
+            metadata: { order_id: order.id, user_id: order.userId, course_id: order.courseId },
+          });
+          outcome = result.status === 'succeeded' ? result : { status: 'declined', reason: result.reason, providerPaymentId: result.providerPaymentId };
+        } else {
+          const found = await provider.lookupCharge({ orderId: order.id, idempotencyKey: chargeKey(order.id), providerPaymentId: attempt?.providerRef ?? null });
+          outcome = found.status === 'succeeded' || found.status === 'declined' ? found : null;
+        }
       } catch (err) {
-        if (!(err instanceof ProviderUnavailableError)) throw err;
-        this.deps.logger.warn({ err, orderId: order.id }, 'payment provider unavailable; the order fails');
-        result = { status: 'unavailable' };
+        if (!(err instanceof ProviderUnavailableError || err instanceof ProviderRefusedError)) throw err;
+        // The charge may or may not have been made: keep the order PENDING; a look-up will tell.
+        logger.warn({ err: err.message, orderId: order.id }, 'payment provider answer unknown; the order stays PENDING');
+        await db.providerAttempt.updateMany({ where: { orderId: order.id, kind: 'CHARGE', state: 'REQUESTED' }, data: { lastError: err.message.slice(0, 500) } });
+        outcome = null;
       }
     }
-    const finished = await this.finish(order, result, traceparent);
-    // Another request for the same key finished first: answer with what it stored.
-    const stored = finished ?? (await this.deps.db.order.findUniqueOrThrow({ where: { id: order.id } }));
+    const stored = outcome ? (await applyChargeOutcome(db, provider.name, order.id, outcome, traceparent)).order : await db.order.findUniqueOrThrow({ where: { id: order.id } });
     if (stored.status === 'FAILED') throw declinedError(stored);
     return { order: stored, replayed };
   }
-
-  /** Step 3; null when the order was no longer PENDING (someone else finished it). */
-  private finish(order: Order, result: ChargeResult | { status: 'unavailable' } | { status: 'free' }, traceparent: string | null): Promise<Order | null> {
-    const { db, provider } = this.deps;
-    const now = new Date();
-    return db.$transaction(async (tx) => {
-      if (result.status === 'succeeded' || result.status === 'free') {
-        const moved = await tx.order.updateMany({ where: { id: order.id, status: 'PENDING' }, data: { status: 'PAID', paidAt: now } });
-        if (moved.count === 0) return null;
-        const payment =
-          result.status === 'free'
-            ? null
-            : await tx.payment.create({
-                data: {
-                  id: newId(),
-                  orderId: order.id,
-                  userId: order.userId,
-                  provider: provider.name,
-                  providerKey: chargeKey(order.id),
-                  providerPaymentId: result.providerPaymentId,
-                  amountMinor: order.totalMinor,
-                  currency: order.currency,
-                  status: 'SUCCEEDED',
-                },
-              });
-        await postLedger(tx, 'CHARGE', order, chargePostings(order));
-        await paymentSucceeded(tx, order, payment, now, traceparent);
-      } else {
-        const reason: FailureReason = result.status === 'unavailable' ? 'PROVIDER_UNAVAILABLE' : result.reason;
-        const moved = await tx.order.updateMany({ where: { id: order.id, status: 'PENDING' }, data: { status: 'FAILED', failureReason: reason, failedAt: now } });
-        if (moved.count === 0) return null;
-        await tx.payment.create({
-          data: {
-            id: newId(),
-            orderId: order.id,
-            userId: order.userId,
-            provider: provider.name,
-            providerKey: chargeKey(order.id),
-            providerPaymentId: result.status === 'declined' ? result.providerPaymentId : null,
-            amountMinor: order.totalMinor,
-            currency: order.currency,
-            status: 'FAILED',
-            failureReason: reason,
-          },
-        });
-        if (order.couponId) await releaseCoupon(tx, order.couponId);
-        await paymentFailed(tx, order, reason, now, traceparent);
-      }
-      return tx.order.findUniqueOrThrow({ where: { id: order.id } });
-    });
-  }
 }
-

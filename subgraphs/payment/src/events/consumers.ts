@@ -2,17 +2,19 @@
  * What payment consumes (the `consumers` record follows scripts/replay.mjs's convention):
  *   payment-courses    (stream COURSE):     the course_prices projection, from published/updated/archived
  *   payment-enrollment (stream ENROLLMENT): saga compensation, a full refund when enrollment rejects a paid order
+ *                                           (recorded as a REFUND attempt; the reconciler sends it, so a provider
+ *                                           outage delays it but never fails the handler into dead-lettering)
  * Handlers are idempotent on their own (newer-version upserts; refunds only of refundable orders), and
  * the backbone records each event in processed_events, so a redelivery changes nothing.
  */
 import { createLogger, isUuid, on, readConfig, startConsumer, type EventHandler, type Logger, type ReceivedEvent, type Transaction } from '@coursegraph/service-kit';
 import { CourseEvents, EnrollmentEvents } from '@coursegraph/contracts';
 import { paymentSettings } from '../config.js';
-import { createDb, PROVIDER_TRANSACTION, type PrismaClient, type Tx } from '../data/db.js';
+import { createDb, type PrismaClient, type Tx } from '../data/db.js';
 import { archivePrice, upsertPublishedPrice } from '../data/course-prices.js';
+import { lockOrder } from '../data/orders.js';
 import { CURRENCY, MAX_AMOUNT_MINOR } from '../domain/coupons.js';
-import { refundInTx, type RefundDeps } from '../domain/refunds.js';
-import { createProvider } from '../providers/index.js';
+import { createRefundAttempt, recordRefundInTx, refundableLeft } from '../domain/refunds.js';
 
 type SnapshotEvent = ReceivedEvent<typeof CourseEvents.published> | ReceivedEvent<typeof CourseEvents.updated>;
 
@@ -48,13 +50,24 @@ export async function resetCoursePrices(tx: Tx): Promise<void> {
   await tx.$executeRaw`delete from course_prices`;
 }
 
+/** What the compensation needs: no provider, since it only records the refund to make. */
+export interface CompensationDeps {
+  /** Stored on the attempt (PAYMENT_PROVIDER). */
+  providerName: string;
+  logger: Logger;
+  /** Asks the reconciler for a pass soon (after this transaction commits). */
+  kick?: () => void;
+}
+
 /**
  * enrollment.enrollment.rejected: the learner paid but cannot be enrolled; refund what is left of
- * the order, with the reason recorded (its refundIssued event says full=true).
+ * the order, with the reason recorded. The handler only commits a REFUND attempt (REQUESTED, due
+ * now); the reconciler calls the provider outside this transaction and retries with capped
+ * backoff while the provider is down, so the event is acked and never dead-lettered for it.
  */
-export async function compensateRejectedEnrollment(tx: Tx, event: ReceivedEvent<typeof EnrollmentEvents.rejected>, deps: RefundDeps): Promise<void> {
+export async function compensateRejectedEnrollment(tx: Tx, event: ReceivedEvent<typeof EnrollmentEvents.rejected>, deps: CompensationDeps): Promise<void> {
   const { orderId, reason } = event.payload;
-  const order = isUuid(orderId) ? await tx.order.findUnique({ where: { id: orderId } }) : null;
+  const order = isUuid(orderId) ? await lockOrder(tx, orderId) : null;
   if (!order) {
     deps.logger.error({ eventId: event.id, orderId }, 'enrollment.rejected for an unknown order; skipped');
     return;
@@ -63,17 +76,20 @@ export async function compensateRejectedEnrollment(tx: Tx, event: ReceivedEvent<
   if (order.status === 'REFUNDED' || order.status === 'FAILED') return;
   // Rejection follows payment, so PENDING cannot last: fail, and the backbone redelivers later.
   if (order.status === 'PENDING') throw new Error(`order ${order.id} is still PENDING; compensation retried later`);
-  await refundInTx(
-    tx,
-    {
-      orderId: order.id,
-      amount: null,
-      reason: `Enrollment rejected: ${reason || 'no reason given'}`.slice(0, 500),
-      requestedBy: 'system:enrollment-rejected',
-      traceparent: event.traceparent || null,
-    },
-    deps,
-  );
+  const info = {
+    reason: `Enrollment rejected: ${reason || 'no reason given'}`.slice(0, 500),
+    requestedBy: 'system:enrollment-rejected',
+    traceparent: event.traceparent || null,
+  };
+  // A zero-total order (a 100% coupon) was never charged: it is refunded here, moving no money.
+  if (order.totalMinor === 0) {
+    await recordRefundInTx(tx, order, 0, { ...info, providerKey: `refund_${event.id}`, providerRefundId: null });
+    return;
+  }
+  const left = await refundableLeft(tx, order);
+  if (left <= 0) return;
+  await createRefundAttempt(tx, order, deps.providerName, left, { ...info, tries: 0, nextAttemptAt: new Date() });
+  deps.kick?.();
 }
 
 export interface ConsumerSpec {
@@ -83,8 +99,8 @@ export interface ConsumerSpec {
   reset: ((tx: Tx) => Promise<void>) | null;
 }
 
-/** Payment's consumers, by durable name, with the provider the compensation refunds through. */
-export function paymentConsumers(deps: () => RefundDeps): Record<string, ConsumerSpec> {
+/** Payment's consumers, by durable name. */
+export function paymentConsumers(deps: () => CompensationDeps): Record<string, ConsumerSpec> {
   return {
     'payment-courses': {
       stream: 'COURSE',
@@ -95,7 +111,7 @@ export function paymentConsumers(deps: () => RefundDeps): Record<string, Consume
       ],
       reset: resetCoursePrices,
     },
-    // A saga step with side effects at the payment provider: replaying it would be wrong.
+    // A saga step that leads to a refund at the payment provider: replaying it would be wrong.
     'payment-enrollment': {
       stream: 'ENROLLMENT',
       handlers: [on(EnrollmentEvents.rejected, (tx: Tx, event) => compensateRejectedEnrollment(tx, event, deps()))],
@@ -104,27 +120,27 @@ export function paymentConsumers(deps: () => RefundDeps): Record<string, Consume
   };
 }
 
-let fromEnvironment: RefundDeps | undefined;
-/** For scripts/replay.mjs: the consumers with the provider the environment configures, made on first use. */
+let fromEnvironment: CompensationDeps | undefined;
+/** For scripts/replay.mjs: the consumers with the provider name the environment configures, made on first use. */
 export const consumers = paymentConsumers(() => {
   if (!fromEnvironment) {
     const config = readConfig(paymentSettings);
-    fromEnvironment = { provider: createProvider(config), logger: createLogger('payment', config.logLevel) };
+    fromEnvironment = { providerName: config.paymentProvider, logger: createLogger('payment', config.logLevel) };
   }
   return fromEnvironment;
 });
 
-/** For scripts/replay.mjs: transactions as payment's own role, with time for provider calls. */
+/** For scripts/replay.mjs: transactions as payment's own role. */
 export function createTransaction(databaseUrl: string): Transaction<Tx> {
   const db = createDb(databaseUrl, 2);
-  return (fn) => db.$transaction(fn, PROVIDER_TRANSACTION);
+  return (fn) => db.$transaction(fn);
 }
 
 /** Starts every consumer of `paymentConsumers`; stop() ends them all. */
-export async function startPaymentConsumers(options: { db: PrismaClient; deps: RefundDeps; natsUrl: string; logger: Logger }) {
+export async function startPaymentConsumers(options: { db: PrismaClient; deps: CompensationDeps; natsUrl: string; logger: Logger }) {
   const { db, natsUrl, logger } = options;
-  // Compensation calls the provider inside the transaction: give it the provider's time.
-  const transaction: Transaction<Tx> = (fn) => db.$transaction(fn, PROVIDER_TRANSACTION);
+  // No handler calls the provider: plain transactions.
+  const transaction: Transaction<Tx> = (fn) => db.$transaction(fn);
   const started: { stop(): Promise<void> }[] = [];
   try {
     for (const [name, spec] of Object.entries(paymentConsumers(() => options.deps))) {

@@ -5,6 +5,7 @@ import { StripeProvider } from './stripe.js';
 export * from './provider.js';
 export { SandboxProvider, SANDBOX_CARDS } from './sandbox.js';
 export { StripeProvider } from './stripe.js';
+export { verifyStripeSignature, stripeSignatureHeader, type SignatureProblem } from './stripe-webhook-signature.js';
 
 export interface ProviderSettings {
   paymentProvider: 'sandbox' | 'stripe';

@@ -31,6 +31,38 @@ export interface RefundRequest {
   /** Minor units, > 0. */
   amount: number;
   idempotencyKey: string;
+  /** Stored with the refund at the provider (the attempt id), so a look-up can find it. */
+  metadata?: Record<string, string>;
+}
+
+/** What the provider knows of a charge, asked after an answer was lost (timeout, 5xx, 409). */
+export type ChargeLookup =
+  | { status: 'succeeded'; providerPaymentId: string }
+  | { status: 'declined'; reason: DeclineReason; providerPaymentId: string | null }
+  /** It exists and has no final outcome yet: ask again later. */
+  | { status: 'processing'; providerPaymentId: string }
+  /** The provider has no charge for this order: the request never reached it. */
+  | { status: 'not_found' };
+
+export interface ChargeLookupRequest {
+  orderId: string;
+  /** The key the charge was sent with. */
+  idempotencyKey: string;
+  /** The provider's id, when an earlier answer gave it. */
+  providerPaymentId: string | null;
+}
+
+export type RefundLookup =
+  | { status: 'succeeded'; providerRefundId: string }
+  | { status: 'failed'; providerRefundId: string }
+  | { status: 'processing'; providerRefundId: string }
+  | { status: 'not_found' };
+
+export interface RefundLookupRequest {
+  providerPaymentId: string;
+  idempotencyKey: string;
+  /** The attempt id sent as metadata with the refund. */
+  attemptId: string;
 }
 
 export interface RefundResult {
@@ -49,9 +81,16 @@ export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** ProviderUnavailableError when unreachable, ProviderRefusedError when the provider says no. */
   refund(request: RefundRequest): Promise<RefundResult>;
+  /** Looks a charge up without changing anything; ProviderUnavailableError when it cannot tell. */
+  lookupCharge(request: ChargeLookupRequest): Promise<ChargeLookup>;
+  /** Looks a refund up without changing anything; ProviderUnavailableError when it cannot tell. */
+  lookupRefund(request: RefundLookupRequest): Promise<RefundLookup>;
 }
 
-/** The provider did not answer (network error, timeout, 5xx, rate limit, misconfiguration). */
+/**
+ * The provider's answer is unknown (network error, timeout, 5xx, 409 "in progress", rate limit,
+ * misconfiguration): the request may or may not have taken effect, so only a look-up can tell.
+ */
 export class ProviderUnavailableError extends Error {
   override readonly name = 'ProviderUnavailableError';
 }

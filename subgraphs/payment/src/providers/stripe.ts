@@ -1,13 +1,23 @@
 /**
  * The Stripe adapter: PaymentIntents (created and confirmed in one call) and Refunds, over Stripe's
  * form-encoded REST API with idempotency keys. Tested against a local server speaking the protocol.
+ *
+ * Look-ups, after an answer was lost: a charge whose PaymentIntent id is known is read with
+ * GET /v1/payment_intents/:id; otherwise it is found by the order id sent as metadata, with
+ * GET /v1/payment_intents/search?query=metadata['order_id']:'<id>' (Stripe's search lags writes by
+ * up to about a minute, which is why the reconciler waits PAYMENT_RECONCILE_AFTER_MS first). A
+ * refund is found among GET /v1/refunds?payment_intent=<id> by the attempt id sent as metadata.
  */
 import {
   ProviderRefusedError,
   ProviderUnavailableError,
+  type ChargeLookup,
+  type ChargeLookupRequest,
   type ChargeRequest,
   type ChargeResult,
   type DeclineReason,
+  type RefundLookup,
+  type RefundLookupRequest,
   type PaymentProvider,
   type RefundRequest,
   type RefundResult,
@@ -24,6 +34,18 @@ export interface StripeOptions {
 
 /** The API version the request and response shapes below are written against. */
 export const STRIPE_API_VERSION = '2024-06-20';
+
+interface PaymentIntent {
+  id?: string;
+  status?: string;
+  last_payment_error?: StripeError | null;
+}
+
+interface StripeRefund {
+  id?: string;
+  status?: string;
+  metadata?: Record<string, string> | null;
+}
 
 interface StripeError {
   type?: string;
@@ -84,6 +106,7 @@ export class StripeProvider implements PaymentProvider {
 
   async refund(request: RefundRequest): Promise<RefundResult> {
     const form = new URLSearchParams({ payment_intent: request.providerPaymentId, amount: String(request.amount) });
+    for (const [key, value] of Object.entries(request.metadata ?? {})) form.set(`metadata[${key}]`, value);
     const { status, body } = await this.post('/v1/refunds', form, request.idempotencyKey);
     if (status === 200) {
       const refund = body as { id?: string; status?: string };
@@ -98,18 +121,50 @@ export class StripeProvider implements PaymentProvider {
     throw unavailable(status, error);
   }
 
-  private async post(path: string, form: URLSearchParams, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
+  async lookupCharge(request: ChargeLookupRequest): Promise<ChargeLookup> {
+    if (request.providerPaymentId) {
+      const { status, body } = await this.get(`/v1/payment_intents/${encodeURIComponent(request.providerPaymentId)}`);
+      if (status === 404) return { status: 'not_found' };
+      if (status !== 200) throw unavailable(status, errorOf(body));
+      return intentOutcome(body as PaymentIntent) ?? { status: 'not_found' };
+    }
+    const query = new URLSearchParams({ query: `metadata['order_id']:'${request.orderId.replace(/[^0-9a-fA-F-]/g, '')}'`, limit: '10' });
+    const { status, body } = await this.get(`/v1/payment_intents/search?${query}`);
+    if (status !== 200) throw unavailable(status, errorOf(body));
+    const outcomes = ((body as { data?: PaymentIntent[] }).data ?? []).map(intentOutcome).filter((o): o is ChargeLookup => o !== null);
+    // One key makes one PaymentIntent; should there be more, money taken wins over anything else.
+    return outcomes.find((o) => o.status === 'succeeded') ?? outcomes.find((o) => o.status === 'processing') ?? outcomes[0] ?? { status: 'not_found' };
+  }
+
+  async lookupRefund(request: RefundLookupRequest): Promise<RefundLookup> {
+    const query = new URLSearchParams({ payment_intent: request.providerPaymentId, limit: '100' });
+    const { status, body } = await this.get(`/v1/refunds?${query}`);
+    if (status !== 200) throw unavailable(status, errorOf(body));
+    const refund = ((body as { data?: StripeRefund[] }).data ?? []).find((r) => r.metadata?.attempt_id === request.attemptId);
+    if (!refund?.id) return { status: 'not_found' };
+    if (refund.status === 'succeeded') return { status: 'succeeded', providerRefundId: refund.id };
+    if (refund.status === 'failed' || refund.status === 'canceled') return { status: 'failed', providerRefundId: refund.id };
+    return { status: 'processing', providerRefundId: refund.id };
+  }
+
+  private get(path: string): Promise<{ status: number; body: unknown }> {
+    return this.request('GET', path, undefined, undefined);
+  }
+
+  private post(path: string, form: URLSearchParams, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
+    return this.request('POST', path, form, idempotencyKey);
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, form: URLSearchParams | undefined, idempotencyKey: string | undefined): Promise<{ status: number; body: unknown }> {
     let response: Response;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.secretKey}`, 'stripe-version': STRIPE_API_VERSION };
+    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     try {
       response = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${this.options.secretKey}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          'idempotency-key': idempotencyKey,
-          'stripe-version': STRIPE_API_VERSION,
-        },
-        body: form.toString(),
+        method,
+        headers,
+        body: form?.toString(),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (err) {
@@ -122,6 +177,25 @@ export class StripeProvider implements PaymentProvider {
       throw new ProviderUnavailableError(`stripe: unreadable response (HTTP ${response.status})`, { cause: err });
     }
     return { status: response.status, body };
+  }
+}
+
+/** A PaymentIntent's outcome as this checkout sees it (confirmed in one call, no customer actions). */
+function intentOutcome(intent: PaymentIntent): ChargeLookup | null {
+  if (typeof intent.id !== 'string') return null;
+  switch (intent.status) {
+    case 'succeeded':
+      return { status: 'succeeded', providerPaymentId: intent.id };
+    case 'processing':
+    case 'requires_confirmation':
+    case 'requires_capture':
+      return { status: 'processing', providerPaymentId: intent.id };
+    default: {
+      // requires_payment_method (the confirmation failed), requires_action (not supported here), canceled.
+      const error = intent.last_payment_error ?? {};
+      const reason: DeclineReason = error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds' ? 'INSUFFICIENT_FUNDS' : 'DECLINED';
+      return { status: 'declined', reason, providerPaymentId: intent.id };
+    }
   }
 }
 
