@@ -1,6 +1,6 @@
 // Prisma CLI configuration shared by every context: one schema and migrations folder per context,
 // each reached as that context's own PostgreSQL role. Prisma 6.19 runs offline only through its
-// Wasm schema engine over a driver adapter (PLATFORM.md), hence `engine: 'js'`.
+// Wasm schema engine over a driver adapter (docs/adr/0005), hence `engine: 'js'`.
 import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { PrismaPg } from '@prisma/adapter-pg';

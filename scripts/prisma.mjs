@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The offline Prisma workflow, one context at a time or all of them (PLATFORM.md: Prisma 6.19 over
+// The offline Prisma workflow, one context at a time or all of them (docs/adr/0005: Prisma 6.19 over
 // the Wasm schema engine and @prisma/adapter-pg; `migrate dev` does not work here, so a migration is
 // written by `migrate diff` and applied by `migrate deploy`).
 //

@@ -1,5 +1,5 @@
 /**
- * The gateway's subscriptions (DESIGN.md §4: @apollo/gateway executes none, so the gateway serves
+ * The gateway's subscriptions (docs/adr/0004: @apollo/gateway executes none, so the gateway serves
  * them itself from NATS): one engine (schema, event hub, supergraph query runner) behind two
  * transports, graphql-ws and GraphQL over SSE.
  */

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 
-/** The one fixed set of error codes a client can see (DESIGN.md §6). */
+/** The one fixed set of error codes a client can see (docs/architecture.md, Conventions). */
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',

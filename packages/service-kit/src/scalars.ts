@@ -15,7 +15,7 @@ function parseIso(value: unknown): string {
   return iso;
 }
 
-/** UTC instants as ISO 8601 strings (DESIGN.md §6), shared by every subgraph. */
+/** UTC instants as ISO 8601 strings (docs/architecture.md, Conventions), shared by every subgraph. */
 export const DateTimeScalar = new GraphQLScalarType({
   name: 'DateTime',
   description: 'An instant in UTC, ISO 8601.',

@@ -128,7 +128,7 @@ export function maskUnexpectedError(logger: Logger) {
 }
 
 /**
- * Keeps every error a client sees within the fixed code set (DESIGN.md §6). Request-level errors
+ * Keeps every error a client sees within the fixed code set (docs/architecture.md, Conventions). Request-level errors
  * that yoga and graphql-js raise with their own codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
  * BAD_REQUEST) become BAD_USER_INPUT with that code kept as `reason`; internal detail is dropped.
  */

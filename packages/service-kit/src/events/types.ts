@@ -1,5 +1,5 @@
 /**
- * The event backbone's public types (DESIGN.md §3). Producers write events to their context's
+ * The event backbone's public types (docs/adr/0003). Producers write events to their context's
  * outbox table inside the same transaction as the state change; a relay publishes them to NATS
  * JetStream with Nats-Msg-Id = event id; durable consumers handle each event once, recording it in
  * their own schema and acking only after their own commit.

@@ -1,6 +1,6 @@
 /**
  * Per-request DataLoaders: every load by key is batched, so a list of N courses costs a constant
- * number of queries (DESIGN.md §6).
+ * number of queries (docs/architecture.md, Conventions).
  */
 import DataLoader from 'dataloader';
 import type { CourseTree, DraftTree, LessonNode, ModuleNode } from '../domain/content.js';

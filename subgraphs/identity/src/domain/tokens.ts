@@ -1,7 +1,7 @@
 /**
  * Token formats. Access tokens are ES256 JWTs (claims in service-kit's AccessTokenClaims).
  * Refresh tokens are opaque: "<userId>.<tokenId>.<secret>", of which only SHA-256(secret) is stored;
- * carrying the user id keeps every lookup keyed by user (DESIGN.md §3, P4).
+ * carrying the user id keeps every lookup keyed by user.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT } from 'jose';
