@@ -2,6 +2,10 @@
 // Makes PostgreSQL, Redis and NATS JetStream reachable for Coursegraph. Whatever already answers at the configured
 // URLs is reused; otherwise the service is apt-installed (only if its binary is missing) and started as a plain
 // process whose data, logs and pid files live under COURSEGRAPH_DATA_DIR (default <repo>/.data).
+// Redis and NATS require the generated credentials (scripts/lib/credentials.mjs, .data/credentials.json):
+// Redis its password, NATS one user per service (scripts/lib/nats-config.mjs). One of ours that still
+// runs without them (started before they existed) is restarted with them; another that answers without
+// them, or refuses them, is an error that says what to do.
 // Uses only Node built-ins because it runs before `npm install` on a fresh machine.
 //   node scripts/stack.mjs up | down | status [--test]
 // --test: the services the tests use (scripts/lib/test-env.mjs: the same PostgreSQL and Redis, a NATS of their own).
@@ -12,6 +16,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { credentialsFile, withNatsUser, withRedisPassword } from './lib/credentials.mjs';
+import { natsServerConfig, writeNatsConfig } from './lib/nats-config.mjs';
+import { writeRedisConfig } from './lib/redis-config.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -23,12 +30,13 @@ function config() {
   const dataDir = path.resolve(process.env.COURSEGRAPH_DATA_DIR || path.join(REPO_ROOT, '.data'));
   const urls = {
     postgresAdmin: process.env.POSTGRES_ADMIN_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres',
-    redis: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-    nats: process.env.NATS_URL || 'nats://127.0.0.1:4222',
+    redis: withRedisPassword(process.env.REDIS_URL || 'redis://127.0.0.1:6379'),
+    nats: withNatsUser(process.env.NATS_URL || 'nats://127.0.0.1:4222', 'operator'),
   };
   const endpoint = (url, port) => {
     const u = new URL(url);
-    return { url: u, host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(u.port) || port };
+    return { url: u, host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(u.port) || port,
+      user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
   };
   const pg = endpoint(urls.postgresAdmin, 5432);
   const logs = path.join(dataDir, 'logs');
@@ -38,7 +46,8 @@ function config() {
     postgres: { ...pg, user: decodeURIComponent(pg.url.username) || 'postgres', password: decodeURIComponent(pg.url.password),
       dir: path.join(pgHome, 'postgres'), socketDir: path.join(pgHome, 'postgres-socket'),
       log: pgHome === dataDir ? path.join(logs, 'postgres.log') : path.join(pgHome, 'postgres.log') },
-    redis: { ...endpoint(urls.redis, 6379), dir: path.join(dataDir, 'redis'), pidFile: path.join(dataDir, 'redis', 'redis.pid'), log: path.join(logs, 'redis.log') },
+    redis: { ...endpoint(urls.redis, 6379), dir: path.join(dataDir, 'redis'), pidFile: path.join(dataDir, 'redis', 'redis.pid'), log: path.join(logs, 'redis.log'),
+      conf: path.join(dataDir, 'redis', 'redis.conf') },
     nats: natsFiles(endpoint(urls.nats, 4222), dataDir, logs),
   };
 }
@@ -59,7 +68,8 @@ function postgresHome(dataDir) {
 // <data>/nats-<port>, since two servers must never share a JetStream store.
 function natsFiles(ep, dataDir, logs) {
   const name = ep.port === 4222 ? 'nats' : `nats-${ep.port}`;
-  return { ...ep, dir: path.join(dataDir, name), pidFile: path.join(dataDir, name, 'nats.pid'), log: path.join(logs, `${name}.log`) };
+  return { ...ep, dir: path.join(dataDir, name), pidFile: path.join(dataDir, name, 'nats.pid'), log: path.join(logs, `${name}.log`),
+    conf: path.join(dataDir, name, 'nats.conf') };
 }
 
 // Servers we start listen on loopback only; "localhost" gets IPv4, which Node's connect falls back to.
@@ -81,20 +91,58 @@ function probe({ host, port }, hello, judge, timeoutMs = 1500) {
     sock.on('data', (d) => { buf = Buffer.concat([buf, d]); const v = judge(buf); if (v !== undefined) finish(v); });
   });
 }
+// A RESP command (binary-safe: a password may hold any character).
+const resp = (...args) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+/**
+ * NATS greets with `INFO {json}\r\n`. Resolves with the parsed INFO object plus `auth`: 'ok' (our
+ * credentials are accepted), 'open' (it requires none) or 'refused'; or false when nothing NATS answers.
+ */
+function natsProbe(s, timeoutMs = 1500) {
+  return new Promise((resolve) => {
+    let buf = '';
+    let info = null;
+    let done = false;
+    const sock = net.connect({ host: s.host, port: s.port });
+    const finish = (v) => { if (!done) { done = true; sock.destroy(); resolve(v); } };
+    sock.setTimeout(timeoutMs, () => finish(info ? { ...info, auth: 'refused' } : false));
+    sock.on('error', () => finish(info ? { ...info, auth: 'refused' } : false));
+    sock.on('close', () => finish(info ? { ...info, auth: 'refused' } : false));
+    sock.on('data', (d) => {
+      buf += d;
+      if (!info) {
+        const end = buf.indexOf('\r\n');
+        if (end < 0) return;
+        const line = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        try { info = line.startsWith('INFO ') ? JSON.parse(line.slice(5)) : null; } catch { info = null; }
+        if (!info) return finish(false);
+        if (!info.auth_required) return finish({ ...info, auth: 'open' });
+        if (!s.user) return finish({ ...info, auth: 'refused' });
+        const auth = s.password ? { user: s.user, pass: s.password } : { auth_token: s.user };
+        sock.write(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, name: 'stack-probe', lang: 'node', version: '0', protocol: 1, ...auth })}\r\nPING\r\n`);
+      }
+      if (buf.includes('PONG\r\n')) finish({ ...info, auth: 'ok' });
+      else if (buf.includes('-ERR')) finish({ ...info, auth: 'refused' });
+    });
+  });
+}
 const probes = {
   // SSLRequest (length 8, code 80877103): every PostgreSQL answers with one byte, 'S' or 'N', and logs nothing.
   postgres: (s) => probe(s, Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]), (b) => (b.length ? b[0] === 0x53 || b[0] === 0x4e : undefined)),
-  redis: (s) => probe(s, 'PING\r\n', (b) => {
-    const line = b.toString();
-    return line.includes('\r\n') ? line.startsWith('+PONG') || line.startsWith('-NOAUTH') : undefined;
+  // AUTH then PING; resolves 'ok' (our password is accepted), 'open' (it requires none), 'refused', or false.
+  redis: (s) => probe(s, s.password ? resp('AUTH', ...(s.user ? [s.user] : []), s.password) + resp('PING') : resp('PING'), (b) => {
+    const lines = b.toString().split('\r\n');
+    if (lines.length < (s.password ? 3 : 2)) return undefined; // every line complete
+    if (!lines.every((l, i) => i === lines.length - 1 || /^[+-]/.test(l))) return false;
+    if (!s.password) return lines[0].startsWith('+PONG') ? 'open' : 'refused';
+    if (lines[0].startsWith('+OK') && lines[1].startsWith('+PONG')) return 'ok';
+    // Redis 6+ and older say it differently.
+    return /without any password configured|no password is set/i.test(lines[0]) ? 'open' : 'refused';
   }),
-  // NATS greets with `INFO {json}\r\n`; resolves with the parsed INFO object (or false).
-  nats: (s) => probe(s, null, (b) => {
-    const line = b.toString();
-    if (!line.includes('\r\n')) return undefined;
-    try { return line.startsWith('INFO ') ? JSON.parse(line.slice(5, line.indexOf('\r\n'))) : false; } catch { return false; }
-  }),
+  nats: (s) => natsProbe(s),
 };
+/** 'ok', 'open' or 'refused' from a probe's answer (postgres: its credentials are checked elsewhere). */
+const authOf = (name, answer) => (name === 'redis' ? answer : name === 'nats' ? answer.auth : 'ok');
 
 // ---- small process helpers ----
 const tail = (text, lines = 20) => text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -235,31 +283,68 @@ async function startRedis(c) {
   fs.mkdirSync(r.dir, { recursive: true });
   // Not --daemonize yes: a daemonized redis that fails to bind exits before writing its pid file, leaving nothing to
   // watch. Spawned detached in the foreground, its exit is seen at once and it still outlives this script.
-  const child = spawnDetached('redis-server', ['--daemonize', 'no', '--port', String(r.port), '--bind', bindAddr(r.host),
-    '--save', '', '--appendonly', 'no', '--dir', r.dir, '--pidfile', r.pidFile, '--logfile', r.log], c.dataDir);
-  await waitUntil(`redis answering PING at ${where(r)}`, () => probes.redis(r), { logFile: r.log, dead: child.exited });
+  // The password is in the config file (mode 0600), never on the command line where `ps` shows it.
+  writeRedisConfig(r.conf, { port: r.port, bind: bindAddr(r.host), dir: r.dir, pidFile: r.pidFile, logFile: r.log });
+  const child = spawnDetached('redis-server', [r.conf], c.dataDir);
+  await waitUntil(`redis accepting its password at ${where(r)}`, async () => (await probes.redis(r)) === 'ok', { logFile: r.log, dead: child.exited });
 }
 
 async function startNats(c) {
   const n = c.nats;
   refuseIfRunning('nats', n, 'nats-server');
   fs.mkdirSync(n.dir, { recursive: true });
-  const child = spawnDetached('nats-server', ['-js', '-sd', n.dir, '-a', bindAddr(n.host), '-p', String(n.port),
-    '-P', n.pidFile, '-l', n.log], c.dataDir);
-  await waitUntil(`nats answering with JetStream at ${where(n)}`, async () => (await probes.nats(n))?.jetstream === true,
-    { logFile: n.log, dead: child.exited });
+  // JetStream, and one user per service with its permissions (scripts/lib/nats-config.mjs).
+  writeNatsConfig(n.conf, { host: bindAddr(n.host), port: n.port, storeDir: n.dir, pidFile: n.pidFile, logFile: n.log });
+  const child = spawnDetached('nats-server', ['-c', n.conf], c.dataDir);
+  await waitUntil(`nats answering with JetStream and accepting ${n.user} at ${where(n)}`, async () => {
+    const info = await probes.nats(n);
+    return info?.jetstream === true && info.auth === 'ok';
+  }, { logFile: n.log, dead: child.exited });
 }
 const starters = { postgres: startPostgres, redis: startRedis, nats: startNats };
 
-// Probes every service (throwing if NATS answers without JetStream) and returns the names that do not answer.
-async function unreachable(c) {
+// Probes every service (throwing if NATS answers without JetStream): `missing` names those that do not answer,
+// `unauthenticated` those that answer but require no credentials ('open') or refuse ours ('refused').
+async function survey(c) {
   const answers = await Promise.all(SERVICES.map((n) => probes[n](c[n])));
   const info = answers[SERVICES.indexOf('nats')];
   if (info && info.jetstream !== true) {
     throw new Error(`stack: nats at ${where(c.nats)} answers but without JetStream (its INFO lacks "jetstream":true); `
       + 'restart it with -js or point NATS_URL at a JetStream-enabled server');
   }
-  return SERVICES.filter((n, i) => !answers[i]);
+  return {
+    missing: SERVICES.filter((n, i) => !answers[i]),
+    unauthenticated: SERVICES.map((name, i) => ({ name, auth: answers[i] && authOf(name, answers[i]) })).filter(({ auth }) => auth && auth !== 'ok'),
+  };
+}
+const unreachable = async (c) => (await survey(c)).missing;
+const BINARY = { redis: 'redis-server', nats: 'nats-server' };
+
+// A Redis or NATS that answers without requiring credentials, or refuses ours. One started from this data dir
+// (its pid file says so: started before the credentials existed, or with others) is restarted with them; any
+// other is the operator's, and what to do is theirs to choose.
+function restartsFor(c, unauthenticated, log) {
+  const problems = [];
+  const restart = [];
+  for (const { name, auth } of unauthenticated) {
+    const s = c[name];
+    const pid = livePid(s.pidFile, BINARY[name]);
+    if (pid) {
+      log(`stack: ${name} at ${where(s)} (pid ${pid}, started from ${show(s.dir)}) ${auth === 'open' ? 'requires no credentials' : 'refuses the generated credentials'}; restarting it with those of ${show(credentialsFile())}`);
+      restart.push(name);
+    } else if (auth === 'open') {
+      problems.push(`stack: ${name} at ${where(s)} answers without asking for credentials, and Coursegraph's services authenticate `
+        + `(${name === 'redis' ? 'a password' : 'one NATS user per service'}). It was not started from ${show(s.dir)}, so it is left alone: `
+        + (name === 'redis'
+          ? 'stop it (e.g. `systemctl stop redis-server`) and run this again to start one with the generated password, or give it a password (requirepass) and set REDIS_URL=redis://:<password>@host:port.'
+          : 'stop it and run this again to start one with the generated users (scripts/lib/nats-config.mjs), or set NATS_URL to a server of yours with credentials (nats://user:password@host:port).'));
+    } else {
+      problems.push(`stack: ${name} at ${where(s)} refuses the credentials ${s.url.username || s.url.password ? `in ${ENV_NAME[name]} or ` : ''}${show(credentialsFile())} gives; `
+        + `set ${ENV_NAME[name]} with the right ones, or stop that server and run this again to start one with the generated ones.`);
+    }
+  }
+  if (problems.length) throw new Error(problems.join('\n'));
+  return restart;
 }
 
 // Exclusive lock file holding our pid, so that two processes (say, parallel test workers) never start the same
@@ -281,18 +366,38 @@ async function lock(file, log) {
 // ---- public API ----
 export async function ensureStack({ log = console.error } = {}) {
   const c = config();
-  let missing = await unreachable(c);
-  if (missing.length) {
+  const first = await survey(c);
+  if (first.missing.length || first.unauthenticated.length) {
     fs.mkdirSync(c.logs, { recursive: true });
     fs.chmodSync(c.dataDir, 0o755); // the postgres OS user must be able to traverse it
     const release = await lock(path.join(c.dataDir, 'stack.lock'), log);
     try {
-      missing = await unreachable(c); // another process may have started them while we waited
-      return await bringUp(c, missing, log);
+      const { missing, unauthenticated } = await survey(c); // another process may have started them while we waited
+      const restart = restartsFor(c, unauthenticated, log);
+      if (restart.length) await stopServices(restart, { log });
+      const up = await bringUp(c, [...missing, ...restart], log);
+      reloadNatsConfig(c, log); // a NATS left running may have an older configuration
+      return up;
     } finally { release(); }
   }
   for (const n of SERVICES) log(`stack: ${n} reachable at ${where(c[n])}, reusing it`);
+  reloadNatsConfig(c, log);
   return { started: [], urls: c.urls };
+}
+
+// A NATS of ours started with other users or permissions than nats-config.mjs gives now (a newer checkout) gets
+// the new configuration written and reloaded (SIGHUP: nats-server applies authorization changes in place).
+function reloadNatsConfig(c, log) {
+  const n = c.nats;
+  const pid = livePid(n.pidFile, 'nats-server');
+  if (!pid) return;
+  const wanted = `${natsServerConfig({ host: bindAddr(n.host), port: n.port, storeDir: n.dir, pidFile: n.pidFile, logFile: n.log })}\n`;
+  let current = null;
+  try { current = fs.readFileSync(n.conf, 'utf8'); } catch { /* started before config files: the probe restarted it */ }
+  if (current === null || current === wanted) return;
+  log(`stack: nats at ${where(n)}: users or permissions changed; reloading ${show(n.conf)}`);
+  writeNatsConfig(n.conf, { host: bindAddr(n.host), port: n.port, storeDir: n.dir, pidFile: n.pidFile, logFile: n.log });
+  process.kill(pid, 'SIGHUP');
 }
 
 async function bringUp(c, missing, log) {
@@ -349,7 +454,8 @@ export async function stopServices(names = SERVICES, { log = console.error } = {
 export async function status() {
   const c = config();
   const [postgres, redis, nats] = await Promise.all([probes.postgres(c.postgres), probes.redis(c.redis), probes.nats(c.nats)]);
-  return { postgres: Boolean(postgres), redis: Boolean(redis), nats: nats?.jetstream === true };
+  // Redis and NATS count as up when they accept the credentials (and NATS has JetStream).
+  return { postgres: Boolean(postgres), redis: redis === 'ok', nats: nats?.jetstream === true && nats.auth === 'ok' };
 }
 
 // ---- CLI (only when executed directly, so other scripts can import this module) ----

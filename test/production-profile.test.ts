@@ -69,7 +69,8 @@ describe('each service applies the checks of the settings it has', () => {
 
 describe('a built service in production mode exits 2 before listening, with one message listing every problem', () => {
   /** The test run's environment (test database, Redis, NATS) in production mode, with the development signing secret. */
-  const productionOfTests = () => ({ ...process.env, ...PRODUCTION, INTERNAL_SIGNING_SECRET: '', LOG_LEVEL: 'info' });
+  // The test run's services, with Redis and NATS reached without credentials (the test run's URLs carry them).
+  const productionOfTests = () => ({ ...process.env, ...PRODUCTION, INTERNAL_SIGNING_SECRET: '', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:6379/1', NATS_URL: 'nats://127.0.0.1:4223' });
 
   it('course: development database password, Redis and NATS without credentials, plain-HTTP JWKS, development secret', async () => {
     const port = await freePort();

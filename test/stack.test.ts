@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@coursegraph/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { status } from '../scripts/stack.mjs';
 import { natsUrl } from '../scripts/lib/env.mjs';
@@ -10,7 +11,7 @@ describe('the local stack', () => {
   });
 
   it('accepts JetStream management calls on NATS', async () => {
-    const nc = await connect({ servers: natsUrl() });
+    const nc = await connect(natsConnectOptions(natsUrl()));
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.getAccountInfo();

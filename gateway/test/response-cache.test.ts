@@ -10,7 +10,7 @@ import { parse, getOperationAST } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createLogger, envelopeHeaders, newId, newTraceparent, type EventType } from '@coursegraph/service-kit';
+import { createLogger, envelopeHeaders, natsConnectOptions, newId, newTraceparent, type EventType } from '@coursegraph/service-kit';
 import { CourseEvents, EnrollmentEvents, enrollment } from '@coursegraph/contracts';
 import { ResponseCache } from '../src/response-cache/cache.js';
 import { startCacheInvalidation, type CacheInvalidation } from '../src/response-cache/invalidation.js';
@@ -285,8 +285,9 @@ describe('invalidation by events', () => {
   beforeAll(async () => {
     nats = await privateNats();
     await nats.start();
-    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    publisher = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    // The invalidation feed as the gateway's own NATS user; events published as the operator.
+    nc = await connect({ ...natsConnectOptions(nats.urlAs('gateway')), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    publisher = await connect({ ...natsConnectOptions(nats.url), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     invalidation = await startCacheInvalidation(nc, cache, logger);
   });
 

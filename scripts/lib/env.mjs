@@ -3,6 +3,7 @@
 // them these values explicitly, so both agree.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withNatsUser, withRedisPassword } from './credentials.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,5 +25,12 @@ export function contextDatabaseUrl(context, database) {
   return `postgres://${role}:${encodeURIComponent(password)}@${admin.host}/${database ?? databaseName()}`;
 }
 
-export const redisUrl = () => env('REDIS_URL', 'redis://127.0.0.1:6379');
-export const natsUrl = () => env('NATS_URL', 'nats://127.0.0.1:4222');
+/** REDIS_URL with the generated password (scripts/lib/credentials.mjs) unless it carries credentials of its own. */
+export const redisUrl = () => withRedisPassword(env('REDIS_URL', 'redis://127.0.0.1:6379'));
+/** NATS_URL as the generated `operator` user (every right: scripts, tests), unless it carries credentials of its own. */
+export const natsUrl = () => withNatsUser(env('NATS_URL', 'nats://127.0.0.1:4222'), 'operator');
+/**
+ * The NATS URL a service runs with: `base` (default natsUrl()) as the service's own generated user
+ * (nats-config.mjs gives each its permissions). Credentials an operator put in the URL win.
+ */
+export const serviceNatsUrl = (service, base = natsUrl()) => withNatsUser(base, service);

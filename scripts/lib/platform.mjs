@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT, contextDatabaseUrl, databaseName, natsUrl, redisUrl } from './env.mjs';
+import { withRedisPassword } from './credentials.mjs';
+import { ROOT, contextDatabaseUrl, databaseName, natsUrl, redisUrl, serviceNatsUrl } from './env.mjs';
 import { createSupervisor, restartPolicyFromEnv } from './supervisor.mjs';
 
 export function subgraphList() {
@@ -56,12 +57,19 @@ const end = (child, signal) => {
  * the gateway URL, `stop()`, `restart(name)` / `kill(name)` for tests of crashes (a process killed
  * through `kill` stays down until `restart`), `restarts()` (the supervisor's restarts per service),
  * `pid(name)` and `supervisorLog` (the log file's path).
+ *
+ * Each process connects to NATS as its own user (scripts/lib/credentials.mjs, nats-config.mjs: the
+ * subjects it may publish and the streams it may read): NATS_URL (`env.NATS_URL`, else the
+ * environment's) with that user's credentials, unless the URL carries an operator's own.
  */
 export async function startPlatform({ env = {}, ports = {}, database, logDir, log = console.error, supervise = true } = {}) {
   fs.mkdirSync(logDir, { recursive: true });
   /** One entry per process, in start order; `child` is always the current process of that name. */
   const children = [];
   const common = { ...process.env, REDIS_URL: redisUrl(), NATS_URL: natsUrl(), ...env };
+  // Redis needs its password (an `env.REDIS_URL` without one gets the generated one); NATS_URL is
+  // each process's own (launch), as the NATS user named after it.
+  common.REDIS_URL = withRedisPassword(common.REDIS_URL);
   let stopping = false;
 
   const launched = new Map();
@@ -73,7 +81,7 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
     const [command, args] = typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
-    const child = spawn(command, args, { env: { ...common, ...extraEnv }, stdio: ['ignore', out, out] });
+    const child = spawn(command, args, { env: { ...common, ...extraEnv, NATS_URL: serviceNatsUrl(name, extraEnv?.NATS_URL ?? common.NATS_URL) }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     const listed = children.find((c) => c.name === name);
     if (listed) listed.child = child;

@@ -16,6 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { withRedisPassword } from '../../scripts/lib/credentials.mjs';
 import { ROOT } from '../../scripts/lib/env.mjs';
 
 const env = (name, fallback) => (process.env[name] ? process.env[name] : fallback);
@@ -67,7 +68,7 @@ const t0 = Date.now();
 const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-edge-'));
 const logDir = path.join(ROOT, '.data/bench-logs', `edge-${Date.now()}`);
 fs.mkdirSync(logDir, { recursive: true });
-const redis = new Redis(SETTINGS.redis_url, { lazyConnect: true });
+const redis = new Redis(withRedisPassword(SETTINGS.redis_url), { lazyConnect: true });
 await redis.connect();
 
 if (SETTINGS.fresh_database) await dropDatabase(SETTINGS.database);

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { natsUrl } from '../../scripts/lib/env.mjs';
 import { percentile } from './lib/measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,7 +32,8 @@ const kit = await import(path.join(KIT, 'index.js'));
 const { createScratchContext, pingEvent, PingSchema, waitFor } = await import(path.join(KIT, 'events/testing.js'));
 const { envelopeHeaders } = await import(path.join(KIT, 'events/envelope.js'));
 
-const NATS_URL = process.env.NATS_URL || 'nats://127.0.0.1:4222';
+// As the operator: the benchmark creates a scratch stream of its own.
+const NATS_URL = natsUrl();
 const SETTINGS = {
   latency_events: Number(process.env.BENCH_LATENCY_EVENTS || 2000),
   latency_rate_per_s: Number(process.env.BENCH_LATENCY_RATE || 250),
@@ -49,7 +51,7 @@ const scratch = await createScratchContext('evbench', 'create table $schema.sink
 const ctx = scratch.context;
 const STREAM = ctx.toUpperCase();
 const RAW_CONTEXT = `${ctx}_raw`;
-const nc = await connect({ servers: NATS_URL });
+const nc = await connect(kit.natsConnectOptions(NATS_URL));
 const js = jetstream(nc);
 const jsm = await jetstreamManager(nc);
 await kit.ensureStream(jsm, RAW_CONTEXT);

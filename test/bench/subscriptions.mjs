@@ -136,7 +136,7 @@ for (let attempt = 0; !ready(); attempt++) {
 log(`all ${SETTINGS.subscribers} subscribers receive events; gateway RSS ${round(memory.now(), 1)} MB`);
 
 // Baseline: a plain JetStream subscriber in this process, same subject, same events.
-const nc = await connect({ servers: platform.natsUrl });
+const nc = await connect(kit.natsConnectOptions(platform.natsUrl));
 const baseline = [];
 const ordered = await jetstream(nc).consumers.get('ENROLLMENT', { filter_subjects: EnrollmentEvents.created.subject, deliver_policy: DeliverPolicy.New });
 const baselineMessages = await ordered.consume();

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createSseClient } from 'graphql-sse';
 import {
   SANDBOX_CARDS, checkoutWhenPurchasable, eventually, person, startE2E, type E2E, type Gql, type Person,
@@ -30,7 +31,7 @@ const PREVIEW_ONLY = { [`${titleWord} preview`]: PREVIEW_BODY, [`${titleWord} pa
 
 /** The NATS stream's current position: a subscription `after` it gets every later event. */
 async function positionNow(stream: string): Promise<string> {
-  const nc = await connect({ servers: e2e.natsUrl });
+  const nc = await connect(natsConnectOptions(e2e.natsUrl));
   try {
     return `${stream}:${(await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq}`;
   } finally {

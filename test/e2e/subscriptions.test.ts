@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient, NetworkError } from 'graphql-sse';
 import { SANDBOX_CARDS, checkoutWhenPurchasable, eventually, person, publishCourse, startE2E, type E2E, type Person } from '../support/journeys.js';
@@ -64,7 +65,7 @@ const sseClient = (token?: string) =>
  * later event, however long the gateway takes to register the subscription (no sleeping).
  */
 async function positionNow(stream: string): Promise<string> {
-  const nc = await connect({ servers: e2e.natsUrl });
+  const nc = await connect(natsConnectOptions(e2e.natsUrl));
   try {
     const info = await (await jetstreamManager(nc)).streams.info(stream);
     return `${stream}:${info.state.last_seq}`;

@@ -2,11 +2,9 @@
  * Steps of the platform's journeys through the gateway, shared by the end-to-end suites: people
  * with roles, a published course, waiting for eventual consistency.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ROOT, contextDatabaseUrl, redisUrl } from '../../scripts/lib/env.mjs';
 import { startPlatform, subgraphList } from '../../scripts/lib/platform.mjs';
@@ -28,7 +26,10 @@ export interface E2E {
   endpoint: string;
   /** Where each process listens. */
   ports: Record<string, number>;
-  /** The suite's NATS server. */
+  /**
+   * The suite's NATS server as the `operator` user (every service runs as its own user); nats.js
+   * connects with `connect(natsConnectOptions(natsUrl))`.
+   */
   natsUrl: string;
   /** Where each process writes its JSON log (`<name>.log`, and the supervisor's). */
   logDir: string;
@@ -66,7 +67,7 @@ export async function startE2E(
   // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
   const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };
   const logDir = path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`);
-  const gateway = options.mode === 'production' ? await productionGateway(suite, nats.url) : null;
+  const gateway = options.mode === 'production' ? await productionGateway() : null;
   let platform: Awaited<ReturnType<typeof startPlatform>>;
   try {
     platform = await startPlatform({
@@ -102,45 +103,15 @@ export async function startE2E(
 
 /**
  * What the production profile asks of a gateway, on the test run's services: the JWKS host it fetches
- * over plain http (identity on 127.0.0.1) allow-listed; Redis through a user of the suite's own whose
- * password Redis checks (an ACL user on the test run's Redis, so revocations and limits are shared with
- * identity as in production; deleted by `dispose`), unless REDIS_URL carries credentials already; and
- * NATS_URL with credentials. The signing secret is the test run's own (test/support/services.ts).
- *
- * NATS: the kit does not send a URL's credentials yet (issue 12 point 4 gives each context its own
- * NATS user), so the suite's NATS server runs without authorization and the token added here, when
- * its URL has none, is not checked by it: it satisfies the profile's URL check only.
+ * over plain http (identity on 127.0.0.1) allow-listed, and Redis and NATS with credentials, which the
+ * test run's have (scripts/lib/credentials.mjs): REDIS_URL with the generated password, and NATS_URL as
+ * the gateway's own NATS user, which startPlatform gives every process. The signing secret is the
+ * test run's own (test/support/services.ts).
  */
-async function productionGateway(suite: string, natsUrl: string): Promise<{ env: Record<string, string>; dispose: () => Promise<void> }> {
-  const redis = new URL(redisUrl());
-  let dispose = async () => {};
-  if (!redis.password) {
-    const user = `cg-e2e-gateway-${suite}-${randomBytes(4).toString('hex')}`;
-    const password = randomBytes(16).toString('hex');
-    const admin = new Redis(redisUrl());
-    try {
-      await admin.acl('SETUSER', user, 'reset', 'on', `>${password}`, '~*', '&*', '+@all');
-    } finally {
-      admin.disconnect();
-    }
-    redis.username = user;
-    redis.password = password;
-    dispose = async () => {
-      const client = new Redis(redisUrl());
-      try {
-        await client.acl('DELUSER', user);
-      } finally {
-        client.disconnect();
-      }
-    };
-  }
-  const nats = new URL(natsUrl);
-  // A token (nats://token@host): nats.js reads only host and port from a URL, and takes the first
-  // `:<digits>` for the port, so a user:password whose password began with a digit would move the port.
-  if (!nats.username) nats.username = `e2e-gateway-${randomBytes(16).toString('hex')}`;
+async function productionGateway(): Promise<{ env: Record<string, string>; dispose: () => Promise<void> }> {
   return {
-    env: { COURSEGRAPH_MODE: 'production', JWKS_HTTP_ALLOWED_HOSTS: '127.0.0.1', REDIS_URL: redis.toString(), NATS_URL: nats.toString() },
-    dispose,
+    env: { COURSEGRAPH_MODE: 'production', JWKS_HTTP_ALLOWED_HOSTS: '127.0.0.1', REDIS_URL: redisUrl() },
+    dispose: async () => {},
   };
 }
 

@@ -13,7 +13,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, newId, newTraceparent, serve, type EventType, type RunningServer,
+  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, natsConnectOptions, newId, newTraceparent, serve, type EventType, type RunningServer,
 } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents, enrollment } from '@coursegraph/contracts';
 import { createSubscriptions, SSE_PATH, type Subscriptions, type SubscriptionsOptions } from '../../src/subscriptions/index.js';
@@ -104,7 +104,7 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
   try {
     nats = await privateNats();
     await nats.start();
-    nc = await connect({ servers: nats.url });
+    nc = await connect(natsConnectOptions(nats.url));
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, 'enrollment');
@@ -118,7 +118,8 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
       apiSchema: gateway.schema!,
       verifier,
       runQuery: async () => ({ errors: [new GraphQLError('no subgraphs run in this test')] }),
-      natsUrl: nats.url,
+      // As the gateway's own NATS user: its permissions are what the platform runs with.
+      natsUrl: nats.urlAs('gateway'),
       logger,
       webSocketPath: '/graphql',
       slowCloseGraceMs: 10_000,

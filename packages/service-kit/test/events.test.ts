@@ -12,6 +12,7 @@ import { replayConsumer } from '../src/events/replay.js';
 import { envelopeHeaders } from '../src/events/envelope.js';
 import { isTraceparent, newTraceparent } from '../src/events/traceparent.js';
 import { DEADLETTER_STREAM } from '../src/events/nats.js';
+import { natsConnectOptions } from '../src/events/nats-credentials.js';
 import type { PgExecutor } from '../src/events/pg.js';
 import type { EventType, ReceivedEvent } from '../src/events/types.js';
 import { createScratchContext, pingEvent, waitFor, type Ping, type ScratchContext } from '../src/events/testing.js';
@@ -33,7 +34,7 @@ beforeAll(async () => {
     'create table $schema.projection (consumer text not null, event_id uuid not null, key text not null, primary key (consumer, event_id));');
   ctx = scratch.context;
   stream = ctx.toUpperCase();
-  nc = await connect({ servers: NATS_URL });
+  nc = await connect(natsConnectOptions(NATS_URL));
   jsm = await jetstreamManager(nc);
   relay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl: NATS_URL, logger, pollIntervalMs: 200 });
 });

@@ -9,6 +9,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ConfigError } from '../src/config.js';
 import { DEADLETTER_STREAM, ensureStream, streamRetentionFromEnv } from '../src/events/nats.js';
+import { natsConnectOptions } from '../src/events/nats-credentials.js';
 import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 
 let nats: PrivateNats;
@@ -17,7 +18,7 @@ const connections: NatsConnection[] = [];
 beforeAll(async () => {
   nats = await privateNats();
   await nats.start();
-  for (let i = 0; i < 8; i++) connections.push(await connect({ servers: nats.url }));
+  for (let i = 0; i < 8; i++) connections.push(await connect(natsConnectOptions(nats.url)));
 });
 
 afterAll(async () => {

@@ -17,7 +17,9 @@ pub struct Config {
     pub host: IpAddr,
     /// `SEARCH_INDEX_DIR`: the index folder. Default `.data/search-index`.
     pub index_dir: PathBuf,
-    /// `NATS_URL`: the NATS server. Default `nats://127.0.0.1:4222`.
+    /// `NATS_URL`: the NATS server, with the credentials of the search service's user in the URL
+    /// (`nats://search:<password>@host:4222`, see [`crate::consumer::connect_nats`]; `npm start`
+    /// gives it). Default `nats://127.0.0.1:4222`.
     pub nats_url: String,
     /// `LOG_LEVEL`: `trace`, `debug`, `info`, `warn`, `error` or `off`. Default `info`.
     pub log_level: LevelFilter,

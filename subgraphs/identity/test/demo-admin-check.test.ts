@@ -69,6 +69,9 @@ describe('identity in production mode (the built process)', () => {
     runNode('subgraphs/identity/dist/main.js', [], {
       ...process.env,
       COURSEGRAPH_MODE: 'production',
+      // Without credentials (the test run's URLs carry them): listed with the other problems.
+      REDIS_URL: 'redis://127.0.0.1:6379/1',
+      NATS_URL: 'nats://127.0.0.1:4223',
       INTERNAL_SIGNING_SECRET: '',
       IDENTITY_PORT: String(await freePort()),
       IDENTITY_DATABASE_URL: databaseUrl,

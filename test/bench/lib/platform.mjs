@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { withNatsUser } from '../../../scripts/lib/credentials.mjs';
 import { ROOT, postgresAdminUrl } from '../../../scripts/lib/env.mjs';
+import { writeNatsConfig } from '../../../scripts/lib/nats-config.mjs';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -26,18 +28,24 @@ const accepts = (port) =>
     socket.once('error', () => resolve(false));
   });
 
-/** A JetStream server of the run's own, so the platform's durable consumers never meet `npm start`'s. */
+/**
+ * A JetStream server of the run's own, so the platform's durable consumers never meet `npm start`'s;
+ * with the users and permissions of every local NATS (scripts/lib/nats-config.mjs). `url` is the
+ * `operator` user's (startPlatform gives each service its own); nats.js connects with
+ * `connect(natsConnectOptions(url))` from the service kit.
+ */
 export async function startNats() {
   const port = await freePort();
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-nats-'));
-  const server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
+  const config = writeNatsConfig(`${storeDir}.conf`, { port, storeDir });
+  const server = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
   const deadline = Date.now() + 15_000;
   while (!(await accepts(port))) {
     if (Date.now() > deadline || server.exitCode !== null) throw new Error(`nats-server did not start on ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: withNatsUser(`nats://127.0.0.1:${port}`, 'operator'),
     async dispose() {
       if (server.exitCode === null) {
         const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -45,6 +53,7 @@ export async function startNats() {
         await exited;
       }
       fs.rmSync(storeDir, { recursive: true, force: true });
+      fs.rmSync(config, { force: true });
     },
   };
 }

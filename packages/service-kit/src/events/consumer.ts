@@ -1,15 +1,17 @@
 /**
- * Durable JetStream consumers (DESIGN.md §3): each event is applied once inside the consumer's own
+ * Durable JetStream consumers (docs/adr/0003): each event is applied once inside the consumer's own
  * transaction (recorded in processed_events), acked only after that commit, retried with backoff
- * when its handler fails, and dead-lettered after `maxDeliver` failed deliveries.
+ * when its handler fails, and dead-lettered after `maxDeliver` failed deliveries. Dead letters an
+ * operator re-drives (dead-letters.ts) come back on `redrive.<context>.<consumer>` and are handled
+ * exactly like a first delivery, by this consumer only.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';
 import { deadLetter, dispatch, makeDispatcher } from './dispatch.js';
 import type { DeliveredMessage } from './envelope.js';
-import { connectNats, ensureStream, subjectFilter } from './nats.js';
-import { EVENT_HEADERS, type EventHandler, type EventType, type ReceivedEvent, type SqlExecutor, type Transaction } from './types.js';
+import { connectNats, DEADLETTER_STREAM, ensureRedriveStream, ensureStream, REDRIVE_STREAM, redriveSubject, subjectFilter } from './nats.js';
+import { DEADLETTER_HEADERS, EVENT_HEADERS, type EventHandler, type EventType, type ReceivedEvent, type SqlExecutor, type Transaction } from './types.js';
 import { errorMessage } from './util.js';
 
 /** A handler for one event type. Annotate `tx` with your transaction client type, e.g. `(tx: Tx, event) => ...`. */
@@ -48,6 +50,7 @@ export interface EventConsumer {
 }
 
 const ACK_WAIT_MS = 30_000;
+const REDRIVE_CONSUMER_INACTIVE_MS = 24 * 60 * 60_000;
 
 type Filter = ReturnType<typeof subjectFilter>;
 const sameFilter = (config: { filter_subject?: string; filter_subjects?: string[] }, filter: Filter) =>
@@ -80,6 +83,40 @@ async function upsertConsumer(jsm: JetStreamManager, stream: string, name: strin
   }
 }
 
+/** The durable name of a consumer's re-drive consumer on REDRIVE (one namespace for every context). */
+export const redriveConsumerName = (context: string, consumer: string): string => `${context}-${consumer}`;
+
+async function upsertRedriveConsumer(jsm: JetStreamManager, context: string, consumer: string) {
+  const name = redriveConsumerName(context, consumer);
+  const exists = await jsm.consumers.info(REDRIVE_STREAM, name).then(() => true, (err: Error & { code?: number }) => {
+    if (err.code === 10014 || /consumer not found/i.test(err.message)) return false;
+    throw err;
+  });
+  if (!exists) {
+    await jsm.consumers.add(REDRIVE_STREAM, {
+      durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+      filter_subject: redriveSubject(context, consumer), ack_wait: nanos(ACK_WAIT_MS), max_deliver: -1,
+      // A consumer that is gone (renamed, its service retired, a test's) is removed after a day; what
+      // waits for it stays in the work queue and is delivered when it is created again.
+      inactive_threshold: nanos(REDRIVE_CONSUMER_INACTIVE_MS),
+    });
+  }
+}
+
+/**
+ * A re-driven dead letter as its original delivery: the original subject and event id (the dead
+ * letter keeps them in x-subject and x-event-id), so handlers and processed_events see the same event.
+ */
+function fromRedrive(m: JsMsg): DeliveredMessage | null {
+  const subject = m.headers?.get(DEADLETTER_HEADERS.subject) ?? '';
+  const eventId = m.headers?.get(DEADLETTER_HEADERS.eventId) ?? '';
+  if (!subject || !eventId) return null;
+  const h = natsHeaders();
+  for (const key of m.headers!.keys()) for (const value of m.headers!.values(key)) h.append(key, value);
+  h.set(EVENT_HEADERS.id, eventId);
+  return { subject, headers: h, data: m.data, streamSequence: Number(m.headers!.get(DEADLETTER_HEADERS.streamSequence)) || 0, deliveryCount: m.info.deliveryCount };
+}
+
 /** Creates or updates the durable consumer and consumes until stop(); waits for NATS if it is down. */
 export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOptions<Tx>): Promise<EventConsumer> {
   const { natsUrl, maxDeliver = 5, backoffMs = [200, 1000, 5000, 15000] } = options;
@@ -93,19 +130,32 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, d.stream.toLowerCase()); // so consumers may start before the producer
     await upsertConsumer(jsm, d.stream, d.consumer, subjectFilter(nc, options.filterSubjects ?? [...d.handlers.keys()], d.stream), d.log);
+    await ensureRedriveStream(jsm);
+    await upsertRedriveConsumer(jsm, d.context, d.consumer);
+    // The count operators see (node scripts/events.mjs deadletters list), in this service's log too.
+    const deadLetterSubject = `deadletter.${d.context}.${d.consumer}`;
+    const waiting = (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: deadLetterSubject })).state.subjects?.[deadLetterSubject] ?? 0;
+    if (waiting > 0) d.log.warn({ deadLetters: waiting, subject: deadLetterSubject }, 'event consumer: dead letters wait for an operator (node scripts/events.mjs deadletters list)');
   } catch (err) {
     await nc.close();
     throw err;
   }
   const messages = await (await js.consumers.get(d.stream, d.consumer)).consume({ max_messages: 64 });
+  const redriven = await (await js.consumers.get(REDRIVE_STREAM, redriveConsumerName(d.context, d.consumer))).consume({ max_messages: 16 });
   let stopping = false;
   let stopped: Promise<void> | undefined;
 
-  async function handle(m: JsMsg): Promise<void> {
-    const msg: DeliveredMessage = {
+  async function handle(m: JsMsg, redrive: boolean): Promise<void> {
+    const msg: DeliveredMessage | null = redrive ? fromRedrive(m) : {
       subject: m.subject, headers: m.headers, data: m.data,
       streamSequence: m.info.streamSequence, deliveryCount: m.info.deliveryCount,
     };
+    if (!msg) {
+      d.log.error({ subject: m.subject, streamSequence: m.info.streamSequence }, 'event consumer: a re-driven message without x-subject/x-event-id; dropped');
+      m.term();
+      return;
+    }
+    const redriveSequence = redrive ? m.info.streamSequence : undefined;
     // A slow handler keeps its claim on the message instead of letting ack_wait redeliver it.
     const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
     try {
@@ -120,18 +170,18 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
       const permanent = outcome.kind === 'malformed' || (!outcome.transient && msg.deliveryCount >= maxDeliver);
       d.log.warn({
         eventId: m.headers?.get(EVENT_HEADERS.id) || null, subject: m.subject, streamSequence: msg.streamSequence,
-        deliveryCount: msg.deliveryCount, err: errorMessage(error), kind: outcome.kind, deadLetter: permanent,
+        deliveryCount: msg.deliveryCount, err: errorMessage(error), kind: outcome.kind, deadLetter: permanent, redriven: redrive,
       }, 'event handling failed');
-      if (permanent) await deadLetterAndTerm(m, msg, error);
+      if (permanent) await deadLetterAndTerm(m, msg, error, redriveSequence);
       else m.nak(backoffMs[Math.min(msg.deliveryCount - 1, backoffMs.length - 1)]);
     } finally {
       clearInterval(keepAlive);
     }
   }
 
-  async function deadLetterAndTerm(m: JsMsg, msg: DeliveredMessage, error: unknown) {
+  async function deadLetterAndTerm(m: JsMsg, msg: DeliveredMessage, error: unknown, redriveSequence?: number) {
     try {
-      await deadLetter(d, js, msg, error);
+      await deadLetter(d, js, msg, error, redriveSequence);
       counters.deadLettered++;
       m.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` ack (the reason is in x-error)
     } catch (err) {
@@ -141,19 +191,21 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
     }
   }
 
-  const running = (async () => {
-    for await (const m of messages) {
+  const run = (source: typeof messages, redrive: boolean) => (async () => {
+    for await (const m of source) {
       if (stopping) { m.nak(); continue; } // back to the server at once for another instance
       try {
-        await handle(m);
+        await handle(m, redrive);
       } catch (err) {
         d.log.error({ subject: m.subject, err: errorMessage(err) }, 'event consumer: unexpected error');
         m.nak(backoffMs[0]);
       }
     }
     // consume() survives reconnects and restarts of the server; it ends by itself only on a fatal error.
-    if (!stopping) d.log.error('event consumer: message stream ended unexpectedly; no more events are consumed');
-  })().catch((err: unknown) => d.log.error({ err: errorMessage(err) }, 'event consumer: message stream failed; no more events are consumed'));
+    if (!stopping) d.log.error({ redrive }, 'event consumer: message stream ended unexpectedly; no more events are consumed');
+  })().catch((err: unknown) => d.log.error({ redrive, err: errorMessage(err) }, 'event consumer: message stream failed; no more events are consumed'));
+  // Re-driven dead letters are handled beside the stream's events, each loop one message at a time.
+  const running = Promise.all([run(messages, false), run(redriven, true)]);
 
   return {
     get applied() { return counters.applied; },
@@ -162,7 +214,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        const closed = messages.close();
+        const closed = Promise.all([messages.close(), redriven.close()]);
         await running;
         await closed;
         await nc.drain(); // flushes the last acks before closing

@@ -95,9 +95,13 @@ export function isTransient(err: unknown, depth = 0): boolean {
   return isTransient((err as { cause?: unknown }).cause, depth + 1);
 }
 
-/** Publishes the original payload and headers, plus why, to `deadletter.<context>.<consumer>`. */
+/**
+ * Publishes the original payload and headers, plus why, to `deadletter.<context>.<consumer>`.
+ * `redriveSequence`: the REDRIVE stream sequence when a re-driven dead letter fails again, so its new
+ * dead letter is not dropped as a duplicate of the first one.
+ */
 export async function deadLetter<Tx extends SqlExecutor>(
-  d: Dispatcher<Tx>, js: JetStreamClient, msg: DeliveredMessage, error: unknown,
+  d: Dispatcher<Tx>, js: JetStreamClient, msg: DeliveredMessage, error: unknown, redriveSequence?: number,
 ): Promise<void> {
   const h = natsHeaders();
   for (const key of msg.headers?.keys() ?? []) for (const value of msg.headers!.values(key)) h.append(key, value);
@@ -111,6 +115,6 @@ export async function deadLetter<Tx extends SqlExecutor>(
   await js.publish(`deadletter.${d.context}.${d.consumer}`, msg.data, {
     headers: h,
     // Dead-lettering the same delivery twice (crash before term) stores it once.
-    msgID: `dl:${d.stream}:${msg.streamSequence}:${d.context}.${d.consumer}`,
+    msgID: `dl:${d.stream}:${msg.streamSequence}:${d.context}.${d.consumer}${redriveSequence === undefined ? '' : `:rd${redriveSequence}`}`,
   });
 }

@@ -1,5 +1,5 @@
 /**
- * One way to connect to NATS and to declare the streams (DESIGN.md §3: one stream per producing
+ * One way to connect to NATS and to declare the streams (docs/adr/0003: one stream per producing
  * context, `<CONTEXT>` with subjects `<context>.>`; plus DEADLETTER for `deadletter.>`).
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -9,8 +9,16 @@ import {
 import type { Logger } from '../logger.js';
 import { parse, readConfig, type ConfigOf, type ConfigSpec } from '../config.js';
 import { assertContextName, backoffMs, errorMessage, sleep } from './util.js';
+import { natsConnectOptions, redactNatsUrl } from './nats-credentials.js';
 
 export const DEADLETTER_STREAM = 'DEADLETTER';
+/**
+ * Dead letters an operator sent back (dead-letters.ts), one subject per consumer,
+ * `redrive.<context>.<consumer>`, read only by that consumer (consumer.ts). A work queue: a message
+ * is gone once its consumer acks it, so what the stream holds is what still waits.
+ */
+export const REDRIVE_STREAM = 'REDRIVE';
+export const redriveSubject = (context: string, consumer: string): string => `redrive.${context}.${consumer}`;
 /** JetStream drops a message whose Nats-Msg-Id it has seen within this window (relay retries). */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
@@ -71,14 +79,17 @@ export interface ConnectNatsOptions {
 /**
  * Connects, waiting for the server if it is down (a service must start while NATS restarts), then
  * reconnects forever with a backoff of 100 ms doubling to 5 s; every state change is logged.
+ * Credentials come from the URL (`nats://user:password@host` or `nats://token@host`,
+ * nats-credentials.ts); replies come on the user's own inbox prefix (`_INBOX_<user>`).
  */
 export async function connectNats(url: string, { name, logger, signal }: ConnectNatsOptions): Promise<NatsConnection> {
+  const auth = natsConnectOptions(url);
   let reconnectAttempt = 0;
   for (let attempt = 0; ; attempt++) {
     signal?.throwIfAborted();
     try {
       const nc = await connect({
-        servers: url,
+        ...auth,
         name,
         maxReconnectAttempts: -1,
         reconnectDelayHandler: () => backoffMs(reconnectAttempt++),
@@ -100,7 +111,7 @@ export async function connectNats(url: string, { name, logger, signal }: Connect
       return nc;
     } catch (err) {
       const delay = backoffMs(attempt);
-      logger.warn({ nats: name, url, err: errorMessage(err), retryInMs: delay }, 'nats connect failed');
+      logger.warn({ nats: name, url: redactNatsUrl(url), err: errorMessage(err), retryInMs: delay }, 'nats connect failed');
       await sleep(delay, signal);
     }
   }
@@ -145,11 +156,15 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       && wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
     if (!same) {
       // An existing stream takes new limits in place (a smaller one drops its oldest events at once).
+      // Only its producer may update it (scripts/lib/nats-config.mjs): a consumer that may create the
+      // stream, to start before its producer, leaves the limits to the producer when refused.
       await jsm.streams.update(config.name, {
         subjects: wanted.subjects,
         duplicate_window: wanted.duplicate_window,
         ...(wanted.max_age === undefined ? {} : { max_age: wanted.max_age }),
         ...(wanted.max_bytes === undefined ? {} : { max_bytes: wanted.max_bytes }),
+      }).catch((err: Error) => {
+        if (!/permissions violation/i.test(err.message)) throw err;
       });
     }
     return;
@@ -172,6 +187,17 @@ export async function ensureStream(jsm: JetStreamManager, context: string, reten
     max_bytes: retention.deadLetterMaxMb * MB,
   });
   return name;
+}
+
+/** Creates the REDRIVE work-queue stream if missing (idempotent), kept as long as dead letters. */
+export async function ensureRedriveStream(jsm: JetStreamManager, retention: StreamRetention = streamRetentionFromEnv()): Promise<void> {
+  await upsertStream(jsm, {
+    name: REDRIVE_STREAM,
+    subjects: ['redrive.>'],
+    retention: RetentionPolicy.Workqueue,
+    max_age: nanos(retention.deadLetterMaxAgeDays * DAY_MS),
+    max_bytes: retention.deadLetterMaxMb * MB,
+  });
 }
 
 /**

@@ -46,7 +46,7 @@ fn published_snapshot(course: CourseSnapshot) -> (HeaderMap, Vec<u8>) {
 async fn consumer_applies_events_in_order_and_commits_their_sequence() {
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     // npm test starts NATS before cargo test; without it this test fails rather than passing unseen.
-    let client = async_nats::connect(&url).await.unwrap_or_else(|err| {
+    let client = consumer::connect_nats(&url).await.unwrap_or_else(|err| {
         panic!("no NATS server at {url} (start it with `npm run stack -- up`): {err}")
     });
     let run_id = SystemTime::now()
@@ -145,7 +145,7 @@ struct TestStream {
 impl TestStream {
     async fn create(tag: &str) -> Self {
         let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-        let client = async_nats::connect(&url).await.unwrap_or_else(|err| {
+        let client = consumer::connect_nats(&url).await.unwrap_or_else(|err| {
             panic!("no NATS server at {url} (start it with `npm run stack -- up`): {err}")
         });
         let run_id = SystemTime::now()

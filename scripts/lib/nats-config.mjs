@@ -1,0 +1,103 @@
+// The nats-server configuration every local NATS is started with (`npm start`'s, the tests', each
+// end-to-end suite's and each benchmark's): JetStream on, and one user per service with only the
+// subjects it needs (docs/adr/0003, issue 12). No `no_auth_user`: a connection without credentials is
+// refused. Uses only Node built-ins.
+//
+// What a service may do:
+// - publish its own events (`<context>.>`) and its own dead letters (`deadletter.<context>.>`);
+// - declare and update its own stream, and the shared DEADLETTER and REDRIVE streams;
+// - on each stream it consumes: read the stream's info, create it when missing (a consumer may start
+//   before the producer: course and enrollment consume each other), and create, read, pull from,
+//   ack and delete consumers. Never update or delete the stream: its limits are its producer's
+//   (the kit skips a refused update, packages/service-kit/src/events/nats.ts);
+// - take re-driven dead letters only from its own subjects (`redrive.<context>.>`);
+// - receive replies only on its own inbox prefix `_INBOX_<user>.` (the kit's connectNats and the
+//   search subgraph use it), since JetStream delivers pulled messages there: a shared `_INBOX.>`
+//   would let any service read every other one's streams.
+// The gateway publishes nothing: it reads the streams its subscriptions serve, and subscribes to the
+// events its response cache is invalidated by. `operator` has every right (scripts, tests, CLIs).
+import { credentials, NATS_USERS } from './credentials.mjs';
+import fs from 'node:fs';
+
+/** Streams each service consumes (durable consumers; the gateway's ordered ones). */
+export const CONSUMES = {
+  identity: [],
+  course: ['ENROLLMENT'],
+  enrollment: ['COURSE', 'PAYMENT'],
+  payment: ['COURSE', 'ENROLLMENT'],
+  notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT'],
+  // Subscriptions (gateway/src/subscriptions/streams.ts).
+  gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE'],
+  search: ['COURSE'],
+};
+/** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
+export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification'];
+/** Core NATS subscriptions to events as they are published (the gateway's response-cache invalidation). */
+const SUBSCRIBES = { gateway: ['course.>', 'enrollment.>', 'identity.>'] };
+
+/** The inbox prefix of a user's connections: replies to its requests (and pulled messages) come there only. */
+export const inboxPrefix = (user) => `_INBOX_${user}`;
+
+const api = (s) => `$JS.API.${s}`;
+
+/** What `user` may touch on stream `s` it consumes. */
+const consumerSubjects = (s) => [
+  api(`STREAM.INFO.${s}`), api(`STREAM.CREATE.${s}`),
+  api(`CONSUMER.CREATE.${s}`), api(`CONSUMER.CREATE.${s}.>`), api(`CONSUMER.DURABLE.CREATE.${s}.*`),
+  api(`CONSUMER.INFO.${s}.*`), api(`CONSUMER.DELETE.${s}.*`), api(`CONSUMER.MSG.NEXT.${s}.*`),
+  `$JS.ACK.${s}.>`,
+];
+
+/** `{ publish: { allow }, subscribe: { allow } }` for a generated user, or null for `operator` (every right). */
+export function natsPermissions(user) {
+  if (user === 'operator') return null;
+  if (!(user in CONSUMES)) throw new Error(`nats-config: no permissions defined for NATS user "${user}"`);
+  const publish = new Set([api('INFO')]);
+  if (PRODUCERS.includes(user)) {
+    const own = user.toUpperCase();
+    for (const s of [`${user}.>`, `deadletter.${user}.>`]) publish.add(s);
+    for (const stream of [own, 'DEADLETTER', 'REDRIVE']) {
+      for (const op of ['INFO', 'CREATE', 'UPDATE']) publish.add(api(`STREAM.${op}.${stream}`));
+    }
+    // Re-driven dead letters (a work queue): only a consumer filtered to this context's own subjects.
+    for (const s of [api(`CONSUMER.CREATE.REDRIVE.*.redrive.${user}.>`), api('CONSUMER.INFO.REDRIVE.*'), api('CONSUMER.MSG.NEXT.REDRIVE.*'), '$JS.ACK.REDRIVE.>']) publish.add(s);
+  }
+  for (const stream of CONSUMES[user]) for (const s of consumerSubjects(stream)) publish.add(s);
+  if (user === 'gateway') {
+    // A resuming subscription first looks up the subject's last event (gateway/src/subscriptions/hub.ts).
+    for (const stream of CONSUMES.gateway) publish.add(api(`STREAM.MSG.GET.${stream}`)).add(api(`DIRECT.GET.${stream}.>`));
+    // Its feeds declare the stream they read as producers do (the kit's ensureStream), DEADLETTER included:
+    // created when missing, never updated.
+    publish.add(api('STREAM.INFO.DEADLETTER')).add(api('STREAM.CREATE.DEADLETTER'));
+  }
+  return {
+    publish: { allow: [...publish] },
+    subscribe: { allow: [`${inboxPrefix(user)}.>`, ...(SUBSCRIBES[user] ?? [])] },
+  };
+}
+
+/**
+ * The server's configuration (JSON, which nats-server's parser reads): `host`/`port` to listen on,
+ * `storeDir` for JetStream, optional `pidFile` and `logFile`, and the generated users.
+ */
+export function natsServerConfig({ host = '127.0.0.1', port, storeDir, pidFile, logFile }) {
+  const { nats: passwords } = credentials();
+  const users = NATS_USERS.map((user) => {
+    const permissions = natsPermissions(user);
+    return { user, password: passwords[user], ...(permissions ? { permissions } : {}) };
+  });
+  return JSON.stringify({
+    listen: `${host}:${port}`,
+    jetstream: { store_dir: storeDir },
+    ...(pidFile ? { pid_file: pidFile } : {}),
+    ...(logFile ? { log_file: logFile } : {}),
+    authorization: { users },
+  }, null, 2);
+}
+
+/** Writes natsServerConfig(options) to `file` (mode 0600: it holds every password) and returns the path. */
+export function writeNatsConfig(file, options) {
+  fs.writeFileSync(file, `${natsServerConfig(options)}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
+}

@@ -1,0 +1,197 @@
+/**
+ * Events that cannot be forged (issue 12 point 4): every local NATS runs the generated users and
+ * permissions (scripts/lib/nats-config.mjs), so a process without credentials can neither publish
+ * `payment.payment.succeeded` nor read any stream, and a context publishes only its own subjects and
+ * reads only the streams it consumes. Redis requires the generated password. Real servers: a NATS of
+ * this suite's own with the same configuration as `npm start`'s, the test run's NATS and Redis.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Redis } from 'ioredis';
+import { ensureStream, natsConnectOptions } from '@coursegraph/service-kit';
+import { redisUrl } from '../scripts/lib/env.mjs';
+import { privateNats, type PrivateNats } from './support/private-nats.js';
+
+const FORGED = 'payment.payment.succeeded';
+
+let nats: PrivateNats;
+let operator: NatsConnection;
+let operatorJsm: JetStreamManager;
+const opened: NatsConnection[] = [];
+
+/** A connection as one of the generated users, closed after the suite. */
+async function as(user: string): Promise<NatsConnection> {
+  const nc = await connect(natsConnectOptions(nats.urlAs(user)));
+  opened.push(nc);
+  return nc;
+}
+
+/** Messages PAYMENT holds (0 when it does not exist yet). */
+async function paymentMessages(): Promise<number> {
+  const info = await operatorJsm.streams.info('PAYMENT').catch(() => null);
+  return info?.state.messages ?? 0;
+}
+
+/** The first permission violation the server reports on `nc` (the client keeps the connection). */
+function nextViolation(nc: NatsConnection): Promise<{ operation: string; subject: string }> {
+  return (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'error' && status.error.name === 'PermissionViolationError') {
+        const error = status.error as Error & { operation: string; subject: string };
+        return { operation: error.operation, subject: error.subject };
+      }
+    }
+    throw new Error('connection closed without a permission violation');
+  })();
+}
+
+/**
+ * Speaks the NATS protocol by hand without credentials: CONNECT and PING, then `commands` only if
+ * the server accepted (a PONG); resolves with every line the server sent until it closed the
+ * connection or 3 s passed. Nothing is written after a refusal: the server closes the connection,
+ * and bytes sent to a closed socket would reset it and lose the refusal on the way.
+ */
+function rawSession(url: string, commands: string): Promise<string[]> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    let received = '';
+    let sent = false;
+    const socket = net.connect(Number(port), hostname);
+    const done = () => (socket.destroy(), resolve(received.split('\r\n').filter(Boolean)));
+    socket.setTimeout(3000, done);
+    socket.once('data', () => socket.write('CONNECT {"verbose":false,"protocol":1}\r\nPING\r\n'));
+    socket.on('data', (data) => {
+      received += data.toString();
+      if (!sent && received.includes('PONG\r\n')) {
+        sent = true;
+        socket.write(`${commands}PING\r\n`);
+      }
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+beforeAll(async () => {
+  nats = await privateNats();
+  await nats.start();
+  operator = await connect(natsConnectOptions(nats.url));
+  operatorJsm = await jetstreamManager(operator);
+  // The payment context's stream, as its relay declares it.
+  await ensureStream(await jetstreamManager(await as('payment')), 'payment');
+});
+
+afterAll(async () => {
+  for (const nc of opened) await nc.close().catch(() => undefined);
+  await operator?.close();
+  await nats?.dispose();
+});
+
+describe('NATS without credentials', () => {
+  it('is refused a connection, on a suite server and on the test run’s', async () => {
+    await expect(connect({ servers: nats.bareUrl })).rejects.toThrow(/Authorization Violation/i);
+    const testRun = natsConnectOptions(process.env.NATS_URL!).servers;
+    await expect(connect({ servers: testRun })).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it('cannot publish payment.payment.succeeded nor read a stream: the server answers only with an error, and PAYMENT is unchanged', async () => {
+    const before = await paymentMessages();
+    const lines = await rawSession(nats.bareUrl, [
+      `PUB ${FORGED} 2\r\n{}\r\n`,
+      'SUB _INBOX.forged 1\r\n',
+      'PUB $JS.API.STREAM.INFO.PAYMENT _INBOX.forged 0\r\n\r\n',
+      'PUB $JS.API.CONSUMER.CREATE.PAYMENT _INBOX.forged 2\r\n{}\r\n',
+    ].join(''));
+    expect(lines.filter((l) => !l.startsWith('INFO '))).toEqual([expect.stringMatching(/^-ERR 'Authorization Violation'/)]);
+    expect(await paymentMessages()).toBe(before);
+  });
+});
+
+describe('NATS users per context', () => {
+  it('lets payment publish its own event to its stream', async () => {
+    const before = await paymentMessages();
+    const ack = await jetstream(await as('payment')).publish(FORGED, new TextEncoder().encode('{}'));
+    expect(ack.stream).toBe('PAYMENT');
+    expect(await paymentMessages()).toBe(before + 1);
+  });
+
+  it('refuses course publishing payment.payment.succeeded: a permission violation, and PAYMENT is unchanged', async () => {
+    const nc = await as('course');
+    const before = await paymentMessages();
+    const violation = nextViolation(nc);
+    nc.publish(FORGED, new TextEncoder().encode('{}'));
+    await nc.flush();
+    expect(await violation).toEqual({ operation: 'publish', subject: FORGED });
+    // Through JetStream's request too: refused, never acknowledged.
+    await expect(jetstream(nc).publish(FORGED, new TextEncoder().encode('{}'), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
+    expect(await paymentMessages()).toBe(before);
+  });
+
+  it('refuses course a consumer on PAYMENT (it does not consume it), but not on ENROLLMENT (it does)', async () => {
+    const jsm = await jetstreamManager(await as('course'));
+    await expect(jsm.consumers.add('PAYMENT', { durable_name: 'course-spy', ack_policy: AckPolicy.Explicit }))
+      .rejects.toThrow(/permissions violation/i);
+    await expect(jsm.streams.info('PAYMENT')).rejects.toThrow(/permissions violation/i);
+    expect(await operatorJsm.consumers.info('PAYMENT', 'course-spy').catch(() => null)).toBeNull();
+    // Its own consumption works: it may create the ENROLLMENT stream to start before enrollment.
+    await ensureStream(jsm, 'enrollment');
+    const created = await jsm.consumers.add('ENROLLMENT', { durable_name: 'course-permissions-test', ack_policy: AckPolicy.Explicit, filter_subject: 'enrollment.>' });
+    expect(created.name).toBe('course-permissions-test');
+  });
+
+  it('refuses course reading other users’ replies or event subjects directly', async () => {
+    const nc = await as('course');
+    const violation = nextViolation(nc);
+    nc.subscribe('_INBOX.>');
+    await nc.flush();
+    expect(await violation).toEqual({ operation: 'subscription', subject: '_INBOX.>' });
+    const second = nextViolation(nc);
+    nc.subscribe('payment.>');
+    await nc.flush();
+    expect(await second).toEqual({ operation: 'subscription', subject: 'payment.>' });
+  });
+
+  it('lets the gateway read streams but publish nothing, and no context take another’s re-driven dead letters', async () => {
+    const gateway = await as('gateway');
+    const violation = nextViolation(gateway);
+    gateway.publish('course.course.published', new TextEncoder().encode('{}'));
+    await gateway.flush();
+    expect(await violation).toEqual({ operation: 'publish', subject: 'course.course.published' });
+    expect((await (await jetstreamManager(gateway)).streams.info('PAYMENT')).config.name).toBe('PAYMENT');
+
+    const enrollment = await jetstreamManager(await as('enrollment'));
+    await expect(enrollment.consumers.add('REDRIVE', { durable_name: 'enrollment-spy', ack_policy: AckPolicy.Explicit, filter_subject: 'redrive.payment.>' }))
+      .rejects.toThrow(/permissions violation/i);
+  });
+
+  it('leaves a stream’s limits to its producer: a consumer’s refused update is skipped', async () => {
+    // Search creates COURSE without limits when it starts first; enrollment consumes COURSE and may not update it.
+    await operatorJsm.streams.add({ name: 'COURSE', subjects: ['course.>'] });
+    await expect(ensureStream(await jetstreamManager(await as('enrollment')), 'course')).resolves.toBe('COURSE');
+    expect((await operatorJsm.streams.info('COURSE')).config.max_age).toBe(0);
+    await ensureStream(await jetstreamManager(await as('course')), 'course');
+    expect((await operatorJsm.streams.info('COURSE')).config.max_age).toBeGreaterThan(0);
+  });
+});
+
+describe('Redis', () => {
+  it('refuses a client without the password (NOAUTH) and serves one with it', async () => {
+    const withPassword = new URL(redisUrl());
+    expect(withPassword.password).not.toBe('');
+    const bare = new URL(withPassword);
+    bare.password = '';
+    const anonymous = new Redis(bare.toString(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null });
+    anonymous.on('error', () => {}); // the refusal is asserted below, not logged
+    const client = new Redis(withPassword.toString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await expect(anonymous.set('cg:permissions-test', 'forged')).rejects.toThrow(/NOAUTH/);
+      expect(await client.ping()).toBe('PONG');
+      expect(await client.get('cg:permissions-test')).toBeNull();
+    } finally {
+      anonymous.disconnect();
+      client.disconnect();
+    }
+  });
+});
