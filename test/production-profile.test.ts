@@ -29,6 +29,7 @@ const FIT = {
   IDENTITY_JWKS_URL: 'https://identity.internal/.well-known/jwks.json',
   PAYMENT_PROVIDER: 'stripe',
   STRIPE_SECRET_KEY: 'sk_live_of_its_own',
+  STRIPE_WEBHOOK_SECRET: 'whsec_of_its_own',
   ...Object.fromEntries(['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION'].map((c) => [`${c}_DATABASE_URL`, `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`])),
 };
 
@@ -65,6 +66,16 @@ describe('each service applies the checks of the settings it has', () => {
       expect(problemsOf(spec, {})).toEqual([]);
     });
   }
+});
+
+describe('payment with Stripe', () => {
+  it('needs the secret key and the webhook secret in production; development asks only for the key', () => {
+    const stripe = { ...FIT, STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' };
+    const problems = problemsOf(paymentSettings, stripe);
+    expect(variables(problems)).toEqual(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']);
+    expect(problems).toContainEqual(expect.stringMatching(/^STRIPE_WEBHOOK_SECRET is required in production: without it refunds and disputes made at Stripe are never applied/));
+    expect(problemsOf(paymentSettings, { PAYMENT_PROVIDER: 'stripe' })).toEqual([]);
+  });
 });
 
 describe('a built service in production mode exits 2 before listening, with one message listing every problem', () => {

@@ -20,13 +20,23 @@ export const paymentSettings = {
     doc: 'sandbox (embedded, deterministic test cards; refused in production) | stripe',
   },
   stripeApiBase: { env: 'STRIPE_API_BASE', default: 'https://api.stripe.com', parse: parse.url, doc: "Stripe's API base URL" },
-  stripeSecretKey: { env: 'STRIPE_SECRET_KEY', default: '', parse: parse.string, doc: 'Stripe secret key (required with PAYMENT_PROVIDER=stripe)' },
+  stripeSecretKey: {
+    env: 'STRIPE_SECRET_KEY',
+    default: '',
+    parse: parse.string,
+    // In production listed with every other problem; otherwise checkPaymentConfig refuses it.
+    productionCheck: (key: string, config: Readonly<Record<string, unknown>>) => (config.paymentProvider === 'stripe' && !key ? 'is required with PAYMENT_PROVIDER=stripe' : undefined),
+    doc: 'Stripe secret key (required with PAYMENT_PROVIDER=stripe)',
+  },
   providerTimeoutMs: { env: 'PAYMENT_PROVIDER_TIMEOUT_MS', default: 10_000, parse: parse.positiveInt, doc: 'per request to the payment provider' },
   stripeWebhookSecret: {
     env: 'STRIPE_WEBHOOK_SECRET',
     default: '',
     parse: parse.string,
-    doc: 'signing secret (whsec_...) of the Stripe webhook endpoint POST /webhooks/stripe; empty: the endpoint answers 503',
+    // Without it refunds from Stripe's dashboard and disputes never reach the ledger or revoke access.
+    productionCheck: (secret: string, config: Readonly<Record<string, unknown>>) =>
+      config.paymentProvider === 'stripe' && !secret ? 'is required in production: without it refunds and disputes made at Stripe are never applied' : undefined,
+    doc: 'signing secret (whsec_...) of the Stripe webhook endpoint POST /webhooks/stripe; empty: the endpoint answers 503 (required in production)',
   },
   webhookToleranceSeconds: {
     env: 'PAYMENT_WEBHOOK_TOLERANCE_S',
