@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { inspectConfig, type ConfigSpec } from '@coursegraph/service-kit';
+import { inspectConfig, outboxSettings, streamRetentionSettings, type ConfigSpec } from '@coursegraph/service-kit';
 import { ROOT } from '../scripts/lib/env.mjs';
 import { checkDistribution, DEFAULT_PLAN, loadTables } from '../scripts/check-distribution.mjs';
 import { gatewaySettings } from '../gateway/src/config.js';
@@ -78,7 +78,8 @@ const scriptSettings = new Set(readmeSettings.filter((r) => /\bscripts\b/.test(r
 function knownSettings(service: string): Set<string> {
   if (service === 'search') return searchSettings;
   if (service === 'migrate') return new Set([...scriptSettings, ...['identity', 'course', 'enrollment', 'payment', 'notification'].map((c) => `${c.toUpperCase()}_DATABASE_URL`)]);
-  const known = new Set(Object.values(specs[service]).map((s) => s.env));
+  // Every TypeScript service also reads the event backbone's settings when it declares streams or relays.
+  const known = new Set([...Object.values(specs[service]), ...Object.values(streamRetentionSettings), ...Object.values(outboxSettings)].map((s) => s.env));
   if (service === 'gateway') for (const name of subgraphs) known.add(`SUBGRAPH_${name.toUpperCase()}_URL`);
   return known;
 }

@@ -11,6 +11,6 @@ if (config.workers > 1 && cluster.isPrimary) {
   superviseWorkers(config.workers, logger);
 } else {
   const app = await createGatewayApp(config, logger);
-  const running = await runService({ name: 'gateway', logger, port: config.port, app });
+  const running = await runService({ name: 'gateway', logger, port: config.port, host: config.httpHost, app });
   app.attach(running.server);
 }

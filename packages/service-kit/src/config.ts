@@ -162,6 +162,17 @@ export const commonSettings = {
     parse: parse.oneOf<Mode>('development', 'production', 'test'),
     doc: 'development | production | test',
   },
+  httpHost: {
+    env: 'HTTP_HOST',
+    // Loopback on one machine: subgraphs are reached through the gateway. A container listens on all
+    // of its addresses (0.0.0.0), where probes and Services reach the pod's IP.
+    default: '127.0.0.1',
+    parse: (raw: string) => {
+      if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw)) throw new Error('expected an address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0');
+      return raw;
+    },
+    doc: 'the address every TypeScript service listens on (127.0.0.1 here; 0.0.0.0 in a container)',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     default: 'info',

@@ -15,4 +15,4 @@ const workers = await Promise.all(
     startConsumer({ context: CONTEXT, name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(app.db), logger }),
   ),
 );
-await runService({ name: 'course subgraph', logger, port: config.port, app, workers: [...workers, relay] });
+await runService({ name: 'course subgraph', logger, port: config.port, host: config.httpHost, app, workers: [...workers, relay] });

@@ -13,4 +13,4 @@ const workers = await Promise.all(
   ),
 );
 // Consumers stop before the relay: what they write to the outbox is still published on the next start.
-await runService({ name: 'enrollment subgraph', logger, port: config.port, app, workers: [...workers, relay] });
+await runService({ name: 'enrollment subgraph', logger, port: config.port, host: config.httpHost, app, workers: [...workers, relay] });

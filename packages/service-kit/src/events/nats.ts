@@ -48,6 +48,17 @@ export const streamRetentionSettings = {
     parse: parse.positiveInt,
     doc: 'megabytes a context stream may hold; past it the oldest events are dropped',
   },
+  replicas: {
+    env: 'EVENT_STREAM_REPLICAS',
+    // One server here; a JetStream cluster of three keeps each stream on three (docs/deployment.md).
+    default: 1,
+    parse: (raw: string) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1 || n > 5) throw new Error('expected 1 to 5 (JetStream keeps at most 5 replicas)');
+      return n;
+    },
+    doc: 'copies of every stream a JetStream cluster keeps (1 on one server; 3 in a cluster of three)',
+  },
   deadLetterMaxAgeDays: {
     env: 'EVENT_DEADLETTER_MAX_AGE_DAYS',
     // Dead letters wait for a person; the original event stays in its own stream far longer.
@@ -152,6 +163,7 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     const same = current.duplicate_window === wanted.duplicate_window
       && current.max_age === wanted.max_age
       && current.max_bytes === wanted.max_bytes
+    && current.num_replicas === wanted.num_replicas
       && (current.subjects ?? []).length === wanted.subjects.length
       && wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
     if (!same) {
@@ -161,6 +173,7 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       await jsm.streams.update(config.name, {
         subjects: wanted.subjects,
         duplicate_window: wanted.duplicate_window,
+        num_replicas: wanted.num_replicas,
         ...(wanted.max_age === undefined ? {} : { max_age: wanted.max_age }),
         ...(wanted.max_bytes === undefined ? {} : { max_bytes: wanted.max_bytes }),
       }).catch((err: Error) => {
@@ -179,10 +192,12 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 export async function ensureStream(jsm: JetStreamManager, context: string, retention: StreamRetention = streamRetentionFromEnv()): Promise<string> {
   assertContextName(context);
   const name = streamName(context);
-  await upsertStream(jsm, { name, subjects: [`${context}.>`], max_age: nanos(retention.maxAgeDays * DAY_MS), max_bytes: retention.maxMb * MB });
+  const num_replicas = retention.replicas;
+  await upsertStream(jsm, { name, subjects: [`${context}.>`], max_age: nanos(retention.maxAgeDays * DAY_MS), max_bytes: retention.maxMb * MB, num_replicas });
   await upsertStream(jsm, {
     name: DEADLETTER_STREAM,
     subjects: ['deadletter.>'],
+    num_replicas,
     max_age: nanos(retention.deadLetterMaxAgeDays * DAY_MS),
     max_bytes: retention.deadLetterMaxMb * MB,
   });
@@ -194,6 +209,7 @@ export async function ensureRedriveStream(jsm: JetStreamManager, retention: Stre
   await upsertStream(jsm, {
     name: REDRIVE_STREAM,
     subjects: ['redrive.>'],
+    num_replicas: retention.replicas,
     retention: RetentionPolicy.Workqueue,
     max_age: nanos(retention.deadLetterMaxAgeDays * DAY_MS),
     max_bytes: retention.deadLetterMaxMb * MB,
