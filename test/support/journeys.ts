@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ROOT, contextDatabaseUrl, redisUrl } from '../../scripts/lib/env.mjs';
 import { startPlatform, subgraphList } from '../../scripts/lib/platform.mjs';
-import { bootstrap, deploy } from '../../scripts/prisma.mjs';
+import { freshMigratedDatabase } from '../../scripts/prisma.mjs';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
 import { freePort } from './ports.js';
 import { privateNats, type PrivateNats } from './private-nats.js';
@@ -37,7 +37,7 @@ export interface E2E {
 
 /**
  * Starts every subgraph and the gateway on free ports, on a database of the suite's own
- * (coursegraph_e2e_<suite>, bootstrapped and migrated here) and a NATS server of its own (unless
+ * (coursegraph_e2e_<suite>, made anew from a migrated template) and a NATS server of its own (unless
  * one is given): two suites must never share an outbox, a durable consumer or a search index, or
  * one suite's events would be applied by the other's processes.
  */
@@ -56,8 +56,7 @@ export async function startE2E(
   } = {},
 ): Promise<E2E> {
   const database = `coursegraph_e2e_${suite}`;
-  await bootstrap({ database });
-  deploy({ quiet: true, database });
+  await freshMigratedDatabase(database);
   const nats = options.nats ?? (await privateNats());
   if (!options.nats) await nats.start();
   // The search index follows the stream it was built from: a new NATS store needs a new index.

@@ -57,10 +57,16 @@ describe('readConfig', () => {
     expect(config.port).toBe(8080);
   });
 
+  it('refuses a listen address that is not one', () => {
+    expect(() => readConfig(commonSettings, { HTTP_HOST: 'http://0.0.0.0/' })).toThrow(/HTTP_HOST="http:\/\/0\.0\.0\.0\/": expected an address or host name/);
+    expect(readConfig(commonSettings, { HTTP_HOST: '0.0.0.0' }).httpHost).toBe('0.0.0.0');
+  });
+
   it('reads the common settings with their defaults from an empty environment', () => {
     const config = readConfig(commonSettings, {});
     expect(config).toEqual({
       mode: 'development',
+      httpHost: '127.0.0.1',
       logLevel: 'info',
       redisUrl: 'redis://127.0.0.1:6379',
       natsUrl: 'nats://127.0.0.1:4222',
