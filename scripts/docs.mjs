@@ -357,7 +357,7 @@ const DECLARED = [
   {
     env: 'COURSEGRAPH_DATA_DIR', first: true, default: '.data', usedBy: 'scripts',
     doc: "service data, logs, mail, generated credentials (PostgreSQL's go to `/var/lib/coursegraph/<hash>` when a directory above the clone is private, e.g. `mktemp -d`: the postgres OS user must pass through them)",
-    where: 'scripts/stack.mjs',
+    where: 'scripts/lib/env.mjs',
   },
   { env: 'SMTP_HOST', usedBy: 'scripts', doc: 'set: `npm start` runs no mail sink', where: 'scripts/start.mjs' },
   { env: 'SMTP_PORT', default: 2525, usedBy: 'scripts', doc: 'the port the mail sink listens on', where: 'scripts/mail-sink.mjs' },

@@ -27,7 +27,7 @@ function runCapture(cmd, args, options = {}) {
 }
 
 const { started } = await prepare({ log });
-const { stopServices, ensureBrowser } = await import('./stack.mjs');
+const { stopServices, ensureBrowser } = await import('./lib/stack/index.mjs');
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let problems = [];
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions } from '@coursegraph/service-kit';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { status } from '../scripts/stack.mjs';
+import { status } from '../scripts/lib/stack/index.mjs';
 import { natsUrl } from '../scripts/lib/env.mjs';
 
 describe('the local stack', () => {

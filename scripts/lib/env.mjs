@@ -12,7 +12,14 @@ export const CONTEXTS = ['identity', 'course', 'enrollment', 'payment', 'notific
 
 export const env = (name, fallback) => (process.env[name] && process.env[name] !== '' ? process.env[name] : fallback);
 
-export const postgresAdminUrl = () => env('POSTGRES_ADMIN_URL', 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
+/** Local service data, logs, mail and the generated credentials: COURSEGRAPH_DATA_DIR, default <repo>/.data. */
+export const dataDir = () => path.resolve(env('COURSEGRAPH_DATA_DIR', path.join(ROOT, '.data')));
+
+/** The port each server listens on when its URL names none (each protocol's own default). */
+export const DEFAULT_PORTS = Object.freeze({ postgres: 5432, redis: 6379, nats: 4222 });
+
+export const postgresAdminUrl = () =>
+  env('POSTGRES_ADMIN_URL', `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/postgres`);
 export const databaseName = () => env('POSTGRES_DB', 'coursegraph');
 
 /** The URL a context's service and migrations use: its own role, in the platform database (or `database`). */
@@ -26,9 +33,9 @@ export function contextDatabaseUrl(context, database) {
 }
 
 /** REDIS_URL with the generated password (scripts/lib/credentials.mjs) unless it carries credentials of its own. */
-export const redisUrl = () => withRedisPassword(env('REDIS_URL', 'redis://127.0.0.1:6379'));
+export const redisUrl = () => withRedisPassword(env('REDIS_URL', `redis://127.0.0.1:${DEFAULT_PORTS.redis}`));
 /** NATS_URL as the generated `operator` user (every right: scripts, tests), unless it carries credentials of its own. */
-export const natsUrl = () => withNatsUser(env('NATS_URL', 'nats://127.0.0.1:4222'), 'operator');
+export const natsUrl = () => withNatsUser(env('NATS_URL', `nats://127.0.0.1:${DEFAULT_PORTS.nats}`), 'operator');
 /**
  * The NATS URL a service runs with: `base` (default natsUrl()) as the service's own generated user
  * (nats-config.mjs gives each its permissions). Credentials an operator put in the URL win.

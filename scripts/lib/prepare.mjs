@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './env.mjs';
-import { ensureStack } from '../stack.mjs';
+import { ensureStack } from './stack/index.mjs';
 
 export function run(cmd, args, options = {}) {
   execFileSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...options });
