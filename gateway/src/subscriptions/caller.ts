@@ -5,7 +5,8 @@
  */
 import { decodeJwt } from 'jose';
 import { GraphQLError } from 'graphql';
-import { unauthenticated, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
+import { ErrorCode, unauthenticated, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
+import type { StreamEndReason } from './stream-ended.js';
 import type { Caller } from './subscribe.js';
 
 export interface VerifiedCaller extends Caller {
@@ -17,7 +18,7 @@ export const TOKEN_EXPIRED_REASON = 'The access token has expired; reconnect wit
 // Both fit a WebSocket close reason (123 bytes).
 export const TOKEN_REVOKED_REASON = 'The access token has been revoked; sign in again and reconnect with the position of the last event you received.';
 
-export type CallerEnd = { reason: 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'; message: string };
+export type CallerEnd = { reason: Extract<StreamEndReason, 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'>; message: string };
 
 /** `Bearer <token>` (or a bare token) → the verified caller; no value → anonymous. Throws UNAUTHENTICATED. */
 export async function verifyCaller(verifier: AuthVerifier, authorization: unknown): Promise<VerifiedCaller> {
@@ -57,7 +58,7 @@ export function watchCaller(caller: VerifiedCaller, { verifier, recheckMs, logge
     verifier.verify(token).catch((err: unknown) => {
       if (done) return;
       const message = err instanceof Error ? err.message : String(err);
-      if (!(err instanceof GraphQLError) || err.extensions?.code !== 'UNAUTHENTICATED') {
+      if (!(err instanceof GraphQLError) || err.extensions?.code !== ErrorCode.UNAUTHENTICATED) {
         logger.warn({ err: message }, 'subscription: could not check the caller again; keeping the stream');
         return;
       }

@@ -11,6 +11,7 @@ import {
   type GraphQLSchema, type OperationDefinitionNode, type SelectionNode, type VariableDefinitionNode,
 } from 'graphql';
 import { readFileSync } from 'node:fs';
+import { ErrorCode, appError } from '@coursegraph/service-kit';
 import { STREAMS, type EventValue } from './streams.js';
 
 /** Runs a query through the gateway as the subscriber (their access token, or none). */
@@ -110,7 +111,7 @@ class EntityBatch {
     try {
       result = await this.runQuery(query, variables, this.prepared.token);
     } catch {
-      for (const p of batch) p.reject(new GraphQLError('The event\'s entities could not be loaded; the supergraph did not answer.', { extensions: { code: 'INTERNAL' } }));
+      for (const p of batch) p.reject(appError(ErrorCode.INTERNAL, 'The event\'s entities could not be loaded; the supergraph did not answer.'));
       return;
     }
     batch.forEach((p, i) => {

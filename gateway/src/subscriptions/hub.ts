@@ -17,6 +17,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ExecutionResult } from 'graphql';
 import { badInput, ensureStream, parseEvent, type EventType, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
 import { formatPosition } from './position.js';
+import { STREAM_FAILED_MESSAGE, StreamEnded } from './stream-ended.js';
 
 /** One event of a stream, shared by every subscriber that receives it. */
 export interface StreamEvent {
@@ -25,14 +26,6 @@ export interface StreamEvent {
   event: ReceivedEvent;
   /** Results of identical subscriptions (same operation, variables and viewer), computed once. */
   results: Map<string, Promise<ExecutionResult>>;
-}
-
-/** Why a subscription ended before its client asked: sent to the client as the last word. */
-export class StreamEnded extends Error {
-  override name = 'StreamEnded';
-  constructor(message: string, readonly code: 'SLOW_SUBSCRIBER' | 'TOKEN_EXPIRED' | 'SHUTTING_DOWN' | 'STREAM_FAILED') {
-    super(message);
-  }
 }
 
 export interface OpenOptions {
@@ -172,7 +165,7 @@ export class EventHub {
     })().catch((err: Error) => {
       logger.error({ err: err.message, subject: eventType.subject }, 'subscription feed failed');
       this.feeds.delete(eventType.subject);
-      for (const subscriber of feed.subscribers) subscriber.end(new StreamEnded('The event stream failed; reconnect with your last position.', 'STREAM_FAILED'));
+      for (const subscriber of feed.subscribers) subscriber.end(new StreamEnded(STREAM_FAILED_MESSAGE, 'STREAM_FAILED'));
     });
     logger.info({ subject: eventType.subject, stream, startAfter: state.last_seq }, 'subscription feed started');
     return feed;

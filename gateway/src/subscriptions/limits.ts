@@ -33,6 +33,29 @@ type Scope = 'connection' | 'user' | 'ip';
 
 const WHO: Record<Scope, string> = { connection: 'this connection', user: 'your account', ip: 'your address' };
 
+/** One holder's count in one scope; the map's key type stays with its map. */
+interface Counter {
+  scope: Scope;
+  limit: number;
+  open: () => number;
+  /** Counts one more stream (1) or one fewer (-1); a count that reaches 0 leaves the map. */
+  add: (delta: 1 | -1) => void;
+}
+
+function counter<K>(scope: Scope, counts: Map<K, number>, key: K, limit: number): Counter {
+  const open = () => counts.get(key) ?? 0;
+  return {
+    scope,
+    limit,
+    open,
+    add: (delta) => {
+      const next = open() + delta;
+      if (next > 0) counts.set(key, next);
+      else counts.delete(key);
+    },
+  };
+}
+
 export class StreamLimits {
   private readonly byConnection = new Map<object, number>();
   private readonly byUser = new Map<string, number>();
@@ -45,33 +68,29 @@ export class StreamLimits {
    * scope, the figure and the limit) and counts nothing. Returns the release, safe to call twice.
    */
   acquire(holder: StreamHolder): () => void {
-    const checks: [Scope, Map<any, number>, unknown, number][] = [
-      ['connection', this.byConnection, holder.connection, this.options.perConnection],
-      ...(holder.userId ? [['user', this.byUser, holder.userId, this.options.perUser] as [Scope, Map<any, number>, unknown, number]] : []),
+    const counters: Counter[] = [
+      counter('connection', this.byConnection, holder.connection, this.options.perConnection),
+      ...(holder.userId ? [counter('user', this.byUser, holder.userId, this.options.perUser)] : []),
       // In-process calls have no address: they are the gateway's own, not a client's.
-      ...(holder.ip !== 'unknown' ? [['ip', this.byIp, holder.ip, this.options.perIp] as [Scope, Map<any, number>, unknown, number]] : []),
+      ...(holder.ip !== 'unknown' ? [counter('ip', this.byIp, holder.ip, this.options.perIp)] : []),
     ];
-    for (const [scope, counts, key, limit] of checks) {
-      const open = counts.get(key) ?? 0;
-      if (open >= limit) {
-        throw appError(ErrorCode.RATE_LIMITED, `Too many open streams for ${WHO[scope]}: ${open} are open and the limit is ${limit}. Close one before opening another.`, {
+    for (const { scope, limit, open } of counters) {
+      const count = open();
+      if (count >= limit) {
+        throw appError(ErrorCode.RATE_LIMITED, `Too many open streams for ${WHO[scope]}: ${count} are open and the limit is ${limit}. Close one before opening another.`, {
           reason: 'TOO_MANY_STREAMS',
           scope,
-          open,
+          open: count,
           limit,
         });
       }
     }
-    for (const [, counts, key] of checks) counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const { add } of counters) add(1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      for (const [, counts, key] of checks) {
-        const left = (counts.get(key) ?? 1) - 1;
-        if (left > 0) counts.set(key, left);
-        else counts.delete(key);
-      }
+      for (const { add } of counters) add(-1);
     };
   }
 

@@ -9,9 +9,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import type { AuthVerifier, Logger } from '@coursegraph/service-kit';
+import { ErrorCode, badInput, type AuthVerifier, type Logger } from '@coursegraph/service-kit';
 import { verifyCaller, watchCaller } from './caller.js';
-import type { StreamEnded } from './hub.js';
+import { STREAM_FAILED_MESSAGE, StreamEnded } from './stream-ended.js';
 import { prepareSubscription, type SubscriptionEngine, type SubscriptionRequest } from './subscribe.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -40,16 +40,21 @@ function frame(result: ExecutionResult): string {
   return text;
 }
 
-const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
+/** The HTTP status of a refused request, by the first error's code; any other code is a 400. */
+const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map<ErrorCode, number>([
+  [ErrorCode.UNAUTHENTICATED, 401],
+  [ErrorCode.FORBIDDEN, 403],
+  [ErrorCode.RATE_LIMITED, 429],
+]);
 
-function errorResponse(res: ServerResponse, errors: readonly GraphQLError[] | { message: string; extensions: Record<string, unknown> }[]) {
-  const status = STATUS_BY_CODE[String(errors[0]?.extensions?.code)] ?? 400;
+function errorResponse(res: ServerResponse, errors: readonly GraphQLError[]) {
+  const status = STATUS_BY_CODE.get(String(errors[0]?.extensions?.code)) ?? 400;
   const retryAfter = errors[0]?.extensions?.retryAfterSeconds;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}) });
   res.end(JSON.stringify({ errors: errors.map((e) => ({ message: e.message, extensions: e.extensions })) }));
 }
 
-const badRequest = (message: string) => [{ message, extensions: { code: 'BAD_USER_INPUT' } }];
+const badRequest = (message: string): GraphQLError[] => [badInput(message)];
 
 async function readBody(req: IncomingMessage): Promise<string | null> {
   let size = 0;
@@ -118,13 +123,13 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
       if (lastWord) setTimeout(() => res.destroy(), slowCloseGraceMs).unref();
       void results.return(undefined);
     };
-    const stop = () => finish(reasonResult('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'));
+    const stop = () => finish(endedResult(new StreamEnded('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN')));
     open.add(stop);
-    const cancelExpiry = watchCaller(caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => finish(reasonResult(end.message, end.reason)));
+    const cancelExpiry = watchCaller(caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => finish(endedResult(new StreamEnded(end.message, end.reason))));
     interrupt = () => {
       if (ended) {
-        logger.info({ transport: 'sse', reason: ended.code }, 'subscription ended by the gateway');
-        finish(reasonResult(ended.message, ended.code));
+        logger.info({ transport: 'sse', reason: ended.reason }, 'subscription ended by the gateway');
+        finish(endedResult(ended));
       }
     };
     res.on('close', () => finish());
@@ -148,8 +153,10 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
       }
       finish();
     } catch (err) {
-      const reason = err as StreamEnded;
-      finish(reasonResult(reason.message, reason.code ?? 'STREAM_FAILED'));
+      if (err instanceof StreamEnded) return finish(endedResult(err));
+      // Anything else is the gateway's failure (reading the stream): logged, not shown to the client.
+      logger.error({ transport: 'sse', err: err instanceof Error ? err.message : String(err) }, 'subscription stream failed');
+      finish(endedResult(new StreamEnded(STREAM_FAILED_MESSAGE, 'STREAM_FAILED')));
     }
   }
 
@@ -162,7 +169,7 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
   };
 }
 
-function reasonResult(message: string, reason: string): ExecutionResult {
-  const code = reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_REVOKED' ? 'UNAUTHENTICATED' : reason === 'SLOW_SUBSCRIBER' ? 'RATE_LIMITED' : 'INTERNAL';
-  return { errors: [{ message, extensions: { code, reason } } as unknown as GraphQLError] };
+/** The last word of a stream the gateway ends: one error with the kit's code and the reason. */
+function endedResult(ended: StreamEnded): ExecutionResult {
+  return { errors: [ended.toGraphQLError()] };
 }

@@ -9,10 +9,11 @@ import {
 } from 'graphql';
 import { ErrorCode, badInput, forbidden, unauthenticated, type OperationLimiter, type Viewer } from '@coursegraph/service-kit';
 import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
-import type { EventHub, HubSubscription, StreamEnded } from './hub.js';
+import type { EventHub, HubSubscription } from './hub.js';
 import type { StreamHolder, StreamLimits } from './limits.js';
 import { formatPosition, parsePosition } from './position.js';
-import { STREAMS, eventValue } from './streams.js';
+import type { StreamEnded } from './stream-ended.js';
+import { STREAMS } from './streams.js';
 
 /** The body of a subscription request, as sent by a client (graphql-ws `subscribe` payload or the SSE POST body). */
 export interface SubscriptionRequest {
@@ -94,7 +95,8 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
   }
   const validationErrors = validate(engine.schema, document);
   if (validationErrors.length > 0) {
-    return { ok: false, errors: validationErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } })) };
+    // Built here rather than with badInput: each keeps its nodes, so the client sees their locations.
+    return { ok: false, errors: validationErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } })) };
   }
 
   const fieldNode = rootField(operation.selectionSet, document);
@@ -127,7 +129,7 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
     subscription = await engine.hub.open({
       event: definition.event,
       after,
-      accept: definition.access === 'owner' ? (event) => definition.ownerOf!(event.payload) === viewer.userId : () => true,
+      accept: definition.access === 'owner' ? (event) => definition.ownerOf(event) === viewer.userId : () => true,
       // A learner's events are a few among everyone's: a resume may not make the gateway read the
       // whole stream for them (staff streams are every event, all of them wanted).
       maxBacklog: definition.access === 'owner' && Number.isFinite(engine.ownerResumeWindow) ? engine.ownerResumeWindow : undefined,
@@ -153,7 +155,7 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
         if (!next) return;
         let result = next.results.get(sharingKey);
         if (!result) {
-          result = executeForEvent(prepared, eventValue(definition, formatPosition(next.stream, next.sequence), next.event), engine.runQuery);
+          result = executeForEvent(prepared, definition.value(formatPosition(next.stream, next.sequence), next.event), engine.runQuery);
           next.results.set(sharingKey, result);
         }
         const value = await result;

@@ -8,15 +8,18 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { GraphQLError } from 'graphql';
+import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { AuthVerifier, Logger } from '@coursegraph/service-kit';
 import { verifyCaller, watchCaller, type VerifiedCaller } from './caller.js';
-import type { StreamEnded } from './hub.js';
+import type { StreamEnded } from './stream-ended.js';
 import { prepareSubscription, type SubscriptionEngine } from './subscribe.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_SLOW_SUBSCRIBER = 1008;
 export const CLOSE_GOING_AWAY = 1001;
+
+/** The context graphql-ws hands back to `subscribe`: the stream prepareSubscription opened. */
+type OperationContext = { results: AsyncGenerator<ExecutionResult> };
 
 type Extra = {
   socket: WebSocket;
@@ -68,19 +71,19 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
       },
       onSubscribe: async (ctx, id, payload) => {
         const socket = ctx.extra.socket;
-        const onEnded = (reason: StreamEnded) => {
-          logger.info({ transport: 'ws', subscription: id, reason: reason.code }, 'subscription ended by the gateway');
-          if (reason.code === 'SLOW_SUBSCRIBER') closeSocket(socket, CLOSE_SLOW_SUBSCRIBER, reason.message, slowCloseGraceMs);
-          else if (reason.code === 'SHUTTING_DOWN') closeSocket(socket, CLOSE_GOING_AWAY, reason.message, slowCloseGraceMs);
+        const onEnded = (ended: StreamEnded) => {
+          logger.info({ transport: 'ws', subscription: id, reason: ended.reason }, 'subscription ended by the gateway');
+          if (ended.reason === 'SLOW_SUBSCRIBER') closeSocket(socket, CLOSE_SLOW_SUBSCRIBER, ended.message, slowCloseGraceMs);
+          else if (ended.reason === 'SHUTTING_DOWN') closeSocket(socket, CLOSE_GOING_AWAY, ended.message, slowCloseGraceMs);
           // STREAM_FAILED: the error reaches the client as this subscription's `error` message.
         };
         // Every subscription of this socket counts against it, its user and its client's address.
         const connection = { connection: socket, ip: clientIp(ctx.extra.request) };
         const prepared = await prepareSubscription(engine, payload, ctx.extra.caller ?? { viewer: null, token: null }, connection, onEnded);
         if (!prepared.ok) return prepared.errors;
-        return { schema: engine.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue: { results: prepared.results } };
+        return { schema: engine.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue: { results: prepared.results } satisfies OperationContext };
       },
-      subscribe: (args) => (args.contextValue as { results: AsyncGenerator }).results as never,
+      subscribe: (args) => (args.contextValue as OperationContext).results,
       onError: (_ctx, id, _payload, errors) => {
         logger.info({ transport: 'ws', subscription: id, errors: errors.map((e) => e.message) }, 'subscription refused');
       },

@@ -284,7 +284,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             Json(json!({ "status": "ready", "lastSequence": sequence })),
         ),
         Err(error) => {
-            tracing::error!(error = %error, "index not readable");
+            tracing::error!(error = %error.chain(), "index not readable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({ "status": "unavailable" })),

@@ -41,7 +41,7 @@ use coursegraph_events::{Envelope, HeaderLookup};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::{CourseEvent, Indexer, SearchError, SearchIndex, StreamIdentity};
+use crate::{BoxError, CourseEvent, Indexer, SearchError, SearchIndex, StreamIdentity};
 
 /// The stream of the course context.
 pub const STREAM: &str = "COURSE";
@@ -101,8 +101,13 @@ impl HeaderLookup for NatsHeaders<'_> {
     }
 }
 
-fn stream_error(what: &'static str) -> impl FnOnce(String) -> SearchError {
-    move |reason| SearchError::Stream { what, reason }
+/// A [`SearchError::Stream`] while doing `what`, keeping the client's error (or a message) as its
+/// source: `.map_err(stream_error("pull"))`.
+fn stream_error<E: Into<BoxError>>(what: &'static str) -> impl FnOnce(E) -> SearchError {
+    move |source| SearchError::Stream {
+        what,
+        source: source.into(),
+    }
 }
 
 /// Runs the consumer until `shutdown` turns true, reconnecting after failures (with a capped
@@ -141,7 +146,7 @@ pub async fn run(
                 }
                 let delay = Duration::from_millis(250 * 2u64.pow(attempt.min(5)));
                 attempt += 1;
-                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "course consumer stopped");
+                tracing::warn!(error = %error.chain(), retry_in_ms = delay.as_millis() as u64, "course consumer stopped");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = shutdown.changed() => {}
@@ -167,7 +172,7 @@ pub async fn connect_nats(url: &str) -> Result<async_nats::Client, SearchError> 
     for part in url.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let addr: async_nats::ServerAddr = part
             .parse()
-            .map_err(|e| stream_error("connect")(format!("the NATS URL cannot be parsed: {e}")))?;
+            .map_err(stream_error("connect: the NATS URL cannot be parsed"))?;
         if !authenticated {
             if let Some(user) = addr.username() {
                 let user = percent_decode(user);
@@ -183,19 +188,25 @@ pub async fn connect_nats(url: &str) -> Result<async_nats::Client, SearchError> 
         servers.push(addr);
     }
     if servers.is_empty() {
-        return Err(stream_error("connect")("the NATS URL is empty".into()));
+        return Err(stream_error("connect")("the NATS URL is empty"));
     }
     options
         .connect(servers)
         .await
-        .map_err(|e| stream_error("connect")(e.to_string()))
+        .map_err(stream_error("connect"))
 }
 
 /// `_INBOX_<user>`, with anything but letters, digits, `-` and `_` replaced by `_`.
 fn inbox_prefix(user: &str) -> String {
     let safe: String = user
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("_INBOX_{safe}")
 }
@@ -242,12 +253,12 @@ async fn consume(
             ..Default::default()
         })
         .await
-        .map_err(|e| stream_error("create stream")(e.to_string()))?;
+        .map_err(stream_error("create stream"))?;
 
     let info = stream
         .info()
         .await
-        .map_err(|e| stream_error("read stream info")(e.to_string()))?;
+        .map_err(stream_error("read stream info"))?;
     let live = StreamIdentity {
         name: info.config.name.clone(),
         created: info.created,
@@ -300,7 +311,7 @@ async fn consume(
             stream
                 .delete_consumer(&config.consumer)
                 .await
-                .map_err(|e| stream_error("delete consumer")(e.to_string()))?;
+                .map_err(stream_error("delete consumer"))?;
         }
     }
     let consumer: PullConsumer = stream
@@ -316,11 +327,8 @@ async fn consume(
             },
         )
         .await
-        .map_err(|e| stream_error("create consumer")(e.to_string()))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| stream_error("pull")(e.to_string()))?;
+        .map_err(stream_error("create consumer"))?;
+    let mut messages = consumer.messages().await.map_err(stream_error("pull"))?;
     tracing::info!(stream = %config.stream, consumer = %config.consumer, from_sequence = last + 1, "consuming course events");
 
     let mut batch: Vec<(Message, AckKind)> = Vec::new();
@@ -344,11 +352,11 @@ async fn consume(
             None => flush(indexer, &mut batch).await?,
             Some(None) => {
                 flush(indexer, &mut batch).await?;
-                return Err(stream_error("pull")("the message stream ended".into()));
+                return Err(stream_error("pull")("the message stream ended"));
             }
             Some(Some(Err(error))) => {
                 flush(indexer, &mut batch).await?;
-                return Err(stream_error("pull")(error.to_string()));
+                return Err(stream_error("pull")(error));
             }
             Some(Some(Ok(message))) => {
                 if batch.is_empty() {
@@ -454,7 +462,7 @@ async fn durable_info(
     match stream.consumer_info(name).await {
         Ok(info) => Ok(Some(info)),
         Err(error) if matches!(error.kind(), ConsumerInfoErrorKind::NotFound) => Ok(None),
-        Err(error) => Err(stream_error("read consumer info")(error.to_string())),
+        Err(error) => Err(stream_error("read consumer info")(error)),
     }
 }
 
@@ -463,9 +471,7 @@ async fn durable_info(
 /// is not a valid course event is skipped and terminated (never redelivered); a failure of the
 /// index itself is an error.
 fn handle(indexer: &mut Indexer, message: &Message) -> Result<(AckKind, u64), SearchError> {
-    let info = message
-        .info()
-        .map_err(|e| stream_error("read message info")(e.to_string()))?;
+    let info = message.info().map_err(stream_error("read message info"))?;
     let (sequence, pending) = (info.stream_sequence, info.pending);
     apply_message(indexer, message, sequence).map(|ack| (ack, pending))
 }
@@ -496,14 +502,14 @@ fn apply_message(
                 Ok(AckKind::Ack)
             }
             Err(error @ SearchError::InvalidEvent { .. }) => {
-                tracing::warn!(sequence, event_id = %envelope.id(), error = %error, "course event rejected");
+                tracing::warn!(sequence, event_id = %envelope.id(), error = %error.chain(), "course event rejected");
                 indexer.skip(sequence);
                 Ok(AckKind::Term)
             }
             Err(error) => Err(error),
         },
         Err(error) => {
-            tracing::warn!(sequence, subject = %message.subject, error = %error, "message is not a valid course event; terminated");
+            tracing::warn!(sequence, subject = %message.subject, error = %error.chain(), "message is not a valid course event; terminated");
             indexer.skip(sequence);
             Ok(AckKind::Term)
         }
@@ -537,10 +543,7 @@ async fn flush(
         }
     }
     for (message, ack) in batch.drain(..) {
-        message
-            .ack_with(ack)
-            .await
-            .map_err(|e| stream_error("ack")(e.to_string()))?;
+        message.ack_with(ack).await.map_err(stream_error("ack"))?;
     }
     Ok(())
 }
@@ -588,11 +591,11 @@ pub async fn rebuild(
     let mut stream = jetstream
         .get_stream(&config.stream)
         .await
-        .map_err(|e| stream_error("open stream")(e.to_string()))?;
+        .map_err(stream_error("open stream"))?;
     let info = stream
         .info()
         .await
-        .map_err(|e| stream_error("read stream info")(e.to_string()))?;
+        .map_err(stream_error("read stream info"))?;
     let state = info.state.clone();
     // The rebuilt index follows this stream: the consumer resumes it without rebuilding again.
     indexer.set_stream(StreamIdentity {
@@ -610,21 +613,16 @@ pub async fn rebuild(
                 ..Default::default()
             })
             .await
-            .map_err(|e| stream_error("create consumer")(e.to_string()))?;
-        let mut messages = reader
-            .messages()
-            .await
-            .map_err(|e| stream_error("pull")(e.to_string()))?;
+            .map_err(stream_error("create consumer"))?;
+        let mut messages = reader.messages().await.map_err(stream_error("pull"))?;
         let mut uncommitted = 0usize;
         while indexer.last_sequence() < state.last_sequence {
             let message = match messages.next().await {
                 Some(Ok(message)) => message,
-                Some(Err(error)) => return Err(stream_error("pull")(error.to_string())),
-                None => return Err(stream_error("pull")("the message stream ended".into())),
+                Some(Err(error)) => return Err(stream_error("pull")(error)),
+                None => return Err(stream_error("pull")("the message stream ended")),
             };
-            let info = message
-                .info()
-                .map_err(|e| stream_error("read message info")(e.to_string()))?;
+            let info = message.info().map_err(stream_error("read message info"))?;
             let (sequence, pending) = (info.stream_sequence, info.pending);
             // Nothing to acknowledge (an ephemeral reader without acks); rejected messages
             // are logged by `apply_message`.
@@ -652,7 +650,7 @@ pub async fn rebuild(
         Err(error)
             if matches!(error.kind(), ConsumerErrorKind::JetStream(e)
                 if e.error_code() == ErrorCode::CONSUMER_NOT_FOUND) => {}
-        Err(error) => return Err(stream_error("delete consumer")(error.to_string())),
+        Err(error) => return Err(stream_error("delete consumer")(error)),
     }
     Ok(Rebuilt {
         messages: messages_read,

@@ -1,9 +1,18 @@
-//! The crate's one error type.
+//! The crate's one error type, and [`ErrorChain`] to log an error with its sources.
+//!
+//! A variant that wraps another error keeps it as its [`source`](std::error::Error::source)
+//! and leaves it out of its own message, so a log shows each cause once:
+//! `course stream: pull: <async-nats error>: <io error>` (see [`ErrorChain`]).
 
+use std::error::Error as StdError;
+use std::fmt;
 use std::path::PathBuf;
 
 use coursegraph_events::EventError;
 use thiserror::Error;
+
+/// Any error kept as another's source (a NATS client error, a plain message).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Everything that can go wrong reading a search request, applying a course event, or using the
 /// index underneath.
@@ -87,7 +96,7 @@ pub enum SearchError {
     },
 
     /// The index folder cannot be created or opened.
-    #[error("cannot open the index folder {dir}: {source}")]
+    #[error("cannot open the index folder {dir}")]
     Folder {
         /// The index folder.
         dir: PathBuf,
@@ -101,6 +110,9 @@ pub enum SearchError {
     Corrupt {
         /// What could not be read.
         reason: String,
+        /// The decoder's error, when there is one.
+        #[source]
+        source: Option<serde_json::Error>,
     },
 
     /// A tokenizer this crate registers on every index it opens is missing: the searcher
@@ -109,17 +121,18 @@ pub enum SearchError {
     MissingTokenizer(&'static str),
 
     /// tantivy failed (I/O, a lock held by another writer, ...).
-    #[error("index error: {0}")]
+    #[error("index error")]
     Index(#[from] tantivy::TantivyError),
 
     /// The course stream (NATS JetStream) cannot be reached or used: connecting, creating the
     /// stream or the consumer, pulling or acknowledging messages.
-    #[error("course stream: {what}: {reason}")]
+    #[error("course stream: {what}")]
     Stream {
         /// What was being done.
         what: &'static str,
-        /// The client's error.
-        reason: String,
+        /// Why: the NATS client's error, or what went wrong when the client reported none.
+        #[source]
+        source: BoxError,
     },
 
     /// An environment variable of the service's configuration is invalid.
@@ -145,5 +158,103 @@ impl SearchError {
                 | Self::InvalidCursor { .. }
                 | Self::InvalidFilter { .. }
         )
+    }
+}
+
+/// Shows an error and its sources, `: `-separated, for logs: `error = %ErrorChain(&error)`.
+/// A source whose message its parent already shows (some libraries include the source in
+/// their own message) is not repeated.
+pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            let message = source.to_string();
+            if !shown.contains(&message) {
+                write!(f, ": {message}")?;
+            }
+            shown = message;
+            next = source.source();
+        }
+        Ok(())
+    }
+}
+
+impl SearchError {
+    /// The error with its sources, for logs (see [`ErrorChain`]).
+    pub fn chain(&self) -> ErrorChain<'_> {
+        ErrorChain(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that, like some libraries' errors, repeats its source in its own message.
+    #[derive(Debug, Error)]
+    #[error("connection lost: {0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn stream_errors_keep_the_clients_error_as_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let error = SearchError::Stream {
+            what: "pull",
+            source: Box::new(Repeats(io)),
+        };
+        assert_eq!(error.to_string(), "course stream: pull");
+        let source = error.source().expect("a source");
+        assert!(source.is::<Repeats>());
+        let io = source.source().expect("the io error");
+        assert_eq!(
+            io.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::ConnectionReset)
+        );
+        // Each cause once, though `Repeats` already shows the io error.
+        assert_eq!(
+            error.chain().to_string(),
+            "course stream: pull: connection lost: reset by peer"
+        );
+    }
+
+    #[test]
+    fn a_message_without_an_error_is_a_source_too() {
+        let error = SearchError::Stream {
+            what: "pull",
+            source: "the message stream ended".into(),
+        };
+        assert_eq!(
+            error.chain().to_string(),
+            "course stream: pull: the message stream ended"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_commit_payload_keeps_the_decoders_error() {
+        let error = crate::indexer::CommitPayload::parse(Some("{not json")).unwrap_err();
+        let SearchError::Corrupt { ref source, .. } = error else {
+            panic!("expected Corrupt, got {error:?}");
+        };
+        let decoder = source.as_ref().expect("the serde_json error");
+        assert!(error.source().is_some_and(|s| s.is::<serde_json::Error>()));
+        assert_eq!(
+            error.chain().to_string(),
+            format!("the index is corrupt: commit payload \"{{not json\": {decoder}")
+        );
+    }
+
+    #[test]
+    fn bad_input_has_no_source_and_keeps_its_message() {
+        let error = SearchError::InvalidFirst { first: 0, max: 50 };
+        assert!(error.source().is_none());
+        assert_eq!(
+            error.chain().to_string(),
+            "first must be between 1 and 50, got 0"
+        );
     }
 }

@@ -6,7 +6,9 @@ use async_graphql::{
     SDLExportOptions, Schema, SimpleObject, ID,
 };
 
-use crate::{DocKind, Filter, Level, SearchError, SearchIndex, SearchPage, SearchRequest};
+use crate::{
+    DocKind, ErrorChain, Filter, Level, SearchError, SearchIndex, SearchPage, SearchRequest,
+};
 
 /// The subgraph's schema type.
 pub type SearchSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
@@ -85,7 +87,7 @@ impl QueryRoot {
         let page = tokio::task::spawn_blocking(move || index.search(&request))
             .await
             .map_err(|join_error| {
-                tracing::error!(error = %join_error, "search task failed");
+                tracing::error!(error = %ErrorChain(&join_error), "search task failed");
                 internal()
             })?
             .map_err(to_graphql_error)?;
@@ -99,7 +101,7 @@ pub fn to_graphql_error(error: SearchError) -> async_graphql::Error {
     if error.is_bad_input() {
         bad_input(error.to_string())
     } else {
-        tracing::error!(error = %error, "search failed");
+        tracing::error!(error = %error.chain(), "search failed");
         internal()
     }
 }

@@ -137,7 +137,8 @@ impl CommitPayload {
         match payload {
             None => Ok(Self::default()),
             Some(text) => serde_json::from_str(text).map_err(|e| SearchError::Corrupt {
-                reason: format!("commit payload {text:?}: {e}"),
+                reason: format!("commit payload {text:?}"),
+                source: Some(e),
             }),
         }
     }
@@ -170,6 +171,7 @@ pub(crate) fn read_state(
         (Some(version), Some(archived)) => Ok(Some(CourseState { version, archived })),
         _ => Err(SearchError::Corrupt {
             reason: format!("the state record of course {course_id} lacks version or archived"),
+            source: None,
         }),
     }
 }
@@ -283,7 +285,8 @@ impl Indexer {
             format: INDEX_FORMAT,
         })
         .map_err(|e| SearchError::Corrupt {
-            reason: format!("cannot write the commit payload: {e}"),
+            reason: "cannot write the commit payload".into(),
+            source: Some(e),
         })?;
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload);

@@ -93,7 +93,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
 pub use app::{app, AppState, OperationCounts, MAX_BODY_BYTES};
-pub use error::SearchError;
+pub use error::{BoxError, ErrorChain, SearchError};
 pub use event::CourseEvent;
 pub use graphql::sdl;
 pub use highlight::FRAGMENT_BYTES;
@@ -146,10 +146,9 @@ impl SearchIndex {
             source,
         };
         std::fs::create_dir_all(dir).map_err(folder_error)?;
-        let directory = MmapDirectory::open(dir).map_err(|e| SearchError::Folder {
-            dir: dir.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        // Wrapped whole, not as its message: the io::Error shows it and chains to its cause.
+        let directory =
+            MmapDirectory::open(dir).map_err(|e| folder_error(std::io::Error::other(e)))?;
         let index = Index::open_or_create(directory, schema::build_schema())
             .map_err(|e| schema_error(e, dir.to_path_buf()))?;
         let opened = Self::from_index(index)?;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use coursegraph_search::config::Config;
 use coursegraph_search::consumer::{self, ConsumerConfig, CONSUMER};
-use coursegraph_search::{app, sdl, AppState, SearchError, SearchIndex};
+use coursegraph_search::{app, sdl, AppState, ErrorChain, SearchError, SearchIndex};
 
 /// What the command line asks for.
 enum Command {
@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
     let index = match SearchIndex::open_or_create(&config.index_dir) {
         Ok(index) => index,
         Err(error) => {
-            tracing::error!(error = %error, dir = %config.index_dir.display(), "cannot open the index");
+            tracing::error!(error = %error.chain(), dir = %config.index_dir.display(), "cannot open the index");
             return ExitCode::FAILURE;
         }
     };
@@ -84,7 +84,7 @@ async fn main() -> ExitCode {
             let result = consumer::run(consumer_config, index, stopped).await;
             if let Err(error) = &result {
                 // Searches go on serving the index as it is.
-                tracing::error!(error = %error, "course consumer failed");
+                tracing::error!(error = %error.chain(), "course consumer failed");
             }
             result
         }
@@ -94,7 +94,7 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            tracing::error!(error = %error, %addr, "cannot listen");
+            tracing::error!(error = %ErrorChain(&error), %addr, "cannot listen");
             return ExitCode::FAILURE;
         }
     };
@@ -108,14 +108,14 @@ async fn main() -> ExitCode {
     let _ = stop.send(true);
     let consumed = consumer.await;
     if let Err(error) = served {
-        tracing::error!(error = %error, "server failed");
+        tracing::error!(error = %ErrorChain(&error), "server failed");
         return ExitCode::FAILURE;
     }
     match consumed {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(_)) => ExitCode::FAILURE,
         Err(error) => {
-            tracing::error!(error = %error, "course consumer task failed");
+            tracing::error!(error = %ErrorChain(&error), "course consumer task failed");
             ExitCode::FAILURE
         }
     }
@@ -129,7 +129,7 @@ async fn rebuild(config: &Config) -> ExitCode {
         Err(SearchError::SchemaMismatch { .. }) => {
             tracing::warn!(dir = %dir.display(), "the index has another schema; emptying its folder");
             if let Err(error) = empty_folder(dir) {
-                tracing::error!(error = %error, dir = %dir.display(), "cannot empty the index folder");
+                tracing::error!(error = %ErrorChain(&error), dir = %dir.display(), "cannot empty the index folder");
                 return ExitCode::FAILURE;
             }
             SearchIndex::open_or_create(dir)
@@ -139,7 +139,7 @@ async fn rebuild(config: &Config) -> ExitCode {
     let index = match index {
         Ok(index) => index,
         Err(error) => {
-            tracing::error!(error = %error, dir = %dir.display(), "cannot open the index");
+            tracing::error!(error = %error.chain(), dir = %dir.display(), "cannot open the index");
             return ExitCode::FAILURE;
         }
     };
@@ -150,7 +150,7 @@ async fn rebuild(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
         Err(error) => {
-            tracing::error!(error = %error, dir = %dir.display(), "cannot open the index writer");
+            tracing::error!(error = %error.chain(), dir = %dir.display(), "cannot open the index writer");
             return ExitCode::FAILURE;
         }
     };
@@ -174,7 +174,7 @@ async fn rebuild(config: &Config) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            tracing::error!(error = %error, "rebuild failed; the index holds a consistent prefix of the stream");
+            tracing::error!(error = %error.chain(), "rebuild failed; the index holds a consistent prefix of the stream");
             ExitCode::FAILURE
         }
     }

@@ -183,6 +183,7 @@ fn read_hit(
 
     let kind = DocKind::parse(first(fields.kind)).ok_or_else(|| SearchError::Corrupt {
         reason: format!("document {address:?} has kind {:?}", first(fields.kind)),
+        source: None,
     })?;
     let language = primary_language(first(fields.language))
         .map_or(TextLanguage::Other, |l| TextLanguage::from_primary(&l));
