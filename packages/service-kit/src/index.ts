@@ -29,3 +29,4 @@ export * from './events/replay.js';
 export * from './events/pg.js';
 export * from './demo-data.js';
 export * from './lifecycle.js';
+export { createSubgraph, type Subgraph, type SubgraphConfig, type SubgraphContext, type SubgraphOptions, type SubgraphYogaOptions, type OwnContext } from './subgraph.js';

@@ -2,9 +2,7 @@
  * Builds the course subgraph (database, Redis, auth, yoga) without listening, so tests can serve it
  * in-process; main.ts serves it and runs the outbox relay.
  */
-import {
-  createAuthVerifier, createRedis, createServiceYoga, dependencyProbes, isTraceparent, remoteJwks, type AuthVerifierOptions, type Logger,
-} from '@coursegraph/service-kit';
+import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
 import type { CourseConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -16,7 +14,7 @@ import { schema, typeDefs } from './schema.js';
 
 export interface CourseAppOptions {
   /** Resolves token verification keys. Default: identity's JWKS at config.jwksUrl (tests pass a local set). */
-  getKey?: AuthVerifierOptions['getKey'];
+  getKey?: SubgraphOptions['getKey'];
   /** Database pool size. Default 10. */
   poolSize?: number;
   /** Called with every SQL statement the app runs. Default: none. */
@@ -25,48 +23,26 @@ export interface CourseAppOptions {
 
 export async function createCourseApp(config: CourseConfig, logger: Logger, options: CourseAppOptions = {}) {
   const db = createDb(config.databaseUrl, options.poolSize, options.onQuery);
-  const redis = createRedis(config.redisUrl);
-  const auth = createAuthVerifier({
-    getKey: options.getKey ?? remoteJwks(config.jwksUrl),
-    issuer: config.authIssuer,
-    audience: config.authAudience,
-    redis,
-  });
+  const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const authoring = new Authoring(db);
   const outline = new Outline(db);
   const publishing = new Publishing(db);
 
-  const yoga = createServiceYoga<Context>({
+  const yoga = subgraph.yoga<Context>({
     schema,
-    logger,
-    operationLimits: { config, sdl: typeDefs },
-    context: async (request) => {
-      const requestId = request.headers.get('x-request-id') ?? '';
-      const traceparent = request.headers.get('traceparent') ?? undefined;
-      const viewer = await auth.viewerFromRequest(request);
-      return {
-        viewer,
-        requestId,
-        logger: logger.child({ requestId }),
-        db,
-        authoring,
-        outline,
-        publishing,
-        loaders: createLoaders(db, viewer?.userId ?? null),
-        traceparent: isTraceparent(traceparent) ? traceparent : undefined,
-      };
-    },
+    sdl: typeDefs,
+    context: (base) => ({ db, authoring, outline, publishing, loaders: createLoaders(db, base.viewer?.userId ?? null) }),
   });
 
   return {
     handler: yoga,
     yoga,
     db,
-    redis,
+    redis: subgraph.redis,
     authoring,
     outline,
     publishing,
-    ...dependencyProbes(db, redis),
+    ...dependencyProbes(db, subgraph.redis),
   };
 }
 

@@ -1,12 +1,10 @@
-import type { AuthContext, Logger } from '@coursegraph/service-kit';
+import type { SubgraphContext } from '@coursegraph/service-kit';
 import type { PrismaClient } from './data/db.js';
 import type { Loaders } from './data/loaders.js';
 import type { Enrollments } from './domain/enrollments.js';
 
-/** What every enrollment resolver receives. */
-export interface Context extends AuthContext, Record<string, unknown> {
-  requestId: string;
-  logger: Logger;
+/** What every enrollment resolver receives: the kit's shared fields (viewer, requestId, logger, traceparent) and enrollment's own. */
+export interface Context extends SubgraphContext, Record<string, unknown> {
   db: PrismaClient;
   enrollments: Enrollments;
   loaders: Loaders;

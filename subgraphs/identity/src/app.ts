@@ -3,7 +3,7 @@
  * can serve it in-process; main.ts serves it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAuthVerifier, createRedis, createServiceYoga, type Logger, dependencyProbes, verifiedClientIp } from '@coursegraph/service-kit';
+import { createSubgraph, dependencyProbes, verifiedClientIp, type Logger } from '@coursegraph/service-kit';
 import type { IdentityConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -22,9 +22,11 @@ export interface IdentityAppOptions {
 
 export async function createIdentityApp(config: IdentityConfig, logger: Logger, options: IdentityAppOptions = {}) {
   const db = createDb(config.databaseUrl);
-  const redis = createRedis(config.redisUrl);
   const keys = new SigningKeyStore(db, config.accessTtlSeconds);
   await keys.init();
+  // Identity issues the tokens: it verifies them with its own signing keys, not over HTTP.
+  const subgraph = createSubgraph({ config, logger, getKey: keys.getKey });
+  const { redis } = subgraph;
   const tokens = {
     issuer: config.authIssuer,
     audience: config.authAudience,
@@ -43,27 +45,19 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
     db, redis, logger,
     options: { ttlMinutes: config.emailVerificationTtlMinutes, resendLimit: config.emailVerificationResendLimit, resendWindowSeconds: config.emailVerificationResendWindowSeconds },
   });
-  const auth = createAuthVerifier({ getKey: keys.getKey, issuer: config.authIssuer, audience: config.authAudience, redis });
 
-  const yoga = createServiceYoga<Context>({
+  const yoga = subgraph.yoga<Context>({
     schema,
-    logger,
-    operationLimits: { config, sdl: typeDefs },
-    context: async (request) => {
-      const requestId = request.headers.get('x-request-id') ?? '';
-      return {
-        viewer: await auth.viewerFromRequest(request),
-        requestId,
-        logger: logger.child({ requestId }),
-        db,
-        accounts,
-        emailVerification,
-        keys,
-        clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
-        loaders: { user: createUserLoader(db) },
-        signedInUserId: null,
-      };
-    },
+    sdl: typeDefs,
+    context: (_base, request) => ({
+      db,
+      accounts,
+      emailVerification,
+      keys,
+      clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
+      loaders: { user: createUserLoader(db) },
+      signedInUserId: null,
+    }),
   });
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {

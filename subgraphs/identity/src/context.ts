@@ -1,15 +1,13 @@
 import type DataLoader from 'dataloader';
-import type { AuthContext, Logger } from '@coursegraph/service-kit';
+import type { SubgraphContext } from '@coursegraph/service-kit';
 import type { User } from './generated/prisma/client.js';
 import type { PrismaClient } from './data/db.js';
 import type { Accounts } from './domain/accounts.js';
 import type { EmailVerification } from './domain/email-verification.js';
 import type { SigningKeyStore } from './domain/signing-keys.js';
 
-/** What every identity resolver receives. */
-export interface Context extends AuthContext, Record<string, unknown> {
-  requestId: string;
-  logger: Logger;
+/** What every identity resolver receives: the kit's shared fields (viewer, requestId, logger, traceparent) and identity's own. */
+export interface Context extends SubgraphContext, Record<string, unknown> {
   db: PrismaClient;
   accounts: Accounts;
   emailVerification: EmailVerification;

@@ -3,41 +3,31 @@
  * can serve it in-process. Event processing, the mail sender and the digest job are started by
  * main.ts (workers.ts).
  */
-import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type Logger, dependencyProbes } from '@coursegraph/service-kit';
-import type { JWTVerifyGetKey } from 'jose';
+import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
 import type { NotificationConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
 import { createLoaders } from './data/loaders.js';
 import { schema, typeDefs } from './schema.js';
 
-export async function createNotificationApp(config: NotificationConfig, logger: Logger, options: { getKey?: JWTVerifyGetKey } = {}) {
-  const db = createDb(config.databaseUrl);
-  const redis = createRedis(config.redisUrl);
-  const auth = createAuthVerifier({
-    getKey: options.getKey ?? remoteJwks(config.jwksUrl),
-    issuer: config.authIssuer,
-    audience: config.authAudience,
-    redis,
-  });
+export interface NotificationAppOptions {
+  /** Resolves token verification keys. Default: identity's JWKS at config.jwksUrl (tests pass a local set). */
+  getKey?: SubgraphOptions['getKey'];
+}
 
-  const yoga = createServiceYoga<Context>({
-    schema,
-    logger,
-    operationLimits: { config, sdl: typeDefs },
-    context: async (request) => {
-      const requestId = request.headers.get('x-request-id') ?? '';
-      const viewer = await auth.viewerFromRequest(request);
-      return { viewer, requestId, logger: logger.child({ requestId }), db, loaders: createLoaders(db) };
-    },
-  });
+export async function createNotificationApp(config: NotificationConfig, logger: Logger, options: NotificationAppOptions = {}) {
+  const db = createDb(config.databaseUrl);
+  const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
+
+  // Its mutations (read marks, preferences) cause no events; consumers carry each event's own trace.
+  const yoga = subgraph.yoga<Context>({ schema, sdl: typeDefs, context: () => ({ db, loaders: createLoaders(db) }) });
 
   return {
     handler: yoga,
     yoga,
     db,
-    redis,
-    ...dependencyProbes(db, redis),
+    redis: subgraph.redis,
+    ...dependencyProbes(db, subgraph.redis),
   };
 }
 

@@ -1,11 +1,9 @@
-import type { AuthContext, Logger } from '@coursegraph/service-kit';
+import type { SubgraphContext } from '@coursegraph/service-kit';
 import type { PrismaClient } from './data/db.js';
 import type { Loaders } from './data/loaders.js';
 
-/** What every notification resolver receives. */
-export interface Context extends AuthContext, Record<string, unknown> {
-  requestId: string;
-  logger: Logger;
+/** What every notification resolver receives: the kit's shared fields (viewer, requestId, logger, traceparent) and notification's own. */
+export interface Context extends SubgraphContext, Record<string, unknown> {
   db: PrismaClient;
   loaders: Loaders;
 }

@@ -3,7 +3,7 @@
  * can serve it in-process; main.ts serves it and runs the outbox relay and consumers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAuthVerifier, createRedis, createServiceYoga, remoteJwks, type AuthVerifierOptions, type Logger, dependencyProbes } from '@coursegraph/service-kit';
+import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
 import type { PaymentConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -18,17 +18,15 @@ import { schema, typeDefs } from './schema.js';
 
 export interface PaymentAppOptions {
   /** Keys that verify access tokens. Default: identity's JWKS at IDENTITY_JWKS_URL. */
-  getKey?: AuthVerifierOptions['getKey'];
+  getKey?: SubgraphOptions['getKey'];
   /** Default: the provider PAYMENT_PROVIDER selects. */
   provider?: PaymentProvider;
 }
 
 export async function createPaymentApp(config: PaymentConfig, logger: Logger, options: PaymentAppOptions = {}) {
   const db = createDb(config.databaseUrl);
-  const redis = createRedis(config.redisUrl);
+  const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const provider = options.provider ?? createProvider(config);
-  const getKey = options.getKey ?? remoteJwks(config.jwksUrl);
-  const auth = createAuthVerifier({ getKey, issuer: config.authIssuer, audience: config.authAudience, redis });
   const checkout = new Checkout({ db, provider, logger, reconcileAfterMs: config.reconcileAfterMs });
   // A request or the worker holds a claimed attempt this long: longer than the provider calls it makes.
   const leaseMs = 3 * config.providerTimeoutMs + 5_000;
@@ -44,25 +42,7 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
   };
   const webhookNode = stripeWebhookNode(webhookOptions);
 
-  const yoga = createServiceYoga<Context>({
-    schema,
-    logger,
-    operationLimits: { config, sdl: typeDefs },
-    context: async (request) => {
-      const requestId = request.headers.get('x-request-id') ?? '';
-      return {
-        viewer: await auth.viewerFromRequest(request),
-        requestId,
-        logger: logger.child({ requestId }),
-        db,
-        checkout,
-        refunds,
-        reconciler,
-        loaders: createLoaders(db),
-        traceparent: request.headers.get('traceparent'),
-      };
-    },
-  });
+  const yoga = subgraph.yoga<Context>({ schema, sdl: typeDefs, context: () => ({ db, checkout, refunds, reconciler, loaders: createLoaders(db) }) });
 
   return {
     // The provider's webhook beside GraphQL; everything else is yoga's.
@@ -72,11 +52,11 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
     webhook: stripeWebhookFetch(webhookOptions),
     reconciler,
     db,
-    redis,
+    redis: subgraph.redis,
     provider,
     checkout,
     refunds,
-    ...dependencyProbes(db, redis),
+    ...dependencyProbes(db, subgraph.redis),
   };
 }
 

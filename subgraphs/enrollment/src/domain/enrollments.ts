@@ -46,7 +46,8 @@ async function announceCreated(tx: Tx, e: Enrollment, traceparent?: string): Pro
 export class Enrollments {
   constructor(private readonly db: PrismaClient) {}
 
-  async enrol(viewer: Viewer, courseId: string, mode: EnrollmentMode): Promise<Enrollment> {
+  /** `traceparent`: the request's trace, carried into the events (a new trace when absent). */
+  async enrol(viewer: Viewer, courseId: string, mode: EnrollmentMode, traceparent?: string): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
     if (mode === 'PAID') throw badInput('Paid access comes from checkout; enrol with FREE or AUDIT.', 'mode');
     try {
@@ -64,7 +65,7 @@ export class Enrollments {
               data: { mode, status: 'ACTIVE', orderId: null, enrolledAt: new Date(), revokedAt: null, revokeReason: null, completedAt: null },
             })
           : await tx.enrollment.create({ data: { id: newId(), userId: viewer.userId, courseId, mode } });
-        await announceCreated(tx, enrollment);
+        await announceCreated(tx, enrollment, traceparent);
         return enrollment;
       });
     } catch (err) {
@@ -73,12 +74,12 @@ export class Enrollments {
     }
   }
 
-  completeLesson(viewer: Viewer, courseId: string, lessonId: string): Promise<Enrollment> {
-    return this.completeLessons(viewer, courseId, [lessonId]);
+  completeLesson(viewer: Viewer, courseId: string, lessonId: string, traceparent?: string): Promise<Enrollment> {
+    return this.completeLessons(viewer, courseId, [lessonId], traceparent);
   }
 
   /** Marks lessons done in one transaction; completing every required lesson completes the course. */
-  async completeLessons(viewer: Viewer, courseId: string, lessonIds: string[]): Promise<Enrollment> {
+  async completeLessons(viewer: Viewer, courseId: string, lessonIds: string[], traceparent?: string): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
     for (const lessonId of lessonIds) requireUuid(lessonId, 'lessonId');
     return this.db.$transaction(async (tx) => {
@@ -91,16 +92,16 @@ export class Enrollments {
       const done = await tx.lessonProgress.findMany({ where: { userId: viewer.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
       const doneIds = new Set(done.map((d) => d.lessonId));
       if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return enrollment;
-      return complete(tx, enrollment, course);
+      return complete(tx, enrollment, course, traceparent);
     });
   }
 
-  async unenrol(viewer: Viewer, courseId: string): Promise<Enrollment> {
+  async unenrol(viewer: Viewer, courseId: string, traceparent?: string): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
     return this.db.$transaction(async (tx) => {
       const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
       if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
-      return revoke(tx, enrollment, 'UNENROLLED');
+      return revoke(tx, enrollment, 'UNENROLLED', traceparent);
     });
   }
 }

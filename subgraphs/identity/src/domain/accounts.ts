@@ -46,7 +46,8 @@ const INVALID_REFRESH = 'The refresh token is invalid; sign in again.';
 export class Accounts {
   constructor(private readonly deps: AccountsDeps) {}
 
-  async signUp(input: { email: string; password: string; name: string }): Promise<AuthPayload> {
+  /** `traceparent`: the request's trace, carried into the events (a new trace when absent). */
+  async signUp(input: { email: string; password: string; name: string }, traceparent?: string): Promise<AuthPayload> {
     const email = validateEmail(input.email);
     const name = validateName(input.name);
     checkPasswordPolicy(input.password, email);
@@ -57,9 +58,9 @@ export class Accounts {
     try {
       return await this.deps.db.$transaction(async (tx) => {
         const user = await tx.user.create({ data: { id: userId, email, emailKey: key, name, passwordHash } });
-        await userRegistered(tx, user);
+        await userRegistered(tx, user, traceparent);
         // The address is unverified until the mailed token comes back (verifyEmail).
-        await requestVerification(tx, user, this.deps.verificationTtlMinutes);
+        await requestVerification(tx, user, this.deps.verificationTtlMinutes, traceparent);
         return this.startSession(tx, user);
       });
     } catch (err) {
@@ -147,14 +148,14 @@ export class Accounts {
     return updated;
   }
 
-  async deactivate(admin: Viewer, userId: string): Promise<User> {
+  async deactivate(admin: Viewer, userId: string, traceparent?: string): Promise<User> {
     if (userId === admin.userId) throw badInput('You cannot deactivate your own account.', 'userId');
     const user = await this.findOrThrow(userId);
     if (user.deactivatedAt) return user;
     const updated = await this.deps.db.$transaction(async (tx) => {
       await sessions.revokeAllSessions(tx, userId, 'DEACTIVATED');
       const deactivatedAt = new Date();
-      await userDeactivated(tx, user, deactivatedAt);
+      await userDeactivated(tx, user, deactivatedAt, traceparent);
       return tx.user.update({ where: { id: userId }, data: { deactivatedAt } });
     });
     await revokeUserAccessBefore(this.deps.redis, userId, this.deps.tokens.accessTtlSeconds);

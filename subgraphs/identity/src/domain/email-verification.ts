@@ -42,17 +42,19 @@ export function parseVerificationToken(token: string): { userId: string; tokenId
 }
 
 /**
- * Makes a new token for the user's current address and announces it (in the caller's transaction):
- * every older token of the user stops working.
+ * Makes a new token for the user's current address and announces it (in the caller's transaction,
+ * on the request's trace): every older token of the user stops working.
  */
-export async function requestVerification(tx: Tx, user: Pick<User, 'id' | 'email' | 'name'>, ttlMinutes: number, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+export async function requestVerification(
+  tx: Tx, user: Pick<User, 'id' | 'email' | 'name'>, ttlMinutes: number, traceparent?: string, now = new Date(),
+): Promise<{ token: string; expiresAt: Date }> {
   await tx.emailVerificationToken.updateMany({ where: { userId: user.id, usedAt: null, supersededAt: null }, data: { supersededAt: now } });
   const tokenId = newId();
   const secret = newRefreshSecret();
   const expiresAt = new Date(now.getTime() + ttlMinutes * 60_000);
   await tx.emailVerificationToken.create({ data: { id: tokenId, userId: user.id, email: user.email, secretHash: hashSecret(secret), createdAt: now, expiresAt } });
   const token = formatVerificationToken(user.id, tokenId, secret);
-  await emailVerificationRequested(tx, user, token, expiresAt);
+  await emailVerificationRequested(tx, user, token, expiresAt, traceparent);
   return { token, expiresAt };
 }
 
@@ -74,7 +76,7 @@ export class EmailVerification {
    * address), but a signed-in caller only for their own account: a link opened in another
    * account's session is refused rather than silently verifying someone else.
    */
-  async verify(presented: string, viewer: Viewer | null, now = new Date()): Promise<User> {
+  async verify(presented: string, viewer: Viewer | null, traceparent?: string, now = new Date()): Promise<User> {
     const parsed = parseVerificationToken(presented);
     if (!parsed) throw refusal('TOKEN_MALFORMED', 'This is not an email verification token; copy it whole from the email.');
     if (viewer && viewer.userId !== parsed.userId) {
@@ -97,7 +99,7 @@ export class EmailVerification {
       await tx.emailVerificationToken.updateMany({ where: { userId: row.userId, usedAt: null, supersededAt: null }, data: { supersededAt: now } });
       if (row.user.emailVerifiedAt) return row.user;
       const user = await tx.user.update({ where: { id: row.userId }, data: { emailVerifiedAt: now } });
-      await emailVerified(tx, user, now);
+      await emailVerified(tx, user, now, traceparent);
       return user;
     });
   }
@@ -107,12 +109,12 @@ export class EmailVerification {
    * someone else's, typed at sign-up, and must not be flooded. Redis down: refused (fail closed,
    * RATE_LIMITED with reason VERIFICATION_RESEND_UNAVAILABLE), for the same reason.
    */
-  async resend(viewer: Viewer): Promise<void> {
+  async resend(viewer: Viewer, traceparent?: string): Promise<void> {
     const user = await this.deps.db.user.findUnique({ where: { id: viewer.userId } });
     if (!user || user.deactivatedAt) throw forbidden('This account has been deactivated.');
     if (user.emailVerifiedAt) throw conflict('Your email address is already verified.');
     await this.reserveResend(user.id);
-    await this.deps.db.$transaction((tx) => requestVerification(tx, user, this.deps.options.ttlMinutes));
+    await this.deps.db.$transaction((tx) => requestVerification(tx, user, this.deps.options.ttlMinutes, traceparent));
   }
 
   private async reserveResend(userId: string): Promise<void> {

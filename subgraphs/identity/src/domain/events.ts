@@ -8,11 +8,15 @@ import type { User } from '../generated/prisma/client.js';
 
 export const IDENTITY_CONTEXT = 'identity';
 
-export function userRegistered(tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt' | 'emailVerifiedAt'>): Promise<string> {
+// Every function takes the causing request's `traceparent`; absent (seeds), the event starts a new trace.
+
+export function userRegistered(
+  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt' | 'emailVerifiedAt'>, traceparent?: string,
+): Promise<string> {
   return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userRegistered, {
     userId: user.id, email: user.email, name: user.name, role: user.role, registeredAt: user.createdAt.toISOString(),
     emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? '',
-  });
+  }, { traceparent });
 }
 
 /**
@@ -21,17 +25,17 @@ export function userRegistered(tx: SqlExecutor, user: Pick<User, 'id' | 'email' 
  * right, and the token proves one address for one account, once, until it expires.
  */
 export function emailVerificationRequested(
-  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name'>, token: string, expiresAt: Date,
+  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name'>, token: string, expiresAt: Date, traceparent?: string,
 ): Promise<string> {
   return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerificationRequested, {
     userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString(),
-  });
+  }, { traceparent });
 }
 
-export function emailVerified(tx: SqlExecutor, user: Pick<User, 'id' | 'email'>, verifiedAt: Date): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerified, { userId: user.id, email: user.email, verifiedAt: verifiedAt.toISOString() });
+export function emailVerified(tx: SqlExecutor, user: Pick<User, 'id' | 'email'>, verifiedAt: Date, traceparent?: string): Promise<string> {
+  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerified, { userId: user.id, email: user.email, verifiedAt: verifiedAt.toISOString() }, { traceparent });
 }
 
-export function userDeactivated(tx: SqlExecutor, user: Pick<User, 'id'>, deactivatedAt: Date): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userDeactivated, { userId: user.id, deactivatedAt: deactivatedAt.toISOString() });
+export function userDeactivated(tx: SqlExecutor, user: Pick<User, 'id'>, deactivatedAt: Date, traceparent?: string): Promise<string> {
+  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userDeactivated, { userId: user.id, deactivatedAt: deactivatedAt.toISOString() }, { traceparent });
 }

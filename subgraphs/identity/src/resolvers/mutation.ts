@@ -10,7 +10,7 @@ function signedIn(ctx: Context, payload: AuthPayload): AuthPayload {
 }
 
 export const Mutation: MutationResolvers = {
-  signUp: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.signUp(input)),
+  signUp: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.signUp(input, ctx.traceparent)),
   logIn: async (_parent, { input }, ctx) => signedIn(ctx, await ctx.accounts.logIn(input, ctx.clientIp)),
   refreshSession: async (_parent, { refreshToken }, ctx) => signedIn(ctx, await ctx.accounts.refresh(refreshToken)),
   logOut: async (_parent, _args, ctx) => {
@@ -18,10 +18,10 @@ export const Mutation: MutationResolvers = {
     return true;
   },
   changeUserRole: (_parent, { userId, role }, ctx) => ctx.accounts.changeRole(requireRole(ctx, 'ADMIN'), userId, role),
-  deactivateUser: (_parent, { userId }, ctx) => ctx.accounts.deactivate(requireRole(ctx, 'ADMIN'), userId),
-  verifyEmail: (_parent, { token }, ctx) => ctx.emailVerification.verify(token, ctx.viewer ?? null),
+  deactivateUser: (_parent, { userId }, ctx) => ctx.accounts.deactivate(requireRole(ctx, 'ADMIN'), userId, ctx.traceparent),
+  verifyEmail: (_parent, { token }, ctx) => ctx.emailVerification.verify(token, ctx.viewer ?? null, ctx.traceparent),
   resendVerificationEmail: async (_parent, _args, ctx) => {
-    await ctx.emailVerification.resend(requireViewer(ctx));
+    await ctx.emailVerification.resend(requireViewer(ctx), ctx.traceparent);
     return true;
   },
   rotateSigningKey: (_parent, _args, ctx) => {

@@ -4,11 +4,11 @@ import { createCoupon } from '../domain/coupons.js';
 import { pendingCounts } from '../data/attempts.js';
 
 export const Mutation: MutationResolvers = {
-  checkout: (_parent, { input }, ctx) => ctx.checkout.checkout(requireViewer(ctx), input, ctx.traceparent),
+  checkout: (_parent, { input }, ctx) => ctx.checkout.checkout(requireViewer(ctx), input, ctx.traceparent ?? null),
 
   refundOrder: (_parent, { orderId, amount, reason }, ctx) => {
     const admin = requireRole(ctx, 'ADMIN');
-    return ctx.refunds.refund({ orderId, amount: amount ?? null, reason, requestedBy: admin.userId, traceparent: ctx.traceparent });
+    return ctx.refunds.refund({ orderId, amount: amount ?? null, reason, requestedBy: admin.userId, traceparent: ctx.traceparent ?? null });
   },
 
   createCoupon: (_parent, { input }, ctx) => createCoupon(ctx.db, requireRole(ctx, 'ADMIN').userId, input),
