@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { OPERATION_BATCH, createAuthVerifier, createOperationLimiter, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
+import { OPERATION_BATCH, isTraceparent, createAuthVerifier, createOperationLimiter, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ON_BEHALF_OF, clientIp, createClientIp } from './client-ip.js';
@@ -81,7 +81,14 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     operationLimits,
     context: async (request) => {
       const { viewer, token } = await auth(request);
-      return { requestId: request.headers.get('x-request-id') ?? '', viewer, accessToken: token };
+      const traceparent = request.headers.get('traceparent');
+      return {
+        requestId: request.headers.get('x-request-id') ?? '',
+        viewer,
+        accessToken: token,
+        // The gateway makes no spans of its own: it passes the caller's trace on unchanged.
+        ...(isTraceparent(traceparent) ? { traceparent } : {}),
+      };
     },
     plugins: [
       // First: the others read each request's client address from it.

@@ -6,4 +6,6 @@ export interface GatewayContext extends Record<string, unknown> {
   viewer: Viewer | null;
   /** The verified token, forwarded to subgraphs as `Authorization: Bearer`. */
   accessToken: string | null;
+  /** The caller's W3C traceparent when well-formed, forwarded to subgraphs (their events carry it). */
+  traceparent?: string;
 }

@@ -56,6 +56,7 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!headers || !context) return;
     if (context.accessToken) headers.set('authorization', `Bearer ${context.accessToken}`);
     if (context.requestId) headers.set('x-request-id', context.requestId);
+    if (context.traceparent) headers.set('traceparent', context.traceparent);
     // The client's address, signed for this request id (client-ip.ts); none for in-process calls.
     forwardClientIp(headers, context);
   }

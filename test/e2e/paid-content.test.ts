@@ -9,8 +9,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createSseClient } from 'graphql-sse';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
 import {
-  SANDBOX_CARDS, checkoutWhenPurchasable, eventually, person, startE2E, type E2E, type Gql, type Person,
+  CHECKOUT, SANDBOX_CARDS, checkoutWhenPurchasable, eventually, person, startE2E, type E2E, type Gql, type Person,
 } from '../support/journeys.js';
 
 let e2e: E2E;
@@ -126,6 +129,32 @@ const bodiesOf = (event: any, field: string) =>
 
 const enrollmentOf = async (learner: Person) =>
   (await gql(`query($c: ID!) { course(id: $c) { viewerEnrollment { status mode } } }`, { c: course.id }, learner.token)).body.data?.course?.viewerEnrollment ?? null;
+
+describe("the caller's trace", () => {
+  it('travels from the gateway through payment into enrollment, and a malformed one is dropped', async () => {
+    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const learner = await person(e2e);
+    const checkout = (body: Record<string, unknown>, headers: Record<string, string>) =>
+      fetch(e2e.endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${learner.token}`, ...headers }, body: JSON.stringify(body) });
+    const checkoutBody = (card: string) => ({ query: CHECKOUT, variables: { i: { courseId: course.id, idempotencyKey: crypto.randomUUID(), paymentMethod: card } } });
+    // A malformed header changes nothing for the caller (the declined card keeps the learner free to buy below).
+    const bad = await (await checkout(checkoutBody(SANDBOX_CARDS.declined), { traceparent: 'not-a-trace' })).json();
+    expect(bad.errors[0].extensions.code).toBe('PAYMENT_DECLINED');
+    const paid = await (await checkout(checkoutBody(SANDBOX_CARDS.success), { traceparent })).json();
+    expect(paid.data.checkout.order.status).toBe('PAID');
+    const subjectsWith = async (context: string) => {
+      const db = new pg.Client({ connectionString: contextDatabaseUrl(context, e2e.database) });
+      await db.connect();
+      try {
+        return (await db.query('select subject from outbox_events where traceparent = $1 order by id', [traceparent])).rows.map((r) => r.subject);
+      } finally {
+        await db.end();
+      }
+    };
+    expect(await subjectsWith('payment')).toEqual(['payment.payment.succeeded']);
+    expect(await eventually('the enrolment event', async () => (await subjectsWith('enrollment')).includes('enrollment.enrollment.created'))).toBe(true);
+  });
+});
 
 describe('a paid course, as each caller sees it', () => {
   it('anonymous: the outline and the free preview', async () => {
