@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `npm test`: every test, TypeScript (vitest) and Rust (cargo test), against real PostgreSQL, Redis
-// and NATS started the same way as `npm start`. Ends with one line: "N passed, N failed".
+// `npm test`: the code-health checks (scripts/lib/code-health.mjs), then every test, TypeScript
+// (vitest) and Rust (cargo test), against real PostgreSQL, Redis and NATS started the same way as
+// `npm start`. Ends with one line: "N passed, N failed".
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/env.mjs';
 import { testEnv } from './lib/test-env.mjs';
 import { prepare } from './lib/prepare.mjs';
+import { runChecks } from './lib/code-health.mjs';
 
 Object.assign(process.env, testEnv());
 const log = (line) => console.log(line);
@@ -32,6 +34,17 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 let problems = [];
 
 try {
+  // Code health before the tests, each check counted as one test; a failure fails the run, but the
+  // tests still run so one run reports everything.
+  log('\n== Code health (prettier, eslint, cargo fmt, cargo clippy)');
+  for (const check of await runChecks({ log })) {
+    if (check.ok) totals.passed += 1;
+    else {
+      totals.failed += 1;
+      problems.push(`check ${check.name} failed (${check.fix})`);
+    }
+  }
+
   // The browser tests (the explorer in Chromium) need Debian's chromium.
   await ensureBrowser({ log });
   log('\n== TypeScript tests (vitest)');
