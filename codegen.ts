@@ -6,12 +6,16 @@
 import fs from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-const { subgraphs } = JSON.parse(fs.readFileSync('schema/subgraphs.json', 'utf8')) as { subgraphs: Record<string, { sdl: string }> };
+const { subgraphs } = JSON.parse(fs.readFileSync('schema/subgraphs.json', 'utf8')) as {
+  subgraphs: Record<string, { sdl: string }>;
+};
 
 const typescriptSubgraphs = Object.keys(subgraphs).filter((name) => fs.existsSync(`subgraphs/${name}/package.json`));
 
 const mappersOf = (name: string): Record<string, string> =>
-  fs.existsSync(`subgraphs/${name}/mappers.json`) ? JSON.parse(fs.readFileSync(`subgraphs/${name}/mappers.json`, 'utf8')) : {};
+  fs.existsSync(`subgraphs/${name}/mappers.json`)
+    ? JSON.parse(fs.readFileSync(`subgraphs/${name}/mappers.json`, 'utf8'))
+    : {};
 
 const config: CodegenConfig = {
   overwrite: true,

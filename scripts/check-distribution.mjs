@@ -16,10 +16,24 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_PLAN = path.join(ROOT, 'deploy/citus/distribution.json');
 
 /** Prisma scalar → PostgreSQL type, when no `@db.` attribute says otherwise (Prisma's defaults). */
-const SCALAR_TYPES = { String: 'text', Int: 'integer', BigInt: 'bigint', Boolean: 'boolean', DateTime: 'timestamp(3)', Json: 'jsonb', Bytes: 'bytea', Float: 'double precision', Decimal: 'decimal(65,30)' };
+const SCALAR_TYPES = {
+  String: 'text',
+  Int: 'integer',
+  BigInt: 'bigint',
+  Boolean: 'boolean',
+  DateTime: 'timestamp(3)',
+  Json: 'jsonb',
+  Bytes: 'bytea',
+  Float: 'double precision',
+  Decimal: 'decimal(65,30)',
+};
 
 const camelToSnake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const listArg = (text) => (text.match(/\[([^\]]*)\]/)?.[1] ?? '').split(',').map((s) => s.trim().replace(/\(.*$/, '')).filter(Boolean);
+const listArg = (text) =>
+  (text.match(/\[([^\]]*)\]/)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/\(.*$/, ''))
+    .filter(Boolean);
 const quotedArg = (text, name) => text.match(new RegExp(`${name}\\s*:\\s*"([^"]+)"`))?.[1];
 
 /**
@@ -33,7 +47,10 @@ export function parsePrismaSchema(text) {
   const tables = new Map();
   for (const [, kind, model, body] of blocks) {
     if (kind !== 'model') continue;
-    const lines = body.split('\n').map((l) => l.replace(/\/\/.*$/, '').trim()).filter(Boolean);
+    const lines = body
+      .split('\n')
+      .map((l) => l.replace(/\/\/.*$/, '').trim())
+      .filter(Boolean);
     const block = (name) => lines.find((l) => l.startsWith(`@@${name}(`));
     const table = block('map')?.match(/"([^"]+)"/)[1] ?? model;
     const schema = block('schema')?.match(/"([^"]+)"/)[1] ?? 'public';
@@ -51,13 +68,21 @@ export function parsePrismaSchema(text) {
         // A relation: the side holding `fields` is the foreign key (its columns are mapped below).
         const rel = attrs.match(/@relation\(([^)]*\][^)]*)\)/)?.[1];
         if (rel && /fields\s*:/.test(rel)) {
-          foreignKeys.push({ fields: listArg(rel.match(/fields\s*:\s*\[[^\]]*\]/)[0]), parentModel: type, references: listArg(rel.match(/references\s*:\s*\[[^\]]*\]/)[0]) });
+          foreignKeys.push({
+            fields: listArg(rel.match(/fields\s*:\s*\[[^\]]*\]/)[0]),
+            parentModel: type,
+            references: listArg(rel.match(/references\s*:\s*\[[^\]]*\]/)[0]),
+          });
         }
         continue;
       }
       const column = attrs.match(/@map\("([^"]+)"\)/)?.[1] ?? field;
       const native = attrs.match(/@db\.(\w+)(\([^)]*\))?/);
-      let sqlType = enums.has(type) ? type : native ? `${native[1].toLowerCase()}${native[2] ?? ''}` : SCALAR_TYPES[type] ?? type;
+      let sqlType = enums.has(type)
+        ? type
+        : native
+          ? `${native[1].toLowerCase()}${native[2] ?? ''}`
+          : (SCALAR_TYPES[type] ?? type);
       if (list) sqlType += '[]';
       columns.set(column, sqlType);
       fieldColumn.set(field, column);
@@ -71,7 +96,17 @@ export function parsePrismaSchema(text) {
       const cols = toColumns(listArg(line));
       uniques.push({ name: quotedArg(line, 'map') ?? `${table}_${cols.join('_')}_key`, columns: cols });
     }
-    tables.set(`${schema}.${table}`, { model, schema, table, columns, fieldColumn, primaryKey, primaryKeyName: `${table}_pkey`, uniques, foreignKeys });
+    tables.set(`${schema}.${table}`, {
+      model,
+      schema,
+      table,
+      columns,
+      fieldColumn,
+      primaryKey,
+      primaryKeyName: `${table}_pkey`,
+      uniques,
+      foreignKeys,
+    });
   }
   // Foreign keys name columns and the parent table once every model is read.
   const byModel = new Map([...tables.values()].map((t) => [t.model, t]));
@@ -79,7 +114,12 @@ export function parsePrismaSchema(text) {
     t.foreignKeys = t.foreignKeys.map((fk) => {
       const parent = byModel.get(fk.parentModel);
       const columns = fk.fields.map((f) => t.fieldColumn.get(f) ?? f);
-      return { name: `${t.table}_${columns.join('_')}_fkey`, columns, parent: `${parent.schema}.${parent.table}`, parentColumns: fk.references.map((f) => parent.fieldColumn.get(f) ?? f) };
+      return {
+        name: `${t.table}_${columns.join('_')}_fkey`,
+        columns,
+        parent: `${parent.schema}.${parent.table}`,
+        parentColumns: fk.references.map((f) => parent.fieldColumn.get(f) ?? f),
+      };
     });
   }
   for (const t of tables.values()) delete t.fieldColumn;
@@ -98,8 +138,14 @@ export function migrationUniqueIndexes(migrationsDir) {
     if (!fs.existsSync(file)) continue;
     const sql = fs.readFileSync(file, 'utf8').replace(/--.*$/gm, '');
     for (const stmt of sql.split(';')) {
-      const created = stmt.match(/CREATE\s+UNIQUE\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)"?\s+ON\s+(?:"?\w+"?\.)?"?(\w+)"?\s*(?:USING\s+\w+\s*)?\(([^)]*)\)/i);
-      if (created) live.set(created[1], { table: created[2], columns: created[3].split(',').map((c) => c.trim().replace(/"/g, '').split(/\s+/)[0]) });
+      const created = stmt.match(
+        /CREATE\s+UNIQUE\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)"?\s+ON\s+(?:"?\w+"?\.)?"?(\w+)"?\s*(?:USING\s+\w+\s*)?\(([^)]*)\)/i,
+      );
+      if (created)
+        live.set(created[1], {
+          table: created[2],
+          columns: created[3].split(',').map((c) => c.trim().replace(/"/g, '').split(/\s+/)[0]),
+        });
       const dropped = stmt.match(/DROP\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(\w+)"?/i);
       if (dropped) live.delete(dropped[1]);
     }
@@ -118,7 +164,8 @@ export function loadTables(root = ROOT) {
     const indexes = migrationUniqueIndexes(path.join(prismaDir, context, 'migrations'));
     for (const [key, t] of parsed) {
       for (const [name, index] of indexes) {
-        if (index.table === t.table && !t.uniques.some((u) => u.name === name)) t.uniques.push({ name, columns: index.columns, fromMigration: true });
+        if (index.table === t.table && !t.uniques.some((u) => u.name === name))
+          t.uniques.push({ name, columns: index.columns, fromMigration: true });
       }
       tables.set(key, { ...t, context });
     }
@@ -141,7 +188,11 @@ export function checkDistribution(plan, tables) {
   const required = new Map((plan.requiredMigrations ?? []).map((r) => [`${r.table}:${r.constraint}`, r]));
   const violations = new Set();
 
-  for (const [key, t] of tables) if (!(key in planned)) problems.push(`${key} (model ${t.model}, context ${t.context}) is not in the plan: say whether it is distributed, reference or local`);
+  for (const [key, t] of tables)
+    if (!(key in planned))
+      problems.push(
+        `${key} (model ${t.model}, context ${t.context}) is not in the plan: say whether it is distributed, reference or local`,
+      );
   for (const [key, entry] of Object.entries(planned)) {
     const t = tables.get(key);
     if (!t) {
@@ -152,27 +203,41 @@ export function checkDistribution(plan, tables) {
       problems.push(`${key}: kind must be distributed, reference or local, not ${JSON.stringify(entry.kind)}`);
       continue;
     }
-    if (typeof entry.reason !== 'string' || entry.reason.trim().length < 10) problems.push(`${key}: give the reason for its kind`);
+    if (typeof entry.reason !== 'string' || entry.reason.trim().length < 10)
+      problems.push(`${key}: give the reason for its kind`);
     if (entry.kind !== 'distributed') {
-      if (entry.column || entry.colocate) problems.push(`${key}: a ${entry.kind} table has no distribution column or co-location group`);
+      if (entry.column || entry.colocate)
+        problems.push(`${key}: a ${entry.kind} table has no distribution column or co-location group`);
       continue;
     }
     const column = entry.column;
     if (!t.columns.has(column)) {
-      problems.push(`${key}: distribution column ${column} is not a column of the table (columns: ${[...t.columns.keys()].join(', ')})`);
+      problems.push(
+        `${key}: distribution column ${column} is not a column of the table (columns: ${[...t.columns.keys()].join(', ')})`,
+      );
       continue;
     }
-    if (!(entry.colocate in groups)) problems.push(`${key}: co-location group ${JSON.stringify(entry.colocate)} is not declared in colocationGroups`);
+    if (!(entry.colocate in groups))
+      problems.push(`${key}: co-location group ${JSON.stringify(entry.colocate)} is not declared in colocationGroups`);
     else if (groups[entry.colocate] !== t.columns.get(column)) {
-      problems.push(`${key}: ${column} is ${t.columns.get(column)}, but co-location group ${entry.colocate} is distributed on ${groups[entry.colocate]} (co-located tables must share the column's type)`);
+      problems.push(
+        `${key}: ${column} is ${t.columns.get(column)}, but co-location group ${entry.colocate} is distributed on ${groups[entry.colocate]} (co-located tables must share the column's type)`,
+      );
     }
-    const constraints = [{ name: t.primaryKeyName, columns: t.primaryKey, what: 'primary key' }, ...t.uniques.map((u) => ({ ...u, what: 'unique constraint' }))];
+    const constraints = [
+      { name: t.primaryKeyName, columns: t.primaryKey, what: 'primary key' },
+      ...t.uniques.map((u) => ({ ...u, what: 'unique constraint' })),
+    ];
     for (const c of constraints) {
       if (c.columns.includes(column)) continue;
       const id = `${key}:${c.name}`;
       violations.add(id);
-      if (required.has(id)) pending.push({ table: key, constraint: c.name, columns: c.columns, change: required.get(id).change });
-      else problems.push(`${key}: ${c.what} ${c.name} (${c.columns.join(', ')}) does not contain the distribution column ${column}: Citus cannot enforce it; change the plan, or list the migration it needs under requiredMigrations`);
+      if (required.has(id))
+        pending.push({ table: key, constraint: c.name, columns: c.columns, change: required.get(id).change });
+      else
+        problems.push(
+          `${key}: ${c.what} ${c.name} (${c.columns.join(', ')}) does not contain the distribution column ${column}: Citus cannot enforce it; change the plan, or list the migration it needs under requiredMigrations`,
+        );
     }
   }
   // Citus's rules for foreign keys: between distributed tables only within one co-location group
@@ -187,21 +252,31 @@ export function checkDistribution(plan, tables) {
       let why;
       if (child.kind === 'distributed' && parent.kind === 'distributed') {
         const i = fk.columns.indexOf(child.column);
-        if (child.colocate !== parent.colocate) why = `${fk.parent} is in co-location group ${parent.colocate}, not ${child.colocate}`;
-        else if (i < 0 || fk.parentColumns[i] !== parent.column) why = `it does not pair ${child.column} with ${fk.parent}.${parent.column}`;
+        if (child.colocate !== parent.colocate)
+          why = `${fk.parent} is in co-location group ${parent.colocate}, not ${child.colocate}`;
+        else if (i < 0 || fk.parentColumns[i] !== parent.column)
+          why = `it does not pair ${child.column} with ${fk.parent}.${parent.column}`;
       } else if (child.kind === 'distributed') why = `it points from a distributed table to a ${parent.kind} one`;
       else if (parent.kind === 'distributed') why = `it points from a ${child.kind} table to a distributed one`;
       if (!why) continue;
       const id = `${key}:${fk.name}`;
       violations.add(id);
       const detail = `(${fk.columns.join(', ')}) -> ${fk.parent} (${fk.parentColumns.join(', ')})`;
-      if (required.has(id)) pending.push({ table: key, constraint: fk.name, columns: fk.columns, change: required.get(id).change });
-      else problems.push(`${key}: foreign key ${fk.name} ${detail} breaks Citus's rules: ${why}; change the plan, or list the migration it needs under requiredMigrations`);
+      if (required.has(id))
+        pending.push({ table: key, constraint: fk.name, columns: fk.columns, change: required.get(id).change });
+      else
+        problems.push(
+          `${key}: foreign key ${fk.name} ${detail} breaks Citus's rules: ${why}; change the plan, or list the migration it needs under requiredMigrations`,
+        );
     }
   }
   for (const [id, r] of required) {
-    if (!violations.has(id)) problems.push(`requiredMigrations lists ${r.table} ${r.constraint}, which no longer conflicts with the plan: remove it from the list`);
-    if (typeof r.change !== 'string' || r.change.trim().length < 10) problems.push(`requiredMigrations ${id}: say what the migration changes`);
+    if (!violations.has(id))
+      problems.push(
+        `requiredMigrations lists ${r.table} ${r.constraint}, which no longer conflicts with the plan: remove it from the list`,
+      );
+    if (typeof r.change !== 'string' || r.change.trim().length < 10)
+      problems.push(`requiredMigrations ${id}: say what the migration changes`);
   }
   return { problems, pending };
 }
@@ -213,8 +288,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const tables = loadTables();
   const { problems, pending } = checkDistribution(plan, tables);
   const counts = Object.values(plan.tables ?? {}).reduce((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
-  console.log(`${tables.size} tables: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`);
-  for (const p of pending) console.log(`required migration: ${p.table} ${p.constraint} (${p.columns.join(', ')}): ${p.change}`);
+  console.log(
+    `${tables.size} tables: ${Object.entries(counts)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
+  );
+  for (const p of pending)
+    console.log(`required migration: ${p.table} ${p.constraint} (${p.columns.join(', ')}): ${p.change}`);
   for (const p of problems) console.error(`problem: ${p}`);
   process.exit(problems.length ? 1 : 0);
 }

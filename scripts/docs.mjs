@@ -61,23 +61,44 @@ function filesUnder(dir, exts) {
   return out.sort();
 }
 /** Markdown table cell: no line breaks, pipes escaped. */
-const cell = (text) => String(text).replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+const cell = (text) =>
+  String(text)
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 const code = (text) => `\`${text}\``;
 
 // ---------------------------------------------------------------------------------------------
 // Event catalogue
 
 const SCALAR_TYPES = {
-  TYPE_DOUBLE: 'double', TYPE_FLOAT: 'float', TYPE_INT64: 'int64', TYPE_UINT64: 'uint64', TYPE_INT32: 'int32',
-  TYPE_FIXED64: 'fixed64', TYPE_FIXED32: 'fixed32', TYPE_BOOL: 'bool', TYPE_STRING: 'string', TYPE_BYTES: 'bytes',
-  TYPE_UINT32: 'uint32', TYPE_SFIXED32: 'sfixed32', TYPE_SFIXED64: 'sfixed64', TYPE_SINT32: 'sint32', TYPE_SINT64: 'sint64',
+  TYPE_DOUBLE: 'double',
+  TYPE_FLOAT: 'float',
+  TYPE_INT64: 'int64',
+  TYPE_UINT64: 'uint64',
+  TYPE_INT32: 'int32',
+  TYPE_FIXED64: 'fixed64',
+  TYPE_FIXED32: 'fixed32',
+  TYPE_BOOL: 'bool',
+  TYPE_STRING: 'string',
+  TYPE_BYTES: 'bytes',
+  TYPE_UINT32: 'uint32',
+  TYPE_SFIXED32: 'sfixed32',
+  TYPE_SFIXED64: 'sfixed64',
+  TYPE_SINT32: 'sint32',
+  TYPE_SINT64: 'sint64',
 };
 
 /** The proto files as buf compiles them (descriptors with their comments). */
 function protoFiles() {
   const buf = path.join(ROOT, 'node_modules/.bin/buf');
-  const result = spawnSync(buf, ['build', 'schema/events', '-o', '-#format=json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.status !== 0) throw new DocsError(`buf build schema/events failed: ${result.stderr || result.error?.message}`);
+  const result = spawnSync(buf, ['build', 'schema/events', '-o', '-#format=json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (result.status !== 0)
+    throw new DocsError(`buf build schema/events failed: ${result.stderr || result.error?.message}`);
   return JSON.parse(result.stdout).file.filter((f) => f.name.startsWith('coursegraph/'));
 }
 
@@ -96,30 +117,46 @@ function protoTypes(files) {
   const types = new Map();
   for (const file of files) {
     const comments = commentsOf(file);
-    const addMessages = (messages, prefix, pathPrefix) => (messages ?? []).forEach((m, i) => {
-      const p = [...pathPrefix, i];
-      const fullName = `${prefix}.${m.name}`;
-      types.set(fullName, {
-        kind: 'message', name: m.name, fullName, file: file.name, package: file.package,
-        comment: comments.get(p.join(',')) ?? '',
-        fields: (m.field ?? []).map((f, j) => ({
-          name: f.name, number: f.number, repeated: f.label === 'LABEL_REPEATED',
-          type: f.typeName ? f.typeName.replace(/^\./, '') : SCALAR_TYPES[f.type] ?? f.type,
-          comment: comments.get([...p, 2, j].join(',')) ?? '',
-        })),
+    const addMessages = (messages, prefix, pathPrefix) =>
+      (messages ?? []).forEach((m, i) => {
+        const p = [...pathPrefix, i];
+        const fullName = `${prefix}.${m.name}`;
+        types.set(fullName, {
+          kind: 'message',
+          name: m.name,
+          fullName,
+          file: file.name,
+          package: file.package,
+          comment: comments.get(p.join(',')) ?? '',
+          fields: (m.field ?? []).map((f, j) => ({
+            name: f.name,
+            number: f.number,
+            repeated: f.label === 'LABEL_REPEATED',
+            type: f.typeName ? f.typeName.replace(/^\./, '') : (SCALAR_TYPES[f.type] ?? f.type),
+            comment: comments.get([...p, 2, j].join(',')) ?? '',
+          })),
+        });
+        addMessages(m.nestedType, fullName, [...p, 3]);
+        addEnums(m.enumType, fullName, [...p, 4]);
       });
-      addMessages(m.nestedType, fullName, [...p, 3]);
-      addEnums(m.enumType, fullName, [...p, 4]);
-    });
-    const addEnums = (enums, prefix, pathPrefix) => (enums ?? []).forEach((e, i) => {
-      const p = [...pathPrefix, i];
-      const fullName = `${prefix}.${e.name}`;
-      types.set(fullName, {
-        kind: 'enum', name: e.name, fullName, file: file.name, package: file.package,
-        comment: comments.get(p.join(',')) ?? '',
-        values: (e.value ?? []).map((v, j) => ({ name: v.name, number: v.number, comment: comments.get([...p, 2, j].join(',')) ?? '' })),
+    const addEnums = (enums, prefix, pathPrefix) =>
+      (enums ?? []).forEach((e, i) => {
+        const p = [...pathPrefix, i];
+        const fullName = `${prefix}.${e.name}`;
+        types.set(fullName, {
+          kind: 'enum',
+          name: e.name,
+          fullName,
+          file: file.name,
+          package: file.package,
+          comment: comments.get(p.join(',')) ?? '',
+          values: (e.value ?? []).map((v, j) => ({
+            name: v.name,
+            number: v.number,
+            comment: comments.get([...p, 2, j].join(',')) ?? '',
+          })),
+        });
       });
-    });
     addMessages(file.messageType, file.package, [4]);
     addEnums(file.enumType, file.package, [5]);
   }
@@ -133,7 +170,8 @@ async function contractEvents() {
   for (const [group, members] of Object.entries(contracts)) {
     if (!group.endsWith('Events')) continue;
     for (const [key, event] of Object.entries(members)) {
-      if (typeof event?.subject !== 'string' || !event.schema?.typeName) throw new DocsError(`${group}.${key} is not a defined event`);
+      if (typeof event?.subject !== 'string' || !event.schema?.typeName)
+        throw new DocsError(`${group}.${key} is not a defined event`);
       events.push({ subject: event.subject, typeName: event.schema.typeName, contract: `${group}.${key}` });
     }
   }
@@ -161,7 +199,8 @@ function producerSites() {
 async function consumersBySubject(subjects) {
   const bySubject = new Map(subjects.map((s) => [s, []]));
   const add = (subject, service, how) => {
-    if (!bySubject.has(subject)) throw new DocsError(`${service} consumes ${subject}, which packages/contracts does not define`);
+    if (!bySubject.has(subject))
+      throw new DocsError(`${service} consumes ${subject}, which packages/contracts does not define`);
     bySubject.get(subject).push({ service, how });
   };
   for (const { name } of subgraphList().filter((s) => s.main)) {
@@ -169,22 +208,33 @@ async function consumersBySubject(subjects) {
     if (!fs.existsSync(path.join(ROOT, rel))) continue;
     const { consumers } = await importDist(rel);
     for (const [durable, spec] of Object.entries(consumers ?? {})) {
-      for (const handler of spec.handlers) add(handler.type.subject, name, `durable consumer ${code(durable)} on ${code(spec.stream)}`);
+      for (const handler of spec.handlers)
+        add(handler.type.subject, name, `durable consumer ${code(durable)} on ${code(spec.stream)}`);
     }
   }
   const { STREAMS } = await importDist('gateway/dist/subscriptions/streams.js');
-  for (const [field, stream] of Object.entries(STREAMS)) add(stream.event.subject, 'gateway', `subscription ${code(field)}`);
+  for (const [field, stream] of Object.entries(STREAMS))
+    add(stream.event.subject, 'gateway', `subscription ${code(field)}`);
   const { INVALIDATIONS } = await importDist('gateway/dist/response-cache/invalidation.js');
-  for (const { event } of INVALIDATIONS) add(event.subject, 'gateway', 'response-cache invalidation (plain subscriber)');
+  for (const { event } of INVALIDATIONS)
+    add(event.subject, 'gateway', 'response-cache invalidation (plain subscriber)');
   // The Rust search subgraph decodes the subjects its event decoder matches; the events crate maps
   // each message type to its subject.
-  const rustSubjects = new Map([...read('rust-subgraphs/events/src/event.rs').matchAll(/::(\w+)\s*=>\s*"([a-z_.]+)"/g)].map((m) => [m[1], m[2]]));
+  const rustSubjects = new Map(
+    [...read('rust-subgraphs/events/src/event.rs').matchAll(/::(\w+)\s*=>\s*"([a-z_.]+)"/g)].map((m) => [m[1], m[2]]),
+  );
   const durable = read('rust-subgraphs/search/src/consumer.rs').match(/pub const CONSUMER: &str = "([\w-]+)"/)?.[1];
-  const decoded = [...read('rust-subgraphs/search/src/event.rs').matchAll(/s if s == (\w+)::SUBJECT/g)].map((m) => m[1]);
-  if (!durable || decoded.length === 0) throw new DocsError('cannot find the search subgraph\'s consumer (rust-subgraphs/search/src/consumer.rs, event.rs)');
+  const decoded = [...read('rust-subgraphs/search/src/event.rs').matchAll(/s if s == (\w+)::SUBJECT/g)].map(
+    (m) => m[1],
+  );
+  if (!durable || decoded.length === 0)
+    throw new DocsError("cannot find the search subgraph's consumer (rust-subgraphs/search/src/consumer.rs, event.rs)");
   for (const type of decoded) {
     const subject = rustSubjects.get(type);
-    if (!subject) throw new DocsError(`rust-subgraphs/search/src/event.rs decodes ${type}, which rust-subgraphs/events/src/event.rs does not map to a subject`);
+    if (!subject)
+      throw new DocsError(
+        `rust-subgraphs/search/src/event.rs decodes ${type}, which rust-subgraphs/events/src/event.rs does not map to a subject`,
+      );
     add(subject, 'search', `durable consumer ${code(durable)} on ${code('COURSE')}`);
   }
   return bySubject;
@@ -207,7 +257,14 @@ function typeSection(type) {
   const lines = [`#### ${code(type.name)} (${type.kind})`, ''];
   if (type.comment) lines.push(type.comment, '');
   if (type.kind === 'message') lines.push(fieldTable(type));
-  else lines.push(['| value | number | notes |', '| --- | --- | --- |', ...type.values.map((v) => `| ${code(v.name)} | ${v.number} | ${cell(v.comment)} |`)].join('\n') + '\n');
+  else
+    lines.push(
+      [
+        '| value | number | notes |',
+        '| --- | --- | --- |',
+        ...type.values.map((v) => `| ${code(v.name)} | ${v.number} | ${cell(v.comment)} |`),
+      ].join('\n') + '\n',
+    );
   return lines.join('\n');
 }
 
@@ -234,13 +291,20 @@ export async function renderEvents() {
     const type = types.get(event.typeName);
     if (!type) throw new DocsError(`${event.contract} uses ${event.typeName}, which schema/events does not declare`);
     const named = type.comment.match(SUBJECT_PREFIX)?.[1];
-    if (named && named !== event.subject) throw new DocsError(`${type.file}: ${type.name}'s comment names ${named}, but ${event.contract} publishes it as ${event.subject}`);
+    if (named && named !== event.subject)
+      throw new DocsError(
+        `${type.file}: ${type.name}'s comment names ${named}, but ${event.contract} publishes it as ${event.subject}`,
+      );
     const context = event.subject.split('.')[0];
-    if (type.package !== `coursegraph.${context}.v1`) throw new DocsError(`${event.subject} is a ${type.package} message; a context's events live in coursegraph.${context}.v1`);
+    if (type.package !== `coursegraph.${context}.v1`)
+      throw new DocsError(
+        `${event.subject} is a ${type.package} message; a context's events live in coursegraph.${context}.v1`,
+      );
     event.type = type;
     event.context = context;
     event.sites = sites.get(event.contract) ?? [];
-    if (event.sites.length === 0) throw new DocsError(`nothing in subgraphs/*/src calls enqueueEvent with ${event.contract} (${event.subject})`);
+    if (event.sites.length === 0)
+      throw new DocsError(`nothing in subgraphs/*/src calls enqueueEvent with ${event.contract} (${event.subject})`);
     const stray = event.sites.find((s) => s.context !== context);
     if (stray) throw new DocsError(`${stray.file} publishes ${event.subject}, which only ${context} may publish`);
     event.consumers = consumers.get(event.subject);
@@ -272,7 +336,10 @@ export async function renderEvents() {
     '',
     '| subject | message | stream | producer | consumers |',
     '| --- | --- | --- | --- | --- |',
-    ...events.map((e) => `| ${code(e.subject)} | ${code(e.type.name)} | ${code(e.context.toUpperCase())} | ${e.context} | ${consumerNames(e)} |`),
+    ...events.map(
+      (e) =>
+        `| ${code(e.subject)} | ${code(e.type.name)} | ${code(e.context.toUpperCase())} | ${e.context} | ${consumerNames(e)} |`,
+    ),
     '',
     '## Who listens to whom',
     '',
@@ -287,7 +354,12 @@ export async function renderEvents() {
     const pkg = list[0].type.package;
     const file = files.find((f) => f.package === pkg);
     const pkgComment = commentsOf(file).get('2') ?? '';
-    out.push(`## ${context}`, '', `Stream ${code(context.toUpperCase())} · package ${code(pkg)} · ${code(`schema/events/${file.name}`)}`, '');
+    out.push(
+      `## ${context}`,
+      '',
+      `Stream ${code(context.toUpperCase())} · package ${code(pkg)} · ${code(`schema/events/${file.name}`)}`,
+      '',
+    );
     if (pkgComment) out.push(pkgComment, '');
     for (const event of list) {
       const description = event.type.comment.replace(SUBJECT_PREFIX, '');
@@ -306,14 +378,22 @@ export async function renderEvents() {
       for (const type of others) out.push(typeSection(type));
     }
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Configuration table
 
 /** The TypeScript services, in the order their names are listed. */
-const TS_SERVICES = () => ['gateway', ...subgraphList().filter((s) => s.main).map((s) => s.name)];
+const TS_SERVICES = () => [
+  'gateway',
+  ...subgraphList()
+    .filter((s) => s.main)
+    .map((s) => s.name),
+];
 
 /**
  * Settings the kit reads outside a service's config spec, where it uses them: the streams' retention
@@ -322,7 +402,11 @@ const TS_SERVICES = () => ['gateway', ...subgraphList().filter((s) => s.main).ma
  */
 const KIT_SPECS = [
   { export: 'streamRetentionSettings', usedBy: () => TS_SERVICES() },
-  { export: 'outboxSettings', usedBy: () => [...new Set([...producerSites().values()].flat().map((s) => s.context))], scripts: { file: 'scripts/lib/events-commands.mjs', reads: 'outboxSettingsFromEnv' } },
+  {
+    export: 'outboxSettings',
+    usedBy: () => [...new Set([...producerSites().values()].flat().map((s) => s.context))],
+    scripts: { file: 'scripts/lib/events-commands.mjs', reads: 'outboxSettingsFromEnv' },
+  },
 ];
 
 /**
@@ -330,7 +414,8 @@ const KIT_SPECS = [
  * A longer explanation belongs in the spec's doc; these are the few that point at the README's prose.
  */
 const NOTES = {
-  COURSEGRAPH_MODE: '`production` turns off introspection for non-admins and applies the production profile (see "Production profile" below): every service refuses to start on demo settings',
+  COURSEGRAPH_MODE:
+    '`production` turns off introspection for non-admins and applies the production profile (see "Production profile" below): every service refuses to start on demo settings',
   LOG_LEVEL: '`silent` too',
   LIMIT_MAX_COST_ANONYMOUS: 'search counts every caller as anonymous: its results are public',
   ACCESS_TOKEN_TTL_SECONDS: 'at most 3600 (verifiers refuse older tokens)',
@@ -342,38 +427,140 @@ const NOTES = {
  * be read where `where` says (a name with `<…>` stands for a family, checked by the fragment `read`).
  */
 const DECLARED = [
-  { env: 'POSTGRES_ADMIN_URL', first: true, default: 'postgres://postgres:postgres@127.0.0.1:5432/postgres', usedBy: 'scripts', doc: 'superuser for roles, schemas and databases', where: 'scripts/lib/env.mjs' },
-  { env: 'POSTGRES_DB', first: true, default: 'coursegraph', usedBy: 'scripts', doc: 'the platform database (`coursegraph_test` under `npm test`)', where: 'scripts/lib/env.mjs' },
   {
-    env: '<CONTEXT>_DATABASE_URL', first: true, default: 'postgres://cg_<context>:<<CONTEXT>_DB_PASSWORD>@<admin host>/<POSTGRES_DB>', usedBy: 'scripts',
-    doc: "a context's own role, for its service, migrations and seeds (every context in scripts/lib/env.mjs, learning and ai too)", where: 'scripts/lib/env.mjs', read: '_DATABASE_URL`',
+    env: 'POSTGRES_ADMIN_URL',
+    first: true,
+    default: 'postgres://postgres:postgres@127.0.0.1:5432/postgres',
+    usedBy: 'scripts',
+    doc: 'superuser for roles, schemas and databases',
+    where: 'scripts/lib/env.mjs',
   },
-  { env: '<CONTEXT>_DB_PASSWORD', first: true, default: 'cg_<context>_dev', usedBy: 'scripts', doc: "password of the context's role", where: 'scripts/lib/env.mjs', read: '_DB_PASSWORD`' },
-  { env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', usedBy: 'scripts', doc: 'the password generated in `<COURSEGRAPH_DATA_DIR>/credentials.json` is added unless the URL has one; `redis://127.0.0.1:6379/1` under `npm test`', where: 'scripts/lib/env.mjs' },
-  { env: 'NATS_URL', default: 'nats://127.0.0.1:4222', usedBy: 'scripts', doc: 'each service is given its own generated NATS user (scripts `operator`) unless the URL has credentials; under `npm test`, `TEST_NATS_URL`', where: 'scripts/lib/env.mjs' },
-  { env: 'TEST_POSTGRES_DB', default: 'coursegraph_test', usedBy: 'scripts', doc: 'the database `npm test` uses', where: 'scripts/lib/test-env.mjs' },
-  { env: 'TEST_REDIS_URL', default: 'redis://127.0.0.1:6379/1', usedBy: 'scripts', doc: 'the Redis database `npm test` uses', where: 'scripts/lib/test-env.mjs' },
-  { env: 'TEST_NATS_URL', default: 'nats://127.0.0.1:4223', usedBy: 'scripts', doc: "`npm test`'s own NATS server (its own JetStream store)", where: 'scripts/lib/test-env.mjs' },
   {
-    env: 'COURSEGRAPH_DATA_DIR', first: true, default: '.data', usedBy: 'scripts',
+    env: 'POSTGRES_DB',
+    first: true,
+    default: 'coursegraph',
+    usedBy: 'scripts',
+    doc: 'the platform database (`coursegraph_test` under `npm test`)',
+    where: 'scripts/lib/env.mjs',
+  },
+  {
+    env: '<CONTEXT>_DATABASE_URL',
+    first: true,
+    default: 'postgres://cg_<context>:<<CONTEXT>_DB_PASSWORD>@<admin host>/<POSTGRES_DB>',
+    usedBy: 'scripts',
+    doc: "a context's own role, for its service, migrations and seeds (every context in scripts/lib/env.mjs, learning and ai too)",
+    where: 'scripts/lib/env.mjs',
+    read: '_DATABASE_URL`',
+  },
+  {
+    env: '<CONTEXT>_DB_PASSWORD',
+    first: true,
+    default: 'cg_<context>_dev',
+    usedBy: 'scripts',
+    doc: "password of the context's role",
+    where: 'scripts/lib/env.mjs',
+    read: '_DB_PASSWORD`',
+  },
+  {
+    env: 'REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    usedBy: 'scripts',
+    doc: 'the password generated in `<COURSEGRAPH_DATA_DIR>/credentials.json` is added unless the URL has one; `redis://127.0.0.1:6379/1` under `npm test`',
+    where: 'scripts/lib/env.mjs',
+  },
+  {
+    env: 'NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    usedBy: 'scripts',
+    doc: 'each service is given its own generated NATS user (scripts `operator`) unless the URL has credentials; under `npm test`, `TEST_NATS_URL`',
+    where: 'scripts/lib/env.mjs',
+  },
+  {
+    env: 'TEST_POSTGRES_DB',
+    default: 'coursegraph_test',
+    usedBy: 'scripts',
+    doc: 'the database `npm test` uses',
+    where: 'scripts/lib/test-env.mjs',
+  },
+  {
+    env: 'TEST_REDIS_URL',
+    default: 'redis://127.0.0.1:6379/1',
+    usedBy: 'scripts',
+    doc: 'the Redis database `npm test` uses',
+    where: 'scripts/lib/test-env.mjs',
+  },
+  {
+    env: 'TEST_NATS_URL',
+    default: 'nats://127.0.0.1:4223',
+    usedBy: 'scripts',
+    doc: "`npm test`'s own NATS server (its own JetStream store)",
+    where: 'scripts/lib/test-env.mjs',
+  },
+  {
+    env: 'COURSEGRAPH_DATA_DIR',
+    first: true,
+    default: '.data',
+    usedBy: 'scripts',
     doc: "service data, logs, mail, generated credentials (PostgreSQL's go to `/var/lib/coursegraph/<hash>` when a directory above the clone is private, e.g. `mktemp -d`: the postgres OS user must pass through them)",
     where: 'scripts/lib/env.mjs',
   },
   { env: 'SMTP_HOST', usedBy: 'scripts', doc: 'set: `npm start` runs no mail sink', where: 'scripts/start.mjs' },
-  { env: 'SMTP_PORT', default: 2525, usedBy: 'scripts', doc: 'the port the mail sink listens on', where: 'scripts/mail-sink.mjs' },
-  { env: 'SEARCH_INDEX_DIR', default: '.data/search-index-<POSTGRES_DB>', usedBy: 'scripts', doc: 'what `npm start` and `scripts/replay.mjs search` give the search subgraph', where: 'scripts/replay.mjs' },
-  { env: 'SUBGRAPH_<NAME>_URL', default: 'the URL in the supergraph', usedBy: 'gateway', doc: 'where the gateway reaches a subgraph', where: 'gateway/src/config.ts', read: 'SUBGRAPH_${' },
-  { env: 'SEED_INSTRUCTORS', default: 20, usedBy: 'seeds', doc: 'demo instructors (scale up for benchmarks)', where: 'subgraphs/identity/src/seed.ts' },
-  { env: 'SEED_LEARNERS', default: 2000, usedBy: 'seeds', doc: 'demo learners', where: 'subgraphs/identity/src/seed.ts' },
+  {
+    env: 'SMTP_PORT',
+    default: 2525,
+    usedBy: 'scripts',
+    doc: 'the port the mail sink listens on',
+    where: 'scripts/mail-sink.mjs',
+  },
+  {
+    env: 'SEARCH_INDEX_DIR',
+    default: '.data/search-index-<POSTGRES_DB>',
+    usedBy: 'scripts',
+    doc: 'what `npm start` and `scripts/replay.mjs search` give the search subgraph',
+    where: 'scripts/replay.mjs',
+  },
+  {
+    env: 'SUBGRAPH_<NAME>_URL',
+    default: 'the URL in the supergraph',
+    usedBy: 'gateway',
+    doc: 'where the gateway reaches a subgraph',
+    where: 'gateway/src/config.ts',
+    read: 'SUBGRAPH_${',
+  },
+  {
+    env: 'SEED_INSTRUCTORS',
+    default: 20,
+    usedBy: 'seeds',
+    doc: 'demo instructors (scale up for benchmarks)',
+    where: 'subgraphs/identity/src/seed.ts',
+  },
+  {
+    env: 'SEED_LEARNERS',
+    default: 2000,
+    usedBy: 'seeds',
+    doc: 'demo learners',
+    where: 'subgraphs/identity/src/seed.ts',
+  },
   { env: 'SEED_COURSES', default: 200, usedBy: 'seeds', doc: 'demo courses', where: 'subgraphs/course/src/seed.ts' },
-  { env: 'SEED_BUYER_SHARE', default: 0.35, usedBy: 'seeds', doc: 'share of demo learners who buy a paid course', where: 'subgraphs/payment/src/seed-orders.ts' },
+  {
+    env: 'SEED_BUYER_SHARE',
+    default: 0.35,
+    usedBy: 'seeds',
+    doc: 'share of demo learners who buy a paid course',
+    where: 'subgraphs/payment/src/seed-orders.ts',
+  },
 ];
 
 /** Variables scripts pass between their own processes or take from the system: not settings. */
 const NOT_SETTINGS = new Set(['PATH', 'HOME', 'SEED_INSTRUCTOR_IDS', 'SEED_LEARNER_IDS', 'SEED_EXPECTED_COURSES']);
 
 /** Where the scripts' and seeds' variables are read, scanned for names this file must know. */
-const SCANNED = () => [...filesUnder('scripts', ['.mjs']), ...subgraphList().filter((s) => s.main).flatMap((s) => filesUnder(`subgraphs/${s.name}/src`, ['.ts']).filter((f) => /\/seed[^/]*\.ts$/.test(f)))];
+const SCANNED = () => [
+  ...filesUnder('scripts', ['.mjs']),
+  ...subgraphList()
+    .filter((s) => s.main)
+    .flatMap((s) => filesUnder(`subgraphs/${s.name}/src`, ['.ts']).filter((f) => /\/seed[^/]*\.ts$/.test(f))),
+];
 const ENV_READ = /(?:\benv\(\s*['"`]|process\.env\.|process\.env\[\s*['"`]|\benv\.)([A-Z][A-Z0-9_]+)\b/g;
 
 /** The search subgraph's settings: the `NAME`: doc. Default X. lines of its Config struct. */
@@ -396,21 +583,44 @@ function rustSettings() {
   const settings = [];
   for (const { env, text } of docs.values()) {
     const def = text.match(/Default `?([^`]+?)`?\.(?:\s|$)/);
-    settings.push({ env, default: def ? def[1] : undefined, doc: text.replace(/\s*Default `?[^`]+?`?\.(?:\s|$)/, ' ').replace(/\s+/g, ' ').trim().replace(/\.$/, '') });
+    settings.push({
+      env,
+      default: def ? def[1] : undefined,
+      doc: text
+        .replace(/\s*Default `?[^`]+?`?\.(?:\s|$)/, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .replace(/\.$/, ''),
+    });
   }
   // Every variable config.rs reads is documented on the struct, or is one of the operation limits,
   // which share their names and defaults with the TypeScript services (limits.rs).
   const readNames = [...source.matchAll(/(?:non_empty|var|count)\(\s*"([A-Z][A-Z0-9_]+)"/g)].map((m) => m[1]);
   const extra = [...new Set(readNames.filter((n) => !docs.has(n)))];
   const undocumented = extra.filter((n) => !n.startsWith('LIMIT_') && n !== 'OPERATION_LIMITS');
-  if (undocumented.length > 0) throw new DocsError(`rust-subgraphs/search/src/config.rs reads ${undocumented.join(', ')} without a \`NAME\`: doc line on Config`);
-  return { settings: settings.filter((s) => !s.env.startsWith('LIMIT_') && s.env !== 'OPERATION_LIMITS'), sharedNames: [...new Set([...extra, ...docs.keys()].filter((n) => n.startsWith('LIMIT_') || n === 'OPERATION_LIMITS'))] };
+  if (undocumented.length > 0)
+    throw new DocsError(
+      `rust-subgraphs/search/src/config.rs reads ${undocumented.join(', ')} without a \`NAME\`: doc line on Config`,
+    );
+  return {
+    settings: settings.filter((s) => !s.env.startsWith('LIMIT_') && s.env !== 'OPERATION_LIMITS'),
+    sharedNames: [
+      ...new Set([...extra, ...docs.keys()].filter((n) => n.startsWith('LIMIT_') || n === 'OPERATION_LIMITS')),
+    ],
+  };
 }
 
 /** A config spec: an exported object whose every value has `env`, `parse` and `doc`. */
 function specsIn(module) {
-  return Object.entries(module).filter(([, value]) => value && typeof value === 'object' && Object.keys(value).length > 0
-    && Object.values(value).every((s) => s && typeof s.env === 'string' && typeof s.parse === 'function' && typeof s.doc === 'string'));
+  return Object.entries(module).filter(
+    ([, value]) =>
+      value &&
+      typeof value === 'object' &&
+      Object.keys(value).length > 0 &&
+      Object.values(value).every(
+        (s) => s && typeof s.env === 'string' && typeof s.parse === 'function' && typeof s.doc === 'string',
+      ),
+  );
 }
 
 function formatDefault(value, setting) {
@@ -423,7 +633,8 @@ function formatDefault(value, setting) {
     } catch {
       empty = undefined;
     }
-    if (empty !== undefined && empty?.constructor === value.constructor && inspect(empty) === inspect(value)) return '—';
+    if (empty !== undefined && empty?.constructor === value.constructor && inspect(empty) === inspect(value))
+      return '—';
     throw new DocsError(`cannot show the default of ${setting?.env}: ${inspect(value)}`);
   }
   if (value === '' || (Array.isArray(value) && value.length === 0)) return '—';
@@ -442,7 +653,12 @@ export async function configRows() {
   };
   // A declared variable without a default (a switch such as SMTP_HOST for the scripts) shows none.
   const use = (env, user, value, doc, kind, setting) =>
-    entry(env).uses.push({ user, default: kind === 'declared' && value === undefined ? null : formatDefault(value, setting), doc, kind });
+    entry(env).uses.push({
+      user,
+      default: kind === 'declared' && value === undefined ? null : formatDefault(value, setting),
+      doc,
+      kind,
+    });
 
   // Order of the rows: what a newcomer sets first (scripts' platform settings), then the kit's
   // common settings, then each service's own; scripts' remaining rows last.
@@ -454,15 +670,21 @@ export async function configRows() {
   for (const service of tsServices) {
     const rel = service === 'gateway' ? 'gateway/dist/config.js' : `subgraphs/${service}/dist/config.js`;
     const specs = specsIn(await importDist(rel));
-    if (specs.length !== 1) throw new DocsError(`${rel} should export exactly one config spec; found ${specs.map(([n]) => n).join(', ') || 'none'}`);
-    for (const setting of Object.values(specs[0][1])) use(setting.env, service, setting.default, setting.doc, 'spec', setting);
+    if (specs.length !== 1)
+      throw new DocsError(
+        `${rel} should export exactly one config spec; found ${specs.map(([n]) => n).join(', ') || 'none'}`,
+      );
+    for (const setting of Object.values(specs[0][1]))
+      use(setting.env, service, setting.default, setting.doc, 'spec', setting);
   }
   for (const { export: name, usedBy, scripts } of KIT_SPECS) {
     const spec = kit[name];
     if (!spec) throw new DocsError(`@coursegraph/service-kit no longer exports ${name}`);
-    if (scripts && !read(scripts.file).includes(scripts.reads)) throw new DocsError(`${scripts.file} no longer calls ${scripts.reads}`);
+    if (scripts && !read(scripts.file).includes(scripts.reads))
+      throw new DocsError(`${scripts.file} no longer calls ${scripts.reads}`);
     const users = [...usedBy(), ...(scripts ? ['scripts'] : [])];
-    for (const setting of Object.values(spec)) for (const user of users) use(setting.env, user, setting.default, setting.doc, 'spec', setting);
+    for (const setting of Object.values(spec))
+      for (const user of users) use(setting.env, user, setting.default, setting.doc, 'spec', setting);
   }
   const rust = rustSettings();
   for (const s of rust.settings) use(s.env, 'search', s.default, s.doc, 'rust');
@@ -474,7 +696,8 @@ export async function configRows() {
   for (const s of SUPERVISOR_SETTINGS) use(s.name, '`npm start` (supervisor)', s.default, s.doc, 'spec');
   for (const d of DECLARED) {
     const source = read(d.where);
-    if (!source.includes(d.read ?? d.env)) throw new DocsError(`${d.env} is declared in scripts/docs.mjs as read by ${d.where}, which no longer reads it`);
+    if (!source.includes(d.read ?? d.env))
+      throw new DocsError(`${d.env} is declared in scripts/docs.mjs as read by ${d.where}, which no longer reads it`);
     use(d.env, d.usedBy, d.default, d.doc, 'declared');
   }
 
@@ -486,10 +709,15 @@ export async function configRows() {
     }
   }
   if (unknown.size > 0) {
-    throw new DocsError(`read but declared nowhere (add them to a config spec, or to DECLARED in scripts/docs.mjs): ${[...unknown].map(([n, f]) => `${n} (${f})`).join(', ')}`);
+    throw new DocsError(
+      `read but declared nowhere (add them to a config spec, or to DECLARED in scripts/docs.mjs): ${[...unknown].map(([n, f]) => `${n} (${f})`).join(', ')}`,
+    );
   }
-  for (const row of rows.values()) if (row.uses.length === 0) throw new DocsError(`${row.env} is in the kit's common settings but no service reads it`);
-  for (const env of Object.keys(NOTES)) if (!rows.has(env)) throw new DocsError(`NOTES in scripts/docs.mjs names ${env}, which nothing reads`);
+  for (const row of rows.values())
+    if (row.uses.length === 0)
+      throw new DocsError(`${row.env} is in the kit's common settings but no service reads it`);
+  for (const env of Object.keys(NOTES))
+    if (!rows.has(env)) throw new DocsError(`NOTES in scripts/docs.mjs names ${env}, which nothing reads`);
   return { rows: [...rows.values()], tsServices };
 }
 
@@ -512,13 +740,25 @@ export async function renderConfigTable() {
     const withDefault = row.uses.filter((u) => u.default !== null);
     const defaults = new Map();
     for (const u of withDefault) defaults.set(u.default, [...(defaults.get(u.default) ?? []), u.user]);
-    const defaultText = defaults.size === 1 ? [...defaults.keys()][0] : [...defaults].map(([value, users]) => `${value} (${users.join(', ')})`).join(' · ');
+    const defaultText =
+      defaults.size === 1
+        ? [...defaults.keys()][0]
+        : [...defaults].map(([value, users]) => `${value} (${users.join(', ')})`).join(' · ');
     // The description a service's spec gives; the search subgraph's when it alone reads the variable;
     // what the scripts add, after it.
     const primary = row.uses.find((u) => u.kind === 'spec')?.doc ?? row.uses.find((u) => u.kind === 'rust')?.doc ?? '';
-    const notes = row.uses.filter((u) => u.kind === 'declared' && u.doc && u.doc !== primary).map((u) => (primary ? `${u.user}: ${u.doc}` : u.doc));
+    const notes = row.uses
+      .filter((u) => u.kind === 'declared' && u.doc && u.doc !== primary)
+      .map((u) => (primary ? `${u.user}: ${u.doc}` : u.doc));
     const doc = [primary, NOTES[row.env], ...notes].filter(Boolean).join('; ');
-    lines.push(`| ${code(row.env)} | ${cell(defaultText)} | ${cell(usedByLabel(row.uses.map((u) => u.user), tsServices))} | ${cell(doc)} |`);
+    lines.push(
+      `| ${code(row.env)} | ${cell(defaultText)} | ${cell(
+        usedByLabel(
+          row.uses.map((u) => u.user),
+          tsServices,
+        ),
+      )} | ${cell(doc)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -553,11 +793,13 @@ async function main(argv) {
   // show that a stale copy fails without touching the clone.
   const at = args.indexOf('--against');
   const base = at >= 0 ? path.resolve(args[at + 1] ?? '') : ROOT;
-  if (at >= 0 && (!args[at + 1] || !fs.existsSync(base))) throw new DocsError(`--against needs an existing folder; ${USAGE}`);
+  if (at >= 0 && (!args[at + 1] || !fs.existsSync(base)))
+    throw new DocsError(`--against needs an existing folder; ${USAGE}`);
   if (at >= 0) args.splice(at, 2);
   const names = args.filter((a) => a !== '--check');
   const unknown = names.filter((n) => !TARGETS[n]);
-  if (unknown.length > 0) throw new DocsError(`unknown target ${unknown.map((n) => JSON.stringify(n)).join(', ')}; ${USAGE}`);
+  if (unknown.length > 0)
+    throw new DocsError(`unknown target ${unknown.map((n) => JSON.stringify(n)).join(', ')}; ${USAGE}`);
   const stale = [];
   for (const name of names.length > 0 ? names : Object.keys(TARGETS)) {
     const { file, render } = TARGETS[name];

@@ -15,7 +15,11 @@ export const mailDir = () => path.join(path.resolve(env('COURSEGRAPH_DATA_DIR', 
  * Starts the sink; resolves with `{ port, dir, close() }`, or with `null` when the port is taken
  * (another sink, e.g. of a second `npm start`, already receives the mail).
  */
-export async function startMailSink({ port = mailSinkPort(), dir = mailDir(), log = (line) => console.log(line) } = {}) {
+export async function startMailSink({
+  port = mailSinkPort(),
+  dir = mailDir(),
+  log = (line) => console.log(line),
+} = {}) {
   const { SMTPServer } = await import('smtp-server');
   const { simpleParser } = await import('mailparser');
   fs.mkdirSync(dir, { recursive: true });
@@ -34,12 +38,22 @@ export async function startMailSink({ port = mailSinkPort(), dir = mailDir(), lo
           const raw = Buffer.concat(chunks);
           const parsed = await simpleParser(raw);
           const at = new Date();
-          const file = path.join(dir, `${at.toISOString().replace(/[:.]/g, '-')}-${String(++count).padStart(5, '0')}.eml`);
+          const file = path.join(
+            dir,
+            `${at.toISOString().replace(/[:.]/g, '-')}-${String(++count).padStart(5, '0')}.eml`,
+          );
           fs.writeFileSync(file, raw);
-          log(JSON.stringify({
-            time: at.toISOString(), msg: 'mail received', to: session.envelope.rcptTo.map((r) => r.address),
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null, subject: parsed.subject ?? '', messageId: parsed.messageId ?? null, file,
-          }));
+          log(
+            JSON.stringify({
+              time: at.toISOString(),
+              msg: 'mail received',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+              subject: parsed.subject ?? '',
+              messageId: parsed.messageId ?? null,
+              file,
+            }),
+          );
           callback();
         } catch (err) {
           callback(err);
@@ -61,7 +75,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`mail-sink: port ${mailSinkPort()} is in use (another sink is running?)`);
     process.exit(1);
   }
-  console.log(JSON.stringify({ time: new Date().toISOString(), msg: 'mail sink listening', smtp: `127.0.0.1:${sink.port}`, dir: sink.dir }));
+  console.log(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      msg: 'mail sink listening',
+      smtp: `127.0.0.1:${sink.port}`,
+      dir: sink.dir,
+    }),
+  );
   const stop = () => sink.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -37,7 +37,10 @@ export function collectOperations() {
   const schema = apiSchema();
   const problems = [];
   const operations = [];
-  const files = fs.readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql')).sort();
+  const files = fs
+    .readdirSync(OPERATIONS_DIR)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort();
   for (const file of files) {
     let ast;
     try {
@@ -56,7 +59,8 @@ export function collectOperations() {
     operations.push({ file, name: ops[0].name.value, document, id: documentId(document) });
   }
   const names = operations.map((o) => o.name);
-  for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`operation ${name} is defined in more than one file`);
+  for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i)))
+    problems.push(`operation ${name} is defined in more than one file`);
   if (problems.length) throw new Error(`schema/operations:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return operations;
 }
@@ -72,13 +76,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (process.argv.includes('--check')) {
       const committed = fs.existsSync(MANIFEST) ? fs.readFileSync(MANIFEST, 'utf8') : '';
       if (committed !== text) {
-        console.error('schema/operations/persisted-documents.json is stale: run `node scripts/persisted-documents.mjs` and commit the result.');
+        console.error(
+          'schema/operations/persisted-documents.json is stale: run `node scripts/persisted-documents.mjs` and commit the result.',
+        );
         process.exit(1);
       }
       console.log('persisted-documents: schema/operations/persisted-documents.json is up to date');
     } else {
       fs.writeFileSync(MANIFEST, text);
-      console.log(`persisted-documents: wrote ${Object.keys(JSON.parse(text)).length} operations to schema/operations/persisted-documents.json`);
+      console.log(
+        `persisted-documents: wrote ${Object.keys(JSON.parse(text)).length} operations to schema/operations/persisted-documents.json`,
+      );
     }
   } catch (err) {
     console.error(`persisted-documents: ${err.message}`);

@@ -75,7 +75,9 @@ export async function bootstrap({ database = databaseName() } = {}) {
       const password = decodeURIComponent(url.password);
       const found = await client.query('select 1 from pg_roles where rolname = $1', [role]);
       const verb = found.rowCount === 0 ? 'create' : 'alter';
-      await client.query(`${verb} role ${ident(role)} login nosuperuser nocreatedb nocreaterole password ${literal(password)}`);
+      await client.query(
+        `${verb} role ${ident(role)} login nosuperuser nocreatedb nocreaterole password ${literal(password)}`,
+      );
       await client.query(`grant connect on database ${ident(db)} to ${ident(role)}`);
       await client.query(`create schema if not exists ${ident(context)} authorization ${ident(role)}`);
       await client.query(`alter schema ${ident(context)} owner to ${ident(role)}`);
@@ -119,7 +121,9 @@ export async function freshMigratedDatabase(database, { template = `${databaseNa
     await admin.query("select pg_advisory_lock(hashtext('coursegraph: migrated template'))");
     const fingerprint = migrationsFingerprint();
     const current = await admin.query(
-      'select shobj_description(oid, \'pg_database\') as fingerprint from pg_database where datname = $1', [template]);
+      "select shobj_description(oid, 'pg_database') as fingerprint from pg_database where datname = $1",
+      [template],
+    );
     if (current.rows[0]?.fingerprint !== fingerprint) {
       await admin.query(`drop database if exists ${ident(template)} with (force)`);
       await bootstrap({ database: template });
@@ -150,7 +154,9 @@ export function newMigration(context, name) {
   const schema = path.join(ROOT, 'prisma', context, 'schema.prisma');
   const snapshot = snapshotPath(context);
   const from = fs.existsSync(snapshot) ? ['--from-schema-datamodel', snapshot] : ['--from-empty'];
-  const sql = prisma(context, ['migrate', 'diff', ...from, '--to-schema-datamodel', schema, '--script'], { capture: true })
+  const sql = prisma(context, ['migrate', 'diff', ...from, '--to-schema-datamodel', schema, '--script'], {
+    capture: true,
+  })
     // The schema itself is made by `bootstrap` (as superuser); a context's role may not create schemas.
     .replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS .*;\n\n?/m, '');
   if (!/\b(CREATE|ALTER|DROP)\b/.test(sql)) {
@@ -171,10 +177,15 @@ export function newMigration(context, name) {
 export function checkMigrations() {
   const stale = prismaContexts().filter((c) => {
     const snapshot = snapshotPath(c);
-    return !fs.existsSync(snapshot) || fs.readFileSync(snapshot, 'utf8') !== fs.readFileSync(path.join(ROOT, 'prisma', c, 'schema.prisma'), 'utf8');
+    return (
+      !fs.existsSync(snapshot) ||
+      fs.readFileSync(snapshot, 'utf8') !== fs.readFileSync(path.join(ROOT, 'prisma', c, 'schema.prisma'), 'utf8')
+    );
   });
   if (stale.length > 0) {
-    throw new Error(`schema.prisma changed without a migration in: ${stale.join(', ')} (run: npm run db:new-migration -- <context> <name>)`);
+    throw new Error(
+      `schema.prisma changed without a migration in: ${stale.join(', ')} (run: npm run db:new-migration -- <context> <name>)`,
+    );
   }
 }
 
@@ -188,11 +199,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     check: () => checkMigrations(),
   };
   if (!commands[command]) {
-    console.error('usage: node scripts/prisma.mjs generate | bootstrap | deploy | check | new-migration <context> <name>');
+    console.error(
+      'usage: node scripts/prisma.mjs generate | bootstrap | deploy | check | new-migration <context> <name>',
+    );
     process.exit(2);
   }
-  Promise.resolve().then(() => commands[command]()).catch((err) => {
-    console.error(`prisma: ${err.message}`);
-    process.exit(1);
-  });
+  Promise.resolve()
+    .then(() => commands[command]())
+    .catch((err) => {
+      console.error(`prisma: ${err.message}`);
+      process.exit(1);
+    });
 }

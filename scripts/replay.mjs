@@ -53,13 +53,17 @@ if (rust) {
   process.exit(result.status ?? 1);
 }
 const modulePath = path.join(ROOT, 'subgraphs', context, 'dist/events/consumers.js');
-if (!fs.existsSync(modulePath)) fail(`${path.relative(ROOT, modulePath)} not found (does ${context} consume events? run npm run build)`);
+if (!fs.existsSync(modulePath))
+  fail(`${path.relative(ROOT, modulePath)} not found (does ${context} consume events? run npm run build)`);
 
 const mod = await import(pathToFileURL(modulePath).href);
 const spec = mod.consumers?.[name];
-if (!spec) fail(`${context} has no consumer "${name}"; known: ${Object.keys(mod.consumers ?? {}).join(', ') || 'none'}`);
-if (typeof spec.reset !== 'function') fail(`consumer "${name}" has no reset: it is not a projection and cannot be replayed`);
-if (typeof mod.createTransaction !== 'function') fail(`${path.relative(ROOT, modulePath)} does not export createTransaction(databaseUrl)`);
+if (!spec)
+  fail(`${context} has no consumer "${name}"; known: ${Object.keys(mod.consumers ?? {}).join(', ') || 'none'}`);
+if (typeof spec.reset !== 'function')
+  fail(`consumer "${name}" has no reset: it is not a projection and cannot be replayed`);
+if (typeof mod.createTransaction !== 'function')
+  fail(`${path.relative(ROOT, modulePath)} does not export createTransaction(databaseUrl)`);
 
 const { createLogger, replayConsumer } = await import('@coursegraph/service-kit');
 const transaction = await mod.createTransaction(contextDatabaseUrl(context));
@@ -67,7 +71,13 @@ const started = Date.now();
 let lastPrint = 0;
 console.log(`replay: ${context}/${name} from stream ${spec.stream}`);
 const result = await replayConsumer({
-  context, name, stream: spec.stream, natsUrl: natsUrl(), handlers: spec.handlers, reset: spec.reset, transaction,
+  context,
+  name,
+  stream: spec.stream,
+  natsUrl: natsUrl(),
+  handlers: spec.handlers,
+  reset: spec.reset,
+  transaction,
   logger: createLogger(`replay-${context}`),
   onProgress: ({ events, streamSequence, lastSequence }) => {
     if (Date.now() - lastPrint < 1000) return;
@@ -75,6 +85,8 @@ const result = await replayConsumer({
     console.log(`replay: ${events} events applied, stream sequence ${streamSequence}/${lastSequence}`);
   },
 });
-console.log(`replay: done, ${result.events} events applied (${result.deadLettered} dead-lettered) up to sequence ${result.lastSequence} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `replay: done, ${result.events} events applied (${result.deadLettered} dead-lettered) up to sequence ${result.lastSequence} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 // Prisma clients and pools keep the event loop alive; the work is committed.
 process.exit(result.deadLettered > 0 ? 2 : 0);

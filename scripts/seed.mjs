@@ -35,7 +35,9 @@ async function query(context, sql) {
 }
 
 const demoIds = async (prefix) =>
-  (await query('identity', `select id from users where email like '${prefix}%@coursegraph.dev' order by email`)).map((r) => r.id);
+  (await query('identity', `select id from users where email like '${prefix}%@coursegraph.dev' order by email`)).map(
+    (r) => r.id,
+  );
 
 export async function seedCatalog() {
   refuseInProduction('the demo seed');

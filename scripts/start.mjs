@@ -27,7 +27,8 @@ const { startMailSink, mailSinkPort, mailDir } = await import('./mail-sink.mjs')
 fs.mkdirSync(logDir, { recursive: true });
 const mailLog = fs.createWriteStream(path.join(logDir, 'mail-sink.log'), { flags: 'a' });
 const mailSink = process.env.SMTP_HOST ? null : await startMailSink({ log: (line) => mailLog.write(`${line}\n`) });
-if (!process.env.SMTP_HOST && !mailSink) log(`start: port ${mailSinkPort()} is taken; mail goes to the SMTP server listening there`);
+if (!process.env.SMTP_HOST && !mailSink)
+  log(`start: port ${mailSinkPort()} is taken; mail goes to the SMTP server listening there`);
 
 let platform;
 try {

@@ -51,14 +51,21 @@ try {
   const report = path.join(ROOT, '.data/test-results/vitest.json');
   fs.mkdirSync(path.dirname(report), { recursive: true });
   fs.rmSync(report, { force: true });
-  const vitest = await runCapture(path.join(ROOT, 'node_modules/.bin/vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]);
+  const vitest = await runCapture(path.join(ROOT, 'node_modules/.bin/vitest'), [
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+  ]);
   if (fs.existsSync(report)) {
     const r = JSON.parse(fs.readFileSync(report, 'utf8'));
     totals.passed += r.numPassedTests;
     totals.failed += r.numFailedTests;
     totals.skipped += r.numPendingTests + r.numTodoTests;
     // A file that fails to load has no failed test but must still fail the run.
-    const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'));
+    const brokenFiles = r.testResults.filter(
+      (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
+    );
     totals.failed += brokenFiles.length;
   } else {
     totals.failed += 1;
@@ -66,7 +73,13 @@ try {
   if (vitest.code !== 0) problems.push(`vitest exited ${vitest.code}`);
 
   log('\n== Rust tests (cargo test)');
-  const cargo = await runCapture('cargo', ['test', '--manifest-path', path.join(ROOT, 'rust-subgraphs/Cargo.toml'), '--color', 'never']);
+  const cargo = await runCapture('cargo', [
+    'test',
+    '--manifest-path',
+    path.join(ROOT, 'rust-subgraphs/Cargo.toml'),
+    '--color',
+    'never',
+  ]);
   let rustCounted = false;
   for (const m of cargo.output.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
     totals.passed += Number(m[1]);

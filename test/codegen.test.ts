@@ -15,7 +15,12 @@ function typeErrors(source: string): string[] {
   const file = path.join(dir, 'probe.ts');
   fs.writeFileSync(file, source.replace('GENERATED', generated));
   const program = ts.createProgram([file], {
-    strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
   });
   const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === file);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -24,10 +29,12 @@ function typeErrors(source: string): string[] {
 
 describe('generated resolver types', () => {
   it('accept resolvers that match the SDL', () => {
-    expect(typeErrors(`
+    expect(
+      typeErrors(`
       import type { UserResolvers } from 'GENERATED';
       export const User: UserResolvers = { active: (user) => user.deactivatedAt === null, name: (user) => user.name };
-    `)).toEqual([]);
+    `),
+    ).toEqual([]);
   });
 
   it('reject a resolver whose return type does not match the SDL', () => {

@@ -39,9 +39,16 @@ function ownersOf(file: string): string[] {
 }
 
 const dirsIn = (dir: string) =>
-  fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  fs
+    .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 
-const subgraphs = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<string, { sdl: string }>;
+const subgraphs = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<
+  string,
+  { sdl: string }
+>;
 /** A subgraph's folder: its SDL's path up to `src/` (subgraphs/identity, rust-subgraphs/search). */
 const folderOf = (sdl: string) => sdl.slice(0, sdl.indexOf('/src/'));
 
@@ -57,7 +64,9 @@ describe('.github/CODEOWNERS', () => {
   });
 
   it('names only paths that exist', () => {
-    const missing = RULES.map((r) => pathOf(r.pattern)).filter((p): p is string => p !== null && !fs.existsSync(path.join(ROOT, p)));
+    const missing = RULES.map((r) => pathOf(r.pattern)).filter(
+      (p): p is string => p !== null && !fs.existsSync(path.join(ROOT, p)),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -65,7 +74,10 @@ describe('.github/CODEOWNERS', () => {
     expect(Object.keys(subgraphs).length).toBeGreaterThan(0);
     for (const [name, { sdl }] of Object.entries(subgraphs)) {
       const folder = folderOf(sdl);
-      expect(RULES.some((r) => pathOf(r.pattern) === folder), `no line for ${folder}/`).toBe(true);
+      expect(
+        RULES.some((r) => pathOf(r.pattern) === folder),
+        `no line for ${folder}/`,
+      ).toBe(true);
       expect(ownersOf(sdl), sdl).toEqual([`@coursegraph/${name}`]);
     }
   });
@@ -74,7 +86,10 @@ describe('.github/CODEOWNERS', () => {
     const contexts = dirsIn('prisma');
     expect(contexts.length).toBeGreaterThan(0);
     for (const context of contexts) {
-      expect(RULES.some((r) => pathOf(r.pattern) === `prisma/${context}`), `no line for prisma/${context}/`).toBe(true);
+      expect(
+        RULES.some((r) => pathOf(r.pattern) === `prisma/${context}`),
+        `no line for prisma/${context}/`,
+      ).toBe(true);
       expect(ownersOf(`prisma/${context}/schema.prisma`)).toEqual([`@coursegraph/${context}`]);
       expect(ownersOf(`prisma/${context}/migrations/x/migration.sql`)).toEqual([`@coursegraph/${context}`]);
     }
@@ -85,13 +100,23 @@ describe('.github/CODEOWNERS', () => {
     expect(contexts.length).toBeGreaterThan(0);
     for (const context of contexts) {
       const folder = `schema/events/coursegraph/${context}`;
-      expect(RULES.some((r) => pathOf(r.pattern) === folder), `no line for ${folder}/`).toBe(true);
+      expect(
+        RULES.some((r) => pathOf(r.pattern) === folder),
+        `no line for ${folder}/`,
+      ).toBe(true);
       expect(ownersOf(`${folder}/v1/events.proto`)).toEqual([`@coursegraph/${context}`]);
     }
   });
 
   it('leaves nothing without an owner', () => {
-    for (const file of ['README.md', 'gateway/src/app.ts', 'packages/service-kit/src/index.ts', 'scripts/stack.mjs', 'deploy/k8s/base/gateway.yaml', 'docs/architecture.md']) {
+    for (const file of [
+      'README.md',
+      'gateway/src/app.ts',
+      'packages/service-kit/src/index.ts',
+      'scripts/stack.mjs',
+      'deploy/k8s/base/gateway.yaml',
+      'docs/architecture.md',
+    ]) {
       expect(ownersOf(file).length, file).toBeGreaterThan(0);
     }
   });

@@ -34,7 +34,11 @@ function readDocs(file: string): Doc[] {
     return d.toJS() as Doc;
   });
 }
-const yamlFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').map((f) => path.join(dir, f));
+const yamlFiles = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .map((f) => path.join(dir, f));
 
 const base = yamlFiles(BASE).flatMap((file) => readDocs(file).map((doc) => ({ file, doc })));
 const overlay = yamlFiles(OVERLAY).flatMap((file) => readDocs(file).map((doc) => ({ file, doc })));
@@ -44,7 +48,8 @@ const ofKind = (kind: string) => base.map((b) => b.doc).filter((d) => d.kind ===
 
 /** The model class of `apiVersion`/`kind` in kubernetes-models (core `v1` has no group folder). */
 async function validate(doc: Doc): Promise<void> {
-  if (typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string') throw new Error('a manifest needs apiVersion and kind');
+  if (typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string')
+    throw new Error('a manifest needs apiVersion and kind');
   let mod: Record<string, unknown>;
   try {
     mod = await import(/* @vite-ignore */ `kubernetes-models/${doc.apiVersion}/${doc.kind}`);
@@ -56,7 +61,9 @@ async function validate(doc: Doc): Promise<void> {
 }
 
 /** Each service's settings (the spec it reads at start-up), and the subgraphs' names. */
-const subgraphs = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<string, unknown>);
+const subgraphs = Object.keys(
+  JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<string, unknown>,
+);
 const specs: Record<string, ConfigSpec> = {
   gateway: gatewaySettings,
   identity: identitySettings,
@@ -67,32 +74,51 @@ const specs: Record<string, ConfigSpec> = {
 };
 
 /** README configuration table rows: variable → default and who uses it (search is Rust: no TS spec). */
-const readmeSettings = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^\| `([A-Z0-9_<>]+)` \| (.*?) \| (.*?) \|/gm)].map((m) => ({
+const readmeSettings = [
+  ...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^\| `([A-Z0-9_<>]+)` \| (.*?) \| (.*?) \|/gm),
+].map((m) => ({
   env: m[1],
   defaultValue: m[2].replace(/`/g, ''),
   usedBy: m[3],
 }));
-const searchSettings = new Set(readmeSettings.filter((r) => /\bsearch\b|^every service/.test(r.usedBy)).map((r) => r.env));
+const searchSettings = new Set(
+  readmeSettings.filter((r) => /\bsearch\b|^every service/.test(r.usedBy)).map((r) => r.env),
+);
 const scriptSettings = new Set(readmeSettings.filter((r) => /\bscripts\b/.test(r.usedBy)).map((r) => r.env));
 
 function knownSettings(service: string): Set<string> {
   if (service === 'search') return searchSettings;
-  if (service === 'migrate') return new Set([...scriptSettings, ...['identity', 'course', 'enrollment', 'payment', 'notification'].map((c) => `${c.toUpperCase()}_DATABASE_URL`)]);
+  if (service === 'migrate')
+    return new Set([
+      ...scriptSettings,
+      ...['identity', 'course', 'enrollment', 'payment', 'notification'].map((c) => `${c.toUpperCase()}_DATABASE_URL`),
+    ]);
   // Every TypeScript service also reads the event backbone's settings when it declares streams or relays.
-  const known = new Set([...Object.values(specs[service]), ...Object.values(streamRetentionSettings), ...Object.values(outboxSettings)].map((s) => s.env));
+  const known = new Set(
+    [...Object.values(specs[service]), ...Object.values(streamRetentionSettings), ...Object.values(outboxSettings)].map(
+      (s) => s.env,
+    ),
+  );
   if (service === 'gateway') for (const name of subgraphs) known.add(`SUBGRAPH_${name.toUpperCase()}_URL`);
   return known;
 }
 
-const configMaps = new Map(ofKind('ConfigMap').map((c) => [c.metadata.name as string, c.data as Record<string, string>]));
-const secretTemplates = new Map(secrets.map((s) => [s.metadata.name as string, s.stringData as Record<string, string>]));
+const configMaps = new Map(
+  ofKind('ConfigMap').map((c) => [c.metadata.name as string, c.data as Record<string, string>]),
+);
+const secretTemplates = new Map(
+  secrets.map((s) => [s.metadata.name as string, s.stringData as Record<string, string>]),
+);
 
 /** A workload's container environment: name → value (Secrets filled from the template). */
 function containerEnv(container: Doc): Map<string, string> {
   const env = new Map<string, string>();
   for (const from of container.envFrom ?? []) {
     const data = configMaps.get(from.configMapRef?.name);
-    if (!data) throw new Error(`envFrom names ConfigMap ${from.configMapRef?.name ?? JSON.stringify(from)}, which is not in the base`);
+    if (!data)
+      throw new Error(
+        `envFrom names ConfigMap ${from.configMapRef?.name ?? JSON.stringify(from)}, which is not in the base`,
+      );
     for (const [k, v] of Object.entries(data)) env.set(k, v);
   }
   for (const e of container.env ?? []) {
@@ -109,7 +135,10 @@ describe('Kubernetes manifests', () => {
   it('every document is valid against the Kubernetes schemas', async () => {
     expect(all.length).toBeGreaterThan(30);
     for (const { file, doc } of all) {
-      await expect(validate(doc), `${path.relative(ROOT, file)}: ${doc.kind} ${doc.metadata?.name}`).resolves.toBeUndefined();
+      await expect(
+        validate(doc),
+        `${path.relative(ROOT, file)}: ${doc.kind} ${doc.metadata?.name}`,
+      ).resolves.toBeUndefined();
     }
   });
 
@@ -125,15 +154,20 @@ describe('Kubernetes manifests', () => {
     const hpa = structuredClone(ofKind('HorizontalPodAutoscaler')[0]);
     hpa.spec.minReplicas = 'two';
     await expect(validate(hpa)).rejects.toThrow(/minReplicas/);
-    await expect(validate({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } })).rejects.toThrow(/not a Kubernetes resource/);
+    await expect(validate({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } })).rejects.toThrow(
+      /not a Kubernetes resource/,
+    );
   });
 
   it('the kustomizations list files that exist, and name every image the workloads use', () => {
     for (const dir of [BASE, OVERLAY]) {
       const k = readDocs(path.join(dir, 'kustomization.yaml'))[0];
-      for (const r of k.resources as string[]) expect(fs.existsSync(path.join(dir, r)), `${path.relative(ROOT, dir)}: ${r}`).toBe(true);
+      for (const r of k.resources as string[])
+        expect(fs.existsSync(path.join(dir, r)), `${path.relative(ROOT, dir)}: ${r}`).toBe(true);
     }
-    const listed = (readDocs(path.join(BASE, 'kustomization.yaml'))[0].resources as string[]).map((r) => path.join(BASE, r)).sort();
+    const listed = (readDocs(path.join(BASE, 'kustomization.yaml'))[0].resources as string[])
+      .map((r) => path.join(BASE, r))
+      .sort();
     expect(listed).toEqual(yamlFiles(BASE).sort());
     const images = new Set((readDocs(path.join(BASE, 'kustomization.yaml'))[0].images as Doc[]).map((i) => i.name));
     const used = new Set(workloads.flatMap((w) => (w.spec.template.spec.containers as Doc[]).map((c) => c.image)));
@@ -147,14 +181,20 @@ describe('Kubernetes manifests', () => {
   });
 
   it('probes each service on its real health paths and port, with a disruption budget, and an autoscaler per Deployment', () => {
-    const ports = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<string, { port: number }>;
+    const ports = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<
+      string,
+      { port: number }
+    >;
     for (const w of [...ofKind('Deployment'), ...ofKind('StatefulSet')]) {
       const name = serviceOf(w);
       const [container] = w.spec.template.spec.containers as Doc[];
       const env = containerEnv(container);
       // The port the service listens on: its setting's value, or the code's default.
       const portSetting = name === 'search' ? 'SEARCH_PORT' : (specs[name].port.env as string);
-      const codeDefault = name === 'search' ? Number(readmeSettings.find((r) => r.env === 'SEARCH_PORT')!.defaultValue) : (specs[name].port.default as number);
+      const codeDefault =
+        name === 'search'
+          ? Number(readmeSettings.find((r) => r.env === 'SEARCH_PORT')!.defaultValue)
+          : (specs[name].port.default as number);
       const port = Number(env.get(portSetting) ?? codeDefault);
       if (name !== 'gateway') expect(port, `${name}: schema/subgraphs.json's port`).toBe(ports[name].port);
       const named = (container.ports as Doc[]).find((p) => p.name === 'http');
@@ -162,19 +202,25 @@ describe('Kubernetes manifests', () => {
       expect(container.livenessProbe?.httpGet, name).toMatchObject({ path: '/healthz', port: 'http' });
       expect(container.startupProbe?.httpGet, name).toMatchObject({ path: '/healthz', port: 'http' });
       expect(container.readinessProbe?.httpGet, name).toMatchObject({ path: '/readyz', port: 'http' });
-      expect(container.resources?.requests?.cpu && container.resources?.limits?.memory, `${name}: resources`).toBeTruthy();
+      expect(
+        container.resources?.requests?.cpu && container.resources?.limits?.memory,
+        `${name}: resources`,
+      ).toBeTruthy();
       // The kit drains for up to 10 s after a 5 s preStop; the grace period must cover both.
       expect(w.spec.template.spec.terminationGracePeriodSeconds, name).toBeGreaterThanOrEqual(20);
 
       const podLabels = w.spec.template.metadata.labels as Record<string, string>;
-      const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+      const matches = (selector: Record<string, string>) =>
+        Object.entries(selector).every(([k, v]) => podLabels[k] === v);
       const pdbs = ofKind('PodDisruptionBudget').filter((p) => matches(p.spec.selector.matchLabels));
       expect(pdbs.length, `${name}: one PodDisruptionBudget`).toBe(1);
       const services = ofKind('Service').filter((s) => matches(s.spec.selector) && !s.spec.clusterIP);
       expect(services.length, `${name}: one Service`).toBe(1);
       expect(services[0].spec.ports[0]).toMatchObject({ port, targetPort: 'http' });
       if (w.kind === 'Deployment') {
-        const hpas = ofKind('HorizontalPodAutoscaler').filter((h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === w.metadata.name);
+        const hpas = ofKind('HorizontalPodAutoscaler').filter(
+          (h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === w.metadata.name,
+        );
         expect(hpas.length, `${name}: one HorizontalPodAutoscaler`).toBe(1);
         expect(hpas[0].spec.minReplicas, `${name}: at least two replicas`).toBeGreaterThanOrEqual(2);
         expect(hpas[0].spec.metrics[0].resource.name).toBe('cpu');
@@ -192,14 +238,29 @@ describe('Kubernetes manifests', () => {
       for (const container of w.spec.template.spec.containers as Doc[]) {
         for (const e of container.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef;
-          if (ref) expect(secretTemplates.get(ref.name)?.[ref.key], `${name}: Secret ${ref.name} key ${ref.key} in the template`).toBeDefined();
+          if (ref)
+            expect(
+              secretTemplates.get(ref.name)?.[ref.key],
+              `${name}: Secret ${ref.name} key ${ref.key} in the template`,
+            ).toBeDefined();
         }
-        for (const variable of containerEnv(container).keys()) expect(known.has(variable), `${name} sets ${variable}, which it does not read`).toBe(true);
+        for (const variable of containerEnv(container).keys())
+          expect(known.has(variable), `${name} sets ${variable}, which it does not read`).toBe(true);
       }
     }
     // Every key of the templates is read by someone (no stale secrets).
-    const referenced = new Set(workloads.flatMap((w) => (w.spec.template.spec.containers as Doc[]).flatMap((c) => (c.env ?? []).map((e: Doc) => e.valueFrom?.secretKeyRef && `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`))));
-    for (const [name, data] of secretTemplates) for (const key of Object.keys(data)) expect(referenced.has(`${name}/${key}`), `${name}/${key} is used`).toBe(true);
+    const referenced = new Set(
+      workloads.flatMap((w) =>
+        (w.spec.template.spec.containers as Doc[]).flatMap((c) =>
+          (c.env ?? []).map(
+            (e: Doc) => e.valueFrom?.secretKeyRef && `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`,
+          ),
+        ),
+      ),
+    );
+    for (const [name, data] of secretTemplates)
+      for (const key of Object.keys(data))
+        expect(referenced.has(`${name}/${key}`), `${name}/${key} is used`).toBe(true);
   });
 
   it('passes the production profile with the manifests settings and the Secrets filled in', () => {
@@ -227,7 +288,12 @@ describe('Citus distribution plan', () => {
     expect(problems).toEqual([]);
     // Every migration the plan lists is still needed (a stale one is a problem above).
     expect(pending.length).toBe(plan.requiredMigrations.length);
-    expect(pending.map((p) => `${p.table}:${p.constraint}`)).toEqual(expect.arrayContaining(['payment.provider_attempts:provider_attempts_one_charge_per_order', 'identity.users:users_email_key_key']));
+    expect(pending.map((p) => `${p.table}:${p.constraint}`)).toEqual(
+      expect.arrayContaining([
+        'payment.provider_attempts:provider_attempts_one_charge_per_order',
+        'identity.users:users_email_key_key',
+      ]),
+    );
   });
 
   it('catches a plan that does not fit the schemas', () => {
@@ -235,9 +301,18 @@ describe('Citus distribution plan', () => {
     delete broken.tables['enrollment.lesson_progress'];
     broken.tables['payment.orders'].column = 'customer_id';
     broken.tables['course.lessons'].colocate = 'user';
-    broken.tables['notification.recipients'] = { kind: 'distributed', column: 'email', colocate: 'user', reason: 'a column of another type than the group' };
+    broken.tables['notification.recipients'] = {
+      kind: 'distributed',
+      column: 'email',
+      colocate: 'user',
+      reason: 'a column of another type than the group',
+    };
     broken.requiredMigrations = broken.requiredMigrations.filter((r: Doc) => r.constraint !== 'refunds_pkey');
-    broken.requiredMigrations.push({ table: 'payment.coupon_uses', constraint: 'coupon_uses_pkey', change: 'a change that is not needed' });
+    broken.requiredMigrations.push({
+      table: 'payment.coupon_uses',
+      constraint: 'coupon_uses_pkey',
+      change: 'a change that is not needed',
+    });
     const { problems } = checkDistribution(broken, tables);
     const expected = [
       /enrollment\.lesson_progress .* is not in the plan/,
@@ -247,13 +322,21 @@ describe('Citus distribution plan', () => {
       /notification\.recipients: email is text, but co-location group user is distributed on uuid/,
       /requiredMigrations lists payment\.coupon_uses coupon_uses_pkey, which no longer conflicts/,
     ];
-    for (const e of expected) expect(problems.some((p) => e.test(p)), `${e}\n${problems.join('\n')}`).toBe(true);
+    for (const e of expected)
+      expect(
+        problems.some((p) => e.test(p)),
+        `${e}\n${problems.join('\n')}`,
+      ).toBe(true);
   });
 
   it('reads the partial unique indexes the migrations create by hand', () => {
     const attempts = tables.get('payment.provider_attempts')!;
-    expect(attempts.uniques.find((u: Doc) => u.name === 'provider_attempts_one_charge_per_order')?.columns).toEqual(['order_id']);
+    expect(attempts.uniques.find((u: Doc) => u.name === 'provider_attempts_one_charge_per_order')?.columns).toEqual([
+      'order_id',
+    ]);
     // Dropped by a later migration: not a constraint any more.
-    expect(tables.get('enrollment.certificates')!.uniques.map((u: Doc) => u.name)).not.toContain('certificates_user_id_enrollment_id_key');
+    expect(tables.get('enrollment.certificates')!.uniques.map((u: Doc) => u.name)).not.toContain(
+      'certificates_user_id_enrollment_id_key',
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('generated documentation', () => {
     const dir = copyOfGenerated();
     const events = path.join(dir, 'docs/events.md');
     const readme = path.join(dir, 'README.md');
-    fs.writeFileSync(events, fs.readFileSync(events, 'utf8').replace('`course.course.published`', '`course.course.launched`'));
+    fs.writeFileSync(
+      events,
+      fs.readFileSync(events, 'utf8').replace('`course.course.published`', '`course.course.launched`'),
+    );
     fs.writeFileSync(readme, fs.readFileSync(readme, 'utf8').replace(/^\| `GATEWAY_PORT` \|.*\n/m, ''));
     const before = [fs.readFileSync(events, 'utf8'), fs.readFileSync(readme, 'utf8')];
 
@@ -78,7 +81,9 @@ describe('generated documentation', () => {
 
   it('the catalogue has a section for every subject the contracts define', () => {
     // Read from the source, apart from the generator, which imports the build.
-    const subjects = [...read('packages/contracts/src/index.ts').matchAll(/defineEvent\('([a-z_.]+)'/g)].map((m) => m[1]);
+    const subjects = [...read('packages/contracts/src/index.ts').matchAll(/defineEvent\('([a-z_.]+)'/g)].map(
+      (m) => m[1],
+    );
     expect(subjects.length).toBeGreaterThan(10);
     const catalogue = read('docs/events.md');
     for (const subject of subjects) expect(catalogue, subject).toContain(`### \`${subject}\``);
@@ -86,11 +91,17 @@ describe('generated documentation', () => {
 
   it("the configuration table has a row for every variable of every service's config spec", () => {
     const table = read('README.md').split('<!-- config:begin -->')[1]!.split('<!-- config:end -->')[0]!;
-    const sources = ['gateway/src/config.ts', ...fs.readdirSync(path.join(ROOT, 'subgraphs')).map((s) => `subgraphs/${s}/src/config.ts`),
-      'packages/service-kit/src/config.ts', 'packages/service-kit/src/events/nats.ts', 'packages/service-kit/src/events/outbox-settings.ts']
-      .filter((f) => fs.existsSync(path.join(ROOT, f)));
+    const sources = [
+      'gateway/src/config.ts',
+      ...fs.readdirSync(path.join(ROOT, 'subgraphs')).map((s) => `subgraphs/${s}/src/config.ts`),
+      'packages/service-kit/src/config.ts',
+      'packages/service-kit/src/events/nats.ts',
+      'packages/service-kit/src/events/outbox-settings.ts',
+    ].filter((f) => fs.existsSync(path.join(ROOT, f)));
     const names = sources.flatMap((f) => [...read(f).matchAll(/\benv: '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!));
-    const rust = [...read('rust-subgraphs/search/src/config.rs').matchAll(/\/\/\/ `([A-Z][A-Z0-9_]+)`:/g)].map((m) => m[1]!);
+    const rust = [...read('rust-subgraphs/search/src/config.rs').matchAll(/\/\/\/ `([A-Z][A-Z0-9_]+)`:/g)].map(
+      (m) => m[1]!,
+    );
     expect(names.length).toBeGreaterThan(50);
     for (const name of [...names, ...rust]) expect(table, name).toContain(`| \`${name}\` |`);
   });

@@ -98,13 +98,18 @@ describe('NATS without credentials', () => {
 
   it('cannot publish payment.payment.succeeded nor read a stream: the server answers only with an error, and PAYMENT is unchanged', async () => {
     const before = await paymentMessages();
-    const lines = await rawSession(nats.bareUrl, [
-      `PUB ${FORGED} 2\r\n{}\r\n`,
-      'SUB _INBOX.forged 1\r\n',
-      'PUB $JS.API.STREAM.INFO.PAYMENT _INBOX.forged 0\r\n\r\n',
-      'PUB $JS.API.CONSUMER.CREATE.PAYMENT _INBOX.forged 2\r\n{}\r\n',
-    ].join(''));
-    expect(lines.filter((l) => !l.startsWith('INFO '))).toEqual([expect.stringMatching(/^-ERR 'Authorization Violation'/)]);
+    const lines = await rawSession(
+      nats.bareUrl,
+      [
+        `PUB ${FORGED} 2\r\n{}\r\n`,
+        'SUB _INBOX.forged 1\r\n',
+        'PUB $JS.API.STREAM.INFO.PAYMENT _INBOX.forged 0\r\n\r\n',
+        'PUB $JS.API.CONSUMER.CREATE.PAYMENT _INBOX.forged 2\r\n{}\r\n',
+      ].join(''),
+    );
+    expect(lines.filter((l) => !l.startsWith('INFO '))).toEqual([
+      expect.stringMatching(/^-ERR 'Authorization Violation'/),
+    ]);
     expect(await paymentMessages()).toBe(before);
   });
 });
@@ -125,19 +130,26 @@ describe('NATS users per context', () => {
     await nc.flush();
     expect(await violation).toEqual({ operation: 'publish', subject: FORGED });
     // Through JetStream's request too: refused, never acknowledged.
-    await expect(jetstream(nc).publish(FORGED, new TextEncoder().encode('{}'), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
+    await expect(jetstream(nc).publish(FORGED, new TextEncoder().encode('{}'), { timeout: 2000 })).rejects.toThrow(
+      /permissions violation/i,
+    );
     expect(await paymentMessages()).toBe(before);
   });
 
   it('refuses course a consumer on PAYMENT (it does not consume it), but not on ENROLLMENT (it does)', async () => {
     const jsm = await jetstreamManager(await as('course'));
-    await expect(jsm.consumers.add('PAYMENT', { durable_name: 'course-spy', ack_policy: AckPolicy.Explicit }))
-      .rejects.toThrow(/permissions violation/i);
+    await expect(
+      jsm.consumers.add('PAYMENT', { durable_name: 'course-spy', ack_policy: AckPolicy.Explicit }),
+    ).rejects.toThrow(/permissions violation/i);
     await expect(jsm.streams.info('PAYMENT')).rejects.toThrow(/permissions violation/i);
     expect(await operatorJsm.consumers.info('PAYMENT', 'course-spy').catch(() => null)).toBeNull();
     // Its own consumption works: it may create the ENROLLMENT stream to start before enrollment.
     await ensureStream(jsm, 'enrollment');
-    const created = await jsm.consumers.add('ENROLLMENT', { durable_name: 'course-permissions-test', ack_policy: AckPolicy.Explicit, filter_subject: 'enrollment.>' });
+    const created = await jsm.consumers.add('ENROLLMENT', {
+      durable_name: 'course-permissions-test',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'enrollment.>',
+    });
     expect(created.name).toBe('course-permissions-test');
   });
 
@@ -162,8 +174,13 @@ describe('NATS users per context', () => {
     expect((await (await jetstreamManager(gateway)).streams.info('PAYMENT')).config.name).toBe('PAYMENT');
 
     const enrollment = await jetstreamManager(await as('enrollment'));
-    await expect(enrollment.consumers.add('REDRIVE', { durable_name: 'enrollment-spy', ack_policy: AckPolicy.Explicit, filter_subject: 'redrive.payment.>' }))
-      .rejects.toThrow(/permissions violation/i);
+    await expect(
+      enrollment.consumers.add('REDRIVE', {
+        durable_name: 'enrollment-spy',
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'redrive.payment.>',
+      }),
+    ).rejects.toThrow(/permissions violation/i);
   });
 
   it('leaves a stream’s limits to its producer: a consumer’s refused update is skipped', async () => {
@@ -182,7 +199,12 @@ describe('Redis', () => {
     expect(withPassword.password).not.toBe('');
     const bare = new URL(withPassword);
     bare.password = '';
-    const anonymous = new Redis(bare.toString(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null });
+    const anonymous = new Redis(bare.toString(), {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: true,
+      retryStrategy: () => null,
+    });
     anonymous.on('error', () => {}); // the refusal is asserted below, not logged
     const client = new Redis(withPassword.toString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
     try {

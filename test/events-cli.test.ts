@@ -8,10 +8,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import {
-  createLogger, DEADLETTER_STREAM, enqueueEvent, natsConnectOptions, newId, newTraceparent, on, REDRIVE_STREAM, redriveConsumerName, startConsumer, startOutboxRelay,
-  type EventConsumer, type OutboxRelay, type PgExecutor, type ReceivedEvent,
+  createLogger,
+  DEADLETTER_STREAM,
+  enqueueEvent,
+  natsConnectOptions,
+  newId,
+  newTraceparent,
+  on,
+  REDRIVE_STREAM,
+  redriveConsumerName,
+  startConsumer,
+  startOutboxRelay,
+  type EventConsumer,
+  type OutboxRelay,
+  type PgExecutor,
+  type ReceivedEvent,
 } from '../packages/service-kit/src/index.js';
-import { createScratchContext, pingEvent, waitFor, type Ping, type ScratchContext } from '../packages/service-kit/src/events/testing.js';
+import {
+  createScratchContext,
+  pingEvent,
+  waitFor,
+  type Ping,
+  type ScratchContext,
+} from '../packages/service-kit/src/events/testing.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4223';
@@ -30,29 +49,58 @@ const applied: ReceivedEvent[] = [];
 /** Runs the CLI; resolves with its exit status and output (never rejects on a non-zero status). */
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'scripts/events.mjs'), ...args], {
-      cwd: ROOT,
-      timeout: 60_000,
-      env: { ...process.env, NATS_URL, EVENT_OUTBOX_MAX_ATTEMPTS: String(MAX_ATTEMPTS), [`${ctx.toUpperCase()}_DATABASE_URL`]: scratch.databaseUrl },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'scripts/events.mjs'), ...args],
+      {
+        cwd: ROOT,
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          NATS_URL,
+          EVENT_OUTBOX_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+          [`${ctx.toUpperCase()}_DATABASE_URL`]: scratch.databaseUrl,
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 beforeAll(async () => {
-  scratch = await createScratchContext('evcli',
-    'create table $schema.projection (event_id uuid primary key, key text not null);');
+  scratch = await createScratchContext(
+    'evcli',
+    'create table $schema.projection (event_id uuid primary key, key text not null);',
+  );
   ctx = scratch.context;
   nc = await connect(natsConnectOptions(NATS_URL));
   jsm = await jetstreamManager(nc);
-  relay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl: NATS_URL, logger, pollIntervalMs: 100, maxAttempts: MAX_ATTEMPTS });
+  relay = await startOutboxRelay({
+    context: ctx,
+    databaseUrl: scratch.databaseUrl,
+    natsUrl: NATS_URL,
+    logger,
+    pollIntervalMs: 100,
+    maxAttempts: MAX_ATTEMPTS,
+  });
   consumer = await startConsumer({
-    context: ctx, name: 'cli', stream: ctx.toUpperCase(), natsUrl: NATS_URL, logger, transaction: scratch.transaction, maxDeliver: 2, backoffMs: [50],
-    handlers: [on(pingEvent(ctx), async (tx: PgExecutor, e) => {
-      const key = (e.payload as unknown as Ping).key;
-      if (broken && key === 'poison') throw new Error('the poison cannot be applied yet');
-      await tx.$executeRawUnsafe(`insert into "${ctx}".projection (event_id, key) values ($1, $2)`, e.id, key);
-      applied.push(e);
-    })],
+    context: ctx,
+    name: 'cli',
+    stream: ctx.toUpperCase(),
+    natsUrl: NATS_URL,
+    logger,
+    transaction: scratch.transaction,
+    maxDeliver: 2,
+    backoffMs: [50],
+    handlers: [
+      on(pingEvent(ctx), async (tx: PgExecutor, e) => {
+        const key = (e.payload as unknown as Ping).key;
+        if (broken && key === 'poison') throw new Error('the poison cannot be applied yet');
+        await tx.$executeRawUnsafe(`insert into "${ctx}".projection (event_id, key) values ($1, $2)`, e.id, key);
+        applied.push(e);
+      }),
+    ],
   });
 });
 
@@ -75,22 +123,33 @@ describe('node scripts/events.mjs', () => {
     // An event for a subject no stream takes yet (its stream is created later): refused, then parked.
     const id = newId();
     const subject = `${ctx}_late.ping.sent`;
-    await scratch.pool.query(`insert into "${ctx}".outbox_events (id, subject, payload, traceparent) values ($1, $2, $3, $4)`,
-      [id, subject, Buffer.from([0x0a, 1, 0x41]), newTraceparent()]);
+    await scratch.pool.query(
+      `insert into "${ctx}".outbox_events (id, subject, payload, traceparent) values ($1, $2, $3, $4)`,
+      [id, subject, Buffer.from([0x0a, 1, 0x41]), newTraceparent()],
+    );
     await waitFor(async () => (await outboxRow(id)).attempts >= MAX_ATTEMPTS, 15_000, 'the row parked');
 
     const list = await cli('outbox', 'list', ctx);
     expect(list.code).toBe(0);
     const line = list.stdout.split('\n').find((l) => l.startsWith(`${ctx} `));
-    expect(line).toMatch(new RegExp(`^${ctx}\\s+1\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+0\\s+1\\s+no JetStream stream takes ${subject}`));
+    expect(line).toMatch(
+      new RegExp(`^${ctx}\\s+1\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+0\\s+1\\s+no JetStream stream takes ${subject}`),
+    );
     expect(list.stdout).toContain(`  ${id}  ${subject}  created `);
     expect(list.stdout).toContain(`attempts ${MAX_ATTEMPTS}`);
 
     // Refused arguments change nothing.
-    for (const args of [['outbox', 'redrive', 'Bad;Name'], ['outbox', 'redrive', ctx, 'not-an-id'], ['outbox', 'purge', ctx], ['nonsense']]) {
+    for (const args of [
+      ['outbox', 'redrive', 'Bad;Name'],
+      ['outbox', 'redrive', ctx, 'not-an-id'],
+      ['outbox', 'purge', ctx],
+      ['nonsense'],
+    ]) {
       const refused = await cli(...args);
       expect(refused.code, args.join(' ')).toBe(2);
-      expect(refused.stderr, args.join(' ')).toMatch(/^events: (not a context name|not an outbox row id|unknown outbox command|unknown command)/);
+      expect(refused.stderr, args.join(' ')).toMatch(
+        /^events: (not a context name|not an outbox row id|unknown outbox command|unknown command)/,
+      );
       expect(refused.stderr).toContain('usage: node scripts/events.mjs');
     }
     expect(await outboxRow(id)).toMatchObject({ attempts: MAX_ATTEMPTS, published_at: null });
@@ -101,10 +160,14 @@ describe('node scripts/events.mjs', () => {
     expect(redrive.stdout).toContain(`re-driven ${ctx} ${id}`);
     expect(redrive.stdout).toContain(`outbox: 1 parked row(s) of ${ctx} handed back to its relay`);
     await waitFor(async () => (await outboxRow(id)).published_at !== null, 15_000, 'the re-driven row published');
-    expect((await jsm.streams.getMessage(`${ctx.toUpperCase()}_LATE`, { last_by_subj: subject }))?.header.get('Nats-Msg-Id')).toBe(id);
+    expect(
+      (await jsm.streams.getMessage(`${ctx.toUpperCase()}_LATE`, { last_by_subj: subject }))?.header.get('Nats-Msg-Id'),
+    ).toBe(id);
 
     const after = await cli('outbox', 'list', ctx);
-    expect(after.stdout.split('\n').find((l) => l.startsWith(`${ctx} `))).toMatch(new RegExp(`^${ctx}\\s+0\\s+-\\s+0\\s+0\\s+-$`));
+    expect(after.stdout.split('\n').find((l) => l.startsWith(`${ctx} `))).toMatch(
+      new RegExp(`^${ctx}\\s+0\\s+-\\s+0\\s+0\\s+-$`),
+    );
     // A second re-drive of that id finds nothing parked and says so.
     const again = await cli('outbox', 'redrive', ctx, id);
     expect(again.code).toBe(1);
@@ -117,20 +180,35 @@ describe('node scripts/events.mjs', () => {
     const fine = await scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key: 'fine' }));
     await waitFor(() => applied.some((e) => e.id === fine), 15_000, 'the event behind the poison');
     const subject = `deadletter.${ctx}.cli`;
-    await waitFor(async () => (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: subject })).state.subjects?.[subject] === 1, 15_000, 'the dead letter');
+    await waitFor(
+      async () =>
+        (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: subject })).state.subjects?.[subject] === 1,
+      15_000,
+      'the dead letter',
+    );
 
     const list = await cli('deadletters', 'list');
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^dead letters: \d+ on \d+ subject\(s\)/);
-    expect(list.stdout).toMatch(new RegExp(`\\n${subject.replace(/\./g, '\\.')}\\s+1\\s+\\S+Z\\s+\\S+Z\\s+0\\s+the poison cannot be applied yet`));
+    expect(list.stdout).toMatch(
+      new RegExp(`\\n${subject.replace(/\./g, '\\.')}\\s+1\\s+\\S+Z\\s+\\S+Z\\s+0\\s+the poison cannot be applied yet`),
+    );
     const letters = await cli('deadletters', 'list', `${ctx}.cli`);
     expect(letters.stdout).toContain(`${subject}: 1 dead letter(s)`);
-    expect(letters.stdout).toMatch(new RegExp(`${poison}\\s+${type.subject.replace(/\./g, '\\.')}\\s+2\\s+the poison cannot be applied yet`));
+    expect(letters.stdout).toMatch(
+      new RegExp(`${poison}\\s+${type.subject.replace(/\./g, '\\.')}\\s+2\\s+the poison cannot be applied yet`),
+    );
 
-    for (const args of [['deadletters', 'redrive', 'deadletter.>'], ['deadletters', 'redrive', `${ctx}.cli`, 'x'], ['deadletters', 'list', 'a', 'b']]) {
+    for (const args of [
+      ['deadletters', 'redrive', 'deadletter.>'],
+      ['deadletters', 'redrive', `${ctx}.cli`, 'x'],
+      ['deadletters', 'list', 'a', 'b'],
+    ]) {
       const refused = await cli(...args);
       expect(refused.code, args.join(' ')).toBe(2);
-      expect(refused.stderr, args.join(' ')).toMatch(/^events: (not a dead-letter subject|not an event id|deadletters list takes at most one subject)/);
+      expect(refused.stderr, args.join(' ')).toMatch(
+        /^events: (not a dead-letter subject|not an event id|deadletters list takes at most one subject)/,
+      );
     }
     expect((await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: subject })).state.subjects?.[subject]).toBe(1);
 

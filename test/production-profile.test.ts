@@ -30,7 +30,12 @@ const FIT = {
   PAYMENT_PROVIDER: 'stripe',
   STRIPE_SECRET_KEY: 'sk_live_of_its_own',
   STRIPE_WEBHOOK_SECRET: 'whsec_of_its_own',
-  ...Object.fromEntries(['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION'].map((c) => [`${c}_DATABASE_URL`, `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`])),
+  ...Object.fromEntries(
+    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION'].map((c) => [
+      `${c}_DATABASE_URL`,
+      `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`,
+    ]),
+  ),
 };
 
 const problemsOf = (spec: ConfigSpec, env: Record<string, string>): string[] => {
@@ -73,7 +78,11 @@ describe('payment with Stripe', () => {
     const stripe = { ...FIT, STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' };
     const problems = problemsOf(paymentSettings, stripe);
     expect(variables(problems)).toEqual(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']);
-    expect(problems).toContainEqual(expect.stringMatching(/^STRIPE_WEBHOOK_SECRET is required in production: without it refunds and disputes made at Stripe are never applied/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^STRIPE_WEBHOOK_SECRET is required in production: without it refunds and disputes made at Stripe are never applied/,
+      ),
+    );
     expect(problemsOf(paymentSettings, { PAYMENT_PROVIDER: 'stripe' })).toEqual([]);
   });
 });
@@ -81,11 +90,22 @@ describe('payment with Stripe', () => {
 describe('a built service in production mode exits 2 before listening, with one message listing every problem', () => {
   /** The test run's environment (test database, Redis, NATS) in production mode, with the development signing secret. */
   // The test run's services, with Redis and NATS reached without credentials (the test run's URLs carry them).
-  const productionOfTests = () => ({ ...process.env, ...PRODUCTION, INTERNAL_SIGNING_SECRET: '', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:6379/1', NATS_URL: 'nats://127.0.0.1:4223' });
+  const productionOfTests = () => ({
+    ...process.env,
+    ...PRODUCTION,
+    INTERNAL_SIGNING_SECRET: '',
+    LOG_LEVEL: 'info',
+    REDIS_URL: 'redis://127.0.0.1:6379/1',
+    NATS_URL: 'nats://127.0.0.1:4223',
+  });
 
   it('course: development database password, Redis and NATS without credentials, plain-HTTP JWKS, development secret', async () => {
     const port = await freePort();
-    const run = await runNode('subgraphs/course/dist/main.js', [], { ...productionOfTests(), COURSE_PORT: String(port), COURSE_DATABASE_URL: contextDatabaseUrl('course') });
+    const run = await runNode('subgraphs/course/dist/main.js', [], {
+      ...productionOfTests(),
+      COURSE_PORT: String(port),
+      COURSE_DATABASE_URL: contextDatabaseUrl('course'),
+    });
     expect(run.code).toBe(2);
     const [header, ...lines] = run.stderr.trim().split('\n');
     expect(header).toBe('invalid configuration:');
@@ -93,7 +113,9 @@ describe('a built service in production mode exits 2 before listening, with one 
       expect.stringMatching(/^REDIS_URL has no password/),
       expect.stringMatching(/^NATS_URL has no credentials/),
       expect.stringMatching(/^INTERNAL_SIGNING_SECRET must be set to a secret of your own/),
-      expect.stringMatching(/^IDENTITY_JWKS_URL is plain HTTP: use https, or name its host \(127\.0\.0\.1\) in JWKS_HTTP_ALLOWED_HOSTS/),
+      expect.stringMatching(
+        /^IDENTITY_JWKS_URL is plain HTTP: use https, or name its host \(127\.0\.0\.1\) in JWKS_HTTP_ALLOWED_HOSTS/,
+      ),
       expect.stringMatching(/^COURSE_DATABASE_URL uses a development password/),
     ]);
     // Nothing was logged: it never got as far as listening.
@@ -110,16 +132,32 @@ describe('a built service in production mode exits 2 before listening, with one 
       JWKS_HTTP_ALLOWED_HOSTS: '127.0.0.1',
     });
     expect(run.code).toBe(2);
-    const lines = run.stderr.trim().split('\n').slice(1).map((l) => l.trim());
-    expect(variables(lines)).toEqual(['INTERNAL_SIGNING_SECRET', 'NATS_URL', 'PAYMENT_DATABASE_URL', 'PAYMENT_PROVIDER', 'REDIS_URL']);
-    expect(lines).toContainEqual(expect.stringMatching(/^PAYMENT_PROVIDER selects the sandbox provider, which takes no money/));
+    const lines = run.stderr
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
+    expect(variables(lines)).toEqual([
+      'INTERNAL_SIGNING_SECRET',
+      'NATS_URL',
+      'PAYMENT_DATABASE_URL',
+      'PAYMENT_PROVIDER',
+      'REDIS_URL',
+    ]);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^PAYMENT_PROVIDER selects the sandbox provider, which takes no money/),
+    );
     expect(run.stdout).not.toMatch(/listening/);
   });
 
   it('search (Rust): NATS without credentials, listed with its other problems', async () => {
     // Built by npm test (cargo), as the platform runs it.
     const binary = path.join(ROOT, 'rust-subgraphs/target/debug/coursegraph-search');
-    const run = await runProcess(binary, [], { ...productionOfTests(), SEARCH_PORT: 'http', SEARCH_INDEX_DIR: path.join(ROOT, '.data/never-created') });
+    const run = await runProcess(binary, [], {
+      ...productionOfTests(),
+      SEARCH_PORT: 'http',
+      SEARCH_INDEX_DIR: path.join(ROOT, '.data/never-created'),
+    });
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       'search: invalid configuration:',
@@ -144,12 +182,20 @@ describe('the demo tooling refuses production mode before touching anything', ()
     for (const phase of ['catalog', 'activity', 'all']) {
       const run = await runNode('scripts/seed.mjs', [phase], env());
       expect(run.code, phase).toBe(2);
-      expect(run.stderr).toBe('the demo seed refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n');
+      expect(run.stderr).toBe(
+        'the demo seed refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n',
+      );
     }
   });
 
   it("each context's built seed", async () => {
-    for (const seed of ['identity/dist/seed.js', 'course/dist/seed.js', 'payment/dist/seed.js', 'payment/dist/seed-orders.js', 'enrollment/dist/seed-enrollments.js']) {
+    for (const seed of [
+      'identity/dist/seed.js',
+      'course/dist/seed.js',
+      'payment/dist/seed.js',
+      'payment/dist/seed-orders.js',
+      'enrollment/dist/seed-enrollments.js',
+    ]) {
       const run = await runNode(`subgraphs/${seed}`, [], env());
       expect(run.code, seed).toBe(2);
       expect(run.stderr, seed).toMatch(/^the \w+ demo (orders )?seed refuses to run with COURSEGRAPH_MODE=production/);
@@ -160,7 +206,9 @@ describe('the demo tooling refuses production mode before touching anything', ()
     // No PATH: should the refusal ever go, start fails at its first command instead of installing or starting anything.
     const run = await runNode('scripts/start.mjs', [], { ...env(), PATH: '/nonexistent' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('npm start (the demo platform) refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n');
+    expect(run.stderr).toBe(
+      'npm start (the demo platform) refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n',
+    );
     expect(run.stdout).toBe('');
   });
 });

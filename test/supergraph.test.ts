@@ -11,7 +11,10 @@ describe('schema/supergraph.graphql', () => {
   it('routes User to the identity subgraph', () => {
     const supergraph = compose();
     expect(supergraph).toMatch(/IDENTITY @join__graph\(name: "identity", url: "http:\/\/127\.0\.0\.1:4001\/graphql"\)/);
-    const user = supergraph.slice(supergraph.indexOf('type User'), supergraph.indexOf('{', supergraph.indexOf('type User')));
+    const user = supergraph.slice(
+      supergraph.indexOf('type User'),
+      supergraph.indexOf('{', supergraph.indexOf('type User')),
+    );
     expect(user).toContain('@join__type(graph: IDENTITY, key: "id")');
   });
 });

@@ -7,7 +7,16 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { OPERATION_BATCH, isTraceparent, createAuthVerifier, createOperationLimiter, createRedis, createServiceYoga, remoteJwks, type Logger } from '@coursegraph/service-kit';
+import {
+  OPERATION_BATCH,
+  isTraceparent,
+  createAuthVerifier,
+  createOperationLimiter,
+  createRedis,
+  createServiceYoga,
+  remoteJwks,
+  type Logger,
+} from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ON_BEHALF_OF, clientIp, createClientIp } from './client-ip.js';
@@ -34,7 +43,12 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     logger,
   });
   const auth = createRequestAuth(verifier);
-  const { gateway, subgraphUrls, breakerStates, dispose: disposeBreakers } = await loadSupergraph(config.supergraphPath, {
+  const {
+    gateway,
+    subgraphUrls,
+    breakerStates,
+    dispose: disposeBreakers,
+  } = await loadSupergraph(config.supergraphPath, {
     deduplicateQueries: config.deduplicateQueries,
     subgraphClient: config.subgraphClient,
     subgraphTimeoutMs: config.subgraphTimeoutMs,
@@ -61,12 +75,22 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
           checkoutPerMinute: config.rateLimitCheckoutPerMinute,
         },
         clientIp: requestClientIp,
-        userOf: (request) => auth(request).then((a) => a.viewer?.userId ?? null, () => null),
+        userOf: (request) =>
+          auth(request).then(
+            (a) => a.viewer?.userId ?? null,
+            () => null,
+          ),
         logger,
       })
     : null;
   const responseCache = config.responseCache
-    ? await createResponseCache({ natsUrl: config.natsUrl, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, maxMb: config.responseCacheMaxMb, logger })
+    ? await createResponseCache({
+        natsUrl: config.natsUrl,
+        ttlMs: config.responseCacheTtlMs,
+        maxEntries: config.responseCacheMaxEntries,
+        maxMb: config.responseCacheMaxMb,
+        logger,
+      })
     : null;
 
   const yoga: YogaServerInstance<Record<string, never>, GatewayContext> = createServiceYoga<GatewayContext>({
@@ -99,7 +123,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       useExplorerSignIn({
         auth,
         graphqlEndpoint: GRAPHQL_ENDPOINT,
-        selfFetch: () => (url, init, onBehalfOf) => Promise.resolve(yoga.fetch(url, init, onBehalfOf ? { [ON_BEHALF_OF]: onBehalfOf } : {})),
+        selfFetch: () => (url, init, onBehalfOf) =>
+          Promise.resolve(yoga.fetch(url, init, onBehalfOf ? { [ON_BEHALF_OF]: onBehalfOf } : {})),
         clientIpOf: requestClientIp.of,
       }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
@@ -120,7 +145,11 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     runQuery: async (query, variables, token) => {
       const init = {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       };
       // One root field per event: judged per entity, not as one operation (service-kit operation-limits/plugin.ts).
@@ -133,7 +162,11 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     bufferLimit: config.subscriptionBufferEvents,
     slowCloseGraceMs: config.subscriptionSlowCloseGraceMs,
     authRecheckMs: config.subscriptionAuthRecheckMs,
-    limits: { perConnection: config.subscriptionMaxPerConnection, perUser: config.subscriptionMaxPerUser, perIp: config.subscriptionMaxPerIp },
+    limits: {
+      perConnection: config.subscriptionMaxPerConnection,
+      perUser: config.subscriptionMaxPerUser,
+      perIp: config.subscriptionMaxPerIp,
+    },
     ownerResumeWindow: config.subscriptionOwnerResumeWindow,
     clientIp: (req) => clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
     // Subscriptions are typed by the gateway's own Subscription SDL on top of the supergraph.
@@ -142,7 +175,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   });
 
   return {
-    handler: (req: IncomingMessage, res: ServerResponse) => (req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : yoga(req, res)),
+    handler: (req: IncomingMessage, res: ServerResponse) =>
+      req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : yoga(req, res),
     yoga,
     subscriptions,
     /** Takes WebSocket upgrades (graphql-ws) on the server that serves `handler`. */

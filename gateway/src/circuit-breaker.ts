@@ -32,7 +32,8 @@ export class CircuitBreaker {
   ) {
     this.failureThreshold = options.failureThreshold ?? 5;
     this.openMs = options.openMs ?? 10_000;
-    if (!Number.isInteger(this.failureThreshold) || this.failureThreshold < 1) throw new Error(`failureThreshold must be a whole number ≥ 1, got ${this.failureThreshold}.`);
+    if (!Number.isInteger(this.failureThreshold) || this.failureThreshold < 1)
+      throw new Error(`failureThreshold must be a whole number ≥ 1, got ${this.failureThreshold}.`);
     if (!Number.isFinite(this.openMs) || this.openMs < 0) throw new Error(`openMs must be ≥ 0, got ${this.openMs}.`);
   }
 
@@ -96,7 +97,10 @@ export class CircuitBreaker {
     this.current = to;
     if (to !== 'open') this.failures = 0;
     // All at warn, recovery included: wherever the opening is seen, its end is too.
-    this.options.logger?.warn({ event: 'circuit-breaker', subgraph: this.name, from, to, why }, `circuit of subgraph ${this.name}: ${from} → ${to}`);
+    this.options.logger?.warn(
+      { event: 'circuit-breaker', subgraph: this.name, from, to, why },
+      `circuit of subgraph ${this.name}: ${from} → ${to}`,
+    );
   }
 }
 

@@ -26,7 +26,10 @@ export function normaliseAddress(address: string): string {
  */
 export function parseTrustedProxies(raw: string): TrustedProxies {
   const list = new BlockList();
-  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [address, bits, ...rest] = entry.split('/');
     const family = isIP(address ?? '');
     if (!family || rest.length > 0) throw new Error(`"${entry}" is not an IP address or CIDR range`);
@@ -36,7 +39,8 @@ export function parseTrustedProxies(raw: string): TrustedProxies {
       continue;
     }
     const prefix = Number(bits);
-    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) throw new Error(`"${entry}" has a bad prefix length`);
+    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128))
+      throw new Error(`"${entry}" has a bad prefix length`);
     list.addSubnet(address!, prefix, type);
   }
   return {
@@ -52,11 +56,17 @@ export function parseTrustedProxies(raw: string): TrustedProxies {
  * The client's address, from the socket peer and the `X-Forwarded-For` header (as received; several
  * headers joined with commas). Returns 'unknown' when the peer is not known (an in-process call).
  */
-export function clientIp(peer: string | undefined, forwardedFor: string | string[] | null | undefined, trusted: TrustedProxies): string {
+export function clientIp(
+  peer: string | undefined,
+  forwardedFor: string | string[] | null | undefined,
+  trusted: TrustedProxies,
+): string {
   if (!peer) return 'unknown';
   let client = normaliseAddress(peer);
   if (!trusted.trusts(client) || !forwardedFor) return client;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((s) => normaliseAddress(s));
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((s) => normaliseAddress(s));
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;
     if (isIP(hop) === 0) return client; // a malformed entry: stop at the last address we could believe
@@ -102,13 +112,18 @@ export function createClientIp({ trustedProxies = parseTrustedProxies(''), signi
         if (typeof forClient === 'string') onBehalfOf.set(request, forClient);
         return;
       }
-      addresses.set(request, clientIp(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for'], trustedProxies));
+      addresses.set(
+        request,
+        clientIp(req.socket.remoteAddress ?? 'unknown', req.headers['x-forwarded-for'], trustedProxies),
+      );
     },
     onContextBuilding({ context, extendContext }) {
       const request = (context as { request?: Request }).request;
       const ip = request && (addresses.get(request) ?? onBehalfOf.get(request));
       if (!ip || isIP(ip) === 0) return;
-      extendContext({ [SIGNED_HEADERS]: signClientIp(signingSecret, ip, request.headers.get('x-request-id') ?? '') } as never);
+      extendContext({
+        [SIGNED_HEADERS]: signClientIp(signingSecret, ip, request.headers.get('x-request-id') ?? ''),
+      } as never);
     },
   };
   return {
@@ -122,7 +137,10 @@ export function createClientIp({ trustedProxies = parseTrustedProxies(''), signi
 export type ClientIpResolver = ReturnType<typeof createClientIp>;
 
 /** Adds the signed client address of the request behind `context` to a subgraph call's headers. */
-export function forwardClientIp(headers: { set(name: string, value: string): unknown }, context: Record<string, unknown>): void {
+export function forwardClientIp(
+  headers: { set(name: string, value: string): unknown },
+  context: Record<string, unknown>,
+): void {
   const signed = context[SIGNED_HEADERS] as Record<string, string> | undefined;
   if (!signed) return;
   for (const [name, value] of Object.entries(signed)) headers.set(name, value);

@@ -55,7 +55,7 @@ export const gatewaySettings = {
     // Two sequential subgraph timeouts: a plan is a few fetches deep, and a client should hear back.
     default: 10_000,
     parse: parse.positiveInt,
-    doc: "the longest one operation may spend on subgraph calls; then its outstanding calls are abandoned and their fields are null",
+    doc: 'the longest one operation may spend on subgraph calls; then its outstanding calls are abandoned and their fields are null',
   },
   subgraphMaxResponseMb: {
     env: 'GATEWAY_SUBGRAPH_MAX_RESPONSE_MB',
@@ -113,8 +113,18 @@ export const gatewaySettings = {
     doc: 'rate limits in Redis (per IP, per user, and stricter ones on sign-in, enrolment and checkout); fail open while Redis is down',
   },
   // Generous enough for a real frontend (a page is a few requests) behind a shared address (NAT).
-  rateLimitIpPerMinute: { env: 'RATE_LIMIT_IP_PER_MINUTE', default: 1200, parse: parse.positiveInt, doc: 'requests per minute per client IP (also the largest burst)' },
-  rateLimitUserPerMinute: { env: 'RATE_LIMIT_USER_PER_MINUTE', default: 600, parse: parse.positiveInt, doc: 'requests per minute per signed-in user, from any address' },
+  rateLimitIpPerMinute: {
+    env: 'RATE_LIMIT_IP_PER_MINUTE',
+    default: 1200,
+    parse: parse.positiveInt,
+    doc: 'requests per minute per client IP (also the largest burst)',
+  },
+  rateLimitUserPerMinute: {
+    env: 'RATE_LIMIT_USER_PER_MINUTE',
+    default: 600,
+    parse: parse.positiveInt,
+    doc: 'requests per minute per signed-in user, from any address',
+  },
   rateLimitAuthPerMinute: {
     env: 'RATE_LIMIT_AUTH_PER_MINUTE',
     // A shared address (an office behind NAT) refreshes many sessions; password guessing is capped
@@ -123,7 +133,12 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'logIn, signUp and refreshSession per minute per client IP (each aliased occurrence counts; the explorer sign-in too)',
   },
-  rateLimitEnrolPerMinute: { env: 'RATE_LIMIT_ENROL_PER_MINUTE', default: 30, parse: parse.positiveInt, doc: 'enrol and unenrol per minute per user (per IP when anonymous)' },
+  rateLimitEnrolPerMinute: {
+    env: 'RATE_LIMIT_ENROL_PER_MINUTE',
+    default: 30,
+    parse: parse.positiveInt,
+    doc: 'enrol and unenrol per minute per user (per IP when anonymous)',
+  },
   rateLimitCheckoutPerMinute: {
     env: 'RATE_LIMIT_CHECKOUT_PER_MINUTE',
     default: 20,
@@ -186,16 +201,23 @@ export const gatewaySettings = {
 
 /** `https://a.example, http://localhost:5173` → exact origins; anything else (a path, `*`) fails start-up. */
 export function parseOrigins(raw: string): string[] {
-  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    let origin: string;
-    try {
-      origin = new URL(entry).origin;
-    } catch {
-      throw new Error(`"${entry}" is not an origin (scheme://host[:port])`);
-    }
-    if (origin === 'null' || origin !== entry) throw new Error(`"${entry}" is not an exact origin: write it as ${origin === 'null' ? 'scheme://host[:port]' : origin} (no path, no trailing slash, no wildcard)`);
-    return origin;
-  });
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      let origin: string;
+      try {
+        origin = new URL(entry).origin;
+      } catch {
+        throw new Error(`"${entry}" is not an origin (scheme://host[:port])`);
+      }
+      if (origin === 'null' || origin !== entry)
+        throw new Error(
+          `"${entry}" is not an exact origin: write it as ${origin === 'null' ? 'scheme://host[:port]' : origin} (no path, no trailing slash, no wildcard)`,
+        );
+      return origin;
+    });
 }
 
 export type GatewayConfig = ConfigOf<typeof gatewaySettings>;

@@ -32,7 +32,8 @@ export function useVaryOrigin(): Plugin {
     onResponse({ request, response }) {
       if (!request.headers.has('origin')) return;
       const vary = response.headers.get('vary');
-      if (!vary || !/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
+      if (!vary || !/(^|,)\s*origin\s*(,|$)/i.test(vary))
+        response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
     },
   };
 }

@@ -58,7 +58,10 @@ export function useRequestDeadline(timeoutMs: number): Plugin {
       const controller = new AbortController();
       // Every concurrent subgraph call of the request listens to it; dozens are normal, not a leak.
       setMaxListeners(0, controller.signal);
-      const timer = setTimeout(() => controller.abort(new Error(`request deadline of ${timeoutMs} ms passed`)), timeoutMs);
+      const timer = setTimeout(
+        () => controller.abort(new Error(`request deadline of ${timeoutMs} ms passed`)),
+        timeoutMs,
+      );
       timer.unref();
       deadlines.set(context, controller.signal);
       return {
@@ -92,7 +95,11 @@ export interface GuardedCall {
 
 /** The response for a subgraph that could not answer: one error per subgraph and request, no data. */
 function unavailable(call: GuardedCall, reason: UnavailableReason, detail?: unknown): SubgraphResponse {
-  if (reason !== 'CIRCUIT_OPEN') call.logger?.warn({ subgraph: call.subgraph, reason, err: detail }, `subgraph ${call.subgraph} unavailable: ${reason}`);
+  if (reason !== 'CIRCUIT_OPEN')
+    call.logger?.warn(
+      { subgraph: call.subgraph, reason, err: detail },
+      `subgraph ${call.subgraph} unavailable: ${reason}`,
+    );
   if (call.context) {
     let seen = reported.get(call.context);
     if (!seen) reported.set(call.context, (seen = new Set()));
@@ -108,8 +115,19 @@ function refused(call: GuardedCall, err: unknown, status: number): SubgraphRespo
   const errors = (body?.body as { errors?: unknown } | undefined)?.errors;
   if (Array.isArray(errors) && errors.length > 0) return { errors };
   const code = status === 401 ? ErrorCode.UNAUTHENTICATED : status === 403 ? ErrorCode.FORBIDDEN : ErrorCode.INTERNAL;
-  call.logger?.warn({ subgraph: call.subgraph, status }, `subgraph ${call.subgraph} refused a call with HTTP ${status}`);
-  return { errors: [{ message: code === ErrorCode.INTERNAL ? 'Unexpected error.' : `The ${call.subgraph} service refused the request.`, extensions: { code } }] };
+  call.logger?.warn(
+    { subgraph: call.subgraph, status },
+    `subgraph ${call.subgraph} refused a call with HTTP ${status}`,
+  );
+  return {
+    errors: [
+      {
+        message:
+          code === ErrorCode.INTERNAL ? 'Unexpected error.' : `The ${call.subgraph} service refused the request.`,
+        extensions: { code },
+      },
+    ],
+  };
 }
 
 /**

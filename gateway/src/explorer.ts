@@ -10,7 +10,13 @@
  * explorer needs https.
  */
 import type { Plugin } from 'graphql-yoga';
-import { EXPLORER_COOKIE, EXPLORER_HEADER, fromExplorer, explorerCookieToken, type RequestAuthResolver } from './request-auth.js';
+import {
+  EXPLORER_COOKIE,
+  EXPLORER_HEADER,
+  fromExplorer,
+  explorerCookieToken,
+  type RequestAuthResolver,
+} from './request-auth.js';
 
 const LOG_IN = `mutation ExplorerLogIn($input: LogInInput!) {
   logIn(input: $input) { accessToken accessTokenExpiresAt user { role } }
@@ -41,12 +47,17 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 /** A page navigation sends no header of ours: which page it gets is decided by the cookie alone. */
-const pageForAdmin = async (auth: RequestAuthResolver, request: Request) => (await auth.explorerPageViewer(request))?.role === 'ADMIN';
+const pageForAdmin = async (auth: RequestAuthResolver, request: Request) =>
+  (await auth.explorerPageViewer(request))?.role === 'ADMIN';
 
 /** The graphiql option: the explorer renders only for admins, and sends its header on every fetch. */
 export const explorerFor = (auth: RequestAuthResolver) => async (request: Request) =>
   (await pageForAdmin(auth, request))
-    ? { title: 'Coursegraph explorer', credentials: 'same-origin' as const, additionalHeaders: { [EXPLORER_HEADER]: '1' } }
+    ? {
+        title: 'Coursegraph explorer',
+        credentials: 'same-origin' as const,
+        additionalHeaders: { [EXPLORER_HEADER]: '1' },
+      }
     : false;
 
 export interface ExplorerSignInOptions {
@@ -69,7 +80,11 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf
       `http://gateway.internal${graphqlEndpoint}`,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       },
       clientIpOf(browser),
@@ -79,7 +94,9 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf
       if (url.pathname === graphqlEndpoint && request.method === 'GET' && !url.searchParams.has('query')) {
         const wantsHtml = request.headers.get('accept')?.includes('text/html');
         if (wantsHtml && !(await pageForAdmin(auth, request))) {
-          endResponse(new Response(SIGN_IN_PAGE, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } }));
+          endResponse(
+            new Response(SIGN_IN_PAGE, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } }),
+          );
         }
         return;
       }
@@ -108,12 +125,15 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf
       }
       if (url.pathname === '/explorer/logout' && request.method === 'POST') {
         // Only the explorer may end its session: a cross-site page cannot send this header.
-        if (!fromExplorer(request)) return endResponse(json(403, { error: `Log out from the explorer (it sends ${EXPLORER_HEADER}: 1).` }));
+        if (!fromExplorer(request))
+          return endResponse(json(403, { error: `Log out from the explorer (it sends ${EXPLORER_HEADER}: 1).` }));
         const token = explorerCookieToken(request);
         let revoked = false;
         if (token) {
           // End the session in identity (refresh token and access tokens), not just in this browser.
-          const payload = (await (await throughGraph(request, LOG_OUT, {}, token)).json()) as { data?: { logOut?: boolean } };
+          const payload = (await (await throughGraph(request, LOG_OUT, {}, token)).json()) as {
+            data?: { logOut?: boolean };
+          };
           revoked = payload.data?.logOut === true;
         }
         return endResponse(json(200, { ok: true, revoked }, { 'set-cookie': clearCookie }));

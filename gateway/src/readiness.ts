@@ -33,12 +33,19 @@ async function probe(url: string, timeoutMs: number): Promise<SubgraphReadiness>
     return res.ok ? { state: 'ready' } : { state: 'unavailable', reason: `HTTP ${res.status}` };
   } catch (err) {
     const name = (err as Error).name;
-    return { state: 'unavailable', reason: name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'unreachable' };
+    return {
+      state: 'unavailable',
+      reason: name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'unreachable',
+    };
   }
 }
 
 /** Builds the `ready` function `serve()` calls for `/readyz`. */
-export function subgraphReadiness({ subgraphUrls, probeTimeoutMs = 2_000, breakerStates }: ReadinessOptions): () => Promise<ReadinessReport> {
+export function subgraphReadiness({
+  subgraphUrls,
+  probeTimeoutMs = 2_000,
+  breakerStates,
+}: ReadinessOptions): () => Promise<ReadinessReport> {
   return async () => {
     const names = Object.keys(subgraphUrls).sort();
     const probes = await Promise.all(names.map((name) => probe(subgraphUrls[name]!, probeTimeoutMs)));

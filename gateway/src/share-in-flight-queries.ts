@@ -28,7 +28,9 @@ export function useShareInFlightQueries(): Plugin<GatewayContext> {
         if (running) return running as ReturnType<typeof executeFn>;
         // Every request that joins gets this very result object: serialised once for all of them.
         const execution = Promise.resolve(executeFn(executeArgs))
-          .then((result) => (result && typeof result === 'object' && !(Symbol.asyncIterator in result) ? serializeOnce(result) : result))
+          .then((result) =>
+            result && typeof result === 'object' && !(Symbol.asyncIterator in result) ? serializeOnce(result) : result,
+          )
           .finally(() => inFlight.delete(key));
         inFlight.set(key, execution);
         return execution as ReturnType<typeof executeFn>;

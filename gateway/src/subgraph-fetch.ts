@@ -74,7 +74,10 @@ class SubgraphResponse {
   readonly statusText: string;
   readonly redirected = false;
   readonly headers: { get(name: string): string | null };
-  constructor(readonly url: string, private readonly answer: RawAnswer) {
+  constructor(
+    readonly url: string,
+    private readonly answer: RawAnswer,
+  ) {
     this.ok = answer.status >= 200 && answer.status < 300;
     this.status = answer.status;
     this.statusText = answer.statusText;
@@ -96,9 +99,17 @@ class SubgraphResponse {
   }
 }
 
-function post(agent: http.Agent, url: URL, body: string, headers: Record<string, string>, limits: Limits, retried = false): Promise<RawAnswer> {
+function post(
+  agent: http.Agent,
+  url: URL,
+  body: string,
+  headers: Record<string, string>,
+  limits: Limits,
+  retried = false,
+): Promise<RawAnswer> {
   const { signal } = limits;
-  const abandoned = () => new SubgraphFetchError('ABORTED', `call to ${url.origin} abandoned by its caller`, { cause: signal?.reason });
+  const abandoned = () =>
+    new SubgraphFetchError('ABORTED', `call to ${url.origin} abandoned by its caller`, { cause: signal?.reason });
   if (signal?.aborted) return Promise.reject(abandoned());
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -112,36 +123,71 @@ function post(agent: http.Agent, url: URL, body: string, headers: Record<string,
     // Destroying the request destroys its socket: a slow or oversized answer is not read further.
     const fail = (err: SubgraphFetchError) => finish(() => (req.destroy(), reject(err)));
     const onAbort = () => fail(abandoned());
-    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const declared = Number(res.headers['content-length']);
-      if (declared > limits.maxResponseBytes) {
-        fail(new SubgraphFetchError('RESPONSE_TOO_LARGE', `answer of ${declared} bytes from ${url.origin}, over ${limits.maxResponseBytes}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limits.maxResponseBytes) fail(new SubgraphFetchError('RESPONSE_TOO_LARGE', `answer from ${url.origin} over ${limits.maxResponseBytes} bytes`));
-        else chunks.push(chunk);
-      });
-      res.on('end', () =>
-        finish(() => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, text: Buffer.concat(chunks).toString('utf8') })),
-      );
-      res.on('error', (err) => fail(new SubgraphFetchError('UNREACHABLE', `answer from ${url.origin} failed: ${err.message}`, { cause: err })));
-      // The connection closed before the answer was complete.
-      res.on('close', () => {
-        if (!res.complete) fail(new SubgraphFetchError('UNREACHABLE', `answer from ${url.origin} cut short`));
-      });
-    });
-    const timer = setTimeout(() => fail(new SubgraphFetchError('TIMEOUT', `no answer from ${url.origin} within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (declared > limits.maxResponseBytes) {
+          fail(
+            new SubgraphFetchError(
+              'RESPONSE_TOO_LARGE',
+              `answer of ${declared} bytes from ${url.origin}, over ${limits.maxResponseBytes}`,
+            ),
+          );
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limits.maxResponseBytes)
+            fail(
+              new SubgraphFetchError(
+                'RESPONSE_TOO_LARGE',
+                `answer from ${url.origin} over ${limits.maxResponseBytes} bytes`,
+              ),
+            );
+          else chunks.push(chunk);
+        });
+        res.on('end', () =>
+          finish(() =>
+            resolve({
+              status: res.statusCode ?? 0,
+              statusText: res.statusMessage ?? '',
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          ),
+        );
+        res.on('error', (err) =>
+          fail(
+            new SubgraphFetchError('UNREACHABLE', `answer from ${url.origin} failed: ${err.message}`, { cause: err }),
+          ),
+        );
+        // The connection closed before the answer was complete.
+        res.on('close', () => {
+          if (!res.complete) fail(new SubgraphFetchError('UNREACHABLE', `answer from ${url.origin} cut short`));
+        });
+      },
+    );
+    const timer = setTimeout(
+      () => fail(new SubgraphFetchError('TIMEOUT', `no answer from ${url.origin} within ${limits.timeoutMs} ms`)),
+      limits.timeoutMs,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
       // A kept-alive connection the subgraph closed just as we reused it: the request never
       // reached it, so sending it again on a fresh connection is safe.
-      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') finish(() => resolve(post(agent, url, body, headers, limits, true)));
-      else fail(new SubgraphFetchError('UNREACHABLE', `call to ${url.origin} failed: ${err.code ?? err.message}`, { cause: err }));
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
+        finish(() => resolve(post(agent, url, body, headers, limits, true)));
+      else
+        fail(
+          new SubgraphFetchError('UNREACHABLE', `call to ${url.origin} failed: ${err.code ?? err.message}`, {
+            cause: err,
+          }),
+        );
     });
     req.end(body);
   });
@@ -159,7 +205,8 @@ interface SharedCall {
 }
 
 function awaitShared(shared: SharedCall, signal: AbortSignal | undefined, origin: string): Promise<RawAnswer> {
-  const abandoned = () => new SubgraphFetchError('ABORTED', `call to ${origin} abandoned by its caller`, { cause: signal?.reason });
+  const abandoned = () =>
+    new SubgraphFetchError('ABORTED', `call to ${origin} abandoned by its caller`, { cause: signal?.reason });
   if (signal?.aborted) return Promise.reject(abandoned());
   shared.waiting += 1;
   if (!signal) return shared.answer;
@@ -198,14 +245,20 @@ export function createSubgraphFetcher(options: SubgraphFetchOptions = {}): Fetch
     const headers = (init?.headers ?? {}) as Record<string, string>;
     const agent = agentFor(url.origin);
     const signal = init?.signal;
-    if (!deduplicate || !isQuery(body)) return new SubgraphResponse(input, await post(agent, url, body, headers, { timeoutMs, maxResponseBytes, signal }));
+    if (!deduplicate || !isQuery(body))
+      return new SubgraphResponse(
+        input,
+        await post(agent, url, body, headers, { timeoutMs, maxResponseBytes, signal }),
+      );
     // The answer depends on the query, its variables and who asks; the request id only labels logs.
     const key = `${input}\n${headers.authorization ?? ''}\n${body}`;
     let shared = inFlight.get(key);
     if (!shared) {
       // Shared: no one caller's signal may cut it off for the others; it stops when all have left.
       const abandon = new AbortController();
-      const answer = post(agent, url, body, headers, { timeoutMs, maxResponseBytes, signal: abandon.signal }).finally(() => inFlight.delete(key));
+      const answer = post(agent, url, body, headers, { timeoutMs, maxResponseBytes, signal: abandon.signal }).finally(
+        () => inFlight.delete(key),
+      );
       // A shared call every caller left rejects with no one listening.
       answer.catch(() => {});
       shared = { answer, abandon, waiting: 0 };

@@ -33,7 +33,11 @@ let attackerSite: http.Server;
 const siteUrl = (server: http.Server) => `http://localhost:${(server.address() as AddressInfo).port}`;
 
 async function startSite(): Promise<http.Server> {
-  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>another site</title><body>another site</body>'));
+  const server = http.createServer((_req, res) =>
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><title>another site</title><body>another site</body>'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
@@ -44,7 +48,10 @@ const gql = (query: string, variables?: Record<string, unknown>, token?: string,
 
 beforeAll(async () => {
   const silent = createLogger('browser-safety-test', 'silent');
-  const identityConfig = readConfig(identitySettings, { ...process.env, IDENTITY_DATABASE_URL: contextDatabaseUrl('identity') });
+  const identityConfig = readConfig(identitySettings, {
+    ...process.env,
+    IDENTITY_DATABASE_URL: contextDatabaseUrl('identity'),
+  });
   identity = await createIdentityApp(identityConfig, silent);
   identityServer = await serve({ logger: silent, port: 0, handler: identity.handler });
   partnerSite = await startSite();
@@ -72,16 +79,24 @@ afterAll(async () => {
 
 async function signUp(tag: string) {
   const email = uniqueEmail(tag);
-  const res = await gql(`mutation($input: SignUpInput!) { signUp(input: $input) { ${AUTH_FIELDS} } }`, { input: { email, password: GOOD_PASSWORD, name: `Browser ${tag}` } });
+  const res = await gql(`mutation($input: SignUpInput!) { signUp(input: $input) { ${AUTH_FIELDS} } }`, {
+    input: { email, password: GOOD_PASSWORD, name: `Browser ${tag}` },
+  });
   expect(res.body.errors).toBeUndefined();
-  return { email, userId: res.body.data!.signUp.user.id as string, accessToken: res.body.data!.signUp.accessToken as string };
+  return {
+    email,
+    userId: res.body.data!.signUp.user.id as string,
+    accessToken: res.body.data!.signUp.accessToken as string,
+  };
 }
 
 async function admin() {
   const user = await signUp('browser-admin');
   await identity.db.user.update({ where: { id: user.userId }, data: { role: 'ADMIN' } });
   // A token issued from now on carries the role.
-  const login = await gql('mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }', { input: { email: user.email, password: GOOD_PASSWORD } });
+  const login = await gql('mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }', {
+    input: { email: user.email, password: GOOD_PASSWORD },
+  });
   return { ...user, accessToken: login.body.data!.logIn.accessToken as string };
 }
 
@@ -94,16 +109,28 @@ async function explorerSession(email: string) {
   });
   expect(res.status).toBe(200);
   const setCookie = res.headers.get('set-cookie')!;
-  return { setCookie, cookie: setCookie.split(';')[0]!, token: setCookie.split(';')[0]!.slice(EXPLORER_COOKIE.length + 1) };
+  return {
+    setCookie,
+    cookie: setCookie.split(';')[0]!,
+    token: setCookie.split(';')[0]!.slice(EXPLORER_COOKIE.length + 1),
+  };
 }
 
 const usersWithEmail = async (adminToken: string, email: string) =>
-  (await gql('query($e: String) { users(filter: { email: $e }) { totalCount } }', { e: email }, adminToken)).body.data!.users.totalCount as number;
+  (await gql('query($e: String) { users(filter: { email: $e }) { totalCount } }', { e: email }, adminToken)).body.data!
+    .users.totalCount as number;
 
 describe('CORS: an explicit allow-list', () => {
   it('answers a preflight from a listed origin, and nothing to any other origin', async () => {
     const preflight = (origin: string) =>
-      call(ENDPOINT, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+      call(ENDPOINT, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, authorization',
+        },
+      });
 
     const allowed = await preflight(APP_ORIGIN);
     expect(allowed.status).toBe(204);
@@ -114,7 +141,12 @@ describe('CORS: an explicit allow-list', () => {
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
     expect(allowed.headers.get('vary')).toMatch(/Origin/);
 
-    for (const origin of ['https://evil.example', 'https://app.coursegraph.test.evil.example', 'http://app.coursegraph.test', 'null']) {
+    for (const origin of [
+      'https://evil.example',
+      'https://app.coursegraph.test.evil.example',
+      'http://app.coursegraph.test',
+      'null',
+    ]) {
       const refused = await preflight(origin);
       const corsHeaders = [...refused.headers.keys()].filter((name) => name.startsWith('access-control-'));
       expect(corsHeaders, origin).toEqual([]);
@@ -131,8 +163,12 @@ describe('CORS: an explicit allow-list', () => {
   });
 
   it('the setting takes exact origins only', () => {
-    expect(parseOrigins(' https://a.example ,http://localhost:5173')).toEqual(['https://a.example', 'http://localhost:5173']);
-    for (const bad of ['*', 'https://a.example/', 'https://a.example/app', 'a.example']) expect(() => parseOrigins(bad), bad).toThrow(/origin/);
+    expect(parseOrigins(' https://a.example ,http://localhost:5173')).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
+    for (const bad of ['*', 'https://a.example/', 'https://a.example/app', 'a.example'])
+      expect(() => parseOrigins(bad), bad).toThrow(/origin/);
   });
 });
 
@@ -147,15 +183,26 @@ describe('CSRF: POST only as JSON or GraphQL', () => {
     form.set('query', operation.query);
     form.set('variables', JSON.stringify(operation.variables));
     const bodies: [string, BodyInit, Record<string, string>][] = [
-      ['application/x-www-form-urlencoded', new URLSearchParams({ query: operation.query, variables: JSON.stringify(operation.variables) }), {}],
+      [
+        'application/x-www-form-urlencoded',
+        new URLSearchParams({ query: operation.query, variables: JSON.stringify(operation.variables) }),
+        {},
+      ],
       ['multipart/form-data', form, {}],
       ['text/plain', JSON.stringify(operation), { 'content-type': 'text/plain;charset=UTF-8' }],
       ['no content type', new Blob([JSON.stringify(operation)]), {}],
     ];
     for (const [kind, body, headers] of bodies) {
-      const res = await call(ENDPOINT, { method: 'POST', headers: { accept: 'application/graphql-response+json', ...headers }, body });
+      const res = await call(ENDPOINT, {
+        method: 'POST',
+        headers: { accept: 'application/graphql-response+json', ...headers },
+        body,
+      });
       expect(res.status, kind).toBe(415);
-      const json = (await res.json()) as { data?: unknown; errors: { message: string; extensions: Record<string, unknown> }[] };
+      const json = (await res.json()) as {
+        data?: unknown;
+        errors: { message: string; extensions: Record<string, unknown> }[];
+      };
       expect(json.data, kind).toBeUndefined();
       expect(json.errors[0]!.extensions, kind).toEqual({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_MEDIA_TYPE' });
       expect(json.errors[0]!.message, kind).toMatch(/Content-Type: application\/json/);
@@ -170,10 +217,16 @@ describe('CSRF: POST only as JSON or GraphQL', () => {
   });
 
   it('accepts the GraphQL media types, and GET stays for queries only (a mutation over GET is 405)', async () => {
-    const graphql = await call(ENDPOINT, { method: 'POST', headers: { 'content-type': 'application/graphql; charset=utf-8', accept: 'application/json' }, body: '{ __typename }' });
+    const graphql = await call(ENDPOINT, {
+      method: 'POST',
+      headers: { 'content-type': 'application/graphql; charset=utf-8', accept: 'application/json' },
+      body: '{ __typename }',
+    });
     expect(graphql.status).toBe(200);
     expect(await graphql.json()).toEqual({ data: { __typename: 'Query' } });
-    const get = await call(`${ENDPOINT}?query=${encodeURIComponent('mutation { logOut }')}`, { headers: { accept: 'application/graphql-response+json' } });
+    const get = await call(`${ENDPOINT}?query=${encodeURIComponent('mutation { logOut }')}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(get.status).toBe(405);
   });
 
@@ -184,9 +237,15 @@ describe('CSRF: POST only as JSON or GraphQL', () => {
       body: new URLSearchParams({ query: '{ me { id } }' }),
     });
     expect(res.status).toBe(415);
-    expect(((await res.json()) as { errors: { extensions: unknown }[] }).errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(((await res.json()) as { errors: { extensions: unknown }[] }).errors[0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'UNSUPPORTED_MEDIA_TYPE',
+    });
     // Subgraphs are not for browsers: no CORS headers for anyone.
-    const preflight = await fetch(`${identityServer.url}/graphql`, { method: 'OPTIONS', headers: { origin: APP_ORIGIN, 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${identityServer.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: APP_ORIGIN, 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -222,7 +281,11 @@ describe("the explorer's cookie", () => {
     expect(withoutHeader.body.data).toEqual({ me: null });
 
     // A cross-site form with the cookie: refused before anything runs.
-    const form = await call(ENDPOINT, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query: ME }) });
+    const form = await call(ENDPOINT, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: ME }),
+    });
     expect(form.status).toBe(415);
 
     const fromExplorer = await gql(ME, undefined, undefined, { cookie, [EXPLORER_HEADER]: '1' });
@@ -249,7 +312,10 @@ describe("the explorer's cookie", () => {
     expect(forged.status).toBe(403);
     expect((await gql('{ me { role } }', undefined, token)).body.data).toEqual({ me: { role: 'ADMIN' } });
 
-    const out = await call('http://gateway.test/explorer/logout', { method: 'POST', headers: { cookie, [EXPLORER_HEADER]: '1' } });
+    const out = await call('http://gateway.test/explorer/logout', {
+      method: 'POST',
+      headers: { cookie, [EXPLORER_HEADER]: '1' },
+    });
     expect(out.status).toBe(200);
     expect(await out.json()).toEqual({ ok: true, revoked: true });
     const cleared = out.headers.get('set-cookie')!;
@@ -270,10 +336,20 @@ describe('in Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`These tests drive Debian's Chromium at ${CHROMIUM}; install it with: apt-get install -y chromium`);
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(
+        `These tests drive Debian's Chromium at ${CHROMIUM}; install it with: apt-get install -y chromium`,
+      );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext();
     // GraphiQL's scripts come from a CDN: refused at once here, the page itself is what is tested.
@@ -287,11 +363,21 @@ describe('in Chromium', () => {
 
   const explorerCookie = async () => (await context.cookies()).find((c) => c.name === EXPLORER_COOKIE);
   /** Runs a GraphQL POST from the current page's origin, as its scripts would. */
-  const fetchFromPage = (url: string, query: string, headers: Record<string, string>, credentials: RequestCredentials = 'same-origin') =>
+  const fetchFromPage = (
+    url: string,
+    query: string,
+    headers: Record<string, string>,
+    credentials: RequestCredentials = 'same-origin',
+  ) =>
     page.evaluate(
       async ({ url, query, headers, credentials }) => {
         try {
-          const res = await fetch(url, { method: 'POST', credentials, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+          const res = await fetch(url, {
+            method: 'POST',
+            credentials,
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ query }),
+          });
           return { status: res.status, body: await res.json() };
         } catch (err) {
           return { failed: String(err) };
@@ -306,14 +392,23 @@ describe('in Chromium', () => {
     await page.fill('input[name=email]', user.email);
     await page.fill('input[name=password]', GOOD_PASSWORD);
     await Promise.all([page.waitForEvent('load'), page.click('button')]);
-    expect(await explorerCookie()).toMatchObject({ domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Strict' });
+    expect(await explorerCookie()).toMatchObject({
+      domain: '127.0.0.1',
+      path: '/',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
     expect(await page.locator('form#f').count()).toBe(0);
     // GraphiQL's page (its root element), whose scripts would load from the CDN.
     expect(await page.locator('#root').count()).toBe(1);
 
     // The explorer's requests carry its header; the same cookie without it counts for nothing.
     const endpoint = `${gatewayServer.url}/graphql`;
-    expect(await fetchFromPage(endpoint, '{ me { role } }', { [EXPLORER_HEADER]: '1' })).toEqual({ status: 200, body: { data: { me: { role: 'ADMIN' } } } });
+    expect(await fetchFromPage(endpoint, '{ me { role } }', { [EXPLORER_HEADER]: '1' })).toEqual({
+      status: 200,
+      body: { data: { me: { role: 'ADMIN' } } },
+    });
     expect(await fetchFromPage(endpoint, '{ me { role } }', {})).toEqual({ status: 200, body: { data: { me: null } } });
   });
 
@@ -327,22 +422,39 @@ describe('in Chromium', () => {
     expect(withHeader).toMatchObject({ failed: expect.stringMatching(/Failed to fetch/) });
 
     // A form posting the mutation lands on the gateway's refusal (and SameSite=Strict kept the cookie home anyway).
-    await page.setContent(`<form method="post" action="${endpoint}"><input name="query" value="mutation { logOut }"></form>`);
+    await page.setContent(
+      `<form method="post" action="${endpoint}"><input name="query" value="mutation { logOut }"></form>`,
+    );
     await Promise.all([page.waitForEvent('load'), page.evaluate(() => document.forms[0]!.submit())]);
-    expect(JSON.parse((await page.textContent('body'))!)).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_MEDIA_TYPE' } }] });
+    expect(JSON.parse((await page.textContent('body'))!)).toMatchObject({
+      errors: [{ extensions: { code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_MEDIA_TYPE' } }],
+    });
 
     // Nothing was logged out: the explorer still works for the admin.
     await page.goto(endpoint);
-    expect(await fetchFromPage(endpoint, '{ me { role } }', { [EXPLORER_HEADER]: '1' })).toEqual({ status: 200, body: { data: { me: { role: 'ADMIN' } } } });
+    expect(await fetchFromPage(endpoint, '{ me { role } }', { [EXPLORER_HEADER]: '1' })).toEqual({
+      status: 200,
+      body: { data: { me: { role: 'ADMIN' } } },
+    });
   });
 
   it('a listed origin calls the endpoint with a bearer token and reads the answer', async () => {
     const learner = await signUp('browser-partner');
     await page.goto(siteUrl(partnerSite));
-    const answer = await fetchFromPage(`${gatewayServer.url}/graphql`, '{ me { id } }', { authorization: `Bearer ${learner.accessToken}` }, 'omit');
+    const answer = await fetchFromPage(
+      `${gatewayServer.url}/graphql`,
+      '{ me { id } }',
+      { authorization: `Bearer ${learner.accessToken}` },
+      'omit',
+    );
     expect(answer).toEqual({ status: 200, body: { data: { me: { id: learner.userId } } } });
     await page.goto(siteUrl(attackerSite));
-    const unlisted = await fetchFromPage(`${gatewayServer.url}/graphql`, '{ me { id } }', { authorization: `Bearer ${learner.accessToken}` }, 'omit');
+    const unlisted = await fetchFromPage(
+      `${gatewayServer.url}/graphql`,
+      '{ me { id } }',
+      { authorization: `Bearer ${learner.accessToken}` },
+      'omit',
+    );
     expect(unlisted).toMatchObject({ failed: expect.stringMatching(/Failed to fetch/) });
   });
 
@@ -350,7 +462,9 @@ describe('in Chromium', () => {
     const endpoint = `${gatewayServer.url}/graphql`;
     await page.goto(endpoint);
     const token = (await explorerCookie())!.value;
-    const out = await page.evaluate(async () => (await fetch('/explorer/logout', { method: 'POST', headers: { 'x-coursegraph-explorer': '1' } })).json());
+    const out = await page.evaluate(async () =>
+      (await fetch('/explorer/logout', { method: 'POST', headers: { 'x-coursegraph-explorer': '1' } })).json(),
+    );
     expect(out).toEqual({ ok: true, revoked: true });
     expect(await explorerCookie()).toBeUndefined();
     expect((await gql('{ me { role } }', undefined, token)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

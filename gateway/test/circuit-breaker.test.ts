@@ -43,7 +43,9 @@ describe('the circuit breaker', () => {
     // A late success of a call sent before it opened does not close it.
     breaker.success();
     expect(breaker.state).toBe('open');
-    expect(lines).toEqual([expect.objectContaining({ event: 'circuit-breaker', subgraph: 'search', from: 'closed', to: 'open' })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ event: 'circuit-breaker', subgraph: 'search', from: 'closed', to: 'open' }),
+    ]);
     expect(String(lines[0]!.why)).toContain('UNREACHABLE');
     breaker.dispose();
   });
@@ -92,7 +94,7 @@ describe('the circuit breaker', () => {
     expect(() => new CircuitBreaker('x', { openMs: -1 })).toThrow(/openMs/);
   });
 
-  it('reports every subgraph\'s state', () => {
+  it("reports every subgraph's state", () => {
     const breakers = new CircuitBreakers({ failureThreshold: 1, openMs: 60_000 });
     breakers.for('course');
     breakers.for('search').failure('TIMEOUT');

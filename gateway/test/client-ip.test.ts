@@ -7,7 +7,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { verifiedClientIp } from '@coursegraph/service-kit';
-import { ON_BEHALF_OF, clientIp, createClientIp, forwardClientIp, normaliseAddress, parseTrustedProxies } from '../src/client-ip.js';
+import {
+  ON_BEHALF_OF,
+  clientIp,
+  createClientIp,
+  forwardClientIp,
+  normaliseAddress,
+  parseTrustedProxies,
+} from '../src/client-ip.js';
 
 describe('parseTrustedProxies', () => {
   it('accepts addresses and CIDR ranges of both families, with spaces and empty entries', () => {
@@ -131,7 +138,11 @@ describe('the client address handed to subgraphs', () => {
 
   it("signs the browser's address for an in-process call made on its behalf (the explorer's sign-in)", async () => {
     const gateway = gatewayWith('');
-    const init = { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-7' }, body: JSON.stringify({ query: '{ subgraphSees }' }) };
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-7' },
+      body: JSON.stringify({ query: '{ subgraphSees }' }),
+    };
     const res = await gateway.fetch('http://gateway/graphql', init, { [ON_BEHALF_OF]: '203.0.113.9' });
     expect(((await res.json()) as { data: { subgraphSees: string | null } }).data.subgraphSees).toBe('203.0.113.9');
     // Only a string address is taken.

@@ -47,7 +47,14 @@ beforeAll(async () => {
   const books = createYoga({
     schema: buildSubgraphSchema({
       typeDefs: parse(BOOKS_SDL),
-      resolvers: { Query: { books: () => [{ id: '1', title: 'Dune' }, { id: '2', title: 'Emma' }] } },
+      resolvers: {
+        Query: {
+          books: () => [
+            { id: '1', title: 'Dune' },
+            { id: '2', title: 'Emma' },
+          ],
+        },
+      },
     }),
   });
   const extra = createYoga({
@@ -110,23 +117,47 @@ async function gatewayWith(options: SubgraphCallOptions, requestTimeoutMs = 10_0
     plugins: [useApolloFederation({ gateway, logger }), useRequestDeadline(requestTimeoutMs)],
   });
   const ask = async (query: string) => {
-    const res = await yoga.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const res = await yoga.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     return { status: res.status, text: await res.text() };
   };
   return { ask, breakerStates, close: async () => (dispose(), await gateway.stop()) };
 }
 
 const QUERY = '{ books { title rating } motto }';
-const WHOLE = { data: { books: [{ title: 'Dune', rating: 4 }, { title: 'Emma', rating: 5 }], motto: 'read more' } };
-const PARTIAL = { books: [{ title: 'Dune', rating: null }, { title: 'Emma', rating: null }], motto: null };
+const WHOLE = {
+  data: {
+    books: [
+      { title: 'Dune', rating: 4 },
+      { title: 'Emma', rating: 5 },
+    ],
+    motto: 'read more',
+  },
+};
+const PARTIAL = {
+  books: [
+    { title: 'Dune', rating: null },
+    { title: 'Emma', rating: null },
+  ],
+  motto: null,
+};
 
 function expectExtraUnavailable(answer: { status: number; text: string }, reason: string) {
   expect(answer.status).toBe(200);
   const body = JSON.parse(answer.text);
   expect(body.data).toEqual(PARTIAL);
   // One error for the subgraph, though two calls to it failed (the entity fetch and the root field).
-  expect(body.errors).toEqual([{ message: expect.stringContaining('extra service'), extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra', reason } }]);
-  for (const internal of ['127.0.0.1', '10.1.2.3', 'main.rs', 'ECONN', 'serviceName', 'stack']) expect(answer.text).not.toContain(internal);
+  expect(body.errors).toEqual([
+    {
+      message: expect.stringContaining('extra service'),
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra', reason },
+    },
+  ]);
+  for (const internal of ['127.0.0.1', '10.1.2.3', 'main.rs', 'ECONN', 'serviceName', 'stack'])
+    expect(answer.text).not.toContain(internal);
 }
 
 describe('the execution budget at the gateway', () => {
@@ -136,24 +167,36 @@ describe('the execution budget at the gateway', () => {
     await gw.close();
   });
 
-  it('a subgraph that does not answer in time: its fields null, the rest arrives, its connection closed', { timeout: 15_000 }, async () => {
-    const gw = await gatewayWith({ subgraphTimeoutMs: 200, breakerFailures: 10 });
-    mode = 'hang';
-    const answer = await gw.ask(QUERY);
-    expectExtraUnavailable(answer, 'TIMEOUT');
-    expect(JSON.parse(answer.text).errors[0].message).toBe('The extra service is unavailable; its fields are null.');
-    await vi.waitFor(() => expect(extraClosedEarly).toBe(2));
-    await gw.close();
-  });
+  it(
+    'a subgraph that does not answer in time: its fields null, the rest arrives, its connection closed',
+    { timeout: 15_000 },
+    async () => {
+      const gw = await gatewayWith({ subgraphTimeoutMs: 200, breakerFailures: 10 });
+      mode = 'hang';
+      const answer = await gw.ask(QUERY);
+      expectExtraUnavailable(answer, 'TIMEOUT');
+      expect(JSON.parse(answer.text).errors[0].message).toBe('The extra service is unavailable; its fields are null.');
+      await vi.waitFor(() => expect(extraClosedEarly).toBe(2));
+      await gw.close();
+    },
+  );
 
-  it("with @apollo/gateway's own fetcher (GATEWAY_SUBGRAPH_CLIENT=apollo) a hanging subgraph times out too", { timeout: 15_000 }, async () => {
-    const gw = await gatewayWith({ subgraphClient: 'apollo', subgraphTimeoutMs: 200, breakerFailures: 10 });
-    mode = 'hang';
-    const answer = JSON.parse((await gw.ask(QUERY)).text);
-    expect(answer.data).toEqual(PARTIAL);
-    expect(answer.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra' }) })]);
-    await gw.close();
-  });
+  it(
+    "with @apollo/gateway's own fetcher (GATEWAY_SUBGRAPH_CLIENT=apollo) a hanging subgraph times out too",
+    { timeout: 15_000 },
+    async () => {
+      const gw = await gatewayWith({ subgraphClient: 'apollo', subgraphTimeoutMs: 200, breakerFailures: 10 });
+      mode = 'hang';
+      const answer = JSON.parse((await gw.ask(QUERY)).text);
+      expect(answer.data).toEqual(PARTIAL);
+      expect(answer.errors).toEqual([
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra' }),
+        }),
+      ]);
+      await gw.close();
+    },
+  );
 
   it('a 5xx answer: its fields null, and its body never reaches the client', async () => {
     const gw = await gatewayWith({ breakerFailures: 10 });
@@ -167,35 +210,50 @@ describe('the execution budget at the gateway', () => {
     mode = 'huge';
     const answer = JSON.parse((await gw.ask('{ books { title } motto }')).text);
     expect(answer.data).toEqual({ books: [{ title: 'Dune' }, { title: 'Emma' }], motto: null });
-    expect(answer.errors).toEqual([{ message: "The extra service's answer is larger than the gateway accepts; its fields are null.", extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra', reason: 'RESPONSE_TOO_LARGE' } }]);
+    expect(answer.errors).toEqual([
+      {
+        message: "The extra service's answer is larger than the gateway accepts; its fields are null.",
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'extra', reason: 'RESPONSE_TOO_LARGE' },
+      },
+    ]);
     await gw.close();
   });
 
-  it('failures in a row open the circuit: the subgraph is not called until the probe, which closes it', { timeout: 15_000 }, async () => {
-    const gw = await gatewayWith({ breakerFailures: 2, breakerOpenMs: 300 });
-    mode = 'error500';
-    // One request makes two failing calls (entity fetch and root field): the circuit opens.
-    expectExtraUnavailable(await gw.ask(QUERY), 'SERVER_ERROR');
-    expect(gw.breakerStates()).toEqual({ books: 'closed', extra: 'open' });
-    const calls = extraCalls;
-    expectExtraUnavailable(await gw.ask(QUERY), 'CIRCUIT_OPEN');
-    expect(extraCalls).toBe(calls);
-    mode = 'ok';
-    await vi.waitFor(() => expect(gw.breakerStates().extra).toBe('half-open'), { timeout: 5_000 });
-    await vi.waitFor(async () => expect(JSON.parse((await gw.ask(QUERY)).text)).toEqual(WHOLE), { timeout: 5_000 });
-    expect(gw.breakerStates().extra).toBe('closed');
-    await gw.close();
-  });
+  it(
+    'failures in a row open the circuit: the subgraph is not called until the probe, which closes it',
+    { timeout: 15_000 },
+    async () => {
+      const gw = await gatewayWith({ breakerFailures: 2, breakerOpenMs: 300 });
+      mode = 'error500';
+      // One request makes two failing calls (entity fetch and root field): the circuit opens.
+      expectExtraUnavailable(await gw.ask(QUERY), 'SERVER_ERROR');
+      expect(gw.breakerStates()).toEqual({ books: 'closed', extra: 'open' });
+      const calls = extraCalls;
+      expectExtraUnavailable(await gw.ask(QUERY), 'CIRCUIT_OPEN');
+      expect(extraCalls).toBe(calls);
+      mode = 'ok';
+      await vi.waitFor(() => expect(gw.breakerStates().extra).toBe('half-open'), { timeout: 5_000 });
+      await vi.waitFor(async () => expect(JSON.parse((await gw.ask(QUERY)).text)).toEqual(WHOLE), { timeout: 5_000 });
+      expect(gw.breakerStates().extra).toBe('closed');
+      await gw.close();
+    },
+  );
 
-  it("the request's deadline abandons its outstanding calls, without counting against the subgraph", { timeout: 15_000 }, async () => {
-    const gw = await gatewayWith({ subgraphTimeoutMs: 10_000, breakerFailures: 1 }, 300);
-    mode = 'hang';
-    const answer = await gw.ask(QUERY);
-    expectExtraUnavailable(answer, 'REQUEST_TIMEOUT');
-    expect(JSON.parse(answer.text).errors[0].message).toBe('The request ran out of time before the extra service answered; its fields are null.');
-    // Abandoned, not left running: the subgraph sees both calls go away.
-    await vi.waitFor(() => expect(extraClosedEarly).toBe(2));
-    expect(gw.breakerStates().extra).toBe('closed');
-    await gw.close();
-  });
+  it(
+    "the request's deadline abandons its outstanding calls, without counting against the subgraph",
+    { timeout: 15_000 },
+    async () => {
+      const gw = await gatewayWith({ subgraphTimeoutMs: 10_000, breakerFailures: 1 }, 300);
+      mode = 'hang';
+      const answer = await gw.ask(QUERY);
+      expectExtraUnavailable(answer, 'REQUEST_TIMEOUT');
+      expect(JSON.parse(answer.text).errors[0].message).toBe(
+        'The request ran out of time before the extra service answered; its fields are null.',
+      );
+      // Abandoned, not left running: the subgraph sees both calls go away.
+      await vi.waitFor(() => expect(extraClosedEarly).toBe(2));
+      expect(gw.breakerStates().extra).toBe('closed');
+      await gw.close();
+    },
+  );
 });

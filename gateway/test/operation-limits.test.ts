@@ -43,14 +43,21 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       subgraphCalls.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { catalog: { totalCount: 7 } } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: { catalog: { totalCount: 7 } } }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // loadSupergraph reads the routing overrides from the process environment.
   for (const name of SUBGRAPHS) process.env[`SUBGRAPH_${name.toUpperCase()}_URL`] = `${base}/${name}/graphql`;
-  const config = readConfig(gatewaySettings, { ...process.env, IDENTITY_JWKS_URL: `${base}/.well-known/jwks.json`, RATE_LIMITS: 'false', LOG_LEVEL: 'silent' });
+  const config = readConfig(gatewaySettings, {
+    ...process.env,
+    IDENTITY_JWKS_URL: `${base}/.well-known/jwks.json`,
+    RATE_LIMITS: 'false',
+    LOG_LEVEL: 'silent',
+  });
   app = await createGatewayApp(config, createLogger('gateway-limits-test', 'silent'));
 });
 
@@ -67,15 +74,26 @@ beforeEach(() => {
 async function post(query: string, variables?: Record<string, unknown>, token?: string) {
   const res = await app.yoga.fetch('http://gateway/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, any> | null; errors?: { message: string; extensions: Record<string, any> }[] } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      data?: Record<string, any> | null;
+      errors?: { message: string; extensions: Record<string, any> }[];
+    },
+  };
 }
 
 function nested(levels: number, first = 50): string {
   let inner = 'id title';
-  for (let i = 0; i < levels; i++) inner = `id instructor { name taughtCourses(first: ${first}) { edges { node { ${inner} } } } }`;
+  for (let i = 0; i < levels; i++)
+    inner = `id instructor { name taughtCourses(first: ${first}) { edges { node { ${inner} } } } }`;
   return `{ catalog(first: ${first}) { edges { node { ${inner} } } } }`;
 }
 
@@ -87,7 +105,12 @@ describe('the gateway refuses before calling any subgraph', () => {
     const res = await post(nested(40));
     expect(res.status).toBe(400);
     expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_RECURSION', repeats: 41, limit: 2 });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_RECURSION',
+      repeats: 41,
+      limit: 2,
+    });
     expect(subgraphCalls).toEqual([]);
   });
 
@@ -99,26 +122,50 @@ describe('the gateway refuses before calling any subgraph', () => {
   });
 
   it('2,000 aliases of catalog(first: 50): too many tokens already; 31 aliases: too many aliases', async () => {
-    const many = await post(`{ ${Array.from({ length: 2000 }, (_, i) => `a${i}: catalog(first: 50) { totalCount }`).join(' ')} }`);
+    const many = await post(
+      `{ ${Array.from({ length: 2000 }, (_, i) => `a${i}: catalog(first: 50) { totalCount }`).join(' ')} }`,
+    );
     expect(many.status).toBe(400);
-    expect(many.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_TOKENS', tokens: 22002, limit: 2000 });
-    const some = await post(`{ ${Array.from({ length: 31 }, (_, i) => `a${i}: catalog(first: 50) { totalCount }`).join(' ')} }`);
+    expect(many.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_TOKENS',
+      tokens: 22002,
+      limit: 2000,
+    });
+    const some = await post(
+      `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: catalog(first: 50) { totalCount }`).join(' ')} }`,
+    );
     expect(some.status).toBe(400);
-    expect(some.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_ALIASES', aliases: 31, limit: 30 });
+    expect(some.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_ALIASES',
+      aliases: 31,
+      limit: 30,
+    });
     expect(subgraphCalls).toEqual([]);
   });
 
   it('many root fields', async () => {
     const res = await post(`{ ${Array.from({ length: 21 }, () => 'categories { name }').join(' ')} }`);
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_ROOT_FIELDS', rootFields: 21, limit: 20 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_ROOT_FIELDS',
+      rootFields: 21,
+      limit: 20,
+    });
     expect(subgraphCalls).toEqual([]);
   });
 
   it('cyclic fragments', async () => {
-    const res = await post('{ catalog { edges { node { ...A } } } } fragment A on Course { instructor { taughtCourses { edges { node { ...B } } } } } fragment B on Course { ...A }');
+    const res = await post(
+      '{ catalog { edges { node { ...A } } } } fragment A on Course { instructor { taughtCourses { edges { node { ...B } } } } } fragment B on Course { ...A }',
+    );
     expect(res.body.data).toBeUndefined();
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'GRAPHQL_VALIDATION_FAILED',
+    });
     expect(subgraphCalls).toEqual([]);
   });
 
@@ -126,8 +173,15 @@ describe('the gateway refuses before calling any subgraph', () => {
     // 1 + n × (edges 1 + node 1 + modules 11 + instructor (1 + taughtCourses (1 + n × (1 + 1 + 11)))), n = 40: 21,401
     const anonymous = await post(COSTLY, { n: 40 });
     expect(anonymous.status).toBe(400);
-    expect(anonymous.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 21_401, limit: 5000 });
-    expect(anonymous.body.errors![0]!.message).toBe("The operation's cost is 21401; the limit for anonymous callers is 5000.");
+    expect(anonymous.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 21_401,
+      limit: 5000,
+    });
+    expect(anonymous.body.errors![0]!.message).toBe(
+      "The operation's cost is 21401; the limit for anonymous callers is 5000.",
+    );
     const learner = await post(COSTLY, { n: 40 }, await sign('LEARNER'));
     expect(learner.body.errors![0]!.extensions).toMatchObject({ reason: 'COST_LIMIT', cost: 21_401, limit: 10_000 });
     expect(subgraphCalls).toEqual([]);

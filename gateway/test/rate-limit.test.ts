@@ -21,16 +21,39 @@ const calls: Record<string, number> = {};
 const count = (name: string) => () => ((calls[name] = (calls[name] ?? 0) + 1), name);
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
-    type Query { hello: String! coupon(code: String!): String }
-    type Mutation { logIn: String! signUp: String! refreshSession: String! enrol: String! unenrol: String! checkout: String! }
+    type Query {
+      hello: String!
+      coupon(code: String!): String
+    }
+    type Mutation {
+      logIn: String!
+      signUp: String!
+      refreshSession: String!
+      enrol: String!
+      unenrol: String!
+      checkout: String!
+    }
   `,
   resolvers: {
     Query: { hello: count('hello'), coupon: count('coupon') },
-    Mutation: { logIn: count('logIn'), signUp: count('signUp'), refreshSession: count('refreshSession'), enrol: count('enrol'), unenrol: count('unenrol'), checkout: count('checkout') },
+    Mutation: {
+      logIn: count('logIn'),
+      signUp: count('signUp'),
+      refreshSession: count('refreshSession'),
+      enrol: count('enrol'),
+      unenrol: count('unenrol'),
+      checkout: count('checkout'),
+    },
   },
 });
 
-const GENEROUS: PolicyLimits = { ipPerMinute: 1000, userPerMinute: 1000, authPerMinute: 1000, enrolPerMinute: 1000, checkoutPerMinute: 1000 };
+const GENEROUS: PolicyLimits = {
+  ipPerMinute: 1000,
+  userPerMinute: 1000,
+  authPerMinute: 1000,
+  enrolPerMinute: 1000,
+  checkoutPerMinute: 1000,
+};
 
 interface Running {
   url: string;
@@ -51,10 +74,16 @@ afterEach(async () => {
 });
 
 /** A gateway-like yoga with the client-IP and rate-limit plugins, on a socket of its own. */
-async function start(limits: Partial<PolicyLimits>, options: { trustedProxies?: string; redis?: Redis } = {}): Promise<Running> {
+async function start(
+  limits: Partial<PolicyLimits>,
+  options: { trustedProxies?: string; redis?: Redis } = {},
+): Promise<Running> {
   const warnings: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void warnings.push(line) });
-  const clientIp = createClientIp({ trustedProxies: parseTrustedProxies(options.trustedProxies ?? ''), signingSecret: 'rate-limit-test-secret-0123456789abcdef' });
+  const clientIp = createClientIp({
+    trustedProxies: parseTrustedProxies(options.trustedProxies ?? ''),
+    signingSecret: 'rate-limit-test-secret-0123456789abcdef',
+  });
   const yoga = createServiceYoga({
     schema,
     logger,
@@ -119,7 +148,11 @@ describe('rate limits', () => {
     const refused = await post(gw, '{ hello }');
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refusal(refused)).toMatchObject({ code: 'RATE_LIMITED', reason: 'ip', retryAfterSeconds: Number(refused.headers.get('retry-after')) });
+    expect(refusal(refused)).toMatchObject({
+      code: 'RATE_LIMITED',
+      reason: 'ip',
+      retryAfterSeconds: Number(refused.headers.get('retry-after')),
+    });
     expect(refused.body.data).toBeUndefined();
     expect(refused.headers.get('ratelimit')).toMatch(/^"ip";r=0;t=\d+$/);
     expect(calls.hello).toBe(3);
@@ -155,17 +188,25 @@ describe('rate limits', () => {
     const flood = await post(await start({ authPerMinute: 5 }), `mutation { ${fifty} }`);
     expect(flood.status).toBe(429);
     expect(refusal(flood)).toMatchObject({ code: 'RATE_LIMITED', reason: 'auth', retryAfterSeconds: 60 });
-    expect(flood.body.errors![0]!.message).toMatch(/asks for 50 operations limited by "auth", which allows 5 per 60 seconds/);
+    expect(flood.body.errors![0]!.message).toMatch(
+      /asks for 50 operations limited by "auth", which allows 5 per 60 seconds/,
+    );
     expect(calls.logIn).toBe(2);
   });
 
   it('limits enrolment per user and checkout with coupon look-ups per user', async () => {
     const gw = await start({ enrolPerMinute: 2, checkoutPerMinute: 2 });
     expect((await post(gw, 'mutation { enrol unenrol }', { 'x-test-user': 'carol' })).status).toBe(200);
-    expect(refusal(await post(gw, 'mutation { enrol }', { 'x-test-user': 'carol' }))).toMatchObject({ reason: 'enrol' });
+    expect(refusal(await post(gw, 'mutation { enrol }', { 'x-test-user': 'carol' }))).toMatchObject({
+      reason: 'enrol',
+    });
     expect((await post(gw, 'mutation { enrol }', { 'x-test-user': 'dave' })).status).toBe(200);
-    expect((await post(gw, '{ a: coupon(code: "A") b: coupon(code: "B") }', { 'x-test-user': 'carol' })).status).toBe(200);
-    expect(refusal(await post(gw, 'mutation { checkout }', { 'x-test-user': 'carol' }))).toMatchObject({ reason: 'checkout' });
+    expect((await post(gw, '{ a: coupon(code: "A") b: coupon(code: "B") }', { 'x-test-user': 'carol' })).status).toBe(
+      200,
+    );
+    expect(refusal(await post(gw, 'mutation { checkout }', { 'x-test-user': 'carol' }))).toMatchObject({
+      reason: 'checkout',
+    });
     expect(calls).toMatchObject({ enrol: 2, unenrol: 1, coupon: 2 });
     expect(calls.checkout).toBeUndefined();
   });
@@ -205,7 +246,12 @@ describe('rate limits', () => {
 
   it("counts the explorer's sign-in as a logIn of the client", async () => {
     const gw = await start({ authPerMinute: 2 });
-    const signIn = () => fetch(`${gw.url}/explorer/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const signIn = () =>
+      fetch(`${gw.url}/explorer/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     for (let i = 0; i < 2; i++) expect((await signIn()).status).not.toBe(429);
     const refused = await signIn();
     expect(refused.status).toBe(429);
@@ -228,10 +274,15 @@ describe('rate limits with Redis down', () => {
 
   it('fail open while Redis is paused, with one warning, and apply again when it is back', async () => {
     const port = await freePort();
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     const privateRedis = createRedis(`redis://127.0.0.1:${port}`);
     try {
-      for (let i = 0; i < 100 && (await privateRedis.ping().catch(() => null)) !== 'PONG'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 100 && (await privateRedis.ping().catch(() => null)) !== 'PONG'; i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       const gw = await start({ ipPerMinute: 2 }, { redis: privateRedis });
       expect((await post(gw, '{ hello }')).status).toBe(200);
 
@@ -270,14 +321,18 @@ describe('rate limits with Redis down', () => {
 
 describe('rootFieldCounts', () => {
   it('counts the chosen operation only, by field name whatever the alias', () => {
-    const doc = parse('query Q { a: coupon(code: "x") b: coupon(code: "y") hello } mutation M { logIn ... on Mutation { again: logIn } }');
+    const doc = parse(
+      'query Q { a: coupon(code: "x") b: coupon(code: "y") hello } mutation M { logIn ... on Mutation { again: logIn } }',
+    );
     expect(Object.fromEntries(rootFieldCounts(doc, 'Q'))).toEqual({ 'query.coupon': 2, 'query.hello': 1 });
     expect(Object.fromEntries(rootFieldCounts(doc, 'M'))).toEqual({ 'mutation.logIn': 2 });
     expect(rootFieldCounts(doc).size).toBe(0);
   });
 
   it('counts what GraphQL runs: one per response key, so a repeated selection merges', () => {
-    const doc = parse('mutation { logIn a: logIn ...F ...F } fragment F on Mutation { a: logIn b: logIn ...G } fragment G on Mutation { signUp ...F }');
+    const doc = parse(
+      'mutation { logIn a: logIn ...F ...F } fragment F on Mutation { a: logIn b: logIn ...G } fragment G on Mutation { signUp ...F }',
+    );
     expect(Object.fromEntries(rootFieldCounts(doc))).toEqual({ 'mutation.logIn': 3, 'mutation.signUp': 1 });
   });
 });

@@ -52,7 +52,12 @@ afterAll(async () => {
 });
 
 async function readyz(options: Parameters<typeof subgraphReadiness>[0]) {
-  const server = await serve({ handler: (_req, res) => res.end(), logger: createLogger('test', 'silent'), port: 0, ready: subgraphReadiness(options) });
+  const server = await serve({
+    handler: (_req, res) => res.end(),
+    logger: createLogger('test', 'silent'),
+    port: 0,
+    ready: subgraphReadiness(options),
+  });
   running.push(server);
   const res = await fetch(`${server.url}/readyz`);
   return { status: res.status, body: await res.json() };
@@ -60,7 +65,10 @@ async function readyz(options: Parameters<typeof subgraphReadiness>[0]) {
 
 describe('gateway /readyz', () => {
   it('is ready when every subgraph is, and shows each circuit', async () => {
-    const { status, body } = await readyz({ subgraphUrls: { course: ready, identity: ready }, breakerStates: () => ({ course: 'closed', identity: 'closed' }) });
+    const { status, body } = await readyz({
+      subgraphUrls: { course: ready, identity: ready },
+      breakerStates: () => ({ course: 'closed', identity: 'closed' }),
+    });
     expect(status).toBe(200);
     expect(body).toEqual({
       status: 'ready',

@@ -10,7 +10,14 @@ import { parse, getOperationAST } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createLogger, envelopeHeaders, natsConnectOptions, newId, newTraceparent, type EventType } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  envelopeHeaders,
+  natsConnectOptions,
+  newId,
+  newTraceparent,
+  type EventType,
+} from '@coursegraph/service-kit';
 import { CourseEvents, EnrollmentEvents, enrollment } from '@coursegraph/contracts';
 import { ResponseCache } from '../src/response-cache/cache.js';
 import { startCacheInvalidation, type CacheInvalidation } from '../src/response-cache/invalidation.js';
@@ -21,12 +28,33 @@ import { privateNats, type PrivateNats } from '../../test/support/private-nats.j
 import { eventually } from '../../test/support/journeys.js';
 
 const typeDefs = /* GraphQL */ `
-  type Query { catalog: [Course!]! course(id: ID!): Course categories: [Category!]! node(id: ID!): Node flaky: Course }
-  type Mutation { rename(id: ID!, title: String!): Course! }
-  interface Node { id: ID! }
-  type Course implements Node { id: ID! title: String! enrollmentCount: Int! instructor: User! }
-  type User implements Node { id: ID! name: String! }
-  type Category { name: String! courseCount: Int! }
+  type Query {
+    catalog: [Course!]!
+    course(id: ID!): Course
+    categories: [Category!]!
+    node(id: ID!): Node
+    flaky: Course
+  }
+  type Mutation {
+    rename(id: ID!, title: String!): Course!
+  }
+  interface Node {
+    id: ID!
+  }
+  type Course implements Node {
+    id: ID!
+    title: String!
+    enrollmentCount: Int!
+    instructor: User!
+  }
+  type User implements Node {
+    id: ID!
+    name: String!
+  }
+  type Category {
+    name: String!
+    courseCount: Int!
+  }
 `;
 
 const users = { u1: { id: 'u1', name: 'Ada' } };
@@ -49,13 +77,20 @@ const schema = createSchema({
         throw new Error('the course subgraph is down');
       },
     },
-    Mutation: { rename: (_: unknown, { id, title }: { id: string; title: string }) => Object.assign(courses.find((c) => c.id === id)!, { title }) },
+    Mutation: {
+      rename: (_: unknown, { id, title }: { id: string; title: string }) =>
+        Object.assign(
+          courses.find((c) => c.id === id)!,
+          { title },
+        ),
+    },
     Course: { instructor: (c: { instructorId: keyof typeof users }) => users[c.instructorId] },
     Node: { __resolveType: (n: { title?: string }) => (n.title ? 'Course' : 'User') },
   },
 });
 
-const newCache = (options: Partial<ConstructorParameters<typeof ResponseCache>[0]> = {}) => new ResponseCache({ ttlMs: 60_000, maxEntries: 100, maxTotalChars: 1_000_000, ...options });
+const newCache = (options: Partial<ConstructorParameters<typeof ResponseCache>[0]> = {}) =>
+  new ResponseCache({ ttlMs: 60_000, maxEntries: 100, maxTotalChars: 1_000_000, ...options });
 const result = (title: string) => ({ data: { course: { title } } });
 
 describe('the store', () => {
@@ -155,7 +190,10 @@ describe('tags', () => {
   const built = createYoga({ schema }).getEnveloped().schema;
   const tagsOf = (query: string, data: unknown) => {
     const document = parse(query);
-    return { types: [...typeTags(built, document)].sort(), entities: [...entityTags(built, document, getOperationAST(document)!, data)].sort() };
+    return {
+      types: [...typeTags(built, document)].sort(),
+      entities: [...entityTags(built, document, getOperationAST(document)!, data)].sort(),
+    };
   };
 
   it('names the types an operation selects, even when the answer is empty', () => {
@@ -165,13 +203,28 @@ describe('tags', () => {
   it('names each entity by id, through aliases and fragments, and marks an entity without its id', () => {
     const query = `{ all: catalog { key: id ...C } one: course(id: "c1") { title } }
       fragment C on Course { instructor { id name } }`;
-    const data = { all: [{ key: 'c1', instructor: { id: 'u1', name: 'Ada' } }, { key: 'c2', instructor: { id: 'u1', name: 'Ada' } }], one: { title: 'Rust' } };
-    expect(tagsOf(query, data)).toEqual({ types: ['Course', 'User'], entities: ['Course:*', 'Course:c1', 'Course:c2', 'User:u1'] });
+    const data = {
+      all: [
+        { key: 'c1', instructor: { id: 'u1', name: 'Ada' } },
+        { key: 'c2', instructor: { id: 'u1', name: 'Ada' } },
+      ],
+      one: { title: 'Rust' },
+    };
+    expect(tagsOf(query, data)).toEqual({
+      types: ['Course', 'User'],
+      entities: ['Course:*', 'Course:c1', 'Course:c2', 'User:u1'],
+    });
   });
 
   it('resolves an interface by __typename, or counts every possible type without it', () => {
-    expect(tagsOf('{ node(id: "c1") { __typename id } }', { node: { __typename: 'Course', id: 'c1' } })).toEqual({ types: ['Course', 'User'], entities: ['Course:c1'] });
-    expect(tagsOf('{ node(id: "c1") { id } }', { node: { id: 'c1' } })).toEqual({ types: ['Course', 'User'], entities: ['Course:c1', 'User:c1'] });
+    expect(tagsOf('{ node(id: "c1") { __typename id } }', { node: { __typename: 'Course', id: 'c1' } })).toEqual({
+      types: ['Course', 'User'],
+      entities: ['Course:c1'],
+    });
+    expect(tagsOf('{ node(id: "c1") { id } }', { node: { id: 'c1' } })).toEqual({
+      types: ['Course', 'User'],
+      entities: ['Course:c1', 'User:c1'],
+    });
   });
 });
 
@@ -249,12 +302,30 @@ describe('the plugin with in-flight sharing', () => {
     let runs = 0;
     const gated = createSchema({
       typeDefs: 'type Query { course: Course } type Course { id: ID! title: String! }',
-      resolvers: { Query: { course: async () => { runs++; const seen = title; await gate; return { id: 'c1', title: seen }; } } },
+      resolvers: {
+        Query: {
+          course: async () => {
+            runs++;
+            const seen = title;
+            await gate;
+            return { id: 'c1', title: seen };
+          },
+        },
+      },
     });
     const cache = newCache();
-    const yoga = createYoga({ schema: gated, logging: false, context: () => ({ accessToken: null }), plugins: [useResponseCache(cache), useShareInFlightQueries()] });
+    const yoga = createYoga({
+      schema: gated,
+      logging: false,
+      context: () => ({ accessToken: null }),
+      plugins: [useResponseCache(cache), useShareInFlightQueries()],
+    });
     const ask = async () => {
-      const res = await yoga.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ course { id title } }' }) });
+      const res = await yoga.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ course { id title } }' }),
+      });
       return { cache: res.headers.get(CACHE_HEADER), body: await res.json() };
     };
     const first = ask();
@@ -286,7 +357,11 @@ describe('invalidation by events', () => {
     nats = await privateNats();
     await nats.start();
     // The invalidation feed as the gateway's own NATS user; events published as the operator.
-    nc = await connect({ ...natsConnectOptions(nats.urlAs('gateway')), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    nc = await connect({
+      ...natsConnectOptions(nats.urlAs('gateway')),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
     publisher = await connect({ ...natsConnectOptions(nats.url), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     invalidation = await startCacheInvalidation(nc, cache, logger);
   });
@@ -301,7 +376,13 @@ describe('invalidation by events', () => {
   async function publish<E extends EventType>(event: E, init: Record<string, unknown>): Promise<void> {
     const [source] = event.subject.split('.');
     publisher.publish(event.subject, toBinary(event.schema, create(event.schema, init as never)), {
-      headers: envelopeHeaders({ id: newId(), subject: event.subject, source: source!, time: new Date(), traceparent: newTraceparent() }),
+      headers: envelopeHeaders({
+        id: newId(),
+        subject: event.subject,
+        source: source!,
+        time: new Date(),
+        traceparent: newTraceparent(),
+      }),
     });
     await publisher.flush();
   }
@@ -316,7 +397,13 @@ describe('invalidation by events', () => {
 
   it('an enrolment drops the answers holding its course, and only those', async () => {
     fill();
-    await publish(EnrollmentEvents.created, { enrollmentId: newId(), userId: newId(), courseId: 'c1', mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString() });
+    await publish(EnrollmentEvents.created, {
+      enrollmentId: newId(),
+      userId: newId(),
+      courseId: 'c1',
+      mode: enrollment.EnrollmentMode.FREE,
+      enrolledAt: new Date().toISOString(),
+    });
     await until('course-1 dropped', () => cache.get('course-1') === undefined);
     expect(cache.get('course-2')).toEqual(result('two'));
     expect(cache.get('user')).toEqual(result('u'));
@@ -325,7 +412,10 @@ describe('invalidation by events', () => {
   it('a course change drops every catalogue answer', async () => {
     fill();
     await publish(CourseEvents.archived, { courseId: newId(), archivedAt: new Date().toISOString() });
-    await until('course answers dropped', () => cache.get('course-1') === undefined && cache.get('course-2') === undefined);
+    await until(
+      'course answers dropped',
+      () => cache.get('course-1') === undefined && cache.get('course-2') === undefined,
+    );
     expect(cache.get('user')).toEqual(result('u'));
   });
 
@@ -346,12 +436,21 @@ describe('invalidation by events', () => {
     expect(cache.get('user')).toEqual(result('u'));
     // And events reach it again (once the publisher, too, is back).
     for (let attempt = 0; ; attempt++) {
-      const flushed = await publisher.flush().then(() => true, () => false);
+      const flushed = await publisher.flush().then(
+        () => true,
+        () => false,
+      );
       if (flushed) break;
       if (attempt > 100) throw new Error('the publisher did not reconnect');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await publish(EnrollmentEvents.created, { enrollmentId: newId(), userId: 'u1', courseId: newId(), mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString() });
+    await publish(EnrollmentEvents.created, {
+      enrollmentId: newId(),
+      userId: 'u1',
+      courseId: newId(),
+      mode: enrollment.EnrollmentMode.FREE,
+      enrolledAt: new Date().toISOString(),
+    });
     await until('user dropped', () => cache.get('user') === undefined);
   });
 });

@@ -16,7 +16,13 @@ let gate: Promise<void> = Promise.resolve();
 const schema = createSchema<GatewayContext>({
   typeDefs: `type Query { page(n: Int): String! } type Mutation { touch: Int! }`,
   resolvers: {
-    Query: { page: async (_: unknown, { n }: { n?: number }, ctx: GatewayContext) => (calls++, await gate, `page ${n ?? 0} for ${ctx.accessToken ?? 'anyone'}`) },
+    Query: {
+      page: async (_: unknown, { n }: { n?: number }, ctx: GatewayContext) => (
+        calls++,
+        await gate,
+        `page ${n ?? 0} for ${ctx.accessToken ?? 'anyone'}`
+      ),
+    },
     Mutation: { touch: async () => (await gate, ++calls) },
   },
 });
@@ -61,13 +67,21 @@ describe('sharing identical in-flight queries', () => {
       send('query($n: Int) { page(n: $n) }', { n: 2 }),
     ]);
     expect(calls).toBe(4);
-    expect(answers.map((a: any) => a.data.page)).toEqual(['page 2 for token-a', 'page 2 for token-b', 'page 3 for token-a', 'page 2 for anyone']);
+    expect(answers.map((a: any) => a.data.page)).toEqual([
+      'page 2 for token-a',
+      'page 2 for token-b',
+      'page 3 for token-a',
+      'page 2 for anyone',
+    ]);
     await send('query($n: Int) { page(n: $n) }', { n: 2 }, 'token-a');
     expect(calls).toBe(5);
   });
 
   it('never shares mutations', async () => {
-    const answers = await settle([send('mutation { touch }', {}, 'token-a'), send('mutation { touch }', {}, 'token-a')]);
+    const answers = await settle([
+      send('mutation { touch }', {}, 'token-a'),
+      send('mutation { touch }', {}, 'token-a'),
+    ]);
     expect(calls).toBe(2);
     expect(answers.map((a: any) => a.data.touch).sort()).toEqual([1, 2]);
   });

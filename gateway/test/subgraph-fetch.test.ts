@@ -52,7 +52,10 @@ beforeEach(() => {
 });
 
 const QUERY = JSON.stringify({ query: 'query Catalog__course__0{catalog{totalCount}}', variables: {} });
-const MUTATION = JSON.stringify({ query: 'mutation CompleteLesson__enrollment__0($c:ID!){completeLesson(courseId:$c){id}}', variables: { c: '1' } });
+const MUTATION = JSON.stringify({
+  query: 'mutation CompleteLesson__enrollment__0($c:ID!){completeLesson(courseId:$c){id}}',
+  variables: { c: '1' },
+});
 const init = (body: string, authorization?: string) => ({
   method: 'POST',
   body,
@@ -62,7 +65,11 @@ const init = (body: string, authorization?: string) => ({
 describe('the subgraph client', () => {
   it('sends identical queries in flight together once, and gives each caller the answer', async () => {
     const fetcher = createSubgraphFetcher();
-    const calls = [fetcher(url, init(QUERY, 'Bearer a')), fetcher(url, init(QUERY, 'Bearer a')), fetcher(url, init(QUERY, 'Bearer a'))];
+    const calls = [
+      fetcher(url, init(QUERY, 'Bearer a')),
+      fetcher(url, init(QUERY, 'Bearer a')),
+      fetcher(url, init(QUERY, 'Bearer a')),
+    ];
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
     const answers = await Promise.all(calls);
@@ -86,7 +93,9 @@ describe('the subgraph client', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
     await Promise.all(calls);
-    expect(seen.map((s) => s.authorization).sort()).toEqual(['Bearer a', 'Bearer a', 'Bearer a', 'Bearer b', undefined].sort());
+    expect(seen.map((s) => s.authorization).sort()).toEqual(
+      ['Bearer a', 'Bearer a', 'Bearer a', 'Bearer b', undefined].sort(),
+    );
     await fetcher(url, init(QUERY, 'Bearer a'));
     expect(seen).toHaveLength(6);
   });
@@ -228,37 +237,51 @@ describe('the subgraph client within its budget', () => {
   it("abandons a call when its caller's signal fires", { timeout: 10_000 }, async () => {
     const fetcher = createSubgraphFetcher({ timeoutMs: 5_000, deduplicate: false });
     const controller = new AbortController();
-    const call = fetcher(`${base}/hang`, { ...init(QUERY), signal: controller.signal } as Parameters<typeof fetcher>[1]);
+    const call = fetcher(`${base}/hang`, { ...init(QUERY), signal: controller.signal } as Parameters<
+      typeof fetcher
+    >[1]);
     await vi.waitFor(() => expect(hits).toBe(1));
     controller.abort();
     expect(await failureOf(call)).toBe('ABORTED');
     await vi.waitFor(() => expect(closedByClient).toBe(1));
     // A signal that already fired sends nothing.
-    expect(await failureOf(fetcher(`${base}/ok`, { ...init(QUERY), signal: controller.signal } as Parameters<typeof fetcher>[1]))).toBe('ABORTED');
+    expect(
+      await failureOf(
+        fetcher(`${base}/ok`, { ...init(QUERY), signal: controller.signal } as Parameters<typeof fetcher>[1]),
+      ),
+    ).toBe('ABORTED');
     expect(hits).toBe(1);
   });
 
-  it('lets one caller of a shared call give up without cutting it off for the others', { timeout: 10_000 }, async () => {
-    const fetcher = createSubgraphFetcher({ timeoutMs: 5_000 });
-    seen = [];
-    gate = new Promise((resolve) => (release = resolve));
-    const controller = new AbortController();
-    const leaving = fetcher(url, { ...init(QUERY, 'Bearer s'), signal: controller.signal } as Parameters<typeof fetcher>[1]);
-    const staying = fetcher(url, init(QUERY, 'Bearer s'));
-    await vi.waitFor(() => expect(seen).toHaveLength(1));
-    controller.abort();
-    expect(await failureOf(leaving)).toBe('ABORTED');
-    release();
-    const answer = await staying;
-    expect(await answer.json()).toEqual({ data: { call: 1 } });
-    expect(seen).toHaveLength(1);
-  });
+  it(
+    'lets one caller of a shared call give up without cutting it off for the others',
+    { timeout: 10_000 },
+    async () => {
+      const fetcher = createSubgraphFetcher({ timeoutMs: 5_000 });
+      seen = [];
+      gate = new Promise((resolve) => (release = resolve));
+      const controller = new AbortController();
+      const leaving = fetcher(url, { ...init(QUERY, 'Bearer s'), signal: controller.signal } as Parameters<
+        typeof fetcher
+      >[1]);
+      const staying = fetcher(url, init(QUERY, 'Bearer s'));
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+      controller.abort();
+      expect(await failureOf(leaving)).toBe('ABORTED');
+      release();
+      const answer = await staying;
+      expect(await answer.json()).toEqual({ data: { call: 1 } });
+      expect(seen).toHaveLength(1);
+    },
+  );
 
   it('abandons a shared call once every caller has given up', { timeout: 10_000 }, async () => {
     const fetcher = createSubgraphFetcher({ timeoutMs: 5_000 });
     const first = new AbortController();
     const second = new AbortController();
-    const calls = [first, second].map((c) => fetcher(`${base}/hang`, { ...init(QUERY, 'Bearer t'), signal: c.signal } as Parameters<typeof fetcher>[1]));
+    const calls = [first, second].map((c) =>
+      fetcher(`${base}/hang`, { ...init(QUERY, 'Bearer t'), signal: c.signal } as Parameters<typeof fetcher>[1]),
+    );
     await vi.waitFor(() => expect(hits).toBe(1));
     first.abort();
     expect(await failureOf(calls[0]!)).toBe('ABORTED');

@@ -8,11 +8,23 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLError } from 'graphql';
-import { commonSettings, createLogger, createOperationLimiter, createRedis, readConfig } from '@coursegraph/service-kit';
+import {
+  commonSettings,
+  createLogger,
+  createOperationLimiter,
+  createRedis,
+  readConfig,
+} from '@coursegraph/service-kit';
 import { clientIp, createClientIp, parseTrustedProxies } from '../src/client-ip.js';
 import { createRateLimits } from '../src/rate-limit/index.js';
 import { SUBSCRIPTIONS_SDL } from '../src/subscriptions/index.js';
-import { startSubscriptionHarness, until, wsSubscribe, type Received, type SubscriptionHarness } from './support/subscription-harness.js';
+import {
+  startSubscriptionHarness,
+  until,
+  wsSubscribe,
+  type Received,
+  type SubscriptionHarness,
+} from './support/subscription-harness.js';
 
 const SUPERGRAPH = readFileSync(path.resolve(import.meta.dirname, '../../schema/supergraph.graphql'), 'utf8');
 const LIMITS = { ...readConfig(commonSettings, {}), limitMaxDepth: 6, limitMaxTokens: 200, limitMaxCostAdmin: 10 };
@@ -27,7 +39,13 @@ beforeAll(async () => {
   redis = createRedis(process.env.REDIS_URL!);
   const rateLimits = createRateLimits({
     redis,
-    limits: { ipPerMinute: IP_PER_MINUTE, userPerMinute: 1000, authPerMinute: 1000, enrolPerMinute: 1000, checkoutPerMinute: 1000 },
+    limits: {
+      ipPerMinute: IP_PER_MINUTE,
+      userPerMinute: 1000,
+      authPerMinute: 1000,
+      enrolPerMinute: 1000,
+      checkoutPerMinute: 1000,
+    },
     clientIp: createClientIp({ trustedProxies: trusted, signingSecret: 'subscription-guards-test-secret-0123456789' }),
     userOf: async () => null,
     logger: createLogger('subscription-guards-test', 'warn'),
@@ -49,7 +67,9 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await until('every subscriber to leave the hub', async () => Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0));
+  await until('every subscriber to leave the hub', async () =>
+    Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
+  );
 });
 
 /** The one GraphQL error a refused graphql-ws subscription got. */
@@ -59,11 +79,20 @@ const refusal = (received: Received) => (received.errors[0] as GraphQLError[])[0
 async function ssePost(token: string, ip: string, query: string) {
   const res = await fetch(h.sseUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}`, 'x-forwarded-for': ip },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+      'x-forwarded-for': ip,
+    },
     body: JSON.stringify({ query }),
   });
   const text = await res.text();
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: JSON.parse(text) as { errors: { message: string; extensions: Record<string, unknown> }[] } };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    body: JSON.parse(text) as { errors: { message: string; extensions: Record<string, unknown> }[] },
+  };
 }
 
 const DEEP = `subscription { enrollmentCreated { course { instructor { taughtCourses { edges { node { title } } } } } } }`;
@@ -78,7 +107,12 @@ describe('operation limits on subscriptions', () => {
     const ws = h.wsClient(admin.token, { ip: '198.51.100.10' }).client;
     const received = wsSubscribe(ws, DEEP);
     await received.done;
-    expect(refusal(received).extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_DEPTH', depth: 7, limit: 6 });
+    expect(refusal(received).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_DEPTH',
+      depth: 7,
+      limit: 6,
+    });
     expect(refusal(received).extensions).not.toHaveProperty('http');
     ws.dispose();
 
@@ -88,16 +122,25 @@ describe('operation limits on subscriptions', () => {
     expect(Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0)).toBe(true);
   });
 
-  it('too many tokens, and a cost over the caller\'s budget, are refused with their reasons', async () => {
+  it("too many tokens, and a cost over the caller's budget, are refused with their reasons", async () => {
     const admin = await h.issuer.token('ADMIN');
     const tokens = await ssePost(admin.token, '198.51.100.12', HUGE);
     expect(tokens.status).toBe(400);
-    expect(tokens.body.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_TOKENS', limit: 200 });
+    expect(tokens.body.errors[0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_TOKENS',
+      limit: 200,
+    });
     expect(tokens.body.errors[0]!.extensions.tokens).toBeGreaterThan(200);
 
     const costly = await ssePost(admin.token, '198.51.100.13', COSTLY);
     expect(costly.status).toBe(400);
-    expect(costly.body.errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 13, limit: 10 });
+    expect(costly.body.errors[0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 13,
+      limit: 10,
+    });
   });
 
   it('a subscription within the limits opens and receives events', async () => {
@@ -115,7 +158,7 @@ describe('operation limits on subscriptions', () => {
 });
 
 describe('rate limits on subscriptions', () => {
-  it('each subscription request draws from its IP\'s budget: past it, 429 with Retry-After on SSE and RATE_LIMITED over graphql-ws', async () => {
+  it("each subscription request draws from its IP's budget: past it, 429 with Retry-After on SSE and RATE_LIMITED over graphql-ws", async () => {
     const admin = await h.issuer.token('ADMIN');
     const ip = '198.51.100.20';
     const ws = h.wsClient(admin.token, { ip }).client;

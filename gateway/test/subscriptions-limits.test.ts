@@ -12,7 +12,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { newId } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { clientIp, parseTrustedProxies } from '../src/client-ip.js';
-import { startSubscriptionHarness, until, wsSubscribe, type Received, type SubscriptionHarness } from './support/subscription-harness.js';
+import {
+  startSubscriptionHarness,
+  until,
+  wsSubscribe,
+  type Received,
+  type SubscriptionHarness,
+} from './support/subscription-harness.js';
 
 const LIMITS = { perConnection: 3, perUser: 5, perIp: 8 };
 const RESUME_WINDOW = 50;
@@ -43,14 +49,17 @@ const NOTIFICATIONS = `subscription($after: String) { notificationAdded(after: $
 const wsClient = (token: string, ip: string): WsClient => h.wsClient(token, { ip }).client;
 
 /** A graphql-sse stream from `ip`, recorded until `count` results arrive, an error, or the end. */
-const sseSubscribe = (token: string, ip: string, query: string, count = Infinity): Received => h.sseSubscribe(token, query, {}, count, { ip });
+const sseSubscribe = (token: string, ip: string, query: string, count = Infinity): Received =>
+  h.sseSubscribe(token, query, {}, count, { ip });
 
 /** The one GraphQL error a refused graphql-ws subscription got. */
 const refusal = (received: Received) => (received.errors[0] as GraphQLError[])[0]!;
 
 afterEach(async () => {
   // Every stream ends with its test and gives its places back.
-  await until('every subscriber to leave the hub', async () => Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0));
+  await until('every subscriber to leave the hub', async () =>
+    Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
+  );
 });
 
 describe('open streams per connection, user and IP', () => {
@@ -58,24 +67,40 @@ describe('open streams per connection, user and IP', () => {
     const admin = await h.issuer.token('ADMIN');
     const client = wsClient(admin.token, '198.51.100.1');
     const subject = EnrollmentEvents.created.subject;
-    const open = [wsSubscribe(client, ENROLLMENTS, {}, 1), wsSubscribe(client, ENROLLMENTS, {}, 1), wsSubscribe(client, ENROLLMENTS, {}, 1)];
+    const open = [
+      wsSubscribe(client, ENROLLMENTS, {}, 1),
+      wsSubscribe(client, ENROLLMENTS, {}, 1),
+      wsSubscribe(client, ENROLLMENTS, {}, 1),
+    ];
     await h.joined(subject, 3);
 
     const fourth = wsSubscribe(client, ENROLLMENTS);
     await fourth.done;
     expect(fourth.results).toEqual([]);
-    expect(refusal(fourth).message).toBe('Too many open streams for this connection: 3 are open and the limit is 3. Close one before opening another.');
-    expect(refusal(fourth).extensions).toEqual({ code: 'RATE_LIMITED', reason: 'TOO_MANY_STREAMS', scope: 'connection', open: 3, limit: 3 });
+    expect(refusal(fourth).message).toBe(
+      'Too many open streams for this connection: 3 are open and the limit is 3. Close one before opening another.',
+    );
+    expect(refusal(fourth).extensions).toEqual({
+      code: 'RATE_LIMITED',
+      reason: 'TOO_MANY_STREAMS',
+      scope: 'connection',
+      open: 3,
+      limit: 3,
+    });
     expect(await h.subscribers(subject)).toBe(3);
 
     // The connection's three streams are untouched: each gets the next event.
     const seq = await h.enrolled();
     await Promise.all(open.map((r) => r.done));
-    for (const r of open) expect(r.results.map((x) => x.data.enrollmentCreated.position)).toEqual([`ENROLLMENT:${seq}`]);
+    for (const r of open)
+      expect(r.results.map((x) => x.data.enrollmentCreated.position)).toEqual([`ENROLLMENT:${seq}`]);
 
     // Once they ended, the connection may open streams again.
     for (const r of open) r.dispose();
-    await until('the ended streams to give their places back', () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0);
+    await until(
+      'the ended streams to give their places back',
+      () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0,
+    );
     const again = wsSubscribe(client, ENROLLMENTS, {}, 1);
     await h.joined(subject, 1);
     await h.enrolled();
@@ -90,23 +115,39 @@ describe('open streams per connection, user and IP', () => {
     const first = wsClient(admin.token, '198.51.100.2');
     const second = wsClient(admin.token, '198.51.100.2');
     const held = [
-      wsSubscribe(first, ENROLLMENTS), wsSubscribe(first, ENROLLMENTS), wsSubscribe(second, ENROLLMENTS),
-      sseSubscribe(admin.token, '198.51.100.2', ENROLLMENTS), sseSubscribe(admin.token, '198.51.100.2', ENROLLMENTS),
+      wsSubscribe(first, ENROLLMENTS),
+      wsSubscribe(first, ENROLLMENTS),
+      wsSubscribe(second, ENROLLMENTS),
+      sseSubscribe(admin.token, '198.51.100.2', ENROLLMENTS),
+      sseSubscribe(admin.token, '198.51.100.2', ENROLLMENTS),
     ];
     await h.joined(subject, 5);
     expect(h.subscriptions.limits.openFor({ userId: admin.userId })).toMatchObject({ user: 5 });
 
     const overWs = wsSubscribe(second, ENROLLMENTS);
     await overWs.done;
-    expect(refusal(overWs).extensions).toEqual({ code: 'RATE_LIMITED', reason: 'TOO_MANY_STREAMS', scope: 'user', open: 5, limit: 5 });
+    expect(refusal(overWs).extensions).toEqual({
+      code: 'RATE_LIMITED',
+      reason: 'TOO_MANY_STREAMS',
+      scope: 'user',
+      open: 5,
+      limit: 5,
+    });
 
     const overSse = await fetch(h.sseUrl, {
       method: 'POST',
-      headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${admin.token}`, 'x-forwarded-for': '198.51.100.2' },
+      headers: {
+        accept: 'text/event-stream',
+        'content-type': 'application/json',
+        authorization: `Bearer ${admin.token}`,
+        'x-forwarded-for': '198.51.100.2',
+      },
       body: JSON.stringify({ query: ENROLLMENTS }),
     });
     expect(overSse.status).toBe(429);
-    expect((await overSse.json()).errors[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', reason: 'TOO_MANY_STREAMS', scope: 'user', open: 5, limit: 5 } });
+    expect((await overSse.json()).errors[0]).toMatchObject({
+      extensions: { code: 'RATE_LIMITED', reason: 'TOO_MANY_STREAMS', scope: 'user', open: 5, limit: 5 },
+    });
 
     // Another user on the same address is not held back by the first one's streams.
     const other = await h.issuer.token('ADMIN');
@@ -119,7 +160,10 @@ describe('open streams per connection, user and IP', () => {
 
     for (const r of held) r.dispose();
     await Promise.all([first.dispose(), second.dispose(), otherClient.dispose()]);
-    await until('the user to hold no stream', () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0);
+    await until(
+      'the user to hold no stream',
+      () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0,
+    );
   });
 
   it('one client IP holds up to its limit over all users; another address is not affected', async () => {
@@ -144,7 +188,13 @@ describe('open streams per connection, user and IP', () => {
     expect(refused.errors).toHaveLength(1);
     const overWs = wsSubscribe(wsClient(fifth.token, ip), NOTIFICATIONS);
     await overWs.done;
-    expect(refusal(overWs).extensions).toEqual({ code: 'RATE_LIMITED', reason: 'TOO_MANY_STREAMS', scope: 'ip', open: 8, limit: 8 });
+    expect(refusal(overWs).extensions).toEqual({
+      code: 'RATE_LIMITED',
+      reason: 'TOO_MANY_STREAMS',
+      scope: 'ip',
+      open: 8,
+      limit: 8,
+    });
 
     const elsewhere = wsClient(fifth.token, '203.0.113.8');
     const fromElsewhere = wsSubscribe(elsewhere, NOTIFICATIONS, {}, 1);
@@ -201,7 +251,11 @@ describe('the resume window of notificationAdded', () => {
     await client.dispose();
 
     expect(resumed.errors).toEqual([]);
-    expect(resumed.results.map((r) => r.data.notificationAdded.body)).toEqual(['alice, recently', 'alice, just now', 'alice, live']);
+    expect(resumed.results.map((r) => r.data.notificationAdded.body)).toEqual([
+      'alice, recently',
+      'alice, just now',
+      'alice, live',
+    ]);
     // The resume began at the window's floor and says so; older events were not replayed.
     expect(resumed.results[0]!.extensions).toEqual({ missedBefore: `NOTIFICATION:${floor}` });
     // What the gateway read from the stream for this resume: the window, not the 2,000 before it.
@@ -228,7 +282,15 @@ describe('the resume window of notificationAdded', () => {
     const seqs: number[] = [];
     for (let i = 0; i < RESUME_WINDOW + 20; i++) seqs.push(await h.enrolled());
     const client = wsClient(admin.token, '198.51.100.22');
-    const resumed = wsSubscribe(client, ENROLLMENTS.replace('enrollmentCreated {', 'enrollmentCreated(after: $after) {').replace('subscription {', 'subscription($after: String) {'), { after: `ENROLLMENT:${seqs[0]! - 1}` }, seqs.length);
+    const resumed = wsSubscribe(
+      client,
+      ENROLLMENTS.replace('enrollmentCreated {', 'enrollmentCreated(after: $after) {').replace(
+        'subscription {',
+        'subscription($after: String) {',
+      ),
+      { after: `ENROLLMENT:${seqs[0]! - 1}` },
+      seqs.length,
+    );
     await resumed.done;
     await client.dispose();
     expect(resumed.results.map((r) => Number(r.data.enrollmentCreated.position.split(':')[1]))).toEqual(seqs);

@@ -11,14 +11,23 @@ import type WebSocket from 'ws';
 import { newId, revokeUserAccessBefore } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { TOKEN_REVOKED_REASON } from '../src/subscriptions/caller.js';
-import { startSubscriptionHarness, until, wsSubscribe, type SubscriptionHarness } from './support/subscription-harness.js';
+import {
+  startSubscriptionHarness,
+  until,
+  wsSubscribe,
+  type SubscriptionHarness,
+} from './support/subscription-harness.js';
 
 const BUFFER_LIMIT = 50;
 
 let h: SubscriptionHarness;
 
 beforeAll(async () => {
-  h = await startSubscriptionHarness({ loggerName: 'gateway-subscriptions-test', bufferLimit: BUFFER_LIMIT, authRecheckMs: 200 });
+  h = await startSubscriptionHarness({
+    loggerName: 'gateway-subscriptions-test',
+    bufferLimit: BUFFER_LIMIT,
+    authRecheckMs: 200,
+  });
 });
 
 afterAll(async () => {
@@ -28,12 +37,15 @@ afterAll(async () => {
 const ENROLLMENTS = `subscription($after: String) { enrollmentCreated(after: $after) { position occurredAt enrollmentId userId mode } }`;
 const NOTIFICATIONS = `subscription { notificationAdded { position notificationId title body } }`;
 
-const sequenceOf = (result: Record<string, any>, field: string) => Number(String(result.data[field].position).split(':')[1]);
+const sequenceOf = (result: Record<string, any>, field: string) =>
+  Number(String(result.data[field].position).split(':')[1]);
 
 // Every test ends its streams; they leave the hub promptly, so each test starts from none (and a
 // test that leaks a subscriber fails here).
 afterEach(async () => {
-  await until('every subscriber to leave the hub', async () => Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0));
+  await until('every subscriber to leave the hub', async () =>
+    Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
+  );
 });
 
 describe('live events', () => {
@@ -65,7 +77,7 @@ describe('live events', () => {
     expect(received.results.map((r) => sequenceOf(r, 'enrollmentCreated'))).toEqual(seqs);
   });
 
-  it('notificationAdded delivers a learner their own notifications and no one else\'s', async () => {
+  it("notificationAdded delivers a learner their own notifications and no one else's", async () => {
     const alice = await h.issuer.token('LEARNER');
     const bob = await h.issuer.token('LEARNER');
     const { client } = h.wsClient(alice.token);
@@ -141,10 +153,17 @@ describe('who may subscribe', () => {
     const anonymous = h.wsClient(null);
     const refused = wsSubscribe(anonymous.client, NOTIFICATIONS);
     await refused.done;
-    expect((refused.errors[0] as GraphQLError[])[0]).toMatchObject({ message: 'Sign in to receive your notifications.', extensions: { code: 'UNAUTHENTICATED' } });
+    expect((refused.errors[0] as GraphQLError[])[0]).toMatchObject({
+      message: 'Sign in to receive your notifications.',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
     await anonymous.client.dispose();
 
-    const res = await fetch(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ query: ENROLLMENTS }) });
+    const res = await fetch(h.sseUrl, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: ENROLLMENTS }),
+    });
     expect(res.status).toBe(401);
     expect((await res.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
@@ -185,7 +204,10 @@ describe('who may subscribe', () => {
     const close = await closed;
     expect(close).toEqual({ code: 4401, reason: TOKEN_REVOKED_REASON });
     await sse.done;
-    expect(sse.results.at(-1)!.errors[0]).toMatchObject({ message: TOKEN_REVOKED_REASON, extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' } });
+    expect(sse.results.at(-1)!.errors[0]).toMatchObject({
+      message: TOKEN_REVOKED_REASON,
+      extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' },
+    });
     await ws.done;
     await until('the revoked subscribers to leave', async () => (await h.subscribers(subject)) === before);
     await client.dispose();
@@ -244,7 +266,11 @@ describe('bad input', () => {
       ['{ not json', /must be a JSON object/],
       [JSON.stringify({ query: 'subscription { nope }' }), /Cannot query field "nope"/],
     ] as const) {
-      const res = await fetch(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, body });
+      const res = await fetch(h.sseUrl, {
+        method: 'POST',
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        body,
+      });
       expect(res.status).toBe(400);
       const json = await res.json();
       expect(json.errors[0].message).toMatch(message);
@@ -271,7 +297,11 @@ describe('backpressure', () => {
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
-    await until('the slow subscriber to be cut', async () => (await h.subscribers(NotificationEvents.created.subject)) <= before + 1, 30_000);
+    await until(
+      'the slow subscriber to be cut',
+      async () => (await h.subscribers(NotificationEvents.created.subject)) <= before + 1,
+      30_000,
+    );
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
 
     const close = await slow.closed;
@@ -290,7 +320,18 @@ describe('backpressure', () => {
     const body = JSON.stringify({ query: NOTIFICATIONS });
     const chunks: Buffer[] = [];
     const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(h.sseUrl, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${learner.token}` } }, resolve);
+      const req = http.request(
+        h.sseUrl,
+        {
+          method: 'POST',
+          headers: {
+            accept: 'text/event-stream',
+            'content-type': 'application/json',
+            authorization: `Bearer ${learner.token}`,
+          },
+        },
+        resolve,
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -298,7 +339,11 @@ describe('backpressure', () => {
     response.pause();
     await h.joined(NotificationEvents.created.subject, before + 1);
     for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
-    await until('the slow SSE subscriber to be cut', async () => (await h.subscribers(NotificationEvents.created.subject)) <= before, 30_000);
+    await until(
+      'the slow SSE subscriber to be cut',
+      async () => (await h.subscribers(NotificationEvents.created.subject)) <= before,
+      30_000,
+    );
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.resume();
     await new Promise((resolve) => response.once('end', resolve).once('close', resolve));

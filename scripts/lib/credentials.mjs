@@ -12,21 +12,37 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The NATS users: one per service that connects, plus `operator` (every right) for scripts and tests. */
-export const NATS_USERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'gateway', 'search', 'operator'];
+export const NATS_USERS = [
+  'identity',
+  'course',
+  'enrollment',
+  'payment',
+  'notification',
+  'gateway',
+  'search',
+  'operator',
+];
 
 export const credentialsFile = () =>
   path.join(path.resolve(process.env.COURSEGRAPH_DATA_DIR || path.join(ROOT, '.data')), 'credentials.json');
 
 // Letters and digits only: nothing to escape in a URL, a config file or a shell.
-const secret = () => randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
+const secret = () =>
+  randomBytes(24)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 32);
 
 function generate() {
   return { redis: { password: secret() }, nats: Object.fromEntries(NATS_USERS.map((user) => [user, secret()])) };
 }
 
 function valid(c) {
-  return typeof c?.redis?.password === 'string' && c.redis.password !== ''
-    && NATS_USERS.every((user) => typeof c.nats?.[user] === 'string' && c.nats[user] !== '');
+  return (
+    typeof c?.redis?.password === 'string' &&
+    c.redis.password !== '' &&
+    NATS_USERS.every((user) => typeof c.nats?.[user] === 'string' && c.nats[user] !== '')
+  );
 }
 
 let cached = null;
@@ -43,15 +59,20 @@ export function credentials() {
   try {
     value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    if (err.code !== 'ENOENT') throw new Error(`credentials: ${file} is unreadable (${err.message}); delete it to generate new credentials`);
+    if (err.code !== 'ENOENT')
+      throw new Error(`credentials: ${file} is unreadable (${err.message}); delete it to generate new credentials`);
   }
   if (!valid(value)) {
-    const merged = { redis: value?.redis?.password ? value.redis : generate().redis, nats: { ...generate().nats, ...(value?.nats ?? {}) } };
+    const merged = {
+      redis: value?.redis?.password ? value.redis : generate().redis,
+      nats: { ...generate().nats, ...(value?.nats ?? {}) },
+    };
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, `${JSON.stringify(merged, null, 2)}\n`, { mode: 0o600 });
     try {
-      if (value) fs.renameSync(tmp, file); // completing an older file: replace it
+      if (value)
+        fs.renameSync(tmp, file); // completing an older file: replace it
       else fs.linkSync(tmp, file); // fails if another process created it meanwhile: theirs wins
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;

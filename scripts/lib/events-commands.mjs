@@ -3,7 +3,16 @@
 import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import {
-  listDeadLetters, listParked, natsConnectOptions, outboxSettingsFromEnv, redactNatsUrl, parseDeadLetterTarget, redriveDeadLetters, redriveParked, summarizeDeadLetters, summarizeOutbox,
+  listDeadLetters,
+  listParked,
+  natsConnectOptions,
+  outboxSettingsFromEnv,
+  redactNatsUrl,
+  parseDeadLetterTarget,
+  redriveDeadLetters,
+  redriveParked,
+  summarizeDeadLetters,
+  summarizeOutbox,
 } from '@coursegraph/service-kit';
 import { CONTEXTS, contextDatabaseUrl, natsUrl } from './env.mjs';
 
@@ -14,7 +23,8 @@ const CONTEXT = /^[a-z][a-z0-9_]*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function checkContext(context) {
-  if (!CONTEXT.test(context ?? '')) throw new UsageError(`not a context name: ${JSON.stringify(context ?? '')} (e.g. ${CONTEXTS.join(', ')})`);
+  if (!CONTEXT.test(context ?? ''))
+    throw new UsageError(`not a context name: ${JSON.stringify(context ?? '')} (e.g. ${CONTEXTS.join(', ')})`);
   return context;
 }
 function checkIds(ids, what) {
@@ -26,7 +36,11 @@ function checkIds(ids, what) {
 /** A table: columns padded to their widest cell, numbers right-aligned. */
 function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 const oneLine = (text, max = 100) => {
@@ -65,15 +79,23 @@ export async function outboxCommand(action, args) {
           }
           const s = await summarizeOutbox(pool, context, maxAttempts);
           rows.push([context, s.parked, s.oldest ?? '-', s.retrying, s.unpublished, oneLine(s.lastError)]);
-          if (named && s.parked > 0) details.push(`${context}:`, ...(await listParked(pool, context, maxAttempts)).map((r) =>
-            `  ${r.id}  ${r.subject}  created ${r.createdAt}  attempts ${r.attempts}  ${r.bytes} B  ${oneLine(r.lastError, 200)}`));
+          if (named && s.parked > 0)
+            details.push(
+              `${context}:`,
+              ...(await listParked(pool, context, maxAttempts)).map(
+                (r) =>
+                  `  ${r.id}  ${r.subject}  created ${r.createdAt}  attempts ${r.attempts}  ${r.bytes} B  ${oneLine(r.lastError, 200)}`,
+              ),
+            );
         });
       } catch (err) {
         failed++;
         rows.push([context, '?', '?', '?', '?', `cannot read: ${oneLine(err.message)}`]);
       }
     }
-    console.log(`outbox: parked = unpublished after ${maxAttempts} refused publishes (EVENT_OUTBOX_MAX_ATTEMPTS), or too large for NATS`);
+    console.log(
+      `outbox: parked = unpublished after ${maxAttempts} refused publishes (EVENT_OUTBOX_MAX_ATTEMPTS), or too large for NATS`,
+    );
     console.log(table(['context', 'parked', 'oldest parked', 'retrying', 'unpublished', 'last error'], rows));
     if (details.length) console.log(`\n${details.join('\n')}`);
     return failed > 0 ? 1 : 0;
@@ -127,8 +149,19 @@ export async function deadLettersCommand(action, args) {
         const letters = await listDeadLetters(nc, subject, 1000);
         console.log(`${subject}: ${letters.length} dead letter(s)${letters.length === 1000 ? ' (first 1000)' : ''}`);
         if (letters.length) {
-          console.log(table(['sequence', 'dead-lettered', 'event id', 'subject', 'deliveries', 'error'],
-            letters.map((l) => [l.sequence, l.time, l.eventId ?? '-', l.originalSubject ?? '-', l.deliveryCount, oneLine(l.error)])));
+          console.log(
+            table(
+              ['sequence', 'dead-lettered', 'event id', 'subject', 'deliveries', 'error'],
+              letters.map((l) => [
+                l.sequence,
+                l.time,
+                l.eventId ?? '-',
+                l.originalSubject ?? '-',
+                l.deliveryCount,
+                oneLine(l.error),
+              ]),
+            ),
+          );
         }
         return 0;
       });
@@ -138,8 +171,19 @@ export async function deadLettersCommand(action, args) {
       const total = summary.reduce((n, s) => n + s.count, 0);
       console.log(`dead letters: ${total} on ${summary.length} subject(s)`);
       if (summary.length) {
-        console.log(table(['dead-letter subject', 'count', 'oldest', 'newest', 're-driven, waiting', 'last error'],
-          summary.map((s) => [s.subject, s.count, s.oldest ?? '-', s.newest ?? '-', s.waitingRedrive, oneLine(s.lastError)])));
+        console.log(
+          table(
+            ['dead-letter subject', 'count', 'oldest', 'newest', 're-driven, waiting', 'last error'],
+            summary.map((s) => [
+              s.subject,
+              s.count,
+              s.oldest ?? '-',
+              s.newest ?? '-',
+              s.waitingRedrive,
+              oneLine(s.lastError),
+            ]),
+          ),
+        );
       }
       return 0;
     });
@@ -150,11 +194,17 @@ export async function deadLettersCommand(action, args) {
     checkIds(ids, 'an event id');
     return withNats(async (nc) => {
       const result = await redriveDeadLetters(nc, subject, ids.length ? ids : undefined);
-      for (const l of result.redriven) console.log(`re-driven ${l.eventId ?? '-'} ${l.originalSubject ?? '-'} (dead letter ${l.sequence})`);
-      for (const l of result.skipped) console.log(`left in place: dead letter ${l.sequence} has no event id or original subject (malformed when it arrived; delete it with nats stream rmm DEADLETTER ${l.sequence})`);
+      for (const l of result.redriven)
+        console.log(`re-driven ${l.eventId ?? '-'} ${l.originalSubject ?? '-'} (dead letter ${l.sequence})`);
+      for (const l of result.skipped)
+        console.log(
+          `left in place: dead letter ${l.sequence} has no event id or original subject (malformed when it arrived; delete it with nats stream rmm DEADLETTER ${l.sequence})`,
+        );
       const missed = ids.filter((id) => !result.redriven.some((l) => l.eventId === id));
       for (const id of missed) console.log(`no dead letter of event ${id} on ${subject}`);
-      console.log(`dead letters: ${result.redriven.length} sent back to ${result.redriveSubject}; the consumer applies each once when it runs`);
+      console.log(
+        `dead letters: ${result.redriven.length} sent back to ${result.redriveSubject}; the consumer applies each once when it runs`,
+      );
       return missed.length > 0 ? 1 : 0;
     });
   }

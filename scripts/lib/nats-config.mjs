@@ -42,9 +42,14 @@ const api = (s) => `$JS.API.${s}`;
 
 /** What `user` may touch on stream `s` it consumes. */
 const consumerSubjects = (s) => [
-  api(`STREAM.INFO.${s}`), api(`STREAM.CREATE.${s}`),
-  api(`CONSUMER.CREATE.${s}`), api(`CONSUMER.CREATE.${s}.>`), api(`CONSUMER.DURABLE.CREATE.${s}.*`),
-  api(`CONSUMER.INFO.${s}.*`), api(`CONSUMER.DELETE.${s}.*`), api(`CONSUMER.MSG.NEXT.${s}.*`),
+  api(`STREAM.INFO.${s}`),
+  api(`STREAM.CREATE.${s}`),
+  api(`CONSUMER.CREATE.${s}`),
+  api(`CONSUMER.CREATE.${s}.>`),
+  api(`CONSUMER.DURABLE.CREATE.${s}.*`),
+  api(`CONSUMER.INFO.${s}.*`),
+  api(`CONSUMER.DELETE.${s}.*`),
+  api(`CONSUMER.MSG.NEXT.${s}.*`),
   `$JS.ACK.${s}.>`,
 ];
 
@@ -60,12 +65,19 @@ export function natsPermissions(user) {
       for (const op of ['INFO', 'CREATE', 'UPDATE']) publish.add(api(`STREAM.${op}.${stream}`));
     }
     // Re-driven dead letters (a work queue): only a consumer filtered to this context's own subjects.
-    for (const s of [api(`CONSUMER.CREATE.REDRIVE.*.redrive.${user}.>`), api('CONSUMER.INFO.REDRIVE.*'), api('CONSUMER.MSG.NEXT.REDRIVE.*'), '$JS.ACK.REDRIVE.>']) publish.add(s);
+    for (const s of [
+      api(`CONSUMER.CREATE.REDRIVE.*.redrive.${user}.>`),
+      api('CONSUMER.INFO.REDRIVE.*'),
+      api('CONSUMER.MSG.NEXT.REDRIVE.*'),
+      '$JS.ACK.REDRIVE.>',
+    ])
+      publish.add(s);
   }
   for (const stream of CONSUMES[user]) for (const s of consumerSubjects(stream)) publish.add(s);
   if (user === 'gateway') {
     // A resuming subscription first looks up the subject's last event (gateway/src/subscriptions/hub.ts).
-    for (const stream of CONSUMES.gateway) publish.add(api(`STREAM.MSG.GET.${stream}`)).add(api(`DIRECT.GET.${stream}.>`));
+    for (const stream of CONSUMES.gateway)
+      publish.add(api(`STREAM.MSG.GET.${stream}`)).add(api(`DIRECT.GET.${stream}.>`));
     // Its feeds declare the stream they read as producers do (the kit's ensureStream), DEADLETTER included:
     // created when missing, never updated.
     publish.add(api('STREAM.INFO.DEADLETTER')).add(api('STREAM.CREATE.DEADLETTER'));
@@ -86,13 +98,17 @@ export function natsServerConfig({ host = '127.0.0.1', port, storeDir, pidFile, 
     const permissions = natsPermissions(user);
     return { user, password: passwords[user], ...(permissions ? { permissions } : {}) };
   });
-  return JSON.stringify({
-    listen: `${host}:${port}`,
-    jetstream: { store_dir: storeDir },
-    ...(pidFile ? { pid_file: pidFile } : {}),
-    ...(logFile ? { log_file: logFile } : {}),
-    authorization: { users },
-  }, null, 2);
+  return JSON.stringify(
+    {
+      listen: `${host}:${port}`,
+      jetstream: { store_dir: storeDir },
+      ...(pidFile ? { pid_file: pidFile } : {}),
+      ...(logFile ? { log_file: logFile } : {}),
+      authorization: { users },
+    },
+    null,
+    2,
+  );
 }
 
 /** Writes natsServerConfig(options) to `file` (mode 0600: it holds every password) and returns the path. */

@@ -62,7 +62,14 @@ const end = (child, signal) => {
  * subjects it may publish and the streams it may read): NATS_URL (`env.NATS_URL`, else the
  * environment's) with that user's credentials, unless the URL carries an operator's own.
  */
-export async function startPlatform({ env = {}, ports = {}, database, logDir, log = console.error, supervise = true } = {}) {
+export async function startPlatform({
+  env = {},
+  ports = {},
+  database,
+  logDir,
+  log = console.error,
+  supervise = true,
+} = {}) {
   fs.mkdirSync(logDir, { recursive: true });
   /** One entry per process, in start order; `child` is always the current process of that name. */
   const children = [];
@@ -76,12 +83,17 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
   /** `main` is a Node module, or `{ binary }` an executable (the Rust subgraphs). Resolves with the ready child. */
   const launch = async (name, main, port, extraEnv) => {
     // A stray process on the port would answer the readiness probe in our process's place.
-    if (await portAnswers(port)) throw new Error(`${name}: port ${port} is already in use by another process; stop it or choose another port`);
+    if (await portAnswers(port))
+      throw new Error(`${name}: port ${port} is already in use by another process; stop it or choose another port`);
     if (stopping) throw new Error(`${name}: the platform is stopping`);
     const logFile = path.join(logDir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    const [command, args] = typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
-    const child = spawn(command, args, { env: { ...common, ...extraEnv, NATS_URL: serviceNatsUrl(name, extraEnv?.NATS_URL ?? common.NATS_URL) }, stdio: ['ignore', out, out] });
+    const [command, args] =
+      typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
+    const child = spawn(command, args, {
+      env: { ...common, ...extraEnv, NATS_URL: serviceNatsUrl(name, extraEnv?.NATS_URL ?? common.NATS_URL) },
+      stdio: ['ignore', out, out],
+    });
     fs.closeSync(out);
     const listed = children.find((c) => c.name === name);
     if (listed) listed.child = child;
@@ -110,7 +122,12 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
   };
 
   const supervisorLog = path.join(logDir, 'supervisor.log');
-  const supervisor = createSupervisor({ start: relaunch, policy: restartPolicyFromEnv(common), logFile: supervisorLog, log });
+  const supervisor = createSupervisor({
+    start: relaunch,
+    policy: restartPolicyFromEnv(common),
+    logFile: supervisorLog,
+    log,
+  });
 
   /**
    * Kills one process with `signal` (SIGKILL: a crash) and starts it again at once; not counted in
@@ -162,7 +179,8 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
         [`${upper}_PORT`]: String(port),
         [`${upper}_DATABASE_URL`]: contextDatabaseUrl(subgraph.name, database),
         // A search index per platform database, so two platforms never share one (unless one is given).
-        SEARCH_INDEX_DIR: common.SEARCH_INDEX_DIR ?? path.join(ROOT, '.data', `search-index-${database ?? databaseName()}`),
+        SEARCH_INDEX_DIR:
+          common.SEARCH_INDEX_DIR ?? path.join(ROOT, '.data', `search-index-${database ?? databaseName()}`),
         SEARCH_HOST: '127.0.0.1',
       });
       gatewayEnv[`SUBGRAPH_${upper}_URL`] = `${url}/graphql`;
@@ -170,7 +188,16 @@ export async function startPlatform({ env = {}, ports = {}, database, logDir, lo
     }
     const gatewayPort = ports.gateway ?? 4000;
     await launch('gateway', 'gateway/dist/main.js', gatewayPort, { ...gatewayEnv, GATEWAY_PORT: String(gatewayPort) });
-    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, children, stop, restart, kill, restarts, pid, supervisorLog };
+    return {
+      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      children,
+      stop,
+      restart,
+      kill,
+      restarts,
+      pid,
+      supervisorLog,
+    };
   } catch (err) {
     await stop();
     throw err;

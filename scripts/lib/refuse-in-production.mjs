@@ -3,6 +3,8 @@
 // `npm start` can run it before dependencies are installed; the built seeds use the kit's twin.
 export function refuseInProduction(what, env = process.env) {
   if (env.COURSEGRAPH_MODE !== 'production') return;
-  process.stderr.write(`${what} refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n`);
+  process.stderr.write(
+    `${what} refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n`,
+  );
   process.exit(2);
 }

@@ -6,9 +6,21 @@ import fs from 'node:fs';
 
 /** The settings of the restart policy: environment variable, default, and what it does. */
 export const SUPERVISOR_SETTINGS = [
-  { name: 'SUPERVISOR_RESTART_BASE_MS', default: 250, doc: 'delay before the first restart of a process that exited unexpectedly; doubled for each further quick exit' },
-  { name: 'SUPERVISOR_RESTART_MAX_MS', default: 30_000, doc: 'longest delay between two restarts of a process that keeps exiting' },
-  { name: 'SUPERVISOR_STABLE_MS', default: 30_000, doc: 'how long a restarted process must stay up before its next exit counts as a first one again' },
+  {
+    name: 'SUPERVISOR_RESTART_BASE_MS',
+    default: 250,
+    doc: 'delay before the first restart of a process that exited unexpectedly; doubled for each further quick exit',
+  },
+  {
+    name: 'SUPERVISOR_RESTART_MAX_MS',
+    default: 30_000,
+    doc: 'longest delay between two restarts of a process that keeps exiting',
+  },
+  {
+    name: 'SUPERVISOR_STABLE_MS',
+    default: 30_000,
+    doc: 'how long a restarted process must stay up before its next exit counts as a first one again',
+  },
 ];
 
 /** The policy from `source` (the environment by default); throws listing every invalid value at once. */
@@ -17,7 +29,8 @@ export function restartPolicyFromEnv(source = process.env) {
   const values = SUPERVISOR_SETTINGS.map((s) => {
     const raw = source[s.name] && source[s.name] !== '' ? source[s.name] : String(s.default);
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) problems.push(`${s.name} must be a positive whole number of milliseconds (got ${JSON.stringify(raw)})`);
+    if (!Number.isInteger(value) || value < 1)
+      problems.push(`${s.name} must be a positive whole number of milliseconds (got ${JSON.stringify(raw)})`);
     return value;
   });
   if (problems.length) throw new Error(`invalid supervisor settings:\n  ${problems.join('\n  ')}`);
@@ -40,14 +53,25 @@ export function createSupervisor({ start, policy = restartPolicyFromEnv(), logFi
   /** Restarts under way, which `close()` waits for so no process outlives the platform. */
   const starts = new Set();
   const state = (name) => {
-    if (!services.has(name)) services.set(name, { child: null, upSince: 0, attempt: 0, restarts: 0, timer: null, starting: false, held: false });
+    if (!services.has(name))
+      services.set(name, {
+        child: null,
+        upSince: 0,
+        attempt: 0,
+        restarts: 0,
+        timer: null,
+        starting: false,
+        held: false,
+      });
     return services.get(name);
   };
 
   const record = (entry) => {
     const line = JSON.stringify({ time: new Date().toISOString(), ...entry });
     if (logFile) fs.appendFileSync(logFile, `${line}\n`);
-    log(`supervisor: ${entry.message} ${entry.service}${entry.delayMs !== undefined ? ` in ${entry.delayMs} ms (attempt ${entry.attempt})` : ''}${entry.error ? `: ${entry.error}` : ''}`);
+    log(
+      `supervisor: ${entry.message} ${entry.service}${entry.delayMs !== undefined ? ` in ${entry.delayMs} ms (attempt ${entry.attempt})` : ''}${entry.error ? `: ${entry.error}` : ''}`,
+    );
   };
 
   const schedule = (name, cause) => {

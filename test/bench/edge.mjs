@@ -32,10 +32,13 @@ const SETTINGS = {
   fresh_database: env('BENCH_KEEP_DATABASE', '') === '',
   redis_url: env('BENCH_REDIS_URL', 'redis://127.0.0.1:6379/4'),
   log_level: 'warn',
-  load_generator: 'in-process node:http keep-alive loop (one connection = one request in flight); the hostile mix from a child process',
-  share_in_flight_operations: 'default (on): the operations (about 220) are cycled in a shuffled order, so 50 connections rarely have the same one in flight at once',
+  load_generator:
+    'in-process node:http keep-alive loop (one connection = one request in flight); the hostile mix from a child process',
+  share_in_flight_operations:
+    'default (on): the operations (about 220) are cycled in a shuffled order, so 50 connections rarely have the same one in flight at once',
   response_cache: 'off (the default)',
-  demo_data: 'the demo catalog (seedCatalog: 20 instructors, 2,000 learners, 200 courses); no demo activity, so enrollment counts are 0',
+  demo_data:
+    'the demo catalog (seedCatalog: 20 instructors, 2,000 learners, 200 courses); no demo activity, so enrollment counts are 0',
 };
 // The platform's processes read these; set before the scripts that read them are imported.
 process.env.POSTGRES_DB = SETTINGS.database;
@@ -109,16 +112,25 @@ async function switchTo(next) {
 /** CPU seconds so far of the gateway, each subgraph and this process (the load generator). */
 function cpuNow() {
   const usage = process.cpuUsage();
-  return { ...Object.fromEntries(names.map((n) => [n, treeCpuSeconds(platform.pid(n))])), load_generator: (usage.user + usage.system) / 1e6 };
+  return {
+    ...Object.fromEntries(names.map((n) => [n, treeCpuSeconds(platform.pid(n))])),
+    load_generator: (usage.user + usage.system) / 1e6,
+  };
 }
 
 /** Runs the hostile mix in a child process for `ms`; resolves with its tally. */
 function hostile(ms) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/bench/lib/edge-hostile.mjs'), endpoint, String(ms), String(SETTINGS.hostile_connections)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'test/bench/lib/edge-hostile.mjs'), endpoint, String(ms), String(SETTINGS.hostile_connections)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`the hostile process exited with ${code}`)))),
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`the hostile process exited with ${code}`)),
+    ),
   );
 }
 
@@ -147,7 +159,9 @@ try {
   }
   SETTINGS.operations = ops.length;
   SETTINGS.operations_by_kind = ops.reduce((acc, op) => ({ ...acc, [op.kind]: (acc[op.kind] ?? 0) + 1 }), {});
-  log(`ready after ${Math.round((Date.now() - t0) / 1000)} s: ${ops.length} operations ${JSON.stringify(SETTINGS.operations_by_kind)}`);
+  log(
+    `ready after ${Math.round((Date.now() - t0) / 1000)} s: ${ops.length} operations ${JSON.stringify(SETTINGS.operations_by_kind)}`,
+  );
   const workload = normalWorkload(ops, references, { clientIps: SETTINGS.client_ips });
   checks = await measureChecks({ ops, redisUrl: SETTINGS.redis_url });
   log(`the checks in process: ${JSON.stringify(checks)}`);
@@ -187,10 +201,27 @@ try {
     const attackRun = attack ? hostile((SETTINGS.warmup_s + SETTINGS.duration_s) * 1000 + 500) : null;
     await runLoad({ url: endpoint, workload, connections: SETTINGS.connections, durationMs: SETTINGS.warmup_s * 1000 });
     const cpuBefore = cpuNow();
-    const figures = await runLoad({ url: endpoint, workload, connections: SETTINGS.connections, durationMs: SETTINGS.duration_s * 1000 });
+    const figures = await runLoad({
+      url: endpoint,
+      workload,
+      connections: SETTINGS.connections,
+      durationMs: SETTINGS.duration_s * 1000,
+    });
     const cpuAfter = cpuNow();
-    const row = { name, round: index + 1, rps: figures.rps, p50_ms: figures.p50_ms, p95_ms: figures.p95_ms, p99_ms: figures.p99_ms, errors: figures.errors, requests: figures.requests };
-    for (const n of Object.keys(cpuBefore)) row[`cpu_ms_per_op_${n.replace(/-/g, '_')}`] = round2(((cpuAfter[n] - cpuBefore[n]) * 1000) / Math.max(1, figures.requests));
+    const row = {
+      name,
+      round: index + 1,
+      rps: figures.rps,
+      p50_ms: figures.p50_ms,
+      p95_ms: figures.p95_ms,
+      p99_ms: figures.p99_ms,
+      errors: figures.errors,
+      requests: figures.requests,
+    };
+    for (const n of Object.keys(cpuBefore))
+      row[`cpu_ms_per_op_${n.replace(/-/g, '_')}`] = round2(
+        ((cpuAfter[n] - cpuBefore[n]) * 1000) / Math.max(1, figures.requests),
+      );
     if (figures.errors) row.error_reasons = figures.error_reasons;
     if (attackRun) {
       const tally = await attackRun;
@@ -201,11 +232,16 @@ try {
         hostile_refused: tally.refused,
         hostile_refused_share: round2(tally.refused / Math.max(1, tally.sent)),
         // The supervisor's count, or processes whose pid changed, whichever saw more.
-        restarts: Math.max(names.reduce((sum, n) => sum + (after[n] - restartsBefore[n]), 0), pidChanges),
+        restarts: Math.max(
+          names.reduce((sum, n) => sum + (after[n] - restartsBefore[n]), 0),
+          pidChanges,
+        ),
         hostile_by_kind: tally.by_kind,
       });
     }
-    log(`${name} #${index + 1}: ${row.rps} rps, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors${row.error_reasons ? ` ${JSON.stringify(row.error_reasons)}` : ''}, gateway ${row.cpu_ms_per_op_gateway} ms CPU/op${attack ? `; hostile ${row.hostile_refused}/${row.hostile_sent} refused, ${row.restarts} restarts` : ''}`);
+    log(
+      `${name} #${index + 1}: ${row.rps} rps, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors${row.error_reasons ? ` ${JSON.stringify(row.error_reasons)}` : ''}, gateway ${row.cpu_ms_per_op_gateway} ms CPU/op${attack ? `; hostile ${row.hostile_refused}/${row.hostile_sent} refused, ${row.restarts} restarts` : ''}`,
+    );
     rounds.push(row);
   };
 
@@ -233,9 +269,12 @@ const results = ['limits-off', 'limits-on', 'under-attack'].flatMap((name) => {
   const result = { name, rounds: rows.length };
   for (const key of Object.keys(rows[0])) {
     if (['name', 'round', 'error_reasons', 'hostile_by_kind', 'hostile_refused_share'].includes(key)) continue;
-    result[key] = ['errors', 'requests', 'hostile_sent', 'hostile_refused', 'restarts'].includes(key) ? rows.reduce((s, r) => s + r[key], 0) : round2(median(rows.map((r) => r[key])));
+    result[key] = ['errors', 'requests', 'hostile_sent', 'hostile_refused', 'restarts'].includes(key)
+      ? rows.reduce((s, r) => s + r[key], 0)
+      : round2(median(rows.map((r) => r[key])));
   }
-  if (result.hostile_sent !== undefined) result.hostile_refused_share = round2(result.hostile_refused / Math.max(1, result.hostile_sent));
+  if (result.hostile_sent !== undefined)
+    result.hostile_refused_share = round2(result.hostile_refused / Math.max(1, result.hostile_sent));
   return [result];
 });
 const off = results.find((r) => r.name === 'limits-off');
@@ -243,7 +282,13 @@ const on = results.find((r) => r.name === 'limits-on');
 const attack = results.find((r) => r.name === 'under-attack');
 // What the platform spends per operation with the limits off (every process), against which the
 // checks' own cost (measured in process) is set.
-const platformCpuMsPerOp = off ? round2(Object.entries(off).filter(([k]) => k.startsWith('cpu_ms_per_op_') && !k.endsWith('load_generator')).reduce((sum, [, v]) => sum + v, 0)) : null;
+const platformCpuMsPerOp = off
+  ? round2(
+      Object.entries(off)
+        .filter(([k]) => k.startsWith('cpu_ms_per_op_') && !k.endsWith('load_generator'))
+        .reduce((sum, [, v]) => sum + v, 0),
+    )
+  : null;
 const checksUsPerRequest = checks ? round2(checks.operation_limits_repeat_us + checks.rate_limit_draw_cpu_us) : null;
 const spread = (name) => {
   const rps = rounds.filter((r) => r.name === name).map((r) => r.rps);
@@ -256,7 +301,10 @@ const comparison = {
   checks_in_process: checks ?? null,
   checks_us_per_request_at_gateway: checksUsPerRequest,
   platform_cpu_ms_per_op_limits_off: platformCpuMsPerOp,
-  checks_share_of_platform_cpu_pct: checksUsPerRequest !== null && platformCpuMsPerOp ? round2((checksUsPerRequest / 1000 / platformCpuMsPerOp) * 100) : null,
+  checks_share_of_platform_cpu_pct:
+    checksUsPerRequest !== null && platformCpuMsPerOp
+      ? round2((checksUsPerRequest / 1000 / platformCpuMsPerOp) * 100)
+      : null,
   limits_cost_target_pct: 5,
   under_attack_rps_share_of_limits_on_pct: attack && on ? round2((attack.rps / on.rps) * 100) : null,
   under_attack_target_pct: 80,
@@ -273,15 +321,27 @@ const cpus = os.cpus();
 const report = {
   benchmark: 'edge',
   date: new Date().toISOString(),
-  machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg_at_end: os.loadavg().map(round2) },
+  machine: {
+    cpus: cpus.length,
+    model: cpus[0]?.model.trim(),
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadavg_at_end: os.loadavg().map(round2),
+  },
   settings: {
     ...SETTINGS,
     modes: MODES,
     common_env: COMMON_ENV,
-    rate_limits: 'off in limits-off; defaults in limits-on and under-attack (RATE_LIMIT_IP_PER_MINUTE 1200: normal traffic is spread over BENCH_CLIENT_IPS addresses, so each sends well under it)',
-    hostile_mix: 'deep-40 (catalog→instructor→taughtCourses ×40), aliases-2000 and aliases-40 of catalog(first: 50), cycle-20 (Lesson.module→Module.lessons), cost-heavy (first: 100 with nested lists), huge-tokens (30,000 tokens), each from 64 addresses; a logIn flood (wrong passwords) from 4 addresses, twice as often',
+    rate_limits:
+      'off in limits-off; defaults in limits-on and under-attack (RATE_LIMIT_IP_PER_MINUTE 1200: normal traffic is spread over BENCH_CLIENT_IPS addresses, so each sends well under it)',
+    hostile_mix:
+      'deep-40 (catalog→instructor→taughtCourses ×40), aliases-2000 and aliases-40 of catalog(first: 50), cycle-20 (Lesson.module→Module.lessons), cost-heavy (first: 100 with nested lists), huge-tokens (30,000 tokens), each from 64 addresses; a logIn flood (wrong passwords) from 4 addresses, twice as often',
     git_commit: git('rev-parse', '--short', 'HEAD'),
-    uncommitted_changes_in: git('status', '--porcelain', '--', 'gateway/src', 'subgraphs', 'packages', 'rust-subgraphs/search/src')?.split('\n').filter(Boolean).map((l) => l.slice(3)) ?? [],
+    uncommitted_changes_in:
+      git('status', '--porcelain', '--', 'gateway/src', 'subgraphs', 'packages', 'rust-subgraphs/search/src')
+        ?.split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(3)) ?? [],
     comparison,
     duration_total_s: Math.round((Date.now() - t0) / 1000),
   },
@@ -300,7 +360,10 @@ const md = [
   '',
   '| result | rps | p50 ms | p99 ms | errors | hostile refused | restarts |',
   '|---|---:|---:|---:|---:|---:|---:|',
-  ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.hostile_sent !== undefined ? `${r.hostile_refused} / ${r.hostile_sent} (${Math.round(r.hostile_refused_share * 100)} %)` : '–'} | ${dash(r.restarts)} |`),
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.hostile_sent !== undefined ? `${r.hostile_refused} / ${r.hostile_sent} (${Math.round(r.hostile_refused_share * 100)} %)` : '–'} | ${dash(r.restarts)} |`,
+  ),
   '',
   `Limits cost ${dash(comparison.limits_cost_pct)} % of throughput (target < 5 %); under attack, normal traffic kept ${dash(comparison.under_attack_rps_share_of_limits_on_pct)} % of the limits-on throughput (target ≥ 80 %, no errors). Round to round, limits-off ranged ${dash(comparison.rps_spread_limits_off?.min)}–${dash(comparison.rps_spread_limits_off?.max)} rps and limits-on ${dash(comparison.rps_spread_limits_on?.min)}–${dash(comparison.rps_spread_limits_on?.max)} rps.`,
   '',
@@ -320,18 +383,39 @@ const md = [
   '',
   '| round | rps | p50 ms | p99 ms | errors | hostile refused |',
   '|---|---:|---:|---:|---:|---:|',
-  ...rounds.map((r) => `| ${r.name} #${r.round} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.hostile_sent !== undefined ? `${r.hostile_refused} / ${r.hostile_sent}` : '–'} |`),
+  ...rounds.map(
+    (r) =>
+      `| ${r.name} #${r.round} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.hostile_sent !== undefined ? `${r.hostile_refused} / ${r.hostile_sent}` : '–'} |`,
+  ),
   '',
-  ...(attack ? ['How the hostile requests were answered (all rounds):', '', '| kind | sent | refused | answers |', '|---|---:|---:|---|',
-    ...Object.entries(rounds.filter((r) => r.hostile_by_kind).reduce((acc, r) => {
-      for (const [kind, t] of Object.entries(r.hostile_by_kind)) {
-        const a = (acc[kind] ??= { sent: 0, refused: 0, reasons: {} });
-        a.sent += t.sent;
-        a.refused += t.refused;
-        for (const [reason, n] of Object.entries(t.reasons)) a.reasons[reason] = (a.reasons[reason] ?? 0) + n;
-      }
-      return acc;
-    }, {})).map(([kind, t]) => `| ${kind} | ${t.sent} | ${t.refused} | ${Object.entries(t.reasons).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${n}`).join(', ')} |`), ''] : []),
+  ...(attack
+    ? [
+        'How the hostile requests were answered (all rounds):',
+        '',
+        '| kind | sent | refused | answers |',
+        '|---|---:|---:|---|',
+        ...Object.entries(
+          rounds
+            .filter((r) => r.hostile_by_kind)
+            .reduce((acc, r) => {
+              for (const [kind, t] of Object.entries(r.hostile_by_kind)) {
+                const a = (acc[kind] ??= { sent: 0, refused: 0, reasons: {} });
+                a.sent += t.sent;
+                a.refused += t.refused;
+                for (const [reason, n] of Object.entries(t.reasons)) a.reasons[reason] = (a.reasons[reason] ?? 0) + n;
+              }
+              return acc;
+            }, {}),
+        ).map(
+          ([kind, t]) =>
+            `| ${kind} | ${t.sent} | ${t.refused} | ${Object.entries(t.reasons)
+              .sort((a, b) => b[1] - a[1])
+              .map(([reason, n]) => `${reason} ${n}`)
+              .join(', ')} |`,
+        ),
+        '',
+      ]
+    : []),
 ];
 fs.writeFileSync(path.join(outDir, 'edge.md'), `${md.join('\n')}\n`);
 log(`wrote test/bench/results/edge.json and edge.md in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -43,7 +43,10 @@ const SANDBOX_SUCCESS = '4242424242424242';
 // Generous limits: one address signs up and checks out every learner.
 const COMMON_ENV = {
   LOG_LEVEL: SETTINGS.log_level,
-  RATE_LIMIT_IP_PER_MINUTE: '1000000', RATE_LIMIT_AUTH_PER_MINUTE: '1000000', RATE_LIMIT_CHECKOUT_PER_MINUTE: '1000000', RATE_LIMIT_ENROL_PER_MINUTE: '1000000',
+  RATE_LIMIT_IP_PER_MINUTE: '1000000',
+  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+  RATE_LIMIT_CHECKOUT_PER_MINUTE: '1000000',
+  RATE_LIMIT_ENROL_PER_MINUTE: '1000000',
 };
 
 checkBuilt();
@@ -59,7 +62,13 @@ const names = ['gateway', ...subgraphList().map((s) => s.name)];
 const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
 let platform;
 try {
-  platform = await startPlatform({ ports, database: SETTINGS.database, env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ...COMMON_ENV }, logDir, log: () => {} });
+  platform = await startPlatform({
+    ports,
+    database: SETTINGS.database,
+    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ...COMMON_ENV },
+    logDir,
+    log: () => {},
+  });
 } catch (err) {
   await nats.dispose();
   throw err;
@@ -86,13 +95,23 @@ async function must(query, variables, token, field) {
 
 async function signUp(tag, role) {
   const email = `${tag}-${randomUUID()}@bench.coursegraph.dev`;
-  const up = await must(`mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`, { i: { email, password: PASSWORD, name: tag } }, undefined, 'signUp');
+  const up = await must(
+    `mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }`,
+    { i: { email, password: PASSWORD, name: tag } },
+    undefined,
+    'signUp',
+  );
   if (!role) return { userId: up.user.id, token: up.accessToken };
   const identity = new pg.Client({ connectionString: contextDatabaseUrl('identity', SETTINGS.database) });
   await identity.connect();
   await identity.query('update users set role = $1 where id = $2', [role, up.user.id]);
   await identity.end();
-  const login = await must(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: PASSWORD } }, undefined, 'logIn');
+  const login = await must(
+    `mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`,
+    { i: { email, password: PASSWORD } },
+    undefined,
+    'logIn',
+  );
   return { userId: up.user.id, token: login.accessToken };
 }
 
@@ -110,19 +129,53 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((
 const summary = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const round = (v) => Math.round(v * 10) / 10;
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1)), mean: round(sorted.reduce((s, v) => s + v, 0) / sorted.length) };
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p90: round(percentile(sorted, 90)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1)),
+    mean: round(sorted.reduce((s, v) => s + v, 0) / sorted.length),
+  };
 };
 
 try {
   const [instructor, admin] = [await signUp('instructor', 'INSTRUCTOR'), await signUp('admin', 'ADMIN')];
-  const created = await must(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, {
-    i: { title: 'Refund timing course', category: 'programming', level: 'BEGINNER', language: 'en', price: { amountMinor: 2900, currency: 'USD' } },
-  }, instructor.token, 'createCourse');
-  const mod = await must(`mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`, { i: { courseId: created.id, title: 'Basics' } }, instructor.token, 'addModule');
-  await must(`mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`, { i: { moduleId: mod.id, title: 'Paid', kind: 'ARTICLE', body: 'Paid text.' } }, instructor.token, 'addLesson');
-  await must(`mutation($c: ID!) { publishCourse(courseId: $c) { id } }`, { c: created.id }, instructor.token, 'publishCourse');
+  const created = await must(
+    `mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`,
+    {
+      i: {
+        title: 'Refund timing course',
+        category: 'programming',
+        level: 'BEGINNER',
+        language: 'en',
+        price: { amountMinor: 2900, currency: 'USD' },
+      },
+    },
+    instructor.token,
+    'createCourse',
+  );
+  const mod = await must(
+    `mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`,
+    { i: { courseId: created.id, title: 'Basics' } },
+    instructor.token,
+    'addModule',
+  );
+  await must(
+    `mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`,
+    { i: { moduleId: mod.id, title: 'Paid', kind: 'ARTICLE', body: 'Paid text.' } },
+    instructor.token,
+    'addLesson',
+  );
+  await must(
+    `mutation($c: ID!) { publishCourse(courseId: $c) { id } }`,
+    { c: created.id },
+    instructor.token,
+    'publishCourse',
+  );
   const BODY = `query($c: ID!) { course(id: $c) { modules { lessons { body } } } }`;
-  const bodyOf = async (token) => (await gql(BODY, { c: created.id }, token)).data?.course?.modules[0].lessons[0].body ?? null;
+  const bodyOf = async (token) =>
+    (await gql(BODY, { c: created.id }, token)).data?.course?.modules[0].lessons[0].body ?? null;
 
   const cpuBefore = Object.fromEntries(names.map((n) => [n, treeCpuSeconds(platform.pid(n))]));
   const database = [];
@@ -135,25 +188,42 @@ try {
       next++;
       const learner = await signUp('learner');
       const order = await until('the course to be purchasable', async () => {
-        const body = await gql(`mutation($i: CheckoutInput!) { checkout(input: $i) { order { id status } } }`,
-          { i: { courseId: created.id, idempotencyKey: randomUUID(), paymentMethod: SANDBOX_SUCCESS } }, learner.token);
+        const body = await gql(
+          `mutation($i: CheckoutInput!) { checkout(input: $i) { order { id status } } }`,
+          { i: { courseId: created.id, idempotencyKey: randomUUID(), paymentMethod: SANDBOX_SUCCESS } },
+          learner.token,
+        );
         return body.data?.checkout?.order;
       });
       if (order.status !== 'PAID') throw new Error(`checkout ended ${order.status}`);
       await until('the entitlement', async () => (await bodyOf(learner.token)) !== null);
-      const refund = await must(`mutation($o: ID!) { refundOrder(orderId: $o, reason: "bench") { refund { id } } }`, { o: order.id }, admin.token, 'refundOrder');
+      const refund = await must(
+        `mutation($o: ID!) { refundOrder(orderId: $o, reason: "bench") { refund { id } } }`,
+        { o: order.id },
+        admin.token,
+        'refundOrder',
+      );
       const answeredAt = performance.now();
       await until('the refusal', async () => (await bodyOf(learner.token)) === null);
       observed.push(performance.now() - answeredAt);
-      const [{ created_at: refundAt }] = (await payment.query('select created_at from refunds where id = $1', [refund.refund.id])).rows;
-      const [{ updated_at: revokedAt }] = (await course.query('select updated_at from entitlements where user_id = $1 and course_id = $2', [learner.userId, created.id])).rows;
+      const [{ created_at: refundAt }] = (
+        await payment.query('select created_at from refunds where id = $1', [refund.refund.id])
+      ).rows;
+      const [{ updated_at: revokedAt }] = (
+        await course.query('select updated_at from entitlements where user_id = $1 and course_id = $2', [
+          learner.userId,
+          created.id,
+        ])
+      ).rows;
       database.push(revokedAt.getTime() - refundAt.getTime());
       if (++done % 25 === 0) log(`${done}/${SETTINGS.learners} refunds`);
     }
   }
   await Promise.all(Array.from({ length: SETTINGS.concurrency }, worker));
   const seconds = (Date.now() - started) / 1000;
-  const cpu = Object.fromEntries(names.map((n) => [n, Math.round(((treeCpuSeconds(platform.pid(n)) - cpuBefore[n]) / done) * 1e5) / 100]));
+  const cpu = Object.fromEntries(
+    names.map((n) => [n, Math.round(((treeCpuSeconds(platform.pid(n)) - cpuBefore[n]) / done) * 1e5) / 100]),
+  );
 
   const figures = (s) => ({ n: s.n, p50_ms: s.p50, p90_ms: s.p90, p99_ms: s.p99, max_ms: s.max, mean_ms: s.mean });
   const results = {
@@ -164,7 +234,12 @@ try {
     results: [
       { name: 'database: refund transaction → course projection', ...figures(summary(database)) },
       { name: 'observed: refund answered → first refused read', ...figures(summary(observed)) },
-      { name: 'cpu per learner journey', seconds: Math.round(seconds), journeys: done, ...Object.fromEntries(Object.entries(cpu).map(([n, v]) => [`${n}_cpu_ms`, v])) },
+      {
+        name: 'cpu per learner journey',
+        seconds: Math.round(seconds),
+        journeys: done,
+        ...Object.fromEntries(Object.entries(cpu).map(([n, v]) => [`${n}_cpu_ms`, v])),
+      },
     ],
   };
   fs.mkdirSync(path.join(ROOT, 'test/bench/results'), { recursive: true });
@@ -182,7 +257,10 @@ try {
     row(results.results[1]),
     '',
     'CPU per learner journey (sign-up, checkout, reads, refund, polling), ms: ' +
-      Object.entries(cpu).map(([n, v]) => `${n} ${v}`).join(', ') + '.',
+      Object.entries(cpu)
+        .map(([n, v]) => `${n} ${v}`)
+        .join(', ') +
+      '.',
     '',
   ].join('\n');
   fs.writeFileSync(path.join(ROOT, 'test/bench/results/entitlements.md'), md);

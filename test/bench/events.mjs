@@ -47,7 +47,10 @@ const log = (...args) => console.log('bench:events:', ...args);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-const scratch = await createScratchContext('evbench', 'create table $schema.sink (event_id uuid primary key, key text not null);');
+const scratch = await createScratchContext(
+  'evbench',
+  'create table $schema.sink (event_id uuid primary key, key text not null);',
+);
 const ctx = scratch.context;
 const STREAM = ctx.toUpperCase();
 const RAW_CONTEXT = `${ctx}_raw`;
@@ -55,16 +58,26 @@ const nc = await connect(kit.natsConnectOptions(NATS_URL));
 const js = jetstream(nc);
 const jsm = await jetstreamManager(nc);
 await kit.ensureStream(jsm, RAW_CONTEXT);
-const startRelay = () => kit.startOutboxRelay({
-  context: ctx, databaseUrl: scratch.databaseUrl, natsUrl: NATS_URL, logger,
-  batchSize: SETTINGS.relay_batch_size, pollIntervalMs: SETTINGS.relay_poll_interval_ms,
-});
+const startRelay = () =>
+  kit.startOutboxRelay({
+    context: ctx,
+    databaseUrl: scratch.databaseUrl,
+    natsUrl: NATS_URL,
+    logger,
+    batchSize: SETTINGS.relay_batch_size,
+    pollIntervalMs: SETTINGS.relay_poll_interval_ms,
+  });
 
 // Each handler does what a small projection does: one insert next to the processed_events record.
-const sinkHandler = (type, onEvent) => kit.on(type, async (tx, event) => {
-  onEvent?.(event);
-  await tx.$executeRawUnsafe(`insert into "${ctx}".sink (event_id, key) values ($1, $2)`, event.id, event.payload.key);
-});
+const sinkHandler = (type, onEvent) =>
+  kit.on(type, async (tx, event) => {
+    onEvent?.(event);
+    await tx.$executeRawUnsafe(
+      `insert into "${ctx}".sink (event_id, key) values ($1, $2)`,
+      event.id,
+      event.payload.key,
+    );
+  });
 
 /**
  * One event in its own transaction. The commit clock is read when COMMIT is sent: the event becomes
@@ -96,11 +109,18 @@ async function latencyPhase() {
   const latencies = [];
   const relay = await startRelay();
   const consumer = await kit.startConsumer({
-    context: ctx, name: 'latency', stream: STREAM, natsUrl: NATS_URL, logger, transaction: scratch.transaction,
-    handlers: [sinkHandler(type, (event) => {
-      const t = committedAt.get(event.id);
-      if (t !== undefined) latencies.push(performance.now() - t);
-    })],
+    context: ctx,
+    name: 'latency',
+    stream: STREAM,
+    natsUrl: NATS_URL,
+    logger,
+    transaction: scratch.transaction,
+    handlers: [
+      sinkHandler(type, (event) => {
+        const t = committedAt.get(event.id);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      }),
+    ],
   });
   const { latency_events: n, latency_rate_per_s: rate } = SETTINGS;
   log(`(a) latency: ${n} events, one per transaction, ${rate}/s`);
@@ -113,18 +133,38 @@ async function latencyPhase() {
     if ((i + 1) % 500 === 0) log(`(a) ${i + 1}/${n} enqueued`);
   }
   await waitFor(() => latencies.length === n, 120_000, 'every latency event').catch(async (err) => {
-    const unpublished = (await scratch.pool.query(`select count(*)::int as n from "${ctx}".outbox_events where published_at is null`)).rows[0].n;
+    const unpublished = (
+      await scratch.pool.query(`select count(*)::int as n from "${ctx}".outbox_events where published_at is null`)
+    ).rows[0].n;
     const ci = await jsm.consumers.info(STREAM, 'latency');
-    console.error({ latencies: latencies.length, applied: consumer.applied, failures: consumer.failures, published: relay.published, unpublished, pending: ci.num_pending, ackPending: ci.num_ack_pending, delivered: ci.delivered });
+    console.error({
+      latencies: latencies.length,
+      applied: consumer.applied,
+      failures: consumer.failures,
+      published: relay.published,
+      unpublished,
+      pending: ci.num_pending,
+      ackPending: ci.num_ack_pending,
+      delivered: ci.delivered,
+    });
     throw err;
   });
   await consumer.stop();
   await relay.stop();
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
-    p50_ms: round(percentile(sorted, 50), 2), p99_ms: round(percentile(sorted, 99), 2), max_ms: round(sorted.at(-1), 2),
-    mean_ms: round(sorted.reduce((s, x) => s + x, 0) / n, 2), events: n,
-    commit_p50_ms: round(percentile([...commitMs].sort((a, b) => a - b), 50), 2),
+    p50_ms: round(percentile(sorted, 50), 2),
+    p99_ms: round(percentile(sorted, 99), 2),
+    max_ms: round(sorted.at(-1), 2),
+    mean_ms: round(sorted.reduce((s, x) => s + x, 0) / n, 2),
+    events: n,
+    commit_p50_ms: round(
+      percentile(
+        [...commitMs].sort((a, b) => a - b),
+        50,
+      ),
+      2,
+    ),
   };
 }
 
@@ -133,7 +173,12 @@ async function insertBulk(run, count) {
   const type = pingEvent(ctx, 'bulk', `r${run}`);
   const messages = [];
   for (let i = 0; i < count; i++) {
-    const payload = Buffer.from(toBinary(PingSchema, create(PingSchema, { key: `b${run}-${i}`, seq: i, note: 'bulk event for the relay benchmark' })));
+    const payload = Buffer.from(
+      toBinary(
+        PingSchema,
+        create(PingSchema, { key: `b${run}-${i}`, seq: i, note: 'bulk event for the relay benchmark' }),
+      ),
+    );
     messages.push({ id: kit.newId(), subject: type.subject, payload, traceparent: kit.newTraceparent() });
   }
   for (let i = 0; i < count; i += 1000) {
@@ -141,7 +186,13 @@ async function insertBulk(run, count) {
     await scratch.pool.query(
       `insert into "${ctx}".outbox_events (id, subject, payload, traceparent)
        select * from unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[])`,
-      [chunk.map((m) => m.id), chunk.map((m) => m.subject), chunk.map((m) => m.payload), chunk.map((m) => m.traceparent)]);
+      [
+        chunk.map((m) => m.id),
+        chunk.map((m) => m.subject),
+        chunk.map((m) => m.payload),
+        chunk.map((m) => m.traceparent),
+      ],
+    );
   }
   return { type, messages };
 }
@@ -161,13 +212,21 @@ async function rawRun(messages, window) {
   const subject = (m) => `${RAW_CONTEXT}.${m.subject.split('.').slice(1).join('.')}`;
   const start = performance.now();
   for (let i = 0; i < messages.length; i += window) {
-    await Promise.all(messages.slice(i, i + window).map((m) => {
-      const id = kit.newId();
-      return js.publish(subject(m), m.payload, {
-        msgID: id,
-        headers: envelopeHeaders({ id, subject: subject(m), source: RAW_CONTEXT, time: new Date(), traceparent: m.traceparent }),
-      });
-    }));
+    await Promise.all(
+      messages.slice(i, i + window).map((m) => {
+        const id = kit.newId();
+        return js.publish(subject(m), m.payload, {
+          msgID: id,
+          headers: envelopeHeaders({
+            id,
+            subject: subject(m),
+            source: RAW_CONTEXT,
+            time: new Date(),
+            traceparent: m.traceparent,
+          }),
+        });
+      }),
+    );
   }
   return messages.length / ((performance.now() - start) / 1000);
 }
@@ -175,14 +234,23 @@ async function rawRun(messages, window) {
 async function consumerPhase(type, count) {
   const start = performance.now();
   const consumer = await kit.startConsumer({
-    context: ctx, name: 'throughput', stream: STREAM, natsUrl: NATS_URL, logger, transaction: scratch.transaction,
+    context: ctx,
+    name: 'throughput',
+    stream: STREAM,
+    natsUrl: NATS_URL,
+    logger,
+    transaction: scratch.transaction,
     handlers: [sinkHandler(type)],
   });
   let reported = 0;
-  await waitFor(() => {
-    if (consumer.applied >= reported + 5000) log(`(c) ${(reported = consumer.applied)}/${count} applied`);
-    return consumer.applied >= count;
-  }, 600_000, 'the consumer to apply everything');
+  await waitFor(
+    () => {
+      if (consumer.applied >= reported + 5000) log(`(c) ${(reported = consumer.applied)}/${count} applied`);
+      return consumer.applied >= count;
+    },
+    600_000,
+    'the consumer to apply everything',
+  );
   const seconds = (performance.now() - start) / 1000;
   await consumer.stop();
   return count / seconds;
@@ -202,7 +270,9 @@ try {
     firstRun ??= r;
     relayRates.push(r.eventsPerS);
     rawRates.push(await rawRun(r.messages, SETTINGS.relay_batch_size));
-    log(`(b) run ${run}: relay ${Math.round(relayRates.at(-1))} events/s, raw publish ${Math.round(rawRates.at(-1))} events/s`);
+    log(
+      `(b) run ${run}: relay ${Math.round(relayRates.at(-1))} events/s, raw publish ${Math.round(rawRates.at(-1))} events/s`,
+    );
   }
   const rawSequential = await rawRun(firstRun.messages.slice(0, 5000), 1);
   log(`(b) raw publish, one at a time: ${Math.round(rawSequential)} events/s`);
@@ -212,20 +282,52 @@ try {
   const relayRate = median(relayRates);
   const rawRate = median(rawRates);
   const results = [
-    { name: 'outbox-to-consumer', p50_ms: latency.p50_ms, p99_ms: latency.p99_ms, max_ms: latency.max_ms, mean_ms: latency.mean_ms,
-      events_per_s: Math.round(relayRate), latency_events: latency.events, commit_p50_ms: latency.commit_p50_ms,
-      note: 'latency from COMMIT sent to handler start; events_per_s = relay throughput (median)' },
-    { name: 'outbox-relay', events_per_s: Math.round(relayRate), runs_events_per_s: relayRates.map(Math.round), ratio_to_raw: round(relayRate / rawRate, 2) },
-    { name: 'raw-jetstream-publish', events_per_s: Math.round(rawRate), runs_events_per_s: rawRates.map(Math.round), in_flight: SETTINGS.relay_batch_size },
+    {
+      name: 'outbox-to-consumer',
+      p50_ms: latency.p50_ms,
+      p99_ms: latency.p99_ms,
+      max_ms: latency.max_ms,
+      mean_ms: latency.mean_ms,
+      events_per_s: Math.round(relayRate),
+      latency_events: latency.events,
+      commit_p50_ms: latency.commit_p50_ms,
+      note: 'latency from COMMIT sent to handler start; events_per_s = relay throughput (median)',
+    },
+    {
+      name: 'outbox-relay',
+      events_per_s: Math.round(relayRate),
+      runs_events_per_s: relayRates.map(Math.round),
+      ratio_to_raw: round(relayRate / rawRate, 2),
+    },
+    {
+      name: 'raw-jetstream-publish',
+      events_per_s: Math.round(rawRate),
+      runs_events_per_s: rawRates.map(Math.round),
+      in_flight: SETTINGS.relay_batch_size,
+    },
     { name: 'raw-jetstream-publish-sequential', events_per_s: Math.round(rawSequential), events: 5000, in_flight: 1 },
-    { name: 'consumer-apply', events_per_s: Math.round(consumerRate), events: n, note: 'one transaction per event: processed_events + one insert' },
+    {
+      name: 'consumer-apply',
+      events_per_s: Math.round(consumerRate),
+      events: n,
+      note: 'one transaction per event: processed_events + one insert',
+    },
   ];
   const cpus = os.cpus();
   const report = {
     benchmark: 'events',
     date: new Date().toISOString(),
-    machine: { cpus: cpus.length, model: cpus[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    settings: { ...SETTINGS, nats_server: nc.info?.version ?? 'unknown', postgres: (await scratch.pool.query('show server_version')).rows[0].server_version },
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model ?? 'unknown',
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    settings: {
+      ...SETTINGS,
+      nats_server: nc.info?.version ?? 'unknown',
+      postgres: (await scratch.pool.query('show server_version')).rows[0].server_version,
+    },
     results,
   };
   const dir = path.join(ROOT, 'test/bench/results');
@@ -233,11 +335,17 @@ try {
   fs.writeFileSync(path.join(dir, 'events.json'), `${JSON.stringify(report, null, 2)}\n`);
   const cell = (v) => (v === undefined ? '' : String(v));
   const md = [
-    `# Benchmark: events (${report.date.slice(0, 10)})`, '',
+    `# Benchmark: events (${report.date.slice(0, 10)})`,
+    '',
     `Machine: ${report.machine.cpus} × ${report.machine.model}, ${report.machine.memory_gb} GB, Node ${report.machine.node}; NATS ${report.settings.nats_server}, PostgreSQL ${report.settings.postgres}.`,
-    `Latency: ${SETTINGS.latency_events} events at ${SETTINGS.latency_rate_per_s}/s, one per transaction. Throughput: ${n} events, median of ${SETTINGS.throughput_runs} runs, relay batch ${SETTINGS.relay_batch_size}.`, '',
-    '| result | p50 ms | p99 ms | events/s | notes |', '|---|---:|---:|---:|---|',
-    ...results.map((r) => `| ${r.name} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} | ${cell(r.events_per_s)} | ${r.note ?? (r.ratio_to_raw ? `${r.ratio_to_raw} × raw publish` : r.in_flight ? `${r.in_flight} in flight` : '')} |`),
+    `Latency: ${SETTINGS.latency_events} events at ${SETTINGS.latency_rate_per_s}/s, one per transaction. Throughput: ${n} events, median of ${SETTINGS.throughput_runs} runs, relay batch ${SETTINGS.relay_batch_size}.`,
+    '',
+    '| result | p50 ms | p99 ms | events/s | notes |',
+    '|---|---:|---:|---:|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} | ${cell(r.events_per_s)} | ${r.note ?? (r.ratio_to_raw ? `${r.ratio_to_raw} × raw publish` : r.in_flight ? `${r.in_flight} in flight` : '')} |`,
+    ),
     '',
   ].join('\n');
   fs.writeFileSync(path.join(dir, 'events.md'), md);

@@ -72,7 +72,13 @@ try {
   platform = await startPlatform({
     ports,
     database: SETTINGS.database,
-    env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(runDir, 'search-index'), ACCESS_TOKEN_TTL_SECONDS: '3600', LOG_LEVEL: SETTINGS.log_level, RATE_LIMITS: 'false' },
+    env: {
+      NATS_URL: nats.url,
+      SEARCH_INDEX_DIR: path.join(runDir, 'search-index'),
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
+      LOG_LEVEL: SETTINGS.log_level,
+      RATE_LIMITS: 'false',
+    },
     logDir,
     log: () => {},
   });
@@ -89,18 +95,83 @@ try {
  */
 const otherProcesses = SETTINGS.processes_per_gateway === 1 ? 2 : 1;
 const VARIANTS = [
-  { name: 'coursegraph~apollo-fetcher', gateway: 'coursegraph', tag: 'apollo-fetcher', env: { GATEWAY_SUBGRAPH_CLIENT: 'apollo', GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, what: "@apollo/gateway's default subgraph fetcher, nothing shared: the gateway before its optimisations (subgraph optimisations included)" },
-  { name: 'coursegraph~keep-alive', gateway: 'coursegraph', tag: 'keep-alive', env: { GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus the keep-alive subgraph client' },
-  { name: 'coursegraph~subgraph-dedup', gateway: 'coursegraph', tag: 'subgraph-dedup', env: { GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' }, workloads: ['catalog', 'deep'], what: 'plus identical in-flight subgraph queries shared (mutations never are)' },
-  { name: 'hive-gateway~inbound-dedupe', gateway: 'hive-gateway', tag: 'inbound-dedupe', env: { BENCH_HIVE_INBOUND_DEDUPE: '1' }, workloads: ['catalog', 'deep'], what: "Hive Gateway with its opt-in inbound in-flight request deduplication (the counterpart of ours; off by default)" },
-  { name: `coursegraph~${otherProcesses}-process`, gateway: 'coursegraph', tag: `${otherProcesses}-process`, env: {}, processes: otherProcesses, what: `everything on, ${otherProcesses} process(es) instead of BENCH_PROCESSES` },
-  { name: 'coursegraph+response-cache', gateway: 'coursegraph', tag: 'response-cache', env: { GATEWAY_RESPONSE_CACHE: 'on' }, workloads: ['catalog'], what: 'everything on, plus the response cache (anonymous answers, dropped by events; 30 s time to live)' },
-  { name: 'hive-gateway+response-cache', gateway: 'hive-gateway', tag: 'response-cache', env: { BENCH_HIVE_RESPONSE_CACHE: '1' }, workloads: ['catalog'], what: "Hive Gateway with its response cache (per Authorization, 30 s time to live)" },
+  {
+    name: 'coursegraph~apollo-fetcher',
+    gateway: 'coursegraph',
+    tag: 'apollo-fetcher',
+    env: {
+      GATEWAY_SUBGRAPH_CLIENT: 'apollo',
+      GATEWAY_DEDUPLICATE_QUERIES: 'false',
+      GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false',
+    },
+    what: "@apollo/gateway's default subgraph fetcher, nothing shared: the gateway before its optimisations (subgraph optimisations included)",
+  },
+  {
+    name: 'coursegraph~keep-alive',
+    gateway: 'coursegraph',
+    tag: 'keep-alive',
+    env: { GATEWAY_DEDUPLICATE_QUERIES: 'false', GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' },
+    workloads: ['catalog', 'deep'],
+    what: 'plus the keep-alive subgraph client',
+  },
+  {
+    name: 'coursegraph~subgraph-dedup',
+    gateway: 'coursegraph',
+    tag: 'subgraph-dedup',
+    env: { GATEWAY_SHARE_IN_FLIGHT_OPERATIONS: 'false' },
+    workloads: ['catalog', 'deep'],
+    what: 'plus identical in-flight subgraph queries shared (mutations never are)',
+  },
+  {
+    name: 'hive-gateway~inbound-dedupe',
+    gateway: 'hive-gateway',
+    tag: 'inbound-dedupe',
+    env: { BENCH_HIVE_INBOUND_DEDUPE: '1' },
+    workloads: ['catalog', 'deep'],
+    what: 'Hive Gateway with its opt-in inbound in-flight request deduplication (the counterpart of ours; off by default)',
+  },
+  {
+    name: `coursegraph~${otherProcesses}-process`,
+    gateway: 'coursegraph',
+    tag: `${otherProcesses}-process`,
+    env: {},
+    processes: otherProcesses,
+    what: `everything on, ${otherProcesses} process(es) instead of BENCH_PROCESSES`,
+  },
+  {
+    name: 'coursegraph+response-cache',
+    gateway: 'coursegraph',
+    tag: 'response-cache',
+    env: { GATEWAY_RESPONSE_CACHE: 'on' },
+    workloads: ['catalog'],
+    what: 'everything on, plus the response cache (anonymous answers, dropped by events; 30 s time to live)',
+  },
+  {
+    name: 'hive-gateway+response-cache',
+    gateway: 'hive-gateway',
+    tag: 'response-cache',
+    env: { BENCH_HIVE_RESPONSE_CACHE: '1' },
+    workloads: ['catalog'],
+    what: 'Hive Gateway with its response cache (per Authorization, 30 s time to live)',
+  },
 ];
-const baselineCommit = SETTINGS.baseline_dir ? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: SETTINGS.baseline_dir, encoding: 'utf8' }).trim() : null;
+const baselineCommit = SETTINGS.baseline_dir
+  ? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: SETTINGS.baseline_dir, encoding: 'utf8' }).trim()
+  : null;
 const runs = [
   ...GATEWAYS.filter((g) => SETTINGS.gateways.includes(g)).map((g) => ({ name: g, gateway: g, env: {} })),
-  ...(baselineCommit ? [{ name: `coursegraph@${baselineCommit}`, gateway: 'coursegraph', tag: `at-${baselineCommit}`, env: {}, checkout: path.resolve(SETTINGS.baseline_dir), what: `our gateway and kit as built at ${baselineCommit}` }] : []),
+  ...(baselineCommit
+    ? [
+        {
+          name: `coursegraph@${baselineCommit}`,
+          gateway: 'coursegraph',
+          tag: `at-${baselineCommit}`,
+          env: {},
+          checkout: path.resolve(SETTINGS.baseline_dir),
+          what: `our gateway and kit as built at ${baselineCommit}`,
+        },
+      ]
+    : []),
   ...(SETTINGS.variants ? VARIANTS.filter((v) => SETTINGS.gateways.includes(v.gateway)) : []),
 ];
 const results = [];
@@ -109,11 +180,17 @@ let running = null;
 try {
   log('demo activity (orders through the saga, enrolments, progress)');
   await seedActivity();
-  const subgraphUrls = Object.fromEntries(subgraphList().map((s) => [s.name, `http://127.0.0.1:${ports[s.name]}/graphql`]));
+  const subgraphUrls = Object.fromEntries(
+    subgraphList().map((s) => [s.name, `http://127.0.0.1:${ports[s.name]}/graphql`]),
+  );
   const setupUrl = `${platform.gatewayUrl}/graphql`;
   // Our gateway verifies tokens itself, with identity's keys.
   // The benchmark measures the gateway's work, from one address: its rate limits stay off, as before they existed.
-  const gatewayEnv = { NATS_URL: nats.url, IDENTITY_JWKS_URL: `http://127.0.0.1:${ports.identity}/.well-known/jwks.json`, RATE_LIMITS: 'false' };
+  const gatewayEnv = {
+    NATS_URL: nats.url,
+    IDENTITY_JWKS_URL: `http://127.0.0.1:${ports.identity}/.well-known/jwks.json`,
+    RATE_LIMITS: 'false',
+  };
   log(`signing in ${SETTINGS.learners_signed_in} learners`);
   const learners = await W.prepareLearners(setupUrl, {
     learners: SETTINGS.learners_signed_in,
@@ -127,27 +204,59 @@ try {
   // The platform's own gateway served the set-up; the measured ones are started one at a time below.
   await platform.kill('gateway');
   const supergraphFile = rewriteSupergraph(subgraphUrls, path.join(runDir, 'supergraph.graphql'));
-  log(`ready after ${Math.round((Date.now() - t0) / 1000)} s; ${learners.deep.length} deep learners, ${SETTINGS.mutation_items_per_gateway}+ lessons to complete per gateway`);
+  log(
+    `ready after ${Math.round((Date.now() - t0) / 1000)} s; ${learners.deep.length} deep learners, ${SETTINGS.mutation_items_per_gateway}+ lessons to complete per gateway`,
+  );
 
   const measure = async (gateway, name, workload, resultName) => {
-    await runLoad({ url: gateway.url, workload, connections: SETTINGS.connections, durationMs: SETTINGS.warmup_s * 1000 });
+    await runLoad({
+      url: gateway.url,
+      workload,
+      connections: SETTINGS.connections,
+      durationMs: SETTINGS.warmup_s * 1000,
+    });
     gateway.resetPeak();
-    const figures = await runLoad({ url: gateway.url, workload, connections: SETTINGS.connections, durationMs: SETTINGS.duration_s * 1000 });
+    const figures = await runLoad({
+      url: gateway.url,
+      workload,
+      connections: SETTINGS.connections,
+      durationMs: SETTINGS.duration_s * 1000,
+    });
     const result = { name: resultName, ...figures, peak_rss_mb: gateway.peakRssMb() };
-    log(`${resultName}: ${result.rps} rps, p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms, ${result.errors} errors, peak RSS ${result.peak_rss_mb} MB${result.errors ? ` ${JSON.stringify(result.error_reasons)}` : ''}`);
+    log(
+      `${resultName}: ${result.rps} rps, p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms, ${result.errors} errors, peak RSS ${result.peak_rss_mb} MB${result.errors ? ` ${JSON.stringify(result.error_reasons)}` : ''}`,
+    );
     results.push(result);
   };
 
   let mutationReference = null;
   for (const [index, run] of runs.entries()) {
     const port = await freePort();
-    running = await startGateway(run.gateway, { port, processes: run.processes ?? SETTINGS.processes_per_gateway, supergraphFile, subgraphUrls, env: { ...gatewayEnv, ...run.env }, logDir, tag: run.tag, checkout: run.checkout, nodeArgs: SETTINGS.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(logDir, `profile-${run.name}`)] : [] });
-    mutationReference = await W.assertSameResults(run.name, running.url, learners, references, SETTINGS.catalog_page_size, mutationReference);
+    running = await startGateway(run.gateway, {
+      port,
+      processes: run.processes ?? SETTINGS.processes_per_gateway,
+      supergraphFile,
+      subgraphUrls,
+      env: { ...gatewayEnv, ...run.env },
+      logDir,
+      tag: run.tag,
+      checkout: run.checkout,
+      nodeArgs: SETTINGS.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(logDir, `profile-${run.name}`)] : [],
+    });
+    mutationReference = await W.assertSameResults(
+      run.name,
+      running.url,
+      learners,
+      references,
+      SETTINGS.catalog_page_size,
+      mutationReference,
+    );
     agreement[run.name] = { catalog: true, deep_learners: learners.deep.length, mutation: true };
     log(`${run.name}: same answers as the reference (catalog, ${learners.deep.length} deep, the agreement mutation)`);
     const loads = W.workloads(learners, references, SETTINGS.catalog_page_size, learners.mutationGroups[index]);
     // A variant measures only the workloads its change can affect.
-    for (const workload of SETTINGS.workloads.filter((w) => !run.workloads || run.workloads.includes(w))) await measure(running, run.name, loads[workload], `${run.name}/${workload}`);
+    for (const workload of SETTINGS.workloads.filter((w) => !run.workloads || run.workloads.includes(w)))
+      await measure(running, run.name, loads[workload], `${run.name}/${workload}`);
     await running.stop();
     running = null;
   }
@@ -169,15 +278,42 @@ const cpus = os.cpus();
 const report = {
   benchmark: 'gateway',
   date: new Date().toISOString(),
-  machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpus: cpus.length,
+    model: cpus[0]?.model.trim(),
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  },
   settings: {
     ...SETTINGS,
     response_cache: 'off in the comparison; on only in the +response-cache runs',
-    baseline: baselineCommit ? { commit: baselineCommit, dir: SETTINGS.baseline_dir, what: 'our gateway (and the kit it runs on) as built at that commit; the subgraphs are this commit\'s' } : null,
-    variants: SETTINGS.variants ? Object.fromEntries(VARIANTS.map((v) => [v.name, { env: v.env, processes: v.processes ?? SETTINGS.processes_per_gateway, workloads: v.workloads ?? SETTINGS.workloads, what: v.what }])) : {},
+    baseline: baselineCommit
+      ? {
+          commit: baselineCommit,
+          dir: SETTINGS.baseline_dir,
+          what: "our gateway (and the kit it runs on) as built at that commit; the subgraphs are this commit's",
+        }
+      : null,
+    variants: SETTINGS.variants
+      ? Object.fromEntries(
+          VARIANTS.map((v) => [
+            v.name,
+            {
+              env: v.env,
+              processes: v.processes ?? SETTINGS.processes_per_gateway,
+              workloads: v.workloads ?? SETTINGS.workloads,
+              what: v.what,
+            },
+          ]),
+        )
+      : {},
     versions: versions(),
     git_commit: git('rev-parse', '--short', 'HEAD'),
-    uncommitted_changes_in: git('status', '--porcelain', '--', 'gateway/src', 'subgraphs', 'packages')?.split('\n').filter(Boolean).map((l) => l.slice(3)) ?? [],
+    uncommitted_changes_in:
+      git('status', '--porcelain', '--', 'gateway/src', 'subgraphs', 'packages')
+        ?.split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(3)) ?? [],
     same_results: agreement,
     duration_total_s: Math.round((Date.now() - t0) / 1000),
   },
@@ -198,7 +334,9 @@ const md = [
   '',
   '| result | rps | p50 ms | p95 ms | p99 ms | errors | peak RSS MB |',
   '|---|---:|---:|---:|---:|---:|---:|',
-  ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p95_ms} | ${r.p99_ms} | ${r.errors} | ${r.peak_rss_mb} |`),
+  ...results.map(
+    (r) => `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p95_ms} | ${r.p99_ms} | ${r.errors} | ${r.peak_rss_mb} |`,
+  ),
   '',
   '| workload | ours ÷ apollo-server (rps) | ours ÷ hive-gateway (rps) |',
   '|---|---:|---:|',

@@ -40,7 +40,11 @@ const log = (...args) => console.log('bench:search:', ...args);
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const summary = (samples) => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50_ms: round(percentile(sorted, 50), 2), p99_ms: round(percentile(sorted, 99), 2), max_ms: round(sorted.at(-1), 2) };
+  return {
+    p50_ms: round(percentile(sorted, 50), 2),
+    p99_ms: round(percentile(sorted, 99), 2),
+    max_ms: round(sorted.at(-1), 2),
+  };
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sameHit = (a, b) => a && b && a.kind === b.kind && a.id === b.id;
@@ -56,12 +60,20 @@ const relevance = (labelled, tops) => {
     if (top.some((t) => sameHit(t, q.expect))) hit5++;
     else misses5.push(q.query);
   });
-  return { hit_at_1: round(hit1 / labelled.length, 3), hit_at_5: round(hit5 / labelled.length, 3), misses_at_1: misses1, misses_at_5: misses5 };
+  return {
+    hit_at_1: round(hit1 / labelled.length, 3),
+    hit_at_5: round(hit5 / labelled.length, 3),
+    misses_at_1: misses1,
+    misses_at_5: misses5,
+  };
 };
 
 // (0) The release build of the search crate: the benchmark binary and the subgraph.
 log('building the search crate (release): cargo build --release -p coursegraph-search --bins');
-const build = spawnSync('cargo', ['build', '--release', '-p', 'coursegraph-search', '--bins'], { cwd: path.join(ROOT, 'rust-subgraphs'), stdio: 'inherit' });
+const build = spawnSync('cargo', ['build', '--release', '-p', 'coursegraph-search', '--bins'], {
+  cwd: path.join(ROOT, 'rust-subgraphs'),
+  stdio: 'inherit',
+});
 if (build.status !== 0) process.exit(1);
 const RELEASE = path.join(ROOT, 'rust-subgraphs/target/release');
 
@@ -74,19 +86,39 @@ try {
   const queries = [...LATENCY_QUERIES, ...labelled];
   const corpusPath = path.join(scratch, 'corpus.jsonl');
   fs.writeFileSync(corpusPath, courses.map((c) => JSON.stringify(c)).join('\n'));
-  fs.writeFileSync(path.join(scratch, 'queries.json'), JSON.stringify(queries.map(({ query, filter }) => ({ query, filter }))));
+  fs.writeFileSync(
+    path.join(scratch, 'queries.json'),
+    JSON.stringify(queries.map(({ query, filter }) => ({ query, filter }))),
+  );
   const russian = courses.filter((c) => c.language === 'ru').length;
-  log(`(a) corpus: ${courses.length} courses, ${docs} documents (${russian} Russian courses), ${round(fs.statSync(corpusPath).size / 2 ** 20)} MB, in ${Date.now() - started} ms; ${LATENCY_QUERIES.length} latency queries, ${labelled.length} labelled`);
+  log(
+    `(a) corpus: ${courses.length} courses, ${docs} documents (${russian} Russian courses), ${round(fs.statSync(corpusPath).size / 2 ** 20)} MB, in ${Date.now() - started} ms; ${LATENCY_QUERIES.length} latency queries, ${labelled.length} labelled`,
+  );
 
   // (b1) tantivy.
-  log(`(b) tantivy: ${SETTINGS.index_runs} indexing runs and ${SETTINGS.query_rounds} query rounds (search-bench, release)`);
-  const tantivyOut = execFileSync(path.join(RELEASE, 'search-bench'),
-    [corpusPath, path.join(scratch, 'queries.json'), path.join(scratch, 'index'), String(SETTINGS.query_rounds), String(SETTINGS.index_runs)],
-    { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 });
+  log(
+    `(b) tantivy: ${SETTINGS.index_runs} indexing runs and ${SETTINGS.query_rounds} query rounds (search-bench, release)`,
+  );
+  const tantivyOut = execFileSync(
+    path.join(RELEASE, 'search-bench'),
+    [
+      corpusPath,
+      path.join(scratch, 'queries.json'),
+      path.join(scratch, 'index'),
+      String(SETTINGS.query_rounds),
+      String(SETTINGS.index_runs),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+  );
   const tantivy = JSON.parse(tantivyOut.toString());
   const tantivyLatency = summary(tantivy.queries.slice(0, LATENCY_QUERIES.length).flatMap((q) => q.samples_ms));
-  const tantivyRelevance = relevance(labelled, tantivy.queries.slice(LATENCY_QUERIES.length).map((q) => q.top));
-  log(`(b) tantivy: ${tantivy.docs} docs at ${Math.round(tantivy.index_docs_per_s)} docs/s; p50 ${tantivyLatency.p50_ms} ms, p99 ${tantivyLatency.p99_ms} ms; hit@1 ${tantivyRelevance.hit_at_1}, hit@5 ${tantivyRelevance.hit_at_5}`);
+  const tantivyRelevance = relevance(
+    labelled,
+    tantivy.queries.slice(LATENCY_QUERIES.length).map((q) => q.top),
+  );
+  log(
+    `(b) tantivy: ${tantivy.docs} docs at ${Math.round(tantivy.index_docs_per_s)} docs/s; p50 ${tantivyLatency.p50_ms} ms, p99 ${tantivyLatency.p99_ms} ms; hit@1 ${tantivyRelevance.hit_at_1}, hit@5 ${tantivyRelevance.hit_at_5}`,
+  );
 
   // (b2) PostgreSQL.
   const baseline = await createBaseline({ adminUrl: postgresAdminUrl(), database: 'coursegraph_bench_search' });
@@ -94,11 +126,17 @@ try {
   try {
     const loads = [];
     for (let run = 1; run <= SETTINGS.index_runs; run++) {
-      log(`(b) postgres: loading the corpus (tsvector + GIN) into database coursegraph_bench_search, run ${run}/${SETTINGS.index_runs}`);
+      log(
+        `(b) postgres: loading the corpus (tsvector + GIN) into database coursegraph_bench_search, run ${run}/${SETTINGS.index_runs}`,
+      );
       loads.push(await baseline.load(courses, log));
       log(`(b) postgres: run ${run}: ${loads.at(-1).docs} docs in ${Math.round(loads.at(-1).index_ms)} ms`);
     }
-    const loaded = { docs: loads[0].docs, index_ms: median(loads.map((l) => l.index_ms)), runs: loads.map((l) => Math.round(l.index_ms)) };
+    const loaded = {
+      docs: loads[0].docs,
+      index_ms: median(loads.map((l) => l.index_ms)),
+      runs: loads.map((l) => Math.round(l.index_ms)),
+    };
     log('(b) postgres: querying');
     const tops = [];
     for (const q of queries) tops.push((await baseline.search(q)).top); // warm-up, and the top hits
@@ -107,16 +145,33 @@ try {
       for (const q of LATENCY_QUERIES) samples.push((await baseline.search(q)).ms);
       log(`(b) postgres: query round ${r + 1}/${SETTINGS.query_rounds}`);
     }
-    postgres = { docs: loaded.docs, index_ms: loaded.index_ms, index_ms_runs: loaded.runs, latency: summary(samples), relevance: relevance(labelled, tops.slice(LATENCY_QUERIES.length)) };
-    log(`(b) postgres: ${Math.round(loaded.docs / (loaded.index_ms / 1000))} docs/s; p50 ${postgres.latency.p50_ms} ms, p99 ${postgres.latency.p99_ms} ms; hit@1 ${postgres.relevance.hit_at_1}, hit@5 ${postgres.relevance.hit_at_5}`);
+    postgres = {
+      docs: loaded.docs,
+      index_ms: loaded.index_ms,
+      index_ms_runs: loaded.runs,
+      latency: summary(samples),
+      relevance: relevance(labelled, tops.slice(LATENCY_QUERIES.length)),
+    };
+    log(
+      `(b) postgres: ${Math.round(loaded.docs / (loaded.index_ms / 1000))} docs/s; p50 ${postgres.latency.p50_ms} ms, p99 ${postgres.latency.p99_ms} ms; hit@1 ${postgres.relevance.hit_at_1}, hit@5 ${postgres.relevance.hit_at_5}`,
+    );
   } finally {
     await baseline.drop();
   }
 
   // (c) Freshness.
-  const binary = process.env.BENCH_SEARCH_BINARY ? path.resolve(process.env.BENCH_SEARCH_BINARY) : path.join(RELEASE, 'coursegraph-search');
-  log(`(c) freshness: ${SETTINGS.freshness_publishes} courses published through the gateway, each searched for every ${SETTINGS.freshness_poll_ms} ms until found`);
-  const fresh = await measureFreshness({ publishes: SETTINGS.freshness_publishes, pollMs: SETTINGS.freshness_poll_ms, binary, log });
+  const binary = process.env.BENCH_SEARCH_BINARY
+    ? path.resolve(process.env.BENCH_SEARCH_BINARY)
+    : path.join(RELEASE, 'coursegraph-search');
+  log(
+    `(c) freshness: ${SETTINGS.freshness_publishes} courses published through the gateway, each searched for every ${SETTINGS.freshness_poll_ms} ms until found`,
+  );
+  const fresh = await measureFreshness({
+    publishes: SETTINGS.freshness_publishes,
+    pollMs: SETTINGS.freshness_poll_ms,
+    binary,
+    log,
+  });
   const freshness = summary(fresh.latencies);
   log(`(c) freshness: p50 ${freshness.p50_ms} ms, p99 ${freshness.p99_ms} ms, max ${freshness.max_ms} ms`);
 
@@ -129,7 +184,12 @@ try {
   const report = {
     benchmark: 'search',
     date: new Date().toISOString(),
-    machine: { cpus: cpus.length, model: cpus[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model ?? 'unknown',
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     settings: {
       ...SETTINGS,
       courses: courses.length,
@@ -137,31 +197,47 @@ try {
       latency_queries: LATENCY_QUERIES.length,
       labelled_queries: labelled.length,
       postgres: pgVersion,
-      tantivy_build: 'release, in process (search-bench); one indexing thread, 50 MB writer budget, commit every 10,000 courses',
+      tantivy_build:
+        'release, in process (search-bench); one indexing thread, 50 MB writer budget, commit every 10,000 courses',
       index_figure: `median of ${SETTINGS.index_runs} runs per engine`,
-      postgres_query: "websearch_to_tsquery('english') || websearch_to_tsquery('russian'), ts_rank_cd, top 20 + total count, over loopback",
+      postgres_query:
+        "websearch_to_tsquery('english') || websearch_to_tsquery('russian'), ts_rank_cd, top 20 + total count, over loopback",
       freshness_binary: path.relative(ROOT, binary),
     },
     results: [
       {
-        name: 'tantivy', docs: tantivy.docs, index_docs_per_s: Math.round(tantivy.index_docs_per_s), index_ms: Math.round(tantivy.index_ms),
+        name: 'tantivy',
+        docs: tantivy.docs,
+        index_docs_per_s: Math.round(tantivy.index_docs_per_s),
+        index_ms: Math.round(tantivy.index_ms),
         index_ms_runs: tantivy.index_ms_runs.map(Math.round),
-        ...tantivyLatency, hit_at_1: tantivyRelevance.hit_at_1, hit_at_5: tantivyRelevance.hit_at_5,
-        misses_at_1: tantivyRelevance.misses_at_1, misses_at_5: tantivyRelevance.misses_at_5,
-        index_ratio_to_postgres: round((tantivy.docs / tantivy.index_ms) / (postgres.docs / postgres.index_ms), 2),
+        ...tantivyLatency,
+        hit_at_1: tantivyRelevance.hit_at_1,
+        hit_at_5: tantivyRelevance.hit_at_5,
+        misses_at_1: tantivyRelevance.misses_at_1,
+        misses_at_5: tantivyRelevance.misses_at_5,
+        index_ratio_to_postgres: round(tantivy.docs / tantivy.index_ms / (postgres.docs / postgres.index_ms), 2),
         p50_ratio_to_postgres: round(tantivyLatency.p50_ms / postgres.latency.p50_ms, 2),
         p99_ratio_to_postgres: round(tantivyLatency.p99_ms / postgres.latency.p99_ms, 2),
         note: 'search as the subgraph answers it: top 20, total count, facets, snippets',
       },
       {
-        name: 'postgres-fts', docs: postgres.docs, index_docs_per_s: Math.round(postgres.docs / (postgres.index_ms / 1000)), index_ms: Math.round(postgres.index_ms),
+        name: 'postgres-fts',
+        docs: postgres.docs,
+        index_docs_per_s: Math.round(postgres.docs / (postgres.index_ms / 1000)),
+        index_ms: Math.round(postgres.index_ms),
         index_ms_runs: postgres.index_ms_runs,
-        ...postgres.latency, hit_at_1: postgres.relevance.hit_at_1, hit_at_5: postgres.relevance.hit_at_5,
-        misses_at_1: postgres.relevance.misses_at_1, misses_at_5: postgres.relevance.misses_at_5,
+        ...postgres.latency,
+        hit_at_1: postgres.relevance.hit_at_1,
+        hit_at_5: postgres.relevance.hit_at_5,
+        misses_at_1: postgres.relevance.misses_at_1,
+        misses_at_5: postgres.relevance.misses_at_5,
         note: 'top 20 by ts_rank_cd and total count; load = inserts computing the tsvector, then the GIN index',
       },
       {
-        name: 'freshness', ...freshness, samples: fresh.latencies.length,
+        name: 'freshness',
+        ...freshness,
+        samples: fresh.latencies.length,
         publish_mutation_p50_ms: summary(fresh.mutationMs).p50_ms,
         note: 'publishCourse response through the gateway -> first search on the subgraph that returns the course',
       },

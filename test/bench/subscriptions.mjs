@@ -35,7 +35,8 @@ const SETTINGS = {
   database: env('BENCH_DATABASE', 'coursegraph_bench_subscriptions'),
   gateway_buffer_events: 1000,
   selection: 'enrollmentCreated { position enrollmentId userId courseId mode occurredAt }',
-  clients: 'graphql-ws 6 (ws) and graphql-sse 2 (distinct connections), one connection per subscriber, all in this process',
+  clients:
+    'graphql-ws 6 (ws) and graphql-sse 2 (distinct connections), one connection per subscriber, all in this process',
 };
 process.env.POSTGRES_DB = SETTINGS.database;
 process.env.REDIS_URL ||= 'redis://127.0.0.1:6379/4';
@@ -53,7 +54,11 @@ log('starting the platform');
 const platform = await startBenchPlatform({
   database: SETTINGS.database,
   // 1,000 streams of one admin from one address: far past the per-user and per-IP stream limits.
-  env: { SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events), SUBSCRIPTION_MAX_PER_USER: '100000', SUBSCRIPTION_MAX_PER_IP: '100000' },
+  env: {
+    SUBSCRIPTION_BUFFER_EVENTS: String(SETTINGS.gateway_buffer_events),
+    SUBSCRIPTION_MAX_PER_USER: '100000',
+    SUBSCRIPTION_MAX_PER_IP: '100000',
+  },
   logDir: path.join(ROOT, '.data/bench-logs', `subscriptions-${Date.now()}`),
 });
 const gatewayPid = platform.pid('gateway');
@@ -76,7 +81,12 @@ async function commitEvent(tag) {
   const enrollmentId = kit.newId();
   await producer.query('begin');
   await kit.enqueueEvent(tx, 'enrollment', EnrollmentEvents.created, {
-    enrollmentId, userId: kit.newId(), courseId: kit.newId(), mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString(), orderId: '',
+    enrollmentId,
+    userId: kit.newId(),
+    courseId: kit.newId(),
+    mode: enrollment.EnrollmentMode.FREE,
+    enrolledAt: new Date().toISOString(),
+    orderId: '',
   });
   committedAt.set(enrollmentId, { at: performance.now(), tag });
   await producer.query('commit');
@@ -105,7 +115,11 @@ function onEvent(subscriber, result) {
   subscriber.seen.add(id);
   if (commit.tag === 'measured') latencies.push(now - commit.at);
 }
-const sink = (subscriber) => ({ next: (r) => onEvent(subscriber, r), error: () => errors++, complete: () => undefined });
+const sink = (subscriber) => ({
+  next: (r) => onEvent(subscriber, r),
+  error: () => errors++,
+  complete: () => undefined,
+});
 
 const wsCount = Math.round(SETTINGS.subscribers * SETTINGS.websocket_share);
 log(`opening ${wsCount} graphql-ws and ${SETTINGS.subscribers - wsCount} SSE subscribers`);
@@ -114,7 +128,12 @@ const sseUrl = `${endpoint}/stream`;
 for (let i = 0; i < SETTINGS.subscribers; i++) {
   const subscriber = { kind: i < wsCount ? 'ws' : 'sse', seen: new Set() };
   if (subscriber.kind === 'ws') {
-    const client = createWsClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+    const client = createWsClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    });
     subscriber.stop = client.subscribe({ query }, sink(subscriber));
     subscriber.dispose = () => client.dispose();
   } else {
@@ -129,7 +148,10 @@ for (let i = 0; i < SETTINGS.subscribers; i++) {
 // Warm-up: one event at a time until every subscriber has received one (so all are registered).
 const ready = () => subscribers.every((s) => s.seen.size > 0);
 for (let attempt = 0; !ready(); attempt++) {
-  if (attempt > 60) throw new Error(`only ${subscribers.filter((s) => s.seen.size > 0).length} of ${SETTINGS.subscribers} subscribers received a warm-up event`);
+  if (attempt > 60)
+    throw new Error(
+      `only ${subscribers.filter((s) => s.seen.size > 0).length} of ${SETTINGS.subscribers} subscribers received a warm-up event`,
+    );
   await commitEvent('warmup');
   await sleep(500);
 }
@@ -138,7 +160,10 @@ log(`all ${SETTINGS.subscribers} subscribers receive events; gateway RSS ${round
 // Baseline: a plain JetStream subscriber in this process, same subject, same events.
 const nc = await connect(kit.natsConnectOptions(platform.natsUrl));
 const baseline = [];
-const ordered = await jetstream(nc).consumers.get('ENROLLMENT', { filter_subjects: EnrollmentEvents.created.subject, deliver_policy: DeliverPolicy.New });
+const ordered = await jetstream(nc).consumers.get('ENROLLMENT', {
+  filter_subjects: EnrollmentEvents.created.subject,
+  deliver_policy: DeliverPolicy.New,
+});
 const baselineMessages = await ordered.consume();
 void (async () => {
   for await (const m of baselineMessages) {

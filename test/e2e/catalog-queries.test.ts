@@ -16,7 +16,16 @@ import { parse, Kind, type OperationDefinitionNode } from 'graphql';
 import { ROOT, postgresAdminUrl } from '../../scripts/lib/env.mjs';
 import { freePort } from '../support/ports.js';
 import {
-  SANDBOX_CARDS, VIEWER_ENROLLMENT, checkoutWhenPurchasable, eventually, person, publishCourse, startE2E, type E2E, type Gql, type Person,
+  SANDBOX_CARDS,
+  VIEWER_ENROLLMENT,
+  checkoutWhenPurchasable,
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+  type E2E,
+  type Gql,
+  type Person,
 } from '../support/journeys.js';
 
 const ROLES = ['cg_identity', 'cg_course', 'cg_enrollment'];
@@ -61,7 +70,6 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query('create extension if not exists pg_stat_statements');
 
-
   // 55 published courses by 5 instructors, some with learners.
   const instructors = await Promise.all(Array.from({ length: 5 }, () => person(e2e, 'INSTRUCTOR')));
   const courses = [];
@@ -70,7 +78,11 @@ beforeAll(async () => {
   for (const course of courses.slice(0, 10)) {
     for (const learner of learners) {
       await eventually('free enrolment', async () => {
-        const res = await gql(`mutation($c: ID!) { enrol(courseId: $c) { id } }`, { c: course.courseId }, learner.token);
+        const res = await gql(
+          `mutation($c: ID!) { enrol(courseId: $c) { id } }`,
+          { c: course.courseId },
+          learner.token,
+        );
         return res.body.data?.enrol;
       });
     }
@@ -86,7 +98,9 @@ describe('the catalog through the gateway', () => {
   it('costs the same number of SQL queries per subgraph for 5 and for 50 courses', async () => {
     const small = await queriesFor(5);
     const large = await queriesFor(50);
-    console.log(`SQL statements per catalog request, by subgraph role: first=5 ${JSON.stringify(small)}; first=50 ${JSON.stringify(large)}`);
+    console.log(
+      `SQL statements per catalog request, by subgraph role: first=5 ${JSON.stringify(small)}; first=50 ${JSON.stringify(large)}`,
+    );
     expect(large).toEqual(small);
     for (const role of ROLES) expect(small[role]).toBeGreaterThan(0);
   });
@@ -102,10 +116,14 @@ describe('the catalog through the gateway', () => {
 // of our operation limits or rate limits, so those are not compared.
 
 /** Persisted id → document, as Hive Gateway loads it, and each operation's id by its name. */
-const MANIFEST: Record<string, string> = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/operations/persisted-documents.json'), 'utf8'));
+const MANIFEST: Record<string, string> = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'schema/operations/persisted-documents.json'), 'utf8'),
+);
 const ID_OF: Record<string, string> = Object.fromEntries(
   Object.entries(MANIFEST).map(([id, document]) => {
-    const operation = parse(document).definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = parse(document).definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+    );
     return [operation!.name!.value, id];
   }),
 );
@@ -119,7 +137,11 @@ interface Answer {
 async function post(url: string, body: Record<string, unknown>, token?: string): Promise<Answer> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(body),
   });
   const json = (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
@@ -136,13 +158,24 @@ const askHive = (url: string, operation: string, variables: Record<string, unkno
 async function startHiveGateway(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const subgraphUrls = Object.fromEntries(
-    Object.entries(e2e.ports).filter(([name]) => name !== 'gateway').map(([name, p]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `http://127.0.0.1:${p}/graphql`]),
+    Object.entries(e2e.ports)
+      .filter(([name]) => name !== 'gateway')
+      .map(([name, p]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `http://127.0.0.1:${p}/graphql`]),
   );
   const logFile = path.join(e2e.logDir, 'hive-gateway.log');
   const out = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(
     path.join(ROOT, 'node_modules/.bin/hive-gateway'),
-    ['supergraph', path.join(ROOT, 'schema/supergraph.graphql'), '--config-path', path.join(ROOT, 'test/e2e/hive-gateway.config.mjs'), '--port', String(port), '--host', '127.0.0.1'],
+    [
+      'supergraph',
+      path.join(ROOT, 'schema/supergraph.graphql'),
+      '--config-path',
+      path.join(ROOT, 'test/e2e/hive-gateway.config.mjs'),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ],
     { env: { ...process.env, ...subgraphUrls }, stdio: ['ignore', out, out], cwd: ROOT },
   );
   fs.closeSync(out);
@@ -188,21 +221,44 @@ describe('Hive Gateway serving the committed supergraph', () => {
     free = await publishCourse(gql, instructor, { lessons: 2, title: 'Parity of gateways, free' });
     const bought = await checkoutWhenPurchasable(gql, learner, paid.courseId, SANDBOX_CARDS.success);
     expect(bought.body.errors).toBeUndefined();
-    await eventually('the paid enrolment', async () => (await gql(VIEWER_ENROLLMENT, { c: paid.courseId }, learner.token)).body.data?.course?.viewerEnrollment);
+    await eventually(
+      'the paid enrolment',
+      async () =>
+        (await gql(VIEWER_ENROLLMENT, { c: paid.courseId }, learner.token)).body.data?.course?.viewerEnrollment,
+    );
     // Enrollment learns of the course from its events: retried until it has.
-    await eventually('the free enrolment', async () => (await gql(`mutation($c: ID!) { enrol(courseId: $c) { id } }`, { c: free.courseId }, learner.token)).body.data?.enrol);
+    await eventually(
+      'the free enrolment',
+      async () =>
+        (await gql(`mutation($c: ID!) { enrol(courseId: $c) { id } }`, { c: free.courseId }, learner.token)).body.data
+          ?.enrol,
+    );
     for (const lessonId of free.lessonIds) {
-      const done = await gql(`mutation($c: ID!, $l: ID!) { completeLesson(courseId: $c, lessonId: $l) { id } }`, { c: free.courseId, l: lessonId }, learner.token);
+      const done = await gql(
+        `mutation($c: ID!, $l: ID!) { completeLesson(courseId: $c, lessonId: $l) { id } }`,
+        { c: free.courseId, l: lessonId },
+        learner.token,
+      );
       expect(done.body.errors).toBeUndefined();
     }
     certificateId = await eventually('the certificate', async () => {
-      const res = await gql(`{ me { enrollments(first: 20) { edges { node { course { id } certificate { publicId } } } } } }`, {}, learner.token);
-      return res.body.data?.me?.enrollments.edges.find((e: any) => e.node.course.id === free.courseId)?.node.certificate?.publicId as string | undefined;
+      const res = await gql(
+        `{ me { enrollments(first: 20) { edges { node { course { id } certificate { publicId } } } } } }`,
+        {},
+        learner.token,
+      );
+      return res.body.data?.me?.enrollments.edges.find((e: any) => e.node.course.id === free.courseId)?.node.certificate
+        ?.publicId as string | undefined;
     });
-    paidSlug = (await gql(`query($id: ID!) { course(id: $id) { slug } }`, { id: paid.courseId })).body.data!.course.slug;
+    paidSlug = (await gql(`query($id: ID!) { course(id: $id) { slug } }`, { id: paid.courseId })).body.data!.course
+      .slug;
     // Search is fed by course events: wait until it has both courses.
-    await eventually('search to index the courses', async () => (await gql(`{ search(query: "parity") { totalCount } }`)).body.data?.search?.totalCount >= 2);
-    nextCursor = (await gql(`{ catalog(first: 10, sort: TITLE) { pageInfo { endCursor } } }`)).body.data!.catalog.pageInfo.endCursor;
+    await eventually(
+      'search to index the courses',
+      async () => (await gql(`{ search(query: "parity") { totalCount } }`)).body.data?.search?.totalCount >= 2,
+    );
+    nextCursor = (await gql(`{ catalog(first: 10, sort: TITLE) { pageInfo { endCursor } } }`)).body.data!.catalog
+      .pageInfo.endCursor;
     hive = await startHiveGateway();
   }, 180_000);
 
@@ -219,8 +275,16 @@ describe('Hive Gateway serving the committed supergraph', () => {
   }
   const CASES: Case[] = [
     { operation: 'CatalogPage', caller: 'anonymous', variables: () => ({ first: 10, sort: 'TITLE' }) },
-    { operation: 'CatalogPage', caller: 'anonymous', variables: () => ({ first: 10, sort: 'TITLE', after: nextCursor }) },
-    { operation: 'CatalogPage', caller: 'learner', variables: () => ({ first: 5, sort: 'PRICE_DESC', filter: { isFree: false } }) },
+    {
+      operation: 'CatalogPage',
+      caller: 'anonymous',
+      variables: () => ({ first: 10, sort: 'TITLE', after: nextCursor }),
+    },
+    {
+      operation: 'CatalogPage',
+      caller: 'learner',
+      variables: () => ({ first: 5, sort: 'PRICE_DESC', filter: { isFree: false } }),
+    },
     { operation: 'Categories', caller: 'anonymous' },
     { operation: 'CoursePage', caller: 'anonymous', variables: () => ({ slug: paidSlug }) },
     { operation: 'CourseForLearner', caller: 'anonymous', variables: () => ({ id: paid.courseId }) },
@@ -230,7 +294,11 @@ describe('Hive Gateway serving the committed supergraph', () => {
     { operation: 'SearchPage', caller: 'learner', variables: () => ({ q: 'gatway', first: 5 }) },
     { operation: 'LearnerHome', caller: 'learner' },
     { operation: 'LearnerNetwork', caller: 'learner' },
-    { operation: 'CompleteLesson', caller: 'learner', variables: () => ({ courseId: free.courseId, lessonId: free.lessonIds[0] }) },
+    {
+      operation: 'CompleteLesson',
+      caller: 'learner',
+      variables: () => ({ courseId: free.courseId, lessonId: free.lessonIds[0] }),
+    },
     { operation: 'VerifyCertificate', caller: 'anonymous', variables: () => ({ publicId: certificateId }) },
     { operation: 'MyCourses', caller: 'instructor' },
     { operation: 'AdminUsers', caller: 'admin', variables: () => ({ first: 20, filter: { role: 'INSTRUCTOR' } }) },
@@ -243,45 +311,53 @@ describe('Hive Gateway serving the committed supergraph', () => {
     { operation: 'AdminUsers', caller: 'learner', variables: () => ({ first: 5 }), refusedWith: 'FORBIDDEN' },
     { operation: 'MyCourses', caller: 'learner', refusedWith: 'FORBIDDEN' },
   ];
-  const tokenOf = (caller: Case['caller']) => ({ anonymous: undefined, learner: learner.token, instructor: instructor.token, admin: admin.token })[caller];
+  const tokenOf = (caller: Case['caller']) =>
+    ({ anonymous: undefined, learner: learner.token, instructor: instructor.token, admin: admin.token })[caller];
 
   it('has a case for every persisted operation', () => {
     expect([...new Set(CASES.map((c) => c.operation))].sort()).toEqual(Object.keys(ID_OF).sort());
   });
 
-  it.each(CASES.map((c) => ({ ...c, label: `${c.operation} (${c.caller}${c.refusedWith ? `, refused with ${c.refusedWith}` : ''})` })))(
-    'answers $label as ours does',
-    async ({ operation, caller, variables, refusedWith }) => {
-      const vars = variables?.() ?? {};
-      const token = tokenOf(caller);
-      // Events still arriving (a notification, a count) may change an answer between two requests:
-      // compare once ours answers the same before and after Hive Gateway does.
-      let ours: Answer | undefined;
-      let theirs: Answer | undefined;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const before = await askOurs(operation, vars, token);
-        theirs = await askHive(hive.url, operation, vars, token);
-        ours = await askOurs(operation, vars, token);
-        const settled = JSON.stringify(before) === JSON.stringify(ours);
-        if ((settled && JSON.stringify(theirs) === JSON.stringify(ours)) || Date.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-      if (refusedWith) {
-        expect(ours.codes.length).toBeGreaterThan(0);
-        expect(new Set(ours.codes)).toEqual(new Set([refusedWith]));
-      } else {
-        expect(ours.codes).toEqual([]);
-        expect(ours.data).toBeTruthy();
-      }
-      expect(theirs).toEqual(ours);
-    },
-  );
+  it.each(
+    CASES.map((c) => ({
+      ...c,
+      label: `${c.operation} (${c.caller}${c.refusedWith ? `, refused with ${c.refusedWith}` : ''})`,
+    })),
+  )('answers $label as ours does', async ({ operation, caller, variables, refusedWith }) => {
+    const vars = variables?.() ?? {};
+    const token = tokenOf(caller);
+    // Events still arriving (a notification, a count) may change an answer between two requests:
+    // compare once ours answers the same before and after Hive Gateway does.
+    let ours: Answer | undefined;
+    let theirs: Answer | undefined;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const before = await askOurs(operation, vars, token);
+      theirs = await askHive(hive.url, operation, vars, token);
+      ours = await askOurs(operation, vars, token);
+      const settled = JSON.stringify(before) === JSON.stringify(ours);
+      if ((settled && JSON.stringify(theirs) === JSON.stringify(ours)) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    if (refusedWith) {
+      expect(ours.codes.length).toBeGreaterThan(0);
+      expect(new Set(ours.codes)).toEqual(new Set([refusedWith]));
+    } else {
+      expect(ours.codes).toEqual([]);
+      expect(ours.data).toBeTruthy();
+    }
+    expect(theirs).toEqual(ours);
+  });
 
   it('runs nothing but the persisted operations', async () => {
     // A document instead of an id: Hive Gateway's code for "persisted operations only".
-    expect(await post(hive.url, { query: '{ me { id } }' })).toEqual({ data: null, codes: ['CANNOT_SEND_PQ_ID_AND_BODY'] });
-    const unknown = await post(hive.url, { extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } });
+    expect(await post(hive.url, { query: '{ me { id } }' })).toEqual({
+      data: null,
+      codes: ['CANNOT_SEND_PQ_ID_AND_BODY'],
+    });
+    const unknown = await post(hive.url, {
+      extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } },
+    });
     expect(unknown).toEqual({ data: null, codes: ['PERSISTED_QUERY_NOT_IN_LIST'] });
   });
 });

@@ -9,8 +9,18 @@ import pg from 'pg';
 import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
 import { privateNats, type PrivateNats } from '../support/private-nats.js';
 import {
-  CHECKOUT, SANDBOX_CARDS, VIEWER_ENROLLMENT, checkoutWhenPurchasable, eventually, person, publishCourse, startE2E,
-  type E2E, type Gql, type Person, type PublishedCourse,
+  CHECKOUT,
+  SANDBOX_CARDS,
+  VIEWER_ENROLLMENT,
+  checkoutWhenPurchasable,
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+  type E2E,
+  type Gql,
+  type Person,
+  type PublishedCourse,
 } from '../support/journeys.js';
 
 let nats: PrivateNats;
@@ -21,11 +31,15 @@ let course: PublishedCourse;
 let enrollmentDb: pg.Client;
 
 const activeEnrollment = async (learner: Person) =>
-  (await gql(VIEWER_ENROLLMENT, { c: course.courseId }, learner.token)).body.data?.course?.viewerEnrollment?.status === 'ACTIVE';
+  (await gql(VIEWER_ENROLLMENT, { c: course.courseId }, learner.token)).body.data?.course?.viewerEnrollment?.status ===
+  'ACTIVE';
 
 /** Enrollment rows and enrollment.created outbox events for a learner: both must be exactly 1. */
 async function effects(userId: string) {
-  const rows = await enrollmentDb.query('select count(*)::int as n from enrollments where user_id = $1 and course_id = $2', [userId, course.courseId]);
+  const rows = await enrollmentDb.query(
+    'select count(*)::int as n from enrollments where user_id = $1 and course_id = $2',
+    [userId, course.courseId],
+  );
   const events = await enrollmentDb.query(
     `select count(*)::int as n from outbox_events where subject = 'enrollment.enrollment.created' and position($1::bytea in payload) > 0`,
     [Buffer.from(userId)],
@@ -52,44 +66,65 @@ afterAll(async () => {
 });
 
 describe('event delivery under failure', () => {
-  it('NATS stopped during checkout and restarted later: the enrollment appears, exactly once', { timeout: 120_000 }, async () => {
-    const learner = await person(e2e);
-    await nats.stop();
-    try {
-      const res = await gql(CHECKOUT, { i: { courseId: course.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
-      // The purchase itself does not need NATS: it is committed with its event in payment's outbox.
-      expect(res.body.data!.checkout.order.status).toBe('PAID');
-      expect(await activeEnrollment(learner)).toBe(false);
-    } finally {
-      await nats.start();
-    }
-    await eventually('the enrollment after NATS is back', () => activeEnrollment(learner), 60_000);
-    expect(await effects(learner.userId)).toEqual({ enrollments: 1, createdEvents: 1 });
-  });
-
-  it('the enrollment consumer killed in the middle of a batch and restarted: no duplicated effect', { timeout: 180_000 }, async () => {
-    const learners = await Promise.all(Array.from({ length: 12 }, () => person(e2e)));
-    // Hold the consumer's work back while the batch piles up, then let it start and kill it mid-way.
-    await e2e.platform.kill('enrollment');
-    for (const learner of learners) {
-      const res = await gql(CHECKOUT, { i: { courseId: course.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
-      expect(res.body.data?.checkout.order.status).toBe('PAID');
-    }
-    await e2e.platform.restart('enrollment');
-    // Poll tightly so the kill lands while the batch is being applied.
-    const deadline = Date.now() + 60_000;
-    let applied = 0;
-    while (applied === 0 && Date.now() < deadline) {
-      const { rows } = await enrollmentDb.query('select count(*)::int as n from enrollments where course_id = $1 and user_id = any($2::uuid[])', [
-        course.courseId, learners.map((l) => l.userId),
-      ]);
-      applied = rows[0].n;
-    }
-    expect(applied).toBeGreaterThan(0);
-    await e2e.platform.restart('enrollment', { signal: 'SIGKILL' });
-    for (const learner of learners) {
-      await eventually(`enrollment of ${learner.email}`, () => activeEnrollment(learner), 60_000);
+  it(
+    'NATS stopped during checkout and restarted later: the enrollment appears, exactly once',
+    { timeout: 120_000 },
+    async () => {
+      const learner = await person(e2e);
+      await nats.stop();
+      try {
+        const res = await gql(
+          CHECKOUT,
+          {
+            i: { courseId: course.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success },
+          },
+          learner.token,
+        );
+        // The purchase itself does not need NATS: it is committed with its event in payment's outbox.
+        expect(res.body.data!.checkout.order.status).toBe('PAID');
+        expect(await activeEnrollment(learner)).toBe(false);
+      } finally {
+        await nats.start();
+      }
+      await eventually('the enrollment after NATS is back', () => activeEnrollment(learner), 60_000);
       expect(await effects(learner.userId)).toEqual({ enrollments: 1, createdEvents: 1 });
-    }
-  });
+    },
+  );
+
+  it(
+    'the enrollment consumer killed in the middle of a batch and restarted: no duplicated effect',
+    { timeout: 180_000 },
+    async () => {
+      const learners = await Promise.all(Array.from({ length: 12 }, () => person(e2e)));
+      // Hold the consumer's work back while the batch piles up, then let it start and kill it mid-way.
+      await e2e.platform.kill('enrollment');
+      for (const learner of learners) {
+        const res = await gql(
+          CHECKOUT,
+          {
+            i: { courseId: course.courseId, idempotencyKey: crypto.randomUUID(), paymentMethod: SANDBOX_CARDS.success },
+          },
+          learner.token,
+        );
+        expect(res.body.data?.checkout.order.status).toBe('PAID');
+      }
+      await e2e.platform.restart('enrollment');
+      // Poll tightly so the kill lands while the batch is being applied.
+      const deadline = Date.now() + 60_000;
+      let applied = 0;
+      while (applied === 0 && Date.now() < deadline) {
+        const { rows } = await enrollmentDb.query(
+          'select count(*)::int as n from enrollments where course_id = $1 and user_id = any($2::uuid[])',
+          [course.courseId, learners.map((l) => l.userId)],
+        );
+        applied = rows[0].n;
+      }
+      expect(applied).toBeGreaterThan(0);
+      await e2e.platform.restart('enrollment', { signal: 'SIGKILL' });
+      for (const learner of learners) {
+        await eventually(`enrollment of ${learner.email}`, () => activeEnrollment(learner), 60_000);
+        expect(await effects(learner.userId)).toEqual({ enrollments: 1, createdEvents: 1 });
+      }
+    },
+  );
 });

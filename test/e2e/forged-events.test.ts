@@ -14,7 +14,16 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PaymentEvents } from '@coursegraph/contracts';
 import { envelopeHeaders, natsConnectOptions, newId, newTraceparent } from '@coursegraph/service-kit';
 import { withNatsUser } from '../../scripts/lib/credentials.mjs';
-import { VIEWER_ENROLLMENT, eventually, person, publishCourse, startE2E, type E2E, type Person, type PublishedCourse } from '../support/journeys.js';
+import {
+  VIEWER_ENROLLMENT,
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+  type E2E,
+  type Person,
+  type PublishedCourse,
+} from '../support/journeys.js';
 
 let e2e: E2E;
 let course: PublishedCourse;
@@ -24,11 +33,28 @@ let operator: NatsConnection;
 function forged(learner: Person) {
   const event = PaymentEvents.succeeded;
   const id = newId();
-  const data = toBinary(event.schema, create(event.schema, {
-    orderId: newId(), paymentId: newId(), userId: learner.userId, courseId: course.courseId,
-    amount: { amountMinor: 4900, currency: 'USD' }, paidAt: new Date().toISOString(),
-  }));
-  return { id, data, headers: envelopeHeaders({ id, subject: event.subject, source: 'payment', time: new Date(), traceparent: newTraceparent() }) };
+  const data = toBinary(
+    event.schema,
+    create(event.schema, {
+      orderId: newId(),
+      paymentId: newId(),
+      userId: learner.userId,
+      courseId: course.courseId,
+      amount: { amountMinor: 4900, currency: 'USD' },
+      paidAt: new Date().toISOString(),
+    }),
+  );
+  return {
+    id,
+    data,
+    headers: envelopeHeaders({
+      id,
+      subject: event.subject,
+      source: 'payment',
+      time: new Date(),
+      traceparent: newTraceparent(),
+    }),
+  };
 }
 
 const paymentLastSeq = async () => (await (await jetstreamManager(operator)).streams.info('PAYMENT')).state.last_seq;
@@ -53,7 +79,9 @@ function publishWithoutCredentials(subject: string, bytes: Uint8Array): Promise<
       received += d.toString();
       if (!published && received.includes('PONG\r\n')) {
         published = true;
-        socket.write(Buffer.concat([Buffer.from(`PUB ${subject} ${bytes.length}\r\n`), bytes, Buffer.from('\r\nPING\r\n')]));
+        socket.write(
+          Buffer.concat([Buffer.from(`PUB ${subject} ${bytes.length}\r\n`), bytes, Buffer.from('\r\nPING\r\n')]),
+        );
       }
     });
     socket.on('close', done);
@@ -64,7 +92,10 @@ function publishWithoutCredentials(subject: string, bytes: Uint8Array): Promise<
 beforeAll(async () => {
   e2e = await startE2E('forged');
   const instructor = await person(e2e, 'INSTRUCTOR');
-  course = await publishCourse(e2e.gql, instructor, { priceMinor: 4900, title: `Forgery-proof course ${newId().slice(-6)}` });
+  course = await publishCourse(e2e.gql, instructor, {
+    priceMinor: 4900,
+    title: `Forgery-proof course ${newId().slice(-6)}`,
+  });
   operator = await connect(natsConnectOptions(e2e.natsUrl));
 });
 
@@ -79,16 +110,25 @@ describe('a forged payment.payment.succeeded', () => {
     const before = await paymentLastSeq();
 
     // No credentials: the server refuses the connection before it reads the PUB.
-    await expect(connect({ servers: natsConnectOptions(e2e.natsUrl).servers })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: natsConnectOptions(e2e.natsUrl).servers })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
     const lines = await publishWithoutCredentials(PaymentEvents.succeeded.subject, forged(anonymousVictim).data);
-    expect(lines.filter((l) => !l.startsWith('INFO '))).toEqual([expect.stringMatching(/^-ERR 'Authorization Violation'/)]);
+    expect(lines.filter((l) => !l.startsWith('INFO '))).toEqual([
+      expect.stringMatching(/^-ERR 'Authorization Violation'/),
+    ]);
 
     // Another context's credentials: a permission violation, never acknowledged by the stream.
     const asCourse = await connect(natsConnectOptions(withNatsUser(e2e.natsUrl, 'course')));
     try {
       const event = forged(courseVictim);
-      await expect(jetstream(asCourse).publish(PaymentEvents.succeeded.subject, event.data, { msgID: event.id, headers: event.headers, timeout: 3000 }))
-        .rejects.toThrow(/permissions violation/i);
+      await expect(
+        jetstream(asCourse).publish(PaymentEvents.succeeded.subject, event.data, {
+          msgID: event.id,
+          headers: event.headers,
+          timeout: 3000,
+        }),
+      ).rejects.toThrow(/permissions violation/i);
     } finally {
       await asCourse.close();
     }
@@ -98,14 +138,21 @@ describe('a forged payment.payment.succeeded', () => {
     const asPayment = await connect(natsConnectOptions(withNatsUser(e2e.natsUrl, 'payment')));
     try {
       const event = forged(control);
-      await jetstream(asPayment).publish(PaymentEvents.succeeded.subject, event.data, { msgID: event.id, headers: event.headers });
+      await jetstream(asPayment).publish(PaymentEvents.succeeded.subject, event.data, {
+        msgID: event.id,
+        headers: event.headers,
+      });
     } finally {
       await asPayment.close();
     }
-    const enrolled = await eventually('the control learner to be enrolled', async () => {
-      const enrollment = await enrollmentOf(control);
-      return enrollment?.status === 'ACTIVE' ? enrollment : null;
-    }, 60_000);
+    const enrolled = await eventually(
+      'the control learner to be enrolled',
+      async () => {
+        const enrollment = await enrollmentOf(control);
+        return enrollment?.status === 'ACTIVE' ? enrollment : null;
+      },
+      60_000,
+    );
     expect(enrolled.mode).toBe('PAID');
     expect(await paymentLastSeq()).toBe(before + 1);
 

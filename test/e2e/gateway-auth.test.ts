@@ -9,15 +9,26 @@ import pg from 'pg';
 import { generateKeyPair, SignJWT, decodeProtectedHeader } from 'jose';
 import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
 import { startE2E, type E2E } from '../support/journeys.js';
-import { AUTH_FIELDS, GOOD_PASSWORD, errorCode, postGraphQL, uniqueEmail, type GraphQLResponse } from '../support/graphql.js';
+import {
+  AUTH_FIELDS,
+  GOOD_PASSWORD,
+  errorCode,
+  postGraphQL,
+  uniqueEmail,
+  type GraphQLResponse,
+} from '../support/graphql.js';
 
 let e2e: E2E;
 let platform: E2E['platform'];
 let endpoint: string;
 let identityUrl: string;
 
-const gql = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>) =>
-  postGraphQL<T>(fetch, endpoint, query, variables, token, headers);
+const gql = <T = Record<string, any>>(
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+  headers?: Record<string, string>,
+) => postGraphQL<T>(fetch, endpoint, query, variables, token, headers);
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { ${AUTH_FIELDS} } }`;
 const LOG_IN = `mutation($input: LogInInput!) { logIn(input: $input) { ${AUTH_FIELDS} } }`;
@@ -65,7 +76,8 @@ describe('the sign-in journey through the gateway', () => {
     expect(signedUp.headers.get('content-type')).toContain('application/graphql-response+json');
     const userId = signedUp.body.data!.signUp.user.id;
 
-    const login = (await gql(LOG_IN, { input: { email: email.toUpperCase(), password: GOOD_PASSWORD } })).body.data!.logIn;
+    const login = (await gql(LOG_IN, { input: { email: email.toUpperCase(), password: GOOD_PASSWORD } })).body.data!
+      .logIn;
     expect(login.user).toMatchObject({ id: userId, email, role: 'LEARNER' });
 
     const me = await gql(ME, {}, login.accessToken);
@@ -94,7 +106,11 @@ describe('bad input gets a specific error and changes nothing', () => {
   });
 
   const raw = (body: string, headers: Record<string, string> = {}) =>
-    fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers }, body });
+    fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+      body,
+    });
 
   it('malformed JSON: 400 BAD_USER_INPUT', async () => {
     const res = await raw('{"query": "{ me { id } }"');
@@ -114,7 +130,10 @@ describe('bad input gets a specific error and changes nothing', () => {
   it('an unknown field: 400 BAD_USER_INPUT (validation failure)', async () => {
     const res = await gql('{ me { id password } }');
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'GRAPHQL_VALIDATION_FAILED',
+    });
   });
 
   it('a wrong password: UNAUTHENTICATED', async () => {
@@ -129,15 +148,21 @@ describe('bad input gets a specific error and changes nothing', () => {
     const user = await signUp('e2e-expired');
     const db = new pg.Client({ connectionString: contextDatabaseUrl('identity', e2e.database) });
     await db.connect();
-    const { rows } = await db.query(`select private_jwk from signing_keys where kid = $1`, [decodeProtectedHeader(user.accessToken).kid]);
+    const { rows } = await db.query(`select private_jwk from signing_keys where kid = $1`, [
+      decodeProtectedHeader(user.accessToken).kid,
+    ]);
     await db.end();
     const { importJWK } = await import('jose');
     const key = await importJWK(rows[0].private_jwk, 'ES256');
     const past = Math.floor(Date.now() / 1000) - 7200;
     const expired = await new SignJWT({ role: 'LEARNER', sid: crypto.randomUUID(), iat_ms: past * 1000 })
       .setProtectedHeader({ alg: 'ES256', kid: rows[0].private_jwk.kid })
-      .setSubject(user.user.id).setIssuer('coursegraph-identity').setAudience('coursegraph')
-      .setIssuedAt(past).setExpirationTime(past + 900).sign(key);
+      .setSubject(user.user.id)
+      .setIssuer('coursegraph-identity')
+      .setAudience('coursegraph')
+      .setIssuedAt(past)
+      .setExpirationTime(past + 900)
+      .sign(key);
     const res = await gql(ME, {}, expired);
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
     expect(res.body.errors![0]!.message).toMatch(/expired/);
@@ -148,8 +173,12 @@ describe('bad input gets a specific error and changes nothing', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT({ role: 'ADMIN', sid: crypto.randomUUID(), iat_ms: Date.now() })
       .setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(user.accessToken).kid! })
-      .setSubject(user.user.id).setIssuer('coursegraph-identity').setAudience('coursegraph')
-      .setIssuedAt().setExpirationTime('10m').sign(privateKey);
+      .setSubject(user.user.id)
+      .setIssuer('coursegraph-identity')
+      .setAudience('coursegraph')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     const res = await gql('{ users { totalCount } }', {}, forged);
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
     expect(res.body.data ?? null).toBeNull();
@@ -157,7 +186,9 @@ describe('bad input gets a specific error and changes nothing', () => {
 
   it('a duplicate email in another case: CONFLICT, still one account', async () => {
     const user = await signUp('e2e-dup');
-    const res = await gql(SIGN_UP, { input: { email: user.email.toUpperCase(), password: GOOD_PASSWORD, name: 'Dup' } });
+    const res = await gql(SIGN_UP, {
+      input: { email: user.email.toUpperCase(), password: GOOD_PASSWORD, name: 'Dup' },
+    });
     expect(errorCode(res)).toBe('CONFLICT');
     expect(await userCount(adminToken, user.email)).toBe(1);
   });
@@ -186,26 +217,38 @@ describe('bad input gets a specific error and changes nothing', () => {
 
 describe('GraphQL over HTTP', () => {
   it('serves queries over GET', async () => {
-    const res = await fetch(`${endpoint}?query=${encodeURIComponent('{ me { id } }')}`, { headers: { accept: 'application/graphql-response+json' } });
+    const res = await fetch(`${endpoint}?query=${encodeURIComponent('{ me { id } }')}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/graphql-response+json');
     expect(await res.json()).toEqual({ data: { me: null } });
   });
 
   it('refuses a mutation over GET with 405', async () => {
-    const res = await fetch(`${endpoint}?query=${encodeURIComponent('mutation { logOut }')}`, { headers: { accept: 'application/graphql-response+json' } });
+    const res = await fetch(`${endpoint}?query=${encodeURIComponent('mutation { logOut }')}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toContain('POST');
   });
 
   it('answers application/json clients with 200 and errors in the body', async () => {
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: '{ me { nope } }' }) });
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: '{ me { nope } }' }),
+    });
     expect(res.headers.get('content-type')).toContain('application/json');
     expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 
   it('refuses a request without a query', async () => {
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' }, body: JSON.stringify({ variables: {} }) });
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ variables: {} }),
+    });
     expect(res.status).toBe(400);
   });
 
@@ -236,19 +279,25 @@ describe('explorer and introspection (production mode)', () => {
 
     const learner = await signUp('e2e-explorer');
     const denied = await fetch(`${platform.gatewayUrl}/explorer/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: learner.email, password: GOOD_PASSWORD }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: learner.email, password: GOOD_PASSWORD }),
     });
     expect(denied.status).toBe(403);
     expect(denied.headers.get('set-cookie')).toBeNull();
 
     const wrong = await fetch(`${platform.gatewayUrl}/explorer/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: learner.email, password: 'nope-nope-nope' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: learner.email, password: 'nope-nope-nope' }),
     });
     expect(wrong.status).toBe(401);
 
     const a = await admin();
     const session = await fetch(`${platform.gatewayUrl}/explorer/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: a.email, password: GOOD_PASSWORD }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: a.email, password: GOOD_PASSWORD }),
     });
     expect(session.status).toBe(200);
     const cookie = session.headers.get('set-cookie')!;
@@ -260,10 +309,15 @@ describe('explorer and introspection (production mode)', () => {
 });
 
 describe('subgraphs cannot be fooled by bypassing the gateway', () => {
-  const direct = (query: string, headers: Record<string, string>) => postGraphQL(fetch, identityUrl, query, undefined, undefined, headers);
+  const direct = (query: string, headers: Record<string, string>) =>
+    postGraphQL(fetch, identityUrl, query, undefined, undefined, headers);
 
   it('ignores identity headers a caller could forge', async () => {
-    const res = await direct('{ users { totalCount } }', { 'x-user-id': crypto.randomUUID(), 'x-user-role': 'ADMIN', 'x-role': 'ADMIN' });
+    const res = await direct('{ users { totalCount } }', {
+      'x-user-id': crypto.randomUUID(),
+      'x-user-role': 'ADMIN',
+      'x-role': 'ADMIN',
+    });
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
     expect((await direct('{ me { id } }', { 'x-user-id': crypto.randomUUID() })).body.data!.me).toBeNull();
   });
@@ -272,8 +326,12 @@ describe('subgraphs cannot be fooled by bypassing the gateway', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT({ role: 'ADMIN', sid: crypto.randomUUID(), iat_ms: Date.now() })
       .setProtectedHeader({ alg: 'ES256', kid: 'made-up' })
-      .setSubject(crypto.randomUUID()).setIssuer('coursegraph-identity').setAudience('coursegraph')
-      .setIssuedAt().setExpirationTime('10m').sign(privateKey);
+      .setSubject(crypto.randomUUID())
+      .setIssuer('coursegraph-identity')
+      .setAudience('coursegraph')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     const res: GraphQLResponse = await direct('{ users { totalCount } }', { authorization: `Bearer ${forged}` });
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
   });

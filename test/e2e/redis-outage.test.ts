@@ -32,7 +32,12 @@ afterAll(async () => {
 
 /** Fails instead of hanging; the bound is far above any timeout in play and asserts nothing about speed. */
 const bounded = <T>(what: string, call: Promise<T>) =>
-  Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} hung while Redis was paused`)), 20_000))]);
+  Promise.race([
+    call,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} hung while Redis was paused`)), 20_000),
+    ),
+  ]);
 
 const ME = `{ me { id } }`;
 const CATALOG = `{ catalog(first: 5) { totalCount edges { node { title instructor { name } enrollmentCount } } } }`;
@@ -43,44 +48,53 @@ const gatewayLog = () => serviceLog(e2e, 'gateway');
 const noErrors = (res: GraphQLResponse) => expect(res.body.errors).toBeUndefined();
 
 describe('Redis paused under the platform', () => {
-  it('signed-in and anonymous requests still answer; after Redis resumes, revocation is enforced again', { timeout: 180_000 }, async () => {
-    const before = await e2e.gql(CATALOG);
-    noErrors(before);
-    noErrors(await e2e.gql(ME, {}, learner.token));
+  it(
+    'signed-in and anonymous requests still answer; after Redis resumes, revocation is enforced again',
+    { timeout: 180_000 },
+    async () => {
+      const before = await e2e.gql(CATALOG);
+      noErrors(before);
+      noErrors(await e2e.gql(ME, {}, learner.token));
 
-    redis.pause();
-    try {
-      // The revocation check cannot reach Redis: the signed, unexpired token is accepted (fail open).
-      const me = await bounded('me', e2e.gql(ME, {}, learner.token));
-      noErrors(me);
-      expect(me.body.data).toEqual({ me: { id: learner.userId } });
+      redis.pause();
+      try {
+        // The revocation check cannot reach Redis: the signed, unexpired token is accepted (fail open).
+        const me = await bounded('me', e2e.gql(ME, {}, learner.token));
+        noErrors(me);
+        expect(me.body.data).toEqual({ me: { id: learner.userId } });
 
-      const catalog = await bounded('the catalog', e2e.gql(CATALOG));
-      noErrors(catalog);
-      expect(catalog.body.data).toEqual(before.body.data);
+        const catalog = await bounded('the catalog', e2e.gql(CATALOG));
+        noErrors(catalog);
+        expect(catalog.body.data).toEqual(before.body.data);
 
-      // A forged token is still refused: failing open skips only the revocation lookup.
-      const forged = await bounded('me with a bad token', e2e.gql(ME, {}, `${learner.token.slice(0, -4)}AAAA`));
-      expect(forged.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        // A forged token is still refused: failing open skips only the revocation lookup.
+        const forged = await bounded('me with a bad token', e2e.gql(ME, {}, `${learner.token.slice(0, -4)}AAAA`));
+        expect(forged.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-      // Signing in needs Redis (the lock-out counter): whatever identity's policy, a clear answer, not a hang.
-      const logIn = await bounded('logIn', e2e.gql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email: learner.email, password: GOOD_PASSWORD } }));
-      if (logIn.body.errors) expect(logIn.body.errors[0]!.extensions?.code).not.toBe('INTERNAL');
-      else expect(logIn.body.data!.logIn.accessToken).toEqual(expect.any(String));
-    } finally {
-      redis.resume();
-    }
+        // Signing in needs Redis (the lock-out counter): whatever identity's policy, a clear answer, not a hang.
+        const logIn = await bounded(
+          'logIn',
+          e2e.gql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, {
+            i: { email: learner.email, password: GOOD_PASSWORD },
+          }),
+        );
+        if (logIn.body.errors) expect(logIn.body.errors[0]!.extensions?.code).not.toBe('INTERNAL');
+        else expect(logIn.body.data!.logIn.accessToken).toEqual(expect.any(String));
+      } finally {
+        redis.resume();
+      }
 
-    expect(gatewayLog().some((l) => String(l.msg).includes('token revocation check skipped'))).toBe(true);
+      expect(gatewayLog().some((l) => String(l.msg).includes('token revocation check skipped'))).toBe(true);
 
-    // Back to normal: the same answers, and a sign-out (written to Redis) ends the token at once.
-    noErrors(await e2e.gql(ME, {}, learner.token));
-    const after = await e2e.gql(CATALOG);
-    expect(after.body.data).toEqual(before.body.data);
-    const logOut = await e2e.gql(`mutation { logOut }`, {}, learner.token);
-    noErrors(logOut);
-    const revoked = await e2e.gql(ME, {}, learner.token);
-    expect(revoked.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect(revoked.body.errors?.[0]?.message).toMatch(/revoked/);
-  });
+      // Back to normal: the same answers, and a sign-out (written to Redis) ends the token at once.
+      noErrors(await e2e.gql(ME, {}, learner.token));
+      const after = await e2e.gql(CATALOG);
+      expect(after.body.data).toEqual(before.body.data);
+      const logOut = await e2e.gql(`mutation { logOut }`, {}, learner.token);
+      noErrors(logOut);
+      const revoked = await e2e.gql(ME, {}, learner.token);
+      expect(revoked.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(revoked.body.errors?.[0]?.message).toMatch(/revoked/);
+    },
+  );
 });

@@ -5,7 +5,15 @@
  * a publication) drop exactly the answers they change.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, person, publishCourse, startE2E, type E2E, type Person, type PublishedCourse } from '../support/journeys.js';
+import {
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+  type E2E,
+  type Person,
+  type PublishedCourse,
+} from '../support/journeys.js';
 
 let e2e: E2E;
 let instructor: Person;
@@ -30,7 +38,8 @@ async function ask(query: string, variables: Record<string, unknown>, token?: st
 }
 
 const catalog = () => ask(CATALOG, { first: 50 });
-const inCatalog = (answer: Answer, courseId: string) => answer.body.data.catalog.edges.find((e: any) => e.node.id === courseId)?.node;
+const inCatalog = (answer: Answer, courseId: string) =>
+  answer.body.data.catalog.edges.find((e: any) => e.node.id === courseId)?.node;
 
 beforeAll(async () => {
   e2e = await startE2E('response_cache', {
@@ -53,7 +62,11 @@ describe('response cache', () => {
     const again = await catalog();
     expect(again.cache).toBe('HIT');
     expect(again.body).toEqual(before.body);
-    expect(inCatalog(again, first.courseId)).toMatchObject({ title: first.title, enrollmentCount: 0, instructor: { id: instructor.userId } });
+    expect(inCatalog(again, first.courseId)).toMatchObject({
+      title: first.title,
+      enrollmentCount: 0,
+      instructor: { id: instructor.userId },
+    });
     const signedIn = await ask(CATALOG, { first: 50 }, learner.token);
     expect(signedIn.cache).toBe('BYPASS');
     expect(signedIn.body.data).toEqual(before.body.data);
@@ -66,7 +79,11 @@ describe('response cache', () => {
     expect((await ask(COURSE_PAGE, { id: other.courseId })).cache).toBe('HIT');
     expect(inCatalog(await catalog(), first.courseId).enrollmentCount).toBe(0);
 
-    const enrol = await e2e.gql(`mutation($c: ID!) { enrol(courseId: $c) { id status } }`, { c: first.courseId }, learner.token);
+    const enrol = await e2e.gql(
+      `mutation($c: ID!) { enrol(courseId: $c) { id status } }`,
+      { c: first.courseId },
+      learner.token,
+    );
     expect(enrol.body.errors).toBeUndefined();
     const fresh = await eventually('the new enrolment count', async () => {
       const answer = await catalog();
@@ -88,6 +105,9 @@ describe('response cache', () => {
       return inCatalog(answer, third.courseId) && answer;
     });
     expect(after.body.data.catalog.totalCount).toBe(before.body.data.catalog.totalCount + 1);
-    expect((await ask(COURSE_PAGE, { id: third.courseId })).body.data.course).toMatchObject({ title: third.title, lessonCount: 3 });
+    expect((await ask(COURSE_PAGE, { id: third.courseId })).body.data.course).toMatchObject({
+      title: third.title,
+      lessonCount: 3,
+    });
   });
 });

@@ -37,7 +37,10 @@ function replaySearch() {
     encoding: 'utf8',
   });
   const logs = `${result.stdout}\n${result.stderr}`;
-  const lines = logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const lines = logs
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   return { status: result.status, logs, rebuilt: lines.find((l) => l.message === 'index rebuilt') };
 }
 
@@ -52,14 +55,26 @@ describe('search through the gateway', () => {
     const misspelled = word.slice(0, 3) + word.slice(4); // one letter dropped: one typo
     const hit = await eventually('the course to be searchable', async () => {
       const res = await e2e.gql(SEARCH, { q: misspelled, first: 5 });
-      return res.body.data?.search.edges.find((e: any) => e.node.kind === 'COURSE' && e.node.course.id === course.courseId);
+      return res.body.data?.search.edges.find(
+        (e: any) => e.node.kind === 'COURSE' && e.node.course.id === course.courseId,
+      );
     });
-    expect(hit.node.course).toEqual({ id: course.courseId, title: course.title, instructor: { name: instructor.name } });
+    expect(hit.node.course).toEqual({
+      id: course.courseId,
+      title: course.title,
+      instructor: { name: instructor.name },
+    });
     expect(hit.node.titleSnippet).toContain('<b>');
   });
 
   it('answers bad input with BAD_USER_INPUT, not a failure', async () => {
-    for (const [q, first] of [['', 5], ['x'.repeat(10_000), 5], ['title:foo AND (bar OR "', 5], ['rust', -1], ['rust', 1000]] as const) {
+    for (const [q, first] of [
+      ['', 5],
+      ['x'.repeat(10_000), 5],
+      ['title:foo AND (bar OR "', 5],
+      ['rust', -1],
+      ['rust', 1000],
+    ] as const) {
       const res = await e2e.gql(SEARCH, { q, first });
       if (q.startsWith('title:')) expect(res.body.errors).toBeUndefined();
       else expect(errorCode(res), `${q.slice(0, 20)} / ${first}`).toBe('BAD_USER_INPUT');
@@ -72,7 +87,9 @@ describe('search through the gateway', () => {
     const course = await publishCourse(e2e.gql, instructor, { title: `Rebuilding ${word} indexes` });
     const found = async () => {
       const res = await e2e.gql(SEARCH, { q: word, first: 5 });
-      return res.body.data?.search.edges.some((e: any) => e.node.kind === 'COURSE' && e.node.course.id === course.courseId);
+      return res.body.data?.search.edges.some(
+        (e: any) => e.node.kind === 'COURSE' && e.node.course.id === course.courseId,
+      );
     };
     await eventually('the course to be searchable', found);
 
@@ -98,4 +115,3 @@ describe('search through the gateway', () => {
     });
   });
 });
-

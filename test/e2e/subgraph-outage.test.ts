@@ -8,7 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLResponse } from '../support/graphql.js';
-import { eventually, person, publishCourse, serviceLog, startE2E, type E2E, type PublishedCourse } from '../support/journeys.js';
+import {
+  eventually,
+  person,
+  publishCourse,
+  serviceLog,
+  startE2E,
+  type E2E,
+  type PublishedCourse,
+} from '../support/journeys.js';
 
 const SUITE = 'subgraph-outage';
 // Short budgets so the suite is quick; the breaker opens after three failures in a row.
@@ -72,85 +80,122 @@ function unavailable(res: GraphQLResponse, subgraph: string) {
   expect(error!.message).toMatch(new RegExp(`^The ${subgraph} service|before the ${subgraph} service answered`));
   // Nothing internal: no address, no errno, no stack.
   const text = JSON.stringify(res.body);
-  for (const internal of ['127.0.0.1', 'ECONN', 'http://', 'stack', 'serviceName']) expect(text).not.toContain(internal);
+  for (const internal of ['127.0.0.1', 'ECONN', 'http://', 'stack', 'serviceName'])
+    expect(text).not.toContain(internal);
   return error!.extensions!.reason as string;
 }
 
-const ourCourse = (res: GraphQLResponse) => res.body.data?.catalog?.edges.find((e: any) => e.node.id === course.courseId)?.node;
+const ourCourse = (res: GraphQLResponse) =>
+  res.body.data?.catalog?.edges.find((e: any) => e.node.id === course.courseId)?.node;
 
 describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () => {
-  it('search: partial answers, the circuit opens and closes again, recovery after a restart', { timeout: 180_000 }, async () => {
-    const whole = await e2e.gql(CATALOG_AND_SEARCH);
-    expect(whole.body.errors).toBeUndefined();
-    expect(whole.body.data!.catalog.totalCount).toBeGreaterThan(0);
-    expect(whole.body.data!.search).toEqual({ totalCount: expect.any(Number) });
+  it(
+    'search: partial answers, the circuit opens and closes again, recovery after a restart',
+    { timeout: 180_000 },
+    async () => {
+      const whole = await e2e.gql(CATALOG_AND_SEARCH);
+      expect(whole.body.errors).toBeUndefined();
+      expect(whole.body.data!.catalog.totalCount).toBeGreaterThan(0);
+      expect(whole.body.data!.search).toEqual({ totalCount: expect.any(Number) });
 
-    signal('search', 'SIGSTOP');
-    try {
-      // Paused: the call times out; the catalog part arrives, search is null.
-      const partial = await e2e.gql(CATALOG_AND_SEARCH);
-      expect(unavailable(partial, 'search')).toBe('TIMEOUT');
-      expect(partial.body.data).toEqual({ catalog: { totalCount: whole.body.data!.catalog.totalCount }, search: null });
-      expect(partial.body.errors![0]!.message).toBe('The search service is unavailable; its fields are null.');
+      signal('search', 'SIGSTOP');
+      try {
+        // Paused: the call times out; the catalog part arrives, search is null.
+        const partial = await e2e.gql(CATALOG_AND_SEARCH);
+        expect(unavailable(partial, 'search')).toBe('TIMEOUT');
+        expect(partial.body.data).toEqual({
+          catalog: { totalCount: whole.body.data!.catalog.totalCount },
+          search: null,
+        });
+        expect(partial.body.errors![0]!.message).toBe('The search service is unavailable; its fields are null.');
 
-      // Failures in a row open the circuit: then search is not even tried, and says so.
-      const open = await eventually('the search circuit to open', async () => {
-        const res = await e2e.gql(CATALOG_AND_SEARCH);
-        return unavailable(res, 'search') === 'CIRCUIT_OPEN' ? res : undefined;
-      }, 60_000);
-      expect(open.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
-      expect(open.body.data!.search).toBeNull();
-      expect(breakerChanges('search')).toContain('closed→open');
-    } finally {
-      signal('search', 'SIGCONT');
-    }
+        // Failures in a row open the circuit: then search is not even tried, and says so.
+        const open = await eventually(
+          'the search circuit to open',
+          async () => {
+            const res = await e2e.gql(CATALOG_AND_SEARCH);
+            return unavailable(res, 'search') === 'CIRCUIT_OPEN' ? res : undefined;
+          },
+          60_000,
+        );
+        expect(open.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
+        expect(open.body.data!.search).toBeNull();
+        expect(breakerChanges('search')).toContain('closed→open');
+      } finally {
+        signal('search', 'SIGCONT');
+      }
 
-    // Resumed: after the open period a probe goes through, succeeds, and the circuit closes.
-    await eventually('whole answers again', async () => {
-      const res = await e2e.gql(CATALOG_AND_SEARCH);
-      return !res.body.errors && res.body.data?.search ? res : undefined;
-    }, 60_000);
-    expect(breakerChanges('search')).toEqual(expect.arrayContaining(['closed→open', 'open→half-open', 'half-open→closed']));
+      // Resumed: after the open period a probe goes through, succeeds, and the circuit closes.
+      await eventually(
+        'whole answers again',
+        async () => {
+          const res = await e2e.gql(CATALOG_AND_SEARCH);
+          return !res.body.errors && res.body.data?.search ? res : undefined;
+        },
+        60_000,
+      );
+      expect(breakerChanges('search')).toEqual(
+        expect.arrayContaining(['closed→open', 'open→half-open', 'half-open→closed']),
+      );
 
-    // Killed: connections are refused; again only search is null.
-    await e2e.platform.kill('search');
-    const down = await e2e.gql(CATALOG_AND_SEARCH);
-    expect(['UNREACHABLE', 'CIRCUIT_OPEN']).toContain(unavailable(down, 'search'));
-    expect(down.body.data).toEqual({ catalog: { totalCount: whole.body.data!.catalog.totalCount }, search: null });
+      // Killed: connections are refused; again only search is null.
+      await e2e.platform.kill('search');
+      const down = await e2e.gql(CATALOG_AND_SEARCH);
+      expect(['UNREACHABLE', 'CIRCUIT_OPEN']).toContain(unavailable(down, 'search'));
+      expect(down.body.data).toEqual({ catalog: { totalCount: whole.body.data!.catalog.totalCount }, search: null });
 
-    await e2e.platform.restart('search');
-    const back = await eventually('search back after its restart', async () => {
-      const res = await e2e.gql(CATALOG_AND_SEARCH);
-      return !res.body.errors && res.body.data?.search ? res : undefined;
-    }, 60_000);
-    expect(back.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
-  });
+      await e2e.platform.restart('search');
+      const back = await eventually(
+        'search back after its restart',
+        async () => {
+          const res = await e2e.gql(CATALOG_AND_SEARCH);
+          return !res.body.errors && res.body.data?.search ? res : undefined;
+        },
+        60_000,
+      );
+      expect(back.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
+    },
+  );
 
-  it('enrollment paused: courses intact, only enrollmentCount null; whole again once resumed', { timeout: 120_000 }, async () => {
-    const whole = await e2e.gql(CATALOG_WITH_COUNTS);
-    expect(whole.body.errors).toBeUndefined();
-    expect(ourCourse(whole)).toEqual({ id: course.courseId, title: course.title, enrollmentCount: 0 });
+  it(
+    'enrollment paused: courses intact, only enrollmentCount null; whole again once resumed',
+    { timeout: 120_000 },
+    async () => {
+      const whole = await e2e.gql(CATALOG_WITH_COUNTS);
+      expect(whole.body.errors).toBeUndefined();
+      expect(ourCourse(whole)).toEqual({ id: course.courseId, title: course.title, enrollmentCount: 0 });
 
-    signal('enrollment', 'SIGSTOP');
-    try {
-      const partial = await e2e.gql(CATALOG_WITH_COUNTS);
-      expect(unavailable(partial, 'enrollment')).toBe('TIMEOUT');
-      expect(partial.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
-      expect(ourCourse(partial)).toEqual({ id: course.courseId, title: course.title, enrollmentCount: null });
-      expect(partial.body.data!.catalog.edges.every((e: any) => e.node.title && e.node.enrollmentCount === null)).toBe(true);
-    } finally {
-      signal('enrollment', 'SIGCONT');
-    }
-    await eventually('enrollment counts again', async () => {
-      const res = await e2e.gql(CATALOG_WITH_COUNTS);
-      return !res.body.errors && ourCourse(res)?.enrollmentCount === 0;
-    }, 60_000);
-  });
+      signal('enrollment', 'SIGSTOP');
+      try {
+        const partial = await e2e.gql(CATALOG_WITH_COUNTS);
+        expect(unavailable(partial, 'enrollment')).toBe('TIMEOUT');
+        expect(partial.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
+        expect(ourCourse(partial)).toEqual({ id: course.courseId, title: course.title, enrollmentCount: null });
+        expect(
+          partial.body.data!.catalog.edges.every((e: any) => e.node.title && e.node.enrollmentCount === null),
+        ).toBe(true);
+      } finally {
+        signal('enrollment', 'SIGCONT');
+      }
+      await eventually(
+        'enrollment counts again',
+        async () => {
+          const res = await e2e.gql(CATALOG_WITH_COUNTS);
+          return !res.body.errors && ourCourse(res)?.enrollmentCount === 0;
+        },
+        60_000,
+      );
+    },
+  );
 
   it('identity paused: courses intact, instructors null; whole again once resumed', { timeout: 120_000 }, async () => {
     const whole = await e2e.gql(CATALOG_WITH_INSTRUCTORS);
     expect(whole.body.errors).toBeUndefined();
-    expect(ourCourse(whole)).toEqual({ id: course.courseId, title: course.title, instructor: { name: instructorName } });
+    expect(ourCourse(whole)).toEqual({
+      id: course.courseId,
+      title: course.title,
+      instructor: { name: instructorName },
+    });
 
     signal('identity', 'SIGSTOP');
     try {
@@ -160,9 +205,13 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
     } finally {
       signal('identity', 'SIGCONT');
     }
-    await eventually('instructor names again', async () => {
-      const res = await e2e.gql(CATALOG_WITH_INSTRUCTORS);
-      return !res.body.errors && ourCourse(res)?.instructor?.name === instructorName;
-    }, 60_000);
+    await eventually(
+      'instructor names again',
+      async () => {
+        const res = await e2e.gql(CATALOG_WITH_INSTRUCTORS);
+        return !res.body.errors && ourCourse(res)?.instructor?.name === instructorName;
+      },
+      60_000,
+    );
   });
 });

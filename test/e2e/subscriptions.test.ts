@@ -10,7 +10,16 @@ import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient, NetworkError } from 'graphql-sse';
-import { SANDBOX_CARDS, checkoutWhenPurchasable, eventually, person, publishCourse, startE2E, type E2E, type Person } from '../support/journeys.js';
+import {
+  SANDBOX_CARDS,
+  checkoutWhenPurchasable,
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+  type E2E,
+  type Person,
+} from '../support/journeys.js';
 
 let e2e: E2E;
 let admin: Person;
@@ -31,7 +40,10 @@ const sseUrl = () => `${e2e.endpoint}/stream`;
 
 /** Collects `count` results of one subscription (or its error) with the given client's `subscribe`. */
 function collect(
-  subscribe: (payload: { query: string; variables?: Record<string, unknown> }, sink: { next(v: unknown): void; error(e: unknown): void; complete(): void }) => () => void,
+  subscribe: (
+    payload: { query: string; variables?: Record<string, unknown> },
+    sink: { next(v: unknown): void; error(e: unknown): void; complete(): void },
+  ) => () => void,
   query: string,
   variables: Record<string, unknown> = {},
   count = 1,
@@ -40,23 +52,37 @@ function collect(
   let error: unknown = null;
   let stop: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
-    stop = subscribe({ query, variables }, {
-      next: (value) => {
-        results.push(value as Record<string, any>);
-        if (results.length >= count) resolve();
+    stop = subscribe(
+      { query, variables },
+      {
+        next: (value) => {
+          results.push(value as Record<string, any>);
+          if (results.length >= count) resolve();
+        },
+        error: (err) => {
+          error = err;
+          resolve();
+        },
+        complete: () => resolve(),
       },
-      error: (err) => {
-        error = err;
-        resolve();
-      },
-      complete: () => resolve(),
-    });
+    );
   });
-  return { results, done: done.then(() => stop()), get error() { return error; } };
+  return {
+    results,
+    done: done.then(() => stop()),
+    get error() {
+      return error;
+    },
+  };
 }
 
 const wsClient = (token?: string) =>
-  createWsClient({ url: wsUrl(), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+  createWsClient({
+    url: wsUrl(),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+  });
 const sseClient = (token?: string) =>
   createSseClient({ url: sseUrl(), retryAttempts: 0, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
@@ -99,7 +125,11 @@ describe('domain streams for staff', () => {
     expect(event.position).toMatch(/^PAYMENT:\d+$/);
     expect(event).toMatchObject({
       orderId: checkout.body.data!.checkout.order.id,
-      order: { id: checkout.body.data!.checkout.order.id, status: 'PAID', total: { amountMinor: 4900, currency: 'USD' } },
+      order: {
+        id: checkout.body.data!.checkout.order.id,
+        status: 'PAID',
+        total: { amountMinor: 4900, currency: 'USD' },
+      },
       user: { email: learner.email, name: learner.name },
       course: { title: paid.title, instructor: { name: instructor.name } },
     });
@@ -116,7 +146,11 @@ describe('domain streams for staff', () => {
     await live.done;
     client.dispose();
     expect(live.error).toBeNull();
-    expect(live.results[0]!.data.enrollmentCreated).toMatchObject({ mode: 'FREE', user: { email: first!.email }, course: { title: free.title } });
+    expect(live.results[0]!.data.enrollmentCreated).toMatchObject({
+      mode: 'FREE',
+      user: { email: first!.email },
+      course: { title: free.title },
+    });
     const position = live.results[0]!.data.enrollmentCreated.position as string;
 
     // Away: two more learners enrol. Back, with the last position.
@@ -128,17 +162,26 @@ describe('domain streams for staff', () => {
     again.dispose();
     expect(resumed.error).toBeNull();
     expect(resumed.results.map((r) => r.data.enrollmentCreated.user.email)).toEqual([second!.email, third!.email]);
-    const sequences = [position, ...resumed.results.map((r) => r.data.enrollmentCreated.position as string)].map((p) => Number(p.split(':')[1]));
+    const sequences = [position, ...resumed.results.map((r) => r.data.enrollmentCreated.position as string)].map((p) =>
+      Number(p.split(':')[1]),
+    );
     expect(sequences[1]! > sequences[0]! && sequences[2]! > sequences[1]!).toBe(true);
   });
 
   it('coursePublished over graphql-ws names the course as the course subgraph has it', async () => {
     const client = wsClient(admin.token);
-    const sub = collect(client.subscribe.bind(client), `subscription($after: String) { coursePublished(after: $after) { position version course { id title } } }`, { after: await positionNow('COURSE') });
+    const sub = collect(
+      client.subscribe.bind(client),
+      `subscription($after: String) { coursePublished(after: $after) { position version course { id title } } }`,
+      { after: await positionNow('COURSE') },
+    );
     const course = await publishCourse(e2e.gql, instructor);
     await sub.done;
     await client.dispose();
-    expect(sub.results[0]!.data.coursePublished).toMatchObject({ version: 1, course: { id: course.courseId, title: course.title } });
+    expect(sub.results[0]!.data.coursePublished).toMatchObject({
+      version: 1,
+      course: { id: course.courseId, title: course.title },
+    });
   });
 });
 
@@ -157,7 +200,10 @@ describe('notificationAdded', () => {
     mine.dispose();
     expect(received.error).toBeNull();
     expect(received.results[0]!.data.notificationAdded).toMatchObject({
-      type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', course: { title: free.title }, notification: { read: false, user: { email: learner.email } },
+      type: 'ENROLLMENT_CREATED',
+      category: 'ENROLLMENT',
+      course: { title: free.title },
+      notification: { read: false, user: { email: learner.email } },
     });
     expect(received.results[0]!.data.notificationAdded.position).toMatch(/^NOTIFICATION:\d+$/);
     // The other learner's stream saw the same notification go by and let it pass.
@@ -182,21 +228,34 @@ describe('bad requests', () => {
     expect(refused.error).toBeInstanceOf(NetworkError);
     expect((refused.error as NetworkError<Response>).response!.status).toBe(401);
     // The client has let go of that response; the same request again shows the body.
-    const res = await fetch(sseUrl(), { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ query: 'subscription { notificationAdded { position } }' }) });
+    const res = await fetch(sseUrl(), {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription { notificationAdded { position } }' }),
+    });
     expect(res.status).toBe(401);
-    expect((await res.json()).errors[0]).toMatchObject({ message: 'Sign in to receive your notifications.', extensions: { code: 'UNAUTHENTICATED' } });
+    expect((await res.json()).errors[0]).toMatchObject({
+      message: 'Sign in to receive your notifications.',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 
   it('an unknown subscription field and a malformed resume position get BAD_USER_INPUT', async () => {
     const client = wsClient(admin.token);
     const unknown = collect(client.subscribe.bind(client), `subscription { everything { position } }`);
-    const malformed = collect(client.subscribe.bind(client), `subscription { orderPaid(after: "last tuesday") { position } }`);
+    const malformed = collect(
+      client.subscribe.bind(client),
+      `subscription { orderPaid(after: "last tuesday") { position } }`,
+    );
     await Promise.all([unknown.done, malformed.done]);
     await client.dispose();
     expect((unknown.error as { message: string; extensions: { code: string } }[])[0]).toMatchObject({
-      message: 'Cannot query field "everything" on type "Subscription".', extensions: { code: 'BAD_USER_INPUT' },
+      message: 'Cannot query field "everything" on type "Subscription".',
+      extensions: { code: 'BAD_USER_INPUT' },
     });
-    expect((malformed.error as { message: string; extensions: { code: string } }[])[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'after' } });
+    expect((malformed.error as { message: string; extensions: { code: string } }[])[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', field: 'after' },
+    });
   });
 
   it('a subscription sent to POST /graphql is refused, not half-executed', async () => {

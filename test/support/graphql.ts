@@ -36,4 +36,5 @@ export const uniqueEmail = (tag = 'user') => `${tag}-${randomUUID()}@test.course
 /** A password that passes the policy. */
 export const GOOD_PASSWORD = 'violet-otter-staircase';
 
-export const AUTH_FIELDS = 'accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email name role active }';
+export const AUTH_FIELDS =
+  'accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email name role active }';

@@ -13,9 +13,16 @@ import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLRespo
 import { freePort } from './ports.js';
 import { privateNats, type PrivateNats } from './private-nats.js';
 
-export type Gql = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => Promise<GraphQLResponse<T>>;
+export type Gql = <T = Record<string, any>>(
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+) => Promise<GraphQLResponse<T>>;
 
-export const gatewayClient = (endpoint: string): Gql => (query, variables, token) => postGraphQL(fetch, endpoint, query, variables, token);
+export const gatewayClient =
+  (endpoint: string): Gql =>
+  (query, variables, token) =>
+    postGraphQL(fetch, endpoint, query, variables, token);
 
 /** A running platform of a suite's own and the way to talk to it. */
 export interface E2E {
@@ -62,7 +69,9 @@ export async function startE2E(
   // The search index follows the stream it was built from: a new NATS store needs a new index.
   const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), `cg-search-${suite}-`));
   const names = ['gateway', ...subgraphList().map((s) => s.name)];
-  const ports: Record<string, number> = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
+  const ports: Record<string, number> = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await freePort()])),
+  );
   // Mail goes nowhere unless the suite brings an SMTP server (options.env.SMTP_PORT): never to the demo's sink.
   const noMail = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(await freePort()) };
   const logDir = path.join(ROOT, '.data/test-logs', `${suite}-${Date.now()}`);
@@ -72,7 +81,13 @@ export async function startE2E(
     platform = await startPlatform({
       ports,
       database,
-      env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: searchIndex, ...noMail, ...(options.mode && options.mode !== 'production' ? { COURSEGRAPH_MODE: options.mode } : {}), ...options.env },
+      env: {
+        NATS_URL: nats.url,
+        SEARCH_INDEX_DIR: searchIndex,
+        ...noMail,
+        ...(options.mode && options.mode !== 'production' ? { COURSEGRAPH_MODE: options.mode } : {}),
+        ...options.env,
+      },
       logDir,
       log: () => {},
     });
@@ -97,7 +112,15 @@ export async function startE2E(
     fs.rmSync(searchIndex, { recursive: true, force: true });
   };
   const endpoint = `${platform.gatewayUrl}/graphql`;
-  return { platform: { ...platform, stop }, gql: gatewayClient(endpoint), database, endpoint, ports, natsUrl: nats.url, logDir };
+  return {
+    platform: { ...platform, stop },
+    gql: gatewayClient(endpoint),
+    database,
+    endpoint,
+    ports,
+    natsUrl: nats.url,
+    logDir,
+  };
 }
 
 /**
@@ -133,11 +156,17 @@ export interface Person {
 }
 
 /** Signs a new person up through the gateway; a role other than LEARNER is granted as an admin would, then they sign in again. */
-export async function person(e2e: Pick<E2E, 'gql' | 'database'>, role: 'LEARNER' | 'INSTRUCTOR' | 'ADMIN' = 'LEARNER', tag = role.toLowerCase()): Promise<Person> {
+export async function person(
+  e2e: Pick<E2E, 'gql' | 'database'>,
+  role: 'LEARNER' | 'INSTRUCTOR' | 'ADMIN' = 'LEARNER',
+  tag = role.toLowerCase(),
+): Promise<Person> {
   const { gql } = e2e;
   const email = uniqueEmail(tag);
   const name = `${tag} ${email.slice(tag.length + 1, tag.length + 7)}`;
-  const res = await gql(`mutation($i: SignUpInput!) { signUp(input: $i) { ${AUTH_FIELDS} } }`, { i: { email, password: GOOD_PASSWORD, name } });
+  const res = await gql(`mutation($i: SignUpInput!) { signUp(input: $i) { ${AUTH_FIELDS} } }`, {
+    i: { email, password: GOOD_PASSWORD, name },
+  });
   if (!res.body.data) throw new Error(`signUp failed: ${JSON.stringify(res.body.errors)}`);
   const userId = res.body.data.signUp.user.id as string;
   if (role === 'LEARNER') return { userId, email, name, token: res.body.data.signUp.accessToken };
@@ -145,12 +174,18 @@ export async function person(e2e: Pick<E2E, 'gql' | 'database'>, role: 'LEARNER'
   await db.connect();
   await db.query('update users set role = $1 where id = $2', [role, userId]);
   await db.end();
-  const login = await gql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, { i: { email, password: GOOD_PASSWORD } });
+  const login = await gql(`mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }`, {
+    i: { email, password: GOOD_PASSWORD },
+  });
   return { userId, email, name, token: login.body.data!.logIn.accessToken };
 }
 
 /** Polls `check` until it returns a value (not undefined/null/false), or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -172,28 +207,57 @@ export interface PublishedCourse {
 }
 
 /** An instructor authors and publishes a course with one module of `lessons` lessons. */
-export async function publishCourse(gql: Gql, instructor: Person, { priceMinor = 0, lessons = 2, title }: { priceMinor?: number; lessons?: number; title?: string } = {}): Promise<PublishedCourse> {
+export async function publishCourse(
+  gql: Gql,
+  instructor: Person,
+  { priceMinor = 0, lessons = 2, title }: { priceMinor?: number; lessons?: number; title?: string } = {},
+): Promise<PublishedCourse> {
   const courseTitle = title ?? `E2E course ${Math.random().toString(36).slice(2, 10)}`;
   const must = (res: GraphQLResponse, field: string) => {
     if (!res.body.data?.[field]) throw new Error(`${field} failed: ${JSON.stringify(res.body.errors)}`);
     return res.body.data[field];
   };
   const course = must(
-    await gql(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, {
-      i: { title: courseTitle, category: 'programming', level: 'BEGINNER', language: 'en', summary: 'An end-to-end course', price: { amountMinor: priceMinor, currency: 'USD' } },
-    }, instructor.token),
+    await gql(
+      `mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`,
+      {
+        i: {
+          title: courseTitle,
+          category: 'programming',
+          level: 'BEGINNER',
+          language: 'en',
+          summary: 'An end-to-end course',
+          price: { amountMinor: priceMinor, currency: 'USD' },
+        },
+      },
+      instructor.token,
+    ),
     'createCourse',
   );
-  const mod = must(await gql(`mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`, { i: { courseId: course.id, title: 'Basics' } }, instructor.token), 'addModule');
+  const mod = must(
+    await gql(
+      `mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`,
+      { i: { courseId: course.id, title: 'Basics' } },
+      instructor.token,
+    ),
+    'addModule',
+  );
   const lessonIds: string[] = [];
   for (let i = 0; i < lessons; i++) {
     const lesson = must(
-      await gql(`mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`, { i: { moduleId: mod.id, title: `Lesson ${i + 1}`, kind: 'ARTICLE', body: `Text of lesson ${i + 1}.` } }, instructor.token),
+      await gql(
+        `mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`,
+        { i: { moduleId: mod.id, title: `Lesson ${i + 1}`, kind: 'ARTICLE', body: `Text of lesson ${i + 1}.` } },
+        instructor.token,
+      ),
       'addLesson',
     );
     lessonIds.push(lesson.id);
   }
-  must(await gql(`mutation($c: ID!) { publishCourse(courseId: $c) { id status } }`, { c: course.id }, instructor.token), 'publishCourse');
+  must(
+    await gql(`mutation($c: ID!) { publishCourse(courseId: $c) { id status } }`, { c: course.id }, instructor.token),
+    'publishCourse',
+  );
   return { courseId: course.id, title: courseTitle, lessonIds };
 }
 
@@ -207,7 +271,13 @@ export const SANDBOX_CARDS = {
 export const CHECKOUT = `mutation($i: CheckoutInput!) { checkout(input: $i) { replayed order { id status total { amountMinor currency } payments { id } } } }`;
 
 /** Waits until payment knows the course's price (its projection lags publication), then checks out. */
-export async function checkoutWhenPurchasable(gql: Gql, learner: Person, courseId: string, card: string, idempotencyKey = crypto.randomUUID()) {
+export async function checkoutWhenPurchasable(
+  gql: Gql,
+  learner: Person,
+  courseId: string,
+  card: string,
+  idempotencyKey = crypto.randomUUID(),
+) {
   return eventually(`course ${courseId} to be purchasable`, async () => {
     const res = await gql(CHECKOUT, { i: { courseId, idempotencyKey, paymentMethod: card } }, learner.token);
     return res.body.errors?.[0]?.extensions?.code === 'NOT_FOUND' ? undefined : res;

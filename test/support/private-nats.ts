@@ -48,7 +48,8 @@ export async function privateNats(): Promise<PrivateNats> {
       server = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
       const deadline = Date.now() + 15_000;
       while (!(await accepts(port))) {
-        if (Date.now() > deadline || server.exitCode !== null) throw new Error(`private nats-server did not start on ${port}`);
+        if (Date.now() > deadline || server.exitCode !== null)
+          throw new Error(`private nats-server did not start on ${port}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

@@ -20,7 +20,12 @@ export function runNode(file: string, args: string[], env: NodeJS.ProcessEnv, bo
 }
 
 /** The same for any executable (`command`: a path). */
-export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, boundMs = 60_000): Promise<Finished> {
+export function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  boundMs = 60_000,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -11,7 +11,11 @@ export interface TestIssuer {
   /** Give this to the app under test as its key resolver. */
   getKey: JWTVerifyGetKey;
   /** A token for `userId` (a new id by default) with `role`, valid for 10 minutes unless `expiresInSeconds` says otherwise. */
-  token(role?: TestRole, userId?: string, options?: { expiresInSeconds?: number }): Promise<{ token: string; userId: string }>;
+  token(
+    role?: TestRole,
+    userId?: string,
+    options?: { expiresInSeconds?: number },
+  ): Promise<{ token: string; userId: string }>;
 }
 
 export async function testIssuer(): Promise<TestIssuer> {

@@ -43,7 +43,12 @@ interface Drawn {
 /** The error of a refused request, with the HTTP status and Retry-After yoga sends for it. */
 export function rateLimitedError(policy: string, retryAfterSeconds: number, message: string): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: ErrorCode.RATE_LIMITED, reason: policy, retryAfterSeconds, http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } } },
+    extensions: {
+      code: ErrorCode.RATE_LIMITED,
+      reason: policy,
+      retryAfterSeconds,
+      http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+    },
   });
 }
 
@@ -70,7 +75,12 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
 
   const bucketOf = (policy: Policy, subject: string, cost: number): Drawn => ({
     policy,
-    bucket: { key: `${prefix}${policy.name}:${subject}`, limit: policy.limit, windowMs: policy.windowSeconds * 1000, cost },
+    bucket: {
+      key: `${prefix}${policy.name}:${subject}`,
+      limit: policy.limit,
+      windowMs: policy.windowSeconds * 1000,
+      cost,
+    },
   });
 
   /** Draws from every bucket at once; returns the refusal to send, or null to go on. */
@@ -89,7 +99,8 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
       decision = await store.take(drawn.map((d) => d.bucket));
     } catch (err) {
       if (!(err instanceof RateLimitStoreUnavailable)) throw err;
-      if (!outage) logger.warn({ err: err.message }, 'rate limits unavailable (Redis): serving without them until it answers');
+      if (!outage)
+        logger.warn({ err: err.message }, 'rate limits unavailable (Redis): serving without them until it answers');
       outage = true;
       return null;
     }
@@ -104,7 +115,11 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
     // The policy that refused: the first whose bucket cannot pay this cost now.
     const refusedBy = drawn.find((d, i) => decision.states[i]!.remaining < d.bucket.cost) ?? drawn[0]!;
     const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    return rateLimitedError(refusedBy.policy.name, retryAfterSeconds, `Too many requests (limit "${refusedBy.policy.name}": ${refusedBy.policy.limit} per ${refusedBy.policy.windowSeconds} seconds). Try again in ${retryAfterSeconds} seconds.`);
+    return rateLimitedError(
+      refusedBy.policy.name,
+      retryAfterSeconds,
+      `Too many requests (limit "${refusedBy.policy.name}": ${refusedBy.policy.limit} per ${refusedBy.policy.windowSeconds} seconds). Try again in ${retryAfterSeconds} seconds.`,
+    );
   };
 
   const subjectOf = async (request: Request, ip: string, policy: Policy) => {
@@ -118,8 +133,12 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
     if (!report || report.size === 0) return {};
     const entries = [...report.values()];
     return {
-      'ratelimit-policy': entries.map((e) => `${quote(e.policy.name)};q=${e.policy.limit};w=${e.policy.windowSeconds}`).join(', '),
-      ratelimit: entries.map((e) => `${quote(e.policy.name)};r=${e.remaining};t=${Math.ceil(e.resetMs / 1000)}`).join(', '),
+      'ratelimit-policy': entries
+        .map((e) => `${quote(e.policy.name)};q=${e.policy.limit};w=${e.policy.windowSeconds}`)
+        .join(', '),
+      ratelimit: entries
+        .map((e) => `${quote(e.policy.name)};r=${e.remaining};t=${Math.ceil(e.resetMs / 1000)}`)
+        .join(', '),
     };
   };
 
@@ -135,14 +154,24 @@ export function useRateLimits(options: RateLimitOptions): RateLimitPlugin {
       const ip = clientIp.of(request);
       if (!ip) return;
       const auth = policies.fields.find((p) => p.fields.includes('mutation.logIn'));
-      const refusal = await draw(request, [bucketOf(policies.ip, `ip:${ip}`, 1), ...(auth ? [bucketOf(auth, `ip:${ip}`, 1)] : [])]);
+      const refusal = await draw(request, [
+        bucketOf(policies.ip, `ip:${ip}`, 1),
+        ...(auth ? [bucketOf(auth, `ip:${ip}`, 1)] : []),
+      ]);
       if (!refusal) return;
       const retryAfter = String(refusal.extensions.retryAfterSeconds);
       endResponse(
-        new Response(JSON.stringify({ error: refusal.message, code: ErrorCode.RATE_LIMITED, retryAfterSeconds: refusal.extensions.retryAfterSeconds }), {
-          status: 429,
-          headers: { 'content-type': 'application/json', 'retry-after': retryAfter, ...headersOf(request) },
-        }),
+        new Response(
+          JSON.stringify({
+            error: refusal.message,
+            code: ErrorCode.RATE_LIMITED,
+            retryAfterSeconds: refusal.extensions.retryAfterSeconds,
+          }),
+          {
+            status: 429,
+            headers: { 'content-type': 'application/json', 'retry-after': retryAfter, ...headersOf(request) },
+          },
+        ),
       );
     },
     async onParams({ request, setResult }) {

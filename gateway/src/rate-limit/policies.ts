@@ -49,10 +49,28 @@ export function policyTable(limits: PolicyLimits): PolicyTable {
     user: { name: 'user', limit: limits.userPerMinute, windowSeconds: 60, scope: 'user-or-ip' },
     fields: [
       // Per IP: these are called before anyone is signed in. Identity also locks out per email and IP.
-      { name: 'auth', fields: ['mutation.logIn', 'mutation.signUp', 'mutation.refreshSession'], limit: limits.authPerMinute, windowSeconds: 60, scope: 'ip' },
-      { name: 'enrol', fields: ['mutation.enrol', 'mutation.unenrol'], limit: limits.enrolPerMinute, windowSeconds: 60, scope: 'user-or-ip' },
+      {
+        name: 'auth',
+        fields: ['mutation.logIn', 'mutation.signUp', 'mutation.refreshSession'],
+        limit: limits.authPerMinute,
+        windowSeconds: 60,
+        scope: 'ip',
+      },
+      {
+        name: 'enrol',
+        fields: ['mutation.enrol', 'mutation.unenrol'],
+        limit: limits.enrolPerMinute,
+        windowSeconds: 60,
+        scope: 'user-or-ip',
+      },
       // Coupon codes can be guessed and cards tested: both per user.
-      { name: 'checkout', fields: ['mutation.checkout', 'query.coupon'], limit: limits.checkoutPerMinute, windowSeconds: 60, scope: 'user-or-ip' },
+      {
+        name: 'checkout',
+        fields: ['mutation.checkout', 'query.coupon'],
+        limit: limits.checkoutPerMinute,
+        windowSeconds: 60,
+        scope: 'user-or-ip',
+      },
     ],
   };
 }
@@ -65,10 +83,20 @@ export function policyTable(limits: PolicyLimits): PolicyTable {
  */
 export function rootFieldCounts(document: DocumentNode, operationName?: string | null): Map<string, number> {
   const keys = new Map<string, Set<string>>();
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
   if (!operation) return new Map();
-  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
+  const fragments = new Map(
+    document.definitions.flatMap((d) =>
+      d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [],
+    ),
+  );
   const visit = (selectionSet: SelectionSetNode, seen: Set<string>) => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {

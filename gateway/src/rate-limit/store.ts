@@ -92,7 +92,10 @@ export class RateLimitStore {
     } catch (err) {
       throw new RateLimitStoreUnavailable((err as Error).message);
     }
-    const states: BucketState[] = buckets.map((_, i) => ({ remaining: Number(raw[2 + 2 * i]), resetMs: Number(raw[3 + 2 * i]) }));
+    const states: BucketState[] = buckets.map((_, i) => ({
+      remaining: Number(raw[2 + 2 * i]),
+      resetMs: Number(raw[3 + 2 * i]),
+    }));
     return { allowed: raw[0] === 0, retryAfterMs: Number(raw[1]), states };
   }
 

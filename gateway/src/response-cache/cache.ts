@@ -93,7 +93,8 @@ export class ResponseCache {
       if (!keys) this.byTag.set(tag, (keys = new Set()));
       keys.add(key);
     }
-    while (this.entries.size > this.options.maxEntries || this.totalChars > this.options.maxTotalChars) this.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.options.maxEntries || this.totalChars > this.options.maxTotalChars)
+      this.delete(this.entries.keys().next().value!);
     this.stats.stored++;
     return true;
   }

@@ -22,7 +22,10 @@ const courseChange = (): Invalidation => ({ types: CATALOGUE_TYPES });
 
 /** Enrolments are frequent: they drop only the course (its counts) and the learner they concern. */
 const enrollmentChange = (p: { courseId: string; userId: string }): Invalidation => ({
-  entities: [['Course', p.courseId], ['User', p.userId]],
+  entities: [
+    ['Course', p.courseId],
+    ['User', p.userId],
+  ],
 });
 
 export const INVALIDATIONS: ReadonlyArray<{ event: EventType; change: (payload: any) => Invalidation }> = [
@@ -34,8 +37,14 @@ export const INVALIDATIONS: ReadonlyArray<{ event: EventType; change: (payload: 
   { event: EnrollmentEvents.revoked, change: enrollmentChange },
   { event: EnrollmentEvents.courseCompleted, change: enrollmentChange },
   // A certificate looked up before it existed was cached as null.
-  { event: EnrollmentEvents.certificateIssued, change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }) },
-  { event: EnrollmentEvents.certificateRevoked, change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }) },
+  {
+    event: EnrollmentEvents.certificateIssued,
+    change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }),
+  },
+  {
+    event: EnrollmentEvents.certificateRevoked,
+    change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }),
+  },
   { event: IdentityEvents.userRegistered, change: (p) => ({ entities: [['User', p.userId]] }) },
   { event: IdentityEvents.userDeactivated, change: (p) => ({ entities: [['User', p.userId]] }) },
 ];
@@ -45,23 +54,36 @@ export interface CacheInvalidation {
 }
 
 /** Subscribes to every event of the table; resolves once the server has the subscriptions. */
-export async function startCacheInvalidation(nc: NatsConnection, cache: ResponseCache, logger: Logger): Promise<CacheInvalidation> {
+export async function startCacheInvalidation(
+  nc: NatsConnection,
+  cache: ResponseCache,
+  logger: Logger,
+): Promise<CacheInvalidation> {
   const subscriptions: Subscription[] = INVALIDATIONS.map(({ event, change }) =>
     nc.subscribe(event.subject, {
       callback: (err, msg) => {
         if (err) {
-          logger.warn({ subject: event.subject, err: err.message }, 'response cache: invalidation feed failed; cache off');
+          logger.warn(
+            { subject: event.subject, err: err.message },
+            'response cache: invalidation feed failed; cache off',
+          );
           cache.setEnabled(false);
           return;
         }
         try {
-          const received = parseEvent({ subject: msg.subject, headers: msg.headers, data: msg.data, streamSequence: 0, deliveryCount: 1 }, event);
+          const received = parseEvent(
+            { subject: msg.subject, headers: msg.headers, data: msg.data, streamSequence: 0, deliveryCount: 1 },
+            event,
+          );
           const dropped = cache.invalidate(change(received.payload));
           logger.debug({ subject: msg.subject, eventId: received.id, dropped }, 'response cache invalidated');
         } catch (parseError) {
           // A change we cannot read could be any change.
           cache.clear();
-          logger.warn({ subject: msg.subject, err: (parseError as Error).message }, 'response cache: unreadable event; cache cleared');
+          logger.warn(
+            { subject: msg.subject, err: (parseError as Error).message },
+            'response cache: unreadable event; cache cleared',
+          );
         }
       },
     }),

@@ -3,9 +3,21 @@
  * read once per document from the selections, and the entities found in the result's values.
  */
 import {
-  Kind, TypeInfo, getNamedType, isAbstractType, isCompositeType, isObjectType, visit, visitWithTypeInfo,
-  type DocumentNode, type FragmentDefinitionNode, type GraphQLCompositeType, type GraphQLObjectType, type GraphQLSchema,
-  type OperationDefinitionNode, type SelectionSetNode,
+  Kind,
+  TypeInfo,
+  getNamedType,
+  isAbstractType,
+  isCompositeType,
+  isObjectType,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
@@ -22,14 +34,17 @@ export function typeTags(schema: GraphQLSchema, document: DocumentNode): Readonl
   if (tags) return tags;
   const found = new Set<string>();
   const typeInfo = new TypeInfo(schema);
-  visit(document, visitWithTypeInfo(typeInfo, {
-    Field() {
-      const type = typeInfo.getType();
-      const named = type && getNamedType(type);
-      if (!named || !isCompositeType(named)) return;
-      for (const object of objectTypesOf(schema, named)) if (!ROOT_TYPES.has(object.name)) found.add(object.name);
-    },
-  }));
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const type = typeInfo.getType();
+        const named = type && getNamedType(type);
+        if (!named || !isCompositeType(named)) return;
+        for (const object of objectTypesOf(schema, named)) if (!ROOT_TYPES.has(object.name)) found.add(object.name);
+      },
+    }),
+  );
   tags = found;
   typeTagsByDocument.set(document, tags);
   return tags;
@@ -42,10 +57,18 @@ interface Walk {
 }
 
 /** Fields of a selection set with fragments spread in (type conditions are checked by the values present). */
-function fieldsOf(walk: Walk, selectionSet: SelectionSetNode, out: Array<{ name: string; key: string; selectionSet?: SelectionSetNode }> = []) {
+function fieldsOf(
+  walk: Walk,
+  selectionSet: SelectionSetNode,
+  out: Array<{ name: string; key: string; selectionSet?: SelectionSetNode }> = [],
+) {
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      out.push({ name: selection.name.value, key: selection.alias?.value ?? selection.name.value, selectionSet: selection.selectionSet });
+      out.push({
+        name: selection.name.value,
+        key: selection.alias?.value ?? selection.name.value,
+        selectionSet: selection.selectionSet,
+      });
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       fieldsOf(walk, selection.selectionSet, out);
     } else {
@@ -82,7 +105,12 @@ function collect(walk: Walk, type: GraphQLCompositeType, selectionSet: Selection
 }
 
 /** `Type:<id>` (or `Type:*`) for every object with an `id` field found in `data`. */
-export function entityTags(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, data: unknown): Set<string> {
+export function entityTags(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  data: unknown,
+): Set<string> {
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;

@@ -14,16 +14,20 @@ export interface VerifiedCaller extends Caller {
   expiresAtMs: number | null;
 }
 
-export const TOKEN_EXPIRED_REASON = 'The access token has expired; reconnect with a fresh token and the position of the last event you received.';
+export const TOKEN_EXPIRED_REASON =
+  'The access token has expired; reconnect with a fresh token and the position of the last event you received.';
 // Both fit a WebSocket close reason (123 bytes).
-export const TOKEN_REVOKED_REASON = 'The access token has been revoked; sign in again and reconnect with the position of the last event you received.';
+export const TOKEN_REVOKED_REASON =
+  'The access token has been revoked; sign in again and reconnect with the position of the last event you received.';
 
 export type CallerEnd = { reason: Extract<StreamEndReason, 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'>; message: string };
 
 /** `Bearer <token>` (or a bare token) → the verified caller; no value → anonymous. Throws UNAUTHENTICATED. */
 export async function verifyCaller(verifier: AuthVerifier, authorization: unknown): Promise<VerifiedCaller> {
-  if (authorization === undefined || authorization === null || authorization === '') return { viewer: null, token: null, expiresAtMs: null };
-  if (typeof authorization !== 'string') throw unauthenticated('The authorization must be a string "Bearer <access token>".');
+  if (authorization === undefined || authorization === null || authorization === '')
+    return { viewer: null, token: null, expiresAtMs: null };
+  if (typeof authorization !== 'string')
+    throw unauthenticated('The authorization must be a string "Bearer <access token>".');
   const match = /^(?:Bearer\s+)?(\S+)$/i.exec(authorization.trim());
   if (!match) throw unauthenticated('The authorization must be "Bearer <access token>".');
   const token = match[1]!;
@@ -44,7 +48,11 @@ export interface WatchOptions {
  * checks; returns the cancel function. A check that fails for another reason (Redis unreachable)
  * keeps the stream: the next check decides.
  */
-export function watchCaller(caller: VerifiedCaller, { verifier, recheckMs, logger }: WatchOptions, onEnd: (end: CallerEnd) => void): () => void {
+export function watchCaller(
+  caller: VerifiedCaller,
+  { verifier, recheckMs, logger }: WatchOptions,
+  onEnd: (end: CallerEnd) => void,
+): () => void {
   if (caller.expiresAtMs === null || caller.token === null) return () => undefined;
   const token = caller.token;
   let done = false;
@@ -53,7 +61,10 @@ export function watchCaller(caller: VerifiedCaller, { verifier, recheckMs, logge
     cancel();
     onEnd(ending);
   };
-  const expiry = setTimeout(() => end({ reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON }), Math.max(0, caller.expiresAtMs - Date.now()));
+  const expiry = setTimeout(
+    () => end({ reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON }),
+    Math.max(0, caller.expiresAtMs - Date.now()),
+  );
   const recheck = setInterval(() => {
     verifier.verify(token).catch((err: unknown) => {
       if (done) return;
@@ -62,7 +73,11 @@ export function watchCaller(caller: VerifiedCaller, { verifier, recheckMs, logge
         logger.warn({ err: message }, 'subscription: could not check the caller again; keeping the stream');
         return;
       }
-      end(/expired/.test(message) ? { reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON } : { reason: 'TOKEN_REVOKED', message: TOKEN_REVOKED_REASON });
+      end(
+        /expired/.test(message)
+          ? { reason: 'TOKEN_EXPIRED', message: TOKEN_EXPIRED_REASON }
+          : { reason: 'TOKEN_REVOKED', message: TOKEN_REVOKED_REASON },
+      );
     });
   }, recheckMs);
   expiry.unref();

@@ -6,19 +6,41 @@
  * subscriber may see and may reach fields of any subgraph.
  */
 import {
-  GraphQLError, Kind, execute, extendSchema, getNamedType, isObjectType, parse, print, visit,
-  type DocumentNode, type ExecutionResult, type FieldNode, type FragmentDefinitionNode, type GraphQLFieldResolver,
-  type GraphQLSchema, type OperationDefinitionNode, type SelectionNode, type VariableDefinitionNode,
+  GraphQLError,
+  Kind,
+  execute,
+  extendSchema,
+  getNamedType,
+  isObjectType,
+  parse,
+  print,
+  visit,
+  type DocumentNode,
+  type ExecutionResult,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type VariableDefinitionNode,
 } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { ErrorCode, appError } from '@coursegraph/service-kit';
 import { STREAMS, type EventValue } from './streams.js';
 
 /** Runs a query through the gateway as the subscriber (their access token, or none). */
-export type RunQuery = (query: string, variables: Record<string, unknown>, token: string | null) => Promise<ExecutionResult>;
+export type RunQuery = (
+  query: string,
+  variables: Record<string, unknown>,
+  token: string | null,
+) => Promise<ExecutionResult>;
 
 /** The Subscription type and its event types (SDL), extending the gateway's API schema. */
-export const SUBSCRIPTIONS_SDL = readFileSync(new URL('../../src/subscriptions/subscriptions.graphql', import.meta.url), 'utf8');
+export const SUBSCRIPTIONS_SDL = readFileSync(
+  new URL('../../src/subscriptions/subscriptions.graphql', import.meta.url),
+  'utf8',
+);
 
 /** The gateway's API schema plus the Subscription type and its event types, with their resolvers. */
 export function subscriptionSchema(apiSchema: GraphQLSchema): GraphQLSchema {
@@ -62,8 +84,14 @@ export interface PreparedOperation {
   token: string | null;
 }
 
-export function executeForEvent(prepared: PreparedOperation, value: EventValue, runQuery: RunQuery): Promise<ExecutionResult> {
-  const fragments = prepared.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+export function executeForEvent(
+  prepared: PreparedOperation,
+  value: EventValue,
+  runQuery: RunQuery,
+): Promise<ExecutionResult> {
+  const fragments = prepared.document.definitions.filter(
+    (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+  );
   const entities = new EntityBatch(runQuery, prepared, fragments);
   return Promise.resolve(
     execute({
@@ -111,7 +139,10 @@ class EntityBatch {
     try {
       result = await this.runQuery(query, variables, this.prepared.token);
     } catch {
-      for (const p of batch) p.reject(appError(ErrorCode.INTERNAL, 'The event\'s entities could not be loaded; the supergraph did not answer.'));
+      for (const p of batch)
+        p.reject(
+          appError(ErrorCode.INTERNAL, "The event's entities could not be loaded; the supergraph did not answer."),
+        );
       return;
     }
     batch.forEach((p, i) => {
@@ -128,8 +159,13 @@ class EntityBatch {
       kind: Kind.FIELD,
       alias: { kind: Kind.NAME, value: `e${i}` },
       name: { kind: Kind.NAME, value: p.queryField },
-      arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.STRING, value: p.id } }],
-      selectionSet: { kind: Kind.SELECTION_SET, selections: p.fieldNodes.flatMap((n) => n.selectionSet?.selections ?? []) },
+      arguments: [
+        { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.STRING, value: p.id } },
+      ],
+      selectionSet: {
+        kind: Kind.SELECTION_SET,
+        selections: p.fieldNodes.flatMap((n) => n.selectionSet?.selections ?? []),
+      },
     }));
     // Fragments and variables the selections use, transitively: a query may carry no unused ones.
     const usedFragments = new Map<string, FragmentDefinitionNode>();
@@ -147,7 +183,9 @@ class EntityBatch {
         Variable: (variable) => void usedVariables.add(variable.name.value),
       });
     fields.forEach(collect);
-    const variableDefinitions: VariableDefinitionNode[] = (this.prepared.operation.variableDefinitions ?? []).filter((d) => usedVariables.has(d.variable.name.value));
+    const variableDefinitions: VariableDefinitionNode[] = (this.prepared.operation.variableDefinitions ?? []).filter(
+      (d) => usedVariables.has(d.variable.name.value),
+    );
     const operation: OperationDefinitionNode = {
       kind: Kind.OPERATION_DEFINITION,
       operation: 'query' as OperationDefinitionNode['operation'],
@@ -156,7 +194,9 @@ class EntityBatch {
       selectionSet: { kind: Kind.SELECTION_SET, selections: fields },
     };
     const document = withTypenames({ kind: Kind.DOCUMENT, definitions: [operation, ...usedFragments.values()] });
-    const variables = Object.fromEntries([...usedVariables].filter((v) => v in this.prepared.variables).map((v) => [v, this.prepared.variables[v]]));
+    const variables = Object.fromEntries(
+      [...usedVariables].filter((v) => v in this.prepared.variables).map((v) => [v, this.prepared.variables[v]]),
+    );
     return { query: print(document), variables };
   }
 }

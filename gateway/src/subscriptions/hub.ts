@@ -15,7 +15,14 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ExecutionResult } from 'graphql';
-import { badInput, ensureStream, parseEvent, type EventType, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
+import {
+  badInput,
+  ensureStream,
+  parseEvent,
+  type EventType,
+  type Logger,
+  type ReceivedEvent,
+} from '@coursegraph/service-kit';
 import { formatPosition } from './position.js';
 import { STREAM_FAILED_MESSAGE, StreamEnded } from './stream-ended.js';
 
@@ -88,7 +95,10 @@ export class EventHub {
     if (options.after !== undefined) {
       const { state } = await jsm.streams.info(feed.stream);
       if (options.after > state.last_seq) {
-        throw badInput(`after: position ${formatPosition(feed.stream, options.after)} is ahead of the stream (its last is ${formatPosition(feed.stream, state.last_seq)}); use the position of an event you received.`, 'after');
+        throw badInput(
+          `after: position ${formatPosition(feed.stream, options.after)} is ahead of the stream (its last is ${formatPosition(feed.stream, state.last_seq)}); use the position of an event you received.`,
+          'after',
+        );
       }
       backlogFrom = options.after + 1;
       if (state.first_seq > backlogFrom && state.messages > 0) {
@@ -119,7 +129,10 @@ export class EventHub {
   async close(): Promise<void> {
     for (const feedPromise of this.feeds.values()) {
       const feed = await feedPromise.catch(() => null);
-      for (const subscriber of feed?.subscribers ?? []) subscriber.end(new StreamEnded('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'));
+      for (const subscriber of feed?.subscribers ?? [])
+        subscriber.end(
+          new StreamEnded('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'),
+        );
     }
     await Promise.all(this.stops.map((stop) => stop().catch(() => undefined)));
   }
@@ -165,14 +178,21 @@ export class EventHub {
     })().catch((err: Error) => {
       logger.error({ err: err.message, subject: eventType.subject }, 'subscription feed failed');
       this.feeds.delete(eventType.subject);
-      for (const subscriber of feed.subscribers) subscriber.end(new StreamEnded(STREAM_FAILED_MESSAGE, 'STREAM_FAILED'));
+      for (const subscriber of feed.subscribers)
+        subscriber.end(new StreamEnded(STREAM_FAILED_MESSAGE, 'STREAM_FAILED'));
     });
     logger.info({ subject: eventType.subject, stream, startAfter: state.last_seq }, 'subscription feed started');
     return feed;
   }
 
   /** The stream's events of `subject` in [from, to], read lazily with an ordered consumer. */
-  private async *backlog(jsm: JetStreamManager, stream: string, subject: string, from: number, to: number): AsyncGenerator<JsMsg> {
+  private async *backlog(
+    jsm: JetStreamManager,
+    stream: string,
+    subject: string,
+    from: number,
+    to: number,
+  ): AsyncGenerator<JsMsg> {
     // Nothing to read when the subject's last event is older than `from` (the consumer would wait forever).
     const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null);
     if (!last || last.seq < from) return;
@@ -199,11 +219,23 @@ export class EventHub {
 
 function decode(stream: string, eventType: EventType, msg: JsMsg, logger: Logger): StreamEvent | null {
   try {
-    const event = parseEvent({ subject: msg.subject, headers: msg.headers, data: msg.data, streamSequence: msg.info.streamSequence, deliveryCount: 1 }, eventType);
+    const event = parseEvent(
+      {
+        subject: msg.subject,
+        headers: msg.headers,
+        data: msg.data,
+        streamSequence: msg.info.streamSequence,
+        deliveryCount: 1,
+      },
+      eventType,
+    );
     return { stream, sequence: msg.info.streamSequence, event, results: new Map() };
   } catch (err) {
     // A malformed event reaches no subscriber; its producer's own consumers dead-letter it.
-    logger.warn({ subject: msg.subject, streamSequence: msg.info.streamSequence, err: (err as Error).message }, 'subscription feed skipped a malformed event');
+    logger.warn(
+      { subject: msg.subject, streamSequence: msg.info.streamSequence, err: (err as Error).message },
+      'subscription feed skipped a malformed event',
+    );
     return null;
   }
 }
@@ -227,7 +259,12 @@ class Subscriber {
   deliver(event: StreamEvent): void {
     if (this.closed || this.ended || !this.options.accept(event.event)) return;
     if (this.queue.length >= this.limit) {
-      this.end(new StreamEnded(`Too slow: ${this.limit} events were waiting to be sent. Reconnect with the position of the last event you received.`, 'SLOW_SUBSCRIBER'));
+      this.end(
+        new StreamEnded(
+          `Too slow: ${this.limit} events were waiting to be sent. Reconnect with the position of the last event you received.`,
+          'SLOW_SUBSCRIBER',
+        ),
+      );
       return;
     }
     this.queue.push(event);

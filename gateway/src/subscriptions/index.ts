@@ -58,7 +58,14 @@ export async function createSubscriptions(options: SubscriptionsOptions) {
     operationLimits: options.operationLimits ?? null,
     admit: options.admit,
   };
-  const common = { engine, verifier: options.verifier, logger, slowCloseGraceMs: options.slowCloseGraceMs, authRecheckMs: options.authRecheckMs, clientIp: options.clientIp ?? socketPeer };
+  const common = {
+    engine,
+    verifier: options.verifier,
+    logger,
+    slowCloseGraceMs: options.slowCloseGraceMs,
+    authRecheckMs: options.authRecheckMs,
+    clientIp: options.clientIp ?? socketPeer,
+  };
   const webSocket = webSocketTransport({ ...common, path: options.webSocketPath });
   const sse = sseTransport(common);
   return {

@@ -77,12 +77,16 @@ export class StreamLimits {
     for (const { scope, limit, open } of counters) {
       const count = open();
       if (count >= limit) {
-        throw appError(ErrorCode.RATE_LIMITED, `Too many open streams for ${WHO[scope]}: ${count} are open and the limit is ${limit}. Close one before opening another.`, {
-          reason: 'TOO_MANY_STREAMS',
-          scope,
-          open: count,
-          limit,
-        });
+        throw appError(
+          ErrorCode.RATE_LIMITED,
+          `Too many open streams for ${WHO[scope]}: ${count} are open and the limit is ${limit}. Close one before opening another.`,
+          {
+            reason: 'TOO_MANY_STREAMS',
+            scope,
+            open: count,
+            limit,
+          },
+        );
       }
     }
     for (const { add } of counters) add(1);

@@ -15,8 +15,16 @@ export function parsePosition(value: unknown, stream: string): number {
     throw badInput('after: expected the `position` string of an event you received, e.g. "PAYMENT:42".', 'after');
   }
   const match = POSITION.exec(value);
-  if (!match) throw badInput(`after: "${value}" is not a position; expected "<STREAM>:<sequence>" as sent in an event's \`position\`, e.g. "${stream}:42".`, 'after');
-  if (match[1] !== stream) throw badInput(`after: "${value}" is a position in stream ${match[1]}, but this subscription reads stream ${stream}.`, 'after');
+  if (!match)
+    throw badInput(
+      `after: "${value}" is not a position; expected "<STREAM>:<sequence>" as sent in an event's \`position\`, e.g. "${stream}:42".`,
+      'after',
+    );
+  if (match[1] !== stream)
+    throw badInput(
+      `after: "${value}" is a position in stream ${match[1]}, but this subscription reads stream ${stream}.`,
+      'after',
+    );
   const sequence = Number(match[2]);
   if (!Number.isSafeInteger(sequence)) throw badInput(`after: "${value}" is out of range.`, 'after');
   return sequence;

@@ -50,7 +50,10 @@ const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map<ErrorCode, number>([
 function errorResponse(res: ServerResponse, errors: readonly GraphQLError[]) {
   const status = STATUS_BY_CODE.get(String(errors[0]?.extensions?.code)) ?? 400;
   const retryAfter = errors[0]?.extensions?.retryAfterSeconds;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}),
+  });
   res.end(JSON.stringify({ errors: errors.map((e) => ({ message: e.message, extensions: e.extensions })) }));
 }
 
@@ -67,25 +70,39 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authRecheckMs, clientIp }: SseTransportOptions) {
+export function sseTransport({
+  engine,
+  verifier,
+  logger,
+  slowCloseGraceMs,
+  authRecheckMs,
+  clientIp,
+}: SseTransportOptions) {
   const open = new Set<() => void>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      return errorResponse(res, badRequest('Subscribe with POST and a JSON body { query, variables }, accepting text/event-stream.'));
+      return errorResponse(
+        res,
+        badRequest('Subscribe with POST and a JSON body { query, variables }, accepting text/event-stream.'),
+      );
     }
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
       return errorResponse(res, badRequest('This endpoint streams: send `Accept: text/event-stream`.'));
     }
     const text = await readBody(req);
-    if (text === null) return errorResponse(res, badRequest(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
+    if (text === null)
+      return errorResponse(res, badRequest(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
     let body: SubscriptionRequest;
     try {
       body = JSON.parse(text) as SubscriptionRequest;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
     } catch {
-      return errorResponse(res, badRequest('The request body must be a JSON object { query, variables, operationName }.'));
+      return errorResponse(
+        res,
+        badRequest('The request body must be a JSON object { query, variables, operationName }.'),
+      );
     }
 
     let caller;
@@ -98,14 +115,25 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
     let ended: StreamEnded | null = null;
     let interrupt: () => void = () => undefined;
     // Distinct connections: this request is the stream's connection.
-    const prepared = await prepareSubscription(engine, body, caller, { connection: res, ip: clientIp(req) }, (reason) => {
-      ended = reason;
-      interrupt();
-    });
+    const prepared = await prepareSubscription(
+      engine,
+      body,
+      caller,
+      { connection: res, ip: clientIp(req) },
+      (reason) => {
+        ended = reason;
+        interrupt();
+      },
+    );
     if (!prepared.ok) return errorResponse(res, prepared.errors);
     const results = prepared.results;
 
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(':\n\n');
     const ping = setInterval(() => res.write(':\n\n'), PING_MS);
     ping.unref();
@@ -123,9 +151,16 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
       if (lastWord) setTimeout(() => res.destroy(), slowCloseGraceMs).unref();
       void results.return(undefined);
     };
-    const stop = () => finish(endedResult(new StreamEnded('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN')));
+    const stop = () =>
+      finish(
+        endedResult(
+          new StreamEnded('The gateway is shutting down; reconnect with your last position.', 'SHUTTING_DOWN'),
+        ),
+      );
     open.add(stop);
-    const cancelExpiry = watchCaller(caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => finish(endedResult(new StreamEnded(end.message, end.reason))));
+    const cancelExpiry = watchCaller(caller, { verifier, recheckMs: authRecheckMs, logger }, (end) =>
+      finish(endedResult(new StreamEnded(end.message, end.reason))),
+    );
     interrupt = () => {
       if (ended) {
         logger.info({ transport: 'sse', reason: ended.reason }, 'subscription ended by the gateway');
@@ -141,21 +176,25 @@ export function sseTransport({ engine, verifier, logger, slowCloseGraceMs, authR
         if (finished) break;
         const ok = res.write(frame(result));
         // Backpressure: take the next event only once the socket has taken this one.
-        if (!ok) await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
+        if (!ok)
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          });
       }
       finish();
     } catch (err) {
       if (err instanceof StreamEnded) return finish(endedResult(err));
       // Anything else is the gateway's failure (reading the stream): logged, not shown to the client.
-      logger.error({ transport: 'sse', err: err instanceof Error ? err.message : String(err) }, 'subscription stream failed');
+      logger.error(
+        { transport: 'sse', err: err instanceof Error ? err.message : String(err) },
+        'subscription stream failed',
+      );
       finish(endedResult(new StreamEnded(STREAM_FAILED_MESSAGE, 'STREAM_FAILED')));
     }
   }

@@ -51,7 +51,9 @@ export function defineStream<E extends EventType>(spec: StreamSpec<E>): StreamDe
   const payloadOf = (event: ReceivedEvent) => event.payload as EventPayload<E>;
   const value = (position: string, event: ReceivedEvent): EventValue => {
     const payload = payloadOf(event);
-    const entityIds = Object.fromEntries(Object.entries(spec.entities).map(([field, entity]) => [field, entity.id(payload)]));
+    const entityIds = Object.fromEntries(
+      Object.entries(spec.entities).map(([field, entity]) => [field, entity.id(payload)]),
+    );
     return { ...spec.fields(payload), position, occurredAt: event.time, entityIds };
   };
   const common = { event: spec.event, entities: spec.entities, value };
@@ -72,7 +74,13 @@ export const STREAMS: Record<string, StreamDefinition> = {
     event: NotificationEvents.created,
     access: 'owner',
     ownerOf: (p) => p.userId,
-    fields: (p) => ({ notificationId: p.notificationId, type: p.type, category: p.category, title: p.title, body: p.body }),
+    fields: (p) => ({
+      notificationId: p.notificationId,
+      type: p.type,
+      category: p.category,
+      title: p.title,
+      body: p.body,
+    }),
     entities: { course, notification: { queryField: 'notification', id: (p) => p.notificationId } },
   }),
   orderPaid: defineStream({

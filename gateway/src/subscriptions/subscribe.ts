@@ -4,10 +4,28 @@
  * Bad input never opens a stream: it gets errors with the fixed codes, and nothing changes.
  */
 import {
-  GraphQLError, Kind, getArgumentValues, getOperationAST, getVariableValues, parse, validate,
-  type DocumentNode, type ExecutionResult, type FieldNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
+  GraphQLError,
+  Kind,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode, badInput, forbidden, unauthenticated, type OperationLimiter, type Viewer } from '@coursegraph/service-kit';
+import {
+  ErrorCode,
+  badInput,
+  forbidden,
+  unauthenticated,
+  type OperationLimiter,
+  type Viewer,
+} from '@coursegraph/service-kit';
 import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
 import type { EventHub, HubSubscription } from './hub.js';
 import type { StreamHolder, StreamLimits } from './limits.js';
@@ -54,7 +72,13 @@ const MAX_QUERY_LENGTH = 20_000;
  * subscriber), so the transport can disconnect even while the client is not reading. A holder over
  * its stream limits (limits.ts) gets RATE_LIMITED and opens nothing; its other streams go on.
  */
-export async function prepareSubscription(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, connection: Connection, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+export async function prepareSubscription(
+  engine: SubscriptionEngine,
+  request: SubscriptionRequest,
+  caller: Caller,
+  connection: Connection,
+  onEnded: (reason: StreamEnded) => void,
+): Promise<Prepared> {
   try {
     return await prepare(engine, request, caller, connection, onEnded);
   } catch (err) {
@@ -70,33 +94,56 @@ function forClient(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, extensions });
 }
 
-async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest, caller: Caller, connection: Connection, onEnded: (reason: StreamEnded) => void): Promise<Prepared> {
+async function prepare(
+  engine: SubscriptionEngine,
+  request: SubscriptionRequest,
+  caller: Caller,
+  connection: Connection,
+  onEnded: (reason: StreamEnded) => void,
+): Promise<Prepared> {
   const { query, variables = {}, operationName } = request;
-  if (typeof query !== 'string' || query.trim() === '') throw badInput('Send the subscription operation as a non-empty `query` string.', 'query');
-  if (query.length > MAX_QUERY_LENGTH) throw badInput(`The query is longer than ${MAX_QUERY_LENGTH} characters.`, 'query');
-  if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) throw badInput('`variables` must be an object.', 'variables');
-  if (operationName != null && typeof operationName !== 'string') throw badInput('`operationName` must be a string.', 'operationName');
+  if (typeof query !== 'string' || query.trim() === '')
+    throw badInput('Send the subscription operation as a non-empty `query` string.', 'query');
+  if (query.length > MAX_QUERY_LENGTH)
+    throw badInput(`The query is longer than ${MAX_QUERY_LENGTH} characters.`, 'query');
+  if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables)))
+    throw badInput('`variables` must be an object.', 'variables');
+  if (operationName != null && typeof operationName !== 'string')
+    throw badInput('`operationName` must be a string.', 'operationName');
 
   let document: DocumentNode;
   try {
     document = (engine.operationLimits?.parse ?? parse)(query);
   } catch (err) {
     // A refusal by the token limit keeps its reason and figures.
-    if (err instanceof GraphQLError && err.extensions?.code === ErrorCode.BAD_USER_INPUT && err.extensions.reason) throw err;
+    if (err instanceof GraphQLError && err.extensions?.code === ErrorCode.BAD_USER_INPUT && err.extensions.reason)
+      throw err;
     throw badInput(`The query does not parse: ${(err as GraphQLError).message}`, 'query');
   }
   // The same limits as queries, before validation and before any stream opens.
   const shapeRefusal = engine.operationLimits?.shapeRefusal(document);
   if (shapeRefusal) throw shapeRefusal;
   const operation = getOperationAST(document, operationName ?? undefined);
-  if (!operation) throw badInput(operationName ? `The document has no operation named ${operationName}.` : 'The document must hold exactly one operation, or name one with `operationName`.');
+  if (!operation)
+    throw badInput(
+      operationName
+        ? `The document has no operation named ${operationName}.`
+        : 'The document must hold exactly one operation, or name one with `operationName`.',
+    );
   if (operation.operation !== 'subscription') {
-    throw badInput(`This endpoint serves subscriptions; send ${operation.operation === 'query' ? 'queries' : 'mutations'} to POST /graphql.`);
+    throw badInput(
+      `This endpoint serves subscriptions; send ${operation.operation === 'query' ? 'queries' : 'mutations'} to POST /graphql.`,
+    );
   }
   const validationErrors = validate(engine.schema, document);
   if (validationErrors.length > 0) {
     // Built here rather than with badInput: each keeps its nodes, so the client sees their locations.
-    return { ok: false, errors: validationErrors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } })) };
+    return {
+      ok: false,
+      errors: validationErrors.map(
+        (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
+      ),
+    };
   }
 
   const fieldNode = rootField(operation.selectionSet, document);
@@ -112,13 +159,24 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
   }
 
   const viewer = caller.viewer;
-  if (!viewer) throw unauthenticated(definition.access === 'owner' ? 'Sign in to receive your notifications.' : `Sign in as staff (ADMIN) to subscribe to ${field}.`);
-  if (definition.access === 'staff' && viewer.role !== 'ADMIN') throw forbidden(`${field} is an internal stream: it needs the ADMIN role.`);
+  if (!viewer)
+    throw unauthenticated(
+      definition.access === 'owner'
+        ? 'Sign in to receive your notifications.'
+        : `Sign in as staff (ADMIN) to subscribe to ${field}.`,
+    );
+  if (definition.access === 'staff' && viewer.role !== 'ADMIN')
+    throw forbidden(`${field} is an internal stream: it needs the ADMIN role.`);
   // Each subscription request draws from the same per-IP and per-user budgets as any other request.
   const refusedByRate = await engine.admit?.(connection.ip, viewer.userId);
   if (refusedByRate) throw refusedByRate;
   // What one event costs to resolve, against the subscriber's budget.
-  const costRefusal = engine.operationLimits?.costRefusal({ document, operationName: operationName ?? null, variableValues: rawVariables, contextValue: { viewer } });
+  const costRefusal = engine.operationLimits?.costRefusal({
+    document,
+    operationName: operationName ?? null,
+    variableValues: rawVariables,
+    contextValue: { viewer },
+  });
   if (costRefusal) throw costRefusal;
 
   const stream = definition.event.subject.split('.')[0]!.toUpperCase();
@@ -132,7 +190,10 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
       accept: definition.access === 'owner' ? (event) => definition.ownerOf(event) === viewer.userId : () => true,
       // A learner's events are a few among everyone's: a resume may not make the gateway read the
       // whole stream for them (staff streams are every event, all of them wanted).
-      maxBacklog: definition.access === 'owner' && Number.isFinite(engine.ownerResumeWindow) ? engine.ownerResumeWindow : undefined,
+      maxBacklog:
+        definition.access === 'owner' && Number.isFinite(engine.ownerResumeWindow)
+          ? engine.ownerResumeWindow
+          : undefined,
       onEnded,
     });
   } catch (err) {
@@ -144,7 +205,14 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
     release();
   };
 
-  const prepared: PreparedOperation = { schema: engine.schema, document, operation, field, variables: rawVariables, token: caller.token };
+  const prepared: PreparedOperation = {
+    schema: engine.schema,
+    document,
+    operation,
+    field,
+    variables: rawVariables,
+    token: caller.token,
+  };
   // Identical subscriptions (operation, variables, viewer) share one execution per event.
   const sharingKey = JSON.stringify([query, operationName ?? null, rawVariables, viewer.userId, viewer.role]);
   async function* results(): AsyncGenerator<ExecutionResult> {
@@ -155,7 +223,11 @@ async function prepare(engine: SubscriptionEngine, request: SubscriptionRequest,
         if (!next) return;
         let result = next.results.get(sharingKey);
         if (!result) {
-          result = executeForEvent(prepared, definition.value(formatPosition(next.stream, next.sequence), next.event), engine.runQuery);
+          result = executeForEvent(
+            prepared,
+            definition.value(formatPosition(next.stream, next.sequence), next.event),
+            engine.runQuery,
+          );
           next.results.set(sharingKey, result);
         }
         const value = await result;
@@ -190,7 +262,9 @@ function rootField(selectionSet: SelectionSetNode, document: DocumentNode): Fiel
     const inner =
       selection.kind === Kind.INLINE_FRAGMENT
         ? selection.selectionSet
-        : document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
+        : document.definitions.find(
+            (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+          );
     if (inner && 'selectionSet' in inner && inner.selectionSet) return rootField(inner.selectionSet, document);
     if (inner && inner.kind === Kind.SELECTION_SET) return rootField(inner, document);
   }
@@ -198,7 +272,11 @@ function rootField(selectionSet: SelectionSetNode, document: DocumentNode): Fiel
 }
 
 /** Coerced variable values (for argument values); bad variables are the client's mistake. */
-function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown>): Record<string, unknown> {
+function coerceVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  raw: Record<string, unknown>,
+): Record<string, unknown> {
   const { errors, coerced } = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 10 });
   if (errors) throw badInput(errors.map((e) => e.message).join(' '), 'variables');
   return coerced!;

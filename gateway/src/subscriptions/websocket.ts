@@ -43,7 +43,15 @@ export interface WebSocketTransportOptions {
 /** Close reasons are limited to 123 bytes by the protocol. */
 const reasonText = (text: string) => (Buffer.byteLength(text) <= 123 ? text : `${text.slice(0, 110)}…`);
 
-export function webSocketTransport({ engine, verifier, logger, path, slowCloseGraceMs, authRecheckMs, clientIp }: WebSocketTransportOptions) {
+export function webSocketTransport({
+  engine,
+  verifier,
+  logger,
+  path,
+  slowCloseGraceMs,
+  authRecheckMs,
+  clientIp,
+}: WebSocketTransportOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const cancels = new WeakMap<WebSocket, () => void>();
 
@@ -65,7 +73,12 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
           closeSocket(socket, CLOSE_UNAUTHORIZED, (err as GraphQLError).message);
           return false;
         }
-        cancels.set(socket, watchCaller(ctx.extra.caller, { verifier, recheckMs: authRecheckMs, logger }, (end) => closeSocket(socket, CLOSE_UNAUTHORIZED, end.message, slowCloseGraceMs)));
+        cancels.set(
+          socket,
+          watchCaller(ctx.extra.caller, { verifier, recheckMs: authRecheckMs, logger }, (end) =>
+            closeSocket(socket, CLOSE_UNAUTHORIZED, end.message, slowCloseGraceMs),
+          ),
+        );
         socket.once('close', () => cancels.get(socket)?.());
         return true;
       },
@@ -73,19 +86,36 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
         const socket = ctx.extra.socket;
         const onEnded = (ended: StreamEnded) => {
           logger.info({ transport: 'ws', subscription: id, reason: ended.reason }, 'subscription ended by the gateway');
-          if (ended.reason === 'SLOW_SUBSCRIBER') closeSocket(socket, CLOSE_SLOW_SUBSCRIBER, ended.message, slowCloseGraceMs);
-          else if (ended.reason === 'SHUTTING_DOWN') closeSocket(socket, CLOSE_GOING_AWAY, ended.message, slowCloseGraceMs);
+          if (ended.reason === 'SLOW_SUBSCRIBER')
+            closeSocket(socket, CLOSE_SLOW_SUBSCRIBER, ended.message, slowCloseGraceMs);
+          else if (ended.reason === 'SHUTTING_DOWN')
+            closeSocket(socket, CLOSE_GOING_AWAY, ended.message, slowCloseGraceMs);
           // STREAM_FAILED: the error reaches the client as this subscription's `error` message.
         };
         // Every subscription of this socket counts against it, its user and its client's address.
         const connection = { connection: socket, ip: clientIp(ctx.extra.request) };
-        const prepared = await prepareSubscription(engine, payload, ctx.extra.caller ?? { viewer: null, token: null }, connection, onEnded);
+        const prepared = await prepareSubscription(
+          engine,
+          payload,
+          ctx.extra.caller ?? { viewer: null, token: null },
+          connection,
+          onEnded,
+        );
         if (!prepared.ok) return prepared.errors;
-        return { schema: engine.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue: { results: prepared.results } satisfies OperationContext };
+        return {
+          schema: engine.schema,
+          document: prepared.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: { results: prepared.results } satisfies OperationContext,
+        };
       },
       subscribe: (args) => (args.contextValue as OperationContext).results,
       onError: (_ctx, id, _payload, errors) => {
-        logger.info({ transport: 'ws', subscription: id, errors: errors.map((e) => e.message) }, 'subscription refused');
+        logger.info(
+          { transport: 'ws', subscription: id, errors: errors.map((e) => e.message) },
+          'subscription refused',
+        );
       },
     },
     wss,
@@ -103,7 +133,8 @@ export function webSocketTransport({ engine, verifier, logger, path, slowCloseGr
       });
     },
     async close() {
-      for (const client of wss.clients) closeSocket(client, CLOSE_GOING_AWAY, 'The gateway is shutting down; reconnect with your last position.');
+      for (const client of wss.clients)
+        closeSocket(client, CLOSE_GOING_AWAY, 'The gateway is shutting down; reconnect with your last position.');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -13,10 +13,25 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  createAuthVerifier, createLogger, createRedis, envelopeHeaders, ensureStream, natsConnectOptions, newId, newTraceparent, serve, type EventType, type RunningServer,
+  createAuthVerifier,
+  createLogger,
+  createRedis,
+  envelopeHeaders,
+  ensureStream,
+  natsConnectOptions,
+  newId,
+  newTraceparent,
+  serve,
+  type EventType,
+  type RunningServer,
 } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents, enrollment } from '@coursegraph/contracts';
-import { createSubscriptions, SSE_PATH, type Subscriptions, type SubscriptionsOptions } from '../../src/subscriptions/index.js';
+import {
+  createSubscriptions,
+  SSE_PATH,
+  type Subscriptions,
+  type SubscriptionsOptions,
+} from '../../src/subscriptions/index.js';
 import { loadSupergraph } from '../../src/supergraph.js';
 import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { testIssuer, type TestIssuer } from '../../../test/support/tokens.js';
@@ -70,9 +85,18 @@ export interface SubscriptionHarness {
    * upgrade (for a gateway that trusts loopback as a proxy); `onSocket` hands over the raw socket,
    * so a test can stop reading from it.
    */
-  wsClient(token: string | null, options?: { ip?: string; onSocket?: (socket: WebSocket) => void }): { client: WsClient; closed: Promise<Close> };
+  wsClient(
+    token: string | null,
+    options?: { ip?: string; onSocket?: (socket: WebSocket) => void },
+  ): { client: WsClient; closed: Promise<Close> };
   /** Subscribes over graphql-sse (its own client, disposed with the stream) and records like `wsSubscribe`. */
-  sseSubscribe(token: string | null, query: string, variables?: Record<string, unknown>, count?: number, options?: { ip?: string }): Received;
+  sseSubscribe(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+    count?: number,
+    options?: { ip?: string },
+  ): Received;
   /** How many streams the hub holds for `subject`. */
   subscribers(subject: string): Promise<number>;
   /** Waits until the hub holds at least `count` streams for `subject` (so the next publish reaches them). */
@@ -111,7 +135,12 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
     await ensureStream(jsm, 'notification');
     const issuer = await testIssuer();
     redis = createRedis(process.env.REDIS_URL!);
-    const verifier = createAuthVerifier({ getKey: issuer.getKey, issuer: 'coursegraph-identity', audience: 'coursegraph', redis });
+    const verifier = createAuthVerifier({
+      getKey: issuer.getKey,
+      issuer: 'coursegraph-identity',
+      audience: 'coursegraph',
+      redis,
+    });
     const { gateway } = await loadSupergraph(SUPERGRAPH);
     const logger = createLogger(loggerName, 'warn');
     const engine = (subscriptions = await createSubscriptions({
@@ -139,7 +168,13 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
       const context = event.subject.split('.')[0]!;
       const ack = await js.publish(event.subject, toBinary(event.schema, create(event.schema, init as never)), {
         msgID: id,
-        headers: envelopeHeaders({ id, subject: event.subject, source: context, time: new Date(), traceparent: newTraceparent() }),
+        headers: envelopeHeaders({
+          id,
+          subject: event.subject,
+          source: context,
+          time: new Date(),
+          traceparent: newTraceparent(),
+        }),
       });
       return ack.seq;
     };
@@ -156,9 +191,24 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
       sseUrl,
       publish,
       enrolled: (userId = newId()) =>
-        publish(EnrollmentEvents.created, { enrollmentId: newId(), userId, courseId: newId(), mode: enrollment.EnrollmentMode.FREE, enrolledAt: new Date().toISOString() }),
+        publish(EnrollmentEvents.created, {
+          enrollmentId: newId(),
+          userId,
+          courseId: newId(),
+          mode: enrollment.EnrollmentMode.FREE,
+          enrolledAt: new Date().toISOString(),
+        }),
       notified: (userId, body = 'You are in.') =>
-        publish(NotificationEvents.created, { notificationId: newId(), userId, type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', title: 'Welcome', body, createdAt: new Date().toISOString(), courseId: '' }),
+        publish(NotificationEvents.created, {
+          notificationId: newId(),
+          userId,
+          type: 'ENROLLMENT_CREATED',
+          category: 'ENROLLMENT',
+          title: 'Welcome',
+          body,
+          createdAt: new Date().toISOString(),
+          courseId: '',
+        }),
       wsClient: (token, { ip, onSocket } = {}) => {
         let resolveClosed!: (close: Close) => void;
         const closed = new Promise<Close>((resolve) => (resolveClosed = resolve));
@@ -166,10 +216,10 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
           ip === undefined
             ? WebSocket
             : class FromIp extends WebSocket {
-              constructor(url: string, protocols?: string | string[]) {
-                super(url, protocols, { headers: { 'x-forwarded-for': ip } });
-              }
-            };
+                constructor(url: string, protocols?: string | string[]) {
+                  super(url, protocols, { headers: { 'x-forwarded-for': ip } });
+                }
+              };
         const client = createWsClient({
           url: wsUrl,
           webSocketImpl,
@@ -178,7 +228,11 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
           connectionParams: token ? { authorization: `Bearer ${token}` } : {},
           on: {
             connected: (socket) => onSocket?.(socket as WebSocket),
-            closed: (event) => resolveClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }),
+            closed: (event) =>
+              resolveClosed({
+                code: (event as { code: number }).code,
+                reason: String((event as { reason: unknown }).reason),
+              }),
           },
           onNonLazyError: () => undefined,
         });
@@ -197,7 +251,8 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
         }, count);
       },
       subscribers,
-      joined: (subject, count) => until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count),
+      joined: (subject, count) =>
+        until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count),
       stop,
     };
   } catch (err) {
@@ -207,7 +262,12 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
 }
 
 /** Subscribes with graphql-ws and records every result until `count` arrive, an error, or completion. */
-export function wsSubscribe(client: WsClient, query: string, variables: Record<string, unknown> = {}, count = Infinity): Received {
+export function wsSubscribe(
+  client: WsClient,
+  query: string,
+  variables: Record<string, unknown> = {},
+  count = Infinity,
+): Received {
   return record((sink) => client.subscribe({ query, variables }, sink), count);
 }
 

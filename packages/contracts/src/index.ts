@@ -4,13 +4,30 @@
  */
 import { defineEvent } from '@coursegraph/service-kit';
 import {
-  CourseArchivedSchema, CoursePublishedSchema, CourseUpdatedSchema, LessonChangedSchema,
+  CourseArchivedSchema,
+  CoursePublishedSchema,
+  CourseUpdatedSchema,
+  LessonChangedSchema,
 } from './generated/coursegraph/course/v1/course_pb.js';
-import { PaymentFailedSchema, PaymentSucceededSchema, RefundIssuedSchema } from './generated/coursegraph/payment/v1/payment_pb.js';
 import {
-  CertificateIssuedSchema, CertificateRevokedSchema, CourseCompletedSchema, EnrollmentCreatedSchema, EnrollmentRejectedSchema, EnrollmentRevokedSchema,
+  PaymentFailedSchema,
+  PaymentSucceededSchema,
+  RefundIssuedSchema,
+} from './generated/coursegraph/payment/v1/payment_pb.js';
+import {
+  CertificateIssuedSchema,
+  CertificateRevokedSchema,
+  CourseCompletedSchema,
+  EnrollmentCreatedSchema,
+  EnrollmentRejectedSchema,
+  EnrollmentRevokedSchema,
 } from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
-import { EmailVerificationRequestedSchema, EmailVerifiedSchema, UserDeactivatedSchema, UserRegisteredSchema } from './generated/coursegraph/identity/v1/identity_pb.js';
+import {
+  EmailVerificationRequestedSchema,
+  EmailVerifiedSchema,
+  UserDeactivatedSchema,
+  UserRegisteredSchema,
+} from './generated/coursegraph/identity/v1/identity_pb.js';
 import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';

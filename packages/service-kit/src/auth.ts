@@ -77,7 +77,12 @@ export async function revokeSessionAccess(redis: Redis, sessionId: string, acces
 }
 
 /** Revokes every access token of a user issued before now (deactivation, role change). */
-export async function revokeUserAccessBefore(redis: Redis, userId: string, accessTtlSeconds: number, nowMs = Date.now()): Promise<void> {
+export async function revokeUserAccessBefore(
+  redis: Redis,
+  userId: string,
+  accessTtlSeconds: number,
+  nowMs = Date.now(),
+): Promise<void> {
   await redis.set(revokedBeforeKey(userId), String(nowMs), 'EX', accessTtlSeconds);
 }
 
@@ -99,7 +104,8 @@ export interface AuthVerifier {
 
 export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
   const cacheSize = options.cacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
-  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new Error(`cacheSize must be a whole number ≥ 0, got ${cacheSize}.`);
+  if (!Number.isInteger(cacheSize) || cacheSize < 0)
+    throw new Error(`cacheSize must be a whole number ≥ 0, got ${cacheSize}.`);
   // The gateway forwards the same token to every subgraph on every call: keep the outcome of the
   // signature and claims check per exact token string, never past the moment jose would refuse it.
   const verified = new Map<string, { viewer: Viewer; validUntilMs: number; recheckAtMs: number }>();
@@ -132,13 +138,19 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
       throw unauthenticated('The access token is invalid.');
     }
     const { sub, role, sid, iat_ms: issuedAtMs, exp, iat } = payload;
-    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof issuedAtMs !== 'number' || !ROLES.includes(role as Role)) {
+    if (
+      typeof sub !== 'string' ||
+      typeof sid !== 'string' ||
+      typeof issuedAtMs !== 'number' ||
+      !ROLES.includes(role as Role)
+    ) {
       throw unauthenticated('The access token is invalid.');
     }
     const viewer: Viewer = { userId: sub, role: role as Role, sessionId: sid, issuedAtMs };
     if (cacheSize > 0) {
       // The moment jwtVerify would refuse it (whole seconds, as jose counts): `exp` passed or `iat` too old.
-      const validUntilMs = Math.min(Math.ceil(exp as number), Math.floor((iat as number) + MAX_ACCESS_TOKEN_TTL_SECONDS) + 1) * 1000;
+      const validUntilMs =
+        Math.min(Math.ceil(exp as number), Math.floor((iat as number) + MAX_ACCESS_TOKEN_TTL_SECONDS) + 1) * 1000;
       if (!verified.has(token) && verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
       verified.set(token, { viewer, validUntilMs, recheckAtMs: Date.now() + recheckAfterMs });
     }
@@ -148,7 +160,8 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
   // Revocations this verifier has seen, so they still hold while Redis cannot be asked.
   const seenRevoked = new Map<string, number>();
   const remember = (key: string, value: number) => {
-    if (!seenRevoked.has(key) && seenRevoked.size >= REMEMBERED_REVOCATIONS) seenRevoked.delete(seenRevoked.keys().next().value!);
+    if (!seenRevoked.has(key) && seenRevoked.size >= REMEMBERED_REVOCATIONS)
+      seenRevoked.delete(seenRevoked.keys().next().value!);
     seenRevoked.set(key, value);
   };
   const logger = options.logger ?? createLogger('auth');
@@ -166,7 +179,10 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
    */
   async function revocationMarks(viewer: Viewer): Promise<[session: string | null, before: string | null]> {
     try {
-      const [session, before] = await options.redis.mget(revokedSessionKey(viewer.sessionId), revokedBeforeKey(viewer.userId));
+      const [session, before] = await options.redis.mget(
+        revokedSessionKey(viewer.sessionId),
+        revokedBeforeKey(viewer.userId),
+      );
       if (session) remember(`s:${viewer.sessionId}`, 1);
       if (before) remember(`u:${viewer.userId}`, Number(before));
       return [session ?? null, before ?? null];
@@ -174,7 +190,10 @@ export function createAuthVerifier(options: AuthVerifierOptions): AuthVerifier {
       const now = Date.now();
       if (now - lastWarningMs >= REDIS_DOWN_WARNING_EVERY_MS) {
         lastWarningMs = now;
-        logger.warn({ err: (err as Error).message }, 'token revocation check skipped: Redis did not answer (failing open; revocations seen before still hold)');
+        logger.warn(
+          { err: (err as Error).message },
+          'token revocation check skipped: Redis did not answer (failing open; revocations seen before still hold)',
+        );
       }
       const before = seenRevoked.get(`u:${viewer.userId}`);
       return [seenRevoked.has(`s:${viewer.sessionId}`) ? '1' : null, before === undefined ? null : String(before)];

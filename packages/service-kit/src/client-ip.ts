@@ -18,7 +18,12 @@ const mac = (secret: string, time: number, ip: string, requestId: string) =>
   createHmac('sha256', secret).update(`${time}\n${ip}\n${requestId}`).digest('hex');
 
 /** The two headers that carry `ip` for the request `requestId`, signed now (or at `nowMs`). */
-export function signClientIp(secret: string, ip: string, requestId: string, nowMs = Date.now()): Record<string, string> {
+export function signClientIp(
+  secret: string,
+  ip: string,
+  requestId: string,
+  nowMs = Date.now(),
+): Record<string, string> {
   const time = Math.floor(nowMs / 1000);
   return { [CLIENT_IP_HEADER]: ip, [CLIENT_IP_SIGNATURE_HEADER]: `t=${time},v1=${mac(secret, time, ip, requestId)}` };
 }

@@ -3,7 +3,12 @@
  * process exits non-zero, so a misconfigured service never half-starts.
  */
 
-import { jwksUrlProblem, natsCredentialsProblem, parseHostList, redisCredentialsProblem } from './production-profile.js';
+import {
+  jwksUrlProblem,
+  natsCredentialsProblem,
+  parseHostList,
+  redisCredentialsProblem,
+} from './production-profile.js';
 
 export interface Setting<T> {
   /** Environment variable name. */
@@ -26,7 +31,9 @@ export interface Setting<T> {
 
 export type ConfigSpec = Record<string, Setting<unknown>>;
 // The value's type is what `parse` returns (a productionCheck may accept a wider type).
-export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends { parse: (raw: string) => infer T } ? T : never };
+export type ConfigOf<S extends ConfigSpec> = {
+  readonly [K in keyof S]: S[K] extends { parse: (raw: string) => infer T } ? T : never;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -45,7 +52,10 @@ export function readConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
  * Reads `spec` from `env` without throwing: the settings that parsed, and every problem (invalid
  * values, and in production the development defaults and the production profile's checks).
  */
-export function inspectConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): { values: Partial<ConfigOf<S>>; problems: string[] } {
+export function inspectConfig<S extends ConfigSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+): { values: Partial<ConfigOf<S>>; problems: string[] } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, setting] of Object.entries(spec)) {
@@ -65,7 +75,8 @@ export function inspectConfig<S extends ConfigSpec>(spec: S, env: NodeJS.Process
   // profile's other demo settings (production-profile.ts) run one.
   if (out.mode === 'production') {
     for (const [key, setting] of Object.entries(spec)) {
-      if (setting.developmentDefault && out[key] === setting.default) problems.push(`${setting.env} must be set to a secret of your own in production (${setting.doc})`);
+      if (setting.developmentDefault && out[key] === setting.default)
+        problems.push(`${setting.env} must be set to a secret of your own in production (${setting.doc})`);
       const problem = key in out ? setting.productionCheck?.(out[key], out) : undefined;
       if (problem) problems.push(`${setting.env} ${problem}`);
     }
@@ -132,19 +143,54 @@ export const operationLimitSettings = {
     parse: parse.boolean,
     doc: 'apply the operation limits below (off only so a benchmark can compare)',
   },
-  limitMaxTokens: { env: 'LIMIT_MAX_TOKENS', default: 2000, parse: parse.positiveInt, doc: 'most lexical tokens in a GraphQL document (checked while parsing)' },
-  limitMaxDepth: { env: 'LIMIT_MAX_DEPTH', default: 15, parse: parse.positiveInt, doc: 'deepest field nesting of an operation, fragments followed (`__Type.ofType` adds none)' },
+  limitMaxTokens: {
+    env: 'LIMIT_MAX_TOKENS',
+    default: 2000,
+    parse: parse.positiveInt,
+    doc: 'most lexical tokens in a GraphQL document (checked while parsing)',
+  },
+  limitMaxDepth: {
+    env: 'LIMIT_MAX_DEPTH',
+    default: 15,
+    parse: parse.positiveInt,
+    doc: 'deepest field nesting of an operation, fragments followed (`__Type.ofType` adds none)',
+  },
   limitMaxRecursion: {
     env: 'LIMIT_MAX_RECURSION',
     default: 2,
     parse: parse.positiveInt,
     doc: 'most times one field coordinate (Type.field) may appear along one path (`__Type.ofType` exempt)',
   },
-  limitMaxAliases: { env: 'LIMIT_MAX_ALIASES', default: 30, parse: parse.positiveInt, doc: 'most aliased fields in a document' },
-  limitMaxRootFields: { env: 'LIMIT_MAX_ROOT_FIELDS', default: 20, parse: parse.positiveInt, doc: 'most top-level fields of an operation, fragments expanded' },
-  limitMaxCostAnonymous: { env: 'LIMIT_MAX_COST_ANONYMOUS', default: 5000, parse: parse.positiveInt, doc: 'highest estimated cost of an operation for callers without a token' },
-  limitMaxCostSignedIn: { env: 'LIMIT_MAX_COST_SIGNED_IN', default: 10000, parse: parse.positiveInt, doc: 'highest estimated cost for signed-in learners and instructors' },
-  limitMaxCostAdmin: { env: 'LIMIT_MAX_COST_ADMIN', default: 50000, parse: parse.positiveInt, doc: 'highest estimated cost for admins' },
+  limitMaxAliases: {
+    env: 'LIMIT_MAX_ALIASES',
+    default: 30,
+    parse: parse.positiveInt,
+    doc: 'most aliased fields in a document',
+  },
+  limitMaxRootFields: {
+    env: 'LIMIT_MAX_ROOT_FIELDS',
+    default: 20,
+    parse: parse.positiveInt,
+    doc: 'most top-level fields of an operation, fragments expanded',
+  },
+  limitMaxCostAnonymous: {
+    env: 'LIMIT_MAX_COST_ANONYMOUS',
+    default: 5000,
+    parse: parse.positiveInt,
+    doc: 'highest estimated cost of an operation for callers without a token',
+  },
+  limitMaxCostSignedIn: {
+    env: 'LIMIT_MAX_COST_SIGNED_IN',
+    default: 10000,
+    parse: parse.positiveInt,
+    doc: 'highest estimated cost for signed-in learners and instructors',
+  },
+  limitMaxCostAdmin: {
+    env: 'LIMIT_MAX_COST_ADMIN',
+    default: 50000,
+    parse: parse.positiveInt,
+    doc: 'highest estimated cost for admins',
+  },
   limitDefaultListSize: {
     env: 'LIMIT_DEFAULT_LIST_SIZE',
     default: 10,
@@ -168,7 +214,8 @@ export const commonSettings = {
     // of its addresses (0.0.0.0), where probes and Services reach the pod's IP.
     default: '127.0.0.1',
     parse: (raw: string) => {
-      if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw)) throw new Error('expected an address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0');
+      if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw))
+        throw new Error('expected an address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0');
       return raw;
     },
     doc: 'the address every TypeScript service listens on (127.0.0.1 here; 0.0.0.0 in a container)',
@@ -201,8 +248,18 @@ export const commonSettings = {
     productionCheck: natsCredentialsProblem,
     doc: 'NATS JetStream for events (production: with credentials in the URL)',
   },
-  authIssuer: { env: 'AUTH_ISSUER', default: 'coursegraph-identity', parse: parse.string, doc: 'JWT issuer (iss) of access tokens' },
-  authAudience: { env: 'AUTH_AUDIENCE', default: 'coursegraph', parse: parse.string, doc: 'JWT audience (aud) of access tokens' },
+  authIssuer: {
+    env: 'AUTH_ISSUER',
+    default: 'coursegraph-identity',
+    parse: parse.string,
+    doc: 'JWT issuer (iss) of access tokens',
+  },
+  authAudience: {
+    env: 'AUTH_AUDIENCE',
+    default: 'coursegraph',
+    parse: parse.string,
+    doc: 'JWT audience (aud) of access tokens',
+  },
   internalSigningSecret: {
     env: 'INTERNAL_SIGNING_SECRET',
     default: 'coursegraph-development-internal-signing-secret',
@@ -221,7 +278,8 @@ export const jwksSetting = {
     env: 'IDENTITY_JWKS_URL',
     default: 'http://127.0.0.1:4001/.well-known/jwks.json',
     parse: parse.url,
-    productionCheck: (url: string, config) => jwksUrlProblem(url, (config.jwksHttpAllowedHosts as string[] | undefined) ?? []),
+    productionCheck: (url: string, config) =>
+      jwksUrlProblem(url, (config.jwksHttpAllowedHosts as string[] | undefined) ?? []),
     doc: "identity's JWKS, for verifying access tokens (production: https, or http to a host in JWKS_HTTP_ALLOWED_HOSTS)",
   },
   jwksHttpAllowedHosts: {

@@ -11,7 +11,13 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Waits (printing progress) until a projection built from events holds `expected` rows. */
-export async function waitForProjection(name: string, count: () => Promise<number>, expected: number, log: (line: string) => void, timeoutMs = 300_000) {
+export async function waitForProjection(
+  name: string,
+  count: () => Promise<number>,
+  expected: number,
+  log: (line: string) => void,
+  timeoutMs = 300_000,
+) {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   for (;;) {

@@ -28,11 +28,16 @@ export const badInput = (message: string, field?: string) =>
 export const unauthenticated = (message = 'Sign in to do this.') => appError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = 'You are not allowed to do this.') => appError(ErrorCode.FORBIDDEN, message);
 export const notFound = (message: string) => appError(ErrorCode.NOT_FOUND, message);
-export const conflict = (message: string, field?: string) => appError(ErrorCode.CONFLICT, message, field ? { field } : {});
+export const conflict = (message: string, field?: string) =>
+  appError(ErrorCode.CONFLICT, message, field ? { field } : {});
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   appError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds });
 
 /** True for errors deliberately raised for the client (as opposed to bugs and outages). */
 export function isAppError(err: unknown): err is GraphQLError {
-  return err instanceof GraphQLError && typeof err.extensions?.code === 'string' && err.extensions.code !== ErrorCode.INTERNAL;
+  return (
+    err instanceof GraphQLError &&
+    typeof err.extensions?.code === 'string' &&
+    err.extensions.code !== ErrorCode.INTERNAL
+  );
 }

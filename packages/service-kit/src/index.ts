@@ -1,5 +1,13 @@
 export * from './config.js';
-export { databasePasswordProblem, redisCredentialsProblem, natsCredentialsProblem, jwksUrlProblem, sandboxProviderProblem, parseHostList, refuseInProduction } from './production-profile.js';
+export {
+  databasePasswordProblem,
+  redisCredentialsProblem,
+  natsCredentialsProblem,
+  jwksUrlProblem,
+  sandboxProviderProblem,
+  parseHostList,
+  refuseInProduction,
+} from './production-profile.js';
 export { readConfigWithChecks, loadConfigWithChecksOrExit, type ProductionCheck } from './startup-checks.js';
 export * from './logger.js';
 export * from './errors.js';
@@ -15,7 +23,12 @@ export * from './scalars.js';
 export * from './events/types.js';
 export * from './events/traceparent.js';
 export * from './events/nats.js';
-export { natsConnectOptions, natsInboxPrefix, redactNatsUrl, type NatsConnectOptions } from './events/nats-credentials.js';
+export {
+  natsConnectOptions,
+  natsInboxPrefix,
+  redactNatsUrl,
+  type NatsConnectOptions,
+} from './events/nats-credentials.js';
 export { envelopeHeaders, parseEvent, MalformedEventError, type DeliveredMessage } from './events/envelope.js';
 export * from './events/outbox.js';
 export * from './events/outbox-settings.js';
@@ -29,4 +42,12 @@ export * from './events/replay.js';
 export * from './events/pg.js';
 export * from './demo-data.js';
 export * from './lifecycle.js';
-export { createSubgraph, type Subgraph, type SubgraphConfig, type SubgraphContext, type SubgraphOptions, type SubgraphYogaOptions, type OwnContext } from './subgraph.js';
+export {
+  createSubgraph,
+  type Subgraph,
+  type SubgraphConfig,
+  type SubgraphContext,
+  type SubgraphOptions,
+  type SubgraphYogaOptions,
+  type OwnContext,
+} from './subgraph.js';

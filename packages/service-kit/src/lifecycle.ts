@@ -40,13 +40,25 @@ export interface RunServiceOptions {
   port: number;
   /** The address to listen on (config HTTP_HOST). Default 127.0.0.1. */
   host?: string;
-  app: { handler: ServeOptions['handler']; ready: NonNullable<ServeOptions['ready']>; close: () => Promise<void>; beforeDrain?: () => Promise<void> };
+  app: {
+    handler: ServeOptions['handler'];
+    ready: NonNullable<ServeOptions['ready']>;
+    close: () => Promise<void>;
+    beforeDrain?: () => Promise<void>;
+  };
   /** Stopped in this order on shutdown, after in-flight requests and before `app.close()`. */
   workers?: { stop(): Promise<void> }[];
 }
 
 /** Serves a built app until SIGTERM/SIGINT (a service's main module). */
-export async function runService({ name, logger, port, host, app, workers = [] }: RunServiceOptions): Promise<RunningServer> {
+export async function runService({
+  name,
+  logger,
+  port,
+  host,
+  app,
+  workers = [],
+}: RunServiceOptions): Promise<RunningServer> {
   const running = await serve({
     handler: app.handler,
     logger,

@@ -48,7 +48,8 @@ export function databasePasswordProblem(url: string): string | undefined {
 export function redisCredentialsProblem(url: string): string | undefined {
   const u = parsed(url);
   if (!u) return 'is not a URL';
-  if (u.password === '') return 'has no password: Redis must require one (redis://:password@host or redis://user:password@host)';
+  if (u.password === '')
+    return 'has no password: Redis must require one (redis://:password@host or redis://user:password@host)';
   return undefined;
 }
 
@@ -56,7 +57,8 @@ export function redisCredentialsProblem(url: string): string | undefined {
 export function natsCredentialsProblem(url: string): string | undefined {
   const u = parsed(url);
   if (!u) return 'is not a URL';
-  if (u.username === '') return 'has no credentials: NATS must authenticate each service (nats://user:password@host or nats://token@host)';
+  if (u.username === '')
+    return 'has no credentials: NATS must authenticate each service (nats://user:password@host or nats://token@host)';
   return undefined;
 }
 
@@ -81,7 +83,8 @@ export function jwksUrlProblem(url: string, allowedHttpHosts: readonly string[])
 
 /** The sandbox payment provider: it approves test cards and takes no money. */
 export function sandboxProviderProblem(provider: string): string | undefined {
-  if (provider === 'sandbox') return 'selects the sandbox provider, which takes no money: choose a real provider (stripe)';
+  if (provider === 'sandbox')
+    return 'selects the sandbox provider, which takes no money: choose a real provider (stripe)';
   return undefined;
 }
 
@@ -97,8 +100,19 @@ export function parseHostList(raw: string): string[] {
     .map((entry) => {
       // An IPv6 address may be written bare (::1) or bracketed ([::1]).
       const u = parsed(`http://${entry.includes(':') && !entry.startsWith('[') ? `[${entry}]` : entry}`);
-      if (!u || entry.includes('*') || u.host !== u.hostname || u.pathname !== '/' || u.search || u.hash || u.username || bare(u.hostname) !== bare(entry)) {
-        throw new Error(`"${entry}" is not a host name (write identity.internal, 127.0.0.1 or ::1: no scheme, port, path or wildcard)`);
+      if (
+        !u ||
+        entry.includes('*') ||
+        u.host !== u.hostname ||
+        u.pathname !== '/' ||
+        u.search ||
+        u.hash ||
+        u.username ||
+        bare(u.hostname) !== bare(entry)
+      ) {
+        throw new Error(
+          `"${entry}" is not a host name (write identity.internal, 127.0.0.1 or ::1: no scheme, port, path or wildcard)`,
+        );
       }
       return bare(u.hostname);
     });
@@ -111,6 +125,8 @@ export function parseHostList(raw: string): string[] {
  */
 export function refuseInProduction(what: string, env: NodeJS.ProcessEnv = process.env): void {
   if (env.COURSEGRAPH_MODE !== 'production') return;
-  process.stderr.write(`${what} refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n`);
+  process.stderr.write(
+    `${what} refuses to run with COURSEGRAPH_MODE=production: it writes demo data (known passwords, sandbox orders).\n`,
+  );
   process.exit(2);
 }

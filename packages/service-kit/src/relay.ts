@@ -24,7 +24,10 @@ export function encodeCursor(value: string): string {
 /** Decodes a cursor made by encodeCursor; anything else is BAD_USER_INPUT. */
 export function decodeCursor(cursor: string | null | undefined): string | null {
   if (cursor == null) return null;
-  const decoded = cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const decoded =
+    cursor.length <= MAX_CURSOR_LENGTH && /^[A-Za-z0-9_-]+$/.test(cursor)
+      ? Buffer.from(cursor, 'base64url').toString('utf8')
+      : '';
   if (!decoded.startsWith('c:')) throw badInput('"after" is not a cursor from this list.', 'after');
   return decoded.slice(2);
 }

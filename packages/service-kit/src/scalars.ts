@@ -25,7 +25,8 @@ export const DateTimeScalar = new GraphQLScalarType({
   },
   parseValue: parseIso,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string.', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING)
+      throw new GraphQLError('DateTime must be a string.', { extensions: { code: 'BAD_USER_INPUT' } });
     return parseIso(ast.value);
   },
 });

@@ -58,7 +58,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     inFlight++;
     res.on('close', () => {
       inFlight--;
-      logger.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
       if (draining && inFlight === 0) drained?.();
     });
     if (draining) res.setHeader('connection', 'close');
@@ -97,7 +106,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     (shutdownPromise ??= (async () => {
       logger.info({ reason, inFlight }, 'shutting down: draining in-flight requests');
       draining = true;
-      await options.beforeDrain?.().catch((err: Error) => logger.warn({ err: err.message }, 'ending long-lived requests failed'));
+      await options
+        .beforeDrain?.()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'ending long-lived requests failed'));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

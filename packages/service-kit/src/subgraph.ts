@@ -55,7 +55,15 @@ export interface SubgraphOptions {
 
 /** A subgraph's own context fields: its Context without the shared ones (and without the index signature). */
 export type OwnContext<TContext> = {
-  [K in keyof TContext as string extends K ? never : number extends K ? never : K extends keyof SubgraphContext ? never : K]: TContext[K];
+  [
+    K in keyof TContext as string extends K
+      ? never
+      : number extends K
+        ? never
+        : K extends keyof SubgraphContext
+          ? never
+          : K
+  ]: TContext[K];
 };
 
 export interface SubgraphYogaOptions<TContext extends SubgraphContext & Record<string, unknown>> {
@@ -77,12 +85,15 @@ export interface Subgraph {
   /** The shared fields of a request's context. */
   baseContext(request: Request): Promise<SubgraphContext>;
   /** The subgraph's yoga server (kit error codes, operation limits from config) with the shared context fields. */
-  yoga<TContext extends SubgraphContext & Record<string, unknown>>(options: SubgraphYogaOptions<TContext>): YogaServerInstance<Record<string, never>, TContext>;
+  yoga<TContext extends SubgraphContext & Record<string, unknown>>(
+    options: SubgraphYogaOptions<TContext>,
+  ): YogaServerInstance<Record<string, never>, TContext>;
 }
 
 export function createSubgraph({ config, logger, getKey }: SubgraphOptions): Subgraph {
   const keys = getKey ?? (config.jwksUrl ? remoteJwks(config.jwksUrl) : undefined);
-  if (!keys) throw new Error('createSubgraph needs config.jwksUrl (IDENTITY_JWKS_URL) or getKey to verify access tokens.');
+  if (!keys)
+    throw new Error('createSubgraph needs config.jwksUrl (IDENTITY_JWKS_URL) or getKey to verify access tokens.');
   const redis = createRedis(config.redisUrl);
   const auth = createAuthVerifier({ getKey: keys, issuer: config.authIssuer, audience: config.authAudience, redis });
 
@@ -102,7 +113,11 @@ export function createSubgraph({ config, logger, getKey }: SubgraphOptions): Sub
     redis,
     auth,
     baseContext,
-    yoga: <TContext extends SubgraphContext & Record<string, unknown>>({ schema, sdl, context }: SubgraphYogaOptions<TContext>) =>
+    yoga: <TContext extends SubgraphContext & Record<string, unknown>>({
+      schema,
+      sdl,
+      context,
+    }: SubgraphYogaOptions<TContext>) =>
       createServiceYoga<TContext>({
         schema,
         logger,

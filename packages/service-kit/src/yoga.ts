@@ -53,7 +53,9 @@ export function useRequestBodyLimit(limit: number): Plugin {
       const declared = request.headers.get('content-length');
       if (declared !== null) {
         if (!/^\d+$/.test(declared)) {
-          throw new GraphQLError('The Content-Length header is not a length.', { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+          throw new GraphQLError('The Content-Length header is not a length.', {
+            extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+          });
         }
         if (Number(declared) > limit) throw bodyTooLarge();
         return;
@@ -72,14 +74,25 @@ export function useRequestBodyLimit(limit: number): Plugin {
         }),
       );
       const parse = requestParser;
-      const init = { method: request.method, headers: request.headers, signal: request.signal, body: counted, duplex: 'half' };
+      const init = {
+        method: request.method,
+        headers: request.headers,
+        signal: request.signal,
+        body: counted,
+        duplex: 'half',
+      };
       setRequestParser((req) => parse(new fetchAPI.Request(req.url, init as RequestInit)));
     },
   };
 }
 
 /** Media types a POST may carry: JSON or GraphQL. A browser cannot send any of them cross-site without a CORS preflight. */
-export const POST_CONTENT_TYPES = ['application/json', 'application/graphql-response+json', 'application/graphql', 'application/graphql+json'];
+export const POST_CONTENT_TYPES = [
+  'application/json',
+  'application/graphql-response+json',
+  'application/graphql',
+  'application/graphql+json',
+];
 
 /**
  * CSRF prevention: a POST must declare a JSON or GraphQL content type. The types an HTML form (or a
@@ -143,12 +156,24 @@ export function useFixedErrorCodes(): Plugin {
       // Yoga reads `http` for the status code and strips it from the body.
       ...(http ? { http } : {}),
     };
-    return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions,
+    });
   };
   return {
     onResultProcess({ result, setResult }) {
-      if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors) return;
-      setResult({ ...result, errors: result.errors.map((e) => normalise(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message)))) });
+      if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors)
+        return;
+      setResult({
+        ...result,
+        errors: result.errors.map((e) =>
+          normalise(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message))),
+        ),
+      });
     },
   };
 }

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  SignJWT,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  type CryptoKey,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { GraphQLError } from 'graphql';
 import { createRedis, type Redis } from '../src/redis.js';
 import {
@@ -45,7 +53,13 @@ function countingVerifier(cacheSize?: number, recheckAfterMs?: number) {
     if (counter.keyWithdrawn) throw new Error('no such key');
     return localKeys(header, token);
   };
-  const options = { getKey, issuer: ISSUER, audience: AUDIENCE, redis, ...(recheckAfterMs === undefined ? {} : { recheckAfterMs }) };
+  const options = {
+    getKey,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    redis,
+    ...(recheckAfterMs === undefined ? {} : { recheckAfterMs }),
+  };
   return { verifier: createAuthVerifier(cacheSize === undefined ? options : { ...options, cacheSize }), counter };
 }
 
@@ -97,7 +111,16 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 function validPayload() {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: randomUUID(), sid: randomUUID(), role: 'ADMIN', iat_ms: Date.now(), iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 900 };
+  return {
+    sub: randomUUID(),
+    sid: randomUUID(),
+    role: 'ADMIN',
+    iat_ms: Date.now(),
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 900,
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<GraphQLError> {
@@ -272,7 +295,12 @@ describe('verified-token cache', () => {
     const uncached = countingVerifier(0);
     for (let i = 0; i < 3; i++) {
       for (const { verifier } of [cached, uncached]) {
-        expect(await verifier.verify(token)).toEqual({ userId: sub, role: 'INSTRUCTOR', sessionId: sid, issuedAtMs: expect.any(Number) });
+        expect(await verifier.verify(token)).toEqual({
+          userId: sub,
+          role: 'INSTRUCTOR',
+          sessionId: sid,
+          issuedAtMs: expect.any(Number),
+        });
       }
     }
     expect(cached.counter.getKeyCalls).toBe(1);
@@ -287,42 +315,48 @@ describe('verified-token cache', () => {
     expect((await verifier.verify(token)).role).toBe('LEARNER');
   });
 
-  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])('refuses a token verified before right after its session is revoked (cacheSize $cacheSize)', async ({ cacheSize }) => {
-    const { verifier, counter } = countingVerifier(cacheSize);
-    const { sub, sid } = ids();
-    const token = await sign({ sub, sid });
-    const sameUserOtherSession = await sign({ sub });
-    await verifier.verify(token);
-    await verifier.verify(token);
-    await verifier.verify(sameUserOtherSession);
-    const checksBefore = counter.getKeyCalls;
+  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])(
+    'refuses a token verified before right after its session is revoked (cacheSize $cacheSize)',
+    async ({ cacheSize }) => {
+      const { verifier, counter } = countingVerifier(cacheSize);
+      const { sub, sid } = ids();
+      const token = await sign({ sub, sid });
+      const sameUserOtherSession = await sign({ sub });
+      await verifier.verify(token);
+      await verifier.verify(token);
+      await verifier.verify(sameUserOtherSession);
+      const checksBefore = counter.getKeyCalls;
 
-    await revokeSessionAccess(redis, sid, 900);
+      await revokeSessionAccess(redis, sid, 900);
 
-    await expectRejected(verifier.verify(token), REVOKED);
-    await expectRejected(verifier.verify(token), REVOKED);
-    expect((await verifier.verify(sameUserOtherSession)).userId).toBe(sub);
-    // With the cache on, the refusal came from the cached path (no new signature check).
-    if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
-  });
+      await expectRejected(verifier.verify(token), REVOKED);
+      await expectRejected(verifier.verify(token), REVOKED);
+      expect((await verifier.verify(sameUserOtherSession)).userId).toBe(sub);
+      // With the cache on, the refusal came from the cached path (no new signature check).
+      if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
+    },
+  );
 
-  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])('refuses a token verified before right after revokeUserAccessBefore (cacheSize $cacheSize)', async ({ cacheSize }) => {
-    const { verifier, counter } = countingVerifier(cacheSize);
-    const { sub } = ids();
-    const markMs = Date.now();
-    const token = await sign({ sub, iatMs: markMs - 1_000 });
-    const issuedAfter = await sign({ sub, iatMs: markMs + 1 });
-    await verifier.verify(token);
-    await verifier.verify(token);
-    await verifier.verify(issuedAfter);
-    const checksBefore = counter.getKeyCalls;
+  it.each([{ cacheSize: undefined }, { cacheSize: 0 }])(
+    'refuses a token verified before right after revokeUserAccessBefore (cacheSize $cacheSize)',
+    async ({ cacheSize }) => {
+      const { verifier, counter } = countingVerifier(cacheSize);
+      const { sub } = ids();
+      const markMs = Date.now();
+      const token = await sign({ sub, iatMs: markMs - 1_000 });
+      const issuedAfter = await sign({ sub, iatMs: markMs + 1 });
+      await verifier.verify(token);
+      await verifier.verify(token);
+      await verifier.verify(issuedAfter);
+      const checksBefore = counter.getKeyCalls;
 
-    await revokeUserAccessBefore(redis, sub, 900, markMs);
+      await revokeUserAccessBefore(redis, sub, 900, markMs);
 
-    await expectRejected(verifier.verify(token), REVOKED);
-    expect((await verifier.verify(issuedAfter)).issuedAtMs).toBe(markMs + 1);
-    if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
-  });
+      await expectRejected(verifier.verify(token), REVOKED);
+      expect((await verifier.verify(issuedAfter)).issuedAtMs).toBe(markMs + 1);
+      if (cacheSize === undefined) expect(counter.getKeyCalls).toBe(checksBefore);
+    },
+  );
 
   it('refuses a cached token once its exp passes, with the expiry message, and forgets it', async () => {
     const { verifier, counter } = countingVerifier();
@@ -363,7 +397,11 @@ describe('verified-token cache', () => {
 
     // The same header and payload signed by another key, and the real signature with one character changed.
     const signedByOther = Buffer.from(
-      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, otherPrivateKey, new TextEncoder().encode(`${header}.${payload}`)),
+      await crypto.subtle.sign(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        otherPrivateKey,
+        new TextEncoder().encode(`${header}.${payload}`),
+      ),
     ).toString('base64url');
     const changed = signature[10] === 'A' ? 'B' : 'A';
     const tampered = [
@@ -407,7 +445,9 @@ describe('verified-token cache', () => {
 
   it('refuses a cacheSize that is not a whole number >= 0', () => {
     for (const cacheSize of [-1, 1.5, Number.NaN]) {
-      expect(() => createAuthVerifier({ getKey: localKeys, issuer: ISSUER, audience: AUDIENCE, redis, cacheSize })).toThrow(/cacheSize/);
+      expect(() =>
+        createAuthVerifier({ getKey: localKeys, issuer: ISSUER, audience: AUDIENCE, redis, cacheSize }),
+      ).toThrow(/cacheSize/);
     }
   });
 });

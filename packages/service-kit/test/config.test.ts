@@ -5,7 +5,12 @@ const spec = {
   port: { env: 'PORT', default: 4001, parse: parse.port, doc: 'HTTP port' },
   debug: { env: 'DEBUG_SQL', default: false, parse: parse.boolean, doc: 'log SQL' },
   databaseUrl: { env: 'DATABASE_URL', parse: parse.url, doc: 'PostgreSQL connection string' },
-  mode: { env: 'COURSEGRAPH_MODE', default: 'development', parse: parse.oneOf('development', 'production', 'test'), doc: 'mode' },
+  mode: {
+    env: 'COURSEGRAPH_MODE',
+    default: 'development',
+    parse: parse.oneOf('development', 'production', 'test'),
+    doc: 'mode',
+  },
 } satisfies ConfigSpec;
 
 function problemsOf(fn: () => unknown): string[] {
@@ -25,7 +30,9 @@ describe('readConfig', () => {
     expect(problems).toHaveLength(3);
     expect(problems.find((p) => p.startsWith('PORT='))).toMatch(/PORT="99999": expected a TCP port/);
     expect(problems.find((p) => p.startsWith('DEBUG_SQL='))).toMatch(/DEBUG_SQL="maybe": expected true or false/);
-    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(/DATABASE_URL is required \(PostgreSQL connection string\)/);
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(
+      /DATABASE_URL is required \(PostgreSQL connection string\)/,
+    );
 
     // The message lists all three, so a single log line tells the operator everything.
     try {
@@ -38,7 +45,11 @@ describe('readConfig', () => {
   });
 
   it('applies defaults for unset and empty variables and parses the rest', () => {
-    const config = readConfig(spec, { DATABASE_URL: 'postgres://db.local:5432/app', DEBUG_SQL: '', COURSEGRAPH_MODE: 'test' });
+    const config = readConfig(spec, {
+      DATABASE_URL: 'postgres://db.local:5432/app',
+      DEBUG_SQL: '',
+      COURSEGRAPH_MODE: 'test',
+    });
     expect(config).toEqual({ port: 4001, debug: false, databaseUrl: 'postgres://db.local:5432/app', mode: 'test' });
   });
 
@@ -58,7 +69,9 @@ describe('readConfig', () => {
   });
 
   it('refuses a listen address that is not one', () => {
-    expect(() => readConfig(commonSettings, { HTTP_HOST: 'http://0.0.0.0/' })).toThrow(/HTTP_HOST="http:\/\/0\.0\.0\.0\/": expected an address or host name/);
+    expect(() => readConfig(commonSettings, { HTTP_HOST: 'http://0.0.0.0/' })).toThrow(
+      /HTTP_HOST="http:\/\/0\.0\.0\.0\/": expected an address or host name/,
+    );
     expect(readConfig(commonSettings, { HTTP_HOST: '0.0.0.0' }).httpHost).toBe('0.0.0.0');
   });
 
@@ -85,7 +98,9 @@ describe('readConfig', () => {
       limitMaxCostAdmin: 50000,
       limitDefaultListSize: 10,
     });
-    expect(problemsOf(() => readConfig(commonSettings, { COURSEGRAPH_MODE: 'prod', LOG_LEVEL: 'verbose' }))).toHaveLength(2);
+    expect(
+      problemsOf(() => readConfig(commonSettings, { COURSEGRAPH_MODE: 'prod', LOG_LEVEL: 'verbose' })),
+    ).toHaveLength(2);
   });
 });
 
@@ -112,7 +127,9 @@ describe('loadConfigOrExit', () => {
   });
 
   it('returns the config when it is valid', () => {
-    expect(loadConfigOrExit(spec, { DATABASE_URL: 'postgres://db.local/app' }).databaseUrl).toBe('postgres://db.local/app');
+    expect(loadConfigOrExit(spec, { DATABASE_URL: 'postgres://db.local/app' }).databaseUrl).toBe(
+      'postgres://db.local/app',
+    );
   });
 });
 
@@ -128,13 +145,15 @@ describe('parse helpers', () => {
 
   it('positiveInt rejects zero, negatives and fractions', () => {
     expect(parse.positiveInt('3')).toBe(3);
-    for (const bad of ['0', '-2', '1.5', 'ten']) expect(() => parse.positiveInt(bad), bad).toThrow('expected a positive integer');
+    for (const bad of ['0', '-2', '1.5', 'ten'])
+      expect(() => parse.positiveInt(bad), bad).toThrow('expected a positive integer');
   });
 
   it('boolean accepts the usual spellings, case-insensitively, and nothing else', () => {
     for (const yes of ['1', 'true', 'TRUE', 'yes', 'On']) expect(parse.boolean(yes), yes).toBe(true);
     for (const no of ['0', 'false', 'False', 'no', 'OFF']) expect(parse.boolean(no), no).toBe(false);
-    for (const bad of ['maybe', 'truthy', ' true', '2', 'y']) expect(() => parse.boolean(bad), bad).toThrow('expected true or false');
+    for (const bad of ['maybe', 'truthy', ' true', '2', 'y'])
+      expect(() => parse.boolean(bad), bad).toThrow('expected true or false');
   });
 
   it('oneOf accepts exactly the listed values', () => {

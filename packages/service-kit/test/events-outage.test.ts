@@ -37,14 +37,34 @@ describe('event backbone with NATS unavailable', () => {
     const natsUrl = nats.url;
     const type = pingEvent(ctx);
     const calls = new Map<string, number>();
-    const handler = on(type, async (_tx, event: ReceivedEvent) => { calls.set(event.id, (calls.get(event.id) ?? 0) + 1); });
+    const handler = on(type, async (_tx, event: ReceivedEvent) => {
+      calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+    });
     const enqueue = (key: string) => scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key }));
     const outboxRow = async (id: string) =>
-      (await scratch.pool.query(`select attempts, published_at, last_error from "${ctx}".outbox_events where id = $1`, [id])).rows[0];
+      (
+        await scratch.pool.query(
+          `select attempts, published_at, last_error from "${ctx}".outbox_events where id = $1`,
+          [id],
+        )
+      ).rows[0];
 
-    relay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl, logger, pollIntervalMs: 200, publishTimeoutMs: 500 });
+    relay = await startOutboxRelay({
+      context: ctx,
+      databaseUrl: scratch.databaseUrl,
+      natsUrl,
+      logger,
+      pollIntervalMs: 200,
+      publishTimeoutMs: 500,
+    });
     consumer = await startConsumer({
-      context: ctx, name: 'outage', stream: ctx.toUpperCase(), natsUrl, logger, transaction: scratch.transaction, handlers: [handler],
+      context: ctx,
+      name: 'outage',
+      stream: ctx.toUpperCase(),
+      natsUrl,
+      logger,
+      transaction: scratch.transaction,
+      handlers: [handler],
     });
     const before = await enqueue('before');
     await waitFor(() => calls.get(before) === 1, 15_000, 'the event before the outage');
@@ -53,7 +73,14 @@ describe('event backbone with NATS unavailable', () => {
     const during = await enqueue('during');
     // The relay keeps trying: the row records why it is not published and stays unpublished, but an
     // outage is not the row's fault, so it counts no attempt toward parking however long it lasts.
-    const failed = await waitFor(async () => { const row = await outboxRow(during); return row.last_error ? row : null; }, 15_000, 'a failed attempt');
+    const failed = await waitFor(
+      async () => {
+        const row = await outboxRow(during);
+        return row.last_error ? row : null;
+      },
+      15_000,
+      'a failed attempt',
+    );
     expect(failed.published_at).toBeNull();
     expect(failed.attempts).toBe(0);
     // A relay started while NATS is down starts anyway and stops cleanly.
@@ -66,7 +93,9 @@ describe('event backbone with NATS unavailable', () => {
     await waitFor(() => calls.get(after) === 1, 15_000, 'the event after the outage');
     expect((await outboxRow(during)).published_at).not.toBeNull();
     expect([...calls.values()]).toEqual([1, 1, 1]);
-    const processed = await scratch.pool.query(`select count(*)::int as n from "${ctx}".processed_events where consumer = 'outage'`);
+    const processed = await scratch.pool.query(
+      `select count(*)::int as n from "${ctx}".processed_events where consumer = 'outage'`,
+    );
     expect(processed.rows[0].n).toBe(3);
   });
 });

@@ -22,13 +22,16 @@ describe('traceparent', () => {
 
   it('rejects what W3C trace-context forbids', () => {
     for (const bad of [
-      '', 'nope', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // unknown version
+      '',
+      'nope',
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // unknown version
       '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01', // uppercase
       '00-00000000000000000000000000000000-00f067aa0ba902b7-01', // zero trace id
       '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // zero parent id
       '00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01', // short trace id
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
-    ]) expect(isTraceparent(bad), bad).toBe(false);
+    ])
+      expect(isTraceparent(bad), bad).toBe(false);
     expect(isTraceparent(42)).toBe(false);
   });
 });

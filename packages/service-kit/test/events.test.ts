@@ -30,13 +30,21 @@ let relay: OutboxRelay;
 const consumers: EventConsumer[] = [];
 
 beforeAll(async () => {
-  scratch = await createScratchContext('evtest',
-    'create table $schema.projection (consumer text not null, event_id uuid not null, key text not null, primary key (consumer, event_id));');
+  scratch = await createScratchContext(
+    'evtest',
+    'create table $schema.projection (consumer text not null, event_id uuid not null, key text not null, primary key (consumer, event_id));',
+  );
   ctx = scratch.context;
   stream = ctx.toUpperCase();
   nc = await connect(natsConnectOptions(NATS_URL));
   jsm = await jetstreamManager(nc);
-  relay = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl: NATS_URL, logger, pollIntervalMs: 200 });
+  relay = await startOutboxRelay({
+    context: ctx,
+    databaseUrl: scratch.databaseUrl,
+    natsUrl: NATS_URL,
+    logger,
+    pollIntervalMs: 200,
+  });
 });
 
 afterAll(async () => {
@@ -52,27 +60,43 @@ const enqueue = (type: EventType, payload: Partial<Ping>, traceparent?: string) 
   scratch.transaction((tx) => enqueueEvent(tx, ctx, type, payload, { traceparent }));
 
 /** A consumer whose handler records each call and writes one projection row per event. */
-async function consume(name: string, types: EventType[], opts: { fail?: (e: ReceivedEvent, calls: number) => boolean; maxDeliver?: number } = {}) {
+async function consume(
+  name: string,
+  types: EventType[],
+  opts: { fail?: (e: ReceivedEvent, calls: number) => boolean; maxDeliver?: number } = {},
+) {
   const calls = new Map<string, number>();
   const events: ReceivedEvent[] = [];
   const handle = async (tx: PgExecutor, event: ReceivedEvent) => {
     const n = (calls.get(event.id) ?? 0) + 1;
     calls.set(event.id, n);
-    await tx.$executeRawUnsafe(`insert into "${ctx}".projection (consumer, event_id, key) values ($1, $2, $3)`,
-      name, event.id, (event.payload as unknown as Ping).key);
+    await tx.$executeRawUnsafe(
+      `insert into "${ctx}".projection (consumer, event_id, key) values ($1, $2, $3)`,
+      name,
+      event.id,
+      (event.payload as unknown as Ping).key,
+    );
     if (opts.fail?.(event, n)) throw new Error(`refused ${(event.payload as unknown as Ping).key} (call ${n})`);
     events.push(event);
   };
   const consumer = await startConsumer({
-    context: ctx, name, stream, natsUrl: NATS_URL, logger, transaction: scratch.transaction,
-    handlers: types.map((t) => on(t, handle)), maxDeliver: opts.maxDeliver ?? 5, backoffMs: [50, 100],
+    context: ctx,
+    name,
+    stream,
+    natsUrl: NATS_URL,
+    logger,
+    transaction: scratch.transaction,
+    handlers: types.map((t) => on(t, handle)),
+    maxDeliver: opts.maxDeliver ?? 5,
+    backoffMs: [50, 100],
   });
   consumers.push(consumer);
   return { consumer, calls, events };
 }
 
 const rows = async (sql: string, ...values: unknown[]) => (await scratch.pool.query(sql, values)).rows;
-const projected = async (name: string) => rows(`select key from "${ctx}".projection where consumer = $1 order by key`, name);
+const projected = async (name: string) =>
+  rows(`select key from "${ctx}".projection where consumer = $1 order by key`, name);
 const processedCount = async (name: string) =>
   Number((await rows(`select count(*) as n from "${ctx}".processed_events where consumer = $1`, name))[0].n);
 /** The durable consumer has settled every message of the stream (acked or terminated). */
@@ -121,14 +145,20 @@ describe('event backbone', () => {
     const type = pingEvent(ctx, 'rollback');
     const { events } = await consume('rollback', [type]);
     let rolledBackId = '';
-    await expect(scratch.transaction(async (tx) => {
-      rolledBackId = await enqueueEvent(tx, ctx, type, { key: 'never' });
-      throw new Error('the state change failed');
-    })).rejects.toThrow('the state change failed');
+    await expect(
+      scratch.transaction(async (tx) => {
+        rolledBackId = await enqueueEvent(tx, ctx, type, { key: 'never' });
+        throw new Error('the state change failed');
+      }),
+    ).rejects.toThrow('the state change failed');
     await enqueue(type, { key: 'after' });
 
     // Relayed in id order, so once "after" arrived the rolled-back one would have too.
-    await waitFor(() => events.some((e) => (e.payload as unknown as Ping).key === 'after'), 15_000, 'the committed event');
+    await waitFor(
+      () => events.some((e) => (e.payload as unknown as Ping).key === 'after'),
+      15_000,
+      'the committed event',
+    );
     expect(events.map((e) => (e.payload as unknown as Ping).key)).toEqual(['after']);
     expect(await rows(`select id from "${ctx}".outbox_events where id = $1`, rolledBackId)).toHaveLength(0);
   });
@@ -138,13 +168,19 @@ describe('event backbone', () => {
     const { calls } = await consume('dup', [type]);
     const id = await enqueue(type, { key: 'once' });
     await waitFor(() => calls.get(id) === 1, 15_000, 'first delivery');
-    const subjectCount = async () => (await jsm.streams.info(stream, { subjects_filter: type.subject })).state.subjects?.[type.subject] ?? 0;
+    const subjectCount = async () =>
+      (await jsm.streams.info(stream, { subjects_filter: type.subject })).state.subjects?.[type.subject] ?? 0;
     const republish = async () => {
       const before = relay.published;
       await rows(`update "${ctx}".outbox_events set published_at = null where id = $1`, id);
-      await waitFor(async () => relay.published > before
-        && (await rows(`select 1 from "${ctx}".outbox_events where id = $1 and published_at is not null`, id)).length === 1,
-      15_000, 'the relay to publish again');
+      await waitFor(
+        async () =>
+          relay.published > before &&
+          (await rows(`select 1 from "${ctx}".outbox_events where id = $1 and published_at is not null`, id)).length ===
+            1,
+        15_000,
+        'the relay to publish again',
+      );
     };
 
     // Within the duplicate window JetStream drops the second copy.
@@ -181,7 +217,8 @@ describe('event backbone', () => {
   it('dead-letters an event whose handler always fails after maxDeliver, and goes on', async () => {
     const type = pingEvent(ctx, 'poison');
     const { calls, events, consumer } = await consume('poison', [type], {
-      maxDeliver: 3, fail: (e) => (e.payload as unknown as Ping).key === 'poison',
+      maxDeliver: 3,
+      fail: (e) => (e.payload as unknown as Ping).key === 'poison',
     });
     const badId = await enqueue(type, { key: 'poison', note: 'bad' });
     const goodId = await enqueue(type, { key: 'fine' });
@@ -213,7 +250,13 @@ describe('event backbone', () => {
     const id = '0190a0b0-c0d0-7e00-8000-000000000001';
     await js.publish(type.subject, new Uint8Array([0x0a, 100, 0x41]), {
       msgID: id,
-      headers: envelopeHeaders({ id, subject: type.subject, source: ctx, time: new Date(), traceparent: newTraceparent() }),
+      headers: envelopeHeaders({
+        id,
+        subject: type.subject,
+        source: ctx,
+        time: new Date(),
+        traceparent: newTraceparent(),
+      }),
     });
     await enqueue(type, { key: 'valid' });
 
@@ -223,12 +266,17 @@ describe('event backbone', () => {
     const dl = await waitFor(() => deadLetter('malformed'), 15_000, 'the dead letters');
     expect(dl.header.get('x-delivery-count')).toBe('1');
     expect(dl.header.get('x-error')).toMatch(/payload is not a coursegraph.testing.v1.Ping/);
-    const count = (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: `deadletter.${ctx}.malformed` })).state.subjects;
+    const count = (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: `deadletter.${ctx}.malformed` })).state
+      .subjects;
     expect(count?.[`deadletter.${ctx}.malformed`]).toBe(2);
   });
 
   it('consumes several event types and acks events it has no handler for', async () => {
-    const [a, b, other] = [pingEvent(ctx, 'multi', 'a'), pingEvent(ctx, 'multi', 'b'), pingEvent(ctx, 'multi', 'other')];
+    const [a, b, other] = [
+      pingEvent(ctx, 'multi', 'a'),
+      pingEvent(ctx, 'multi', 'b'),
+      pingEvent(ctx, 'multi', 'other'),
+    ];
     const { events } = await consume('multi', [a, b]);
     await enqueue(a, { key: '1' });
     await enqueue(other, { key: 'ignored' });
@@ -259,12 +307,23 @@ describe('event backbone', () => {
   it('lets several relays of one context share the outbox without publishing a row twice', async () => {
     const type = pingEvent(ctx, 'shared');
     const { events } = await consume('shared', [type]);
-    const second = await startOutboxRelay({ context: ctx, databaseUrl: scratch.databaseUrl, natsUrl: NATS_URL, logger, batchSize: 10, pollIntervalMs: 200 });
+    const second = await startOutboxRelay({
+      context: ctx,
+      databaseUrl: scratch.databaseUrl,
+      natsUrl: NATS_URL,
+      logger,
+      batchSize: 10,
+      pollIntervalMs: 200,
+    });
     const before = relay.published;
     try {
-      await Promise.all(Array.from({ length: 8 }, (_, w) => (async () => {
-        for (let i = 0; i < 25; i++) await enqueue(type, { key: `w${w}-${i}` });
-      })()));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, w) =>
+          (async () => {
+            for (let i = 0; i < 25; i++) await enqueue(type, { key: `w${w}-${i}` });
+          })(),
+        ),
+      );
       await waitFor(() => events.length === 200, 30_000, '200 events');
       await waitFor(() => caughtUp('shared'), 15_000, 'the consumer to settle');
     } finally {
@@ -286,12 +345,23 @@ describe('event backbone', () => {
     await rows(`insert into "${ctx}".projection values ('replay', '0190a0b0-c0d0-7e00-8000-0000000000ff', 'stray')`);
 
     const handler = on(type, async (tx: PgExecutor, event) => {
-      await tx.$executeRawUnsafe(`insert into "${ctx}".projection (consumer, event_id, key) values ('replay', $1, $2)`,
-        event.id, (event.payload as unknown as Ping).key);
+      await tx.$executeRawUnsafe(
+        `insert into "${ctx}".projection (consumer, event_id, key) values ('replay', $1, $2)`,
+        event.id,
+        (event.payload as unknown as Ping).key,
+      );
     });
     const result = await replayConsumer({
-      context: ctx, name: 'replay', stream, natsUrl: NATS_URL, logger, transaction: scratch.transaction, handlers: [handler],
-      reset: async (tx) => { await tx.$executeRawUnsafe(`delete from "${ctx}".projection where consumer = 'replay'`); },
+      context: ctx,
+      name: 'replay',
+      stream,
+      natsUrl: NATS_URL,
+      logger,
+      transaction: scratch.transaction,
+      handlers: [handler],
+      reset: async (tx) => {
+        await tx.$executeRawUnsafe(`delete from "${ctx}".projection where consumer = 'replay'`);
+      },
     });
     expect(result.events).toBe(5);
     expect((await projected('replay')).map((r) => r.key)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
@@ -308,11 +378,23 @@ describe('event backbone', () => {
   it('rejects bad input before writing anything', async () => {
     const type = pingEvent(ctx, 'input');
     await expect(enqueue(type, { key: 'x' }, 'not-a-traceparent')).rejects.toThrow(/invalid traceparent/);
-    await expect(scratch.transaction((tx) => enqueueEvent(tx, 'Bad-Name', type, {}))).rejects.toThrow(/invalid context name/);
-    await expect(scratch.transaction((tx) => enqueueEvent(tx, 'other_ctx', type, {}))).rejects.toThrow(/cannot publish/);
+    await expect(scratch.transaction((tx) => enqueueEvent(tx, 'Bad-Name', type, {}))).rejects.toThrow(
+      /invalid context name/,
+    );
+    await expect(scratch.transaction((tx) => enqueueEvent(tx, 'other_ctx', type, {}))).rejects.toThrow(
+      /cannot publish/,
+    );
     expect(await rows(`select 1 from "${ctx}".outbox_events where subject = $1`, type.subject)).toHaveLength(0);
-    await expect(startConsumer({
-      context: ctx, name: 'has.dot', stream, natsUrl: NATS_URL, logger, transaction: scratch.transaction, handlers: [on(type, async () => {})],
-    })).rejects.toThrow(/invalid consumer name/);
+    await expect(
+      startConsumer({
+        context: ctx,
+        name: 'has.dot',
+        stream,
+        natsUrl: NATS_URL,
+        logger,
+        transaction: scratch.transaction,
+        handlers: [on(type, async () => {})],
+      }),
+    ).rejects.toThrow(/invalid consumer name/);
   });
 });

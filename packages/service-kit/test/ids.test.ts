@@ -33,7 +33,13 @@ describe('isUuid', () => {
   it('accepts UUIDs in either case and rejects anything else', () => {
     expect(isUuid('0190f5d2-7a3b-7c4d-8e5f-0123456789ab')).toBe(true);
     expect(isUuid('0190F5D2-7A3B-7C4D-8E5F-0123456789AB')).toBe(true);
-    for (const bad of ['', 'not-a-uuid', '0190f5d27a3b7c4d8e5f0123456789ab', '0190f5d2-7a3b-7c4d-8e5f-0123456789ab ', '{0190f5d2-7a3b-7c4d-8e5f-0123456789ab}']) {
+    for (const bad of [
+      '',
+      'not-a-uuid',
+      '0190f5d27a3b7c4d8e5f0123456789ab',
+      '0190f5d2-7a3b-7c4d-8e5f-0123456789ab ',
+      '{0190f5d2-7a3b-7c4d-8e5f-0123456789ab}',
+    ]) {
       expect(isUuid(bad), bad).toBe(false);
     }
   });

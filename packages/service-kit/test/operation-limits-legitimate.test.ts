@@ -9,7 +9,15 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { getIntrospectionQuery, getOperationAST, parse } from 'graphql';
 import {
-  analyseShape, costLimitFor, costTableFromSdl, operationCost, operationLimitSettings, readConfig, shapeRefusal, withTokenLimit, countTokens,
+  analyseShape,
+  costLimitFor,
+  costTableFromSdl,
+  operationCost,
+  operationLimitSettings,
+  readConfig,
+  shapeRefusal,
+  withTokenLimit,
+  countTokens,
   type CallerClass,
 } from '../src/index.js';
 // The bench's checked workloads.
@@ -18,8 +26,14 @@ import { CATALOG_QUERY, DEEP_QUERY, MUTATION } from '../../../test/bench/gateway
 const config = readConfig(operationLimitSettings, {});
 const supergraphSdl = readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8');
 const table = costTableFromSdl(supergraphSdl);
-const subgraphs = JSON.parse(readFileSync(new URL('../../../schema/subgraphs.json', import.meta.url), 'utf8')).subgraphs as Record<string, { sdl: string }>;
-const subgraphTables = new Map(Object.entries(subgraphs).map(([name, { sdl }]) => [name, costTableFromSdl(readFileSync(new URL(`../../../${sdl}`, import.meta.url), 'utf8'))]));
+const subgraphs = JSON.parse(readFileSync(new URL('../../../schema/subgraphs.json', import.meta.url), 'utf8'))
+  .subgraphs as Record<string, { sdl: string }>;
+const subgraphTables = new Map(
+  Object.entries(subgraphs).map(([name, { sdl }]) => [
+    name,
+    costTableFromSdl(readFileSync(new URL(`../../../${sdl}`, import.meta.url), 'utf8')),
+  ]),
+);
 
 // The gateway's own query planner (what @apollo/gateway runs), to see the queries each subgraph gets.
 const require = createRequire(import.meta.url);
@@ -29,11 +43,29 @@ const supergraph = Supergraph.build(supergraphSdl);
 const planner = new QueryPlanner(supergraph);
 const apiSchema = supergraph.schema.toAPISchema();
 
-interface PlanNode { kind: string; serviceName?: string; operation?: string; nodes?: PlanNode[]; node?: PlanNode; main?: PlanNode; deferred?: { node?: PlanNode }[]; ifClause?: PlanNode; elseClause?: PlanNode }
+interface PlanNode {
+  kind: string;
+  serviceName?: string;
+  operation?: string;
+  nodes?: PlanNode[];
+  node?: PlanNode;
+  main?: PlanNode;
+  deferred?: { node?: PlanNode }[];
+  ifClause?: PlanNode;
+  elseClause?: PlanNode;
+}
 function fetchesOf(node: PlanNode | undefined, out: { serviceName: string; operation: string }[] = []) {
   if (!node) return out;
   if (node.kind === 'Fetch') out.push({ serviceName: node.serviceName!, operation: node.operation! });
-  for (const child of [...(node.nodes ?? []), node.node, node.main, node.ifClause, node.elseClause, ...(node.deferred ?? []).map((d) => d.node)]) fetchesOf(child, out);
+  for (const child of [
+    ...(node.nodes ?? []),
+    node.node,
+    node.main,
+    node.ifClause,
+    node.elseClause,
+    ...(node.deferred ?? []).map((d) => d.node),
+  ])
+    fetchesOf(child, out);
   return out;
 }
 
@@ -44,7 +76,8 @@ interface Legitimate {
   variables?: Record<string, unknown>;
 }
 
-const COURSE_CARD = 'id slug title summary isFree price { amountMinor currency } level language category { slug name } instructor { id name } lessonCount enrollmentCount';
+const COURSE_CARD =
+  'id slug title summary isFree price { amountMinor currency } level language category { slug name } instructor { id name } lessonCount enrollmentCount';
 
 const LEGITIMATE: Legitimate[] = [
   {
@@ -72,7 +105,11 @@ const LEGITIMATE: Legitimate[] = [
       myNotificationPreferences { category channel frequency }
     }`,
   },
-  { name: 'catalog page (50)', caller: 'anonymous', query: `{ catalog(first: 50, sort: NEWEST) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${COURSE_CARD} } } } categories { slug name courseCount } }` },
+  {
+    name: 'catalog page (50)',
+    caller: 'anonymous',
+    query: `{ catalog(first: 50, sort: NEWEST) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${COURSE_CARD} } } } categories { slug name courseCount } }`,
+  },
   {
     name: 'course page',
     caller: 'anonymous',
@@ -125,16 +162,29 @@ const LEGITIMATE: Legitimate[] = [
   {
     name: 'GraphiQL introspection (all options)',
     caller: 'admin',
-    query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }),
+    query: getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    }),
   },
   { name: 'bench: catalog workload', caller: 'anonymous', query: CATALOG_QUERY, variables: { first: 20 } },
   { name: 'bench: catalog workload at 50', caller: 'anonymous', query: CATALOG_QUERY, variables: { first: 50 } },
   { name: 'bench: deep workload', caller: 'signed-in', query: DEEP_QUERY },
-  { name: 'bench: mutation workload', caller: 'signed-in', query: MUTATION, variables: { courseId: 'c', lessonId: 'l' } },
+  {
+    name: 'bench: mutation workload',
+    caller: 'signed-in',
+    query: MUTATION,
+    variables: { courseId: 'c', lessonId: 'l' },
+  },
   {
     name: 'bench: learner state',
     caller: 'signed-in',
-    query: 'query LearnerState { me { id enrollments(first: 50) { edges { node { id status course { id title modules { lessons { id } } } progress { completedLessonIds } } } } orders(first: 1) { totalCount } } }',
+    query:
+      'query LearnerState { me { id enrollments(first: 50) { edges { node { id status course { id title modules { lessons { id } } } progress { completedLessonIds } } } } orders(first: 1) { totalCount } } }',
   },
   {
     name: 'catalog with a fragment used at two levels',
@@ -145,7 +195,8 @@ const LEGITIMATE: Legitimate[] = [
   {
     name: 'checkout',
     caller: 'signed-in',
-    query: 'mutation($i: CheckoutInput!) { checkout(input: $i) { replayed order { id status total { amountMinor currency } payments { id } } } }',
+    query:
+      'mutation($i: CheckoutInput!) { checkout(input: $i) { replayed order { id status total { amountMinor currency } payments { id } } } }',
     variables: { i: {} },
   },
 ];
@@ -179,9 +230,14 @@ describe('the legitimate operations stay under the default limits', () => {
       for (const fetch of fetches) {
         const subgraphTable = subgraphTables.get(fetch.serviceName)!;
         const document = withTokenLimit(parse, config.limitMaxTokens)(fetch.operation);
-        expect(shapeRefusal(analyseShape(document, subgraphTable), config), `${fetch.serviceName}: ${fetch.operation}`).toBeNull();
+        expect(
+          shapeRefusal(analyseShape(document, subgraphTable), config),
+          `${fetch.serviceName}: ${fetch.operation}`,
+        ).toBeNull();
         if (!fetch.operation.includes('_entities')) {
-          const cost = operationCost(document, getOperationAST(document)!, subgraphTable, variables, { defaultListSize: config.limitDefaultListSize });
+          const cost = operationCost(document, getOperationAST(document)!, subgraphTable, variables, {
+            defaultListSize: config.limitDefaultListSize,
+          });
           expect(cost, `${fetch.serviceName}: ${fetch.operation}`).toBeLessThanOrEqual(costLimitFor(config, caller));
         }
       }

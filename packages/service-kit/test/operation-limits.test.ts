@@ -8,7 +8,15 @@ import { getIntrospectionQuery, getOperationAST, parse } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import {
-  OPERATION_BATCH, analyseShape, costTableFromSdl, createLogger, createServiceYoga, operationCost, operationLimitSettings, readConfig, type Viewer,
+  OPERATION_BATCH,
+  analyseShape,
+  costTableFromSdl,
+  createLogger,
+  createServiceYoga,
+  operationCost,
+  operationLimitSettings,
+  readConfig,
+  type Viewer,
 } from '../src/index.js';
 
 const typeDefs = /* GraphQL */ `
@@ -18,15 +26,44 @@ const typeDefs = /* GraphQL */ `
     categories: [Category!]!
     hello: String!
   }
-  type Mutation { rename(id: ID!, title: String!): Course! }
-  type Category { name: String! }
-  type Course { id: ID! title: String! instructor: User! modules: [Module!]! }
-  type Module { id: ID! course: Course! lessons: [Lesson!]! }
-  type Lesson { id: ID! module: Module! }
-  type User { id: ID! name: String! taughtCourses(first: Int): CourseConnection! }
-  type CourseConnection { totalCount: Int! edges: [CourseEdge!]! pageInfo: PageInfo! }
-  type CourseEdge { cursor: String! node: Course! }
-  type PageInfo { hasNextPage: Boolean! }
+  type Mutation {
+    rename(id: ID!, title: String!): Course!
+  }
+  type Category {
+    name: String!
+  }
+  type Course {
+    id: ID!
+    title: String!
+    instructor: User!
+    modules: [Module!]!
+  }
+  type Module {
+    id: ID!
+    course: Course!
+    lessons: [Lesson!]!
+  }
+  type Lesson {
+    id: ID!
+    module: Module!
+  }
+  type User {
+    id: ID!
+    name: String!
+    taughtCourses(first: Int): CourseConnection!
+  }
+  type CourseConnection {
+    totalCount: Int!
+    edges: [CourseEdge!]!
+    pageInfo: PageInfo!
+  }
+  type CourseEdge {
+    cursor: String!
+    node: Course!
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+  }
 `;
 
 let calls = 0;
@@ -69,7 +106,14 @@ function serve(env: Record<string, string> = {}, schemaToServe = schema, sdl: st
 
 const yoga = serve();
 
-async function post(query: string, variables?: Record<string, unknown>, role?: Viewer['role'], accept = 'application/json', app = yoga, serverContext?: object) {
+async function post(
+  query: string,
+  variables?: Record<string, unknown>,
+  role?: Viewer['role'],
+  accept = 'application/json',
+  app = yoga,
+  serverContext?: object,
+) {
   const res = await app.fetch(
     'http://test/graphql',
     {
@@ -79,13 +123,20 @@ async function post(query: string, variables?: Record<string, unknown>, role?: V
     },
     serverContext ?? {},
   );
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions: Record<string, unknown> }[] } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: { message: string; extensions: Record<string, unknown> }[];
+    },
+  };
 }
 
 /** `{ catalog { edges { node { instructor { taughtCourses { edges { node { … } } } } } } } }`, `levels` deep. */
 function nestedCatalog(levels: number, first = 50): string {
   let inner = 'id title';
-  for (let i = 0; i < levels; i++) inner = `id instructor { taughtCourses(first: ${first}) { edges { node { ${inner} } } } }`;
+  for (let i = 0; i < levels; i++)
+    inner = `id instructor { taughtCourses(first: ${first}) { edges { node { ${inner} } } } }`;
   return `{ catalog(first: ${first}) { edges { node { ${inner} } } } }`;
 }
 
@@ -100,17 +151,29 @@ describe('refusals', () => {
     expect(res.status).toBe(400);
     expect(res.body.data).toBeUndefined();
     expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_TOKENS', tokens: 2502, limit: 2000 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_TOKENS',
+      tokens: 2502,
+      limit: 2000,
+    });
     expect(res.body.errors![0]!.message).toBe('The document has 2502 tokens; the limit is 2000.');
     expect(calls).toBe(0);
   });
 
-  it('refuses a cycle nested 40 times (the issue\'s 2.7 KB query) with the coordinate that repeats', async () => {
+  it("refuses a cycle nested 40 times (the issue's 2.7 KB query) with the coordinate that repeats", async () => {
     const res = await post(nestedCatalog(40));
     expect(res.status).toBe(400);
     // catalog's own edges and node come first: CourseConnection.edges and CourseEdge.node appear 41 times.
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_RECURSION', repeats: 41, limit: 2 });
-    expect(res.body.errors![0]!.message).toMatch(/^The field (CourseConnection\.edges|CourseEdge\.node) appears 41 times along one path; the limit is 2\.$/);
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_RECURSION',
+      repeats: 41,
+      limit: 2,
+    });
+    expect(res.body.errors![0]!.message).toMatch(
+      /^The field (CourseConnection\.edges|CourseEdge\.node) appears 41 times along one path; the limit is 2\.$/,
+    );
     expect(calls).toBe(0);
   });
 
@@ -126,20 +189,44 @@ describe('refusals', () => {
   });
 
   it('refuses the Lesson.module → Module.lessons cycle', async () => {
-    const res = await post('{ course(id: "c1") { modules { lessons { module { lessons { module { lessons { id } } } } } } } }');
+    const res = await post(
+      '{ course(id: "c1") { modules { lessons { module { lessons { module { lessons { id } } } } } } } }',
+    );
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toMatchObject({ reason: 'MAX_RECURSION', coordinate: 'Module.lessons', repeats: 3, limit: 2 });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      reason: 'MAX_RECURSION',
+      coordinate: 'Module.lessons',
+      repeats: 3,
+      limit: 2,
+    });
     expect(calls).toBe(0);
   });
 
   it('refuses depth beyond the limit, following fragments and inline fragments', async () => {
     const app = serve({ LIMIT_MAX_DEPTH: '4' });
-    const ok = await post('{ course(id: "c1") { instructor { ...Name } } } fragment Name on User { name }', undefined, undefined, undefined, app);
+    const ok = await post(
+      '{ course(id: "c1") { instructor { ...Name } } } fragment Name on User { name }',
+      undefined,
+      undefined,
+      undefined,
+      app,
+    );
     expect(ok.body.errors).toBeUndefined();
     calls = 0;
-    const res = await post('{ course(id: "c1") { ... on Course { instructor { ...T } } } } fragment T on User { taughtCourses { edges { cursor } } }', undefined, undefined, undefined, app);
+    const res = await post(
+      '{ course(id: "c1") { ... on Course { instructor { ...T } } } } fragment T on User { taughtCourses { edges { cursor } } }',
+      undefined,
+      undefined,
+      undefined,
+      app,
+    );
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_DEPTH', depth: 5, limit: 4 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_DEPTH',
+      depth: 5,
+      limit: 4,
+    });
     expect(res.body.errors![0]!.message).toBe('The operation is 5 fields deep; the limit is 4.');
     expect(calls).toBe(0);
   });
@@ -148,7 +235,12 @@ describe('refusals', () => {
     const query = `{ ${Array.from({ length: 2000 }, (_, i) => `a${i}: catalog(first: 50) { totalCount }`).join(' ')} }`;
     const res = await post(query, undefined, undefined, undefined, serve({ LIMIT_MAX_TOKENS: '100000' }));
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_ALIASES', aliases: 2000, limit: 30 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_ALIASES',
+      aliases: 2000,
+      limit: 30,
+    });
     expect(calls).toBe(0);
   });
 
@@ -156,21 +248,35 @@ describe('refusals', () => {
     const fields = Array.from({ length: 12 }, () => 'hello').join(' ');
     const res = await post(`{ ...A ...B } fragment A on Query { ${fields} } fragment B on Query { ${fields} }`);
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'MAX_ROOT_FIELDS', rootFields: 24, limit: 20 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_ROOT_FIELDS',
+      rootFields: 24,
+      limit: 20,
+    });
     expect(calls).toBe(0);
   });
 
   it('refuses cyclic fragments without hanging (validation names the cycle)', async () => {
-    const res = await post('{ course(id: "c1") { ...A } } fragment A on Course { instructor { taughtCourses { edges { node { ...B } } } } } fragment B on Course { ...A }');
+    const res = await post(
+      '{ course(id: "c1") { ...A } } fragment A on Course { instructor { taughtCourses { edges { node { ...B } } } } } fragment B on Course { ...A }',
+    );
     expect(res.body.data).toBeUndefined();
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'GRAPHQL_VALIDATION_FAILED',
+    });
     expect(res.body.errors![0]!.message).toMatch(/Cannot spread fragment "A" within itself/);
     expect(calls).toBe(0);
   });
 
   it('walks a fragment bomb (each fragment spreading the next twice) once per fragment', async () => {
     const levels = 60;
-    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...G${i + 1} } fragment G${i} on Query { ...F${i + 1} ...G${i + 1} }`).join(' ');
+    const fragments = Array.from(
+      { length: levels },
+      (_, i) =>
+        `fragment F${i} on Query { ...F${i + 1} ...G${i + 1} } fragment G${i} on Query { ...F${i + 1} ...G${i + 1} }`,
+    ).join(' ');
     const query = `{ ...F0 } ${fragments} fragment F${levels} on Query { hello } fragment G${levels} on Query { hello }`;
     const res = await post(query);
     expect(res.status).toBe(400);
@@ -180,22 +286,34 @@ describe('refusals', () => {
   }, 10_000);
 
   it('refuses a cost beyond the anonymous limit, with the figure next to it, and accepts it for an admin', async () => {
-    const query = 'query($n: Int) { catalog(first: $n) { edges { node { instructor { taughtCourses(first: $n) { totalCount } } } } } }';
+    const query =
+      'query($n: Int) { catalog(first: $n) { edges { node { instructor { taughtCourses(first: $n) { totalCount } } } } } }';
     // 1 + n × (edges 1 + node 1 + instructor 1 + taughtCourses (1 + n × 0)) = 1 + 4n
     const res = await post(query, { n: 2000 });
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 8001, limit: 5000 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 8001,
+      limit: 5000,
+    });
     expect(res.body.errors![0]!.message).toBe("The operation's cost is 8001; the limit for anonymous callers is 5000.");
     expect(calls).toBe(0);
 
     const learner = await post(query, { n: 2000 }, 'LEARNER');
     expect(learner.body.errors).toBeUndefined();
     const moreForLearner = await post(query, { n: 3000 }, 'LEARNER');
-    expect(moreForLearner.body.errors![0]!.extensions).toMatchObject({ reason: 'COST_LIMIT', cost: 12001, limit: 10000 });
+    expect(moreForLearner.body.errors![0]!.extensions).toMatchObject({
+      reason: 'COST_LIMIT',
+      cost: 12001,
+      limit: 10000,
+    });
     expect(moreForLearner.body.errors![0]!.message).toMatch(/the limit for signed-in users is 10000/);
     const admin = await post(query, { n: 3000 }, 'ADMIN');
     expect(admin.body.errors).toBeUndefined();
-    expect(admin.body.data).toEqual({ catalog: { edges: [{ node: { instructor: { taughtCourses: { totalCount: 1 } } } }] } });
+    expect(admin.body.data).toEqual({
+      catalog: { edges: [{ node: { instructor: { taughtCourses: { totalCount: 1 } } } }] },
+    });
   });
 
   it('answers 400 with the GraphQL response media type as well', async () => {
@@ -206,7 +324,13 @@ describe('refusals', () => {
 
   it('refuses a mutation over the cost limit before its resolver runs', async () => {
     const app = serve({ LIMIT_MAX_COST_ANONYMOUS: '10' });
-    const res = await post('mutation { rename(id: "c1", title: "x") { instructor { name } } }', undefined, undefined, undefined, app);
+    const res = await post(
+      'mutation { rename(id: "c1", title: "x") { instructor { name } } }',
+      undefined,
+      undefined,
+      undefined,
+      app,
+    );
     expect(res.body.errors![0]!.extensions).toMatchObject({ reason: 'COST_LIMIT', cost: 11, limit: 10 });
     expect(calls).toBe(0);
   });
@@ -227,7 +351,9 @@ describe('refusals', () => {
     const client = await post(query);
     expect(client.body.errors![0]!.extensions).toMatchObject({ reason: 'MAX_ALIASES', aliases: 40 });
     expect(calls).toBe(0);
-    const deepBatch = await post(`{ e0: ${nestedCatalog(3).slice(2)}`, undefined, undefined, undefined, yoga, { [OPERATION_BATCH]: true });
+    const deepBatch = await post(`{ e0: ${nestedCatalog(3).slice(2)}`, undefined, undefined, undefined, yoga, {
+      [OPERATION_BATCH]: true,
+    });
     expect(deepBatch.body.errors![0]!.extensions).toMatchObject({ reason: 'MAX_RECURSION' });
   });
 
@@ -238,22 +364,43 @@ describe('refusals', () => {
   });
 
   it('refuses nested introspection (a field of __Type repeated along one path)', async () => {
-    const res = await post('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }', undefined, 'ADMIN');
-    expect(res.body.errors![0]!.extensions).toMatchObject({ reason: 'MAX_RECURSION', coordinate: '__Type.fields', repeats: 3 });
+    const res = await post(
+      '{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }',
+      undefined,
+      'ADMIN',
+    );
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      reason: 'MAX_RECURSION',
+      coordinate: '__Type.fields',
+      repeats: 3,
+    });
   });
 });
 
 describe('at a subgraph', () => {
   const subgraphSdl = /* GraphQL */ `
     extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost", "@listSize"])
-    type Query { course(id: ID!): Course }
-    type Course @key(fields: "id") { id: ID! title: String! modules: [Module!]! @listSize(assumedSize: 5) }
-    type Module { id: ID! }
+    type Query {
+      course(id: ID!): Course
+    }
+    type Course @key(fields: "id") {
+      id: ID!
+      title: String!
+      modules: [Module!]! @listSize(assumedSize: 5)
+    }
+    type Module {
+      id: ID!
+    }
   `;
   let references = 0;
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(subgraphSdl),
-    resolvers: { Course: { __resolveReference: (ref: { id: string }) => (references++, { id: ref.id, title: 'T' }), modules: () => [{ id: 'm' }] } } as never,
+    resolvers: {
+      Course: {
+        __resolveReference: (ref: { id: string }) => (references++, { id: ref.id, title: 'T' }),
+        modules: () => [{ id: 'm' }],
+      },
+    } as never,
   });
   const subgraph = serve({}, subgraphSchema, subgraphSdl);
   const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Course { title modules { id } } } }';
@@ -264,7 +411,12 @@ describe('at a subgraph', () => {
     const res = await post(ENTITIES, { r: representations(10_000) }, undefined, undefined, subgraph);
     expect(res.status).toBe(400);
     // 1 (the _entities list) + 10,000 × (modules: 1 + 5 × 0)
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 10_001, limit: 5000 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 10_001,
+      limit: 5000,
+    });
     expect(references).toBe(0);
   });
 
@@ -292,12 +444,30 @@ describe('the cost rules', () => {
       scalars: [Int!]!
       priced: Priced!
     }
-    type Mutation { write: Thing! cheapWrite: Thing! @cost(weight: 2) }
-    type Thing { id: ID! child: Thing tags: [String!]! }
-    type Priced @cost(weight: 9) { id: ID! }
-    type ThingConnection { totalCount: Int! edges: [ThingEdge!]! nodes: [Thing!]! pageInfo: Info! }
-    type ThingEdge { node: Thing! }
-    type Info { hasNextPage: Boolean! }
+    type Mutation {
+      write: Thing!
+      cheapWrite: Thing! @cost(weight: 2)
+    }
+    type Thing {
+      id: ID!
+      child: Thing
+      tags: [String!]!
+    }
+    type Priced @cost(weight: 9) {
+      id: ID!
+    }
+    type ThingConnection {
+      totalCount: Int!
+      edges: [ThingEdge!]!
+      nodes: [Thing!]!
+      pageInfo: Info!
+    }
+    type ThingEdge {
+      node: Thing!
+    }
+    type Info {
+      hasNextPage: Boolean!
+    }
   `;
   const table = costTableFromSdl(sdl);
   const cost = (query: string, variables?: Record<string, unknown>) => {
@@ -334,11 +504,16 @@ describe('the cost rules', () => {
   });
 
   it('adds what fragments select, once per spread', () => {
-    expect(cost('{ things { ...C ... on Thing { child { id } } } } fragment C on Thing { child { id } }')).toBe(1 + 10 * 2);
+    expect(cost('{ things { ...C ... on Thing { child { id } } } } fragment C on Thing { child { id } }')).toBe(
+      1 + 10 * 2,
+    );
   });
 
   it('reads the shape of a document', () => {
-    const shape = analyseShape(parse('{ a: heavy { b: child { child { id } } } page { edges { node { id } } } }'), table);
+    const shape = analyseShape(
+      parse('{ a: heavy { b: child { child { id } } } page { edges { node { id } } } }'),
+      table,
+    );
     expect(shape).toEqual({ depth: 4, recursion: { coordinate: 'Thing.child', count: 2 }, aliases: 2, rootFields: 2 });
   });
 });

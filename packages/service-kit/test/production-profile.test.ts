@@ -45,7 +45,11 @@ describe('the production profile checks', () => {
     // Passwords of one's own pass, and so does a client certificate in place of one.
     expect(databasePasswordProblem('postgres://cg_course:Kq7%40x9%21zz@db.internal/coursegraph')).toBeUndefined();
     expect(databasePasswordProblem('postgres://cg_course:cg_course_dev_2@db.internal/coursegraph')).toBeUndefined();
-    expect(databasePasswordProblem('postgres://cg_course@db.internal/coursegraph?sslcert=/etc/cg/course.crt&sslkey=/etc/cg/course.key')).toBeUndefined();
+    expect(
+      databasePasswordProblem(
+        'postgres://cg_course@db.internal/coursegraph?sslcert=/etc/cg/course.crt&sslkey=/etc/cg/course.key',
+      ),
+    ).toBeUndefined();
   });
 
   it('redisCredentialsProblem: a Redis URL needs a password', () => {
@@ -65,14 +69,18 @@ describe('the production profile checks', () => {
 
   it('jwksUrlProblem: https always; plain http only to an allow-listed host; other schemes never', () => {
     expect(jwksUrlProblem('https://identity.example.com/.well-known/jwks.json', [])).toBeUndefined();
-    expect(jwksUrlProblem('http://127.0.0.1:4001/.well-known/jwks.json', [])).toMatch(/plain HTTP.*\(127\.0\.0\.1\) in JWKS_HTTP_ALLOWED_HOSTS/);
+    expect(jwksUrlProblem('http://127.0.0.1:4001/.well-known/jwks.json', [])).toMatch(
+      /plain HTTP.*\(127\.0\.0\.1\) in JWKS_HTTP_ALLOWED_HOSTS/,
+    );
     expect(jwksUrlProblem('http://127.0.0.1:4001/.well-known/jwks.json', ['127.0.0.1'])).toBeUndefined();
     expect(jwksUrlProblem('http://IDENTITY.internal/.well-known/jwks.json', ['identity.internal'])).toBeUndefined();
     expect(jwksUrlProblem('http://[::1]:4001/.well-known/jwks.json', ['::1'])).toBeUndefined();
     // The list names exact hosts: neither a suffix nor another host passes.
     expect(jwksUrlProblem('http://evil-identity.internal/jwks.json', ['identity.internal'])).toMatch(/plain HTTP/);
     expect(jwksUrlProblem('http://identity.internal.evil.com/jwks.json', ['identity.internal'])).toMatch(/plain HTTP/);
-    expect(jwksUrlProblem('file:///etc/jwks.json', ['localhost'])).toMatch(/uses file: the keys must be fetched over https/);
+    expect(jwksUrlProblem('file:///etc/jwks.json', ['localhost'])).toMatch(
+      /uses file: the keys must be fetched over https/,
+    );
   });
 
   it('sandboxProviderProblem: the sandbox is refused, a real provider passes', () => {
@@ -82,8 +90,20 @@ describe('the production profile checks', () => {
 
   it('parseHostList: host names only, lower-cased; a scheme, port, path or wildcard is a clear error', () => {
     expect(parseHostList('')).toEqual([]);
-    expect(parseHostList(' 127.0.0.1 , Identity.Internal,[::1], ::1 ')).toEqual(['127.0.0.1', 'identity.internal', '::1', '::1']);
-    for (const bad of ['http://identity.internal', 'identity.internal:4001', 'identity.internal/jwks', '*.internal', 'user@identity.internal', 'a b']) {
+    expect(parseHostList(' 127.0.0.1 , Identity.Internal,[::1], ::1 ')).toEqual([
+      '127.0.0.1',
+      'identity.internal',
+      '::1',
+      '::1',
+    ]);
+    for (const bad of [
+      'http://identity.internal',
+      'identity.internal:4001',
+      'identity.internal/jwks',
+      '*.internal',
+      'user@identity.internal',
+      'a b',
+    ]) {
       expect(() => parseHostList(bad), bad).toThrow(/is not a host name/);
     }
   });
@@ -107,25 +127,37 @@ describe('readConfig in production mode', () => {
       expect.stringMatching(/^IDENTITY_JWKS_URL is plain HTTP/),
     ]);
     // One message names them all, so one log line tells the operator everything.
-    for (const name of ['INTERNAL_SIGNING_SECRET', 'REDIS_URL', 'NATS_URL', 'IDENTITY_JWKS_URL']) expect((error as Error).message).toContain(name);
+    for (const name of ['INTERNAL_SIGNING_SECRET', 'REDIS_URL', 'NATS_URL', 'IDENTITY_JWKS_URL'])
+      expect((error as Error).message).toContain(name);
   });
 
   it('lists invalid values and profile problems together', () => {
     let problems: string[] = [];
     try {
-      readConfig(spec, { ...FIT, REDIS_URL: 'redis://127.0.0.1:6379', JWKS_HTTP_ALLOWED_HOSTS: 'http://x', LOG_LEVEL: 'loud' });
+      readConfig(spec, {
+        ...FIT,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        JWKS_HTTP_ALLOWED_HOSTS: 'http://x',
+        LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       problems = (err as ConfigError).problems;
     }
     expect(problems).toHaveLength(3);
     expect(problems).toContainEqual(expect.stringMatching(/^LOG_LEVEL="loud"/));
-    expect(problems).toContainEqual(expect.stringMatching(/^JWKS_HTTP_ALLOWED_HOSTS="http:\/\/x": "http:\/\/x" is not a host name/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^JWKS_HTTP_ALLOWED_HOSTS="http:\/\/x": "http:\/\/x" is not a host name/),
+    );
     expect(problems).toContainEqual(expect.stringMatching(/^REDIS_URL has no password/));
   });
 
   it('passes a deployment with credentials, https (or an allow-listed http host) and a secret of its own', () => {
     expect(readConfig(spec, FIT).mode).toBe('production');
-    const config = readConfig(spec, { ...FIT, IDENTITY_JWKS_URL: 'http://identity.internal:4001/.well-known/jwks.json', JWKS_HTTP_ALLOWED_HOSTS: 'identity.internal' });
+    const config = readConfig(spec, {
+      ...FIT,
+      IDENTITY_JWKS_URL: 'http://identity.internal:4001/.well-known/jwks.json',
+      JWKS_HTTP_ALLOWED_HOSTS: 'identity.internal',
+    });
     expect(config.jwksHttpAllowedHosts).toEqual(['identity.internal']);
   });
 
@@ -145,18 +177,26 @@ describe('readConfigWithChecks (checks that need a dependency)', () => {
     },
   };
 
-  it('adds their problems to the settings\' problems, in one ConfigError', async () => {
-    const problems = await problemsOf(readConfigWithChecks(spec, [flagged, clean], { ...FIT, NATS_URL: 'nats://127.0.0.1:4222' }));
+  it("adds their problems to the settings' problems, in one ConfigError", async () => {
+    const problems = await problemsOf(
+      readConfigWithChecks(spec, [flagged, clean], { ...FIT, NATS_URL: 'nats://127.0.0.1:4222' }),
+    );
     expect(problems).toEqual([expect.stringMatching(/^NATS_URL has no credentials/), 'the flag is still up']);
   });
 
   it('fails closed: a check that cannot be made is a problem', async () => {
-    expect(await problemsOf(readConfigWithChecks(spec, [broken], FIT))).toEqual(['the database check could not be checked: connect ECONNREFUSED 127.0.0.1:5432']);
+    expect(await problemsOf(readConfigWithChecks(spec, [broken], FIT))).toEqual([
+      'the database check could not be checked: connect ECONNREFUSED 127.0.0.1:5432',
+    ]);
   });
 
   it('hands the checks the settings that parsed, and resolves the frozen settings when nothing is wrong', async () => {
     let seen: unknown;
-    const config = await readConfigWithChecks(spec, [{ what: 'seen', run: async (c) => void (seen = c.redisUrl) }], FIT);
+    const config = await readConfigWithChecks(
+      spec,
+      [{ what: 'seen', run: async (c) => void (seen = c.redisUrl) }],
+      FIT,
+    );
     expect(seen).toBe(FIT.REDIS_URL);
     expect(Object.isFrozen(config)).toBe(true);
     expect(config.natsUrl).toBe(FIT.NATS_URL);
@@ -164,7 +204,9 @@ describe('readConfigWithChecks (checks that need a dependency)', () => {
 
   it('runs no check outside production', async () => {
     let ran = false;
-    const config = await readConfigWithChecks(spec, [{ what: 'x', run: async () => ((ran = true), 'problem') }], { COURSEGRAPH_MODE: 'development' });
+    const config = await readConfigWithChecks(spec, [{ what: 'x', run: async () => ((ran = true), 'problem') }], {
+      COURSEGRAPH_MODE: 'development',
+    });
     expect(ran).toBe(false);
     expect(config.mode).toBe('development');
   });

@@ -24,7 +24,13 @@ beforeAll(async () => {
   await redis.ping();
   issuer = await testIssuer();
   const logger = { warn: (obj: unknown, msg: string) => void warnings.push({ obj, msg }) };
-  verifier = createAuthVerifier({ getKey: issuer.getKey, issuer: 'coursegraph-identity', audience: 'coursegraph', redis, logger: logger as never });
+  verifier = createAuthVerifier({
+    getKey: issuer.getKey,
+    issuer: 'coursegraph-identity',
+    audience: 'coursegraph',
+    redis,
+    logger: logger as never,
+  });
 });
 
 afterEach(() => server.resume());
@@ -38,7 +44,10 @@ const codeOf = (err: unknown) => (err as GraphQLError).extensions?.code;
 
 /** Bounds a call that must not hang; the bound is far above the command timeout, and asserts nothing about time. */
 const bounded = <T>(call: Promise<T>) =>
-  Promise.race([call, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung while Redis was paused')), 10_000))]);
+  Promise.race([
+    call,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung while Redis was paused')), 10_000)),
+  ]);
 
 describe('Redis paused', () => {
   it('a command fails with a timeout instead of hanging, and works again once Redis resumes', async () => {
@@ -56,7 +65,9 @@ describe('Redis paused', () => {
     expect(viewer.userId).toBe(userId);
     expect(warnings.at(-1)?.msg).toMatch(/revocation check skipped: Redis did not answer/);
     // Failing open never makes a bad token good.
-    await expect(bounded(verifier.verify(`${token.slice(0, -4)}AAAA`))).rejects.toSatisfy((err) => codeOf(err) === 'UNAUTHENTICATED');
+    await expect(bounded(verifier.verify(`${token.slice(0, -4)}AAAA`))).rejects.toSatisfy(
+      (err) => codeOf(err) === 'UNAUTHENTICATED',
+    );
   });
 
   it('a revocation seen before the outage still holds during it; after it, Redis decides again', async () => {

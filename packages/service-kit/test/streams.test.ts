@@ -56,11 +56,20 @@ describe('retention', () => {
     const jsm = await jetstreamManager(connections[0]!);
     await ensureStream(jsm, 'kept');
     const defaults = streamRetentionFromEnv({});
-    expect(defaults).toEqual({ maxAgeDays: 365, maxMb: 1024, deadLetterMaxAgeDays: 30, deadLetterMaxMb: 256, replicas: 1 });
+    expect(defaults).toEqual({
+      maxAgeDays: 365,
+      maxMb: 1024,
+      deadLetterMaxAgeDays: 30,
+      deadLetterMaxMb: 256,
+      replicas: 1,
+    });
     const kept = (await jsm.streams.info('KEPT')).config;
     expect({ maxAge: kept.max_age, maxBytes: kept.max_bytes }).toEqual({ maxAge: 365 * DAY_NS, maxBytes: 1024 * MB });
     const deadletter = (await jsm.streams.info(DEADLETTER_STREAM)).config;
-    expect({ maxAge: deadletter.max_age, maxBytes: deadletter.max_bytes }).toEqual({ maxAge: 30 * DAY_NS, maxBytes: 256 * MB });
+    expect({ maxAge: deadletter.max_age, maxBytes: deadletter.max_bytes }).toEqual({
+      maxAge: 30 * DAY_NS,
+      maxBytes: 256 * MB,
+    });
   });
 
   it('keeps each stream on EVENT_STREAM_REPLICAS servers (1 here; JetStream allows 1 to 5)', async () => {
@@ -68,7 +77,8 @@ describe('retention', () => {
     await ensureStream(jsm, 'kept');
     expect((await jsm.streams.info('KEPT')).config.num_replicas).toBe(1);
     expect(streamRetentionFromEnv({ EVENT_STREAM_REPLICAS: '3' }).replicas).toBe(3);
-    for (const bad of ['0', '6', 'three']) expect(() => streamRetentionFromEnv({ EVENT_STREAM_REPLICAS: bad })).toThrow(/EVENT_STREAM_REPLICAS/);
+    for (const bad of ['0', '6', 'three'])
+      expect(() => streamRetentionFromEnv({ EVENT_STREAM_REPLICAS: bad })).toThrow(/EVENT_STREAM_REPLICAS/);
   });
 
   it('updates a stream made without limits in place: its events and durable consumer stay', async () => {
@@ -79,22 +89,54 @@ describe('retention', () => {
     for (let i = 0; i < 5; i++) await js.publish('legacy.thing.happened', new TextEncoder().encode(`event ${i}`));
     await jsm.consumers.add('LEGACY', { durable_name: 'legacy-reader', ack_policy: AckPolicy.Explicit });
 
-    await ensureStream(jsm, 'legacy', { maxAgeDays: 7, maxMb: 2, deadLetterMaxAgeDays: 1, deadLetterMaxMb: 1, replicas: 1 });
+    await ensureStream(jsm, 'legacy', {
+      maxAgeDays: 7,
+      maxMb: 2,
+      deadLetterMaxAgeDays: 1,
+      deadLetterMaxMb: 1,
+      replicas: 1,
+    });
     const info = await jsm.streams.info('LEGACY');
-    expect({ maxAge: info.config.max_age, maxBytes: info.config.max_bytes, messages: info.state.messages }).toEqual({ maxAge: 7 * DAY_NS, maxBytes: 2 * MB, messages: 5 });
+    expect({ maxAge: info.config.max_age, maxBytes: info.config.max_bytes, messages: info.state.messages }).toEqual({
+      maxAge: 7 * DAY_NS,
+      maxBytes: 2 * MB,
+      messages: 5,
+    });
     expect((await jsm.consumers.info('LEGACY', 'legacy-reader')).num_pending).toBe(5);
 
     // New values (a changed setting) update it again; the same values change nothing.
-    await ensureStream(jsm, 'legacy', { maxAgeDays: 30, maxMb: 4, deadLetterMaxAgeDays: 1, deadLetterMaxMb: 1, replicas: 1 });
+    await ensureStream(jsm, 'legacy', {
+      maxAgeDays: 30,
+      maxMb: 4,
+      deadLetterMaxAgeDays: 1,
+      deadLetterMaxMb: 1,
+      replicas: 1,
+    });
     const updated = await jsm.streams.info('LEGACY');
-    expect({ maxAge: updated.config.max_age, maxBytes: updated.config.max_bytes, messages: updated.state.messages }).toEqual({ maxAge: 30 * DAY_NS, maxBytes: 4 * MB, messages: 5 });
-    await ensureStream(jsm, 'legacy', { maxAgeDays: 30, maxMb: 4, deadLetterMaxAgeDays: 1, deadLetterMaxMb: 1, replicas: 1 });
+    expect({
+      maxAge: updated.config.max_age,
+      maxBytes: updated.config.max_bytes,
+      messages: updated.state.messages,
+    }).toEqual({ maxAge: 30 * DAY_NS, maxBytes: 4 * MB, messages: 5 });
+    await ensureStream(jsm, 'legacy', {
+      maxAgeDays: 30,
+      maxMb: 4,
+      deadLetterMaxAgeDays: 1,
+      deadLetterMaxMb: 1,
+      replicas: 1,
+    });
     expect((await jsm.streams.info('LEGACY')).created).toBe(updated.created);
   });
 
   it('drops the oldest events past the byte limit; a durable consumer reads on from the oldest kept', async () => {
     const jsm = await jetstreamManager(connections[0]!);
-    await ensureStream(jsm, 'bounded', { maxAgeDays: 365, maxMb: 1, deadLetterMaxAgeDays: 30, deadLetterMaxMb: 256, replicas: 1 });
+    await ensureStream(jsm, 'bounded', {
+      maxAgeDays: 365,
+      maxMb: 1,
+      deadLetterMaxAgeDays: 30,
+      deadLetterMaxMb: 256,
+      replicas: 1,
+    });
     await jsm.consumers.add('BOUNDED', { durable_name: 'bounded-reader', ack_policy: AckPolicy.Explicit });
     const js = jetstream(connections[0]!);
     const payload = new Uint8Array(64 * 1024);
@@ -110,7 +152,11 @@ describe('retention', () => {
   });
 
   it('refuses a bad setting, naming the variable', () => {
-    expect(() => streamRetentionFromEnv({ EVENT_STREAM_MAX_AGE_DAYS: '0', EVENT_DEADLETTER_MAX_MB: 'lots' })).toThrow(ConfigError);
-    expect(() => streamRetentionFromEnv({ EVENT_STREAM_MAX_AGE_DAYS: '0' })).toThrow(/EVENT_STREAM_MAX_AGE_DAYS="0": expected a positive integer/);
+    expect(() => streamRetentionFromEnv({ EVENT_STREAM_MAX_AGE_DAYS: '0', EVENT_DEADLETTER_MAX_MB: 'lots' })).toThrow(
+      ConfigError,
+    );
+    expect(() => streamRetentionFromEnv({ EVENT_STREAM_MAX_AGE_DAYS: '0' })).toThrow(
+      /EVENT_STREAM_MAX_AGE_DAYS="0": expected a positive integer/,
+    );
   });
 });

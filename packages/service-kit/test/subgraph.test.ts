@@ -37,25 +37,34 @@ const schema = createSchema<TestContext>({
     Query: {
       base: (_p, _a, ctx) => {
         ctx.logger.info('resolving base');
-        return { userId: ctx.viewer?.userId ?? null, role: ctx.viewer?.role ?? null, requestId: ctx.requestId, traceparent: ctx.traceparent ?? null };
+        return {
+          userId: ctx.viewer?.userId ?? null,
+          role: ctx.viewer?.role ?? null,
+          requestId: ctx.requestId,
+          traceparent: ctx.traceparent ?? null,
+        };
       },
       greeting: (_p, _a, ctx) => ctx.greeting,
     },
   },
 });
-const SDL = 'type Query { base: Base! greeting: String! } type Base { userId: ID role: String requestId: String! traceparent: String }';
+const SDL =
+  'type Query { base: Base! greeting: String! } type Base { userId: ID role: String requestId: String! traceparent: String }';
 
 const KID = 'bootstrap-test-key';
 let privateKey: CryptoKey;
 let jwk: JWK;
 const config = readConfig(commonSettings, process.env);
 const logLines: Record<string, unknown>[] = [];
-const logger = pino({ base: { service: 'subgraph-test' } }, new Writable({
-  write(chunk, _encoding, done) {
-    logLines.push(JSON.parse(String(chunk)));
-    done();
-  },
-}));
+const logger = pino(
+  { base: { service: 'subgraph-test' } },
+  new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  }),
+);
 const subgraphs: Subgraph[] = [];
 
 async function token(userId = randomUUID(), role = 'INSTRUCTOR') {
@@ -71,10 +80,18 @@ async function token(userId = randomUUID(), role = 'INSTRUCTOR') {
 
 function serve(subgraph: Subgraph) {
   subgraphs.push(subgraph);
-  return subgraph.yoga<TestContext>({ schema, sdl: SDL, context: (base) => ({ greeting: base.viewer ? `hello ${base.viewer.userId}` : 'hello stranger' }) });
+  return subgraph.yoga<TestContext>({
+    schema,
+    sdl: SDL,
+    context: (base) => ({ greeting: base.viewer ? `hello ${base.viewer.userId}` : 'hello stranger' }),
+  });
 }
 
-async function ask(yoga: ReturnType<typeof serve>, headers: Record<string, string>, query = '{ base { userId role requestId traceparent } greeting }') {
+async function ask(
+  yoga: ReturnType<typeof serve>,
+  headers: Record<string, string>,
+  query = '{ base { userId role requestId traceparent } greeting }',
+) {
   const res = await yoga.fetch('http://subgraph.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -94,21 +111,33 @@ afterAll(() => {
 });
 
 describe('createSubgraph', () => {
-  it('gives every request the viewer, request id, tagged logger and traceparent, under the subgraph\'s own fields', async () => {
+  it("gives every request the viewer, request id, tagged logger and traceparent, under the subgraph's own fields", async () => {
     const yoga = serve(createSubgraph({ config, logger, getKey: createLocalJWKSet({ keys: [jwk] }) }));
     const userId = randomUUID();
     const requestId = `req-${randomUUID()}`;
     const traceparent = newTraceparent();
-    const body = await ask(yoga, { authorization: `Bearer ${await token(userId)}`, 'x-request-id': requestId, traceparent });
+    const body = await ask(yoga, {
+      authorization: `Bearer ${await token(userId)}`,
+      'x-request-id': requestId,
+      traceparent,
+    });
     expect(body.errors).toBeUndefined();
-    expect(body.data).toEqual({ base: { userId, role: 'INSTRUCTOR', requestId, traceparent }, greeting: `hello ${userId}` });
-    expect(logLines.find((line) => line.msg === 'resolving base' && line.requestId === requestId)).toMatchObject({ service: 'subgraph-test' });
+    expect(body.data).toEqual({
+      base: { userId, role: 'INSTRUCTOR', requestId, traceparent },
+      greeting: `hello ${userId}`,
+    });
+    expect(logLines.find((line) => line.msg === 'resolving base' && line.requestId === requestId)).toMatchObject({
+      service: 'subgraph-test',
+    });
   });
 
   it('an anonymous request without headers: no viewer, empty request id, no trace', async () => {
     const yoga = serve(createSubgraph({ config, logger, getKey: createLocalJWKSet({ keys: [jwk] }) }));
     const body = await ask(yoga, {});
-    expect(body.data).toEqual({ base: { userId: null, role: null, requestId: '', traceparent: null }, greeting: 'hello stranger' });
+    expect(body.data).toEqual({
+      base: { userId: null, role: null, requestId: '', traceparent: null },
+      greeting: 'hello stranger',
+    });
   });
 
   it.each([
@@ -128,8 +157,12 @@ describe('createSubgraph', () => {
     const yoga = serve(createSubgraph({ config, logger, getKey: createLocalJWKSet({ keys: [jwk] }) }));
     const other = await generateKeyPair('ES256');
     const forged = await new SignJWT({ role: 'ADMIN', sid: randomUUID(), iat_ms: Date.now() })
-      .setProtectedHeader({ alg: 'ES256', kid: KID }).setSubject(randomUUID())
-      .setIssuer(config.authIssuer).setAudience(config.authAudience).setIssuedAt().setExpirationTime('5m')
+      .setProtectedHeader({ alg: 'ES256', kid: KID })
+      .setSubject(randomUUID())
+      .setIssuer(config.authIssuer)
+      .setAudience(config.authAudience)
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(other.privateKey);
     const before = logLines.length;
     const body = await ask(yoga, { authorization: `Bearer ${forged}` });
@@ -139,7 +172,9 @@ describe('createSubgraph', () => {
   });
 
   it("keeps the kit's operation limits, from config and the SDL", async () => {
-    const yoga = serve(createSubgraph({ config: { ...config, limitMaxAliases: 1 }, logger, getKey: createLocalJWKSet({ keys: [jwk] }) }));
+    const yoga = serve(
+      createSubgraph({ config: { ...config, limitMaxAliases: 1 }, logger, getKey: createLocalJWKSet({ keys: [jwk] }) }),
+    );
     const body = await ask(yoga, {}, '{ a: greeting b: greeting }');
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_ALIASES' });
   });
@@ -158,7 +193,9 @@ describe('createSubgraph', () => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     it('verifies tokens with the keys it serves', async () => {
-      const yoga = serve(createSubgraph({ config: { ...config, jwksUrl }, logger: createLogger('subgraph-test', 'silent') }));
+      const yoga = serve(
+        createSubgraph({ config: { ...config, jwksUrl }, logger: createLogger('subgraph-test', 'silent') }),
+      );
       const userId = randomUUID();
       const body = await ask(yoga, { authorization: `Bearer ${await token(userId, 'LEARNER')}` });
       expect(body.data.base).toMatchObject({ userId, role: 'LEARNER' });

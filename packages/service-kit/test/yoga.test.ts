@@ -109,7 +109,10 @@ describe('createServiceYoga error handling', () => {
     const { body } = await query('{ missing limited }');
     const byPath = Object.fromEntries(body.errors!.map((e) => [e.path![0], e]));
     expect(byPath.missing).toMatchObject({ message: 'No such course.', extensions: { code: 'NOT_FOUND' } });
-    expect(byPath.limited).toMatchObject({ message: 'Slow down.', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 30 } });
+    expect(byPath.limited).toMatchObject({
+      message: 'Slow down.',
+      extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 30 },
+    });
   });
 
   it('masks an unexpected error as INTERNAL without leaking its text', async () => {
@@ -157,7 +160,9 @@ describe('createServiceYoga error handling', () => {
   });
 
   it('rejects an invalid DateTime variable with BAD_USER_INPUT', async () => {
-    const { res, body } = await query('query ($at: DateTime!) { echoAt(at: $at) }', { at: '2026-01-31T12:00:00+02:00' });
+    const { res, body } = await query('query ($at: DateTime!) { echoAt(at: $at) }', {
+      at: '2026-01-31T12:00:00+02:00',
+    });
     expect(res.status).toBe(400);
     expect(body.errors![0]!.message).toContain('DateTime must be a UTC ISO 8601 string');
     expect(body.errors![0]!.extensions?.code).toBe('BAD_USER_INPUT');

@@ -14,8 +14,10 @@ export async function bringUp(c, missing, log) {
   for (const n of SERVICES) if (!missing.includes(n)) log(`stack: ${n} reachable at ${where(c[n])}, reusing it`);
   for (const n of missing) {
     if (!isLocal(c[n])) {
-      throw new Error(`stack: ${n} is not reachable at ${where(c[n])}, and only local hosts can be started here `
-        + `(check ${ENV_NAME[n]})`);
+      throw new Error(
+        `stack: ${n} is not reachable at ${where(c[n])}, and only local hosts can be started here ` +
+          `(check ${ENV_NAME[n]})`,
+      );
     }
   }
   const pkgs = packagesFor(missing);
@@ -26,13 +28,15 @@ export async function bringUp(c, missing, log) {
   }
 
   const started = [];
-  const results = await Promise.allSettled(missing.map(async (n) => {
-    log(`stack: ${n} not reachable at ${where(c[n])}, starting it from ${show(c[n].dir)}`);
-    const t0 = Date.now();
-    await starters[n](c, log);
-    started.push(n);
-    log(`stack: ${n} up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  }));
+  const results = await Promise.allSettled(
+    missing.map(async (n) => {
+      log(`stack: ${n} not reachable at ${where(c[n])}, starting it from ${show(c[n].dir)}`);
+      const t0 = Date.now();
+      await starters[n](c, log);
+      started.push(n);
+      log(`stack: ${n} up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }),
+  );
   const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason?.message ?? String(r.reason));
   if (errors.length) throw new Error(errors.join('\n\n'));
   return { started: SERVICES.filter((n) => started.includes(n)), urls: c.urls };

@@ -7,10 +7,12 @@ import { ENV_NAME, show, where } from './config.mjs';
 import { runningPid } from './running.mjs';
 
 const OPEN_ADVICE = {
-  redis: 'stop it (e.g. `systemctl stop redis-server`) and run this again to start one with the generated password, '
-    + 'or give it a password (requirepass) and set REDIS_URL=redis://:<password>@host:port.',
-  nats: 'stop it and run this again to start one with the generated users (scripts/lib/nats-config.mjs), '
-    + 'or set NATS_URL to a server of yours with credentials (nats://user:password@host:port).',
+  redis:
+    'stop it (e.g. `systemctl stop redis-server`) and run this again to start one with the generated password, ' +
+    'or give it a password (requirepass) and set REDIS_URL=redis://:<password>@host:port.',
+  nats:
+    'stop it and run this again to start one with the generated users (scripts/lib/nats-config.mjs), ' +
+    'or set NATS_URL to a server of yours with credentials (nats://user:password@host:port).',
 };
 
 /**
@@ -24,19 +26,25 @@ export function restartsFor(c, unauthenticated, log) {
     const s = c[name];
     const pid = runningPid(name, s);
     if (pid) {
-      log(`stack: ${name} at ${where(s)} (pid ${pid}, started from ${show(s.dir)}) `
-        + `${auth === 'open' ? 'requires no credentials' : 'refuses the generated credentials'}; `
-        + `restarting it with those of ${show(credentialsFile())}`);
+      log(
+        `stack: ${name} at ${where(s)} (pid ${pid}, started from ${show(s.dir)}) ` +
+          `${auth === 'open' ? 'requires no credentials' : 'refuses the generated credentials'}; ` +
+          `restarting it with those of ${show(credentialsFile())}`,
+      );
       restart.push(name);
     } else if (auth === 'open') {
-      problems.push(`stack: ${name} at ${where(s)} answers without asking for credentials, `
-        + `and Coursegraph's services authenticate (${name === 'redis' ? 'a password' : 'one NATS user per service'}). `
-        + `It was not started from ${show(s.dir)}, so it is left alone: ${OPEN_ADVICE[name]}`);
+      problems.push(
+        `stack: ${name} at ${where(s)} answers without asking for credentials, ` +
+          `and Coursegraph's services authenticate (${name === 'redis' ? 'a password' : 'one NATS user per service'}). ` +
+          `It was not started from ${show(s.dir)}, so it is left alone: ${OPEN_ADVICE[name]}`,
+      );
     } else {
-      problems.push(`stack: ${name} at ${where(s)} refuses the credentials `
-        + `${s.url.username || s.url.password ? `in ${ENV_NAME[name]} or ` : ''}${show(credentialsFile())} gives; `
-        + `set ${ENV_NAME[name]} with the right ones, `
-        + 'or stop that server and run this again to start one with the generated ones.');
+      problems.push(
+        `stack: ${name} at ${where(s)} refuses the credentials ` +
+          `${s.url.username || s.url.password ? `in ${ENV_NAME[name]} or ` : ''}${show(credentialsFile())} gives; ` +
+          `set ${ENV_NAME[name]} with the right ones, ` +
+          'or stop that server and run this again to start one with the generated ones.',
+      );
     }
   }
   if (problems.length) throw new Error(problems.join('\n'));

@@ -40,7 +40,9 @@ export async function ensureStack({ log = console.error } = {}) {
       const up = await bringUp(c, [...missing, ...restart], log);
       reloadNatsConfig(c, log); // a NATS left running may have an older configuration
       return up;
-    } finally { release(); }
+    } finally {
+      release();
+    }
   }
   for (const n of SERVICES) log(`stack: ${n} reachable at ${where(c[n])}, reusing it`);
   reloadNatsConfig(c, log);

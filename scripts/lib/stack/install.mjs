@@ -9,7 +9,9 @@ export function pgBinDir(wantVersion) {
   let versions = [];
   try {
     versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')));
-  } catch { /* none installed */ }
+  } catch {
+    /* none installed */
+  }
   if (wantVersion && versions.includes(wantVersion)) return path.join(root, wantVersion, 'bin');
   versions.sort((a, b) => Number(b) - Number(a));
   return versions.length ? path.join(root, versions[0], 'bin') : null;

@@ -11,7 +11,10 @@ export async function lock(file, log) {
       return () => fs.rmSync(file, { force: true });
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      if (!livePid(file)) { fs.rmSync(file, { force: true }); continue; }
+      if (!livePid(file)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
       if (waited === 0) log(`stack: waiting for another stack process (${file})`);
       await sleep(200);
     }

@@ -9,7 +9,11 @@ import { refuseIfRunning, runningPid } from './running.mjs';
 
 /** nats-config.mjs's options for the server `n` (its entry in stackConfig()). */
 const configOptions = (n) => ({
-  host: bindAddr(n.host), port: n.port, storeDir: n.dir, pidFile: n.pidFile, logFile: n.log,
+  host: bindAddr(n.host),
+  port: n.port,
+  storeDir: n.dir,
+  pidFile: n.pidFile,
+  logFile: n.log,
 });
 
 /** Starts nats-server from `c.nats.dir` and waits until it has JetStream and accepts the operator user. */
@@ -20,10 +24,14 @@ export async function startNats(c) {
   // JetStream, and one user per service with its permissions (scripts/lib/nats-config.mjs).
   writeNatsConfig(n.conf, configOptions(n));
   const child = spawnDetached('nats-server', ['-c', n.conf], c.dataDir);
-  await waitUntil(`nats answering with JetStream and accepting ${n.user} at ${where(n)}`, async () => {
-    const info = await probes.nats(n);
-    return info?.jetstream === true && info.auth === 'ok';
-  }, { logFile: n.log, dead: child.exited });
+  await waitUntil(
+    `nats answering with JetStream and accepting ${n.user} at ${where(n)}`,
+    async () => {
+      const info = await probes.nats(n);
+      return info?.jetstream === true && info.auth === 'ok';
+    },
+    { logFile: n.log, dead: child.exited },
+  );
 }
 
 /**
@@ -37,7 +45,11 @@ export function reloadNatsConfig(c, log) {
   if (!pid) return;
   const wanted = `${natsServerConfig(configOptions(n))}\n`;
   let current = null;
-  try { current = fs.readFileSync(n.conf, 'utf8'); } catch { /* started before config files: the probe restarted it */ }
+  try {
+    current = fs.readFileSync(n.conf, 'utf8');
+  } catch {
+    /* started before config files: the probe restarted it */
+  }
   if (current === null || current === wanted) return;
   log(`stack: nats at ${where(n)}: users or permissions changed; reloading ${show(n.conf)}`);
   writeNatsConfig(n.conf, configOptions(n));

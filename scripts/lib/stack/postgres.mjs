@@ -10,7 +10,10 @@ import { probes } from './probes.mjs';
 import { run, waitUntil, withLogTail } from './processes.mjs';
 
 function postgresIds() {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) {
     throw new Error('stack: postgres: there is no `postgres` OS user (the Debian postgresql package creates it)');
   }
@@ -36,10 +39,21 @@ async function initdb(pg, bin, { uid, gid }, log) {
   fs.chownSync(tmp, uid, gid);
   fs.chownSync(pwFile, uid, gid);
   try {
-    await asPostgres(path.join(bin, 'initdb'), ['-D', pg.dir, '-U', pg.user, '--auth-local=trust',
-      `--auth-host=${pg.password ? 'scram-sha-256' : 'trust'}`, ...(pg.password ? [`--pwfile=${pwFile}`] : []),
-      '-E', 'UTF8', `--locale=${utf8 ? 'C.UTF-8' : 'C'}`]);
-  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+    await asPostgres(path.join(bin, 'initdb'), [
+      '-D',
+      pg.dir,
+      '-U',
+      pg.user,
+      '--auth-local=trust',
+      `--auth-host=${pg.password ? 'scram-sha-256' : 'trust'}`,
+      ...(pg.password ? [`--pwfile=${pwFile}`] : []),
+      '-E',
+      'UTF8',
+      `--locale=${utf8 ? 'C.UTF-8' : 'C'}`,
+    ]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Starts PostgreSQL from `c.postgres.dir` (initdb first if it is empty) and waits until it answers. */
@@ -48,7 +62,11 @@ export async function startPostgres(c, log) {
   const version = dataVersion(pg.dir);
   const bin = pgBinDir(version);
   const ids = postgresIds();
-  for (const [dir, mode] of [[pg.dir, 0o700], [pg.socketDir, 0o755]]) { // initdb demands 0700 on the data dir
+  for (const [dir, mode] of [
+    [pg.dir, 0o700],
+    [pg.socketDir, 0o755],
+  ]) {
+    // initdb demands 0700 on the data dir
     fs.mkdirSync(dir, { recursive: true });
     fs.chownSync(dir, ids.uid, ids.gid);
     fs.chmodSync(dir, mode);
@@ -56,15 +74,30 @@ export async function startPostgres(c, log) {
   fs.closeSync(fs.openSync(pg.log, 'a')); // pg_ctl opens the log as postgres; it may append to a file it owns
   fs.chownSync(pg.log, ids.uid, ids.gid);
   await asPostgres('test', ['-w', pg.dir]).catch(() => {
-    throw new Error(`stack: postgres: the postgres OS user cannot write ${pg.dir}; `
-      + 'every parent directory must be traversable (o+x)');
+    throw new Error(
+      `stack: postgres: the postgres OS user cannot write ${pg.dir}; ` +
+        'every parent directory must be traversable (o+x)',
+    );
   });
   if (!version) await initdb(pg, bin, ids, log);
   // pg_stat_statements counts statements per role, i.e. per context: the no-N+1 test reads it.
-  const opts = `-p ${pg.port} -c listen_addresses=${bindAddr(pg.host)} -k '${pg.socketDir}' -c max_connections=300 `
-    + '-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all';
-  await asPostgres(path.join(bin, 'pg_ctl'), ['-D', pg.dir, '-l', pg.log, '-w', '-t', '120', '-o', opts, 'start'])
-    .catch((e) => { throw withLogTail(e, pg.log); });
+  const opts =
+    `-p ${pg.port} -c listen_addresses=${bindAddr(pg.host)} -k '${pg.socketDir}' -c max_connections=300 ` +
+    '-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all';
+  await asPostgres(path.join(bin, 'pg_ctl'), [
+    '-D',
+    pg.dir,
+    '-l',
+    pg.log,
+    '-w',
+    '-t',
+    '120',
+    '-o',
+    opts,
+    'start',
+  ]).catch((e) => {
+    throw withLogTail(e, pg.log);
+  });
   await waitUntil(`postgres reachable at ${where(pg)}`, () => probes.postgres(pg), { logFile: pg.log });
 }
 

@@ -10,12 +10,24 @@ function probe({ host, port }, hello, judge, timeoutMs = 1500) {
     let buf = Buffer.alloc(0);
     let done = false;
     const sock = net.connect({ host, port });
-    const finish = (v) => { if (!done) { done = true; sock.destroy(); resolve(v); } };
+    const finish = (v) => {
+      if (!done) {
+        done = true;
+        sock.destroy();
+        resolve(v);
+      }
+    };
     sock.setTimeout(timeoutMs, () => finish(false));
     sock.on('error', () => finish(false));
     sock.on('close', () => finish(judge(buf) ?? false));
-    sock.on('connect', () => { if (hello) sock.write(hello); });
-    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); const v = judge(buf); if (v !== undefined) finish(v); });
+    sock.on('connect', () => {
+      if (hello) sock.write(hello);
+    });
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const v = judge(buf);
+      if (v !== undefined) finish(v);
+    });
   });
 }
 
@@ -32,7 +44,13 @@ function natsProbe(s, timeoutMs = 1500) {
     let info = null;
     let done = false;
     const sock = net.connect({ host: s.host, port: s.port });
-    const finish = (v) => { if (!done) { done = true; sock.destroy(); resolve(v); } };
+    const finish = (v) => {
+      if (!done) {
+        done = true;
+        sock.destroy();
+        resolve(v);
+      }
+    };
     const ended = () => finish(info ? { ...info, auth: 'refused' } : false);
     sock.setTimeout(timeoutMs, ended);
     sock.on('error', ended);
@@ -44,13 +62,23 @@ function natsProbe(s, timeoutMs = 1500) {
         if (end < 0) return;
         const line = buf.slice(0, end);
         buf = buf.slice(end + 2);
-        try { info = line.startsWith('INFO ') ? JSON.parse(line.slice(5)) : null; } catch { info = null; }
+        try {
+          info = line.startsWith('INFO ') ? JSON.parse(line.slice(5)) : null;
+        } catch {
+          info = null;
+        }
         if (!info) return finish(false);
         if (!info.auth_required) return finish({ ...info, auth: 'open' });
         if (!s.user) return finish({ ...info, auth: 'refused' });
         const auth = s.password ? { user: s.user, pass: s.password } : { auth_token: s.user };
         const connect = {
-          verbose: false, pedantic: false, name: 'stack-probe', lang: 'node', version: '0', protocol: 1, ...auth,
+          verbose: false,
+          pedantic: false,
+          name: 'stack-probe',
+          lang: 'node',
+          version: '0',
+          protocol: 1,
+          ...auth,
         };
         sock.write(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
       }
@@ -77,11 +105,14 @@ function judgeRedis(s, b) {
 /** One probe per server; each takes its entry in stackConfig(). */
 export const probes = {
   // SSLRequest (length 8, code 80877103): every PostgreSQL answers with one byte, 'S' or 'N', and logs nothing.
-  postgres: (s) => probe(s, Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
-    (b) => (b.length ? b[0] === 0x53 || b[0] === 0x4e : undefined)),
-  redis: (s) => probe(s,
-    s.password ? resp('AUTH', ...(s.user ? [s.user] : []), s.password) + resp('PING') : resp('PING'),
-    (b) => judgeRedis(s, b)),
+  postgres: (s) =>
+    probe(s, Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]), (b) =>
+      b.length ? b[0] === 0x53 || b[0] === 0x4e : undefined,
+    ),
+  redis: (s) =>
+    probe(s, s.password ? resp('AUTH', ...(s.user ? [s.user] : []), s.password) + resp('PING') : resp('PING'), (b) =>
+      judgeRedis(s, b),
+    ),
   nats: (s) => natsProbe(s),
 };
 
@@ -96,13 +127,16 @@ export async function survey(c) {
   const answers = await Promise.all(SERVICES.map((n) => probes[n](c[n])));
   const info = answers[SERVICES.indexOf('nats')];
   if (info && info.jetstream !== true) {
-    throw new Error(`stack: nats at ${where(c.nats)} answers but without JetStream (its INFO lacks "jetstream":true); `
-      + 'restart it with -js or point NATS_URL at a JetStream-enabled server');
+    throw new Error(
+      `stack: nats at ${where(c.nats)} answers but without JetStream (its INFO lacks "jetstream":true); ` +
+        'restart it with -js or point NATS_URL at a JetStream-enabled server',
+    );
   }
   return {
     missing: SERVICES.filter((n, i) => !answers[i]),
-    unauthenticated: SERVICES.map((name, i) => ({ name, auth: answers[i] && authOf(name, answers[i]) }))
-      .filter(({ auth }) => auth && auth !== 'ok'),
+    unauthenticated: SERVICES.map((name, i) => ({ name, auth: answers[i] && authOf(name, answers[i]) })).filter(
+      ({ auth }) => auth && auth !== 'ok',
+    ),
   };
 }
 
@@ -112,7 +146,9 @@ export async function survey(c) {
  */
 export async function probeAll(c) {
   const [postgres, redis, nats] = await Promise.all([
-    probes.postgres(c.postgres), probes.redis(c.redis), probes.nats(c.nats),
+    probes.postgres(c.postgres),
+    probes.redis(c.redis),
+    probes.nats(c.nats),
   ]);
   return { postgres: Boolean(postgres), redis: redis === 'ok', nats: nats?.jetstream === true && nats.auth === 'ok' };
 }

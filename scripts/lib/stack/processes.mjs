@@ -23,12 +23,17 @@ export function run(cmd, args, { env = {}, label = 'stack' } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: '/', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const collect = (d) => { out = (out + d).slice(-64 * 1024); };
+    const collect = (d) => {
+      out = (out + d).slice(-64 * 1024);
+    };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', (e) => reject(new Error(`${label}: could not run ${cmd}: ${e.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve(out)
-      : reject(new Error(`${label}: \`${[cmd, ...args].join(' ')}\` failed (exit ${code}):\n${tail(out)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${label}: \`${[cmd, ...args].join(' ')}\` failed (exit ${code}):\n${tail(out)}`)),
+    );
   });
 }
 
@@ -39,24 +44,42 @@ export function which(bin) {
     try {
       fs.accessSync(p, fs.constants.X_OK);
       return p;
-    } catch { /* keep looking */ }
+    } catch {
+      /* keep looking */
+    }
   }
   return null;
 }
 
 /** Alive = exists and not a zombie (a process we spawned and killed may linger as one until reaped). */
 export function isAlive(pid) {
-  try { process.kill(pid, 0); } catch (e) { if (e.code !== 'EPERM') return false; }
-  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if (e.code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** The pid in a pid file, if that process is alive and (when `name` is given) really is `name`: pids get reused. */
 export function livePid(pidFile, name) {
   let pid;
-  try { pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0].trim()); } catch { return null; }
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0].trim());
+  } catch {
+    return null;
+  }
   if (!pid || !isAlive(pid)) return null;
   if (!name) return pid;
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name) ? pid : null; } catch { return null; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name) ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -76,8 +99,12 @@ export async function waitUntil(what, check, { timeoutMs = 60_000, logFile, dead
 export function spawnDetached(bin, args, cwd) {
   let why = null;
   const child = spawn(which(bin) || bin, args, { cwd, detached: true, stdio: 'ignore' });
-  child.on('error', (e) => { why = `could not be spawned: ${e.message}`; });
-  child.on('exit', (code, sig) => { why = `exited (${sig || `code ${code}`})`; });
+  child.on('error', (e) => {
+    why = `could not be spawned: ${e.message}`;
+  });
+  child.on('exit', (code, sig) => {
+    why = `exited (${sig || `code ${code}`})`;
+  });
   child.unref();
   return { exited: () => why };
 }

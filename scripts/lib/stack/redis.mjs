@@ -16,6 +16,8 @@ export async function startRedis(c) {
   // The password is in the config file (mode 0600), never on the command line where `ps` shows it.
   writeRedisConfig(r.conf, { port: r.port, bind: bindAddr(r.host), dir: r.dir, pidFile: r.pidFile, logFile: r.log });
   const child = spawnDetached('redis-server', [r.conf], c.dataDir);
-  await waitUntil(`redis accepting its password at ${where(r)}`, async () => (await probes.redis(r)) === 'ok',
-    { logFile: r.log, dead: child.exited });
+  await waitUntil(`redis accepting its password at ${where(r)}`, async () => (await probes.redis(r)) === 'ok', {
+    logFile: r.log,
+    dead: child.exited,
+  });
 }

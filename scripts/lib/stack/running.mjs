@@ -14,7 +14,9 @@ export const runningPid = (name, s) => livePid(s.pidFile, BINARY[name]);
 export function refuseIfRunning(name, s) {
   const pid = runningPid(name, s);
   if (pid) {
-    throw new Error(`stack: ${name} is already running from ${s.dir} (pid ${pid}) but does not answer at ${where(s)}; `
-      + `run \`node scripts/stack.mjs down\` or fix ${ENV_NAME[name]}`);
+    throw new Error(
+      `stack: ${name} is already running from ${s.dir} (pid ${pid}) but does not answer at ${where(s)}; ` +
+        `run \`node scripts/stack.mjs down\` or fix ${ENV_NAME[name]}`,
+    );
   }
 }

@@ -13,7 +13,10 @@ export async function stopServices(names = SERVICES, { log = console.error } = {
   for (const name of names) {
     const s = c[name];
     const pid = runningPid(name, s);
-    if (!pid) { log(`stack: ${name} is not running from ${s.dir}`); continue; }
+    if (!pid) {
+      log(`stack: ${name} is not running from ${s.dir}`);
+      continue;
+    }
     log(`stack: stopping ${name} (pid ${pid})`);
     if (name === 'postgres') await stopPostgres(s);
     else process.kill(pid, 'SIGTERM'); // redis (with save "") and nats both shut down cleanly on SIGTERM

@@ -31,7 +31,13 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
   const yoga = subgraph.yoga<Context>({
     schema,
     sdl: typeDefs,
-    context: (base) => ({ db, authoring, outline, publishing, loaders: createLoaders(db, base.viewer?.userId ?? null) }),
+    context: (base) => ({
+      db,
+      authoring,
+      outline,
+      publishing,
+      loaders: createLoaders(db, base.viewer?.userId ?? null),
+    }),
   });
 
   return {

@@ -8,11 +8,31 @@ const config = loadConfigOrExit(courseSettings);
 const logger = createLogger('course', config.logLevel);
 const app = await createCourseApp(config, logger);
 // Publishes what publications and archivals wrote to the outbox, to the COURSE stream.
-const relay = await startOutboxRelay({ context: CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
+const relay = await startOutboxRelay({
+  context: CONTEXT,
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  logger,
+});
 // Learns entitlements from enrollment's events (stream ENROLLMENT).
 const workers = await Promise.all(
   Object.entries(consumers).map(([name, c]) =>
-    startConsumer({ context: CONTEXT, name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(app.db), logger }),
+    startConsumer({
+      context: CONTEXT,
+      name,
+      stream: c.stream,
+      natsUrl: config.natsUrl,
+      handlers: c.handlers,
+      transaction: transactionOf(app.db),
+      logger,
+    }),
   ),
 );
-await runService({ name: 'course subgraph', logger, port: config.port, host: config.httpHost, app, workers: [...workers, relay] });
+await runService({
+  name: 'course subgraph',
+  logger,
+  port: config.port,
+  host: config.httpHost,
+  app,
+  workers: [...workers, relay],
+});

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../../test/support/graphql.js';
-import { authoring, COURSE_FIELDS, DRAFT_FIELDS, startCourse, uniq, type Actor, type CourseHarness } from './harness.js';
+import {
+  authoring,
+  COURSE_FIELDS,
+  DRAFT_FIELDS,
+  startCourse,
+  uniq,
+  type Actor,
+  type CourseHarness,
+} from './harness.js';
 
 let h: CourseHarness;
 let a: ReturnType<typeof authoring>;
@@ -15,7 +23,13 @@ afterAll(async () => {
 });
 
 const draftOf = async (courseId: string, actor: Actor = owner) =>
-  (await h.ok<{ course: any }>(`query($id: ID!) { course(id: $id) { ${COURSE_FIELDS} ${DRAFT_FIELDS} } }`, { id: courseId }, actor)).course;
+  (
+    await h.ok<{ course: any }>(
+      `query($id: ID!) { course(id: $id) { ${COURSE_FIELDS} ${DRAFT_FIELDS} } }`,
+      { id: courseId },
+      actor,
+    )
+  ).course;
 
 describe('creating a course', () => {
   it('creates a draft owned by the instructor, normalising its fields', async () => {
@@ -64,8 +78,11 @@ describe('creating a course', () => {
     const slug = uniq('taken');
     await a.createCourse(owner, { slug });
     const title = `Dup ${uniq()}`;
-    const res = await h.gql(`mutation($input: CreateCourseInput!) { createCourse(input: $input) { id } }`,
-      { input: { title, slug, category: 'design', level: 'BEGINNER', language: 'en' } }, owner);
+    const res = await h.gql(
+      `mutation($input: CreateCourseInput!) { createCourse(input: $input) { id } }`,
+      { input: { title, slug, category: 'design', level: 'BEGINNER', language: 'en' } },
+      owner,
+    );
     expect(errorCode(res)).toBe('CONFLICT');
     expect(res.body.errors![0]!.extensions!.field).toBe('slug');
     expect(await h.app.db.course.count({ where: { title } })).toBe(0);
@@ -85,23 +102,53 @@ describe('editing the outline', () => {
     expect(l0).toMatchObject({ position: 0, module: { id: m1.id }, course: { id: course.id } });
 
     let draft = (await draftOf(course.id)).draft;
-    expect(draft.modules.map((m: any) => [m.title, m.position])).toEqual([['Basics', 0], ['Middle', 1], ['Advanced', 2]]);
-    expect(draft.modules[0].lessons.map((l: any) => [l.title, l.position])).toEqual([['Before all', 0], ['Welcome', 1], ['Reading', 2]]);
+    expect(draft.modules.map((m: any) => [m.title, m.position])).toEqual([
+      ['Basics', 0],
+      ['Middle', 1],
+      ['Advanced', 2],
+    ]);
+    expect(draft.modules[0].lessons.map((l: any) => [l.title, l.position])).toEqual([
+      ['Before all', 0],
+      ['Welcome', 1],
+      ['Reading', 2],
+    ]);
     expect(draft.modules[0].lessons[0]).toMatchObject({ kind: 'QUIZ', required: false });
     expect(draft.modules[0].lessons[1]).toMatchObject({ kind: 'VIDEO', durationSeconds: 300, required: true });
 
-    await h.ok(`mutation($input: MoveModuleInput!) { moveModule(input: $input) { id } }`, { input: { moduleId: m3.id, position: 0 } }, owner);
-    await h.ok(`mutation($input: MoveLessonInput!) { moveLesson(input: $input) { id } }`, { input: { lessonId: l0.id, position: 2 } }, owner);
-    await h.ok(`mutation($input: MoveLessonInput!) { moveLesson(input: $input) { id } }`, { input: { lessonId: l2.id, moduleId: m3.id, position: 0 } }, owner);
+    await h.ok(
+      `mutation($input: MoveModuleInput!) { moveModule(input: $input) { id } }`,
+      { input: { moduleId: m3.id, position: 0 } },
+      owner,
+    );
+    await h.ok(
+      `mutation($input: MoveLessonInput!) { moveLesson(input: $input) { id } }`,
+      { input: { lessonId: l0.id, position: 2 } },
+      owner,
+    );
+    await h.ok(
+      `mutation($input: MoveLessonInput!) { moveLesson(input: $input) { id } }`,
+      { input: { lessonId: l2.id, moduleId: m3.id, position: 0 } },
+      owner,
+    );
     draft = (await draftOf(course.id)).draft;
     expect(draft.modules.map((m: any) => m.title)).toEqual(['Advanced', 'Basics', 'Middle']);
     expect(draft.modules[0].lessons.map((l: any) => l.title)).toEqual(['Reading']);
-    expect(draft.modules[1].lessons.map((l: any) => [l.title, l.position])).toEqual([['Welcome', 0], ['Before all', 1]]);
+    expect(draft.modules[1].lessons.map((l: any) => [l.title, l.position])).toEqual([
+      ['Welcome', 0],
+      ['Before all', 1],
+    ]);
 
     await h.ok(`mutation($id: ID!) { removeLesson(lessonId: $id) { id } }`, { id: l1.id }, owner);
-    const removed = await h.ok<{ removeModule: any }>(`mutation($id: ID!) { removeModule(moduleId: $id) { ${DRAFT_FIELDS} } }`, { id: m3.id }, owner);
+    const removed = await h.ok<{ removeModule: any }>(
+      `mutation($id: ID!) { removeModule(moduleId: $id) { ${DRAFT_FIELDS} } }`,
+      { id: m3.id },
+      owner,
+    );
     draft = removed.removeModule.draft;
-    expect(draft.modules.map((m: any) => [m.title, m.position])).toEqual([['Basics', 0], ['Middle', 1]]);
+    expect(draft.modules.map((m: any) => [m.title, m.position])).toEqual([
+      ['Basics', 0],
+      ['Middle', 1],
+    ]);
     expect(draft.modules[0].lessons.map((l: any) => [l.title, l.position])).toEqual([['Before all', 0]]);
     expect(draft.lessonCount).toBe(1);
     expect(await h.app.db.lesson.count({ where: { id: l2.id } })).toBe(0);
@@ -114,20 +161,49 @@ describe('editing the outline', () => {
     const slug = uniq('renamed');
     const updated = await h.ok<{ updateCourse: any }>(
       `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { ${COURSE_FIELDS} } }`,
-      { input: { courseId: course.id, title: 'A new title', slug, price: { amountMinor: 4900, currency: 'EUR' }, level: 'ADVANCED', language: 'pt-br' } },
+      {
+        input: {
+          courseId: course.id,
+          title: 'A new title',
+          slug,
+          price: { amountMinor: 4900, currency: 'EUR' },
+          level: 'ADVANCED',
+          language: 'pt-br',
+        },
+      },
       owner,
     );
     expect(updated.updateCourse).toMatchObject({
-      title: 'A new title', slug, summary: 'Old summary', tags: ['keep'], price: { amountMinor: 4900, currency: 'EUR' }, level: 'ADVANCED', language: 'pt-BR',
+      title: 'A new title',
+      slug,
+      summary: 'Old summary',
+      tags: ['keep'],
+      price: { amountMinor: 4900, currency: 'EUR' },
+      level: 'ADVANCED',
+      language: 'pt-BR',
     });
-    const m = await h.ok<{ updateModule: any }>(`mutation($input: UpdateModuleInput!) { updateModule(input: $input) { title summary } }`,
-      { input: { moduleId: mod.id, title: 'New module', summary: 'About it' } }, owner);
+    const m = await h.ok<{ updateModule: any }>(
+      `mutation($input: UpdateModuleInput!) { updateModule(input: $input) { title summary } }`,
+      { input: { moduleId: mod.id, title: 'New module', summary: 'About it' } },
+      owner,
+    );
     expect(m.updateModule).toEqual({ title: 'New module', summary: 'About it' });
-    const l = await h.ok<{ updateLesson: any }>(`mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { title kind durationSeconds body required } }`,
-      { input: { lessonId: lesson.id, kind: 'VIDEO', durationSeconds: 600, required: false } }, owner);
-    expect(l.updateLesson).toEqual({ title: 'Old lesson', kind: 'VIDEO', durationSeconds: 600, body: 'Some text.', required: false });
+    const l = await h.ok<{ updateLesson: any }>(
+      `mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { title kind durationSeconds body required } }`,
+      { input: { lessonId: lesson.id, kind: 'VIDEO', durationSeconds: 600, required: false } },
+      owner,
+    );
+    expect(l.updateLesson).toEqual({
+      title: 'Old lesson',
+      kind: 'VIDEO',
+      durationSeconds: 600,
+      body: 'Some text.',
+      required: false,
+    });
     // The old slug is free again; the new one finds the draft for its owner.
     await a.createCourse(owner, { slug: course.slug });
-    expect((await h.ok<{ course: any }>(`query($s: String!) { course(slug: $s) { id } }`, { s: slug }, owner)).course.id).toBe(course.id);
+    expect(
+      (await h.ok<{ course: any }>(`query($s: String!) { course(slug: $s) { id } }`, { s: slug }, owner)).course.id,
+    ).toBe(course.id);
   });
 });

@@ -11,27 +11,60 @@ let admin: Actor;
 beforeAll(async () => {
   h = await startCourse();
   a = authoring(h);
-  [owner, other, learner, admin] = await Promise.all([h.actor('INSTRUCTOR'), h.actor('INSTRUCTOR'), h.actor('LEARNER'), h.actor('ADMIN')]);
+  [owner, other, learner, admin] = await Promise.all([
+    h.actor('INSTRUCTOR'),
+    h.actor('INSTRUCTOR'),
+    h.actor('LEARNER'),
+    h.actor('ADMIN'),
+  ]);
 });
 afterAll(async () => {
   await h.close();
 });
 
 /** Every authoring mutation, aimed at one course (its first module and lesson). */
-function mutations(c: { id: string; moduleIds: string[]; lessonIds: string[] }): [string, string, Record<string, unknown>][] {
+function mutations(c: {
+  id: string;
+  moduleIds: string[];
+  lessonIds: string[];
+}): [string, string, Record<string, unknown>][] {
   const [moduleId] = c.moduleIds as [string];
   const [lessonId] = c.lessonIds as [string];
   return [
-    ['updateCourse', `mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`, { i: { courseId: c.id, title: 'Hijacked' } }],
-    ['updateModule', `mutation($i: UpdateModuleInput!) { updateModule(input: $i) { id } }`, { i: { moduleId, title: 'Hijacked' } }],
+    [
+      'updateCourse',
+      `mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`,
+      { i: { courseId: c.id, title: 'Hijacked' } },
+    ],
+    [
+      'updateModule',
+      `mutation($i: UpdateModuleInput!) { updateModule(input: $i) { id } }`,
+      { i: { moduleId, title: 'Hijacked' } },
+    ],
     ['moveModule', `mutation($i: MoveModuleInput!) { moveModule(input: $i) { id } }`, { i: { moduleId, position: 0 } }],
-    ['addLesson', `mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`, { i: { moduleId, title: 'Hijacked', kind: 'QUIZ' } }],
-    ['updateLesson', `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`, { i: { lessonId, title: 'Hijacked' } }],
+    [
+      'addLesson',
+      `mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }`,
+      { i: { moduleId, title: 'Hijacked', kind: 'QUIZ' } },
+    ],
+    [
+      'updateLesson',
+      `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`,
+      { i: { lessonId, title: 'Hijacked' } },
+    ],
     ['moveLesson', `mutation($i: MoveLessonInput!) { moveLesson(input: $i) { id } }`, { i: { lessonId, position: 0 } }],
-    ['setPrerequisites', `mutation($id: ID!) { setPrerequisites(courseId: $id, prerequisiteIds: []) { id } }`, { id: c.id }],
+    [
+      'setPrerequisites',
+      `mutation($id: ID!) { setPrerequisites(courseId: $id, prerequisiteIds: []) { id } }`,
+      { id: c.id },
+    ],
     ['publishCourse', `mutation($id: ID!) { publishCourse(courseId: $id) { id } }`, { id: c.id }],
     ['archiveCourse', `mutation($id: ID!) { archiveCourse(courseId: $id) { id } }`, { id: c.id }],
-    ['addModule', `mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`, { i: { courseId: c.id, title: 'Hijacked' } }],
+    [
+      'addModule',
+      `mutation($i: AddModuleInput!) { addModule(input: $i) { id } }`,
+      { i: { courseId: c.id, title: 'Hijacked' } },
+    ],
     ['removeLesson', `mutation($id: ID!) { removeLesson(lessonId: $id) { id } }`, { id: lessonId }],
     ['removeModule', `mutation($id: ID!) { removeModule(moduleId: $id) { id } }`, { id: moduleId }],
   ];
@@ -85,16 +118,32 @@ describe('what each caller sees', () => {
 
   it('a never-published draft is visible only to its instructor and admins', async () => {
     const c = await a.createCourse(owner);
-    for (const actor of [other, learner, undefined]) expect((await h.ok<{ course: any }>(READ, { id: c.id }, actor)).course).toBeNull();
-    for (const actor of [owner, admin]) expect((await h.ok<{ course: any }>(READ, { id: c.id }, actor)).course).toMatchObject({ id: c.id, hasUnpublishedChanges: true });
-    const ref = await h.ok<{ _entities: any[] }>(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Course { id } } }`, { r: [{ __typename: 'Course', id: c.id }] }, learner);
+    for (const actor of [other, learner, undefined])
+      expect((await h.ok<{ course: any }>(READ, { id: c.id }, actor)).course).toBeNull();
+    for (const actor of [owner, admin])
+      expect((await h.ok<{ course: any }>(READ, { id: c.id }, actor)).course).toMatchObject({
+        id: c.id,
+        hasUnpublishedChanges: true,
+      });
+    const ref = await h.ok<{ _entities: any[] }>(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Course { id } } }`,
+      { r: [{ __typename: 'Course', id: c.id }] },
+      learner,
+    );
     expect(ref._entities).toEqual([null]);
   });
 
   it('the draft of a published course and its change flag are for its managers only', async () => {
     const c = await a.published(owner);
-    expect((await h.ok<{ course: any }>(READ, { id: c.id }, other)).course).toEqual({ id: c.id, hasUnpublishedChanges: null, draft: null });
-    expect((await h.ok<{ course: any }>(READ, { id: c.id }, admin)).course).toMatchObject({ hasUnpublishedChanges: false, draft: { lessonCount: 2 } });
+    expect((await h.ok<{ course: any }>(READ, { id: c.id }, other)).course).toEqual({
+      id: c.id,
+      hasUnpublishedChanges: null,
+      draft: null,
+    });
+    expect((await h.ok<{ course: any }>(READ, { id: c.id }, admin)).course).toMatchObject({
+      hasUnpublishedChanges: false,
+      draft: { lessonCount: 2 },
+    });
   });
 
   it('myCourses lists only the caller’s own courses, drafts included, by status, page by page', async () => {
@@ -108,8 +157,16 @@ describe('what each caller sees', () => {
       totalCount edges { node { id status } } pageInfo { hasNextPage endCursor } } }`;
     const all = (await h.ok<{ myCourses: any }>(MINE, {}, me)).myCourses;
     expect(all.totalCount).toBe(3);
-    expect(all.edges.map((e: any) => [e.node.id, e.node.status])).toEqual([[gone.id, 'ARCHIVED'], [live.id, 'PUBLISHED'], [draft.id, 'DRAFT']]);
-    for (const [status, id] of [['DRAFT', draft.id], ['PUBLISHED', live.id], ['ARCHIVED', gone.id]]) {
+    expect(all.edges.map((e: any) => [e.node.id, e.node.status])).toEqual([
+      [gone.id, 'ARCHIVED'],
+      [live.id, 'PUBLISHED'],
+      [draft.id, 'DRAFT'],
+    ]);
+    for (const [status, id] of [
+      ['DRAFT', draft.id],
+      ['PUBLISHED', live.id],
+      ['ARCHIVED', gone.id],
+    ]) {
       const page = (await h.ok<{ myCourses: any }>(MINE, { s: status }, me)).myCourses;
       expect(page.edges.map((e: any) => e.node.id)).toEqual([id]);
     }

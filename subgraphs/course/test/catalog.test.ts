@@ -20,9 +20,37 @@ beforeAll(async () => {
   tag = uniq('tag');
   const specs: [string, Record<string, unknown>][] = [
     ['A', { title: 'Alpha', category: 'design', level: 'BEGINNER', language: 'en', tags: [tag] }],
-    ['B', { title: 'Bravo', category: 'programming', level: 'INTERMEDIATE', language: 'ru', price: { amountMinor: 1900, currency: 'USD' } }],
-    ['C', { title: 'Charlie', category: 'programming', level: 'ADVANCED', language: 'es', price: { amountMinor: 9900, currency: 'USD' }, tags: [tag] }],
-    ['D', { title: 'Delta', category: 'design', level: 'BEGINNER', language: 'en', price: { amountMinor: 4900, currency: 'USD' } }],
+    [
+      'B',
+      {
+        title: 'Bravo',
+        category: 'programming',
+        level: 'INTERMEDIATE',
+        language: 'ru',
+        price: { amountMinor: 1900, currency: 'USD' },
+      },
+    ],
+    [
+      'C',
+      {
+        title: 'Charlie',
+        category: 'programming',
+        level: 'ADVANCED',
+        language: 'es',
+        price: { amountMinor: 9900, currency: 'USD' },
+        tags: [tag],
+      },
+    ],
+    [
+      'D',
+      {
+        title: 'Delta',
+        category: 'design',
+        level: 'BEGINNER',
+        language: 'en',
+        price: { amountMinor: 4900, currency: 'USD' },
+      },
+    ],
   ];
   for (const [letter, input] of specs) c[letter] = (await a.published(teacher, input)).id;
   await a.createCourse(teacher, { title: 'Echo draft' });
@@ -89,8 +117,13 @@ describe('catalog', () => {
     const other = await h.actor('INSTRUCTOR');
     const x = await a.published(other, { title: 'Aardvark' });
     const y = await a.published(other, { title: 'Zebra' });
-    await h.ok(`mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`, { i: { courseId: x.id, title: 'Zulu' } }, other);
-    const only = (sort: string) => h.ok<{ catalog: any }>(CATALOG, { f: { instructorId: other.userId }, s: sort }).then((d) => ids(d.catalog));
+    await h.ok(
+      `mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`,
+      { i: { courseId: x.id, title: 'Zulu' } },
+      other,
+    );
+    const only = (sort: string) =>
+      h.ok<{ catalog: any }>(CATALOG, { f: { instructorId: other.userId }, s: sort }).then((d) => ids(d.catalog));
     expect(await only('TITLE')).toEqual([x.id, y.id]); // the draft's new title is not live yet
     await a.publish(other, x.id);
     expect(await only('TITLE')).toEqual([y.id, x.id]);
@@ -102,7 +135,10 @@ describe('catalog', () => {
     [{ first: 101 }, 'first'],
     [{ after: 'garbage!' }, 'after'],
     [{ after: Buffer.from('c:["TITLE","x"]').toString('base64url') }, 'after'],
-    [{ after: Buffer.from('c:["NEWEST","not a date","0190a1b2-0000-7000-8000-000000000000"]').toString('base64url') }, 'after'],
+    [
+      { after: Buffer.from('c:["NEWEST","not a date","0190a1b2-0000-7000-8000-000000000000"]').toString('base64url') },
+      'after',
+    ],
     [{ f: { category: 'astrology' } }, 'filter.category'],
     [{ f: { language: '12' } }, 'filter.language'],
     [{ f: { instructorId: 'me' } }, 'filter.instructorId'],
@@ -115,7 +151,11 @@ describe('catalog', () => {
 
   it('refuses a cursor made for another sort order', async () => {
     const page = await catalog({ s: 'TITLE', first: 1 });
-    const res = await h.gql(CATALOG, { f: { instructorId: teacher.userId }, s: 'PRICE_ASC', after: page.pageInfo.endCursor });
+    const res = await h.gql(CATALOG, {
+      f: { instructorId: teacher.userId },
+      s: 'PRICE_ASC',
+      after: page.pageInfo.endCursor,
+    });
     expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 });
@@ -123,10 +163,15 @@ describe('catalog', () => {
 describe('categories and instructors', () => {
   it('counts listed courses per category', async () => {
     const data = await h.ok<{ categories: any[] }>(`{ categories { slug name courseCount } }`);
-    const listed = await h.app.db.publishedCourse.groupBy({ by: ['category'], where: { archivedAt: null }, _count: { _all: true } });
+    const listed = await h.app.db.publishedCourse.groupBy({
+      by: ['category'],
+      where: { archivedAt: null },
+      _count: { _all: true },
+    });
     const expected = new Map(listed.map((g) => [g.category, g._count._all]));
     expect(data.categories.length).toBeGreaterThanOrEqual(8);
-    for (const cat of data.categories) expect([cat.slug, cat.courseCount]).toEqual([cat.slug, expected.get(cat.slug) ?? 0]);
+    for (const cat of data.categories)
+      expect([cat.slug, cat.courseCount]).toEqual([cat.slug, expected.get(cat.slug) ?? 0]);
   });
 
   it("contributes User.taughtCourses: the instructor's listed courses, newest first", async () => {
@@ -134,6 +179,9 @@ describe('categories and instructors', () => {
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id taughtCourses(first: 2) { totalCount edges { node { id } } } } } }`,
       { r: [{ __typename: 'User', id: teacher.userId }] },
     );
-    expect(res._entities[0]).toEqual({ id: teacher.userId, taughtCourses: { totalCount: 4, edges: [{ node: { id: c.D } }, { node: { id: c.C } }] } });
+    expect(res._entities[0]).toEqual({
+      id: teacher.userId,
+      taughtCourses: { totalCount: 4, edges: [{ node: { id: c.D } }, { node: { id: c.C } }] },
+    });
   });
 });

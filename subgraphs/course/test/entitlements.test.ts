@@ -40,18 +40,44 @@ afterAll(async () => {
 
 /** Hands an event to the consumer's handler in a transaction, as the consumer would. */
 async function deliver<E extends typeof EnrollmentEvents.created | typeof EnrollmentEvents.revoked>(
-  type: E, payload: Record<string, unknown>, streamSequence = sequence++,
+  type: E,
+  payload: Record<string, unknown>,
+  streamSequence = sequence++,
 ): Promise<void> {
   const handler = entitlementHandlers.find((x) => x.type === type) as EventHandler<Tx> | undefined;
   if (!handler) throw new Error(`no handler for ${type.subject}`);
-  const event = { id: newId(), type: type.subject, source: 'enrollment', time: new Date().toISOString(), traceparent: '', streamSequence, deliveryCount: 1, payload };
+  const event = {
+    id: newId(),
+    type: type.subject,
+    source: 'enrollment',
+    time: new Date().toISOString(),
+    traceparent: '',
+    streamSequence,
+    deliveryCount: 1,
+    payload,
+  };
   await h.app.db.$transaction((tx) => handler.handle(tx, event as ReceivedEvent));
 }
 
 const enrolled = (learner: Actor, courseId: string, mode: pb.EnrollmentMode, streamSequence?: number) =>
-  deliver(EnrollmentEvents.created, { enrollmentId: newId(), userId: learner.userId, courseId, mode, orderId: '', enrolledAt: new Date().toISOString() }, streamSequence);
+  deliver(
+    EnrollmentEvents.created,
+    {
+      enrollmentId: newId(),
+      userId: learner.userId,
+      courseId,
+      mode,
+      orderId: '',
+      enrolledAt: new Date().toISOString(),
+    },
+    streamSequence,
+  );
 const revoked = (learner: Actor, courseId: string, reason: string, streamSequence?: number) =>
-  deliver(EnrollmentEvents.revoked, { enrollmentId: newId(), userId: learner.userId, courseId, reason, revokedAt: new Date().toISOString() }, streamSequence);
+  deliver(
+    EnrollmentEvents.revoked,
+    { enrollmentId: newId(), userId: learner.userId, courseId, reason, revokedAt: new Date().toISOString() },
+    streamSequence,
+  );
 
 const OUTLINE = `query($id: ID!) { course(id: $id) { modules { lessons { id title freePreview locked body } } } }`;
 
@@ -108,7 +134,9 @@ describe('who reads a paid lesson body', () => {
     const learner = await h.actor('LEARNER');
     await enrolled(learner, paid.id, pb.EnrollmentMode.AUDIT);
     await expectSees(learner, PREVIEW_ONLY);
-    const row = await h.app.db.entitlement.findUniqueOrThrow({ where: { userId_courseId: { userId: learner.userId, courseId: paid.id } } });
+    const row = await h.app.db.entitlement.findUniqueOrThrow({
+      where: { userId_courseId: { userId: learner.userId, courseId: paid.id } },
+    });
     expect(row).toMatchObject({ basis: 'AUDIT', active: false });
   });
 
@@ -122,7 +150,10 @@ describe('who reads a paid lesson body', () => {
 
   it('a free course is open to everyone', async () => {
     const data = await h.ok<{ course: any }>(OUTLINE, { id: free.id });
-    expect(data.course.modules[0].lessons.map((l: any) => [l.body, l.locked])).toEqual([['Some text.', false], ['Some text.', false]]);
+    expect(data.course.modules[0].lessons.map((l: any) => [l.body, l.locked])).toEqual([
+      ['Some text.', false],
+      ['Some text.', false],
+    ]);
   });
 
   it('the catalog withholds paid bodies from anonymous callers, page by page', async () => {
@@ -132,7 +163,9 @@ describe('who reads a paid lesson body', () => {
     );
     const node = data.catalog.edges.map((e: any) => e.node).find((n: any) => n.id === paid.id);
     expect(node.modules[0].lessons).toEqual([
-      { title: 'Preview', body: 'Preview text.' }, { title: 'Paid one', body: null }, { title: 'Paid two', body: null },
+      { title: 'Preview', body: 'Preview text.' },
+      { title: 'Paid one', body: null },
+      { title: 'Paid two', body: null },
     ]);
   });
 });
@@ -146,36 +179,67 @@ describe('the entitlement projection', () => {
     await enrolled(learner, paid.id, pb.EnrollmentMode.PAID, first); // delivered after the revocation that followed it
     await expectSees(learner, PREVIEW_ONLY);
     await revoked(learner, paid.id, 'REFUNDED', second); // redelivered
-    const row = await h.app.db.entitlement.findUniqueOrThrow({ where: { userId_courseId: { userId: learner.userId, courseId: paid.id } } });
+    const row = await h.app.db.entitlement.findUniqueOrThrow({
+      where: { userId_courseId: { userId: learner.userId, courseId: paid.id } },
+    });
     expect(row).toMatchObject({ basis: 'REFUNDED', active: false, eventSequence: BigInt(second) });
   });
 
   it('refuses an event whose ids are not ids, and records nothing', async () => {
     const before = await h.app.db.entitlement.count();
-    await expect(deliver(EnrollmentEvents.created, { enrollmentId: newId(), userId: 'me', courseId: paid.id, mode: pb.EnrollmentMode.PAID })).rejects.toThrow(/userId/);
-    await expect(deliver(EnrollmentEvents.created, { enrollmentId: newId(), userId: newId(), courseId: paid.id, mode: 99 })).rejects.toThrow(/mode/);
+    await expect(
+      deliver(EnrollmentEvents.created, {
+        enrollmentId: newId(),
+        userId: 'me',
+        courseId: paid.id,
+        mode: pb.EnrollmentMode.PAID,
+      }),
+    ).rejects.toThrow(/userId/);
+    await expect(
+      deliver(EnrollmentEvents.created, { enrollmentId: newId(), userId: newId(), courseId: paid.id, mode: 99 }),
+    ).rejects.toThrow(/mode/);
     expect(await h.app.db.entitlement.count()).toBe(before);
   });
 });
 
 describe('free previews', () => {
   it('are marked by the instructor on the draft and take effect when the course is republished', async () => {
-    await h.ok(`mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`, { i: { lessonId: paid.lessonIds[2], freePreview: true } }, teacher);
+    await h.ok(
+      `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`,
+      { i: { lessonId: paid.lessonIds[2], freePreview: true } },
+      teacher,
+    );
     // Learners still see the published version until the course is republished.
     expect((await seenThroughCourse())['Paid two']).toBeNull();
-    const draft = await h.ok<{ course: any }>(`query($id: ID!) { course(id: $id) { hasUnpublishedChanges draft { modules { lessons { title freePreview } } } } }`, { id: paid.id }, teacher);
+    const draft = await h.ok<{ course: any }>(
+      `query($id: ID!) { course(id: $id) { hasUnpublishedChanges draft { modules { lessons { title freePreview } } } } }`,
+      { id: paid.id },
+      teacher,
+    );
     expect(draft.course.hasUnpublishedChanges).toBe(true);
     expect(draft.course.draft.modules[0].lessons.map((l: any) => l.freePreview)).toEqual([true, false, true]);
     expect((await a.publish(teacher, paid.id)).body.errors).toBeUndefined();
-    expect(await seenThroughCourse()).toEqual({ Preview: 'Preview text.', 'Paid one': null, 'Paid two': 'Paid text two.' });
+    expect(await seenThroughCourse()).toEqual({
+      Preview: 'Preview text.',
+      'Paid one': null,
+      'Paid two': 'Paid text two.',
+    });
     // Put it back for the other tests' expectations, should they run after this one.
-    await h.ok(`mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`, { i: { lessonId: paid.lessonIds[2], freePreview: false } }, teacher);
+    await h.ok(
+      `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`,
+      { i: { lessonId: paid.lessonIds[2], freePreview: false } },
+      teacher,
+    );
     expect((await a.publish(teacher, paid.id)).body.errors).toBeUndefined();
     expect(await seenThroughCourse()).toEqual(PREVIEW_ONLY);
   });
 
   it('are carried on the events consumers index from', async () => {
-    const events = await h.app.db.outboxEvent.findMany({ where: { subject: 'course.lesson.changed' }, orderBy: { id: 'desc' }, take: 50 });
+    const events = await h.app.db.outboxEvent.findMany({
+      where: { subject: 'course.lesson.changed' },
+      orderBy: { id: 'desc' },
+      take: 50,
+    });
     expect(events.length).toBeGreaterThan(0);
     const { fromBinary } = await import('@bufbuild/protobuf');
     const { CourseEvents } = await import('@coursegraph/contracts');

@@ -15,7 +15,11 @@ beforeAll(async () => {
   for (let i = 0; i < 8; i++) courses.push(await a.published(teacher, { title: `Course ${i}` }, 2, 2));
   // Some prerequisites, so the lists below resolve course references too.
   for (let i = 1; i < 8; i++) {
-    await h.ok(`mutation($id: ID!, $p: [ID!]!) { setPrerequisites(courseId: $id, prerequisiteIds: $p) { id } }`, { id: courses[i]!.id, p: [courses[i - 1]!.id] }, teacher);
+    await h.ok(
+      `mutation($id: ID!, $p: [ID!]!) { setPrerequisites(courseId: $id, prerequisiteIds: $p) { id } }`,
+      { id: courses[i]!.id, p: [courses[i - 1]!.id] },
+      teacher,
+    );
     await a.publish(teacher, courses[i]!.id);
   }
 });
@@ -51,8 +55,19 @@ describe('entity references', () => {
     });
     expect(res._entities).toEqual([
       { id: c.id, title: 'Course 0', status: 'PUBLISHED' },
-      { id: c.moduleIds[1], title: 'Module 2', course: { id: c.id }, lessons: [{ id: c.lessonIds[2] }, { id: c.lessonIds[3] }] },
-      { id: c.lessonIds[3], title: 'Lesson 2.2', kind: 'ARTICLE', module: { id: c.moduleIds[1], title: 'Module 2' }, course: { id: c.id } },
+      {
+        id: c.moduleIds[1],
+        title: 'Module 2',
+        course: { id: c.id },
+        lessons: [{ id: c.lessonIds[2] }, { id: c.lessonIds[3] }],
+      },
+      {
+        id: c.lessonIds[3],
+        title: 'Lesson 2.2',
+        kind: 'ARTICLE',
+        module: { id: c.moduleIds[1], title: 'Module 2' },
+        course: { id: c.id },
+      },
       null,
       null,
       null,
@@ -62,7 +77,11 @@ describe('entity references', () => {
   it('give the published form of a lesson: a draft-only lesson is null, a lesson removed from the draft stays until republished', async () => {
     const c = await a.published(teacher);
     const draftOnly = await a.addLesson(teacher, c.moduleIds[0]!, { title: 'Not yet' });
-    await h.ok(`mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`, { i: { lessonId: c.lessonIds[0], title: 'Renamed' } }, teacher);
+    await h.ok(
+      `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`,
+      { i: { lessonId: c.lessonIds[0], title: 'Renamed' } },
+      teacher,
+    );
     await h.ok(`mutation($id: ID!) { removeLesson(lessonId: $id) { id } }`, { id: c.lessonIds[1] }, teacher);
     const reps = [draftOnly.id, c.lessonIds[0], c.lessonIds[1]].map((id) => ({ __typename: 'Lesson', id }));
     const before = (await h.ok<{ _entities: any[] }>(ENTITIES, { r: reps }))._entities;
@@ -98,6 +117,11 @@ describe('no N+1', () => {
   });
 
   it('the course counts alone come from the catalog rows: two queries per page', async () => {
-    expect(await cost(`query($f: CatalogFilter) { catalog(filter: $f, first: 8) { edges { node { id moduleCount lessonCount } } } }`, { f: { instructorId: teacher.userId } })).toBe(2);
+    expect(
+      await cost(
+        `query($f: CatalogFilter) { catalog(filter: $f, first: 8) { edges { node { id moduleCount lessonCount } } } }`,
+        { f: { instructorId: teacher.userId } },
+      ),
+    ).toBe(2);
   });
 });

@@ -31,9 +31,17 @@ export const uniq = (tag = 't') => `${tag}-${randomUUID().slice(0, 8)}`;
 
 export interface CourseHarness {
   app: CourseApp;
-  gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, actor?: Actor | string) => Promise<GraphQLResponse<T>>;
+  gql: <T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    actor?: Actor | string,
+  ) => Promise<GraphQLResponse<T>>;
   /** Like gql, but fails the test on any error and returns data. */
-  ok: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, actor?: Actor | string) => Promise<T>;
+  ok: <T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    actor?: Actor | string,
+  ) => Promise<T>;
   actor: (role?: TestRole, userId?: string) => Promise<Actor>;
   /** SQL statements run since the last reset. */
   queries: string[];
@@ -44,15 +52,31 @@ export async function startCourse(): Promise<CourseHarness> {
   const issuer = await testIssuer();
   const config = readConfig(courseSettings, { ...process.env, COURSE_DATABASE_URL: contextDatabaseUrl('course') });
   const queries: string[] = [];
-  const app = await createCourseApp(config, createLogger('course-test', 'silent'), { getKey: issuer.getKey, onQuery: (sql) => queries.push(sql) });
+  const app = await createCourseApp(config, createLogger('course-test', 'silent'), {
+    getKey: issuer.getKey,
+    onQuery: (sql) => queries.push(sql),
+  });
   const gql: CourseHarness['gql'] = (query, variables, actor) =>
-    postGraphQL((url, init) => app.yoga.fetch(url, init), 'http://course.test/graphql', query, variables, typeof actor === 'string' ? actor : actor?.token);
+    postGraphQL(
+      (url, init) => app.yoga.fetch(url, init),
+      'http://course.test/graphql',
+      query,
+      variables,
+      typeof actor === 'string' ? actor : actor?.token,
+    );
   const ok: CourseHarness['ok'] = async (query, variables, actor) => {
     const res = await gql(query, variables, actor);
     if (res.body.errors) throw new Error(`unexpected errors: ${JSON.stringify(res.body.errors)}`);
     return res.body.data as never;
   };
-  return { app, gql, ok, actor: (role = 'INSTRUCTOR', userId) => issuer.token(role, userId), queries, close: app.close };
+  return {
+    app,
+    gql,
+    ok,
+    actor: (role = 'INSTRUCTOR', userId) => issuer.token(role, userId),
+    queries,
+    close: app.close,
+  };
 }
 
 /** Mutations the tests share. */
@@ -66,11 +90,21 @@ export function authoring(h: CourseHarness) {
     return data.createCourse;
   };
   const addModule = async (actor: Actor, courseId: string, title = 'Module', extra: Record<string, unknown> = {}) =>
-    (await h.ok<{ addModule: any }>(`mutation($input: AddModuleInput!) { addModule(input: $input) { id title position course { id } } }`,
-      { input: { courseId, title, ...extra } }, actor)).addModule;
+    (
+      await h.ok<{ addModule: any }>(
+        `mutation($input: AddModuleInput!) { addModule(input: $input) { id title position course { id } } }`,
+        { input: { courseId, title, ...extra } },
+        actor,
+      )
+    ).addModule;
   const addLesson = async (actor: Actor, moduleId: string, input: Record<string, unknown> = {}) =>
-    (await h.ok<{ addLesson: any }>(`mutation($input: AddLessonInput!) { addLesson(input: $input) { id title kind position module { id } course { id } } }`,
-      { input: { moduleId, title: 'Lesson', kind: 'ARTICLE', body: 'Some text.', ...input } }, actor)).addLesson;
+    (
+      await h.ok<{ addLesson: any }>(
+        `mutation($input: AddLessonInput!) { addLesson(input: $input) { id title kind position module { id } course { id } } }`,
+        { input: { moduleId, title: 'Lesson', kind: 'ARTICLE', body: 'Some text.', ...input } },
+        actor,
+      )
+    ).addLesson;
   const publish = (actor: Actor, courseId: string) =>
     h.gql(`mutation($id: ID!) { publishCourse(courseId: $id) { ${COURSE_FIELDS} } }`, { id: courseId }, actor);
   /** A course with `modules` modules of `lessons` lessons each, ready to publish. */
@@ -81,7 +115,8 @@ export function authoring(h: CourseHarness) {
     for (let m = 0; m < modules; m++) {
       const mod = await addModule(actor, course.id, `Module ${m + 1}`);
       moduleIds.push(mod.id);
-      for (let l = 0; l < lessons; l++) lessonIds.push((await addLesson(actor, mod.id, { title: `Lesson ${m + 1}.${l + 1}` })).id);
+      for (let l = 0; l < lessons; l++)
+        lessonIds.push((await addLesson(actor, mod.id, { title: `Lesson ${m + 1}.${l + 1}` })).id);
     }
     return { id: course.id as string, slug: course.slug as string, moduleIds, lessonIds };
   };
@@ -104,13 +139,22 @@ export interface OutboxEvent {
 const SCHEMAS = new Map<string, EventType>(Object.values(CourseEvents).map((e) => [e.subject, e]));
 
 /** Decoded outbox rows about `courseId` (written in the last ten minutes: a test's own course is younger). */
-export async function outboxFor(h: CourseHarness, courseId: string, since = new Date(Date.now() - 600_000)): Promise<OutboxEvent[]> {
+export async function outboxFor(
+  h: CourseHarness,
+  courseId: string,
+  since = new Date(Date.now() - 600_000),
+): Promise<OutboxEvent[]> {
   const rows = await h.app.db.outboxEvent.findMany({ where: { createdAt: { gte: since } }, orderBy: { id: 'asc' } });
   return rows
     .map((r) => {
       const type = SCHEMAS.get(r.subject);
       if (!type) throw new Error(`unknown subject ${r.subject}`);
-      return { id: r.id, subject: r.subject, traceparent: r.traceparent, payload: fromBinary(type.schema, r.payload) as any };
+      return {
+        id: r.id,
+        subject: r.subject,
+        traceparent: r.traceparent,
+        payload: fromBinary(type.schema, r.payload) as any,
+      };
     })
     .filter((e) => (e.payload.course?.courseId ?? e.payload.courseId) === courseId);
 }

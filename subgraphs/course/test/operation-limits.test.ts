@@ -36,14 +36,27 @@ describe('the course subgraph refuses hostile operations before any SQL', () => 
   it('catalog → instructor → taughtCourses nested 40 times', async () => {
     const res = await judged(nested(40));
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'MAX_RECURSION', repeats: 41, limit: 2 });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'MAX_RECURSION',
+      repeats: 41,
+      limit: 2,
+    });
     expect(res.sql).toBe(0);
   });
 
   it('the Lesson.module → Module.lessons cycle', async () => {
-    const res = await judged('query($id: ID!) { course(id: $id) { modules { lessons { module { lessons { module { lessons { id } } } } } } } }', { id: courseId });
+    const res = await judged(
+      'query($id: ID!) { course(id: $id) { modules { lessons { module { lessons { module { lessons { id } } } } } } } }',
+      { id: courseId },
+    );
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toMatchObject({ reason: 'MAX_RECURSION', coordinate: 'Module.lessons', repeats: 3, limit: 2 });
+    expect(res.body.errors![0]!.extensions).toMatchObject({
+      reason: 'MAX_RECURSION',
+      coordinate: 'Module.lessons',
+      repeats: 3,
+      limit: 2,
+    });
     expect(res.sql).toBe(0);
   });
 
@@ -53,15 +66,28 @@ describe('the course subgraph refuses hostile operations before any SQL', () => 
     const res = await judged(query, { n: 100 });
     expect(res.status).toBe(400);
     // catalog: 1 + 100 × (edges 1 + node 1 + modules 11 + prerequisites (1 + 5 × 11) + instructor (1 + taughtCourses (1 + 100 × (1 + 1 + 11))))
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 1 + 100 * (2 + 11 + 56 + 1 + 1 + 100 * 13), limit: 5000 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 1 + 100 * (2 + 11 + 56 + 1 + 1 + 100 * 13),
+      limit: 5000,
+    });
     expect(res.sql).toBe(0);
   });
 
   it('_entities with 10,000 representations', async () => {
     const representations = Array.from({ length: 10_000 }, () => ({ __typename: 'Course', id: courseId }));
-    const res = await judged('query($r: [_Any!]!) { _entities(representations: $r) { ... on Course { title instructor { id } } } }', { r: representations });
+    const res = await judged(
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Course { title instructor { id } } } }',
+      { r: representations },
+    );
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'COST_LIMIT', cost: 10_001, limit: 5000 });
+    expect(res.body.errors![0]!.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'COST_LIMIT',
+      cost: 10_001,
+      limit: 5000,
+    });
     expect(res.sql).toBe(0);
   });
 
@@ -73,7 +99,9 @@ describe('the course subgraph refuses hostile operations before any SQL', () => 
     );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.course.id).toBe(courseId);
-    expect(res.body.data!.course.instructor.taughtCourses.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(courseId);
+    expect(
+      res.body.data!.course.instructor.taughtCourses.edges.map((e: { node: { id: string } }) => e.node.id),
+    ).toContain(courseId);
     expect(res.sql).toBeGreaterThan(0);
   });
 });

@@ -39,10 +39,15 @@ describe('setPrerequisites', () => {
     const c = await a.published(owner);
     const res = await set(c.id, [basics.id, more.id, basics.id]);
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data!.setPrerequisites.draft.prerequisites.map((p: any) => p.id).sort()).toEqual([basics.id, more.id].sort());
+    expect(res.body.data!.setPrerequisites.draft.prerequisites.map((p: any) => p.id).sort()).toEqual(
+      [basics.id, more.id].sort(),
+    );
     expect(res.body.data!.setPrerequisites.prerequisites).toEqual([]);
     await a.publish(owner, c.id);
-    const seen = await h.ok<{ course: any }>(`query($id: ID!) { course(id: $id) { version prerequisites { id title } } }`, { id: c.id });
+    const seen = await h.ok<{ course: any }>(
+      `query($id: ID!) { course(id: $id) { version prerequisites { id title } } }`,
+      { id: c.id },
+    );
     expect(seen.course.version).toBe(2);
     expect(seen.course.prerequisites.map((p: any) => p.id).sort()).toEqual([basics.id, more.id].sort());
     const updated = (await outboxFor(h, c.id)).find((e) => e.subject === 'course.course.updated');
@@ -99,7 +104,9 @@ describe('setPrerequisites', () => {
       let answered = false;
       const pending = set(x.id, [y.id]).finally(() => (answered = true));
       for (;;) {
-        const { rows } = await other.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`);
+        const { rows } = await other.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`,
+        );
         if (answered || rows[0].n > 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -65,17 +65,27 @@ describe('seedCourses', () => {
     expect(lines.at(-1)).toMatch(/^seed course: 15 courses/);
 
     const slugs = demoCourses(count).map((c) => c.slug);
-    const rows = await db.course.findMany({ where: { slug: { in: slugs } }, include: { published: true, modules: { include: { lessons: true } } } });
+    const rows = await db.course.findMany({
+      where: { slug: { in: slugs } },
+      include: { published: true, modules: { include: { lessons: true } } },
+    });
     expect(rows).toHaveLength(count);
     expect(rows.every((r) => r.published !== null && r.published.archivedAt === null)).toBe(true);
-    expect(rows.every((r) => r.published!.lessonCount === r.modules.reduce((n, m) => n + m.lessons.length, 0))).toBe(true);
+    expect(rows.every((r) => r.published!.lessonCount === r.modules.reduce((n, m) => n + m.lessons.length, 0))).toBe(
+      true,
+    );
 
     const published = await db.outboxEvent.findMany({ where: { subject: CourseEvents.published.subject } });
-    const announced = new Set(published.map((e) => fromBinary(CourseEvents.published.schema, e.payload).course?.courseId));
+    const announced = new Set(
+      published.map((e) => fromBinary(CourseEvents.published.schema, e.payload).course?.courseId),
+    );
     expect(rows.filter((r) => !announced.has(r.id))).toEqual([]);
 
     const versions = await db.courseVersion.count({ where: { courseId: { in: rows.map((r) => r.id) } } });
-    expect(await seedCourses(contextDatabaseUrl('course'), { courses: count, instructorIds, log: () => {} })).toEqual({ created: 0, published: 0 });
+    expect(await seedCourses(contextDatabaseUrl('course'), { courses: count, instructorIds, log: () => {} })).toEqual({
+      created: 0,
+      published: 0,
+    });
     expect(await db.courseVersion.count({ where: { courseId: { in: rows.map((r) => r.id) } } })).toBe(versions);
   });
 });

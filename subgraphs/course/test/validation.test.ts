@@ -1,7 +1,15 @@
 /** Bad input on every mutation: BAD_USER_INPUT naming the field, and nothing changed (re-read). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../../test/support/graphql.js';
-import { authoring, COURSE_FIELDS, DRAFT_FIELDS, startCourse, uniq, type Actor, type CourseHarness } from './harness.js';
+import {
+  authoring,
+  COURSE_FIELDS,
+  DRAFT_FIELDS,
+  startCourse,
+  uniq,
+  type Actor,
+  type CourseHarness,
+} from './harness.js';
 
 let h: CourseHarness;
 let a: ReturnType<typeof authoring>;
@@ -20,7 +28,13 @@ afterAll(async () => {
 });
 
 const snapshot = async () =>
-  (await h.ok<{ course: any }>(`query($id: ID!) { course(id: $id) { ${COURSE_FIELDS} ${DRAFT_FIELDS} } }`, { id: course.id }, owner)).course;
+  (
+    await h.ok<{ course: any }>(
+      `query($id: ID!) { course(id: $id) { ${COURSE_FIELDS} ${DRAFT_FIELDS} } }`,
+      { id: course.id },
+      owner,
+    )
+  ).course;
 
 const long = (n: number) => 'x'.repeat(n);
 const CREATE_BASE = { title: 'A fine title', category: 'programming', level: 'BEGINNER', language: 'en' };
@@ -53,7 +67,11 @@ describe('createCourse', () => {
   });
 
   it('refuses an unknown enum value at validation', async () => {
-    const res = await h.gql(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, { i: { ...CREATE_BASE, level: 'EXPERT' } }, owner);
+    const res = await h.gql(
+      `mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`,
+      { i: { ...CREATE_BASE, level: 'EXPERT' } },
+      owner,
+    );
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
   });
 });
@@ -77,7 +95,12 @@ describe('draft mutations', () => {
       ['updateCourse', U, { i: { courseId: course.id, summary: 'ok', category: 'nope' } }, 'category'],
       ['updateCourse', U, { i: { courseId: course.id, tags: ['ok', ''] } }, 'tags'],
       ['updateCourse', U, { i: { courseId: course.id, language: 'x' } }, 'language'],
-      ['updateCourse', U, { i: { courseId: course.id, price: { amountMinor: 5, currency: 'EURO' } } }, 'price.currency'],
+      [
+        'updateCourse',
+        U,
+        { i: { courseId: course.id, price: { amountMinor: 5, currency: 'EURO' } } },
+        'price.currency',
+      ],
       ['updateCourse', U, { i: { courseId: course.id, description: long(20_001) } }, 'description'],
       ['addModule', AM, { i: { courseId: course.id, title: '' } }, 'title'],
       ['addModule', AM, { i: { courseId: course.id, title: 'Ok', summary: long(501) } }, 'summary'],
@@ -89,7 +112,12 @@ describe('draft mutations', () => {
       ['removeModule', `mutation($id: ID!) { removeModule(moduleId: $id) { id } }`, { id: 'bad' }, 'moduleId'],
       ['addLesson', AL, { i: { moduleId: m1, title: '', kind: 'VIDEO' } }, 'title'],
       ['addLesson', AL, { i: { moduleId: m1, title: 'Ok', kind: 'VIDEO', durationSeconds: -1 } }, 'durationSeconds'],
-      ['addLesson', AL, { i: { moduleId: m1, title: 'Ok', kind: 'VIDEO', durationSeconds: 86_401 } }, 'durationSeconds'],
+      [
+        'addLesson',
+        AL,
+        { i: { moduleId: m1, title: 'Ok', kind: 'VIDEO', durationSeconds: 86_401 } },
+        'durationSeconds',
+      ],
       ['addLesson', AL, { i: { moduleId: m1, title: 'Ok', kind: 'ARTICLE', body: long(100_001) } }, 'body'],
       ['addLesson', AL, { i: { moduleId: m1, title: 'Ok', kind: 'ARTICLE', body: 'nul \u0000' } }, 'body'],
       ['addLesson', AL, { i: { moduleId: m1, title: 'Ok', kind: 'ARTICLE', position: 9 } }, 'position'],
@@ -101,7 +129,12 @@ describe('draft mutations', () => {
       ['moveLesson', ML, { i: { lessonId: l1, moduleId: 'zzz', position: 0 } }, 'moduleId'],
       ['removeLesson', `mutation($id: ID!) { removeLesson(lessonId: $id) { id } }`, { id: '42' }, 'lessonId'],
       ['setPrerequisites', SP, { id: course.id, p: ['not-an-id'] }, 'prerequisiteIds'],
-      ['setPrerequisites', SP, { id: course.id, p: Array.from({ length: 21 }, () => crypto.randomUUID()) }, 'prerequisiteIds'],
+      [
+        'setPrerequisites',
+        SP,
+        { id: course.id, p: Array.from({ length: 21 }, () => crypto.randomUUID()) },
+        'prerequisiteIds',
+      ],
       ['publishCourse', `mutation($id: ID!) { publishCourse(courseId: $id) { id } }`, { id: 'abc' }, 'courseId'],
       ['archiveCourse', `mutation($id: ID!) { archiveCourse(courseId: $id) { id } }`, { id: 'abc' }, 'courseId'],
     ];
@@ -111,23 +144,42 @@ describe('draft mutations', () => {
     const before = await snapshot();
     for (const [name, query, variables, field] of cases()) {
       const res = await h.gql(query, variables, owner);
-      expect([name, field, errorCode(res), res.body.errors?.[0]?.extensions?.field]).toEqual([name, field, 'BAD_USER_INPUT', field]);
+      expect([name, field, errorCode(res), res.body.errors?.[0]?.extensions?.field]).toEqual([
+        name,
+        field,
+        'BAD_USER_INPUT',
+        field,
+      ]);
     }
     expect(await snapshot()).toEqual(before);
   });
 
   it('answer NOT_FOUND for well-formed ids that name nothing', async () => {
     const id = crypto.randomUUID();
-    const res = await h.gql(`mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`, { i: { lessonId: id, title: 'x' } }, owner);
+    const res = await h.gql(
+      `mutation($i: UpdateLessonInput!) { updateLesson(input: $i) { id } }`,
+      { i: { lessonId: id, title: 'x' } },
+      owner,
+    );
     expect(errorCode(res)).toBe('NOT_FOUND');
-    expect(errorCode(await h.gql(`mutation($id: ID!) { publishCourse(courseId: $id) { id } }`, { id }, owner))).toBe('NOT_FOUND');
+    expect(errorCode(await h.gql(`mutation($id: ID!) { publishCourse(courseId: $id) { id } }`, { id }, owner))).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('refuse a slug another course holds, even one only published under it', async () => {
     const holder = await a.published(owner, { slug: uniq('holder') });
-    await h.ok(`mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`, { i: { courseId: holder.id, slug: uniq('moved') } }, owner);
+    await h.ok(
+      `mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`,
+      { i: { courseId: holder.id, slug: uniq('moved') } },
+      owner,
+    );
     const before = await snapshot();
-    const res = await h.gql(`mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`, { i: { courseId: course.id, slug: holder.slug } }, owner);
+    const res = await h.gql(
+      `mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { id } }`,
+      { i: { courseId: course.id, slug: holder.slug } },
+      owner,
+    );
     expect(errorCode(res)).toBe('CONFLICT');
     expect(res.body.errors![0]!.extensions!.field).toBe('slug');
     expect(await snapshot()).toEqual(before);

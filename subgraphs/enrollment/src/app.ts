@@ -15,7 +15,11 @@ export interface EnrollmentAppOptions {
   getKey?: SubgraphOptions['getKey'];
 }
 
-export async function createEnrollmentApp(config: EnrollmentConfig, logger: Logger, options: EnrollmentAppOptions = {}) {
+export async function createEnrollmentApp(
+  config: EnrollmentConfig,
+  logger: Logger,
+  options: EnrollmentAppOptions = {},
+) {
   const db = createDb(config.databaseUrl);
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const enrollments = new Enrollments(db);

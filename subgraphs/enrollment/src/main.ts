@@ -6,11 +6,31 @@ import { consumers, transactionOf } from './events/consumers.js';
 const config = loadConfigOrExit(enrollmentSettings);
 const logger = createLogger('enrollment', config.logLevel);
 const app = await createEnrollmentApp(config, logger);
-const relay = await startOutboxRelay({ context: 'enrollment', databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
+const relay = await startOutboxRelay({
+  context: 'enrollment',
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  logger,
+});
 const workers = await Promise.all(
   Object.entries(consumers).map(([name, c]) =>
-    startConsumer({ context: 'enrollment', name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(app.db), logger }),
+    startConsumer({
+      context: 'enrollment',
+      name,
+      stream: c.stream,
+      natsUrl: config.natsUrl,
+      handlers: c.handlers,
+      transaction: transactionOf(app.db),
+      logger,
+    }),
   ),
 );
 // Consumers stop before the relay: what they write to the outbox is still published on the next start.
-await runService({ name: 'enrollment subgraph', logger, port: config.port, host: config.httpHost, app, workers: [...workers, relay] });
+await runService({
+  name: 'enrollment subgraph',
+  logger,
+  port: config.port,
+  host: config.httpHost,
+  app,
+  workers: [...workers, relay],
+});

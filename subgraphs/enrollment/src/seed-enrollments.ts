@@ -11,10 +11,20 @@ import { seededRandom, waitForProjection, refuseInProduction, type Viewer } from
 import { createDb } from './data/db.js';
 import { Enrollments } from './domain/enrollments.js';
 
-export async function seedEnrollments(databaseUrl: string, learnerIds: string[], expectedCourses: number, log = console.log) {
+export async function seedEnrollments(
+  databaseUrl: string,
+  learnerIds: string[],
+  expectedCourses: number,
+  log = console.log,
+) {
   const db = createDb(databaseUrl, 8);
   try {
-    await waitForProjection('enrollment', () => db.courseProjection.count({ where: { state: 'PUBLISHED' } }), expectedCourses, log);
+    await waitForProjection(
+      'enrollment',
+      () => db.courseProjection.count({ where: { state: 'PUBLISHED' } }),
+      expectedCourses,
+      log,
+    );
     const courses = await db.courseProjection.findMany({
       where: { state: 'PUBLISHED', prerequisiteCourseIds: { isEmpty: true } },
       orderBy: { courseId: 'asc' },
@@ -28,8 +38,10 @@ export async function seedEnrollments(databaseUrl: string, learnerIds: string[],
     const plans = learnerIds.map((userId) => {
       const picks: { course: (typeof courses)[number]; mode: 'FREE' | 'AUDIT'; share: number }[] = [];
       const count = 1 + Math.floor(random() * 3);
-      for (let k = 0; k < count && free.length > 0; k++) picks.push({ course: free[Math.floor(random() * free.length)]!, mode: 'FREE', share: 0 });
-      if (random() < 0.1 && paid.length > 0) picks.push({ course: paid[Math.floor(random() * paid.length)]!, mode: 'AUDIT', share: 0 });
+      for (let k = 0; k < count && free.length > 0; k++)
+        picks.push({ course: free[Math.floor(random() * free.length)]!, mode: 'FREE', share: 0 });
+      if (random() < 0.1 && paid.length > 0)
+        picks.push({ course: paid[Math.floor(random() * paid.length)]!, mode: 'AUDIT', share: 0 });
       // Some learners finish, most are part of the way through.
       for (const pick of picks) pick.share = random() < 0.2 ? 1 : random() * 0.8;
       return { userId, picks };
@@ -41,13 +53,16 @@ export async function seedEnrollments(databaseUrl: string, learnerIds: string[],
       for (const { course, mode, share } of picks) {
         if (seen.has(course.courseId)) continue;
         seen.add(course.courseId);
-        const existing = await db.enrollment.findUnique({ where: { userId_courseId: { userId, courseId: course.courseId } } });
+        const existing = await db.enrollment.findUnique({
+          where: { userId_courseId: { userId, courseId: course.courseId } },
+        });
         if (existing) continue;
         await enrollments.enrol(viewer, course.courseId, mode);
         totals.enrolled++;
         const lessons = course.lessonIds.slice(0, Math.round(course.lessonIds.length * share));
         if (lessons.length === 0) continue;
-        if ((await enrollments.completeLessons(viewer, course.courseId, lessons)).status === 'COMPLETED') totals.completed++;
+        if ((await enrollments.completeLessons(viewer, course.courseId, lessons)).status === 'COMPLETED')
+          totals.completed++;
       }
     };
     const parallel = 8;
@@ -55,7 +70,9 @@ export async function seedEnrollments(databaseUrl: string, learnerIds: string[],
       await Promise.all(plans.slice(i, i + parallel).map(apply));
       const done = Math.min(i + parallel, plans.length);
       if (done % 400 === 0 || done === plans.length) {
-        log(`seed enrollments: ${done}/${plans.length} learners (${totals.enrolled} new enrollments, ${totals.completed} completed)`);
+        log(
+          `seed enrollments: ${done}/${plans.length} learners (${totals.enrolled} new enrollments, ${totals.completed} completed)`,
+        );
       }
     }
     return totals;
@@ -66,7 +83,8 @@ export async function seedEnrollments(databaseUrl: string, learnerIds: string[],
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   refuseInProduction('the enrollment demo seed');
-  const url = process.env.ENROLLMENT_DATABASE_URL ?? 'postgres://cg_enrollment:cg_enrollment_dev@127.0.0.1:5432/coursegraph';
+  const url =
+    process.env.ENROLLMENT_DATABASE_URL ?? 'postgres://cg_enrollment:cg_enrollment_dev@127.0.0.1:5432/coursegraph';
   const learners = (process.env.SEED_LEARNER_IDS ?? '').split(',').filter(Boolean);
   await seedEnrollments(url, learners, Number(process.env.SEED_EXPECTED_COURSES ?? 1));
 }

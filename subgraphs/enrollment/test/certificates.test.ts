@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
-import { EnrollmentEvents, PaymentEvents, course as courseContract, payment, type EventType } from '@coursegraph/contracts';
+import {
+  EnrollmentEvents,
+  PaymentEvents,
+  course as courseContract,
+  payment,
+  type EventType,
+} from '@coursegraph/contracts';
 import { newId, type ReceivedEvent } from '@coursegraph/service-kit';
 import { errorCode } from '../../../test/support/graphql.js';
 import { applySnapshot } from '../src/events/course-projection.js';
@@ -32,19 +38,45 @@ afterAll(async () => {
 /** Hands a payment event to enrollment's handler for it, as the PAYMENT consumer would. */
 async function deliver<E extends EventType>(type: E, payload: ReceivedEvent<E>['payload']): Promise<void> {
   const handler = paymentHandlers.find((x) => x.type === type)!;
-  const event = { id: newId(), type: type.subject, source: 'payment', time: new Date().toISOString(), traceparent: TRACEPARENT, streamSequence: 1, deliveryCount: 1, payload };
+  const event = {
+    id: newId(),
+    type: type.subject,
+    source: 'payment',
+    time: new Date().toISOString(),
+    traceparent: TRACEPARENT,
+    streamSequence: 1,
+    deliveryCount: 1,
+    payload,
+  };
   await h.app.db.$transaction((tx) => handler.handle(tx, event as ReceivedEvent));
 }
 
 const paid = (orderId: string, userId: string, courseId: string) =>
-  deliver(PaymentEvents.succeeded, create(payment.PaymentSucceededSchema, {
-    orderId, paymentId: randomUUID(), userId, courseId, amount: { amountMinor: 9900n, currency: 'USD' }, paidAt: new Date().toISOString(),
-  }));
+  deliver(
+    PaymentEvents.succeeded,
+    create(payment.PaymentSucceededSchema, {
+      orderId,
+      paymentId: randomUUID(),
+      userId,
+      courseId,
+      amount: { amountMinor: 9900n, currency: 'USD' },
+      paidAt: new Date().toISOString(),
+    }),
+  );
 
 const refunded = (orderId: string, userId: string, courseId: string, full: boolean) =>
-  deliver(PaymentEvents.refundIssued, create(payment.RefundIssuedSchema, {
-    refundId: randomUUID(), orderId, userId, courseId, amount: { amountMinor: full ? 9900n : 1000n, currency: 'USD' }, full, refundedAt: new Date().toISOString(),
-  }));
+  deliver(
+    PaymentEvents.refundIssued,
+    create(payment.RefundIssuedSchema, {
+      refundId: randomUUID(),
+      orderId,
+      userId,
+      courseId,
+      amount: { amountMinor: full ? 9900n : 1000n, currency: 'USD' },
+      full,
+      refundedAt: new Date().toISOString(),
+    }),
+  );
 
 const verify = async (publicId: string) => (await h.gql(VERIFY, { p: publicId })).body.data!.certificate;
 
@@ -56,7 +88,11 @@ async function boughtAndCompleted(lessons = 2) {
   await paid(orderId, userId, courseId);
   let last: any;
   for (const l of lessonIds) last = (await h.gql(COMPLETE, { c: courseId, l }, token)).body.data!.completeLesson;
-  expect(last).toMatchObject({ status: 'COMPLETED', mode: 'PAID', certificate: { revoked: false, revokedAt: null, revokeReason: null } });
+  expect(last).toMatchObject({
+    status: 'COMPLETED',
+    mode: 'PAID',
+    certificate: { revoked: false, revokedAt: null, revokeReason: null },
+  });
   return { courseId, lessonIds, token, userId, orderId, certificate: last.certificate };
 }
 
@@ -69,15 +105,27 @@ describe('a full refund', () => {
 
     const enrollment = await h.app.db.enrollment.findFirstOrThrow({ where: { userId, courseId } });
     expect(enrollment).toMatchObject({ status: 'REVOKED', revokeReason: 'REFUNDED' });
-    const expected = { ...certificate, revoked: true, revokedAt: enrollment.revokedAt!.toISOString(), revokeReason: 'REFUNDED' };
+    const expected = {
+      ...certificate,
+      revoked: true,
+      revokedAt: enrollment.revokedAt!.toISOString(),
+      revokeReason: 'REFUNDED',
+    };
     // Anyone, signed in or not, reads the revocation.
     expect(await verify(certificate.publicId)).toEqual(expected);
-    expect((await h.gql(MINE, {}, token)).body.data!.myEnrollments.edges).toEqual([{ node: { status: 'REVOKED', mode: 'PAID', certificate: expected } }]);
+    expect((await h.gql(MINE, {}, token)).body.data!.myEnrollments.edges).toEqual([
+      { node: { status: 'REVOKED', mode: 'PAID', certificate: expected } },
+    ]);
 
     const events = await h.outbox(EnrollmentEvents.certificateRevoked, (p) => p.userId === userId);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      publicId: certificate.publicId, enrollmentId: enrollment.id, userId, courseId, reason: 'REFUNDED', revokedAt: enrollment.revokedAt!.toISOString(),
+      publicId: certificate.publicId,
+      enrollmentId: enrollment.id,
+      userId,
+      courseId,
+      reason: 'REFUNDED',
+      revokedAt: enrollment.revokedAt!.toISOString(),
     });
     const row = await h.app.db.certificate.findUniqueOrThrow({ where: { publicId: certificate.publicId } });
     expect(events[0].certificateId).toBe(row.id);
@@ -115,7 +163,10 @@ describe('unenrolling', () => {
     const { token, userId } = await h.issuer.token();
     await h.gql(ENROL, { c: courseId }, token);
     const { certificate } = (await h.gql(COMPLETE, { c: courseId, l: lessonIds[0] }, token)).body.data!.completeLesson;
-    expect((await h.gql(UNENROL, { c: courseId }, token)).body.data!.unenrol).toEqual({ status: 'REVOKED', revokeReason: 'UNENROLLED' });
+    expect((await h.gql(UNENROL, { c: courseId }, token)).body.data!.unenrol).toEqual({
+      status: 'REVOKED',
+      revokeReason: 'UNENROLLED',
+    });
     expect(await verify(certificate.publicId)).toEqual(certificate);
     expect(await h.outbox(EnrollmentEvents.certificateRevoked, (p) => p.userId === userId)).toHaveLength(0);
 
@@ -135,7 +186,11 @@ describe('buying again after a refund', () => {
 
     await paid(randomUUID(), userId, courseId);
     const [mine] = (await h.gql(MINE, {}, token)).body.data!.myEnrollments.edges;
-    expect(mine.node).toMatchObject({ status: 'COMPLETED', mode: 'PAID', certificate: { revoked: false, revokedAt: null, revokeReason: null, holder: { id: userId } } });
+    expect(mine.node).toMatchObject({
+      status: 'COMPLETED',
+      mode: 'PAID',
+      certificate: { revoked: false, revokedAt: null, revokeReason: null, holder: { id: userId } },
+    });
     expect(mine.node.certificate.publicId).not.toBe(certificate.publicId);
     expect(await verify(mine.node.certificate.publicId)).toEqual(mine.node.certificate);
     expect(await verify(certificate.publicId)).toEqual(revoked);
@@ -150,18 +205,40 @@ describe('buying again after a refund', () => {
     await refunded(orderId, userId, courseId, true);
     // The instructor adds a lesson meanwhile: the learner has one more to do.
     const added = randomUUID();
-    const lessons = [...lessonIds, added].map((lessonId, position) => ({ lessonId, position, required: false, title: `L${position}` }));
-    await h.app.db.$transaction((tx) => applySnapshot(tx, create(courseContract.CourseSnapshotSchema, {
-      courseId, version: 2, instructorId: randomUUID(), title: 'Same course, one lesson more', price: { amountMinor: 9900n, currency: 'USD' }, lessons,
-    })));
+    const lessons = [...lessonIds, added].map((lessonId, position) => ({
+      lessonId,
+      position,
+      required: false,
+      title: `L${position}`,
+    }));
+    await h.app.db.$transaction((tx) =>
+      applySnapshot(
+        tx,
+        create(courseContract.CourseSnapshotSchema, {
+          courseId,
+          version: 2,
+          instructorId: randomUUID(),
+          title: 'Same course, one lesson more',
+          price: { amountMinor: 9900n, currency: 'USD' },
+          lessons,
+        }),
+      ),
+    );
 
     await paid(randomUUID(), userId, courseId);
     const [mine] = (await h.gql(MINE, {}, token)).body.data!.myEnrollments.edges;
     // Before completing again, the learner sees the certificate they lost.
-    expect(mine.node).toMatchObject({ status: 'ACTIVE', mode: 'PAID', certificate: { publicId: certificate.publicId, revoked: true } });
+    expect(mine.node).toMatchObject({
+      status: 'ACTIVE',
+      mode: 'PAID',
+      certificate: { publicId: certificate.publicId, revoked: true },
+    });
 
     const done = (await h.gql(COMPLETE, { c: courseId, l: added }, token)).body.data!.completeLesson;
-    expect(done).toMatchObject({ status: 'COMPLETED', certificate: { revoked: false, courseTitle: 'Same course, one lesson more' } });
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      certificate: { revoked: false, courseTitle: 'Same course, one lesson more' },
+    });
     expect(done.certificate.publicId).not.toBe(certificate.publicId);
     expect(await verify(certificate.publicId)).toMatchObject({ revoked: true, revokeReason: 'REFUNDED' });
   });
@@ -169,9 +246,11 @@ describe('buying again after a refund', () => {
   it('the database itself refuses a second certificate in force for one enrolment', async () => {
     const { userId, certificate } = await boughtAndCompleted(1);
     const row = await h.app.db.certificate.findUniqueOrThrow({ where: { publicId: certificate.publicId } });
-    await expect(h.app.db.certificate.create({
-      data: { ...row, id: newId(), publicId: `CG-${randomUUID().slice(0, 4).toUpperCase()}-X` },
-    })).rejects.toThrow(/Unique constraint/i);
+    await expect(
+      h.app.db.certificate.create({
+        data: { ...row, id: newId(), publicId: `CG-${randomUUID().slice(0, 4).toUpperCase()}-X` },
+      }),
+    ).rejects.toThrow(/Unique constraint/i);
     expect(await h.app.db.certificate.count({ where: { userId } })).toBe(1);
   });
 });
@@ -180,7 +259,10 @@ describe('AUDIT', () => {
   it('completes without a certificate; paying afterwards makes it PAID and issues the certificate', async () => {
     const { courseId, lessonIds } = await h.course({ price: 9900, lessons: 1 });
     const { token, userId } = await h.issuer.token();
-    expect((await h.gql(ENROL, { c: courseId, m: 'AUDIT' }, token)).body.data!.enrol).toMatchObject({ mode: 'AUDIT', status: 'ACTIVE' });
+    expect((await h.gql(ENROL, { c: courseId, m: 'AUDIT' }, token)).body.data!.enrol).toMatchObject({
+      mode: 'AUDIT',
+      status: 'ACTIVE',
+    });
     const audited = (await h.gql(COMPLETE, { c: courseId, l: lessonIds[0] }, token)).body.data!.completeLesson;
     expect(audited).toEqual({ status: 'COMPLETED', mode: 'AUDIT', certificate: null });
     expect(await h.app.db.certificate.count({ where: { userId } })).toBe(0);
@@ -188,7 +270,11 @@ describe('AUDIT', () => {
 
     await paid(randomUUID(), userId, courseId);
     const [mine] = (await h.gql(MINE, {}, token)).body.data!.myEnrollments.edges;
-    expect(mine.node).toMatchObject({ status: 'COMPLETED', mode: 'PAID', certificate: { revoked: false, holder: { id: userId }, course: { id: courseId } } });
+    expect(mine.node).toMatchObject({
+      status: 'COMPLETED',
+      mode: 'PAID',
+      certificate: { revoked: false, holder: { id: userId }, course: { id: courseId } },
+    });
     expect(await h.outbox(EnrollmentEvents.certificateIssued, (p) => p.userId === userId)).toHaveLength(1);
   });
 });
@@ -205,8 +291,15 @@ describe('verification', () => {
 
   it('refuses ids of the wrong form with a clear error that does not echo them', async () => {
     const hostile = [
-      '', 'garbage', "CG-AAAA-AAAA-AAAA-AAAA-AAAA' OR '1'='1", 'CG-0000-1111-AAAA-AAAA-AAAA', 'CG-AAAA-AAAA-AAAA-AAAA',
-      `CG-${'AAAA-'.repeat(500)}AAAA`, 'CG-AAAA-AAAA-AAAA-AAAA-AAAA\u0000', '%', '<script>alert(1)</script>',
+      '',
+      'garbage',
+      "CG-AAAA-AAAA-AAAA-AAAA-AAAA' OR '1'='1",
+      'CG-0000-1111-AAAA-AAAA-AAAA',
+      'CG-AAAA-AAAA-AAAA-AAAA',
+      `CG-${'AAAA-'.repeat(500)}AAAA`,
+      'CG-AAAA-AAAA-AAAA-AAAA-AAAA\u0000',
+      '%',
+      '<script>alert(1)</script>',
     ];
     for (const p of hostile) {
       const res = await h.gql(VERIFY, { p });

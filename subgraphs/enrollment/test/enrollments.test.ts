@@ -25,7 +25,12 @@ describe('enrol', () => {
     const { courseId } = await h.course();
     const { token, userId } = await h.issuer.token();
     const res = await h.gql(ENROL, { c: courseId }, token);
-    expect(res.body.data!.enrol).toMatchObject({ mode: 'FREE', status: 'ACTIVE', course: { id: courseId }, user: { id: userId } });
+    expect(res.body.data!.enrol).toMatchObject({
+      mode: 'FREE',
+      status: 'ACTIVE',
+      course: { id: courseId },
+      user: { id: userId },
+    });
     const events = await h.outbox(EnrollmentEvents.created, (p) => p.userId === userId);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ courseId, enrollmentId: res.body.data!.enrol.id });
@@ -79,9 +84,15 @@ describe('progress and completion', () => {
     const { token, userId } = await h.issuer.token();
     await h.gql(ENROL, { c: courseId }, token);
     const first = (await h.gql(COMPLETE, { c: courseId, l: lessonIds[0] }, token)).body.data!.completeLesson;
-    expect(first).toMatchObject({ status: 'ACTIVE', progress: { completedRequired: 1, requiredTotal: 2, percent: 50 }, certificate: null });
+    expect(first).toMatchObject({
+      status: 'ACTIVE',
+      progress: { completedRequired: 1, requiredTotal: 2, percent: 50 },
+      certificate: null,
+    });
     // The optional lesson does not count towards completion.
-    expect((await h.gql(COMPLETE, { c: courseId, l: lessonIds[1] }, token)).body.data!.completeLesson.status).toBe('ACTIVE');
+    expect((await h.gql(COMPLETE, { c: courseId, l: lessonIds[1] }, token)).body.data!.completeLesson.status).toBe(
+      'ACTIVE',
+    );
     const done = (await h.gql(COMPLETE, { c: courseId, l: lessonIds[2] }, token)).body.data!.completeLesson;
     expect(done.status).toBe('COMPLETED');
     expect(done.progress.percent).toBe(100);
@@ -91,9 +102,14 @@ describe('progress and completion', () => {
     expect(await h.outbox(EnrollmentEvents.certificateIssued, (p) => p.userId === userId)).toHaveLength(1);
 
     // Anyone can verify the certificate by its public id.
-    const verified = await h.gql(`query($p: String!) { certificate(publicId: $p) { courseTitle holder { id } course { id } } }`, { p: done.certificate.publicId });
+    const verified = await h.gql(
+      `query($p: String!) { certificate(publicId: $p) { courseTitle holder { id } course { id } } }`,
+      { p: done.certificate.publicId },
+    );
     expect(verified.body.data!.certificate).toMatchObject({ holder: { id: userId }, course: { id: courseId } });
-    const forged = await h.gql(`query($p: String!) { certificate(publicId: $p) { courseTitle } }`, { p: 'CG-AAAA-AAAA-AAAA-AAAA-AAAA' });
+    const forged = await h.gql(`query($p: String!) { certificate(publicId: $p) { courseTitle } }`, {
+      p: 'CG-AAAA-AAAA-AAAA-AAAA-AAAA',
+    });
     expect(forged.body.data!.certificate).toBeNull();
 
     // Marking a lesson again completes nothing twice.
@@ -127,7 +143,10 @@ describe('unenrol', () => {
     const { courseId } = await h.course();
     const { token, userId } = await h.issuer.token();
     await h.gql(ENROL, { c: courseId }, token);
-    expect((await h.gql(UNENROL, { c: courseId }, token)).body.data!.unenrol).toEqual({ status: 'REVOKED', revokeReason: 'UNENROLLED' });
+    expect((await h.gql(UNENROL, { c: courseId }, token)).body.data!.unenrol).toEqual({
+      status: 'REVOKED',
+      revokeReason: 'UNENROLLED',
+    });
     expect(await h.outbox(EnrollmentEvents.revoked, (p) => p.userId === userId)).toHaveLength(1);
     expect(errorCode(await h.gql(UNENROL, { c: courseId }, token))).toBe('BAD_USER_INPUT');
     expect((await h.gql(ENROL, { c: courseId }, token)).body.data!.enrol.status).toBe('ACTIVE');
@@ -140,7 +159,9 @@ describe('the purchase saga, enrollment side', () => {
     const userId = randomUUID();
     const orderId = randomUUID();
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    expect(await h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId, userId, courseId }, tp))).toBe('enrolled');
+    expect(await h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId, userId, courseId }, tp))).toBe(
+      'enrolled',
+    );
     expect(await h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId, userId, courseId }, tp))).toBe('already');
     const rows = await h.app.db.enrollment.findMany({ where: { userId } });
     expect(rows).toHaveLength(1);
@@ -152,9 +173,22 @@ describe('the purchase saga, enrollment side', () => {
     const { token, userId } = await h.issuer.token();
     await h.gql(ENROL, { c: courseId, m: 'AUDIT' }, token);
     await h.gql(COMPLETE, { c: courseId, l: lessonIds[0] }, token);
-    await h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId: randomUUID(), userId, courseId }, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'));
-    const upgraded = await h.gql(`{ myEnrollments { edges { node { mode progress { completedRequired } } } } }`, {}, token);
-    expect(upgraded.body.data!.myEnrollments.edges[0].node).toEqual({ mode: 'PAID', progress: { completedRequired: 1 } });
+    await h.app.db.$transaction((tx) =>
+      grantPaidAccess(
+        tx,
+        { orderId: randomUUID(), userId, courseId },
+        '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      ),
+    );
+    const upgraded = await h.gql(
+      `{ myEnrollments { edges { node { mode progress { completedRequired } } } } }`,
+      {},
+      token,
+    );
+    expect(upgraded.body.data!.myEnrollments.edges[0].node).toEqual({
+      mode: 'PAID',
+      progress: { completedRequired: 1 },
+    });
   });
 
   it('rejects the order when a prerequisite is missing, so payment can refund it', async () => {
@@ -162,7 +196,13 @@ describe('the purchase saga, enrollment side', () => {
     const advanced = await h.course({ price: 9900, prerequisites: [basics.courseId] });
     const userId = randomUUID();
     const orderId = randomUUID();
-    const outcome = await h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId, userId, courseId: advanced.courseId }, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'));
+    const outcome = await h.app.db.$transaction((tx) =>
+      grantPaidAccess(
+        tx,
+        { orderId, userId, courseId: advanced.courseId },
+        '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      ),
+    );
     expect(outcome).toBe('rejected');
     expect(await enrollmentRows(userId)).toBe(0);
     const rejected = await h.outbox(EnrollmentEvents.rejected, (p) => p.orderId === orderId);
@@ -171,7 +211,13 @@ describe('the purchase saga, enrollment side', () => {
 
   it('waits (fails, to be retried) when the course is not yet known', async () => {
     await expect(
-      h.app.db.$transaction((tx) => grantPaidAccess(tx, { orderId: randomUUID(), userId: randomUUID(), courseId: randomUUID() }, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')),
+      h.app.db.$transaction((tx) =>
+        grantPaidAccess(
+          tx,
+          { orderId: randomUUID(), userId: randomUUID(), courseId: randomUUID() },
+          '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        ),
+      ),
     ).rejects.toThrow(/not yet known/);
   });
 
@@ -196,7 +242,12 @@ describe('entities', () => {
     await h.gql(UNENROL, { c: courseId }, learners[2]!.token);
     const res = await h.gql(
       `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Course { id enrollmentCount viewerEnrollment { status } } } }`,
-      { reps: [{ __typename: 'Course', id: courseId }, { __typename: 'Course', id: other.courseId }] },
+      {
+        reps: [
+          { __typename: 'Course', id: courseId },
+          { __typename: 'Course', id: other.courseId },
+        ],
+      },
       learners[0]!.token,
     );
     expect(res.body.data!._entities).toEqual([
@@ -213,6 +264,8 @@ describe('entities', () => {
     const reps = { reps: [{ __typename: 'User', id: owner.userId }] };
     expect((await h.gql(q, reps, owner.token)).body.data!._entities[0].enrollments.totalCount).toBe(1);
     expect(errorCode(await h.gql(q, reps, (await h.issuer.token()).token))).toBe('FORBIDDEN');
-    expect((await h.gql(q, reps, (await h.issuer.token('ADMIN')).token)).body.data!._entities[0].enrollments.totalCount).toBe(1);
+    expect(
+      (await h.gql(q, reps, (await h.issuer.token('ADMIN')).token)).body.data!._entities[0].enrollments.totalCount,
+    ).toBe(1);
   });
 });

@@ -48,8 +48,12 @@ describe('traces', () => {
     expect(await subjectsOn(enrolTrace)).toEqual([EnrollmentEvents.created.subject]);
 
     const completeTrace = newTraceparent();
-    expect((await traced(COMPLETE, { c: courseId, l: lessonIds[0] }, completeTrace, token)).completeLesson.status).toBe('COMPLETED');
-    expect(await subjectsOn(completeTrace)).toEqual([EnrollmentEvents.certificateIssued.subject, EnrollmentEvents.courseCompleted.subject].sort());
+    expect((await traced(COMPLETE, { c: courseId, l: lessonIds[0] }, completeTrace, token)).completeLesson.status).toBe(
+      'COMPLETED',
+    );
+    expect(await subjectsOn(completeTrace)).toEqual(
+      [EnrollmentEvents.certificateIssued.subject, EnrollmentEvents.courseCompleted.subject].sort(),
+    );
 
     const unenrolTrace = newTraceparent();
     await traced(UNENROL, { c: courseId }, unenrolTrace, token);
@@ -61,7 +65,11 @@ describe('traces', () => {
     const { token } = await h.issuer.token();
     const malformed = 'not-a-traceparent';
     expect((await traced(ENROL, { c: courseId }, malformed, token)).enrol.status).toBe('ACTIVE');
-    const rows = await h.app.db.outboxEvent.findMany({ where: { subject: EnrollmentEvents.created.subject }, orderBy: { id: 'desc' }, take: 500 });
+    const rows = await h.app.db.outboxEvent.findMany({
+      where: { subject: EnrollmentEvents.created.subject },
+      orderBy: { id: 'desc' },
+      take: 500,
+    });
     const created = rows.filter((r) => fromBinary(EnrollmentEvents.created.schema, r.payload).courseId === courseId);
     expect(created).toHaveLength(1);
     expect(isTraceparent(created[0]!.traceparent)).toBe(true);

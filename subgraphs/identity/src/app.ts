@@ -39,11 +39,30 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
     windowSeconds: config.loginWindowSeconds,
     logger,
   });
-  const passwords = new PasswordHasher({ concurrency: config.passwordHashConcurrency, maxQueued: config.passwordHashQueue, ...(options.argon2 ? { argon2: options.argon2 } : {}) });
-  const accounts = new Accounts({ db, redis, keys, throttle, passwords, tokens, logger, verificationTtlMinutes: config.emailVerificationTtlMinutes });
+  const passwords = new PasswordHasher({
+    concurrency: config.passwordHashConcurrency,
+    maxQueued: config.passwordHashQueue,
+    ...(options.argon2 ? { argon2: options.argon2 } : {}),
+  });
+  const accounts = new Accounts({
+    db,
+    redis,
+    keys,
+    throttle,
+    passwords,
+    tokens,
+    logger,
+    verificationTtlMinutes: config.emailVerificationTtlMinutes,
+  });
   const emailVerification = new EmailVerification({
-    db, redis, logger,
-    options: { ttlMinutes: config.emailVerificationTtlMinutes, resendLimit: config.emailVerificationResendLimit, resendWindowSeconds: config.emailVerificationResendWindowSeconds },
+    db,
+    redis,
+    logger,
+    options: {
+      ttlMinutes: config.emailVerificationTtlMinutes,
+      resendLimit: config.emailVerificationResendLimit,
+      resendWindowSeconds: config.emailVerificationResendWindowSeconds,
+    },
   });
 
   const yoga = subgraph.yoga<Context>({

@@ -1,4 +1,10 @@
-import { commonSettings, databasePasswordProblem, MAX_ACCESS_TOKEN_TTL_SECONDS, parse, type ConfigOf } from '@coursegraph/service-kit';
+import {
+  commonSettings,
+  databasePasswordProblem,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  parse,
+  type ConfigOf,
+} from '@coursegraph/service-kit';
 
 /** Identity's settings, read once at start-up (see README: Configuration). */
 export const identitySettings = {
@@ -16,14 +22,30 @@ export const identitySettings = {
     default: 900,
     parse: (raw: string) => {
       const seconds = parse.positiveInt(raw);
-      if (seconds > MAX_ACCESS_TOKEN_TTL_SECONDS) throw new Error(`at most ${MAX_ACCESS_TOKEN_TTL_SECONDS} (verifiers refuse older tokens)`);
+      if (seconds > MAX_ACCESS_TOKEN_TTL_SECONDS)
+        throw new Error(`at most ${MAX_ACCESS_TOKEN_TTL_SECONDS} (verifiers refuse older tokens)`);
       return seconds;
     },
     doc: 'access-token lifetime',
   },
-  refreshTtlSeconds: { env: 'REFRESH_TOKEN_TTL_SECONDS', default: 30 * 24 * 3600, parse: parse.positiveInt, doc: 'refresh-token lifetime' },
-  loginMaxFailures: { env: 'LOGIN_MAX_FAILURES', default: 5, parse: parse.positiveInt, doc: 'failed logIns per email before a lock' },
-  loginWindowSeconds: { env: 'LOGIN_FAILURE_WINDOW_SECONDS', default: 900, parse: parse.positiveInt, doc: 'how long failed logIns are counted' },
+  refreshTtlSeconds: {
+    env: 'REFRESH_TOKEN_TTL_SECONDS',
+    default: 30 * 24 * 3600,
+    parse: parse.positiveInt,
+    doc: 'refresh-token lifetime',
+  },
+  loginMaxFailures: {
+    env: 'LOGIN_MAX_FAILURES',
+    default: 5,
+    parse: parse.positiveInt,
+    doc: 'failed logIns per email before a lock',
+  },
+  loginWindowSeconds: {
+    env: 'LOGIN_FAILURE_WINDOW_SECONDS',
+    default: 900,
+    parse: parse.positiveInt,
+    doc: 'how long failed logIns are counted',
+  },
   loginMaxFailuresPerIp: {
     env: 'LOGIN_MAX_FAILURES_PER_IP',
     // Many people can share an address (NAT), and attempts in flight count until they are settled.

@@ -9,5 +9,17 @@ const config = await loadConfigWithChecksOrExit(identitySettings, [demoAdminChec
 const logger = createLogger('identity', config.logLevel);
 const app = await createIdentityApp(config, logger);
 // Publishes registrations and deactivations written to the outbox, to the IDENTITY stream.
-const relay = await startOutboxRelay({ context: IDENTITY_CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
-await runService({ name: 'identity subgraph', logger, port: config.port, host: config.httpHost, app, workers: [relay] });
+const relay = await startOutboxRelay({
+  context: IDENTITY_CONTEXT,
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  logger,
+});
+await runService({
+  name: 'identity subgraph',
+  logger,
+  port: config.port,
+  host: config.httpHost,
+  app,
+  workers: [relay],
+});

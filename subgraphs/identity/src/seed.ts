@@ -17,10 +17,56 @@ import type { Role } from './generated/prisma/client.js';
 export const DEMO_PASSWORD = 'coursegraph-demo';
 export const DEMO_ADMIN_EMAIL = 'admin@coursegraph.dev';
 
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Edsger', 'Margaret', 'Donald', 'Radia', 'Ken', 'Frances', 'Niklaus',
-  'Sophie', 'Tim', 'Hedy', 'John', 'Katherine', 'Dennis', 'Anita', 'Guido', 'Mariya', 'Yukihiro', 'Olga', 'Bjarne'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Dijkstra', 'Hamilton', 'Knuth', 'Perlman', 'Thompson',
-  'Allen', 'Wirth', 'Wilson', 'Berners-Lee', 'Lamarr', 'McCarthy', 'Johnson', 'Ritchie', 'Borg', 'van Rossum', 'Ivanova', 'Matsumoto'];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Barbara',
+  'Edsger',
+  'Margaret',
+  'Donald',
+  'Radia',
+  'Ken',
+  'Frances',
+  'Niklaus',
+  'Sophie',
+  'Tim',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Dennis',
+  'Anita',
+  'Guido',
+  'Mariya',
+  'Yukihiro',
+  'Olga',
+  'Bjarne',
+];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Liskov',
+  'Dijkstra',
+  'Hamilton',
+  'Knuth',
+  'Perlman',
+  'Thompson',
+  'Allen',
+  'Wirth',
+  'Wilson',
+  'Berners-Lee',
+  'Lamarr',
+  'McCarthy',
+  'Johnson',
+  'Ritchie',
+  'Borg',
+  'van Rossum',
+  'Ivanova',
+  'Matsumoto',
+];
 
 export interface DemoUser {
   email: string;
@@ -33,15 +79,28 @@ export function demoUsers(instructors: number, learners: number, seed = 42): Dem
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
   const users: DemoUser[] = [{ email: DEMO_ADMIN_EMAIL, name: 'Demo Admin', role: 'ADMIN' }];
   for (let i = 1; i <= instructors; i++) {
-    users.push({ email: `instructor${String(i).padStart(2, '0')}@coursegraph.dev`, name: `${pick(FIRST)} ${pick(LAST)}`, role: 'INSTRUCTOR' });
+    users.push({
+      email: `instructor${String(i).padStart(2, '0')}@coursegraph.dev`,
+      name: `${pick(FIRST)} ${pick(LAST)}`,
+      role: 'INSTRUCTOR',
+    });
   }
   for (let i = 1; i <= learners; i++) {
-    users.push({ email: `learner${String(i).padStart(4, '0')}@coursegraph.dev`, name: `${pick(FIRST)} ${pick(LAST)}`, role: 'LEARNER' });
+    users.push({
+      email: `learner${String(i).padStart(4, '0')}@coursegraph.dev`,
+      name: `${pick(FIRST)} ${pick(LAST)}`,
+      role: 'LEARNER',
+    });
   }
   return users;
 }
 
-export async function seedIdentity(databaseUrl: string, instructors: number, learners: number, log = console.log): Promise<number> {
+export async function seedIdentity(
+  databaseUrl: string,
+  instructors: number,
+  learners: number,
+  log = console.log,
+): Promise<number> {
   const db = createDb(databaseUrl);
   try {
     const passwordHash = await hashPassword(DEMO_PASSWORD);
@@ -51,7 +110,15 @@ export async function seedIdentity(databaseUrl: string, instructors: number, lea
     for (let i = 0; i < users.length; i += batch) {
       // Demo addresses are created verified (the registration event says so): they get mail at once.
       const verifiedAt = new Date();
-      const rows = users.slice(i, i + batch).map((u) => ({ id: newId(), email: u.email, emailKey: emailKey(u.email), name: u.name, role: u.role, passwordHash, emailVerifiedAt: verifiedAt }));
+      const rows = users.slice(i, i + batch).map((u) => ({
+        id: newId(),
+        email: u.email,
+        emailKey: emailKey(u.email),
+        name: u.name,
+        role: u.role,
+        passwordHash,
+        emailVerifiedAt: verifiedAt,
+      }));
       // New accounts are announced like a sign-up's, in the same transaction.
       created += await db.$transaction(async (tx) => {
         const { count } = await tx.user.createMany({ data: rows, skipDuplicates: true });
@@ -78,8 +145,12 @@ export async function seedIdentity(databaseUrl: string, instructors: number, lea
  */
 export async function announceUnannouncedUsers(db: PrismaClient): Promise<number> {
   const announced = new Set(
-    (await db.outboxEvent.findMany({ where: { subject: IdentityEvents.userRegistered.subject }, select: { payload: true } }))
-      .map((row) => fromBinary(IdentityEvents.userRegistered.schema, row.payload).userId),
+    (
+      await db.outboxEvent.findMany({
+        where: { subject: IdentityEvents.userRegistered.subject },
+        select: { payload: true },
+      })
+    ).map((row) => fromBinary(IdentityEvents.userRegistered.schema, row.payload).userId),
   );
   const missing = (await db.user.findMany({ orderBy: { id: 'asc' } })).filter((u) => !announced.has(u.id));
   for (let i = 0; i < missing.length; i += 500) {
@@ -98,15 +169,20 @@ export async function verifyDemoAddresses(db: PrismaClient, users: DemoUser[]): 
   const keys = users.map((u) => emailKey(u.email));
   let verified = 0;
   for (let i = 0; i < keys.length; i += 500) {
-    verified += await db.$transaction(async (tx) => {
-      const pending = await tx.user.findMany({ where: { emailKey: { in: keys.slice(i, i + 500) }, emailVerifiedAt: null } });
-      const now = new Date();
-      for (const user of pending) {
-        await tx.user.update({ where: { id: user.id }, data: { emailVerifiedAt: now } });
-        await emailVerified(tx, user, now);
-      }
-      return pending.length;
-    }, { timeout: 60_000 });
+    verified += await db.$transaction(
+      async (tx) => {
+        const pending = await tx.user.findMany({
+          where: { emailKey: { in: keys.slice(i, i + 500) }, emailVerifiedAt: null },
+        });
+        const now = new Date();
+        for (const user of pending) {
+          await tx.user.update({ where: { id: user.id }, data: { emailVerifiedAt: now } });
+          await emailVerified(tx, user, now);
+        }
+        return pending.length;
+      },
+      { timeout: 60_000 },
+    );
   }
   return verified;
 }

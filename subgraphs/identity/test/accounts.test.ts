@@ -90,14 +90,18 @@ describe('logIn', () => {
   it('locks an email after too many failures with RATE_LIMITED, even for the right password', async () => {
     const { email } = await h.signUp('brute');
     for (let i = 0; i < 3; i++) {
-      expect(errorCode(await h.gql(LOG_IN, { input: { email, password: `guess-number-${i}` } }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await h.gql(LOG_IN, { input: { email, password: `guess-number-${i}` } }))).toBe(
+        'UNAUTHENTICATED',
+      );
     }
     const locked = await h.gql(LOG_IN, { input: { email, password: GOOD_PASSWORD } });
     expect(errorCode(locked)).toBe('RATE_LIMITED');
     expect(locked.body.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     // Another account is not affected.
     const other = await h.signUp('bystander');
-    expect((await h.gql(LOG_IN, { input: { email: other.email, password: GOOD_PASSWORD } })).body.data?.logIn).toBeTruthy();
+    expect(
+      (await h.gql(LOG_IN, { input: { email: other.email, password: GOOD_PASSWORD } })).body.data?.logIn,
+    ).toBeTruthy();
   });
 
   it('a success clears the failure count', async () => {
@@ -112,7 +116,12 @@ describe('logIn', () => {
 describe('access tokens', () => {
   it('rejects an expired token with a specific message', async () => {
     const { userId } = await h.signUp('expired');
-    const { token } = await signAccessToken(h.app.keys, tokenSettings(), { userId, role: 'LEARNER', sessionId: crypto.randomUUID() }, Date.now() - 3_600_000);
+    const { token } = await signAccessToken(
+      h.app.keys,
+      tokenSettings(),
+      { userId, role: 'LEARNER', sessionId: crypto.randomUUID() },
+      Date.now() - 3_600_000,
+    );
     const res = await h.gql(ME, {}, token);
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
     expect(res.body.errors![0]!.message).toMatch(/expired/);
@@ -215,7 +224,15 @@ describe('admin operations', () => {
     const learner = await h.signUp('nosy');
     expect(errorCode(await h.gql(USERS, {}, learner.accessToken))).toBe('FORBIDDEN');
     expect(errorCode(await h.gql(USERS, {}))).toBe('UNAUTHENTICATED');
-    expect(errorCode(await h.gql(`mutation($id: ID!) { deactivateUser(userId: $id) { id } }`, { id: learner.userId }, learner.accessToken))).toBe('FORBIDDEN');
+    expect(
+      errorCode(
+        await h.gql(
+          `mutation($id: ID!) { deactivateUser(userId: $id) { id } }`,
+          { id: learner.userId },
+          learner.accessToken,
+        ),
+      ),
+    ).toBe('FORBIDDEN');
   });
 
   it('lists users newest first, filtered by email and role, page by page', async () => {
@@ -223,11 +240,15 @@ describe('admin operations', () => {
     const tag = `page${Date.now()}`;
     const made = [];
     for (let i = 0; i < 3; i++) made.push(await h.signUp(tag));
-    const page1 = (await h.gql(USERS, { first: 2, filter: { email: tag.toUpperCase(), role: 'LEARNER' } }, admin.accessToken)).body.data!.users;
+    const page1 = (
+      await h.gql(USERS, { first: 2, filter: { email: tag.toUpperCase(), role: 'LEARNER' } }, admin.accessToken)
+    ).body.data!.users;
     expect(page1.totalCount).toBe(3);
     expect(page1.edges.map((e: any) => e.node.id)).toEqual([made[2]!.userId, made[1]!.userId]);
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const page2 = (await h.gql(USERS, { first: 2, after: page1.pageInfo.endCursor, filter: { email: tag } }, admin.accessToken)).body.data!.users;
+    const page2 = (
+      await h.gql(USERS, { first: 2, after: page1.pageInfo.endCursor, filter: { email: tag } }, admin.accessToken)
+    ).body.data!.users;
     expect(page2.edges.map((e: any) => e.node.id)).toEqual([made[0]!.userId]);
     expect(page2.pageInfo.hasNextPage).toBe(false);
     const admins = (await h.gql(USERS, { first: 100, filter: { role: 'ADMIN' } }, admin.accessToken)).body.data!.users;
@@ -249,7 +270,11 @@ describe('admin operations', () => {
   it('changing a role revokes the old tokens; a refresh picks up the new role', async () => {
     const admin = await h.admin();
     const user = await h.signUp('promote');
-    const res = await h.gql(`mutation($id: ID!) { changeUserRole(userId: $id, role: INSTRUCTOR) { role } }`, { id: user.userId }, admin.accessToken);
+    const res = await h.gql(
+      `mutation($id: ID!) { changeUserRole(userId: $id, role: INSTRUCTOR) { role } }`,
+      { id: user.userId },
+      admin.accessToken,
+    );
     expect(res.body.data!.changeUserRole.role).toBe('INSTRUCTOR');
     expect(errorCode(await h.gql(ME, {}, user.accessToken))).toBe('UNAUTHENTICATED');
     const refreshed = (await h.gql(REFRESH, { t: user.refreshToken })).body.data!.refreshSession;
@@ -259,7 +284,11 @@ describe('admin operations', () => {
   it('deactivating a user stops their tokens and their sign-in', async () => {
     const admin = await h.admin();
     const user = await h.signUp('deact');
-    const res = await h.gql(`mutation($id: ID!) { deactivateUser(userId: $id) { active } }`, { id: user.userId }, admin.accessToken);
+    const res = await h.gql(
+      `mutation($id: ID!) { deactivateUser(userId: $id) { active } }`,
+      { id: user.userId },
+      admin.accessToken,
+    );
     expect(res.body.data!.deactivateUser.active).toBe(false);
     expect(errorCode(await h.gql(ME, {}, user.accessToken))).toBe('UNAUTHENTICATED');
     expect(errorCode(await h.gql(REFRESH, { t: user.refreshToken }))).toBe('UNAUTHENTICATED');
@@ -270,9 +299,17 @@ describe('admin operations', () => {
 
   it('refuses an unknown user id and an admin acting on themself, changing nothing', async () => {
     const admin = await h.admin();
-    const unknown = await h.gql(`mutation($id: ID!) { deactivateUser(userId: $id) { id } }`, { id: crypto.randomUUID() }, admin.accessToken);
+    const unknown = await h.gql(
+      `mutation($id: ID!) { deactivateUser(userId: $id) { id } }`,
+      { id: crypto.randomUUID() },
+      admin.accessToken,
+    );
     expect(errorCode(unknown)).toBe('NOT_FOUND');
-    const self = await h.gql(`mutation($id: ID!) { changeUserRole(userId: $id, role: LEARNER) { id } }`, { id: admin.userId }, admin.accessToken);
+    const self = await h.gql(
+      `mutation($id: ID!) { changeUserRole(userId: $id, role: LEARNER) { id } }`,
+      { id: admin.userId },
+      admin.accessToken,
+    );
     expect(errorCode(self)).toBe('BAD_USER_INPUT');
     expect((await h.app.db.user.findUniqueOrThrow({ where: { id: admin.userId } })).role).toBe('ADMIN');
   });
@@ -281,7 +318,8 @@ describe('admin operations', () => {
     const admin = await h.admin();
     const before = await h.signUp('rotation');
     const oldKid = decodeProtectedHeader(before.accessToken).kid;
-    const rotated = (await h.gql('mutation { rotateSigningKey { kid retiresAt } }', {}, admin.accessToken)).body.data!.rotateSigningKey;
+    const rotated = (await h.gql('mutation { rotateSigningKey { kid retiresAt } }', {}, admin.accessToken)).body.data!
+      .rotateSigningKey;
     expect(rotated.kid).not.toBe(oldKid);
     expect((await h.gql(ME, {}, before.accessToken)).body.data!.me.id).toBe(before.userId);
     const after = await h.signUp('rotation');
@@ -298,7 +336,13 @@ describe('federation', () => {
     const b = await h.signUp('ref');
     const res = await h.gql(
       `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id name email } } }`,
-      { reps: [{ __typename: 'User', id: a.userId }, { __typename: 'User', id: crypto.randomUUID() }, { __typename: 'User', id: b.userId }] },
+      {
+        reps: [
+          { __typename: 'User', id: a.userId },
+          { __typename: 'User', id: crypto.randomUUID() },
+          { __typename: 'User', id: b.userId },
+        ],
+      },
       a.accessToken,
     );
     const [first, missing, second] = res.body.data!._entities;
@@ -309,5 +353,10 @@ describe('federation', () => {
 });
 
 function tokenSettings() {
-  return { issuer: h.config.authIssuer, audience: h.config.authAudience, accessTtlSeconds: h.config.accessTtlSeconds, refreshTtlSeconds: h.config.refreshTtlSeconds };
+  return {
+    issuer: h.config.authIssuer,
+    audience: h.config.authAudience,
+    accessTtlSeconds: h.config.accessTtlSeconds,
+    refreshTtlSeconds: h.config.refreshTtlSeconds,
+  };
 }

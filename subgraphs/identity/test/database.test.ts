@@ -16,7 +16,9 @@ describe('Prisma over @prisma/adapter-pg', () => {
   // prisma/orm#27403: adapter-pg 6.19 could not read PostgreSQL's `name` type (OID 19), which the
   // schema engine's introspection returns; patches/@prisma+adapter-pg+6.19.3.patch maps it to text.
   it('reads columns of type name (the patched adapter bug)', async () => {
-    const rows = await db.$queryRaw<{ schema: string }[]>`select nspname as schema from pg_namespace where nspname = 'identity'`;
+    const rows = await db.$queryRaw<
+      { schema: string }[]
+    >`select nspname as schema from pg_namespace where nspname = 'identity'`;
     expect(rows).toEqual([{ schema: 'identity' }]);
   });
 
@@ -42,7 +44,9 @@ describe('one PostgreSQL role per context', () => {
 
     const identity = await connect(contextDatabaseUrl('identity'));
     try {
-      await expect(identity.query('select * from course.isolation_probe')).rejects.toThrow(/permission denied for schema course/);
+      await expect(identity.query('select * from course.isolation_probe')).rejects.toThrow(
+        /permission denied for schema course/,
+      );
       await expect(identity.query('create schema sneaky')).rejects.toThrow(/permission denied/);
       // Its own tables are reachable, through its own schema on the search path.
       expect((await identity.query('select count(*)::int as n from users')).rows[0].n).toBeGreaterThanOrEqual(0);
@@ -58,7 +62,9 @@ describe('one PostgreSQL role per context', () => {
   it("the course role cannot read identity's users either", async () => {
     const course = await connect(contextDatabaseUrl('course'));
     try {
-      await expect(course.query('select email from identity.users')).rejects.toThrow(/permission denied for schema identity/);
+      await expect(course.query('select email from identity.users')).rejects.toThrow(
+        /permission denied for schema identity/,
+      );
     } finally {
       await course.end();
     }
@@ -69,7 +75,9 @@ describe('one PostgreSQL role per context', () => {
     adminUrl.pathname = `/${databaseName()}`;
     const admin = await connect(adminUrl.toString());
     try {
-      const { rows } = await admin.query(`select rolname, rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname like 'cg\\_%' order by rolname`);
+      const { rows } = await admin.query(
+        `select rolname, rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname like 'cg\\_%' order by rolname`,
+      );
       expect(rows.map((r) => r.rolname)).toContain('cg_identity');
       expect(rows.every((r) => !r.rolsuper && !r.rolcreatedb && !r.rolcreaterole)).toBe(true);
     } finally {

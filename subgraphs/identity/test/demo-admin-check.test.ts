@@ -54,13 +54,21 @@ describe('demoAdminCheck', () => {
     expect(await check.run(config)).toBeUndefined();
   });
 
-  it('fails closed: a database it cannot reach is a problem of its own, listed with the settings\' problems', async () => {
-    const env = { COURSEGRAPH_MODE: 'production', IDENTITY_DATABASE_URL: 'postgres://cg_identity:x@127.0.0.1:9/coursegraph' };
+  it("fails closed: a database it cannot reach is a problem of its own, listed with the settings' problems", async () => {
+    const env = {
+      COURSEGRAPH_MODE: 'production',
+      IDENTITY_DATABASE_URL: 'postgres://cg_identity:x@127.0.0.1:9/coursegraph',
+    };
     const err = await readConfigWithChecks(identitySettings, [demoAdminCheck()], env).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
     expect(problems.at(-1)).toMatch(/^the demo admin's credentials \(admin@coursegraph\.dev\) could not be checked: /);
-    expect(problems.slice(0, -1).map((p) => p.split(' ')[0]).sort()).toEqual(['INTERNAL_SIGNING_SECRET', 'NATS_URL', 'REDIS_URL']);
+    expect(
+      problems
+        .slice(0, -1)
+        .map((p) => p.split(' ')[0])
+        .sort(),
+    ).toEqual(['INTERNAL_SIGNING_SECRET', 'NATS_URL', 'REDIS_URL']);
   });
 });
 

@@ -35,7 +35,8 @@ async function latestToken(userId: string): Promise<string> {
   return requests.at(-1)!.token as string;
 }
 
-const reasonOf = (res: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) => res.body.errors?.[0]?.extensions;
+const reasonOf = (res: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) =>
+  res.body.errors?.[0]?.extensions;
 
 async function unchanged(userId: string) {
   expect((await h.app.db.user.findUniqueOrThrow({ where: { id: userId } })).emailVerifiedAt).toBeNull();
@@ -50,7 +51,9 @@ describe('sign-up asks for verification', () => {
     const [userId, tokenId, secret] = (request.token as string).split('.');
     expect(userId).toBe(user.userId);
     expect(Buffer.from(secret!, 'base64url')).toHaveLength(32);
-    const row = await h.app.db.emailVerificationToken.findUniqueOrThrow({ where: { userId_id: { userId: user.userId, id: tokenId! } } });
+    const row = await h.app.db.emailVerificationToken.findUniqueOrThrow({
+      where: { userId_id: { userId: user.userId, id: tokenId! } },
+    });
     expect(row.secretHash).toBe(hashSecret(secret!));
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(30 * 60_000);
@@ -93,7 +96,15 @@ describe('sign-up asks for verification', () => {
 describe('hostile tokens are refused and change nothing', () => {
   it('garbage: not of the token format', async () => {
     const user = await h.signUp('garbage');
-    for (const garbage of ['', 'abc', `${user.userId}`, `${user.userId}.x.y`, `${user.userId}.${newId()}.${'A'.repeat(42)}`, 'x'.repeat(10_000), "'; drop table users; --"]) {
+    for (const garbage of [
+      '',
+      'abc',
+      `${user.userId}`,
+      `${user.userId}.x.y`,
+      `${user.userId}.${newId()}.${'A'.repeat(42)}`,
+      'x'.repeat(10_000),
+      "'; drop table users; --",
+    ]) {
       const res = await h.gql(VERIFY, { t: garbage });
       expect(reasonOf(res)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOKEN_MALFORMED' });
     }
@@ -103,9 +114,15 @@ describe('hostile tokens are refused and change nothing', () => {
   it('a well-formed token that was never issued, and a real token id and secret under another user id', async () => {
     const [a, b] = [await h.signUp('owner'), await h.signUp('thief')];
     const [, tokenId, secret] = (await latestToken(a.userId)).split('.');
-    expect(reasonOf(await h.gql(VERIFY, { t: `${a.userId}.${newId()}.${'A'.repeat(43)}` }))).toMatchObject({ reason: 'TOKEN_UNKNOWN' });
-    expect(reasonOf(await h.gql(VERIFY, { t: `${a.userId}.${tokenId}.${'B'.repeat(43)}` }))).toMatchObject({ reason: 'TOKEN_UNKNOWN' });
-    expect(reasonOf(await h.gql(VERIFY, { t: `${b.userId}.${tokenId}.${secret}` }))).toMatchObject({ reason: 'TOKEN_UNKNOWN' });
+    expect(reasonOf(await h.gql(VERIFY, { t: `${a.userId}.${newId()}.${'A'.repeat(43)}` }))).toMatchObject({
+      reason: 'TOKEN_UNKNOWN',
+    });
+    expect(reasonOf(await h.gql(VERIFY, { t: `${a.userId}.${tokenId}.${'B'.repeat(43)}` }))).toMatchObject({
+      reason: 'TOKEN_UNKNOWN',
+    });
+    expect(reasonOf(await h.gql(VERIFY, { t: `${b.userId}.${tokenId}.${secret}` }))).toMatchObject({
+      reason: 'TOKEN_UNKNOWN',
+    });
     await unchanged(a.userId);
     await unchanged(b.userId);
   });
@@ -117,14 +134,22 @@ describe('hostile tokens are refused and change nothing', () => {
     await unchanged(a.userId);
     await unchanged(b.userId);
     // The owner's token still works afterwards.
-    expect((await h.gql(VERIFY, { t: await latestToken(a.userId) }, a.accessToken)).body.data!.verifyEmail.emailVerified).toBe(true);
+    expect(
+      (await h.gql(VERIFY, { t: await latestToken(a.userId) }, a.accessToken)).body.data!.verifyEmail.emailVerified,
+    ).toBe(true);
   });
 
   it('an expired token', async () => {
     const user = await h.signUp('expired');
     const token = await latestToken(user.userId);
-    await h.app.db.emailVerificationToken.updateMany({ where: { userId: user.userId }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect(reasonOf(await h.gql(VERIFY, { t: token }))).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOKEN_EXPIRED' });
+    await h.app.db.emailVerificationToken.updateMany({
+      where: { userId: user.userId },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect(reasonOf(await h.gql(VERIFY, { t: token }))).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'TOKEN_EXPIRED',
+    });
     await unchanged(user.userId);
   });
 
@@ -171,7 +196,9 @@ describe('who sees emailVerified', () => {
     expect((await h.gql(q, { id: user.userId }, user.accessToken)).body.data!.user.emailVerified).toBe(false);
     expect((await h.gql(q, { id: user.userId }, admin.accessToken)).body.data!.user.emailVerified).toBe(false);
     const entities = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { emailVerified } } }`;
-    expect((await h.gql(entities, { r: [{ __typename: 'User', id: user.userId }] })).body.data!._entities).toEqual([{ emailVerified: null }]);
+    expect((await h.gql(entities, { r: [{ __typename: 'User', id: user.userId }] })).body.data!._entities).toEqual([
+      { emailVerified: null },
+    ]);
   });
 });
 

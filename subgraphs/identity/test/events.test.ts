@@ -14,7 +14,11 @@ afterAll(async () => {
 });
 
 async function outboxPayloads<E extends EventType>(type: E, userId: string) {
-  const rows = await h.app.db.outboxEvent.findMany({ where: { subject: type.subject }, orderBy: { id: 'desc' }, take: 2000 });
+  const rows = await h.app.db.outboxEvent.findMany({
+    where: { subject: type.subject },
+    orderBy: { id: 'desc' },
+    take: 2000,
+  });
   return rows.map((r) => fromBinary(type.schema, r.payload) as any).filter((p) => p.userId === userId);
 }
 

@@ -8,14 +8,25 @@ import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '../../../t
 export interface IdentityHarness {
   app: IdentityApp;
   config: IdentityConfig;
-  gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => ReturnType<typeof postGraphQL<T>>;
+  gql: <T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ) => ReturnType<typeof postGraphQL<T>>;
   signUp: (tag?: string) => Promise<{ email: string; userId: string; accessToken: string; refreshToken: string }>;
   admin: () => Promise<{ userId: string; accessToken: string }>;
   close: () => Promise<void>;
 }
 
-export async function startIdentity(overrides: Record<string, string> = {}, options: IdentityAppOptions = {}): Promise<IdentityHarness> {
-  const config = readConfig(identitySettings, { ...process.env, IDENTITY_DATABASE_URL: contextDatabaseUrl('identity'), ...overrides });
+export async function startIdentity(
+  overrides: Record<string, string> = {},
+  options: IdentityAppOptions = {},
+): Promise<IdentityHarness> {
+  const config = readConfig(identitySettings, {
+    ...process.env,
+    IDENTITY_DATABASE_URL: contextDatabaseUrl('identity'),
+    ...overrides,
+  });
   const app = await createIdentityApp(config, createLogger('identity-test', 'silent'), options);
   const gql: IdentityHarness['gql'] = (query, variables, token) =>
     postGraphQL((url, init) => app.yoga.fetch(url, init), 'http://identity.test/graphql', query, variables, token);

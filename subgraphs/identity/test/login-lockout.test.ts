@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
 import { signClientIp } from '@coursegraph/service-kit';
-import { GOOD_PASSWORD, errorCode, postGraphQL, uniqueEmail, type GraphQLResponse } from '../../../test/support/graphql.js';
+import {
+  GOOD_PASSWORD,
+  errorCode,
+  postGraphQL,
+  uniqueEmail,
+  type GraphQLResponse,
+} from '../../../test/support/graphql.js';
 import { freePort } from '../../../test/support/ports.js';
 import { nodeArgon2, type Argon2 } from '../src/domain/password-hash.js';
 import { startIdentity, type IdentityHarness } from './harness.js';
@@ -35,19 +41,37 @@ function watchedArgon2() {
       return watch(() => nodeArgon2.verify(hash, password));
     },
   };
-  return { argon2, verifiedWith: (password: string) => verified.get(password) ?? 0, peak: () => peak, resetPeak: () => void (peak = running) };
+  return {
+    argon2,
+    verifiedWith: (password: string) => verified.get(password) ?? 0,
+    peak: () => peak,
+    resetPeak: () => void (peak = running),
+  };
 }
 
 /** An address of TEST-NET-3 no other test uses. */
 const someIp = () => `203.0.113.${randomInt(1, 255)}`;
 
-const logIn = (h: IdentityHarness, email: string, password: string, ip?: string, signWith?: string): Promise<GraphQLResponse> => {
+const logIn = (
+  h: IdentityHarness,
+  email: string,
+  password: string,
+  ip?: string,
+  signWith?: string,
+): Promise<GraphQLResponse> => {
   const requestId = `req-${randomInt(1e9)}`;
   const signed = ip ? signClientIp(signWith ?? h.config.internalSigningSecret, ip, requestId) : {};
-  return postGraphQL((url, init) => h.app.yoga.fetch(url, init), 'http://identity.test/graphql', LOG_IN, { input: { email, password } }, undefined, {
-    'x-request-id': requestId,
-    ...signed,
-  });
+  return postGraphQL(
+    (url, init) => h.app.yoga.fetch(url, init),
+    'http://identity.test/graphql',
+    LOG_IN,
+    { input: { email, password } },
+    undefined,
+    {
+      'x-request-id': requestId,
+      ...signed,
+    },
+  );
 };
 
 const reasonOf = (res: GraphQLResponse) => res.body.errors?.[0]?.extensions?.reason;
@@ -56,7 +80,10 @@ describe('login lock-out', () => {
   const watched = watchedArgon2();
   let h: IdentityHarness;
   beforeAll(async () => {
-    h = await startIdentity({ LOGIN_MAX_FAILURES: '5', LOGIN_MAX_FAILURES_PER_IP: '4', LOGIN_FAILURE_WINDOW_SECONDS: '3' }, { argon2: watched.argon2 });
+    h = await startIdentity(
+      { LOGIN_MAX_FAILURES: '5', LOGIN_MAX_FAILURES_PER_IP: '4', LOGIN_FAILURE_WINDOW_SECONDS: '3' },
+      { argon2: watched.argon2 },
+    );
   });
   afterAll(() => h.close());
 
@@ -68,7 +95,12 @@ describe('login lock-out', () => {
     expect(results.filter((r) => errorCode(r) === 'UNAUTHENTICATED')).toHaveLength(5);
     const limited = results.filter((r) => errorCode(r) === 'RATE_LIMITED');
     expect(limited).toHaveLength(15);
-    for (const r of limited) expect(r.body.errors![0]!.extensions).toMatchObject({ reason: 'LOGIN_LOCKED', scope: 'email', retryAfterSeconds: expect.any(Number) });
+    for (const r of limited)
+      expect(r.body.errors![0]!.extensions).toMatchObject({
+        reason: 'LOGIN_LOCKED',
+        scope: 'email',
+        retryAfterSeconds: expect.any(Number),
+      });
   });
 
   it('refuses the right password while locked, without checking it, and accepts it once the window ends', async () => {
@@ -90,7 +122,8 @@ describe('login lock-out', () => {
 
   it('locks a client address after failures across many emails, and only that address', async () => {
     const ip = someIp();
-    for (let i = 0; i < 4; i++) expect(errorCode(await logIn(h, uniqueEmail('spray'), 'not-the-password', ip))).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 4; i++)
+      expect(errorCode(await logIn(h, uniqueEmail('spray'), 'not-the-password', ip))).toBe('UNAUTHENTICATED');
     const victim = await h.signUp('victim');
     const fromThere = await logIn(h, victim.email, GOOD_PASSWORD, ip);
     expect(errorCode(fromThere)).toBe('RATE_LIMITED');
@@ -111,14 +144,18 @@ describe('login lock-out', () => {
     const ip = someIp();
     const people = await Promise.all(Array.from({ length: 6 }, (_, i) => h.signUp(`office${i}`)));
     for (const p of people) expect((await logIn(h, p.email, GOOD_PASSWORD, ip)).body.data?.logIn).toBeTruthy();
-    for (let i = 0; i < 3; i++) expect(errorCode(await logIn(h, uniqueEmail('typo'), 'typo', ip))).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 3; i++)
+      expect(errorCode(await logIn(h, uniqueEmail('typo'), 'typo', ip))).toBe('UNAUTHENTICATED');
     expect((await logIn(h, people[0]!.email, GOOD_PASSWORD, ip)).body.data?.logIn).toBeTruthy();
   });
 
   it('ignores an address that is not signed with the shared secret (a direct caller)', async () => {
     const ip = someIp();
     // Signed with another key: counted per email only, so the address never locks.
-    for (let i = 0; i < 6; i++) expect(errorCode(await logIn(h, uniqueEmail('forged'), 'nope', ip, 'another-secret-of-at-least-32-chars!!'))).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 6; i++)
+      expect(
+        errorCode(await logIn(h, uniqueEmail('forged'), 'nope', ip, 'another-secret-of-at-least-32-chars!!')),
+      ).toBe('UNAUTHENTICATED');
     const person = await h.signUp('forged');
     expect((await logIn(h, person.email, GOOD_PASSWORD, ip)).body.data?.logIn).toBeTruthy();
   });
@@ -142,7 +179,10 @@ describe('login lock-out with Redis unreachable', () => {
 describe('password hashing bound', () => {
   it('never runs more argon2 operations at once than PASSWORD_HASH_CONCURRENCY under 30 parallel logIns', async () => {
     const watched = watchedArgon2();
-    const h = await startIdentity({ PASSWORD_HASH_CONCURRENCY: '2', PASSWORD_HASH_QUEUE: '64' }, { argon2: watched.argon2 });
+    const h = await startIdentity(
+      { PASSWORD_HASH_CONCURRENCY: '2', PASSWORD_HASH_QUEUE: '64' },
+      { argon2: watched.argon2 },
+    );
     try {
       const people = [];
       for (let i = 0; i < 30; i++) people.push(await h.signUp(`parallel${i}`));
@@ -157,7 +197,10 @@ describe('password hashing bound', () => {
 
   it('refuses at once past the queue, counting no failure, and the bound still holds', async () => {
     const watched = watchedArgon2();
-    const h = await startIdentity({ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '3' }, { argon2: watched.argon2 });
+    const h = await startIdentity(
+      { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '3' },
+      { argon2: watched.argon2 },
+    );
     try {
       const people = [];
       for (let i = 0; i < 30; i++) people.push(await h.signUp(`queue${i}`));
@@ -168,7 +211,8 @@ describe('password hashing bound', () => {
       expect(served.length + busy.length).toBe(30);
       expect(served.length).toBeGreaterThanOrEqual(4);
       expect(busy.length).toBeGreaterThan(0);
-      for (const r of busy) expect(r.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+      for (const r of busy)
+        expect(r.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
       expect(watched.peak()).toBe(1);
       // A refusal for want of a turn is not a failed password: the person signs in next time.
       const refusedIndex = results.findIndex((r) => reasonOf(r) === 'PASSWORD_HASH_BUSY');

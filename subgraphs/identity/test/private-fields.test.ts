@@ -40,7 +40,13 @@ afterAll(async () => {
 });
 
 const hidden = () => ({ id: target.userId, name: 'Test private', email: null, role: null, active: null });
-const shown = (active = true) => ({ id: target.userId, name: 'Test private', email: target.email, role: 'LEARNER', active });
+const shown = (active = true) => ({
+  id: target.userId,
+  name: 'Test private',
+  email: target.email,
+  role: 'LEARNER',
+  active,
+});
 
 /** The target as `_entities` and `user(id:)` show it to the holder of `token` (none: anonymous); no errors. */
 async function targetAsSeenWith(token?: string) {
@@ -63,7 +69,13 @@ describe('User.email, role and active', () => {
     expect(await targetAsSeenWith(instructor.accessToken)).toEqual({ entity: hidden(), user: hidden() });
     const own = await h.gql(ME, {}, other.accessToken);
     expect(own.body.errors).toBeUndefined();
-    expect(own.body.data!.me).toEqual({ id: other.userId, name: 'Test other', email: other.email, role: 'LEARNER', active: true });
+    expect(own.body.data!.me).toEqual({
+      id: other.userId,
+      name: 'Test other',
+      email: other.email,
+      role: 'LEARNER',
+      active: true,
+    });
     const instructorMe = await h.gql(ME, {}, instructor.accessToken);
     expect(instructorMe.body.data!.me).toMatchObject({ id: instructor.userId, role: 'INSTRUCTOR', active: true });
   });
@@ -77,7 +89,13 @@ describe('User.email, role and active', () => {
   it('in one batch of references, show the caller only their own', async () => {
     const res = await h.gql(
       ENTITIES,
-      { reps: [{ __typename: 'User', id: other.userId }, { __typename: 'User', id: target.userId }, { __typename: 'User', id: admin.userId }] },
+      {
+        reps: [
+          { __typename: 'User', id: other.userId },
+          { __typename: 'User', id: target.userId },
+          { __typename: 'User', id: admin.userId },
+        ],
+      },
       other.accessToken,
     );
     expect(res.body.errors).toBeUndefined();
@@ -89,15 +107,25 @@ describe('User.email, role and active', () => {
 
   it('are shown to an admin, in references, user(id:) and the users list, including a deactivation', async () => {
     const deactivatedUser = await h.signUp('deactivated');
-    const deactivate = await h.gql(`mutation($id: ID!) { deactivateUser(userId: $id) { id role active } }`, { id: deactivatedUser.userId }, admin.accessToken);
-    expect(deactivate.body).toEqual({ data: { deactivateUser: { id: deactivatedUser.userId, role: 'LEARNER', active: false } } });
+    const deactivate = await h.gql(
+      `mutation($id: ID!) { deactivateUser(userId: $id) { id role active } }`,
+      { id: deactivatedUser.userId },
+      admin.accessToken,
+    );
+    expect(deactivate.body).toEqual({
+      data: { deactivateUser: { id: deactivatedUser.userId, role: 'LEARNER', active: false } },
+    });
 
     expect(await targetAsSeenWith(admin.accessToken)).toEqual({ entity: shown(), user: shown() });
     const list = await h.gql(USERS, { email: target.email }, admin.accessToken);
     expect(list.body.errors).toBeUndefined();
     expect(list.body.data!.users.edges.map((e: any) => e.node)).toEqual([shown()]);
 
-    const ref = await h.gql(ENTITIES, { reps: [{ __typename: 'User', id: deactivatedUser.userId }] }, admin.accessToken);
+    const ref = await h.gql(
+      ENTITIES,
+      { reps: [{ __typename: 'User', id: deactivatedUser.userId }] },
+      admin.accessToken,
+    );
     expect(ref.body.data!._entities[0]).toMatchObject({ role: 'LEARNER', active: false });
     // Whether an account was deactivated is not anyone else's business either.
     const anonymous = await h.gql(ENTITIES, { reps: [{ __typename: 'User', id: deactivatedUser.userId }] });
@@ -113,15 +141,21 @@ describe('User.email, role and active', () => {
 describe('the payload of signUp, logIn and refreshSession', () => {
   it('shows the signed-in user their own fields although the request carried no token', async () => {
     const email = uniqueEmail('payload');
-    const signUp = await h.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { refreshToken ${PAYLOAD_USER} } }`, {
-      input: { email, password: GOOD_PASSWORD, name: 'Payload' },
-    });
+    const signUp = await h.gql(
+      `mutation($input: SignUpInput!) { signUp(input: $input) { refreshToken ${PAYLOAD_USER} } }`,
+      {
+        input: { email, password: GOOD_PASSWORD, name: 'Payload' },
+      },
+    );
     expect(signUp.body.errors).toBeUndefined();
     expect(signUp.body.data!.signUp.user).toMatchObject({ email, role: 'LEARNER', active: true });
 
-    const logIn = await h.gql(`mutation($input: LogInInput!) { logIn(input: $input) { refreshToken ${PAYLOAD_USER} } }`, {
-      input: { email, password: GOOD_PASSWORD },
-    });
+    const logIn = await h.gql(
+      `mutation($input: LogInInput!) { logIn(input: $input) { refreshToken ${PAYLOAD_USER} } }`,
+      {
+        input: { email, password: GOOD_PASSWORD },
+      },
+    );
     expect(logIn.body.errors).toBeUndefined();
     expect(logIn.body.data!.logIn.user).toMatchObject({ email, role: 'LEARNER', active: true });
 
@@ -136,9 +170,12 @@ describe('the payload of signUp, logIn and refreshSession', () => {
     // The gateway's explorer runs exactly this in-process, without a token, and admits only ADMIN.
     const adminUser = await h.signUp('explorer');
     await h.app.db.user.update({ where: { id: adminUser.userId }, data: { role: 'ADMIN' } });
-    const res = await h.gql(`mutation ExplorerLogIn($input: LogInInput!) {
+    const res = await h.gql(
+      `mutation ExplorerLogIn($input: LogInInput!) {
       logIn(input: $input) { accessToken accessTokenExpiresAt user { role } }
-    }`, { input: { email: adminUser.email, password: GOOD_PASSWORD } });
+    }`,
+      { input: { email: adminUser.email, password: GOOD_PASSWORD } },
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.logIn.user).toEqual({ role: 'ADMIN' });
   });

@@ -15,7 +15,11 @@ export interface NotificationAppOptions {
   getKey?: SubgraphOptions['getKey'];
 }
 
-export async function createNotificationApp(config: NotificationConfig, logger: Logger, options: NotificationAppOptions = {}) {
+export async function createNotificationApp(
+  config: NotificationConfig,
+  logger: Logger,
+  options: NotificationAppOptions = {},
+) {
   const db = createDb(config.databaseUrl);
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
 

@@ -15,20 +15,57 @@ import { startDigestJob } from './mail/digests.js';
 import { createMailSender } from './mail/sender.js';
 import { smtpTransport, type MailTransport } from './mail/transport.js';
 
-export async function startWorkers(config: NotificationConfig, db: PrismaClient, logger: Logger, options: { transport?: MailTransport; clock?: () => Date } = {}) {
-  const relay = await startOutboxRelay({ context: NOTIFICATION_CONTEXT, databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
+export async function startWorkers(
+  config: NotificationConfig,
+  db: PrismaClient,
+  logger: Logger,
+  options: { transport?: MailTransport; clock?: () => Date } = {},
+) {
+  const relay = await startOutboxRelay({
+    context: NOTIFICATION_CONTEXT,
+    databaseUrl: config.databaseUrl,
+    natsUrl: config.natsUrl,
+    logger,
+  });
   const eventConsumers = await Promise.all(
     Object.entries(notificationConsumers({ coalesceMinutes: config.courseUpdateCoalesceMinutes })).map(([name, c]) =>
-      startConsumer({ context: NOTIFICATION_CONTEXT, name, stream: c.stream, natsUrl: config.natsUrl, handlers: c.handlers, transaction: transactionOf(db), logger }),
+      startConsumer({
+        context: NOTIFICATION_CONTEXT,
+        name,
+        stream: c.stream,
+        natsUrl: config.natsUrl,
+        handlers: c.handlers,
+        transaction: transactionOf(db),
+        logger,
+      }),
     ),
   );
   const transport = options.transport ?? smtpTransport(config);
   const mail = createMailSender({
-    db, transport, logger, pollMs: config.mailPollMs, maxAttempts: config.mailMaxAttempts, retryBaseMs: config.mailRetryBaseMs,
-    outageBaseMs: config.mailOutageBaseMs, outageMaxMs: config.mailOutageMaxMs, clock: options.clock,
+    db,
+    transport,
+    logger,
+    pollMs: config.mailPollMs,
+    maxAttempts: config.mailMaxAttempts,
+    retryBaseMs: config.mailRetryBaseMs,
+    outageBaseMs: config.mailOutageBaseMs,
+    outageMaxMs: config.mailOutageMaxMs,
+    clock: options.clock,
   });
   const digests = startDigestJob(db, logger, config.digestCheckMs, options.clock);
-  const fanouts = startFanoutWorker(db, { chunkSize: config.courseUpdateFanoutChunk, pollMs: config.courseUpdateFanoutPollMs, logger, clock: options.clock });
+  const fanouts = startFanoutWorker(db, {
+    chunkSize: config.courseUpdateFanoutChunk,
+    pollMs: config.courseUpdateFanoutPollMs,
+    logger,
+    clock: options.clock,
+  });
   const closeTransport = { stop: async () => transport.close() };
-  return { relay, consumers: eventConsumers, mail, digests, fanouts, inOrder: [...eventConsumers, fanouts, digests, mail, closeTransport, relay] };
+  return {
+    relay,
+    consumers: eventConsumers,
+    mail,
+    digests,
+    fanouts,
+    inOrder: [...eventConsumers, fanouts, digests, mail, closeTransport, relay],
+  };
 }

@@ -27,7 +27,10 @@ const updatesOf = async (userId: string) => (await inboxOf(h, userId)).filter((n
 async function learnersOf(courseId: string, n: number) {
   const learners = await Promise.all(Array.from({ length: n }, (_, i) => h.learner(`fan${i}`)));
   for (const l of learners) await enrolled(h, l.userId, courseId);
-  await until('every enrolment applied', async () => (await h.app.db.courseLearner.count({ where: { courseId, active: true } })) === n);
+  await until(
+    'every enrolment applied',
+    async () => (await h.app.db.courseLearner.count({ where: { courseId, active: true } })) === n,
+  );
   return learners;
 }
 
@@ -41,8 +44,14 @@ describe('course update fan-out in chunks', () => {
       return row?.finishedAt ? row : null;
     });
     expect(job).toMatchObject({ notified: 7, version: 2, title: 'Chunked, revised', foldedUpdates: 0 });
-    expect(job.cursor).toBe(learners.map((l) => l.userId).sort().at(-1));
-    for (const l of learners) expect((await updatesOf(l.userId)).map((n) => n.sourceEventId)).toEqual([job.sourceEventId]);
+    expect(job.cursor).toBe(
+      learners
+        .map((l) => l.userId)
+        .sort()
+        .at(-1),
+    );
+    for (const l of learners)
+      expect((await updatesOf(l.userId)).map((n) => n.sourceEventId)).toEqual([job.sourceEventId]);
   });
 
   it('a crash in the middle of a chunk loses nothing and doubles nothing: the chunk is redone from the cursor', async () => {
@@ -52,16 +61,26 @@ describe('course update fan-out in chunks', () => {
     const userIds = Array.from({ length: 7 }, () => newId()).sort();
     try {
       await h.app.db.courseTitle.create({ data: { courseId, title: 'Crashy', version: 2 } });
-      await h.app.db.courseLearner.createMany({ data: userIds.map((userId) => ({ courseId, userId, enrollmentId: newId(), active: true })) });
+      await h.app.db.courseLearner.createMany({
+        data: userIds.map((userId) => ({ courseId, userId, enrollmentId: newId(), active: true })),
+      });
       const eventId = newId();
-      const outcome = await h.app.db.$transaction((tx) => recordCourseUpdate(tx, { courseId, eventId, title: 'Crashy', version: 2, at: new Date() }, 60));
+      const outcome = await h.app.db.$transaction((tx) =>
+        recordCourseUpdate(tx, { courseId, eventId, title: 'Crashy', version: 2, at: new Date() }, 60),
+      );
       expect(outcome).toBe('started');
 
       // The 5th learner's inbox row fails: the second chunk (learners 4 to 6) dies after writing the 4th's.
-      await h.app.db.$executeRawUnsafe(`create function notification.${failing}() returns trigger language plpgsql as $$ begin raise exception 'simulated crash'; end $$`);
       await h.app.db.$executeRawUnsafe(
-        `create trigger ${failing} before insert on notification.notifications for each row when (new.user_id = '${userIds[4]}'::uuid) execute function notification.${failing}()`);
-      expect(await runFanoutChunk(h.app.db, { chunkSize: CHUNK, logger: silent })).toMatchObject({ learners: 3, finished: false });
+        `create function notification.${failing}() returns trigger language plpgsql as $$ begin raise exception 'simulated crash'; end $$`,
+      );
+      await h.app.db.$executeRawUnsafe(
+        `create trigger ${failing} before insert on notification.notifications for each row when (new.user_id = '${userIds[4]}'::uuid) execute function notification.${failing}()`,
+      );
+      expect(await runFanoutChunk(h.app.db, { chunkSize: CHUNK, logger: silent })).toMatchObject({
+        learners: 3,
+        finished: false,
+      });
       await expect(runFanoutChunk(h.app.db, { chunkSize: CHUNK, logger: silent })).rejects.toThrow(/simulated crash/);
       const afterCrash = await h.app.db.courseUpdateFanout.findFirstOrThrow({ where: { courseId } });
       expect(afterCrash).toMatchObject({ notified: 3, cursor: userIds[2], finishedAt: null });
@@ -73,7 +92,9 @@ describe('course update fan-out in chunks', () => {
       expect(done).toMatchObject({ notified: 7, cursor: userIds[6] });
       expect(done.finishedAt).not.toBeNull();
       for (const userId of userIds) {
-        expect(await h.app.db.notification.findMany({ where: { userId }, select: { type: true, sourceEventId: true } })).toEqual([{ type: 'COURSE_UPDATED', sourceEventId: eventId }]);
+        expect(
+          await h.app.db.notification.findMany({ where: { userId }, select: { type: true, sourceEventId: true } }),
+        ).toEqual([{ type: 'COURSE_UPDATED', sourceEventId: eventId }]);
       }
       // Nothing left to do: another run notifies nobody.
       expect(await runFanouts(h.app.db, { chunkSize: CHUNK, logger: silent })).toBe(0);
@@ -101,7 +122,10 @@ describe('republishing is coalesced', () => {
     expect(first.notified).toBe(4);
 
     await publishCourse(h, 'Busy course v5', courseId, 5, new Date(t0.getTime() + 61 * MINUTE));
-    await until('the second window announced', async () => (await h.app.db.courseUpdateFanout.count({ where: { courseId, finishedAt: { not: null } } })) === 2);
+    await until(
+      'the second window announced',
+      async () => (await h.app.db.courseUpdateFanout.count({ where: { courseId, finishedAt: { not: null } } })) === 2,
+    );
     for (const l of learners) {
       const updates = await updatesOf(l.userId);
       expect(updates).toHaveLength(2);
@@ -112,7 +136,13 @@ describe('republishing is coalesced', () => {
     await publishCourse(h, 'Busy course v6', courseId, 6, new Date(t0.getTime() - MINUTE));
     expect(await h.app.db.courseUpdateFanout.count({ where: { courseId } })).toBe(2);
     await h.app.db.$transaction(async (tx) => {
-      expect(await recordCourseUpdate(tx, { courseId, eventId: newId(), title: 'x', version: 7, at: new Date(t0.getTime() - MINUTE) }, 60)).toBe('stale');
+      expect(
+        await recordCourseUpdate(
+          tx,
+          { courseId, eventId: newId(), title: 'x', version: 7, at: new Date(t0.getTime() - MINUTE) },
+          60,
+        ),
+      ).toBe('stale');
     });
     for (const l of learners) expect(await updatesOf(l.userId)).toHaveLength(2);
   });
@@ -126,17 +156,31 @@ describe('enrolment mails are de-duplicated per user, course and UTC day', () =>
     const today = new Date();
     const first = newId();
     await enrolled(h, me.userId, courseId, { enrollmentId: first, at: today });
-    await h.publish(EnrollmentEvents.revoked, { enrollmentId: first, userId: me.userId, courseId, reason: 'UNENROLLED', revokedAt: today.toISOString() });
+    await h.publish(EnrollmentEvents.revoked, {
+      enrollmentId: first,
+      userId: me.userId,
+      courseId,
+      reason: 'UNENROLLED',
+      revokedAt: today.toISOString(),
+    });
     await enrolled(h, me.userId, courseId, { at: today });
     await enrolled(h, me.userId, other.courseId, { at: today });
     await enrolled(h, me.userId, courseId, { at: new Date(today.getTime() + 86_400_000) });
     await until('four inbox entries', async () => (await inboxOf(h, me.userId)).length === 4);
     const mails = await until('three emails sent', async () => h.smtp.to(me.email).length === 3 && h.smtp.to(me.email));
-    expect(mails.map((m) => m.parsed.subject).sort()).toEqual([`You are enrolled in ${title}`, `You are enrolled in ${title}`, 'You are enrolled in Other course']);
+    expect(mails.map((m) => m.parsed.subject).sort()).toEqual([
+      `You are enrolled in ${title}`,
+      `You are enrolled in ${title}`,
+      'You are enrolled in Other course',
+    ]);
     const day = (d: Date) => d.toISOString().slice(0, 10);
-    expect((await emailsOf(h, me.userId)).map((e) => e.dedupeKey).sort()).toEqual([
-      `enrolment:${courseId}:${day(today)}`, `enrolment:${courseId}:${day(new Date(today.getTime() + 86_400_000))}`, `enrolment:${other.courseId}:${day(today)}`,
-    ].sort());
+    expect((await emailsOf(h, me.userId)).map((e) => e.dedupeKey).sort()).toEqual(
+      [
+        `enrolment:${courseId}:${day(today)}`,
+        `enrolment:${courseId}:${day(new Date(today.getTime() + 86_400_000))}`,
+        `enrolment:${other.courseId}:${day(today)}`,
+      ].sort(),
+    );
     await h.sendDueMail();
     expect(h.smtp.to(me.email)).toHaveLength(3);
   });

@@ -20,13 +20,33 @@ describe('events become notifications, in the inbox and by email', () => {
     const me = await h.learner('ada');
     const eventId = await enrolled(h, me.userId, courseId);
 
-    const [inbox] = await until('inbox entry', async () => (await inboxOf(h, me.userId)).at(0) && inboxOf(h, me.userId));
-    expect(inbox).toMatchObject({ type: 'ENROLLMENT_CREATED', category: 'ENROLLMENT', courseId, sourceEventId: eventId, readAt: null });
+    const [inbox] = await until(
+      'inbox entry',
+      async () => (await inboxOf(h, me.userId)).at(0) && inboxOf(h, me.userId),
+    );
+    expect(inbox).toMatchObject({
+      type: 'ENROLLMENT_CREATED',
+      category: 'ENROLLMENT',
+      courseId,
+      sourceEventId: eventId,
+      readAt: null,
+    });
     expect(inbox!.title).toBe(`You are enrolled in ${title}`);
 
     const created = await h.app.db.outboxEvent.findMany({ where: { subject: NotificationEvents.created.subject } });
-    const mine = created.map((r) => fromBinary(NotificationEvents.created.schema, r.payload)).filter((p) => p.userId === me.userId);
-    expect(mine).toMatchObject([{ notificationId: inbox!.id, type: 'ENROLLMENT_CREATED', title: inbox!.title, body: inbox!.body, category: 'ENROLLMENT', courseId }]);
+    const mine = created
+      .map((r) => fromBinary(NotificationEvents.created.schema, r.payload))
+      .filter((p) => p.userId === me.userId);
+    expect(mine).toMatchObject([
+      {
+        notificationId: inbox!.id,
+        type: 'ENROLLMENT_CREATED',
+        title: inbox!.title,
+        body: inbox!.body,
+        category: 'ENROLLMENT',
+        courseId,
+      },
+    ]);
 
     const [mail] = await until('email', async () => h.smtp.to(me.email).length > 0 && h.smtp.to(me.email));
     expect(mail!.to).toEqual([me.email]);
@@ -44,13 +64,35 @@ describe('events become notifications, in the inbox and by email', () => {
     const { courseId, title } = await publishCourse(h, 'Distributed systems');
     const me = await h.learner('grace');
     await paid(h, me.userId, courseId, 4900n);
-    await h.publish(PaymentEvents.failed, { orderId: newId(), userId: me.userId, courseId, reason: 'DECLINED', failedAt: new Date().toISOString() });
-    await h.publish(PaymentEvents.refundIssued, {
-      refundId: newId(), orderId: newId(), userId: me.userId, courseId, amount: { amountMinor: 4900n, currency: 'USD' }, full: true, refundedAt: new Date().toISOString(),
+    await h.publish(PaymentEvents.failed, {
+      orderId: newId(),
+      userId: me.userId,
+      courseId,
+      reason: 'DECLINED',
+      failedAt: new Date().toISOString(),
     });
-    await h.publish(EnrollmentEvents.courseCompleted, { enrollmentId: newId(), userId: me.userId, courseId, completedAt: new Date().toISOString() });
+    await h.publish(PaymentEvents.refundIssued, {
+      refundId: newId(),
+      orderId: newId(),
+      userId: me.userId,
+      courseId,
+      amount: { amountMinor: 4900n, currency: 'USD' },
+      full: true,
+      refundedAt: new Date().toISOString(),
+    });
+    await h.publish(EnrollmentEvents.courseCompleted, {
+      enrollmentId: newId(),
+      userId: me.userId,
+      courseId,
+      completedAt: new Date().toISOString(),
+    });
     await h.publish(EnrollmentEvents.certificateIssued, {
-      certificateId: newId(), publicId: 'CG-TEST-1234', enrollmentId: newId(), userId: me.userId, courseId, issuedAt: new Date().toISOString(),
+      certificateId: newId(),
+      publicId: 'CG-TEST-1234',
+      enrollmentId: newId(),
+      userId: me.userId,
+      courseId,
+      issuedAt: new Date().toISOString(),
     });
     const mails = await until('five emails', async () => h.smtp.to(me.email).length === 5 && h.smtp.to(me.email));
     const bySubject = new Map(mails.map((m) => [m.parsed.subject, m.parsed.text ?? '']));
@@ -60,7 +102,13 @@ describe('events become notifications, in the inbox and by email', () => {
     expect(bySubject.get(`You completed ${title}`)).toContain('every required lesson');
     expect(bySubject.get(`Your certificate for ${title}`)).toContain('CG-TEST-1234');
     const inbox = await inboxOf(h, me.userId);
-    expect(inbox.map((n) => n.type).sort()).toEqual(['CERTIFICATE_ISSUED', 'COURSE_COMPLETED', 'PAYMENT_FAILED', 'PAYMENT_SUCCEEDED', 'REFUND_ISSUED']);
+    expect(inbox.map((n) => n.type).sort()).toEqual([
+      'CERTIFICATE_ISSUED',
+      'COURSE_COMPLETED',
+      'PAYMENT_FAILED',
+      'PAYMENT_SUCCEEDED',
+      'REFUND_ISSUED',
+    ]);
     expect(new Set(inbox.map((n) => n.category))).toEqual(new Set(['PAYMENT', 'PROGRESS']));
   });
 
@@ -70,8 +118,19 @@ describe('events become notifications, in the inbox and by email', () => {
     const leavingEnrollment = newId();
     await enrolled(h, stays.userId, courseId);
     await enrolled(h, leaves.userId, courseId, { enrollmentId: leavingEnrollment });
-    await h.publish(EnrollmentEvents.revoked, { enrollmentId: leavingEnrollment, userId: leaves.userId, courseId, reason: 'UNENROLLED', revokedAt: new Date().toISOString() });
-    await until('revocation applied', async () => (await h.app.db.courseLearner.findFirst({ where: { courseId, userId: leaves.userId, active: false } })) !== null);
+    await h.publish(EnrollmentEvents.revoked, {
+      enrollmentId: leavingEnrollment,
+      userId: leaves.userId,
+      courseId,
+      reason: 'UNENROLLED',
+      revokedAt: new Date().toISOString(),
+    });
+    await until(
+      'revocation applied',
+      async () =>
+        (await h.app.db.courseLearner.findFirst({ where: { courseId, userId: leaves.userId, active: false } })) !==
+        null,
+    );
 
     await publishCourse(h, 'Compilers, second edition', courseId, 2);
     const [update] = await until('update in the inbox', async () => {
@@ -82,7 +141,9 @@ describe('events become notifications, in the inbox and by email', () => {
     expect((await inboxOf(h, leaves.userId)).filter((n) => n.type === 'COURSE_UPDATED')).toEqual([]);
     expect(await inboxOf(h, never.userId)).toEqual([]);
     // Email of course updates defaults to the weekly digest: held, not sent.
-    expect(await h.app.db.digestEntry.findMany({ where: { userId: stays.userId } })).toMatchObject([{ frequency: 'WEEKLY_DIGEST', type: 'COURSE_UPDATED' }]);
+    expect(await h.app.db.digestEntry.findMany({ where: { userId: stays.userId } })).toMatchObject([
+      { frequency: 'WEEKLY_DIGEST', type: 'COURSE_UPDATED' },
+    ]);
     expect((await emailsOf(h, stays.userId)).map((e) => e.subject)).toEqual(['You are enrolled in Compilers']);
   });
 
@@ -92,7 +153,10 @@ describe('events become notifications, in the inbox and by email', () => {
     await enrolled(h, me.userId, courseId); // before the course event
     await new Promise((resolve) => setTimeout(resolve, 300));
     await publishCourse(h, 'Late title', courseId);
-    const [n] = await until('inbox entry', async () => (await inboxOf(h, me.userId)).length > 0 && inboxOf(h, me.userId));
+    const [n] = await until(
+      'inbox entry',
+      async () => (await inboxOf(h, me.userId)).length > 0 && inboxOf(h, me.userId),
+    );
     expect(n!.title).toBe('You are enrolled in Late title');
   });
 });
@@ -120,13 +184,21 @@ describe('exactly once', () => {
     expect(await emailsOf(h, me.userId)).toHaveLength(1);
     expect(h.smtp.to(me.email)).toHaveLength(1);
     const created = await h.app.db.outboxEvent.findMany({ where: { subject: NotificationEvents.created.subject } });
-    expect(created.map((r) => fromBinary(NotificationEvents.created.schema, r.payload)).filter((p) => p.userId === me.userId)).toHaveLength(1);
+    expect(
+      created
+        .map((r) => fromBinary(NotificationEvents.created.schema, r.payload))
+        .filter((p) => p.userId === me.userId),
+    ).toHaveLength(1);
   });
 
   it('the consumers are declared for scripts/replay.mjs: projections can be rebuilt, the payment notifications cannot', () => {
-    expect(Object.keys(consumers).sort()).toEqual(['notification-courses', 'notification-enrollments', 'notification-identity', 'notification-payments']);
+    expect(Object.keys(consumers).sort()).toEqual([
+      'notification-courses',
+      'notification-enrollments',
+      'notification-identity',
+      'notification-payments',
+    ]);
     expect(consumers['notification-payments'].reset).toBeNull();
     expect(consumers['notification-identity'].reset).toBeTypeOf('function');
   });
 });
-

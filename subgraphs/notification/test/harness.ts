@@ -8,7 +8,16 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { IdentityEvents } from '@coursegraph/contracts';
-import { connectNats, createLogger, type EventInit, type EventType, ensureStream, newId, newTraceparent, readConfig } from '@coursegraph/service-kit';
+import {
+  connectNats,
+  createLogger,
+  type EventInit,
+  type EventType,
+  ensureStream,
+  newId,
+  newTraceparent,
+  readConfig,
+} from '@coursegraph/service-kit';
 import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
 import { postGraphQL } from '../../../test/support/graphql.js';
 import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
@@ -25,14 +34,21 @@ export interface NotificationHarness {
   issuer: TestIssuer;
   smtp: LoopbackSmtp;
   nats: PrivateNats;
-  gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) => ReturnType<typeof postGraphQL<T>>;
+  gql: <T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ) => ReturnType<typeof postGraphQL<T>>;
   /** Publishes an event to its stream as a producer's relay would; returns its id. */
   publish: <E extends EventType>(type: E, payload: EventInit<E>, options?: { id?: string }) => Promise<string>;
   /**
    * A learner known to notification (identity.user.registered applied), with a token. Verified by
    * default (registered as demo accounts are); `verified: false` is a fresh sign-up's state.
    */
-  learner: (tag?: string, options?: { verified?: boolean }) => Promise<{ userId: string; email: string; name: string; token: string }>;
+  learner: (
+    tag?: string,
+    options?: { verified?: boolean },
+  ) => Promise<{ userId: string; email: string; name: string; token: string }>;
   /**
    * Stops the workers, deletes notification's durable consumers, starts again: every event of every
    * stream is delivered again (as after lost acks). Returns once all of them are acked.
@@ -48,7 +64,11 @@ export interface NotificationHarness {
   close: () => Promise<void>;
 }
 
-export async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -109,13 +129,27 @@ export async function startNotification(env: Record<string, string> = {}): Promi
     const email = `${tag}-${userId}@test.coursegraph.dev`;
     const name = `${tag[0]!.toUpperCase()}${tag.slice(1)} ${userId.slice(0, 4)}`;
     const now = new Date().toISOString();
-    await publish(IdentityEvents.userRegistered, { userId, email, name, role: 'LEARNER', registeredAt: now, emailVerifiedAt: verified ? now : '' });
+    await publish(IdentityEvents.userRegistered, {
+      userId,
+      email,
+      name,
+      role: 'LEARNER',
+      registeredAt: now,
+      emailVerifiedAt: verified ? now : '',
+    });
     await until(`recipient ${userId}`, () => app.db.recipient.findUnique({ where: { userId } }));
     return { userId, email, name, token };
   };
 
   return {
-    app, config, issuer, smtp, nats, gql, publish, learner,
+    app,
+    config,
+    issuer,
+    smtp,
+    nats,
+    gql,
+    publish,
+    learner,
     async restartWorkersFromStart() {
       await stopWorkers();
       const names = Object.entries(consumers).map(([name, c]) => ({ name, stream: c.stream }));

@@ -32,7 +32,7 @@ async function learnerWith(n: number) {
 }
 
 describe('the inbox', () => {
-  it('lists the signed-in user\'s notifications newest first, pages through them, and counts the unread', async () => {
+  it("lists the signed-in user's notifications newest first, pages through them, and counts the unread", async () => {
     const me = await learnerWith(3);
     const first = await h.gql(INBOX, { first: 2 }, me.token);
     const page = first.body.data!.myNotifications;
@@ -40,8 +40,14 @@ describe('the inbox', () => {
     expect(first.body.data!.unreadNotificationCount).toBe(3);
     expect(page.edges).toHaveLength(2);
     expect(page.pageInfo.hasNextPage).toBe(true);
-    expect(page.edges[0].node).toMatchObject({ read: false, readAt: null, user: { id: me.userId }, course: { id: me.courseId } });
-    const second = (await h.gql(INBOX, { first: 2, after: page.pageInfo.endCursor }, me.token)).body.data!.myNotifications;
+    expect(page.edges[0].node).toMatchObject({
+      read: false,
+      readAt: null,
+      user: { id: me.userId },
+      course: { id: me.courseId },
+    });
+    const second = (await h.gql(INBOX, { first: 2, after: page.pageInfo.endCursor }, me.token)).body.data!
+      .myNotifications;
     expect(second.edges).toHaveLength(1);
     expect(second.pageInfo.hasNextPage).toBe(false);
     // Newest first is id order (UUID v7): the pages hold every notification once, by id descending.
@@ -49,7 +55,11 @@ describe('the inbox', () => {
     expect(nodes.map((n: any) => n.id)).toEqual((await inboxOf(h, me.userId)).map((n) => n.id).reverse());
     // Which comes first across streams is not fixed: the enrolment (ENROLLMENT) and the payments
     // (PAYMENT) are handled by different consumers, so only the types as a whole are known.
-    expect(nodes.map((n: any) => n.type).sort()).toEqual(['ENROLLMENT_CREATED', 'PAYMENT_SUCCEEDED', 'PAYMENT_SUCCEEDED']);
+    expect(nodes.map((n: any) => n.type).sort()).toEqual([
+      'ENROLLMENT_CREATED',
+      'PAYMENT_SUCCEEDED',
+      'PAYMENT_SUCCEEDED',
+    ]);
   });
 
   it('marks one read, then all; unreadOnly and the count follow', async () => {
@@ -59,7 +69,9 @@ describe('the inbox', () => {
     expect(marked.body.data!.markNotificationRead).toMatchObject({ id: all[1], read: true });
     expect(marked.body.data!.markNotificationRead.readAt).toEqual(expect.any(String));
     // Marking again keeps the first time it was read.
-    expect((await h.gql(MARK, { id: all[1] }, me.token)).body.data!.markNotificationRead.readAt).toBe(marked.body.data!.markNotificationRead.readAt);
+    expect((await h.gql(MARK, { id: all[1] }, me.token)).body.data!.markNotificationRead.readAt).toBe(
+      marked.body.data!.markNotificationRead.readAt,
+    );
     const unread = await h.gql(INBOX, { unread: true }, me.token);
     expect(unread.body.data!.myNotifications.edges.map((e: any) => e.node.id)).toEqual([all[0], all[2]]);
     expect(unread.body.data!.unreadNotificationCount).toBe(2);
@@ -77,23 +89,32 @@ describe('the inbox', () => {
     const theirs = await h.gql(entity, { r: [{ __typename: 'User', id: me.userId }] }, other.token);
     expect(errorCode(theirs)).toBe('FORBIDDEN');
     const admin = await h.issuer.token('ADMIN');
-    expect(errorCode(await h.gql(entity, { r: [{ __typename: 'User', id: me.userId }] }, admin.token))).toBe('FORBIDDEN');
+    expect(errorCode(await h.gql(entity, { r: [{ __typename: 'User', id: me.userId }] }, admin.token))).toBe(
+      'FORBIDDEN',
+    );
     // A notification by reference (as the gateway fetches one) is its owner's alone, too.
     const [n] = await inboxOf(h, me.userId);
     const byRef = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id title } } }`;
-    expect((await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, me.token)).body.data!._entities[0]).toMatchObject({ id: n!.id });
-    expect((await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, other.token)).body.data!._entities[0]).toBeNull();
+    expect(
+      (await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, me.token)).body.data!._entities[0],
+    ).toMatchObject({ id: n!.id });
+    expect(
+      (await h.gql(byRef, { r: [{ __typename: 'Notification', id: n!.id }] }, other.token)).body.data!._entities[0],
+    ).toBeNull();
     // And by id (the gateway joins notificationAdded events this way): the owner's, or null.
     const byId = `query($id: ID!) { notification(id: $id) { id title read } }`;
-    expect((await h.gql(byId, { id: n!.id }, me.token)).body.data!.notification).toMatchObject({ id: n!.id, read: false });
+    expect((await h.gql(byId, { id: n!.id }, me.token)).body.data!.notification).toMatchObject({
+      id: n!.id,
+      read: false,
+    });
     expect((await h.gql(byId, { id: n!.id }, other.token)).body.data!.notification).toBeNull();
     expect(errorCode(await h.gql(byId, { id: 'nope' }, me.token))).toBe('BAD_USER_INPUT');
     expect(errorCode(await h.gql(byId, { id: n!.id }))).toBe('UNAUTHENTICATED');
   });
 });
 
-describe('another user\'s notifications and bad input', () => {
-  it('another user\'s notification is NOT_FOUND, exactly like a missing one, and stays unread', async () => {
+describe("another user's notifications and bad input", () => {
+  it("another user's notification is NOT_FOUND, exactly like a missing one, and stays unread", async () => {
     const owner = await learnerWith(1);
     const intruder = await h.learner('intruder');
     const [n] = await inboxOf(h, owner.userId);
@@ -101,7 +122,9 @@ describe('another user\'s notifications and bad input', () => {
     expect(errorCode(res)).toBe('NOT_FOUND');
     expect(res.body.errors![0]!.message).toBe(`No notification with id ${n!.id}.`);
     const missingId = newId();
-    expect((await h.gql(MARK, { id: missingId }, intruder.token)).body.errors![0]!.message).toBe(`No notification with id ${missingId}.`);
+    expect((await h.gql(MARK, { id: missingId }, intruder.token)).body.errors![0]!.message).toBe(
+      `No notification with id ${missingId}.`,
+    );
     expect((await h.app.db.notification.findUniqueOrThrow({ where: { id: n!.id } })).readAt).toBeNull();
     // markAll of the intruder touches nothing of the owner's.
     await h.gql(MARK_ALL, {}, intruder.token);

@@ -46,12 +46,18 @@ function recordingLogger() {
   const lines: { level: number; msg: string }[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as { level: number; msg: string });
+      for (const line of chunk.toString().split('\n'))
+        if (line) lines.push(JSON.parse(line) as { level: number; msg: string });
       done();
     },
   });
   const logger = pino({ level: 'info' }, sink);
-  return { logger, lines, warnings: () => lines.filter((l) => l.level === 40).map((l) => l.msg), infos: () => lines.filter((l) => l.level === 30).map((l) => l.msg) };
+  return {
+    logger,
+    lines,
+    warnings: () => lines.filter((l) => l.level === 40).map((l) => l.msg),
+    infos: () => lines.filter((l) => l.level === 30).map((l) => l.msg),
+  };
 }
 
 /** A loopback port with nothing listening on it. */
@@ -77,8 +83,18 @@ describe('an outage of the SMTP server', () => {
     const start = future();
     let now = start;
     const at = (ms: number) => new Date(start.getTime() + ms);
-    const sender = createMailSender({ db: h.app.db, transport: smtp.transport, logger: log.logger, poll: false, clock: () => now, outageBaseMs: 1000, outageMaxMs: 8000 });
-    const mails = await Promise.all(Array.from({ length: 25 }, (_, i) => queuedEmail(h, `outage-${i}-${newId()}@test.coursegraph.dev`, start)));
+    const sender = createMailSender({
+      db: h.app.db,
+      transport: smtp.transport,
+      logger: log.logger,
+      poll: false,
+      clock: () => now,
+      outageBaseMs: 1000,
+      outageMaxMs: 8000,
+    });
+    const mails = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => queuedEmail(h, `outage-${i}-${newId()}@test.coursegraph.dev`, start)),
+    );
     let server: Awaited<ReturnType<typeof startLoopbackSmtp>> | undefined;
     try {
       await sender.sendDue();
@@ -104,7 +120,10 @@ describe('an outage of the SMTP server', () => {
         await sender.sendDue();
         await sender.sendDue();
         expect(smtp.sends).toBe(++sends);
-        expect(sender.outage).toMatchObject({ failedSends: sends, nextProbeAt: at(elapsed + Math.min(pause * 2, 8000)) });
+        expect(sender.outage).toMatchObject({
+          failedSends: sends,
+          nextProbeAt: at(elapsed + Math.min(pause * 2, 8000)),
+        });
       }
       expect(smtp.sends).toBe(7); // 31 s of outage, 25 queued mails: 7 sends in all
 
@@ -142,8 +161,17 @@ describe('an outage of the SMTP server', () => {
     const smtp = counted(smtpTransport({ ...h.config, smtpPort: (refusing.address() as AddressInfo).port }));
     const start = future();
     let now = start;
-    const sender = createMailSender({ db: h.app.db, transport: smtp.transport, logger: recordingLogger().logger, poll: false, clock: () => now, outageBaseMs: 1000 });
-    const mails = await Promise.all(Array.from({ length: 5 }, (_, i) => queuedEmail(h, `refused-${i}-${newId()}@test.coursegraph.dev`, start)));
+    const sender = createMailSender({
+      db: h.app.db,
+      transport: smtp.transport,
+      logger: recordingLogger().logger,
+      poll: false,
+      clock: () => now,
+      outageBaseMs: 1000,
+    });
+    const mails = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => queuedEmail(h, `refused-${i}-${newId()}@test.coursegraph.dev`, start)),
+    );
     try {
       await sender.sendDue();
       await sender.sendDue();
@@ -159,19 +187,30 @@ describe('an outage of the SMTP server', () => {
       smtp.transport.close();
       await new Promise<void>((resolve) => refusing.close(() => resolve()));
       // These rows would otherwise wait for a sender in 10 days: cancel them.
-      await h.app.db.emailDelivery.updateMany({ where: { id: { in: mails.map((m) => m.id) } }, data: { status: 'CANCELLED' } });
+      await h.app.db.emailDelivery.updateMany({
+        where: { id: { in: mails.map((m) => m.id) } },
+        data: { status: 'CANCELLED' },
+      });
     }
   });
 });
 
 describe('a refusal of one message', () => {
-  it('a recipient the server rejects (550) spends that mail\'s attempts until FAILED; the sender never pauses and the other mails go through', async () => {
+  it("a recipient the server rejects (550) spends that mail's attempts until FAILED; the sender never pauses and the other mails go through", async () => {
     const server = await startLoopbackSmtp();
     const smtp = counted(smtpTransport({ ...h.config, smtpPort: server.port }));
     const log = recordingLogger();
     const start = future();
     let now = start;
-    const sender = createMailSender({ db: h.app.db, transport: smtp.transport, logger: log.logger, poll: false, clock: () => now, retryBaseMs: 1000, maxAttempts: 3 });
+    const sender = createMailSender({
+      db: h.app.db,
+      transport: smtp.transport,
+      logger: log.logger,
+      poll: false,
+      clock: () => now,
+      retryBaseMs: 1000,
+      maxAttempts: 3,
+    });
     try {
       const doomed = await queuedEmail(h, `nobody-${newId()}@test.coursegraph.dev`, start);
       server.rejectRecipient(doomed.toAddress);
@@ -194,7 +233,10 @@ describe('a refusal of one message', () => {
 
       now = new Date(now.getTime() + 2000);
       await sender.sendDue();
-      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({ status: 'FAILED', attempts: 3 });
+      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({
+        status: 'FAILED',
+        attempts: 3,
+      });
 
       now = new Date(now.getTime() + DAY);
       await sender.sendDue();

@@ -19,7 +19,11 @@ const silent = createLogger('notification-test', 'silent');
 const DAY = 86_400_000;
 
 async function prefer(token: string, category: string, channel: string, frequency: string) {
-  const res = await h.gql(`mutation($i: UpdateNotificationPreferenceInput!) { updateNotificationPreference(input: $i) { frequency } }`, { i: { category, channel, frequency } }, token);
+  const res = await h.gql(
+    `mutation($i: UpdateNotificationPreferenceInput!) { updateNotificationPreference(input: $i) { frequency } }`,
+    { i: { category, channel, frequency } },
+    token,
+  );
   if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
 }
 
@@ -32,13 +36,19 @@ describe('the mail outbox', () => {
     const transport = smtpTransport(h.config);
     const sender = createMailSender({ db: h.app.db, transport, logger: silent, poll: false });
     // Sent by the harness's sender: received over SMTP, then marked SENT in its own transaction.
-    await until('sent and marked SENT', async () => (await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).status === 'SENT');
+    await until(
+      'sent and marked SENT',
+      async () => (await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).status === 'SENT',
+    );
     await sender.sendDue();
     transport.close();
     await h.sendDueMail();
     expect(h.smtp.to(address)).toHaveLength(1);
     expect(h.smtp.to(address)[0]!.parsed.messageId).toBe(`<${row.id}@notification.coursegraph.dev>`);
-    expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ status: 'SENT', attempts: 1 });
+    expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+      status: 'SENT',
+      attempts: 1,
+    });
   });
 
   it('retries an SMTP failure with growing backoff, then gives up as FAILED', async () => {
@@ -49,7 +59,15 @@ describe('the mail outbox', () => {
       const address = `retry-${newId()}@test.coursegraph.dev`;
       const row = await pendingEmail(address);
       let now = new Date();
-      const sender = createMailSender({ db: h.app.db, transport, logger: silent, poll: false, clock: () => now, retryBaseMs: 1000, maxAttempts: 3 });
+      const sender = createMailSender({
+        db: h.app.db,
+        transport,
+        logger: silent,
+        poll: false,
+        clock: () => now,
+        retryBaseMs: 1000,
+        maxAttempts: 3,
+      });
       h.smtp.refuseNext(1);
       await sender.sendDue();
       let current = await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } });
@@ -61,7 +79,10 @@ describe('the mail outbox', () => {
       now = new Date(now.getTime() + 1000);
       await sender.sendDue();
       expect(h.smtp.to(address)).toHaveLength(1);
-      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({ status: 'SENT', attempts: 2 });
+      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+        status: 'SENT',
+        attempts: 2,
+      });
 
       const doomed = await pendingEmail(`doomed-${newId()}@test.coursegraph.dev`);
       h.smtp.refuseNext(3);
@@ -73,7 +94,10 @@ describe('the mail outbox', () => {
       expect(current.nextAttemptAt.getTime()).toBe(now.getTime() + 2000); // doubled
       now = new Date(now.getTime() + 2000);
       await sender.sendDue();
-      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({ status: 'FAILED', attempts: 3 });
+      expect(await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: doomed.id } })).toMatchObject({
+        status: 'FAILED',
+        attempts: 3,
+      });
       h.smtp.refuseNext(0);
     } finally {
       transport.close();
@@ -99,9 +123,15 @@ describe('the mail outbox', () => {
       expect(queued).toMatchObject({ status: 'PENDING' });
       queuedId = queued!.id;
       await h.publish(IdentityEvents.userDeactivated, { userId: me.userId, deactivatedAt: new Date().toISOString() });
-      await until('deactivation applied', async () => (await h.app.db.recipient.findUniqueOrThrow({ where: { userId: me.userId } })).deactivatedAt !== null);
+      await until(
+        'deactivation applied',
+        async () =>
+          (await h.app.db.recipient.findUniqueOrThrow({ where: { userId: me.userId } })).deactivatedAt !== null,
+      );
       // The same transaction cancelled the queued mail.
-      expect(await emailsOf(h, me.userId)).toMatchObject([{ id: queuedId, status: 'CANCELLED', lastError: 'recipient deactivated' }]);
+      expect(await emailsOf(h, me.userId)).toMatchObject([
+        { id: queuedId, status: 'CANCELLED', lastError: 'recipient deactivated' },
+      ]);
       await paid(h, me.userId, courseId);
       await until('both in the inbox', async () => (await inboxOf(h, me.userId)).length === 2);
     } finally {
@@ -116,17 +146,23 @@ describe('the mail outbox', () => {
 });
 
 describe('digests', () => {
-  it('a daily digest holds the day\'s emails and sends them as one message once the day has ended', async () => {
+  it("a daily digest holds the day's emails and sends them as one message once the day has ended", async () => {
     const { courseId, title } = await publishCourse(h);
     const me = await h.learner('daily');
     await prefer(me.token, 'PAYMENT', 'EMAIL', 'DAILY_DIGEST');
     await paid(h, me.userId, courseId, 1000n);
     await paid(h, me.userId, courseId, 2500n);
-    await until('two digest entries', async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 2);
+    await until(
+      'two digest entries',
+      async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 2,
+    );
     expect(await emailsOf(h, me.userId)).toEqual([]);
 
     // Still the same day: nothing goes out.
-    const { queuedAt } = await h.app.db.digestEntry.findFirstOrThrow({ where: { userId: me.userId }, orderBy: { queuedAt: 'desc' } });
+    const { queuedAt } = await h.app.db.digestEntry.findFirstOrThrow({
+      where: { userId: me.userId },
+      orderBy: { queuedAt: 'desc' },
+    });
     await runDigests(h.app.db, queuedAt, silent);
     expect(await emailsOf(h, me.userId)).toEqual([]);
 
@@ -165,22 +201,41 @@ describe('digests', () => {
     await h.stopWorkers(); // the digest job of the workers must not take part
     try {
       const entry = (period: string) => ({
-        id: newId(), userId: me.userId, sourceEventId: newId(), frequency: 'DAILY_DIGEST' as const, period, type: 'PAYMENT_SUCCEEDED' as const, subject: `Paid ${period}`, text: 'Body',
+        id: newId(),
+        userId: me.userId,
+        sourceEventId: newId(),
+        frequency: 'DAILY_DIGEST' as const,
+        period,
+        type: 'PAYMENT_SUCCEEDED' as const,
+        subject: `Paid ${period}`,
+        text: 'Body',
       });
       await h.app.db.digestEntry.create({ data: entry('2026-01-10') });
       const jan12 = new Date('2026-01-12T08:00:00.000Z');
       expect(await runDigests(h.app.db, jan12, silent)).toBe(1);
       const late = await h.app.db.digestEntry.create({ data: entry('2026-01-10') }); // processed late, for the mailed day
       expect(await runDigests(h.app.db, jan12, silent)).toBe(0);
-      expect(await h.app.db.digestEntry.findUniqueOrThrow({ where: { id: late.id } })).toMatchObject({ period: '2026-01-12', emailDeliveryId: null });
+      expect(await h.app.db.digestEntry.findUniqueOrThrow({ where: { id: late.id } })).toMatchObject({
+        period: '2026-01-12',
+        emailDeliveryId: null,
+      });
       expect(await runDigests(h.app.db, new Date('2026-01-13T00:00:00.000Z'), silent)).toBe(1);
-      expect((await emailsOf(h, me.userId)).map((e) => e.dedupeKey)).toEqual(['digest:DAILY_DIGEST:2026-01-10', 'digest:DAILY_DIGEST:2026-01-12']);
+      expect((await emailsOf(h, me.userId)).map((e) => e.dedupeKey)).toEqual([
+        'digest:DAILY_DIGEST:2026-01-10',
+        'digest:DAILY_DIGEST:2026-01-12',
+      ]);
     } finally {
       await h.startWorkers();
     }
     await until('both digests sent', async () => h.smtp.to(me.email).length === 2);
-    expect(h.smtp.to(me.email).map((m) => m.parsed.subject).sort()).toEqual([
-      'Your Coursegraph digest: 1 notification on 2026-01-10', 'Your Coursegraph digest: 1 notification on 2026-01-12',
+    expect(
+      h.smtp
+        .to(me.email)
+        .map((m) => m.parsed.subject)
+        .sort(),
+    ).toEqual([
+      'Your Coursegraph digest: 1 notification on 2026-01-10',
+      'Your Coursegraph digest: 1 notification on 2026-01-12',
     ]);
   });
 });

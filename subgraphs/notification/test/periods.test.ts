@@ -23,7 +23,10 @@ describe('templates', () => {
   });
 
   it('escapes what users wrote in the HTML part, and keeps the text part as written', () => {
-    const out = render({ type: 'COURSE_UPDATED', data: { courseTitle: '<script>x</script> & co', version: 2 } }, 'O\'Brien');
+    const out = render(
+      { type: 'COURSE_UPDATED', data: { courseTitle: '<script>x</script> & co', version: 2 } },
+      "O'Brien",
+    );
     expect(out.title).toBe('<script>x</script> & co was updated');
     expect(out.text).toContain("Hello O'Brien,");
     expect(out.html).toContain('&lt;script&gt;x&lt;/script&gt; &amp; co');

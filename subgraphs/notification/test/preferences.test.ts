@@ -22,33 +22,63 @@ async function prefer(token: string, category: string, channel: string, frequenc
 }
 
 describe('preferences', () => {
-  it('lists every category on every channel with the defaults, then the user\'s choices', async () => {
+  it("lists every category on every channel with the defaults, then the user's choices", async () => {
     const me = await h.learner();
     const defaults = (await h.gql(PREFS, {}, me.token)).body.data!.myNotificationPreferences;
     expect(defaults).toHaveLength(8);
-    expect(defaults.filter((p: any) => p.channel === 'IN_APP').every((p: any) => p.frequency === 'IMMEDIATE' && p.isDefault)).toBe(true);
-    expect(defaults.find((p: any) => p.category === 'COURSE_UPDATES' && p.channel === 'EMAIL').frequency).toBe('WEEKLY_DIGEST');
+    expect(
+      defaults.filter((p: any) => p.channel === 'IN_APP').every((p: any) => p.frequency === 'IMMEDIATE' && p.isDefault),
+    ).toBe(true);
+    expect(defaults.find((p: any) => p.category === 'COURSE_UPDATES' && p.channel === 'EMAIL').frequency).toBe(
+      'WEEKLY_DIGEST',
+    );
     expect(defaults.find((p: any) => p.category === 'PAYMENT' && p.channel === 'EMAIL').frequency).toBe('IMMEDIATE');
-    const updated = await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'DAILY_DIGEST' } }, me.token);
-    expect(updated.body.data!.updateNotificationPreference).toEqual({ category: 'PAYMENT', channel: 'EMAIL', frequency: 'DAILY_DIGEST', isDefault: false });
+    const updated = await h.gql(
+      UPDATE,
+      { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'DAILY_DIGEST' } },
+      me.token,
+    );
+    expect(updated.body.data!.updateNotificationPreference).toEqual({
+      category: 'PAYMENT',
+      channel: 'EMAIL',
+      frequency: 'DAILY_DIGEST',
+      isDefault: false,
+    });
     const after = (await h.gql(PREFS, {}, me.token)).body.data!.myNotificationPreferences;
-    expect(after.find((p: any) => p.category === 'PAYMENT' && p.channel === 'EMAIL')).toMatchObject({ frequency: 'DAILY_DIGEST', isDefault: false });
+    expect(after.find((p: any) => p.category === 'PAYMENT' && p.channel === 'EMAIL')).toMatchObject({
+      frequency: 'DAILY_DIGEST',
+      isDefault: false,
+    });
     expect(after.filter((p: any) => !p.isDefault)).toHaveLength(1);
   });
 
   it('refuses a digest for the inbox, unknown values and anonymous callers, and changes nothing', async () => {
     const me = await h.learner();
     await prefer(me.token, 'ENROLLMENT', 'IN_APP', 'OFF');
-    const digestInApp = await h.gql(UPDATE, { i: { category: 'ENROLLMENT', channel: 'IN_APP', frequency: 'DAILY_DIGEST' } }, me.token);
+    const digestInApp = await h.gql(
+      UPDATE,
+      { i: { category: 'ENROLLMENT', channel: 'IN_APP', frequency: 'DAILY_DIGEST' } },
+      me.token,
+    );
     expect(errorCode(digestInApp)).toBe('BAD_USER_INPUT');
     expect(digestInApp.body.errors![0]!.message).toBe('IN_APP takes IMMEDIATE or OFF; digests are for EMAIL only.');
     expect(digestInApp.body.errors![0]!.extensions!.field).toBe('frequency');
-    expect(errorCode(await h.gql(UPDATE, { i: { category: 'NEWSLETTER', channel: 'EMAIL', frequency: 'OFF' } }, me.token))).toBe('BAD_USER_INPUT');
-    expect(errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'SMS', frequency: 'OFF' } }, me.token))).toBe('BAD_USER_INPUT');
-    expect(errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'HOURLY' } }, me.token))).toBe('BAD_USER_INPUT');
-    expect(errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'OFF' } }))).toBe('UNAUTHENTICATED');
+    expect(
+      errorCode(await h.gql(UPDATE, { i: { category: 'NEWSLETTER', channel: 'EMAIL', frequency: 'OFF' } }, me.token)),
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'SMS', frequency: 'OFF' } }, me.token)),
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'HOURLY' } }, me.token)),
+    ).toBe('BAD_USER_INPUT');
+    expect(errorCode(await h.gql(UPDATE, { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'OFF' } }))).toBe(
+      'UNAUTHENTICATED',
+    );
     const rows = await h.app.db.notificationPreference.findMany({ where: { userId: me.userId } });
-    expect(rows.map(({ category, channel, frequency }) => ({ category, channel, frequency }))).toEqual([{ category: 'ENROLLMENT', channel: 'IN_APP', frequency: 'OFF' }]);
+    expect(rows.map(({ category, channel, frequency }) => ({ category, channel, frequency }))).toEqual([
+      { category: 'ENROLLMENT', channel: 'IN_APP', frequency: 'OFF' },
+    ]);
   });
 });
 
@@ -72,9 +102,15 @@ describe('preferences decide what is delivered', () => {
     const enrolment = await enrolled(h, me.userId, courseId);
     await paid(h, me.userId, courseId);
     await until('payment email', async () => h.smtp.to(me.email).length === 1);
-    await until('enrolment handled', async () => (await h.app.db.processedEvent.count({ where: { eventId: enrolment } })) === 1);
+    await until(
+      'enrolment handled',
+      async () => (await h.app.db.processedEvent.count({ where: { eventId: enrolment } })) === 1,
+    );
     expect(h.smtp.to(me.email).map((m) => m.parsed.subject)).toEqual([`Payment received for ${title}`]);
-    expect((await inboxOf(h, me.userId)).map((n) => n.type).sort()).toEqual(['ENROLLMENT_CREATED', 'PAYMENT_SUCCEEDED']);
+    expect((await inboxOf(h, me.userId)).map((n) => n.type).sort()).toEqual([
+      'ENROLLMENT_CREATED',
+      'PAYMENT_SUCCEEDED',
+    ]);
     expect((await emailsOf(h, me.userId)).map((e) => e.subject)).toEqual([`Payment received for ${title}`]);
   });
 
@@ -87,6 +123,10 @@ describe('preferences decide what is delivered', () => {
     expect(mail!.parsed.subject).toBe(`You are enrolled in ${title}`);
     expect(await inboxOf(h, me.userId)).toEqual([]);
     const created = await h.app.db.outboxEvent.findMany({ where: { subject: NotificationEvents.created.subject } });
-    expect(created.map((r) => fromBinary(NotificationEvents.created.schema, r.payload)).filter((p) => p.userId === me.userId)).toEqual([]);
+    expect(
+      created
+        .map((r) => fromBinary(NotificationEvents.created.schema, r.payload))
+        .filter((p) => p.userId === me.userId),
+    ).toEqual([]);
   });
 });

@@ -69,8 +69,12 @@ export async function startLoopbackSmtp(options: { port?: number } = {}): Promis
     port,
     received,
     to: (address) => received.filter((m) => m.to.includes(address)),
-    refuseNext: (n) => { refusals = n; },
-    rejectRecipient: (address) => { rejected.add(address.toLowerCase()); },
+    refuseNext: (n) => {
+      refusals = n;
+    },
+    rejectRecipient: (address) => {
+      rejected.add(address.toLowerCase());
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

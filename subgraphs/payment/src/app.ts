@@ -12,7 +12,12 @@ import { Checkout } from './domain/checkout.js';
 import { Refunds } from './domain/refunds.js';
 import { Reconciler } from './domain/reconciler.js';
 import { Webhooks } from './domain/webhooks.js';
-import { STRIPE_WEBHOOK_PATH, stripeWebhookFetch, stripeWebhookNode, type StripeWebhookOptions } from './http/stripe-webhook.js';
+import {
+  STRIPE_WEBHOOK_PATH,
+  stripeWebhookFetch,
+  stripeWebhookNode,
+  type StripeWebhookOptions,
+} from './http/stripe-webhook.js';
 import { createProvider, type PaymentProvider } from './providers/index.js';
 import { schema, typeDefs } from './schema.js';
 
@@ -32,7 +37,14 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
   const leaseMs = 3 * config.providerTimeoutMs + 5_000;
   const retry = { retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, leaseMs };
   const refunds = new Refunds({ db, provider, logger, ...retry });
-  const reconciler = new Reconciler({ db, provider, logger, reconcileAfterMs: config.reconcileAfterMs, intervalMs: config.reconcileIntervalMs, ...retry });
+  const reconciler = new Reconciler({
+    db,
+    provider,
+    logger,
+    reconcileAfterMs: config.reconcileAfterMs,
+    intervalMs: config.reconcileIntervalMs,
+    ...retry,
+  });
   const webhookOptions: StripeWebhookOptions = {
     secret: config.stripeWebhookSecret,
     toleranceSeconds: config.webhookToleranceSeconds,
@@ -42,11 +54,16 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
   };
   const webhookNode = stripeWebhookNode(webhookOptions);
 
-  const yoga = subgraph.yoga<Context>({ schema, sdl: typeDefs, context: () => ({ db, checkout, refunds, reconciler, loaders: createLoaders(db) }) });
+  const yoga = subgraph.yoga<Context>({
+    schema,
+    sdl: typeDefs,
+    context: () => ({ db, checkout, refunds, reconciler, loaders: createLoaders(db) }),
+  });
 
   return {
     // The provider's webhook beside GraphQL; everything else is yoga's.
-    handler: (req: IncomingMessage, res: ServerResponse) => (req.url?.split('?')[0] === STRIPE_WEBHOOK_PATH ? webhookNode(req, res) : yoga(req, res)),
+    handler: (req: IncomingMessage, res: ServerResponse) =>
+      req.url?.split('?')[0] === STRIPE_WEBHOOK_PATH ? webhookNode(req, res) : yoga(req, res),
     yoga,
     /** POST /webhooks/stripe in-process (tests). */
     webhook: stripeWebhookFetch(webhookOptions),

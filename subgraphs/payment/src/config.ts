@@ -1,4 +1,12 @@
-import { commonSettings, databasePasswordProblem, ConfigError, sandboxProviderProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import {
+  commonSettings,
+  databasePasswordProblem,
+  ConfigError,
+  sandboxProviderProblem,
+  jwksSetting,
+  parse,
+  type ConfigOf,
+} from '@coursegraph/service-kit';
 
 /** Payment's settings, read once at start-up (see README: Configuration). */
 export const paymentSettings = {
@@ -19,23 +27,36 @@ export const paymentSettings = {
     productionCheck: sandboxProviderProblem,
     doc: 'sandbox (embedded, deterministic test cards; refused in production) | stripe',
   },
-  stripeApiBase: { env: 'STRIPE_API_BASE', default: 'https://api.stripe.com', parse: parse.url, doc: "Stripe's API base URL" },
+  stripeApiBase: {
+    env: 'STRIPE_API_BASE',
+    default: 'https://api.stripe.com',
+    parse: parse.url,
+    doc: "Stripe's API base URL",
+  },
   stripeSecretKey: {
     env: 'STRIPE_SECRET_KEY',
     default: '',
     parse: parse.string,
     // In production listed with every other problem; otherwise checkPaymentConfig refuses it.
-    productionCheck: (key: string, config: Readonly<Record<string, unknown>>) => (config.paymentProvider === 'stripe' && !key ? 'is required with PAYMENT_PROVIDER=stripe' : undefined),
+    productionCheck: (key: string, config: Readonly<Record<string, unknown>>) =>
+      config.paymentProvider === 'stripe' && !key ? 'is required with PAYMENT_PROVIDER=stripe' : undefined,
     doc: 'Stripe secret key (required with PAYMENT_PROVIDER=stripe)',
   },
-  providerTimeoutMs: { env: 'PAYMENT_PROVIDER_TIMEOUT_MS', default: 10_000, parse: parse.positiveInt, doc: 'per request to the payment provider' },
+  providerTimeoutMs: {
+    env: 'PAYMENT_PROVIDER_TIMEOUT_MS',
+    default: 10_000,
+    parse: parse.positiveInt,
+    doc: 'per request to the payment provider',
+  },
   stripeWebhookSecret: {
     env: 'STRIPE_WEBHOOK_SECRET',
     default: '',
     parse: parse.string,
     // Without it refunds from Stripe's dashboard and disputes never reach the ledger or revoke access.
     productionCheck: (secret: string, config: Readonly<Record<string, unknown>>) =>
-      config.paymentProvider === 'stripe' && !secret ? 'is required in production: without it refunds and disputes made at Stripe are never applied' : undefined,
+      config.paymentProvider === 'stripe' && !secret
+        ? 'is required in production: without it refunds and disputes made at Stripe are never applied'
+        : undefined,
     doc: 'signing secret (whsec_...) of the Stripe webhook endpoint POST /webhooks/stripe; empty: the endpoint answers 503 (required in production)',
   },
   webhookToleranceSeconds: {

@@ -12,10 +12,27 @@ try {
   process.exit(2);
 }
 const app = await createPaymentApp(config, logger);
-const relay = await startOutboxRelay({ context: 'payment', databaseUrl: config.databaseUrl, natsUrl: config.natsUrl, logger });
-const consumers = await startPaymentConsumers({ db: app.db, deps: { providerName: app.provider.name, logger, kick: () => app.reconciler.kick() }, natsUrl: config.natsUrl, logger });
+const relay = await startOutboxRelay({
+  context: 'payment',
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  logger,
+});
+const consumers = await startPaymentConsumers({
+  db: app.db,
+  deps: { providerName: app.provider.name, logger, kick: () => app.reconciler.kick() },
+  natsUrl: config.natsUrl,
+  logger,
+});
 // Pending charges and refunds are settled by look-ups and retries (PAYMENT_RECONCILE_INTERVAL_MS).
 const reconciler = app.reconciler.start();
 // Consumers stop before the relay, so what they write to the outbox is published on the next start at the latest.
-await runService({ name: 'payment subgraph', logger, port: config.port, host: config.httpHost, app, workers: [consumers, reconciler, relay] });
+await runService({
+  name: 'payment subgraph',
+  logger,
+  port: config.port,
+  host: config.httpHost,
+  app,
+  workers: [consumers, reconciler, relay],
+});
 logger.info({ provider: app.provider.name }, 'payment provider');

@@ -8,18 +8,43 @@
  *   SEED_EXPECTED_COURSES  published courses to wait for
  *   SEED_BUYER_SHARE       share of learners who buy one paid course (default 0.35)
  */
-import { createLogger, seededRandom, waitForProjection, refuseInProduction, type Viewer } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  seededRandom,
+  waitForProjection,
+  refuseInProduction,
+  type Viewer,
+} from '@coursegraph/service-kit';
 import { createDb } from './data/db.js';
 import { Checkout } from './domain/checkout.js';
 import { SandboxProvider, SANDBOX_CARDS } from './providers/index.js';
 
-export async function seedOrders(databaseUrl: string, learnerIds: string[], expectedCourses: number, buyerShare: number, log = console.log) {
+export async function seedOrders(
+  databaseUrl: string,
+  learnerIds: string[],
+  expectedCourses: number,
+  buyerShare: number,
+  log = console.log,
+) {
   const db = createDb(databaseUrl, 8);
   try {
-    await waitForProjection('payment', () => db.coursePrice.count({ where: { status: 'PUBLISHED' } }), expectedCourses, log);
-    const paid = await db.coursePrice.findMany({ where: { status: 'PUBLISHED', priceMinor: { gt: 0 } }, orderBy: { courseId: 'asc' }, select: { courseId: true } });
+    await waitForProjection(
+      'payment',
+      () => db.coursePrice.count({ where: { status: 'PUBLISHED' } }),
+      expectedCourses,
+      log,
+    );
+    const paid = await db.coursePrice.findMany({
+      where: { status: 'PUBLISHED', priceMinor: { gt: 0 } },
+      orderBy: { courseId: 'asc' },
+      select: { courseId: true },
+    });
     if (paid.length === 0) return { paid: 0, declined: 0 };
-    const checkout = new Checkout({ db, provider: new SandboxProvider(), logger: createLogger('seed-orders', 'silent') });
+    const checkout = new Checkout({
+      db,
+      provider: new SandboxProvider(),
+      logger: createLogger('seed-orders', 'silent'),
+    });
     // Plan first (sequentially, so the seeded choices are the same everywhere), then check out in parallel.
     const random = seededRandom(7);
     const plans = learnerIds.flatMap((userId) => {
@@ -48,7 +73,8 @@ export async function seedOrders(databaseUrl: string, learnerIds: string[], expe
     for (let i = 0; i < plans.length; i += parallel) {
       await Promise.all(plans.slice(i, i + parallel).map(buy));
       const done = Math.min(i + parallel, plans.length);
-      if (done % 200 === 0 || done === plans.length) log(`seed orders: ${done}/${plans.length} orders (${outcome.paid} paid, ${outcome.declined} declined)`);
+      if (done % 200 === 0 || done === plans.length)
+        log(`seed orders: ${done}/${plans.length} orders (${outcome.paid} paid, ${outcome.declined} declined)`);
     }
     return outcome;
   } finally {
@@ -60,5 +86,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   refuseInProduction('the payment demo orders seed');
   const url = process.env.PAYMENT_DATABASE_URL ?? 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph';
   const learners = (process.env.SEED_LEARNER_IDS ?? '').split(',').filter(Boolean);
-  await seedOrders(url, learners, Number(process.env.SEED_EXPECTED_COURSES ?? 1), Number(process.env.SEED_BUYER_SHARE ?? 0.35));
+  await seedOrders(
+    url,
+    learners,
+    Number(process.env.SEED_EXPECTED_COURSES ?? 1),
+    Number(process.env.SEED_BUYER_SHARE ?? 0.35),
+  );
 }

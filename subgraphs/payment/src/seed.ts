@@ -33,5 +33,7 @@ export async function seedPayment(databaseUrl: string, log = console.log): Promi
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   refuseInProduction('the payment demo seed');
-  await seedPayment(process.env.PAYMENT_DATABASE_URL ?? 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph');
+  await seedPayment(
+    process.env.PAYMENT_DATABASE_URL ?? 'postgres://cg_payment:cg_payment_dev@127.0.0.1:5432/coursegraph',
+  );
 }

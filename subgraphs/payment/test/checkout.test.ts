@@ -52,7 +52,11 @@ describe('checkout', () => {
     });
     expect(order.paidAt).toMatch(/Z$/);
     expect(order.payments).toHaveLength(1);
-    expect(order.payments[0]).toMatchObject({ provider: 'sandbox', status: 'SUCCEEDED', amount: { amountMinor: 4900, currency: 'USD' } });
+    expect(order.payments[0]).toMatchObject({
+      provider: 'sandbox',
+      status: 'SUCCEEDED',
+      amount: { amountMinor: 4900, currency: 'USD' },
+    });
     expect(order.payments[0].providerPaymentId).toMatch(/^sb_pi_/);
     expect(sandbox.chargesMade(chargeKey(order.id))).toBe(1);
 
@@ -62,42 +66,59 @@ describe('checkout', () => {
 
     const events = await h.outbox(PaymentEvents.succeeded, order.id);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ orderId: order.id, paymentId: order.payments[0].id, userId, courseId, paidAt: order.paidAt });
+    expect(events[0]).toMatchObject({
+      orderId: order.id,
+      paymentId: order.payments[0].id,
+      userId,
+      courseId,
+      paidAt: order.paidAt,
+    });
     expect(events[0]!.amount).toMatchObject({ amountMinor: 4900n, currency: 'USD' });
   });
 
   it.each([
     ['declined', SANDBOX_CARDS.declined, 'DECLINED', /declined/],
     ['insufficient funds', SANDBOX_CARDS.insufficientFunds, 'INSUFFICIENT_FUNDS', /insufficient funds/],
-  ])('%s: PAYMENT_DECLINED, order FAILED, failed event, no money in the ledger', async (_name, card, reason, message) => {
-    const courseId = await h.publishCourse();
-    const { token, userId } = await h.user();
-    const res = await checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: card });
-    expect(res.body.data).toBeNull();
-    expect(errorCode(res)).toBe('PAYMENT_DECLINED');
-    const error = res.body.errors![0]!;
-    expect(error.message).toMatch(message);
-    expect(error.extensions).toMatchObject({ reason });
-    const [order] = await h.ordersOf(userId);
-    expect(error.extensions!.orderId).toBe(order!.id);
-    expect(order).toMatchObject({ status: 'FAILED', failureReason: reason, courseId });
-    expect((await h.ledgerOf(order!.id)).entries).toEqual([]);
-    const failed = await h.outbox(PaymentEvents.failed, order!.id);
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ orderId: order!.id, userId, courseId, reason });
-    expect(await h.outbox(PaymentEvents.succeeded, order!.id)).toEqual([]);
-    const payments = await h.app.db.payment.findMany({ where: { orderId: order!.id } });
-    expect(payments).toMatchObject([{ status: 'FAILED', failureReason: reason }]);
-  });
+  ])(
+    '%s: PAYMENT_DECLINED, order FAILED, failed event, no money in the ledger',
+    async (_name, card, reason, message) => {
+      const courseId = await h.publishCourse();
+      const { token, userId } = await h.user();
+      const res = await checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: card });
+      expect(res.body.data).toBeNull();
+      expect(errorCode(res)).toBe('PAYMENT_DECLINED');
+      const error = res.body.errors![0]!;
+      expect(error.message).toMatch(message);
+      expect(error.extensions).toMatchObject({ reason });
+      const [order] = await h.ordersOf(userId);
+      expect(error.extensions!.orderId).toBe(order!.id);
+      expect(order).toMatchObject({ status: 'FAILED', failureReason: reason, courseId });
+      expect((await h.ledgerOf(order!.id)).entries).toEqual([]);
+      const failed = await h.outbox(PaymentEvents.failed, order!.id);
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ orderId: order!.id, userId, courseId, reason });
+      expect(await h.outbox(PaymentEvents.succeeded, order!.id)).toEqual([]);
+      const payments = await h.app.db.payment.findMany({ where: { orderId: order!.id } });
+      expect(payments).toMatchObject([{ status: 'FAILED', failureReason: reason }]);
+    },
+  );
 
   it('after a failure the learner buys with a new key; the failed key keeps answering with its failure', async () => {
     const courseId = await h.publishCourse();
     const { token, userId } = await h.user();
     const failedKey = newKey();
-    const failed = await checkout(token, { courseId, idempotencyKey: failedKey, paymentMethod: SANDBOX_CARDS.declined });
+    const failed = await checkout(token, {
+      courseId,
+      idempotencyKey: failedKey,
+      paymentMethod: SANDBOX_CARDS.declined,
+    });
     expect(failed.body.errors![0]!.extensions).toMatchObject({ reason: 'DECLINED' });
     const again = await checkout(token, { courseId, idempotencyKey: failedKey, paymentMethod: SANDBOX_CARDS.declined });
-    expect(again.body.errors![0]!.extensions).toMatchObject({ code: 'PAYMENT_DECLINED', reason: 'DECLINED', orderId: failed.body.errors![0]!.extensions!.orderId });
+    expect(again.body.errors![0]!.extensions).toMatchObject({
+      code: 'PAYMENT_DECLINED',
+      reason: 'DECLINED',
+      orderId: failed.body.errors![0]!.extensions!.orderId,
+    });
     const paid = await checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success });
     expect(paid.body.data!.checkout.order.status).toBe('PAID');
     expect((await h.ordersOf(userId)).map((o) => o.status).sort()).toEqual(['FAILED', 'PAID']);
@@ -138,10 +159,23 @@ describe('checkout', () => {
     const [courseA, courseB] = [await h.publishCourse(), await h.publishCourse()];
     const { token, userId } = await h.user();
     const key = newKey();
-    const first = await checkout(token, { courseId: courseA, idempotencyKey: key, paymentMethod: SANDBOX_CARDS.success });
+    const first = await checkout(token, {
+      courseId: courseA,
+      idempotencyKey: key,
+      paymentMethod: SANDBOX_CARDS.success,
+    });
     const orderId = first.body.data!.checkout.order.id;
-    for (const change of [{ courseId: courseB }, { couponCode: 'WELCOME10' }, { paymentMethod: SANDBOX_CARDS.declined }]) {
-      const res = await checkout(token, { courseId: courseA, idempotencyKey: key, paymentMethod: SANDBOX_CARDS.success, ...change });
+    for (const change of [
+      { courseId: courseB },
+      { couponCode: 'WELCOME10' },
+      { paymentMethod: SANDBOX_CARDS.declined },
+    ]) {
+      const res = await checkout(token, {
+        courseId: courseA,
+        idempotencyKey: key,
+        paymentMethod: SANDBOX_CARDS.success,
+        ...change,
+      });
       expect(errorCode(res)).toBe('CONFLICT');
       expect(res.body.errors![0]!.extensions!.field).toBe('idempotencyKey');
     }
@@ -163,7 +197,9 @@ describe('checkout', () => {
     const courseId = await h.publishCourse();
     const { token, userId } = await h.user();
     const results = await Promise.all(
-      [1, 2, 3].map(() => checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success })),
+      [1, 2, 3].map(() =>
+        checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success }),
+      ),
     );
     const won = results.filter((r) => r.body.data?.checkout);
     const lost = results.filter((r) => errorCode(r) === 'CONFLICT');
@@ -209,17 +245,29 @@ describe('checkout', () => {
 
   it('refuses unknown, archived and free courses, creating nothing', async () => {
     const { token, userId } = await h.user();
-    const unknown = await checkout(token, { courseId: newId(), idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success });
+    const unknown = await checkout(token, {
+      courseId: newId(),
+      idempotencyKey: newKey(),
+      paymentMethod: SANDBOX_CARDS.success,
+    });
     expect(errorCode(unknown)).toBe('NOT_FOUND');
 
     const free = await h.publishCourse({ priceMinor: 0 });
-    const freeRes = await checkout(token, { courseId: free, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success });
+    const freeRes = await checkout(token, {
+      courseId: free,
+      idempotencyKey: newKey(),
+      paymentMethod: SANDBOX_CARDS.success,
+    });
     expect(errorCode(freeRes)).toBe('BAD_USER_INPUT');
     expect(freeRes.body.errors![0]!.message).toMatch(/free courses need no checkout; enrol directly/);
 
     const archived = await h.publishCourse();
     await h.archiveCourse(archived);
-    const archivedRes = await checkout(token, { courseId: archived, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success });
+    const archivedRes = await checkout(token, {
+      courseId: archived,
+      idempotencyKey: newKey(),
+      paymentMethod: SANDBOX_CARDS.success,
+    });
     expect(errorCode(archivedRes)).toBe('BAD_USER_INPUT');
     expect(archivedRes.body.errors![0]!.message).toMatch(/archived/);
     expect(await h.ordersOf(userId)).toEqual([]);
@@ -235,7 +283,12 @@ describe('checkout', () => {
   ])('refuses %s with BAD_USER_INPUT, creating nothing', async (_name, change, field) => {
     const courseId = await h.publishCourse();
     const { token, userId } = await h.user();
-    const res = await checkout(token, { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, ...change });
+    const res = await checkout(token, {
+      courseId,
+      idempotencyKey: newKey(),
+      paymentMethod: SANDBOX_CARDS.success,
+      ...change,
+    });
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(res.body.errors![0]!.extensions!.field).toBe(field);
     expect(await h.ordersOf(userId)).toEqual([]);
@@ -243,7 +296,9 @@ describe('checkout', () => {
 
   it('needs a signed-in user', async () => {
     const courseId = await h.publishCourse();
-    const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } });
+    const res = await h.gql(CHECKOUT, {
+      input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success },
+    });
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
   });
 });

@@ -26,20 +26,46 @@ async function createCoupon(input: Record<string, unknown>) {
 
 async function buy(courseId: string, couponCode: string | null, card: string = SANDBOX_CARDS.success) {
   const learner = await h.user();
-  const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: card, couponCode } }, learner.token);
+  const res = await h.gql(
+    CHECKOUT,
+    { input: { courseId, idempotencyKey: newKey(), paymentMethod: card, couponCode } },
+    learner.token,
+  );
   return { res, learner };
 }
 
-const redemptions = async (couponCode: string) => (await h.app.db.coupon.findUniqueOrThrow({ where: { code: couponCode } })).redemptions;
+const redemptions = async (couponCode: string) =>
+  (await h.app.db.coupon.findUniqueOrThrow({ where: { code: couponCode } })).redemptions;
 
 describe('createCoupon', () => {
   it('creates percent and fixed coupons, codes upper-cased', async () => {
     const percent = await createCoupon({ code: code('pct').toLowerCase(), percentOff: 15 });
-    expect(percent).toMatchObject({ kind: 'PERCENT', percentOff: 15, amountOff: null, course: null, redemptions: 0, usable: true });
+    expect(percent).toMatchObject({
+      kind: 'PERCENT',
+      percentOff: 15,
+      amountOff: null,
+      course: null,
+      redemptions: 0,
+      usable: true,
+    });
     expect(percent.code).toBe(percent.code.toUpperCase());
     const courseId = newId();
-    const fixed = await createCoupon({ code: code('fix'), amountOffMinor: 700, currency: 'eur', courseId, maxRedemptions: 3, expiresAt: '2099-01-01T00:00:00Z' });
-    expect(fixed).toMatchObject({ kind: 'FIXED', percentOff: null, amountOff: { amountMinor: 700, currency: 'EUR' }, course: { id: courseId }, maxRedemptions: 3, expiresAt: '2099-01-01T00:00:00.000Z' });
+    const fixed = await createCoupon({
+      code: code('fix'),
+      amountOffMinor: 700,
+      currency: 'eur',
+      courseId,
+      maxRedemptions: 3,
+      expiresAt: '2099-01-01T00:00:00Z',
+    });
+    expect(fixed).toMatchObject({
+      kind: 'FIXED',
+      percentOff: null,
+      amountOff: { amountMinor: 700, currency: 'EUR' },
+      course: { id: courseId },
+      maxRedemptions: 3,
+      expiresAt: '2099-01-01T00:00:00.000Z',
+    });
   });
 
   it.each([
@@ -75,7 +101,12 @@ describe('createCoupon', () => {
   it('coupon(code) is for admins (null for unknown codes); learners and anonymous callers are refused', async () => {
     const c = await createCoupon({ code: code('look'), percentOff: 20, maxUsesPerUser: 2 });
     const QUERY = `query($code: String!) { coupon(code: $code) { code percentOff usable maxUsesPerUser } }`;
-    expect((await h.gql(QUERY, { code: c.code.toLowerCase() }, admin)).body.data!.coupon).toEqual({ code: c.code, percentOff: 20, usable: true, maxUsesPerUser: 2 });
+    expect((await h.gql(QUERY, { code: c.code.toLowerCase() }, admin)).body.data!.coupon).toEqual({
+      code: c.code,
+      percentOff: 20,
+      usable: true,
+      maxUsesPerUser: 2,
+    });
     expect((await h.gql(QUERY, { code: 'NOPE-NOPE' }, admin)).body.data!.coupon).toBeNull();
     const learner = await h.user();
     const asLearner = await h.gql(QUERY, { code: c.code }, learner.token);
@@ -99,10 +130,20 @@ describe('coupons at checkout', () => {
     const c = await createCoupon({ code: code('ten'), percentOff: 10 });
     const { res } = await buy(courseId, c.code.toLowerCase());
     const order = res.body.data!.checkout.order;
-    expect(order).toMatchObject({ status: 'PAID', couponCode: c.code, subtotal: { amountMinor: 1999 }, discount: { amountMinor: 200 }, total: { amountMinor: 1799 } });
+    expect(order).toMatchObject({
+      status: 'PAID',
+      couponCode: c.code,
+      subtotal: { amountMinor: 1999 },
+      discount: { amountMinor: 200 },
+      total: { amountMinor: 1799 },
+    });
     expect(order.payments[0].amount.amountMinor).toBe(1799);
     const ledger = await h.ledgerOf(order.id);
-    expect(ledger.byAccount('CHARGE')).toEqual({ provider_clearing: 1799, coupon_discounts: 200, platform_revenue: -1999 });
+    expect(ledger.byAccount('CHARGE')).toEqual({
+      provider_clearing: 1799,
+      coupon_discounts: 200,
+      platform_revenue: -1999,
+    });
     expect(ledger.sums).toEqual({ USD: 0 });
     expect(await redemptions(c.code)).toBe(1);
   });
@@ -111,19 +152,36 @@ describe('coupons at checkout', () => {
     const courseId = await h.publishCourse({ priceMinor: 3000 });
     const c = await createCoupon({ code: code('fix'), amountOffMinor: 500, currency: 'USD' });
     const { res } = await buy(courseId, c.code);
-    expect(res.body.data!.checkout.order).toMatchObject({ discount: { amountMinor: 500 }, total: { amountMinor: 2500 } });
+    expect(res.body.data!.checkout.order).toMatchObject({
+      discount: { amountMinor: 500 },
+      total: { amountMinor: 2500 },
+    });
 
     const cheap = await h.publishCourse({ priceMinor: 300 });
     const { res: free } = await buy(cheap, c.code);
     const order = free.body.data!.checkout.order;
-    expect(order).toMatchObject({ status: 'PAID', discount: { amountMinor: 300 }, total: { amountMinor: 0 }, payments: [] });
+    expect(order).toMatchObject({
+      status: 'PAID',
+      discount: { amountMinor: 300 },
+      total: { amountMinor: 0 },
+      payments: [],
+    });
     expect((await h.ledgerOf(order.id)).byAccount('CHARGE')).toEqual({ coupon_discounts: 300, platform_revenue: -300 });
   });
 
   it('refuses an expired coupon, creating nothing', async () => {
     const courseId = await h.publishCourse();
     const c = code('old');
-    await h.app.db.coupon.create({ data: { id: newId(), code: c, kind: 'PERCENT', percentOff: 10, expiresAt: new Date(Date.now() - 1000), createdBy: newId() } });
+    await h.app.db.coupon.create({
+      data: {
+        id: newId(),
+        code: c,
+        kind: 'PERCENT',
+        percentOff: 10,
+        expiresAt: new Date(Date.now() - 1000),
+        createdBy: newId(),
+      },
+    });
     const { res, learner } = await buy(courseId, c);
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(res.body.errors![0]!.message).toBe('This coupon code is not valid.');
@@ -174,40 +232,97 @@ describe('coupons at checkout', () => {
   it('an unknown, an expired, a used-up and a per-user-exhausted code get exactly the same answer', async () => {
     const courseId = await h.publishCourse();
     const expired = code('exp');
-    await h.app.db.coupon.create({ data: { id: newId(), code: expired, kind: 'PERCENT', percentOff: 10, expiresAt: new Date(Date.now() - 1000), createdBy: newId() } });
+    await h.app.db.coupon.create({
+      data: {
+        id: newId(),
+        code: expired,
+        kind: 'PERCENT',
+        percentOff: 10,
+        expiresAt: new Date(Date.now() - 1000),
+        createdBy: newId(),
+      },
+    });
     const usedUp = await createCoupon({ code: code('one'), percentOff: 10, maxRedemptions: 1 });
     expect((await buy(await h.publishCourse(), usedUp.code)).res.body.data!.checkout.order.status).toBe('PAID');
     const perUser = await createCoupon({ code: code('pu'), percentOff: 10, maxUsesPerUser: 1 });
     const learner = await h.user();
-    const first = await h.gql(CHECKOUT, { input: { courseId: await h.publishCourse(), idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: perUser.code } }, learner.token);
+    const first = await h.gql(
+      CHECKOUT,
+      {
+        input: {
+          courseId: await h.publishCourse(),
+          idempotencyKey: newKey(),
+          paymentMethod: SANDBOX_CARDS.success,
+          couponCode: perUser.code,
+        },
+      },
+      learner.token,
+    );
     expect(first.body.data!.checkout.order.status).toBe('PAID');
 
     const answers = [];
     for (const couponCode of [code('unknown'), expired, usedUp.code, perUser.code]) {
-      const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode } }, learner.token);
+      const res = await h.gql(
+        CHECKOUT,
+        { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode } },
+        learner.token,
+      );
       answers.push({ status: res.status, errors: res.body.errors, data: res.body.data });
     }
-    expect(answers[0]!.errors![0]).toMatchObject({ message: 'This coupon code is not valid.', extensions: { code: 'BAD_USER_INPUT', field: 'couponCode' } });
+    expect(answers[0]!.errors![0]).toMatchObject({
+      message: 'This coupon code is not valid.',
+      extensions: { code: 'BAD_USER_INPUT', field: 'couponCode' },
+    });
     for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
     expect((await h.ordersOf(learner.userId)).length).toBe(1);
   });
 
-  it('maxUsesPerUser holds under one user\'s concurrent checkouts, leaves other users alone, and a failed order gives the use back', async () => {
+  it("maxUsesPerUser holds under one user's concurrent checkouts, leaves other users alone, and a failed order gives the use back", async () => {
     const c = await createCoupon({ code: code('per'), percentOff: 25, maxUsesPerUser: 1 });
     const learner = await h.user();
     const courses = await Promise.all([1, 2, 3].map(() => h.publishCourse()));
     const results = await Promise.all(
-      courses.map((courseId) => h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: c.code } }, learner.token)),
+      courses.map((courseId) =>
+        h.gql(
+          CHECKOUT,
+          { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: c.code } },
+          learner.token,
+        ),
+      ),
     );
     expect(results.filter((r) => r.body.data?.checkout.order.status === 'PAID')).toHaveLength(1);
     expect(results.filter((r) => r.body.errors?.[0]?.message === 'This coupon code is not valid.')).toHaveLength(2);
     expect(await h.ordersOf(learner.userId)).toHaveLength(1);
-    expect(await h.app.db.couponUse.findUnique({ where: { couponId_userId: { couponId: c.id, userId: learner.userId } } })).toMatchObject({ uses: 1 });
+    expect(
+      await h.app.db.couponUse.findUnique({ where: { couponId_userId: { couponId: c.id, userId: learner.userId } } }),
+    ).toMatchObject({ uses: 1 });
 
     const other = await h.user();
-    const declined = await h.gql(CHECKOUT, { input: { courseId: courses[0], idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined, couponCode: c.code } }, other.token);
+    const declined = await h.gql(
+      CHECKOUT,
+      {
+        input: {
+          courseId: courses[0],
+          idempotencyKey: newKey(),
+          paymentMethod: SANDBOX_CARDS.declined,
+          couponCode: c.code,
+        },
+      },
+      other.token,
+    );
     expect(errorCode(declined)).toBe('PAYMENT_DECLINED');
-    const paid = await h.gql(CHECKOUT, { input: { courseId: courses[0], idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success, couponCode: c.code } }, other.token);
+    const paid = await h.gql(
+      CHECKOUT,
+      {
+        input: {
+          courseId: courses[0],
+          idempotencyKey: newKey(),
+          paymentMethod: SANDBOX_CARDS.success,
+          couponCode: c.code,
+        },
+      },
+      other.token,
+    );
     expect(paid.body.data!.checkout.order).toMatchObject({ status: 'PAID', couponCode: c.code });
     expect(await redemptions(c.code)).toBe(2);
   });

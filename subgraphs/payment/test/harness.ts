@@ -5,7 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { course as courseEvents, EnrollmentEvents } from '@coursegraph/contracts';
-import { createLogger, newId, readConfig, type EventPayload, type EventType, type ReceivedEvent } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  newId,
+  readConfig,
+  type EventPayload,
+  type EventType,
+  type ReceivedEvent,
+} from '@coursegraph/service-kit';
 import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
 import { postGraphQL } from '../../../test/support/graphql.js';
 import { testIssuer, type TestRole } from '../../../test/support/tokens.js';
@@ -35,8 +42,17 @@ export const WEBHOOK_SECRET = 'whsec_test_coursegraph';
 
 export async function startPayment(options: { provider?: PaymentProvider; env?: Record<string, string> } = {}) {
   // Pending charges may be looked up at once and retries are due at once; tests reconcile only their own orders.
-  const testDefaults = { PAYMENT_RECONCILE_AFTER_MS: '0', PAYMENT_RETRY_BASE_MS: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET };
-  const config = readConfig(paymentSettings, { ...process.env, ...testDefaults, PAYMENT_DATABASE_URL: contextDatabaseUrl('payment'), ...options.env });
+  const testDefaults = {
+    PAYMENT_RECONCILE_AFTER_MS: '0',
+    PAYMENT_RETRY_BASE_MS: '1',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  };
+  const config = readConfig(paymentSettings, {
+    ...process.env,
+    ...testDefaults,
+    PAYMENT_DATABASE_URL: contextDatabaseUrl('payment'),
+    ...options.env,
+  });
   const issuer = await testIssuer();
   // The sandbox by default, kept so tests can count its charges; PAYMENT_PROVIDER in `env` picks another.
   const provider = options.provider ?? (options.env?.PAYMENT_PROVIDER ? undefined : new SandboxProvider());
@@ -49,7 +65,16 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
   const user = (role: TestRole = 'LEARNER') => issuer.token(role);
 
   /** Publishes a course into payment's price projection through the consumer's own handler. */
-  async function publishCourse(price: { priceMinor?: number; currency?: string; version?: number; courseId?: string; title?: string; time?: Date } = {}) {
+  async function publishCourse(
+    price: {
+      priceMinor?: number;
+      currency?: string;
+      version?: number;
+      courseId?: string;
+      title?: string;
+      time?: Date;
+    } = {},
+  ) {
     const courseId = price.courseId ?? newId();
     const version = price.version ?? 1;
     const payload = create(courseEvents.CoursePublishedSchema, {
@@ -60,7 +85,9 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
         price: { amountMinor: BigInt(price.priceMinor ?? 4900), currency: price.currency ?? 'USD' },
       },
     });
-    await app.db.$transaction((tx) => applyCourseSnapshot(tx, receivedEvent('course.course.published', payload, price.time)));
+    await app.db.$transaction((tx) =>
+      applyCourseSnapshot(tx, receivedEvent('course.course.published', payload, price.time)),
+    );
     return courseId;
   }
 
@@ -70,8 +97,18 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
   }
 
   async function rejectEnrollment(order: { id: string; userId: string; courseId: string }, reason: string) {
-    const payload = create(EnrollmentEvents.rejected.schema, { orderId: order.id, userId: order.userId, courseId: order.courseId, reason });
-    await app.db.$transaction((tx) => compensateRejectedEnrollment(tx, receivedEvent(EnrollmentEvents.rejected.subject, payload), { providerName: app.provider.name, logger: silent }));
+    const payload = create(EnrollmentEvents.rejected.schema, {
+      orderId: order.id,
+      userId: order.userId,
+      courseId: order.courseId,
+      reason,
+    });
+    await app.db.$transaction((tx) =>
+      compensateRejectedEnrollment(tx, receivedEvent(EnrollmentEvents.rejected.subject, payload), {
+        providerName: app.provider.name,
+        logger: silent,
+      }),
+    );
     // The handler only records the refund; the reconciler sends it (main.ts's worker, kicked at once).
     return reconcile([order.id]);
   }
@@ -85,7 +122,9 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const header = signature === undefined ? stripeSignatureHeader(body, WEBHOOK_SECRET) : signature;
     if (header !== null) headers['stripe-signature'] = header;
-    const response = await app.webhook(new Request('http://payment.test/webhooks/stripe', { method: 'POST', headers, body }));
+    const response = await app.webhook(
+      new Request('http://payment.test/webhooks/stripe', { method: 'POST', headers, body }),
+    );
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
@@ -101,19 +140,49 @@ export async function startPayment(options: { provider?: PaymentProvider; env?: 
     const entries = await app.db.ledgerEntry.findMany({ where: { orderId }, orderBy: { id: 'asc' } });
     const sums: Record<string, number> = {};
     for (const e of entries) sums[e.currency] = (sums[e.currency] ?? 0) + e.amountMinor;
-    return { entries, sums, byAccount: (kind: string) => Object.fromEntries(entries.filter((e) => e.kind === kind).map((e) => [e.account, e.amountMinor])) };
+    return {
+      entries,
+      sums,
+      byAccount: (kind: string) =>
+        Object.fromEntries(entries.filter((e) => e.kind === kind).map((e) => [e.account, e.amountMinor])),
+    };
   }
 
   const ordersOf = (userId: string) => app.db.order.findMany({ where: { userId } });
 
   const orderRow = (id: string) => app.db.order.findUniqueOrThrow({ where: { id } });
 
-  return { app, provider: app.provider, config, gql, user, publishCourse, archiveCourse, rejectEnrollment, reconcile, webhook, outbox, ledgerOf, ordersOf, orderRow, close: app.close };
+  return {
+    app,
+    provider: app.provider,
+    config,
+    gql,
+    user,
+    publishCourse,
+    archiveCourse,
+    rejectEnrollment,
+    reconcile,
+    webhook,
+    outbox,
+    ledgerOf,
+    ordersOf,
+    orderRow,
+    close: app.close,
+  };
 }
 
 export type PaymentHarness = Awaited<ReturnType<typeof startPayment>>;
 
 /** An event as the consumer would hand it to a handler. */
 export function receivedEvent<P>(type: string, payload: P, time = new Date()): ReceivedEvent & { payload: P } {
-  return { id: newId(), type, source: type.split('.')[0]!, time: time.toISOString(), traceparent: '', streamSequence: 1, deliveryCount: 1, payload } as never;
+  return {
+    id: newId(),
+    type,
+    source: type.split('.')[0]!,
+    time: time.toISOString(),
+    traceparent: '',
+    streamSequence: 1,
+    deliveryCount: 1,
+    payload,
+  } as never;
 }

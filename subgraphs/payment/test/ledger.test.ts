@@ -23,7 +23,11 @@ afterAll(async () => {
 async function paidOrder(priceMinor = 2500) {
   const courseId = await h.publishCourse({ priceMinor });
   const learner = await h.user();
-  const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
+  const res = await h.gql(
+    CHECKOUT,
+    { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } },
+    learner.token,
+  );
   return res.body.data!.checkout.order as { id: string };
 }
 
@@ -32,8 +36,12 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
     const order = await paidOrder();
     const before = await h.ledgerOf(order.id);
     expect(before.entries).toHaveLength(2);
-    await expect(sql.query('update ledger_entries set amount_minor = 1 where order_id = $1', [order.id])).rejects.toThrow(/append-only: UPDATE/);
-    await expect(sql.query('delete from ledger_entries where order_id = $1', [order.id])).rejects.toThrow(/append-only: DELETE/);
+    await expect(
+      sql.query('update ledger_entries set amount_minor = 1 where order_id = $1', [order.id]),
+    ).rejects.toThrow(/append-only: UPDATE/);
+    await expect(sql.query('delete from ledger_entries where order_id = $1', [order.id])).rejects.toThrow(
+      /append-only: DELETE/,
+    );
     await expect(sql.query('truncate ledger_entries')).rejects.toThrow(/append-only: TRUNCATE/);
     await expect(h.app.db.ledgerEntry.deleteMany({ where: { orderId: order.id } })).rejects.toThrow();
     expect((await h.ledgerOf(order.id)).entries).toEqual(before.entries);
@@ -50,7 +58,10 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
     await insert(100);
     await insert(-99);
     await expect(sql.query('commit')).rejects.toThrow(/does not balance: 1 USD/);
-    expect((await sql.query('select count(*)::int as n from ledger_entries where transaction_id = $1', [transactionId])).rows[0].n).toBe(0);
+    expect(
+      (await sql.query('select count(*)::int as n from ledger_entries where transaction_id = $1', [transactionId]))
+        .rows[0].n,
+    ).toBe(0);
   });
 
   it('ledgerBalance (admins): every account per currency, summing to zero', async () => {
@@ -62,7 +73,9 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
     const { balanced, accounts } = res.body.data!.ledgerBalance;
     expect(balanced).toBe(true);
     const usd = accounts.filter((a: any) => a.balance.currency === 'USD');
-    expect(usd.map((a: any) => a.account).sort()).toEqual(expect.arrayContaining(['PLATFORM_REVENUE', 'PROVIDER_CLEARING', 'REFUNDS']));
+    expect(usd.map((a: any) => a.account).sort()).toEqual(
+      expect.arrayContaining(['PLATFORM_REVENUE', 'PROVIDER_CLEARING', 'REFUNDS']),
+    );
     expect(usd.reduce((sum: number, a: any) => sum + a.balance.amountMinor, 0)).toBe(0);
     expect(usd.find((a: any) => a.account === 'PLATFORM_REVENUE').balance.amountMinor).toBeLessThanOrEqual(-4000);
 
@@ -70,7 +83,7 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
     expect(errorCode(await h.gql(QUERY, {}, learner.token))).toBe('FORBIDDEN');
   });
 
-  it('ledgerEntries (admins): one order\'s entries, newest first, paged', async () => {
+  it("ledgerEntries (admins): one order's entries, newest first, paged", async () => {
     const order = await paidOrder(4000);
     const admin = await h.user('ADMIN');
     await h.gql(REFUND, { orderId: order.id, amount: 1000, reason: 'test' }, admin.token);
@@ -79,10 +92,16 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
     const page1 = (await h.gql(QUERY, { orderId: order.id }, admin.token)).body.data!.ledgerEntries;
     expect(page1.totalCount).toBe(4);
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const page2 = (await h.gql(QUERY, { orderId: order.id, after: page1.pageInfo.endCursor }, admin.token)).body.data!.ledgerEntries;
+    const page2 = (await h.gql(QUERY, { orderId: order.id, after: page1.pageInfo.endCursor }, admin.token)).body.data!
+      .ledgerEntries;
     const nodes = [...page1.edges, ...page2.edges].map((e: any) => e.node);
     expect(nodes.map((n: any) => [n.kind, n.account, n.amount.amountMinor])).toEqual(
-      expect.arrayContaining([['REFUND', 'REFUNDS', 1000], ['REFUND', 'PROVIDER_CLEARING', -1000], ['CHARGE', 'PROVIDER_CLEARING', 4000], ['CHARGE', 'PLATFORM_REVENUE', -4000]]),
+      expect.arrayContaining([
+        ['REFUND', 'REFUNDS', 1000],
+        ['REFUND', 'PROVIDER_CLEARING', -1000],
+        ['CHARGE', 'PROVIDER_CLEARING', 4000],
+        ['CHARGE', 'PLATFORM_REVENUE', -4000],
+      ]),
     );
     expect(nodes[0].kind).toBe('REFUND');
     expect(new Set(nodes.map((n: any) => n.order.id))).toEqual(new Set([order.id]));
@@ -92,7 +111,14 @@ describe('the ledger is append-only and double-entry (enforced by the database)'
 
 describe('the order state machine', () => {
   const statuses: OrderStatus[] = ['PENDING', 'PAID', 'FAILED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
-  const allowed = new Set(['PENDING>PAID', 'PENDING>FAILED', 'PAID>PARTIALLY_REFUNDED', 'PAID>REFUNDED', 'PARTIALLY_REFUNDED>PARTIALLY_REFUNDED', 'PARTIALLY_REFUNDED>REFUNDED']);
+  const allowed = new Set([
+    'PENDING>PAID',
+    'PENDING>FAILED',
+    'PAID>PARTIALLY_REFUNDED',
+    'PAID>REFUNDED',
+    'PARTIALLY_REFUNDED>PARTIALLY_REFUNDED',
+    'PARTIALLY_REFUNDED>REFUNDED',
+  ]);
 
   it('allows exactly the documented transitions; anything else is a CONFLICT', () => {
     for (const from of statuses) {
@@ -114,10 +140,18 @@ describe('the order state machine', () => {
 
   it('the database refuses invalid transitions too', async () => {
     const order = await paidOrder();
-    await expect(sql.query(`update orders set status = 'PENDING' where id = $1`, [order.id])).rejects.toThrow(/invalid status transition PAID -> PENDING/);
-    await expect(sql.query(`update orders set status = 'FAILED' where id = $1`, [order.id])).rejects.toThrow(/invalid status transition PAID -> FAILED/);
+    await expect(sql.query(`update orders set status = 'PENDING' where id = $1`, [order.id])).rejects.toThrow(
+      /invalid status transition PAID -> PENDING/,
+    );
+    await expect(sql.query(`update orders set status = 'FAILED' where id = $1`, [order.id])).rejects.toThrow(
+      /invalid status transition PAID -> FAILED/,
+    );
     await sql.query(`update orders set status = 'REFUNDED', refunded_minor = total_minor where id = $1`, [order.id]);
-    await expect(sql.query(`update orders set status = 'PAID' where id = $1`, [order.id])).rejects.toThrow(/invalid status transition REFUNDED -> PAID/);
-    await expect(sql.query(`update orders set refunded_minor = total_minor + 1 where id = $1`, [order.id])).rejects.toThrow(/orders_amounts_check/);
+    await expect(sql.query(`update orders set status = 'PAID' where id = $1`, [order.id])).rejects.toThrow(
+      /invalid status transition REFUNDED -> PAID/,
+    );
+    await expect(
+      sql.query(`update orders set refunded_minor = total_minor + 1 where id = $1`, [order.id]),
+    ).rejects.toThrow(/orders_amounts_check/);
   });
 });

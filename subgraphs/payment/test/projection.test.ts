@@ -22,7 +22,13 @@ describe('course prices projection (consumer payment-courses)', () => {
     await h.publishCourse({ courseId, priceMinor: 1500, version: 3, title: 'v3' });
     await h.publishCourse({ courseId, priceMinor: 1200, version: 2, title: 'v2' });
     await h.publishCourse({ courseId, priceMinor: 999, version: 3, title: 'v3 again' });
-    expect(await price(courseId)).toMatchObject({ priceMinor: 1500, version: 3, title: 'v3', status: 'PUBLISHED', currency: 'USD' });
+    expect(await price(courseId)).toMatchObject({
+      priceMinor: 1500,
+      version: 3,
+      title: 'v3',
+      status: 'PUBLISHED',
+      currency: 'USD',
+    });
   });
 
   it('an archive stops sales; a later publication of a newer version lifts it; an older one does not', async () => {
@@ -32,7 +38,11 @@ describe('course prices projection (consumer payment-courses)', () => {
     await h.publishCourse({ courseId, version: 2, time: new Date(t0 + 500) }); // delayed, from before the archive
     expect(await price(courseId)).toMatchObject({ status: 'ARCHIVED', version: 2 });
     const learner = await h.user();
-    const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
+    const res = await h.gql(
+      CHECKOUT,
+      { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } },
+      learner.token,
+    );
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     await h.publishCourse({ courseId, version: 3, time: new Date(t0 + 2000) });
     expect(await price(courseId)).toMatchObject({ status: 'PUBLISHED', version: 3, archivedAt: null });
@@ -47,11 +57,19 @@ describe('course prices projection (consumer payment-courses)', () => {
   });
 
   it('skips a snapshot it cannot use (no course id, negative price) without failing the stream', async () => {
-    const bad = create(courseEvents.CoursePublishedSchema, { course: { courseId: 'not-a-uuid', version: 1, price: { amountMinor: 100n, currency: 'USD' } } });
-    await h.app.db.$transaction((tx) => applyCourseSnapshot(tx, receivedEvent('course.course.published', bad) as never));
+    const bad = create(courseEvents.CoursePublishedSchema, {
+      course: { courseId: 'not-a-uuid', version: 1, price: { amountMinor: 100n, currency: 'USD' } },
+    });
+    await h.app.db.$transaction((tx) =>
+      applyCourseSnapshot(tx, receivedEvent('course.course.published', bad) as never),
+    );
     const courseId = newId();
-    const negative = create(courseEvents.CoursePublishedSchema, { course: { courseId, version: 1, price: { amountMinor: -5n, currency: 'USD' } } });
-    await h.app.db.$transaction((tx) => applyCourseSnapshot(tx, receivedEvent('course.course.published', negative) as never));
+    const negative = create(courseEvents.CoursePublishedSchema, {
+      course: { courseId, version: 1, price: { amountMinor: -5n, currency: 'USD' } },
+    });
+    await h.app.db.$transaction((tx) =>
+      applyCourseSnapshot(tx, receivedEvent('course.course.published', negative) as never),
+    );
     expect(await price(courseId)).toBeNull();
   });
 });
@@ -60,10 +78,16 @@ describe('consumers', () => {
   it('are declared for scripts/replay.mjs: the projection can be replayed, the saga step cannot', () => {
     expect(Object.keys(consumers).sort()).toEqual(['payment-courses', 'payment-enrollment']);
     expect(consumers['payment-courses']!.stream).toBe('COURSE');
-    expect(consumers['payment-courses']!.handlers.map((x) => x.type.subject).sort()).toEqual(['course.course.archived', 'course.course.published', 'course.course.updated']);
+    expect(consumers['payment-courses']!.handlers.map((x) => x.type.subject).sort()).toEqual([
+      'course.course.archived',
+      'course.course.published',
+      'course.course.updated',
+    ]);
     expect(consumers['payment-courses']!.reset).toBe(resetCoursePrices);
     expect(consumers['payment-enrollment']).toMatchObject({ stream: 'ENROLLMENT', reset: null });
-    expect(consumers['payment-enrollment']!.handlers.map((x) => x.type.subject)).toEqual(['enrollment.enrollment.rejected']);
+    expect(consumers['payment-enrollment']!.handlers.map((x) => x.type.subject)).toEqual([
+      'enrollment.enrollment.rejected',
+    ]);
   });
 
   it('reset clears the projection (checked inside a transaction that is rolled back)', async () => {
@@ -82,7 +106,12 @@ describe('consumers', () => {
 
   it('start against JetStream (streams COURSE and ENROLLMENT) and stop', async () => {
     const logger = createLogger('payment-test', 'silent');
-    const consumers = await startPaymentConsumers({ db: h.app.db, deps: { provider: h.provider, logger }, natsUrl: h.config.natsUrl, logger });
+    const consumers = await startPaymentConsumers({
+      db: h.app.db,
+      deps: { provider: h.provider, logger },
+      natsUrl: h.config.natsUrl,
+      logger,
+    });
     await consumers.stop();
   });
 });

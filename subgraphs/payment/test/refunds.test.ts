@@ -18,7 +18,11 @@ afterAll(async () => {
 async function paidOrder(priceMinor = 5000) {
   const courseId = await h.publishCourse({ priceMinor });
   const learner = await h.user();
-  const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
+  const res = await h.gql(
+    CHECKOUT,
+    { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } },
+    learner.token,
+  );
   const order = res.body.data!.checkout.order;
   return { order, courseId, learner, providerPaymentId: order.payments[0].providerPaymentId as string };
 }
@@ -34,11 +38,20 @@ describe('refundOrder', () => {
 
     const partial = await refund(order.id, 1500, 'one module was broken');
     expect(partial.body.errors).toBeUndefined();
-    expect(partial.body.data!.refundOrder.order).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedTotal: { amountMinor: 1500, currency: 'USD' } });
-    expect(partial.body.data!.refundOrder.refund).toMatchObject({ reason: 'one module was broken', amount: { amountMinor: 1500, currency: 'USD' } });
+    expect(partial.body.data!.refundOrder.order).toMatchObject({
+      status: 'PARTIALLY_REFUNDED',
+      refundedTotal: { amountMinor: 1500, currency: 'USD' },
+    });
+    expect(partial.body.data!.refundOrder.refund).toMatchObject({
+      reason: 'one module was broken',
+      amount: { amountMinor: 1500, currency: 'USD' },
+    });
 
     const second = await refund(order.id, 1000);
-    expect(second.body.data!.refundOrder.order).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedTotal: { amountMinor: 2500 } });
+    expect(second.body.data!.refundOrder.order).toMatchObject({
+      status: 'PARTIALLY_REFUNDED',
+      refundedTotal: { amountMinor: 2500 },
+    });
 
     const full = await refund(order.id, null, 'changed their mind');
     const final = full.body.data!.refundOrder.order;
@@ -46,21 +59,38 @@ describe('refundOrder', () => {
     expect(final.refunds.map((r: any) => r.amount.amountMinor)).toEqual([1500, 1000, 2500]);
 
     const events = await h.outbox(PaymentEvents.refundIssued, order.id);
-    expect(events.map((e) => [Number(e.amount!.amountMinor), e.full])).toEqual([[1500, false], [1000, false], [2500, true]]);
-    expect(events[2]).toMatchObject({ orderId: order.id, userId: learner.userId, courseId, refundId: final.refunds[2].id });
+    expect(events.map((e) => [Number(e.amount!.amountMinor), e.full])).toEqual([
+      [1500, false],
+      [1000, false],
+      [2500, true],
+    ]);
+    expect(events[2]).toMatchObject({
+      orderId: order.id,
+      userId: learner.userId,
+      courseId,
+      refundId: final.refunds[2].id,
+    });
 
-    expect((h.provider as SandboxProvider).refundsOf(providerPaymentId).map((r) => r.amount)).toEqual([1500, 1000, 2500]);
+    expect((h.provider as SandboxProvider).refundsOf(providerPaymentId).map((r) => r.amount)).toEqual([
+      1500, 1000, 2500,
+    ]);
     const ledger = await h.ledgerOf(order.id);
     expect(ledger.sums).toEqual({ USD: 0 });
     const refundEntries = ledger.entries.filter((e) => e.kind === 'REFUND');
     expect(refundEntries.filter((e) => e.account === 'refunds').map((e) => e.amountMinor)).toEqual([1500, 1000, 2500]);
-    expect(refundEntries.filter((e) => e.account === 'provider_clearing').map((e) => e.amountMinor)).toEqual([-1500, -1000, -2500]);
+    expect(refundEntries.filter((e) => e.account === 'provider_clearing').map((e) => e.amountMinor)).toEqual([
+      -1500, -1000, -2500,
+    ]);
     expect(new Set(refundEntries.map((e) => e.transactionId)).size).toBe(3);
 
     // Refunded in full: a refunded order is final, and the learner may buy the course again.
     const more = await refund(order.id, 1);
     expect(errorCode(more)).toBe('CONFLICT');
-    const again = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } }, learner.token);
+    const again = await h.gql(
+      CHECKOUT,
+      { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.success } },
+      learner.token,
+    );
     expect(again.body.data!.checkout.order.status).toBe('PAID');
   });
 
@@ -79,7 +109,11 @@ describe('refundOrder', () => {
   it('refuses to refund a FAILED order (an invalid transition) with CONFLICT', async () => {
     const courseId = await h.publishCourse();
     const learner = await h.user();
-    await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined } }, learner.token);
+    await h.gql(
+      CHECKOUT,
+      { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined } },
+      learner.token,
+    );
     const [failed] = await h.ordersOf(learner.userId);
     const res = await refund(failed!.id, null);
     expect(errorCode(res)).toBe('CONFLICT');
@@ -125,7 +159,13 @@ describe('saga compensation: enrollment.rejected', () => {
     await h.rejectEnrollment(row, 'PREREQUISITE_MISSING');
     expect(await orderRow(order.id)).toMatchObject({ status: 'REFUNDED', refundedMinor: 3000 });
     const refunds = await h.app.db.refund.findMany({ where: { orderId: order.id } });
-    expect(refunds).toMatchObject([{ amountMinor: 3000, reason: 'Enrollment rejected: PREREQUISITE_MISSING', requestedBy: 'system:enrollment-rejected' }]);
+    expect(refunds).toMatchObject([
+      {
+        amountMinor: 3000,
+        reason: 'Enrollment rejected: PREREQUISITE_MISSING',
+        requestedBy: 'system:enrollment-rejected',
+      },
+    ]);
     const events = await h.outbox(PaymentEvents.refundIssued, order.id);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ full: true, userId: learner.userId, courseId });
@@ -142,13 +182,20 @@ describe('saga compensation: enrollment.rejected', () => {
     await h.rejectEnrollment(await orderRow(order.id), 'COURSE_FULL');
     expect(await orderRow(order.id)).toMatchObject({ status: 'REFUNDED', refundedMinor: 3000 });
     const events = await h.outbox(PaymentEvents.refundIssued, order.id);
-    expect(events.map((e) => [Number(e.amount!.amountMinor), e.full])).toEqual([[1000, false], [2000, true]]);
+    expect(events.map((e) => [Number(e.amount!.amountMinor), e.full])).toEqual([
+      [1000, false],
+      [2000, true],
+    ]);
   });
 
   it('ignores failed and unknown orders', async () => {
     const courseId = await h.publishCourse();
     const learner = await h.user();
-    await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined } }, learner.token);
+    await h.gql(
+      CHECKOUT,
+      { input: { courseId, idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined } },
+      learner.token,
+    );
     const [failed] = await h.ordersOf(learner.userId);
     await h.rejectEnrollment(failed!, 'whatever');
     await h.rejectEnrollment({ id: newId(), userId: learner.userId, courseId }, 'unknown');

@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorCode } from '../../../test/support/graphql.js';
 import { PaymentEvents } from '@coursegraph/contracts';
-import { ProviderRefusedError, ProviderUnavailableError, StripeProvider, stripeSignatureHeader, verifyStripeSignature } from '../src/providers/index.js';
+import {
+  ProviderRefusedError,
+  ProviderUnavailableError,
+  StripeProvider,
+  stripeSignatureHeader,
+  verifyStripeSignature,
+} from '../src/providers/index.js';
 import { STRIPE_API_VERSION } from '../src/providers/stripe.js';
 import { CHECKOUT, newKey, REFUND, startPayment } from './harness.js';
 
@@ -28,14 +34,34 @@ const answered = new Map<string, { status: number; body: unknown }>();
 /** Keys whose first request is still being processed: a concurrent one gets 409 idempotency_key_in_use. */
 const inProgress = new Set<string>();
 /** PaymentIntents and refunds made, for the look-up endpoints. */
-const intents = new Map<string, { id: string; object: 'payment_intent'; status: string; amount: number; metadata: Record<string, string> }>();
-const refundsMade: { id: string; object: 'refund'; status: string; payment_intent: string; amount: number; metadata: Record<string, string> }[] = [];
+const intents = new Map<
+  string,
+  { id: string; object: 'payment_intent'; status: string; amount: number; metadata: Record<string, string> }
+>();
+const refundsMade: {
+  id: string;
+  object: 'refund';
+  status: string;
+  payment_intent: string;
+  amount: number;
+  metadata: Record<string, string>;
+}[] = [];
 
 const metadataOf = (form: Record<string, string>) =>
-  Object.fromEntries(Object.entries(form).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice('metadata['.length, -1), v]));
+  Object.fromEntries(
+    Object.entries(form)
+      .filter(([k]) => k.startsWith('metadata['))
+      .map(([k, v]) => [k.slice('metadata['.length, -1), v]),
+  );
 
 function recordIntent(form: Record<string, string>, status = 'succeeded') {
-  const intent = { id: `pi_${seen.length}`, object: 'payment_intent' as const, status, amount: Number(form.amount), metadata: metadataOf(form) };
+  const intent = {
+    id: `pi_${seen.length}`,
+    object: 'payment_intent' as const,
+    status,
+    amount: Number(form.amount),
+    metadata: metadataOf(form),
+  };
   intents.set(intent.id, intent);
   return intent;
 }
@@ -45,7 +71,14 @@ function lookup(url: URL): { status: number; body: unknown } {
   const byId = /^\/v1\/payment_intents\/(pi_\w+)$/.exec(url.pathname);
   if (byId) {
     const intent = intents.get(byId[1]!);
-    return intent ? { status: 200, body: intent } : { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: 'No such payment_intent' } } };
+    return intent
+      ? { status: 200, body: intent }
+      : {
+          status: 404,
+          body: {
+            error: { type: 'invalid_request_error', code: 'resource_missing', message: 'No such payment_intent' },
+          },
+        };
   }
   if (url.pathname === '/v1/payment_intents/search') {
     const orderId = /^metadata\['order_id'\]:'([0-9a-f-]+)'$/.exec(url.searchParams.get('query') ?? '')?.[1];
@@ -54,13 +87,34 @@ function lookup(url: URL): { status: number; body: unknown } {
     return { status: 200, body: { object: 'search_result', data, has_more: false } };
   }
   if (url.pathname === '/v1/refunds') {
-    return { status: 200, body: { object: 'list', data: refundsMade.filter((r) => r.payment_intent === url.searchParams.get('payment_intent')), has_more: false } };
+    return {
+      status: 200,
+      body: {
+        object: 'list',
+        data: refundsMade.filter((r) => r.payment_intent === url.searchParams.get('payment_intent')),
+        has_more: false,
+      },
+    };
   }
-  return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (GET: ${url.pathname}).` } } };
+  return {
+    status: 404,
+    body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (GET: ${url.pathname}).` } },
+  };
 }
 
 function cardError(code: string, declineCode: string, message: string) {
-  return { status: 402, body: { error: { type: 'card_error', code, decline_code: declineCode, message, payment_intent: { id: 'pi_declined_1', object: 'payment_intent', status: 'requires_payment_method' } } } };
+  return {
+    status: 402,
+    body: {
+      error: {
+        type: 'card_error',
+        code,
+        decline_code: declineCode,
+        message,
+        payment_intent: { id: 'pi_declined_1', object: 'payment_intent', status: 'requires_payment_method' },
+      },
+    },
+  };
 }
 
 function answer(path: string, form: Record<string, string>): { status: number; body: unknown } | 'hang-up' | 'hang' {
@@ -84,19 +138,48 @@ function answer(path: string, form: Record<string, string>): { status: number; b
       case 'pm_network_error':
         return 'hang-up';
       default:
-        return { status: 400, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_method', message: `No such PaymentMethod: '${form.payment_method}'` } } };
+        return {
+          status: 400,
+          body: {
+            error: {
+              type: 'invalid_request_error',
+              code: 'resource_missing',
+              param: 'payment_method',
+              message: `No such PaymentMethod: '${form.payment_method}'`,
+            },
+          },
+        };
     }
   }
   if (path === '/v1/refunds') {
     if (form.payment_intent === 'pi_refunded') {
-      return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: 'Charge ch_1 has already been refunded.' } } };
+      return {
+        status: 400,
+        body: {
+          error: {
+            type: 'invalid_request_error',
+            code: 'charge_already_refunded',
+            message: 'Charge ch_1 has already been refunded.',
+          },
+        },
+      };
     }
     if (form.payment_intent === 'pi_hang_up') return 'hang-up';
-    const refund = { id: `re_${seen.length}`, object: 'refund' as const, status: 'succeeded', amount: Number(form.amount), payment_intent: form.payment_intent!, metadata: metadataOf(form) };
+    const refund = {
+      id: `re_${seen.length}`,
+      object: 'refund' as const,
+      status: 'succeeded',
+      amount: Number(form.amount),
+      payment_intent: form.payment_intent!,
+      metadata: metadataOf(form),
+    };
     refundsMade.push(refund);
     return { status: 200, body: { ...refund, currency: 'usd' } };
   }
-  return { status: 404, body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (POST: ${path}).` } } };
+  return {
+    status: 404,
+    body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (POST: ${path}).` } },
+  };
 }
 
 beforeAll(async () => {
@@ -109,7 +192,9 @@ beforeAll(async () => {
       seen.push({ method: req.method ?? '', path, headers: req.headers, form });
       if (req.headers.authorization !== `Bearer ${SECRET}`) {
         res.writeHead(401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_****' } }));
+        res.end(
+          JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_****' } }),
+        );
         return;
       }
       const send = (reply: { status: number; body: unknown }) => {
@@ -119,7 +204,16 @@ beforeAll(async () => {
       if (req.method === 'GET') return send(lookup(new URL(path, 'http://stripe.test')));
       const key = String(req.headers['idempotency-key'] ?? '');
       if (key && inProgress.has(key)) {
-        return send({ status: 409, body: { error: { type: 'idempotency_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotency Key.' } } });
+        return send({
+          status: 409,
+          body: {
+            error: {
+              type: 'idempotency_error',
+              code: 'idempotency_key_in_use',
+              message: 'There is currently another in-progress request using this Idempotency Key.',
+            },
+          },
+        });
       }
       const reply = answered.get(key) ?? answer(path, form);
       if (reply === 'hang-up') {
@@ -153,7 +247,14 @@ beforeEach(() => {
 
 const stripe = (secretKey = SECRET) => new StripeProvider({ apiBase: `${base}/`, secretKey, timeoutMs: 5000 });
 const charge = (paymentMethod: string, idempotencyKey = newKey()) =>
-  stripe().charge({ amount: 4900, currency: 'USD', paymentMethod, idempotencyKey, description: 'Coursegraph: Rust', metadata: { order_id: 'o-1' } });
+  stripe().charge({
+    amount: 4900,
+    currency: 'USD',
+    paymentMethod,
+    idempotencyKey,
+    description: 'Coursegraph: Rust',
+    metadata: { order_id: 'o-1' },
+  });
 
 describe('StripeProvider.charge', () => {
   it('creates and confirms a PaymentIntent: POST /v1/payment_intents, form-encoded, Bearer key, Idempotency-Key', async () => {
@@ -190,21 +291,44 @@ describe('StripeProvider.charge', () => {
   });
 
   it('maps card_declined to DECLINED and insufficient_funds to INSUFFICIENT_FUNDS', async () => {
-    expect(await charge('pm_card_chargeDeclined')).toEqual({ status: 'declined', reason: 'DECLINED', providerPaymentId: 'pi_declined_1', message: 'Your card was declined.' });
-    expect(await charge('pm_card_chargeDeclinedInsufficientFunds')).toMatchObject({ status: 'declined', reason: 'INSUFFICIENT_FUNDS', providerPaymentId: 'pi_declined_1' });
+    expect(await charge('pm_card_chargeDeclined')).toEqual({
+      status: 'declined',
+      reason: 'DECLINED',
+      providerPaymentId: 'pi_declined_1',
+      message: 'Your card was declined.',
+    });
+    expect(await charge('pm_card_chargeDeclinedInsufficientFunds')).toMatchObject({
+      status: 'declined',
+      reason: 'INSUFFICIENT_FUNDS',
+      providerPaymentId: 'pi_declined_1',
+    });
   });
 
   it('a PaymentIntent that needs authentication, or an unknown payment method, is a decline', async () => {
-    expect(await charge('pm_card_authenticationRequired')).toMatchObject({ status: 'declined', reason: 'DECLINED', providerPaymentId: 'pi_3ds' });
-    expect(await charge('pm_missing')).toMatchObject({ status: 'declined', reason: 'DECLINED', providerPaymentId: null });
+    expect(await charge('pm_card_authenticationRequired')).toMatchObject({
+      status: 'declined',
+      reason: 'DECLINED',
+      providerPaymentId: 'pi_3ds',
+    });
+    expect(await charge('pm_missing')).toMatchObject({
+      status: 'declined',
+      reason: 'DECLINED',
+      providerPaymentId: null,
+    });
   });
 
   it('a closed socket, a 5xx or a rejected key means the provider is unavailable', async () => {
     await expect(charge('pm_network_error')).rejects.toBeInstanceOf(ProviderUnavailableError);
     await expect(charge('pm_server_error')).rejects.toThrow(/HTTP 500 api_error/);
-    await expect(stripe('sk_test_wrong').charge({ amount: 1, currency: 'USD', paymentMethod: 'pm_card_visa', idempotencyKey: newKey(), description: 'x' })).rejects.toThrow(
-      /HTTP 401/,
-    );
+    await expect(
+      stripe('sk_test_wrong').charge({
+        amount: 1,
+        currency: 'USD',
+        paymentMethod: 'pm_card_visa',
+        idempotencyKey: newKey(),
+        description: 'x',
+      }),
+    ).rejects.toThrow(/HTTP 401/);
   });
 
   it('accepts only Stripe payment method ids', () => {
@@ -216,35 +340,67 @@ describe('StripeProvider.charge', () => {
 describe('StripeProvider.refund', () => {
   it('POST /v1/refunds with payment_intent and amount, under the Idempotency-Key', async () => {
     const key = newKey();
-    expect(await stripe().refund({ providerPaymentId: 'pi_42', amount: 1500, idempotencyKey: key })).toEqual({ providerRefundId: 're_1' });
-    expect(seen[0]).toMatchObject({ method: 'POST', path: '/v1/refunds', form: { payment_intent: 'pi_42', amount: '1500' } });
-    expect(seen[0]!.headers).toMatchObject({ authorization: `Bearer ${SECRET}`, 'idempotency-key': key, 'content-type': 'application/x-www-form-urlencoded' });
+    expect(await stripe().refund({ providerPaymentId: 'pi_42', amount: 1500, idempotencyKey: key })).toEqual({
+      providerRefundId: 're_1',
+    });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      path: '/v1/refunds',
+      form: { payment_intent: 'pi_42', amount: '1500' },
+    });
+    expect(seen[0]!.headers).toMatchObject({
+      authorization: `Bearer ${SECRET}`,
+      'idempotency-key': key,
+      'content-type': 'application/x-www-form-urlencoded',
+    });
   });
 
   it('a refusal (charge_already_refunded) and a network error are told apart', async () => {
     const refused = stripe().refund({ providerPaymentId: 'pi_refunded', amount: 100, idempotencyKey: newKey() });
     await expect(refused).rejects.toBeInstanceOf(ProviderRefusedError);
-    await expect(stripe().refund({ providerPaymentId: 'pi_refunded', amount: 100, idempotencyKey: newKey() })).rejects.toMatchObject({ code: 'charge_already_refunded' });
-    await expect(stripe().refund({ providerPaymentId: 'pi_hang_up', amount: 100, idempotencyKey: newKey() })).rejects.toBeInstanceOf(ProviderUnavailableError);
+    await expect(
+      stripe().refund({ providerPaymentId: 'pi_refunded', amount: 100, idempotencyKey: newKey() }),
+    ).rejects.toMatchObject({ code: 'charge_already_refunded' });
+    await expect(
+      stripe().refund({ providerPaymentId: 'pi_hang_up', amount: 100, idempotencyKey: newKey() }),
+    ).rejects.toBeInstanceOf(ProviderUnavailableError);
   });
 });
 
 describe('the payment subgraph with PAYMENT_PROVIDER=stripe', () => {
   it('checks out and refunds through the Stripe API', async () => {
-    const h = await startPayment({ env: { PAYMENT_PROVIDER: 'stripe', STRIPE_API_BASE: base, STRIPE_SECRET_KEY: SECRET } });
+    const h = await startPayment({
+      env: { PAYMENT_PROVIDER: 'stripe', STRIPE_API_BASE: base, STRIPE_SECRET_KEY: SECRET },
+    });
     try {
       expect(h.provider.name).toBe('stripe');
       const courseId = await h.publishCourse({ priceMinor: 2500, currency: 'EUR' });
       const learner = await h.user();
-      const bad = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: '4242424242424242' } }, learner.token);
+      const bad = await h.gql(
+        CHECKOUT,
+        { input: { courseId, idempotencyKey: newKey(), paymentMethod: '4242424242424242' } },
+        learner.token,
+      );
       expect(errorCode(bad)).toBe('BAD_USER_INPUT');
       expect(seen).toEqual([]);
 
-      const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_visa' } }, learner.token);
+      const res = await h.gql(
+        CHECKOUT,
+        { input: { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_visa' } },
+        learner.token,
+      );
       const order = res.body.data!.checkout.order;
-      expect(order).toMatchObject({ status: 'PAID', payments: [{ provider: 'stripe', providerPaymentId: 'pi_1', status: 'SUCCEEDED' }] });
+      expect(order).toMatchObject({
+        status: 'PAID',
+        payments: [{ provider: 'stripe', providerPaymentId: 'pi_1', status: 'SUCCEEDED' }],
+      });
       expect(seen[0]!.headers['idempotency-key']).toBe(`order_${order.id}`);
-      expect(seen[0]!.form).toMatchObject({ amount: '2500', currency: 'eur', 'metadata[order_id]': order.id, 'metadata[user_id]': learner.userId });
+      expect(seen[0]!.form).toMatchObject({
+        amount: '2500',
+        currency: 'eur',
+        'metadata[order_id]': order.id,
+        'metadata[user_id]': learner.userId,
+      });
 
       const admin = await h.user('ADMIN');
       const refund = await h.gql(REFUND, { orderId: order.id, amount: 1000, reason: 'test' }, admin.token);
@@ -253,8 +409,21 @@ describe('the payment subgraph with PAYMENT_PROVIDER=stripe', () => {
       expect(refund.body.data!.refundOrder.order.refunds[0].providerRefundId).toBe('re_2');
 
       const declinedCourse = await h.publishCourse({ priceMinor: 2500, currency: 'EUR' });
-      const declined = await h.gql(CHECKOUT, { input: { courseId: declinedCourse, idempotencyKey: newKey(), paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds' } }, learner.token);
-      expect(declined.body.errors![0]!.extensions).toMatchObject({ code: 'PAYMENT_DECLINED', reason: 'INSUFFICIENT_FUNDS' });
+      const declined = await h.gql(
+        CHECKOUT,
+        {
+          input: {
+            courseId: declinedCourse,
+            idempotencyKey: newKey(),
+            paymentMethod: 'pm_card_chargeDeclinedInsufficientFunds',
+          },
+        },
+        learner.token,
+      );
+      expect(declined.body.errors![0]!.extensions).toMatchObject({
+        code: 'PAYMENT_DECLINED',
+        reason: 'INSUFFICIENT_FUNDS',
+      });
     } finally {
       await h.close();
     }
@@ -264,27 +433,62 @@ describe('the payment subgraph with PAYMENT_PROVIDER=stripe', () => {
 describe('StripeProvider look-ups', () => {
   it('finds a charge by PaymentIntent id, or by the order id in its metadata (search), and says when there is none', async () => {
     const orderId = crypto.randomUUID();
-    const made = await stripe().charge({ amount: 700, currency: 'USD', paymentMethod: 'pm_card_visa', idempotencyKey: newKey(), description: 'x', metadata: { order_id: orderId } });
+    const made = await stripe().charge({
+      amount: 700,
+      currency: 'USD',
+      paymentMethod: 'pm_card_visa',
+      idempotencyKey: newKey(),
+      description: 'x',
+      metadata: { order_id: orderId },
+    });
     expect(made.status).toBe('succeeded');
     const id = (made as { providerPaymentId: string }).providerPaymentId;
     seen = [];
-    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: id })).toEqual({ status: 'succeeded', providerPaymentId: id });
+    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: id })).toEqual({
+      status: 'succeeded',
+      providerPaymentId: id,
+    });
     expect(seen[0]).toMatchObject({ method: 'GET', path: `/v1/payment_intents/${id}` });
-    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: null })).toEqual({ status: 'succeeded', providerPaymentId: id });
-    expect(decodeURIComponent(seen[1]!.path)).toBe(`/v1/payment_intents/search?query=metadata['order_id']:'${orderId}'&limit=10`);
+    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: null })).toEqual({
+      status: 'succeeded',
+      providerPaymentId: id,
+    });
+    expect(decodeURIComponent(seen[1]!.path)).toBe(
+      `/v1/payment_intents/search?query=metadata['order_id']:'${orderId}'&limit=10`,
+    );
     expect(seen[1]!.headers).toMatchObject({ authorization: `Bearer ${SECRET}`, 'stripe-version': STRIPE_API_VERSION });
     expect(seen[1]!.headers['idempotency-key']).toBeUndefined();
-    expect(await stripe().lookupCharge({ orderId: crypto.randomUUID(), idempotencyKey: 'unused', providerPaymentId: null })).toEqual({ status: 'not_found' });
-    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: 'pi_missing' })).toEqual({ status: 'not_found' });
-    await expect(stripe('sk_test_wrong').lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: null })).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect(
+      await stripe().lookupCharge({ orderId: crypto.randomUUID(), idempotencyKey: 'unused', providerPaymentId: null }),
+    ).toEqual({ status: 'not_found' });
+    expect(await stripe().lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: 'pi_missing' })).toEqual(
+      { status: 'not_found' },
+    );
+    await expect(
+      stripe('sk_test_wrong').lookupCharge({ orderId, idempotencyKey: 'unused', providerPaymentId: null }),
+    ).rejects.toBeInstanceOf(ProviderUnavailableError);
   });
 
-  it('finds a refund among the PaymentIntent\'s refunds by the attempt id sent as metadata', async () => {
+  it("finds a refund among the PaymentIntent's refunds by the attempt id sent as metadata", async () => {
     const attemptId = crypto.randomUUID();
-    const { providerRefundId } = await stripe().refund({ providerPaymentId: 'pi_77', amount: 300, idempotencyKey: newKey(), metadata: { attempt_id: attemptId } });
+    const { providerRefundId } = await stripe().refund({
+      providerPaymentId: 'pi_77',
+      amount: 300,
+      idempotencyKey: newKey(),
+      metadata: { attempt_id: attemptId },
+    });
     expect(seen[0]!.form).toMatchObject({ 'metadata[attempt_id]': attemptId });
-    expect(await stripe().lookupRefund({ providerPaymentId: 'pi_77', idempotencyKey: 'unused', attemptId })).toEqual({ status: 'succeeded', providerRefundId });
-    expect(await stripe().lookupRefund({ providerPaymentId: 'pi_77', idempotencyKey: 'unused', attemptId: crypto.randomUUID() })).toEqual({ status: 'not_found' });
+    expect(await stripe().lookupRefund({ providerPaymentId: 'pi_77', idempotencyKey: 'unused', attemptId })).toEqual({
+      status: 'succeeded',
+      providerRefundId,
+    });
+    expect(
+      await stripe().lookupRefund({
+        providerPaymentId: 'pi_77',
+        idempotencyKey: 'unused',
+        attemptId: crypto.randomUUID(),
+      }),
+    ).toEqual({ status: 'not_found' });
   });
 });
 
@@ -301,11 +505,25 @@ describe('Stripe webhook signatures', () => {
   });
 
   it('refuses another secret, another body, a stale or future timestamp, and malformed headers', () => {
-    expect(verifyStripeSignature(body, stripeSignatureHeader(body, 'whsec_other', now), { secret, nowMs: now * 1000 })).toBe('MISMATCH');
-    expect(verifyStripeSignature(`${body} `, stripeSignatureHeader(body, secret, now), { secret, nowMs: now * 1000 })).toBe('MISMATCH');
-    expect(verifyStripeSignature(body, stripeSignatureHeader(body, secret, now), { secret, nowMs: (now + 301) * 1000 })).toBe('STALE');
-    expect(verifyStripeSignature(body, stripeSignatureHeader(body, secret, now + 301), { secret, nowMs: now * 1000 })).toBe('STALE');
-    expect(verifyStripeSignature(body, stripeSignatureHeader(body, secret, now), { secret, nowMs: (now + 60) * 1000, toleranceSeconds: 30 })).toBe('STALE');
+    expect(
+      verifyStripeSignature(body, stripeSignatureHeader(body, 'whsec_other', now), { secret, nowMs: now * 1000 }),
+    ).toBe('MISMATCH');
+    expect(
+      verifyStripeSignature(`${body} `, stripeSignatureHeader(body, secret, now), { secret, nowMs: now * 1000 }),
+    ).toBe('MISMATCH');
+    expect(
+      verifyStripeSignature(body, stripeSignatureHeader(body, secret, now), { secret, nowMs: (now + 301) * 1000 }),
+    ).toBe('STALE');
+    expect(
+      verifyStripeSignature(body, stripeSignatureHeader(body, secret, now + 301), { secret, nowMs: now * 1000 }),
+    ).toBe('STALE');
+    expect(
+      verifyStripeSignature(body, stripeSignatureHeader(body, secret, now), {
+        secret,
+        nowMs: (now + 60) * 1000,
+        toleranceSeconds: 30,
+      }),
+    ).toBe('STALE');
     expect(verifyStripeSignature(body, null, { secret })).toBe('MISSING');
     expect(verifyStripeSignature(body, `t=${now}`, { secret })).toBe('MALFORMED');
     expect(verifyStripeSignature(body, `v1=${'a'.repeat(64)}`, { secret })).toBe('MALFORMED');
@@ -320,7 +538,11 @@ describe('the payment subgraph with Stripe under faults', () => {
     try {
       const courseId = await h.publishCourse({ priceMinor: 1900 });
       const learner = await h.user();
-      const res = await h.gql(CHECKOUT, { input: { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_timeout' } }, learner.token);
+      const res = await h.gql(
+        CHECKOUT,
+        { input: { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_timeout' } },
+        learner.token,
+      );
       const order = res.body.data!.checkout.order;
       expect(order.status).toBe('PENDING');
       expect(await h.outbox(PaymentEvents.failed, order.id)).toEqual([]);
@@ -329,7 +551,9 @@ describe('the payment subgraph with Stripe under faults', () => {
       const row = await h.orderRow(order.id);
       expect(row.status).toBe('PAID');
       const intent = [...intents.values()].find((i) => i.metadata.order_id === order.id)!;
-      expect(await h.app.db.payment.findMany({ where: { orderId: order.id } })).toMatchObject([{ status: 'SUCCEEDED', providerPaymentId: intent.id }]);
+      expect(await h.app.db.payment.findMany({ where: { orderId: order.id } })).toMatchObject([
+        { status: 'SUCCEEDED', providerPaymentId: intent.id },
+      ]);
       expect(await h.outbox(PaymentEvents.succeeded, order.id)).toHaveLength(1);
       expect((await h.ledgerOf(order.id)).sums).toEqual({ USD: 0 });
     } finally {
@@ -343,7 +567,10 @@ describe('the payment subgraph with Stripe under faults', () => {
       const courseId = await h.publishCourse({ priceMinor: 2100 });
       const learner = await h.user();
       const input = { courseId, idempotencyKey: newKey(), paymentMethod: 'pm_card_slow' };
-      const results = await Promise.all([h.gql(CHECKOUT, { input }, learner.token), h.gql(CHECKOUT, { input }, learner.token)]);
+      const results = await Promise.all([
+        h.gql(CHECKOUT, { input }, learner.token),
+        h.gql(CHECKOUT, { input }, learner.token),
+      ]);
       for (const r of results) expect(r.body.errors).toBeUndefined();
       const orderId = results[0]!.body.data!.checkout.order.id;
       expect(results[1]!.body.data!.checkout.order.id).toBe(orderId);

@@ -62,7 +62,11 @@ describe('traces', () => {
     expect(await subjectsOn(refundTrace)).toEqual([PaymentEvents.refundIssued.subject]);
 
     const declinedTrace = newTraceparent();
-    const input = { courseId: await h.publishCourse({ priceMinor: 2500 }), idempotencyKey: newKey(), paymentMethod: SANDBOX_CARDS.declined };
+    const input = {
+      courseId: await h.publishCourse({ priceMinor: 2500 }),
+      idempotencyKey: newKey(),
+      paymentMethod: SANDBOX_CARDS.declined,
+    };
     const declined = await post(CHECKOUT, { input }, declinedTrace, (await h.user()).token);
     expect(declined.errors?.[0]?.extensions.code).toBe('PAYMENT_DECLINED');
     expect(await subjectsOn(declinedTrace)).toEqual([PaymentEvents.failed.subject]);
@@ -72,7 +76,11 @@ describe('traces', () => {
     const malformed = '00-00000000000000000000000000000000-00f067aa0ba902b7-01';
     const order = await checkout(malformed);
     expect(order.status).toBe('PAID');
-    const rows = await h.app.db.outboxEvent.findMany({ where: { subject: PaymentEvents.succeeded.subject }, orderBy: { id: 'desc' }, take: 500 });
+    const rows = await h.app.db.outboxEvent.findMany({
+      where: { subject: PaymentEvents.succeeded.subject },
+      orderBy: { id: 'desc' },
+      take: 500,
+    });
     const succeeded = rows.filter((r) => fromBinary(PaymentEvents.succeeded.schema, r.payload).orderId === order.id);
     expect(succeeded).toHaveLength(1);
     expect(isTraceparent(succeeded[0]!.traceparent)).toBe(true);

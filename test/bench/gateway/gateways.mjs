@@ -12,7 +12,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const GATEWAYS = ['coursegraph', 'apollo-server', 'hive-gateway'];
 
 export function versions() {
-  const version = (pkg) => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  const version = (pkg) =>
+    JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
   return {
     node: process.version,
     'coursegraph (graphql-yoga)': version('graphql-yoga'),
@@ -49,7 +50,9 @@ export function rewriteSupergraph(subgraphUrls, file) {
 function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, nodeArgs = [], checkout = ROOT }) {
   const base = { ...process.env, ...env };
   if (name === 'coursegraph') {
-    const overrides = Object.fromEntries(Object.entries(subgraphUrls).map(([n, url]) => [`SUBGRAPH_${n.toUpperCase()}_URL`, url]));
+    const overrides = Object.fromEntries(
+      Object.entries(subgraphUrls).map(([n, url]) => [`SUBGRAPH_${n.toUpperCase()}_URL`, url]),
+    );
     return {
       command: process.execPath,
       args: [...nodeArgs, path.join(checkout, 'gateway/dist/main.js')],
@@ -66,7 +69,18 @@ function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, 
   if (name === 'hive-gateway') {
     return {
       command: path.join(ROOT, 'node_modules/.bin/hive-gateway'),
-      args: ['supergraph', supergraphFile, '--config-path', path.join(HERE, 'hive-gateway.config.mjs'), '--port', String(port), '--host', '127.0.0.1', '--fork', String(processes)],
+      args: [
+        'supergraph',
+        supergraphFile,
+        '--config-path',
+        path.join(HERE, 'hive-gateway.config.mjs'),
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--fork',
+        String(processes),
+      ],
       env: { ...base, NODE_ENV: 'production' },
     };
   }

@@ -78,7 +78,8 @@ export async function gql(url, query, variables, token, attempt = 1) {
 }
 
 const must = (res, what) => {
-  if (res.status !== 200 || res.body.errors || !res.body.data) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body.errors ?? res.body).slice(0, 400)}`);
+  if (res.status !== 200 || res.body.errors || !res.body.data)
+    throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body.errors ?? res.body).slice(0, 400)}`);
   return res.body.data;
 };
 
@@ -102,7 +103,8 @@ function judge(status, text, expect, exact) {
   } catch {
     return 'not JSON';
   }
-  if (body.errors) return `GraphQL error: ${body.errors[0]?.extensions?.code ?? ''} ${body.errors[0]?.message ?? ''}`.slice(0, 160);
+  if (body.errors)
+    return `GraphQL error: ${body.errors[0]?.extensions?.code ?? ''} ${body.errors[0]?.message ?? ''}`.slice(0, 160);
   if (!body.data) return 'no data';
   return expect(body.data);
 }
@@ -121,8 +123,12 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
   });
   // Learners with orders first (all four subgraphs have data to give), then others with enrolments.
   const enrolled = people.filter((p) => p.me.enrollments.edges.length > 0);
-  const deep = [...enrolled.filter((p) => p.me.orders.totalCount > 0), ...enrolled.filter((p) => p.me.orders.totalCount === 0)].slice(0, deepLearners);
-  if (deep.length < deepLearners) throw new Error(`only ${deep.length} learners with enrolments among the first ${learners}`);
+  const deep = [
+    ...enrolled.filter((p) => p.me.orders.totalCount > 0),
+    ...enrolled.filter((p) => p.me.orders.totalCount === 0),
+  ].slice(0, deepLearners);
+  if (deep.length < deepLearners)
+    throw new Error(`only ${deep.length} learners with enrolments among the first ${learners}`);
   const deepSet = new Set(deep);
   const withLessonsLeft = people
     .filter((p) => !deepSet.has(p))
@@ -131,8 +137,18 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
       items: p.me.enrollments.edges
         .map((e) => e.node)
         .filter((n) => n.status === 'ACTIVE')
-        .flatMap((n) => n.course.modules.flatMap((m) => m.lessons).filter((l) => !n.progress.completedLessonIds.includes(l.id))
-          .map((l) => ({ token: p.token, enrollmentId: n.id, courseId: n.course.id, title: n.course.title, lessonId: l.id }))),
+        .flatMap((n) =>
+          n.course.modules
+            .flatMap((m) => m.lessons)
+            .filter((l) => !n.progress.completedLessonIds.includes(l.id))
+            .map((l) => ({
+              token: p.token,
+              enrollmentId: n.id,
+              courseId: n.course.id,
+              title: n.course.title,
+              lessonId: l.id,
+            })),
+        ),
     }))
     .filter((p) => p.items.length > 0);
   // One spare learner's lesson, completed on every gateway in turn, shows they answer a mutation alike.
@@ -142,7 +158,8 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
   // Interleave learners, so concurrent requests are different learners' (rows don't collide).
   const interleave = (group) => {
     const out = [];
-    for (let round = 0; group.some((p) => round < p.items.length); round++) for (const p of group) if (round < p.items.length) out.push(p.items[round]);
+    for (let round = 0; group.some((p) => round < p.items.length); round++)
+      for (const p of group) if (round < p.items.length) out.push(p.items[round]);
     return out;
   };
   return {
@@ -157,7 +174,9 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
 /** Reference answers (the `data` of each query, serialised) fetched before any load. */
 export async function fetchReferences(url, learners, catalogPageSize) {
   const catalog = JSON.stringify(must(await gql(url, CATALOG_QUERY, { first: catalogPageSize }), 'catalog reference'));
-  const deep = await inBatches(learners.deep, 8, async (p) => JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `deep reference for ${p.email}`)));
+  const deep = await inBatches(learners.deep, 8, async (p) =>
+    JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `deep reference for ${p.email}`)),
+  );
   return { catalog, deep };
 }
 
@@ -170,11 +189,18 @@ export async function assertSameResults(name, url, learners, references, catalog
   if (catalog !== references.catalog) throw new Error(`${name}: the catalog differs from the reference`);
   await inBatches(learners.deep, 8, async (p, i) => {
     const deep = JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `${name} deep ${p.email}`));
-    if (deep !== references.deep[learners.deep.indexOf(p)]) throw new Error(`${name}: the deep query for ${p.email} differs from the reference`);
+    if (deep !== references.deep[learners.deep.indexOf(p)])
+      throw new Error(`${name}: the deep query for ${p.email} differs from the reference`);
   });
   const item = learners.agreementItem;
-  const mutation = JSON.stringify(must(await gql(url, MUTATION, { courseId: item.courseId, lessonId: item.lessonId }, item.token), `${name} mutation`));
-  if (mutationReference && mutation !== mutationReference) throw new Error(`${name}: the mutation's answer differs: ${mutation} vs ${mutationReference}`);
+  const mutation = JSON.stringify(
+    must(
+      await gql(url, MUTATION, { courseId: item.courseId, lessonId: item.lessonId }, item.token),
+      `${name} mutation`,
+    ),
+  );
+  if (mutationReference && mutation !== mutationReference)
+    throw new Error(`${name}: the mutation's answer differs: ${mutation} vs ${mutationReference}`);
   return mutation;
 }
 
@@ -182,19 +208,36 @@ export async function assertSameResults(name, url, learners, references, catalog
 export function workloads(learners, references, catalogPageSize, mutationGroup) {
   const catalogBody = JSON.stringify({ query: CATALOG_QUERY, variables: { first: catalogPageSize } });
   const catalogExact = `{"data":${references.catalog}}`;
-  const catalogCheck = (status, text) => judge(status, text, (data) => (JSON.stringify(data) === references.catalog ? null : 'wrong catalog answer'), catalogExact);
+  const catalogCheck = (status, text) =>
+    judge(
+      status,
+      text,
+      (data) => (JSON.stringify(data) === references.catalog ? null : 'wrong catalog answer'),
+      catalogExact,
+    );
   const deepRequests = learners.deep.map((p, i) => ({
     body: JSON.stringify({ query: DEEP_QUERY }),
     headers: { authorization: `Bearer ${p.token}` },
-    check: (status, text) => judge(status, text, (data) => (JSON.stringify(data) === references.deep[i] ? null : 'wrong deep answer'), `{"data":${references.deep[i]}}`),
+    check: (status, text) =>
+      judge(
+        status,
+        text,
+        (data) => (JSON.stringify(data) === references.deep[i] ? null : 'wrong deep answer'),
+        `{"data":${references.deep[i]}}`,
+      ),
   }));
   const mutationRequests = mutationGroup.map((item) => ({
     body: JSON.stringify({ query: MUTATION, variables: { courseId: item.courseId, lessonId: item.lessonId } }),
     headers: { authorization: `Bearer ${item.token}` },
-    check: (status, text) => judge(status, text, ({ completeLesson: e }) =>
-      e?.id === item.enrollmentId && e.course?.id === item.courseId && e.course.title === item.title && e.progress?.completedLessonIds?.includes(item.lessonId)
-        ? null
-        : 'wrong mutation answer'),
+    check: (status, text) =>
+      judge(status, text, ({ completeLesson: e }) =>
+        e?.id === item.enrollmentId &&
+        e.course?.id === item.courseId &&
+        e.course.title === item.title &&
+        e.progress?.completedLessonIds?.includes(item.lessonId)
+          ? null
+          : 'wrong mutation answer',
+      ),
   }));
   return {
     catalog: { next: () => ({ body: catalogBody, headers: {}, check: catalogCheck }) },

@@ -24,11 +24,16 @@ export async function measureChecks({ ops, redisUrl, passes = 5, draws = 3000 })
   const { RateLimitStore } = await import(path.join(ROOT, 'gateway/dist/rate-limit/store.js'));
   // The defaults every service runs with.
   const config = kit.readConfig(kit.commonSettings, {});
-  const limiter = kit.createOperationLimiter({ config, sdl: fs.readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8') });
+  const limiter = kit.createOperationLimiter({
+    config,
+    sdl: fs.readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8'),
+  });
   const anonymous = { viewer: null };
 
   const check = (document, op) => {
-    const refusal = limiter.shapeRefusal(document) ?? limiter.costRefusal({ document, variableValues: op.variables, contextValue: anonymous });
+    const refusal =
+      limiter.shapeRefusal(document) ??
+      limiter.costRefusal({ document, variableValues: op.variables, contextValue: anonymous });
     if (refusal) throw new Error(`a workload operation was refused: ${refusal.message}`);
   };
 

@@ -12,12 +12,14 @@ import { post as postJson } from '../gateway/load.mjs';
 /** catalog → instructor → taughtCourses → instructor …, `levels` times (the issue's 40 levels). */
 function deep(levels) {
   let inner = 'id title';
-  for (let i = 0; i < levels; i++) inner = `id instructor { id taughtCourses(first: 50) { edges { node { ${inner} } } } }`;
+  for (let i = 0; i < levels; i++)
+    inner = `id instructor { id taughtCourses(first: 50) { edges { node { ${inner} } } } }`;
   return `{ catalog(first: 50) { edges { node { ${inner} } } } }`;
 }
 
 /** `count` aliases of `catalog(first: 50)`. */
-const aliases = (count) => `{ ${Array.from({ length: count }, (_, i) => `a${i}: catalog(first: 50) { totalCount edges { node { id title } } }`).join(' ')} }`;
+const aliases = (count) =>
+  `{ ${Array.from({ length: count }, (_, i) => `a${i}: catalog(first: 50) { totalCount edges { node { id title } } }`).join(' ')} }`;
 
 /** Lesson.module → Module.lessons → … inside one subgraph, `turns` times. */
 function cycle(turns) {
@@ -79,7 +81,12 @@ export async function runHostile({ url, durationMs, connections }) {
     while (Date.now() < until) {
       const i = sent++;
       const k = HOSTILE_KINDS[i % HOSTILE_KINDS.length];
-      const body = k.login ? JSON.stringify({ query: LOG_IN, variables: { input: { email: `flood-${i}@bench.coursegraph.dev`, password: 'not-the-password-1' } } }) : k.body;
+      const body = k.login
+        ? JSON.stringify({
+            query: LOG_IN,
+            variables: { input: { email: `flood-${i}@bench.coursegraph.dev`, password: 'not-the-password-1' } },
+          })
+        : k.body;
       const headers = { 'x-forwarded-for': clientIp(k.login ? 67 : 66, Math.floor(i / HOSTILE_KINDS.length), k.ips) };
       const tally = (byKind[k.kind] ??= { sent: 0, refused: 0, reasons: {} });
       tally.sent++;
@@ -100,7 +107,10 @@ export async function runHostile({ url, durationMs, connections }) {
   }
   await Promise.all(Array.from({ length: connections }, connection));
   agent.destroy();
-  const total = Object.values(byKind).reduce((a, t) => ({ sent: a.sent + t.sent, refused: a.refused + t.refused }), { sent: 0, refused: 0 });
+  const total = Object.values(byKind).reduce((a, t) => ({ sent: a.sent + t.sent, refused: a.refused + t.refused }), {
+    sent: 0,
+    refused: 0,
+  });
   return { ...total, accepted: total.sent - total.refused, by_kind: byKind };
 }
 

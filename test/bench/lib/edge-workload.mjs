@@ -32,7 +32,8 @@ const SEARCH = `query Search($q: String!, $first: Int) {
 const CATEGORIES = `query Categories { categories { slug name courseCount } }`;
 
 const must = (res, what) => {
-  if (res.status !== 200 || res.body.errors || !res.body.data) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body.errors ?? res.body).slice(0, 400)}`);
+  if (res.status !== 200 || res.body.errors || !res.body.data)
+    throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body.errors ?? res.body).slice(0, 400)}`);
   return res.body.data;
 };
 
@@ -56,8 +57,18 @@ function shuffle(items, seed = 7) {
 /** The operations (query and variables), built from what the demo catalog holds. */
 export async function buildOperations(url) {
   const { categories } = must(await gql(url, CATEGORIES, {}), 'categories');
-  const cats = categories.filter((c) => c.courseCount > 0).slice(0, 3).map((c) => c.slug);
-  const filters = [null, { isFree: true }, { isFree: false }, { level: 'BEGINNER' }, { level: 'ADVANCED' }, ...cats.map((category) => ({ category }))];
+  const cats = categories
+    .filter((c) => c.courseCount > 0)
+    .slice(0, 3)
+    .map((c) => c.slug);
+  const filters = [
+    null,
+    { isFree: true },
+    { isFree: false },
+    { level: 'BEGINNER' },
+    { level: 'ADVANCED' },
+    ...cats.map((category) => ({ category })),
+  ];
   const ops = [];
   const firstPages = [];
   for (const first of [5, 10, 20])
@@ -70,21 +81,46 @@ export async function buildOperations(url) {
   // Second pages, from the first pages' cursors.
   for (const op of firstPages) {
     const { catalog } = must(await gql(url, op.query, op.variables), 'catalog page');
-    if (catalog.pageInfo.hasNextPage) ops.push({ kind: 'catalog-next', query: CATALOG, variables: { ...op.variables, after: catalog.pageInfo.endCursor } });
+    if (catalog.pageInfo.hasNextPage)
+      ops.push({
+        kind: 'catalog-next',
+        query: CATALOG,
+        variables: { ...op.variables, after: catalog.pageInfo.endCursor },
+      });
   }
   // Course pages and searches over a spread of the catalog.
   const { catalog } = must(await gql(url, CATALOG, { first: 100, sort: 'TITLE' }), 'catalog for course pages');
   const courses = catalog.edges.map((e) => e.node);
-  for (const course of courses.filter((_, i) => i % 2 === 0).slice(0, 50)) ops.push({ kind: 'course', query: COURSE_PAGE, variables: { slug: course.slug } });
-  const words = [...new Set(courses.flatMap((c) => c.title.toLowerCase().split(/[^\p{L}\p{N}]+/u)).filter((w) => w.length >= 4))].slice(0, 40);
-  words.forEach((word, i) => ops.push({ kind: 'search', query: SEARCH, variables: { q: i % 3 === 0 ? word.slice(0, -1) : word, first: i % 2 ? 5 : 10 } }));
+  for (const course of courses.filter((_, i) => i % 2 === 0).slice(0, 50))
+    ops.push({ kind: 'course', query: COURSE_PAGE, variables: { slug: course.slug } });
+  const words = [
+    ...new Set(courses.flatMap((c) => c.title.toLowerCase().split(/[^\p{L}\p{N}]+/u)).filter((w) => w.length >= 4)),
+  ].slice(0, 40);
+  words.forEach((word, i) =>
+    ops.push({
+      kind: 'search',
+      query: SEARCH,
+      variables: { q: i % 3 === 0 ? word.slice(0, -1) : word, first: i % 2 ? 5 : 10 },
+    }),
+  );
   return shuffle(ops);
 }
 
 /** The reference answer of every operation (serialised `data`); throws on any error. */
 export async function fetchReferences(url, ops) {
   const out = [];
-  for (let i = 0; i < ops.length; i += 8) out.push(...(await Promise.all(ops.slice(i, i + 8).map(async (op) => JSON.stringify(must(await gql(url, op.query, op.variables), `reference of ${op.kind} ${JSON.stringify(op.variables)}`))))));
+  for (let i = 0; i < ops.length; i += 8)
+    out.push(
+      ...(await Promise.all(
+        ops
+          .slice(i, i + 8)
+          .map(async (op) =>
+            JSON.stringify(
+              must(await gql(url, op.query, op.variables), `reference of ${op.kind} ${JSON.stringify(op.variables)}`),
+            ),
+          ),
+      )),
+    );
   return out;
 }
 
@@ -105,7 +141,11 @@ export function normalWorkload(ops, references, { clientIps }) {
         if (text === exact || text === `${exact}\n`) return null;
         try {
           const body = JSON.parse(text);
-          if (body.errors) return `${op.kind}: ${body.errors[0]?.extensions?.code ?? ''} ${body.errors[0]?.extensions?.reason ?? ''} ${body.errors[0]?.message ?? ''}`.slice(0, 160);
+          if (body.errors)
+            return `${op.kind}: ${body.errors[0]?.extensions?.code ?? ''} ${body.errors[0]?.extensions?.reason ?? ''} ${body.errors[0]?.message ?? ''}`.slice(
+              0,
+              160,
+            );
           return JSON.stringify(body.data) === references[i] ? null : `${op.kind}: wrong answer`;
         } catch {
           return `${op.kind}: not JSON`;

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 
 /** The p-th percentile of an ascending array (nearest rank). */
-export const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN);
+export const percentile = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
 
 export const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -40,7 +41,10 @@ const readOr = (file, fallback) => {
 
 /** Resident memory of a process and all its descendants, in MB. */
 export function treeRssMb(rootPid) {
-  const kb = processTree(rootPid).reduce((sum, pid) => sum + Number(/^VmRSS:\s+(\d+)/m.exec(readOr(`/proc/${pid}/status`, ''))?.[1] ?? 0), 0);
+  const kb = processTree(rootPid).reduce(
+    (sum, pid) => sum + Number(/^VmRSS:\s+(\d+)/m.exec(readOr(`/proc/${pid}/status`, ''))?.[1] ?? 0),
+    0,
+  );
   return kb / 1024;
 }
 

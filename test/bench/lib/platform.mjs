@@ -67,7 +67,10 @@ export async function dropDatabase(database) {
   const admin = new pg.Client({ connectionString: postgresAdminUrl() });
   await admin.connect();
   try {
-    await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    await admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [database],
+    );
     await admin.query(`drop database if exists "${database.replace(/"/g, '""')}"`);
   } finally {
     await admin.end();
@@ -79,7 +82,8 @@ export function checkBuilt() {
   const { subgraphs } = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8'));
   const needed = ['gateway/dist/main.js', ...Object.values(subgraphs).map((s) => s.main ?? s.binary)];
   const missing = needed.filter((file) => !fs.existsSync(path.join(ROOT, file)));
-  if (missing.length) throw new Error(`missing ${missing.join(', ')}: run npm run build (and cargo build --bins in rust-subgraphs)`);
+  if (missing.length)
+    throw new Error(`missing ${missing.join(', ')}: run npm run build (and cargo build --bins in rust-subgraphs)`);
 }
 
 /**
@@ -99,7 +103,13 @@ export async function startBenchPlatform({ database, env = {}, logDir, log = () 
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   let platform;
   try {
-    platform = await startPlatform({ ports, database, env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(scratch, 'search-index'), ...env }, logDir, log });
+    platform = await startPlatform({
+      ports,
+      database,
+      env: { NATS_URL: nats.url, SEARCH_INDEX_DIR: path.join(scratch, 'search-index'), ...env },
+      logDir,
+      log,
+    });
   } catch (err) {
     await nats.dispose();
     throw err;
@@ -138,7 +148,9 @@ export async function userWithRole(endpoint, database, role, tag = role.toLowerC
   const { contextDatabaseUrl } = await import('../../../scripts/lib/env.mjs');
   const email = `bench-${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@bench.coursegraph.dev`;
   const password = 'violet-otter-staircase';
-  const { signUp } = await graphql(endpoint, 'mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }', { i: { email, password, name: `Bench ${tag}` } });
+  const { signUp } = await graphql(endpoint, 'mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }', {
+    i: { email, password, name: `Bench ${tag}` },
+  });
   const identity = new pg.Client({ connectionString: contextDatabaseUrl('identity', database) });
   await identity.connect();
   try {
@@ -146,6 +158,8 @@ export async function userWithRole(endpoint, database, role, tag = role.toLowerC
   } finally {
     await identity.end();
   }
-  const { logIn } = await graphql(endpoint, 'mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }', { i: { email, password } });
+  const { logIn } = await graphql(endpoint, 'mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }', {
+    i: { email, password },
+  });
   return { userId: signUp.user.id, email, token: logIn.accessToken };
 }

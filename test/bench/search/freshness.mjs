@@ -44,13 +44,24 @@ const probeWord = (i) => `freshprobe${[...String(i).padStart(4, '0')].map((d) =>
 export async function measureFreshness({ publishes, pollMs, binary, log }) {
   const database = 'coursegraph_bench_search_freshness';
   log(`freshness: starting a platform on database ${database}`);
-  const platform = await startBenchPlatform({ database, env: { LOG_LEVEL: 'warn' }, logDir: path.join(ROOT, '.data/bench-logs', `search-freshness-${Date.now()}`) });
+  const platform = await startBenchPlatform({
+    database,
+    env: { LOG_LEVEL: 'warn' },
+    logDir: path.join(ROOT, '.data/bench-logs', `search-freshness-${Date.now()}`),
+  });
   let search;
   try {
     log(`freshness: platform up; search subgraph from ${path.relative(ROOT, binary)}`);
     await platform.kill('search', 'SIGTERM');
     search = spawn(binary, [], {
-      env: { ...process.env, LOG_LEVEL: 'warn', NATS_URL: platform.natsUrl, SEARCH_INDEX_DIR: platform.searchIndexDir, SEARCH_PORT: String(platform.ports.search), SEARCH_HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        NATS_URL: platform.natsUrl,
+        SEARCH_INDEX_DIR: platform.searchIndexDir,
+        SEARCH_PORT: String(platform.ports.search),
+        SEARCH_HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const searchUrl = `http://127.0.0.1:${platform.ports.search}`;
@@ -68,13 +79,47 @@ export async function measureFreshness({ publishes, pollMs, binary, log }) {
     const searchQuery = 'query($q: String!) { search(query: $q, first: 5) { edges { node { kind course { id } } } } }';
     for (let i = 0; i < publishes; i++) {
       const word = probeWord(i);
-      const course = must(await post(gateway, 'mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }', {
-        i: { title: `Freshness ${word}`, category: 'programming', level: 'BEGINNER', language: 'en', summary: 'A course published to measure search freshness.', price: { amountMinor: 0, currency: 'USD' } },
-      }, token), 'createCourse');
-      const mod = must(await post(gateway, 'mutation($i: AddModuleInput!) { addModule(input: $i) { id } }', { i: { courseId: course.id, title: 'Basics' } }, token), 'addModule');
-      must(await post(gateway, 'mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }', { i: { moduleId: mod.id, title: 'First lesson', kind: 'ARTICLE', body: 'Text of the first lesson.' } }, token), 'addLesson');
+      const course = must(
+        await post(
+          gateway,
+          'mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }',
+          {
+            i: {
+              title: `Freshness ${word}`,
+              category: 'programming',
+              level: 'BEGINNER',
+              language: 'en',
+              summary: 'A course published to measure search freshness.',
+              price: { amountMinor: 0, currency: 'USD' },
+            },
+          },
+          token,
+        ),
+        'createCourse',
+      );
+      const mod = must(
+        await post(
+          gateway,
+          'mutation($i: AddModuleInput!) { addModule(input: $i) { id } }',
+          { i: { courseId: course.id, title: 'Basics' } },
+          token,
+        ),
+        'addModule',
+      );
+      must(
+        await post(
+          gateway,
+          'mutation($i: AddLessonInput!) { addLesson(input: $i) { id } }',
+          { i: { moduleId: mod.id, title: 'First lesson', kind: 'ARTICLE', body: 'Text of the first lesson.' } },
+          token,
+        ),
+        'addLesson',
+      );
       const sent = performance.now();
-      must(await post(gateway, 'mutation($c: ID!) { publishCourse(courseId: $c) { id status } }', { c: course.id }, token), 'publishCourse');
+      must(
+        await post(gateway, 'mutation($c: ID!) { publishCourse(courseId: $c) { id status } }', { c: course.id }, token),
+        'publishCourse',
+      );
       const published = performance.now();
       mutationMs.push(published - sent);
       const deadline = published + 30_000;

@@ -44,7 +44,16 @@ export async function createBaseline({ adminUrl, database }) {
       const common = [c.id, c.language, c.category, c.level, c.price_minor === 0];
       rows.push(['course', c.id, ...common, c.title, c.tags.join(' '), `${c.summary}\n${c.description}`, '']);
       // The platform's rule: a paid lesson's body is searchable only when it is a free preview.
-      for (const l of c.lessons) rows.push(['lesson', l.id, ...common, l.title, '', l.module_title, c.price_minor === 0 || l.free_preview ? l.body : '']);
+      for (const l of c.lessons)
+        rows.push([
+          'lesson',
+          l.id,
+          ...common,
+          l.title,
+          '',
+          l.module_title,
+          c.price_minor === 0 || l.free_preview ? l.body : '',
+        ]);
     }
     const started = performance.now();
     for (let i = 0; i < rows.length; i += CHUNK) {
@@ -59,7 +68,19 @@ export async function createBaseline({ adminUrl, database }) {
                from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[],
                            $8::text[], $9::text[], $10::text[], $11::text[])
                  as t(kind, id, course_id, language, category, level, is_free, title, tags, summary, body)) s`,
-        [column(0), column(1), column(2), column(3), column(4), column(5), column(6), column(7), column(8), column(9), column(10)],
+        [
+          column(0),
+          column(1),
+          column(2),
+          column(3),
+          column(4),
+          column(5),
+          column(6),
+          column(7),
+          column(8),
+          column(9),
+          column(10),
+        ],
       );
       if ((i / CHUNK) % 10 === 9) log(`postgres: ${i + chunk.length}/${rows.length} rows`);
     }
@@ -90,7 +111,11 @@ export async function createBaseline({ adminUrl, database }) {
     const started = performance.now();
     const res = await db.query(sql, params);
     const ms = performance.now() - started;
-    return { total: Number(res.rows[0]?.total ?? 0), top: res.rows.slice(0, 5).map(({ kind, id }) => ({ kind, id })), ms };
+    return {
+      total: Number(res.rows[0]?.total ?? 0),
+      top: res.rows.slice(0, 5).map(({ kind, id }) => ({ kind, id })),
+      ms,
+    };
   };
 
   return { load, search, drop };

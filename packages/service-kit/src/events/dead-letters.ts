@@ -51,7 +51,10 @@ const TARGET = /^(?:deadletter\.)?([a-z][a-z0-9_]*)\.([a-z][a-z0-9_-]{0,63})$/;
 /** `deadletter.<context>.<consumer>` or `<context>.<consumer>` to its parts; throws naming the expected form. */
 export function parseDeadLetterTarget(target: string): { subject: string; context: string; consumer: string } {
   const m = TARGET.exec(target);
-  if (!m) throw new Error(`not a dead-letter subject: ${JSON.stringify(target)} (expected deadletter.<context>.<consumer> or <context>.<consumer>)`);
+  if (!m)
+    throw new Error(
+      `not a dead-letter subject: ${JSON.stringify(target)} (expected deadletter.<context>.<consumer> or <context>.<consumer>)`,
+    );
   return { subject: `deadletter.${m[1]}.${m[2]}`, context: m[1]!, consumer: m[2]! };
 }
 
@@ -67,10 +70,19 @@ async function subjectCounts(jsm: JetStreamManager, stream: string, filter: stri
 }
 
 /** Each message of `subject` in `stream`, oldest first, up to what was there at the start (at most `limit`). */
-async function readSubject(nc: NatsConnection, stream: string, subject: string, count: number, limit = Number.POSITIVE_INFINITY): Promise<JsMsg[]> {
+async function readSubject(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+  count: number,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<JsMsg[]> {
   if (count === 0) return [];
   // One subject as a string: NATS 2.9 takes no list.
-  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  const consumer = await jetstream(nc).consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.All,
+  });
   const out: JsMsg[] = [];
   const messages = await consumer.consume({ max_messages: Math.min(256, count) });
   for await (const m of messages) {
@@ -89,11 +101,18 @@ export async function summarizeDeadLetters(nc: NatsConnection): Promise<DeadLett
   const out: DeadLetterSummary[] = [];
   for (const [subject, count] of Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))) {
     let parts;
-    try { parts = parseDeadLetterTarget(subject); } catch { continue; } // not written by the backbone
+    try {
+      parts = parseDeadLetterTarget(subject);
+    } catch {
+      continue;
+    } // not written by the backbone
     const [first] = await readSubject(nc, DEADLETTER_STREAM, subject, count, 1);
     const newest = await jsm.streams.getMessage(DEADLETTER_STREAM, { last_by_subj: subject });
     out.push({
-      subject, context: parts.context, consumer: parts.consumer, count,
+      subject,
+      context: parts.context,
+      consumer: parts.consumer,
+      count,
       oldest: first?.time.toISOString() ?? null,
       newest: newest?.time.toISOString() ?? null,
       lastError: newest?.header?.get(DEADLETTER_HEADERS.error) || null,
@@ -136,7 +155,11 @@ export interface RedriveResult {
  * Sends the dead letters of `target` (all, or only those of `eventIds`) back to their consumer and
  * removes them from DEADLETTER (see the top of this file). Each is deleted only after REDRIVE acked it.
  */
-export async function redriveDeadLetters(nc: NatsConnection, target: string, eventIds?: string[]): Promise<RedriveResult> {
+export async function redriveDeadLetters(
+  nc: NatsConnection,
+  target: string,
+  eventIds?: string[],
+): Promise<RedriveResult> {
   const { subject, context, consumer } = parseDeadLetterTarget(target);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);

@@ -27,29 +27,46 @@ export type Outcome =
 const CONSUMER_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const STREAM_NAME = /^[A-Z][A-Z0-9_]*$/;
 
-export function makeDispatcher<Tx extends SqlExecutor>(
-  options: { context: string; name: string; stream: string; handlers: EventHandler<Tx>[]; transaction: Transaction<Tx>; logger: Logger },
-): Dispatcher<Tx> {
+export function makeDispatcher<Tx extends SqlExecutor>(options: {
+  context: string;
+  name: string;
+  stream: string;
+  handlers: EventHandler<Tx>[];
+  transaction: Transaction<Tx>;
+  logger: Logger;
+}): Dispatcher<Tx> {
   const { context, name, stream, handlers, transaction, logger } = options;
   assertContextName(context);
   // The name is a durable consumer name and a subject token of the dead-letter subject.
-  if (!CONSUMER_NAME.test(name)) throw new Error(`invalid consumer name (expected ${CONSUMER_NAME}): ${JSON.stringify(name)}`);
-  if (!STREAM_NAME.test(stream)) throw new Error(`invalid stream name (expected ${STREAM_NAME}): ${JSON.stringify(stream)}`);
+  if (!CONSUMER_NAME.test(name))
+    throw new Error(`invalid consumer name (expected ${CONSUMER_NAME}): ${JSON.stringify(name)}`);
+  if (!STREAM_NAME.test(stream))
+    throw new Error(`invalid stream name (expected ${STREAM_NAME}): ${JSON.stringify(stream)}`);
   if (handlers.length === 0) throw new Error(`consumer ${name} has no handlers`);
   const bySubject = new Map<string, EventHandler<Tx>>();
   for (const handler of handlers) {
-    if (bySubject.has(handler.type.subject)) throw new Error(`consumer ${name} has two handlers for ${handler.type.subject}`);
+    if (bySubject.has(handler.type.subject))
+      throw new Error(`consumer ${name} has two handlers for ${handler.type.subject}`);
     if (!handler.type.subject.startsWith(`${stream.toLowerCase()}.`)) {
       throw new Error(`stream ${stream} never carries ${handler.type.subject}`);
     }
     bySubject.set(handler.type.subject, handler);
   }
-  return { context, consumer: name, stream, handlers: bySubject, transaction, log: logger.child({ component: 'event-consumer', context, consumer: name }) };
+  return {
+    context,
+    consumer: name,
+    stream,
+    handlers: bySubject,
+    transaction,
+    log: logger.child({ component: 'event-consumer', context, consumer: name }),
+  };
 }
 
 /** Thrown inside the transaction to tell the handler's own errors from infrastructure failures. */
 class HandlerError extends Error {
-  constructor(readonly original: unknown) { super(errorMessage(original)); }
+  constructor(readonly original: unknown) {
+    super(errorMessage(original));
+  }
 }
 
 export async function dispatch<Tx extends SqlExecutor>(d: Dispatcher<Tx>, msg: DeliveredMessage): Promise<Outcome> {
@@ -66,7 +83,8 @@ export async function dispatch<Tx extends SqlExecutor>(d: Dispatcher<Tx>, msg: D
     const applied = await d.transaction(async (tx) => {
       const inserted = await tx.$executeRawUnsafe(
         `insert into "${d.context}".processed_events (consumer, event_id) values ($1, $2::uuid) on conflict do nothing`,
-        d.consumer, event.id,
+        d.consumer,
+        event.id,
       );
       if (inserted === 0) return false; // handled before: a redelivery or a JetStream duplicate
       try {
@@ -78,15 +96,29 @@ export async function dispatch<Tx extends SqlExecutor>(d: Dispatcher<Tx>, msg: D
     });
     return { kind: applied ? 'applied' : 'duplicate' };
   } catch (err) {
-    if (err instanceof HandlerError) return { kind: 'failed', error: err.original, transient: isTransient(err.original) };
+    if (err instanceof HandlerError)
+      return { kind: 'failed', error: err.original, transient: isTransient(err.original) };
     return { kind: 'failed', error: err, transient: true }; // the database itself failed: retry, never dead-letter
   }
 }
 
 // Connection loss, serialization failure, deadlock, pool timeout: worth retrying, not the event's fault.
 const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '40001', '40P01',
-  'P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '40001',
+  '40P01',
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  'P2034',
 ]);
 export function isTransient(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 4) return false;
@@ -101,7 +133,11 @@ export function isTransient(err: unknown, depth = 0): boolean {
  * dead letter is not dropped as a duplicate of the first one.
  */
 export async function deadLetter<Tx extends SqlExecutor>(
-  d: Dispatcher<Tx>, js: JetStreamClient, msg: DeliveredMessage, error: unknown, redriveSequence?: number,
+  d: Dispatcher<Tx>,
+  js: JetStreamClient,
+  msg: DeliveredMessage,
+  error: unknown,
+  redriveSequence?: number,
 ): Promise<void> {
   const h = natsHeaders();
   for (const key of msg.headers?.keys() ?? []) for (const value of msg.headers!.values(key)) h.append(key, value);

@@ -52,13 +52,17 @@ export function parseEvent(msg: DeliveredMessage, type: EventType): ReceivedEven
   const id = header(EVENT_HEADERS.id);
   if (!UUID_V7.test(id)) throw new MalformedEventError(`${EVENT_HEADERS.id} is not a lowercase UUID v7: ${id}`);
   const eventType = header(EVENT_HEADERS.type);
-  if (eventType !== msg.subject) throw new MalformedEventError(`${EVENT_HEADERS.type} ${eventType} differs from the subject ${msg.subject}`);
+  if (eventType !== msg.subject)
+    throw new MalformedEventError(`${EVENT_HEADERS.type} ${eventType} differs from the subject ${msg.subject}`);
   const source = header(EVENT_HEADERS.source);
-  if (source !== msg.subject.split('.')[0]) throw new MalformedEventError(`${EVENT_HEADERS.source} ${source} is not the subject's context`);
+  if (source !== msg.subject.split('.')[0])
+    throw new MalformedEventError(`${EVENT_HEADERS.source} ${source} is not the subject's context`);
   const time = header(EVENT_HEADERS.time);
-  if (!ISO_MS_UTC.test(time) || Number.isNaN(Date.parse(time))) throw new MalformedEventError(`${EVENT_HEADERS.time} is not UTC RFC 3339 with ms: ${time}`);
+  if (!ISO_MS_UTC.test(time) || Number.isNaN(Date.parse(time)))
+    throw new MalformedEventError(`${EVENT_HEADERS.time} is not UTC RFC 3339 with ms: ${time}`);
   const traceparent = header(EVENT_HEADERS.traceparent);
-  if (!isTraceparent(traceparent)) throw new MalformedEventError(`invalid ${EVENT_HEADERS.traceparent}: ${traceparent}`);
+  if (!isTraceparent(traceparent))
+    throw new MalformedEventError(`invalid ${EVENT_HEADERS.traceparent}: ${traceparent}`);
   let payload: ReceivedEvent['payload'];
   try {
     payload = fromBinary(type.schema, msg.data);
@@ -66,7 +70,13 @@ export function parseEvent(msg: DeliveredMessage, type: EventType): ReceivedEven
     throw new MalformedEventError(`payload is not a ${type.schema.typeName}: ${(err as Error).message}`);
   }
   return {
-    id, type: eventType, source, time, traceparent, payload,
-    streamSequence: msg.streamSequence, deliveryCount: msg.deliveryCount,
+    id,
+    type: eventType,
+    source,
+    time,
+    traceparent,
+    payload,
+    streamSequence: msg.streamSequence,
+    deliveryCount: msg.deliveryCount,
   };
 }

@@ -23,10 +23,17 @@ export function encodedHeadersSize(headers: MsgHdrs): number {
  * what makes an event large is what the caller sent (e.g. the lesson text of a course being published).
  */
 export class EventTooLargeError extends GraphQLError {
-  constructor(readonly subject: string, readonly bytes: number, readonly limit: number) {
-    super(`This change is too large to publish: its ${subject} event would be ${bytes} bytes, and events may be at most ${limit} bytes. Make it smaller (e.g. shorter texts) and try again.`, {
-      extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'EVENT_TOO_LARGE', subject, bytes, limit },
-    });
+  constructor(
+    readonly subject: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `This change is too large to publish: its ${subject} event would be ${bytes} bytes, and events may be at most ${limit} bytes. Make it smaller (e.g. shorter texts) and try again.`,
+      {
+        extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'EVENT_TOO_LARGE', subject, bytes, limit },
+      },
+    );
     this.name = 'EventTooLargeError';
   }
 }

@@ -28,7 +28,8 @@ const decode = (part: string): string => {
 };
 
 /** The inbox prefix of a NATS user's connections (subjects allow letters, digits, `-` and `_` here). */
-export const natsInboxPrefix = (user: string | undefined): string => (user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX');
+export const natsInboxPrefix = (user: string | undefined): string =>
+  user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX';
 
 /**
  * `nats://user:pw@a:4222,nats://b:4222` → `{ servers: ['nats://a:4222', 'nats://b:4222'], user, pass, inboxPrefix }`.
@@ -36,7 +37,10 @@ export const natsInboxPrefix = (user: string | undefined): string => (user ? `_I
  * user and no password is a token. Throws on a URL that cannot be parsed.
  */
 export function natsConnectOptions(url: string): NatsConnectOptions {
-  const parts = url.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error('NATS URL is empty');
   let user: string | undefined;
   let pass: string | undefined;
@@ -71,5 +75,9 @@ export function natsConnectOptions(url: string): NatsConnectOptions {
 
 /** The URL with its password or token replaced by `***`, for logs. */
 export function redactNatsUrl(url: string): string {
-  return url.replace(/(\/\/)([^@/,]*)@/g, (_all, slashes: string, cred: string) => `${slashes}${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`);
+  return url.replace(
+    /(\/\/)([^@/,]*)@/g,
+    (_all, slashes: string, cred: string) =>
+      `${slashes}${cred.includes(':') ? `${cred.slice(0, cred.indexOf(':'))}:***` : '***'}@`,
+  );
 }

@@ -4,7 +4,11 @@
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
-  DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
 import { parse, readConfig, type ConfigOf, type ConfigSpec } from '../config.js';
@@ -54,7 +58,8 @@ export const streamRetentionSettings = {
     default: 1,
     parse: (raw: string) => {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 1 || n > 5) throw new Error('expected 1 to 5 (JetStream keeps at most 5 replicas)');
+      if (!Number.isInteger(n) || n < 1 || n > 5)
+        throw new Error('expected 1 to 5 (JetStream keeps at most 5 replicas)');
       return n;
     },
     doc: 'copies of every stream a JetStream cluster keeps (1 on one server; 3 in a cluster of three)',
@@ -77,7 +82,8 @@ export const streamRetentionSettings = {
 export type StreamRetention = ConfigOf<typeof streamRetentionSettings>;
 
 /** The retention settings from the environment (throws ConfigError naming a bad value). */
-export const streamRetentionFromEnv = (env: NodeJS.ProcessEnv = process.env): StreamRetention => readConfig(streamRetentionSettings, env);
+export const streamRetentionFromEnv = (env: NodeJS.ProcessEnv = process.env): StreamRetention =>
+  readConfig(streamRetentionSettings, env);
 
 export interface ConnectNatsOptions {
   /** Shown by the server's monitoring and in our logs. */
@@ -122,13 +128,19 @@ export async function connectNats(url: string, { name, logger, signal }: Connect
       return nc;
     } catch (err) {
       const delay = backoffMs(attempt);
-      logger.warn({ nats: name, url: redactNatsUrl(url), err: errorMessage(err), retryInMs: delay }, 'nats connect failed');
+      logger.warn(
+        { nats: name, url: redactNatsUrl(url), err: errorMessage(err), retryInMs: delay },
+        'nats connect failed',
+      );
       await sleep(delay, signal);
     }
   }
 }
 
-async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }) {
+async function upsertStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string; subjects: string[] },
+) {
   const wanted = {
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
@@ -160,25 +172,28 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       }
     }
     const current = info.config;
-    const same = current.duplicate_window === wanted.duplicate_window
-      && current.max_age === wanted.max_age
-      && current.max_bytes === wanted.max_bytes
-    && current.num_replicas === wanted.num_replicas
-      && (current.subjects ?? []).length === wanted.subjects.length
-      && wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
+    const same =
+      current.duplicate_window === wanted.duplicate_window &&
+      current.max_age === wanted.max_age &&
+      current.max_bytes === wanted.max_bytes &&
+      current.num_replicas === wanted.num_replicas &&
+      (current.subjects ?? []).length === wanted.subjects.length &&
+      wanted.subjects.every((s) => (current.subjects ?? []).includes(s));
     if (!same) {
       // An existing stream takes new limits in place (a smaller one drops its oldest events at once).
       // Only its producer may update it (scripts/lib/nats-config.mjs): a consumer that may create the
       // stream, to start before its producer, leaves the limits to the producer when refused.
-      await jsm.streams.update(config.name, {
-        subjects: wanted.subjects,
-        duplicate_window: wanted.duplicate_window,
-        num_replicas: wanted.num_replicas,
-        ...(wanted.max_age === undefined ? {} : { max_age: wanted.max_age }),
-        ...(wanted.max_bytes === undefined ? {} : { max_bytes: wanted.max_bytes }),
-      }).catch((err: Error) => {
-        if (!/permissions violation/i.test(err.message)) throw err;
-      });
+      await jsm.streams
+        .update(config.name, {
+          subjects: wanted.subjects,
+          duplicate_window: wanted.duplicate_window,
+          num_replicas: wanted.num_replicas,
+          ...(wanted.max_age === undefined ? {} : { max_age: wanted.max_age }),
+          ...(wanted.max_bytes === undefined ? {} : { max_bytes: wanted.max_bytes }),
+        })
+        .catch((err: Error) => {
+          if (!/permissions violation/i.test(err.message)) throw err;
+        });
     }
     return;
   }
@@ -189,11 +204,21 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
  * Creates or updates the context's stream and the shared DEADLETTER stream (idempotent), with their
  * retention limits (`retention`, by default from the environment: streamRetentionSettings).
  */
-export async function ensureStream(jsm: JetStreamManager, context: string, retention: StreamRetention = streamRetentionFromEnv()): Promise<string> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  context: string,
+  retention: StreamRetention = streamRetentionFromEnv(),
+): Promise<string> {
   assertContextName(context);
   const name = streamName(context);
   const num_replicas = retention.replicas;
-  await upsertStream(jsm, { name, subjects: [`${context}.>`], max_age: nanos(retention.maxAgeDays * DAY_MS), max_bytes: retention.maxMb * MB, num_replicas });
+  await upsertStream(jsm, {
+    name,
+    subjects: [`${context}.>`],
+    max_age: nanos(retention.maxAgeDays * DAY_MS),
+    max_bytes: retention.maxMb * MB,
+    num_replicas,
+  });
   await upsertStream(jsm, {
     name: DEADLETTER_STREAM,
     subjects: ['deadletter.>'],
@@ -205,7 +230,10 @@ export async function ensureStream(jsm: JetStreamManager, context: string, reten
 }
 
 /** Creates the REDRIVE work-queue stream if missing (idempotent), kept as long as dead letters. */
-export async function ensureRedriveStream(jsm: JetStreamManager, retention: StreamRetention = streamRetentionFromEnv()): Promise<void> {
+export async function ensureRedriveStream(
+  jsm: JetStreamManager,
+  retention: StreamRetention = streamRetentionFromEnv(),
+): Promise<void> {
   await upsertStream(jsm, {
     name: REDRIVE_STREAM,
     subjects: ['redrive.>'],
@@ -222,9 +250,15 @@ export async function ensureRedriveStream(jsm: JetStreamManager, retention: Stre
  * update a filter to empty) and the consumer acks what it has no handler for. The other field is set
  * to undefined so an update replaces, rather than merges with, the previous kind of filter.
  */
-export function subjectFilter(nc: NatsConnection, subjects: string[], stream: string): { filter_subject?: string; filter_subjects?: string[] } {
+export function subjectFilter(
+  nc: NatsConnection,
+  subjects: string[],
+  stream: string,
+): { filter_subject?: string; filter_subjects?: string[] } {
   const [major = 0, minor = 0] = (nc.info?.version ?? '0.0').split('.').map(Number);
   const multi = major > 2 || (major === 2 && minor >= 10);
   if (subjects.length === 1) return { filter_subject: subjects[0]!, filter_subjects: undefined };
-  return multi ? { filter_subjects: subjects, filter_subject: undefined } : { filter_subject: `${stream.toLowerCase()}.>`, filter_subjects: undefined };
+  return multi
+    ? { filter_subjects: subjects, filter_subject: undefined }
+    : { filter_subject: `${stream.toLowerCase()}.>`, filter_subjects: undefined };
 }

@@ -36,7 +36,8 @@ export const outboxSettings = {
 export type OutboxSettings = ConfigOf<typeof outboxSettings>;
 
 /** The outbox settings from the environment (throws ConfigError naming a bad value). */
-export const outboxSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): OutboxSettings => readConfig(outboxSettings, env);
+export const outboxSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): OutboxSettings =>
+  readConfig(outboxSettings, env);
 
 let fromProcessEnv: OutboxSettings | undefined;
 /** outboxSettingsFromEnv() of process.env, read once (enqueueEvent runs on every write). */

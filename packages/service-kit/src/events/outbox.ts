@@ -44,12 +44,17 @@ export async function enqueueEvent<E extends EventType>(
   const id = newId();
   const bytes = toBinary(type.schema, create(type.schema, payload));
   // The headers the relay will send, measured exactly (ce-time has a fixed length, so any time will do).
-  const size = bytes.byteLength + encodedHeadersSize(envelopeHeaders({ id, subject: type.subject, source: context, time: new Date(), traceparent }));
+  const size =
+    bytes.byteLength +
+    encodedHeadersSize(envelopeHeaders({ id, subject: type.subject, source: context, time: new Date(), traceparent }));
   const limit = options.maxBytes ?? processOutboxSettings().maxBytes;
   if (size > limit) throw new EventTooLargeError(type.subject, size, limit);
   await tx.$executeRawUnsafe(
     `insert into "${context}".outbox_events (id, subject, payload, traceparent) values ($1::uuid, $2, $3::bytea, $4)`,
-    id, type.subject, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), traceparent,
+    id,
+    type.subject,
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    traceparent,
   );
   await tx.$executeRawUnsafe(`select pg_notify($1, '')`, outboxChannel(context));
   return id;

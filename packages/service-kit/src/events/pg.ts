@@ -20,13 +20,16 @@ export function pgTransaction(pool: pg.Pool): Transaction<PgExecutor> {
       const result = await fn({
         client,
         $executeRawUnsafe: async (query, ...values) => (await client.query(query, values)).rowCount ?? 0,
-        $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T[],
+        $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) =>
+          (await client.query(query, values)).rows as T[],
       });
       await client.query('commit');
       return result;
     } catch (err) {
       // A connection that cannot even roll back is discarded, not returned to the pool.
-      await client.query('rollback').catch(() => { broken = true; });
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
       throw err;
     } finally {
       client.release(broken);

@@ -20,7 +20,8 @@ export function classifyPublishError(err: unknown, depth = 0): PublishFailure {
   const { name = '', message = '', code } = err as { name?: string; message?: string; code?: unknown };
   if (err instanceof OutboxRowTooLargeError || /max_payload/i.test(message)) return 'permanent';
   if (name === 'JetStreamApiError' && typeof code === 'number' && TOO_LARGE_API_CODES.has(code)) return 'permanent';
-  if (TRANSIENT_NAMES.test(name) || /timeout|timed out|disconnect|connection closed|draining/i.test(message)) return 'transient';
+  if (TRANSIENT_NAMES.test(name) || /timeout|timed out|disconnect|connection closed|draining/i.test(message))
+    return 'transient';
   const cause = (err as { cause?: unknown }).cause;
   return cause ? classifyPublishError(cause, depth + 1) : 'refused';
 }
@@ -28,7 +29,10 @@ export function classifyPublishError(err: unknown, depth = 0): PublishFailure {
 /** The relay's own check against the connected server's max_payload, with the sizes in its message. */
 export class OutboxRowTooLargeError extends Error {
   override name = 'OutboxRowTooLargeError';
-  constructor(readonly bytes: number, readonly maxPayload: number) {
+  constructor(
+    readonly bytes: number,
+    readonly maxPayload: number,
+  ) {
     super(`event is ${bytes} bytes with its headers; the NATS server accepts at most ${maxPayload} (max_payload)`);
   }
 }

@@ -65,7 +65,16 @@ interface OutboxRow {
  * Starts relaying. Rejects when the database is unreachable at start; NATS may come later (events wait).
  */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
-  const { context, databaseUrl, natsUrl, logger, batchSize = 100, pollIntervalMs = 1000, publishTimeoutMs = 5000, parkedLogIntervalMs = 10 * 60_000 } = options;
+  const {
+    context,
+    databaseUrl,
+    natsUrl,
+    logger,
+    batchSize = 100,
+    pollIntervalMs = 1000,
+    publishTimeoutMs = 5000,
+    parkedLogIntervalMs = 10 * 60_000,
+  } = options;
   const maxAttempts = options.maxAttempts ?? processOutboxSettings().maxAttempts;
   assertContextName(context);
   const log = logger.child({ component: 'outbox-relay', context });
@@ -83,11 +92,16 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
 
   let wake: (() => void) | null = null;
   let notified = false;
-  const onNotify = () => { notified = true; wake?.(); };
-  const listener = await listen(databaseUrl, outboxChannel(context), onNotify, stopping.signal, log).catch(async (err) => {
-    await pool.end();
-    throw err;
-  });
+  const onNotify = () => {
+    notified = true;
+    wake?.();
+  };
+  const listener = await listen(databaseUrl, outboxChannel(context), onNotify, stopping.signal, log).catch(
+    async (err) => {
+      await pool.end();
+      throw err;
+    },
+  );
 
   let nc: NatsConnection | null = null;
   let js: JetStreamClient | null = null;
@@ -104,20 +118,31 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const { rows } = await client.query<OutboxRow & { attempts: number }>(
         `select id, subject, payload, traceparent, created_at, attempts from ${table}
           where published_at is null and attempts < $2 and id <> all($3::uuid[])
-          order by id limit $1 for update skip locked`, [batchSize, maxAttempts, [...retryAt.keys()]]);
+          order by id limit $1 for update skip locked`,
+        [batchSize, maxAttempts, [...retryAt.keys()]],
+      );
       const maxPayload = nc?.info?.max_payload ?? Number.POSITIVE_INFINITY;
       // All publishes of the batch are in flight together (one TCP connection keeps their order);
       // each PubAck is awaited before its row is marked.
-      const results = await Promise.allSettled(rows.map(async (row) => {
-        const headers = envelopeHeaders({ id: row.id, subject: row.subject, source: context, time: row.created_at, traceparent: row.traceparent });
-        // The client refuses it too, but this error names both sizes (a row written under a larger
-        // EVENT_MAX_BYTES, or before the server's max_payload was lowered).
-        const size = row.payload.byteLength + encodedHeadersSize(headers);
-        if (size > maxPayload) throw new OutboxRowTooLargeError(size, maxPayload);
-        return js!.publish(row.subject, row.payload, { msgID: row.id, timeout: publishTimeoutMs, headers });
-      }));
+      const results = await Promise.allSettled(
+        rows.map(async (row) => {
+          const headers = envelopeHeaders({
+            id: row.id,
+            subject: row.subject,
+            source: context,
+            time: row.created_at,
+            traceparent: row.traceparent,
+          });
+          // The client refuses it too, but this error names both sizes (a row written under a larger
+          // EVENT_MAX_BYTES, or before the server's max_payload was lowered).
+          const size = row.payload.byteLength + encodedHeadersSize(headers);
+          if (size > maxPayload) throw new OutboxRowTooLargeError(size, maxPayload);
+          return js!.publish(row.subject, row.payload, { msgID: row.id, timeout: publishTimeoutMs, headers });
+        }),
+      );
       const acked = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
-      if (acked.length) await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [acked]);
+      if (acked.length)
+        await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [acked]);
       const transient: string[] = [];
       let transientError: unknown;
       for (const [i, result] of results.entries()) {
@@ -131,30 +156,47 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
           continue;
         }
         const attempts = kind === 'permanent' ? Math.max(row.attempts + 1, maxAttempts) : row.attempts + 1;
-        await client.query(`update ${table} set attempts = $2, last_error = $3 where id = $1`, [row.id, attempts, error]);
+        await client.query(`update ${table} set attempts = $2, last_error = $3 where id = $1`, [
+          row.id,
+          attempts,
+          error,
+        ]);
         if (attempts >= maxAttempts) {
           counters.parked++;
-          log.error({ eventId: row.id, subject: row.subject, attempts, err: error, kind },
-            'outbox relay: event parked; the events behind it go on (node scripts/events.mjs outbox list / redrive)');
+          log.error(
+            { eventId: row.id, subject: row.subject, attempts, err: error, kind },
+            'outbox relay: event parked; the events behind it go on (node scripts/events.mjs outbox list / redrive)',
+          );
         } else {
           retryAt.set(row.id, now + backoffMs(row.attempts));
-          log.warn({ eventId: row.id, subject: row.subject, attempts, maxAttempts, err: error }, 'outbox relay: publish refused, will retry');
+          log.warn(
+            { eventId: row.id, subject: row.subject, attempts, maxAttempts, err: error },
+            'outbox relay: publish refused, will retry',
+          );
         }
       }
       if (transient.length) {
         // An outage is not the rows' fault: note it, count nothing toward parking.
-        await client.query(`update ${table} set last_error = $2 where id = any($1::uuid[])`, [transient, errorMessage(transientError).slice(0, 2000)]);
+        await client.query(`update ${table} set last_error = $2 where id = any($1::uuid[])`, [
+          transient,
+          errorMessage(transientError).slice(0, 2000),
+        ]);
       }
       await client.query('commit');
       const failed = rows.length - acked.length;
       counters.published += acked.length;
       counters.failures += failed;
       if (transient.length) {
-        log.warn({ failed: transient.length, published: acked.length, err: errorMessage(transientError) }, 'outbox relay: publish failed, will retry');
+        log.warn(
+          { failed: transient.length, published: acked.length, err: errorMessage(transientError) },
+          'outbox relay: publish failed, will retry',
+        );
       }
       return { rows: rows.length, failed, transient: transient.length };
     } catch (err) {
-      await client.query('rollback').catch(() => { broken = true; });
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
       throw err;
     } finally {
       client.release(broken);
@@ -166,7 +208,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     if (notified || stopping.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, pollIntervalMs);
-      function done() { clearTimeout(timer); wake = null; resolve(); }
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
       wake = done;
     });
   }
@@ -178,7 +224,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     if (!first && Date.now() - parkedLoggedAt < parkedLogIntervalMs) return;
     const { parked, oldest } = await countParked(pool, context, maxAttempts);
     parkedLoggedAt = Date.now();
-    if (parked > 0) log.warn({ parked, oldest, maxAttempts }, 'outbox relay: parked events wait for an operator (node scripts/events.mjs outbox list)');
+    if (parked > 0)
+      log.warn(
+        { parked, oldest, maxAttempts },
+        'outbox relay: parked events wait for an operator (node scripts/events.mjs outbox list)',
+      );
     else if (first) log.info({ parked }, 'outbox relay: no parked events');
   }
 
@@ -192,9 +242,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
           await ensureStream(await jetstreamManager(nc), context);
           streamReady = true;
           const maxPayload = nc.info?.max_payload;
-          if (!maxPayloadChecked && maxPayload !== undefined && maxPayload < processOutboxSettings().maxBytes + DEADLETTER_HEADER_ROOM) {
-            log.warn({ maxPayload, eventMaxBytes: processOutboxSettings().maxBytes },
-              'outbox relay: the NATS server accepts less than EVENT_MAX_BYTES plus dead-letter room; lower EVENT_MAX_BYTES, or larger events will be parked');
+          if (
+            !maxPayloadChecked &&
+            maxPayload !== undefined &&
+            maxPayload < processOutboxSettings().maxBytes + DEADLETTER_HEADER_ROOM
+          ) {
+            log.warn(
+              { maxPayload, eventMaxBytes: processOutboxSettings().maxBytes },
+              'outbox relay: the NATS server accepts less than EVENT_MAX_BYTES plus dead-letter room; lower EVENT_MAX_BYTES, or larger events will be parked',
+            );
           }
           maxPayloadChecked = true;
         }
@@ -222,9 +278,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const running = loop();
   let stopped: Promise<void> | undefined;
   return {
-    get published() { return counters.published; },
-    get failures() { return counters.failures; },
-    get parked() { return counters.parked; },
+    get published() {
+      return counters.published;
+    },
+    get failures() {
+      return counters.failures;
+    },
+    get parked() {
+      return counters.parked;
+    },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
@@ -246,7 +308,9 @@ async function listen(url: string, channel: string, onNotify: () => void, signal
     const c = new pg.Client({ connectionString: url });
     c.on('notification', onNotify);
     c.on('error', (err) => log.warn({ err: err.message }, 'outbox relay: LISTEN connection failed'));
-    c.on('end', () => { if (client === c && !signal.aborted) void reopen(); });
+    c.on('end', () => {
+      if (client === c && !signal.aborted) void reopen();
+    });
     try {
       await c.connect();
       await c.query(`listen "${channel}"`);
@@ -261,9 +325,20 @@ async function listen(url: string, channel: string, onNotify: () => void, signal
     client = null;
     for (let attempt = 0; !signal.aborted; attempt++) {
       await sleep(backoffMs(attempt), signal);
-      try { await open(); return; } catch (err) { log.warn({ err: errorMessage(err) }, 'outbox relay: LISTEN reconnect failed'); }
+      try {
+        await open();
+        return;
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'outbox relay: LISTEN reconnect failed');
+      }
     }
   };
   await open();
-  return { close: async () => { const c = client; client = null; await c?.end().catch(() => undefined); } };
+  return {
+    close: async () => {
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+    },
+  };
 }

@@ -59,15 +59,26 @@ export async function replayConsumer<Tx extends SqlExecutor>(options: ReplayOpti
     const js = jetstream(nc);
     const filter = subjectFilter(nc, subjects, d.stream);
     const ordered = await js.consumers.get(d.stream, {
-      deliver_policy: DeliverPolicy.All, filter_subjects: filter.filter_subjects ?? filter.filter_subject!,
+      deliver_policy: DeliverPolicy.All,
+      filter_subjects: filter.filter_subjects ?? filter.filter_subject!,
     });
     const messages = await ordered.consume({ max_messages: 256 });
     for await (const m of messages) {
       const seq = m.info.streamSequence;
       if (seq > result.lastSequence) break;
-      await applyWithRetries(d, js, {
-        subject: m.subject, headers: m.headers, data: m.data, streamSequence: seq, deliveryCount: 1,
-      }, maxDeliver, result);
+      await applyWithRetries(
+        d,
+        js,
+        {
+          subject: m.subject,
+          headers: m.headers,
+          data: m.data,
+          streamSequence: seq,
+          deliveryCount: 1,
+        },
+        maxDeliver,
+        result,
+      );
       onProgress?.({ events: result.events, streamSequence: seq, lastSequence: result.lastSequence });
       if (seq >= result.lastSequence || m.info.pending === 0) break;
     }
@@ -81,7 +92,11 @@ export async function replayConsumer<Tx extends SqlExecutor>(options: ReplayOpti
 // The durable consumer's policy, in-process: retry a failing handler with backoff, dead-letter after
 // maxDeliver attempts (or at once when the message is malformed), retry infrastructure failures forever.
 async function applyWithRetries<Tx extends SqlExecutor>(
-  d: Dispatcher<Tx>, js: JetStreamClient, msg: DeliveredMessage, maxDeliver: number, result: ReplayResult,
+  d: Dispatcher<Tx>,
+  js: JetStreamClient,
+  msg: DeliveredMessage,
+  maxDeliver: number,
+  result: ReplayResult,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const outcome = await dispatch(d, { ...msg, deliveryCount: attempt });
@@ -90,7 +105,16 @@ async function applyWithRetries<Tx extends SqlExecutor>(
       return;
     }
     const permanent = outcome.kind === 'malformed' || (!outcome.transient && attempt >= maxDeliver);
-    d.log.warn({ subject: msg.subject, streamSequence: msg.streamSequence, deliveryCount: attempt, err: errorMessage(outcome.error), deadLetter: permanent }, 'replay: event handling failed');
+    d.log.warn(
+      {
+        subject: msg.subject,
+        streamSequence: msg.streamSequence,
+        deliveryCount: attempt,
+        err: errorMessage(outcome.error),
+        deadLetter: permanent,
+      },
+      'replay: event handling failed',
+    );
     if (permanent) {
       await deadLetter(d, js, { ...msg, deliveryCount: attempt }, outcome.error);
       result.deadLettered++;

@@ -7,7 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { createFileRegistry, type DescMessage } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, FieldDescriptorProto_Label, FieldDescriptorProto_Type } from '@bufbuild/protobuf/wkt';
+import {
+  FileDescriptorProtoSchema,
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+} from '@bufbuild/protobuf/wkt';
 import pg from 'pg';
 import { pgTransaction, type PgExecutor } from './pg.js';
 import { defineEvent, type EventType, type Transaction } from './types.js';
@@ -52,9 +56,14 @@ export async function createScratchContext(prefix: string, extraSql = ''): Promi
   url.pathname = `/${process.env.POSTGRES_DB || 'coursegraph_test'}`;
   const databaseUrl = url.toString();
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
-  await pool.query(`create schema if not exists "${context}"; ${backboneTablesSql(context)} ${extraSql.replaceAll('$schema', `"${context}"`)}`);
+  await pool.query(
+    `create schema if not exists "${context}"; ${backboneTablesSql(context)} ${extraSql.replaceAll('$schema', `"${context}"`)}`,
+  );
   return {
-    context, databaseUrl, pool, transaction: pgTransaction(pool),
+    context,
+    databaseUrl,
+    pool,
+    transaction: pgTransaction(pool),
     async drop() {
       await pool.query(`drop schema if exists "${context}" cascade`);
       await pool.end();
@@ -63,27 +72,59 @@ export async function createScratchContext(prefix: string, extraSql = ''): Promi
 }
 
 // A message built at run time (tests must not depend on the generated contracts package).
-const registry = createFileRegistry(create(FileDescriptorProtoSchema, {
-  name: 'coursegraph/testing/v1/testing.proto',
-  package: 'coursegraph.testing.v1',
-  syntax: 'proto3',
-  messageType: [{
-    name: 'Ping',
-    field: [
-      { name: 'key', number: 1, type: FieldDescriptorProto_Type.STRING, label: FieldDescriptorProto_Label.OPTIONAL, jsonName: 'key' },
-      { name: 'seq', number: 2, type: FieldDescriptorProto_Type.INT32, label: FieldDescriptorProto_Label.OPTIONAL, jsonName: 'seq' },
-      { name: 'note', number: 3, type: FieldDescriptorProto_Type.STRING, label: FieldDescriptorProto_Label.OPTIONAL, jsonName: 'note' },
+const registry = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: 'coursegraph/testing/v1/testing.proto',
+    package: 'coursegraph.testing.v1',
+    syntax: 'proto3',
+    messageType: [
+      {
+        name: 'Ping',
+        field: [
+          {
+            name: 'key',
+            number: 1,
+            type: FieldDescriptorProto_Type.STRING,
+            label: FieldDescriptorProto_Label.OPTIONAL,
+            jsonName: 'key',
+          },
+          {
+            name: 'seq',
+            number: 2,
+            type: FieldDescriptorProto_Type.INT32,
+            label: FieldDescriptorProto_Label.OPTIONAL,
+            jsonName: 'seq',
+          },
+          {
+            name: 'note',
+            number: 3,
+            type: FieldDescriptorProto_Type.STRING,
+            label: FieldDescriptorProto_Label.OPTIONAL,
+            jsonName: 'note',
+          },
+        ],
+      },
     ],
-  }],
-}), () => undefined);
+  }),
+  () => undefined,
+);
 export const PingSchema = registry.getMessage('coursegraph.testing.v1.Ping') as DescMessage;
-export interface Ping { key: string; seq: number; note: string }
+export interface Ping {
+  key: string;
+  seq: number;
+  note: string;
+}
 
 /** An event type `<context>.<entity>.<event>` carrying a Ping. */
-export const pingEvent = (context: string, entity = 'ping', event = 'sent'): EventType => defineEvent(`${context}.${entity}.${event}`, PingSchema);
+export const pingEvent = (context: string, entity = 'ping', event = 'sent'): EventType =>
+  defineEvent(`${context}.${entity}.${event}`, PingSchema);
 
 /** Polls `condition` until it holds (returns its value) or `timeoutMs` passes (throws, naming `what`). */
-export async function waitFor<T>(condition: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

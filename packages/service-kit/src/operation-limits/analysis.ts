@@ -6,8 +6,14 @@
  * walked adds nothing (cycles, which validation refuses afterwards, cannot hang or overflow).
  */
 import {
-  Kind, visit,
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode,
+  Kind,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 import { isComposite, type CostTable, type FieldCost } from './cost-table.js';
 import { DEFAULT_PAGE_SIZE, MUTATION_ROOT_WEIGHT } from './settings.js';
@@ -43,7 +49,11 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
 }
 
 function rootTypeOf(table: CostTable, operation: OperationDefinitionNode): string {
-  return operation.operation === 'mutation' ? table.mutation : operation.operation === 'subscription' ? table.subscription : table.query;
+  return operation.operation === 'mutation'
+    ? table.mutation
+    : operation.operation === 'subscription'
+      ? table.subscription
+      : table.query;
 }
 
 /** The field a selection names on `parentType`, the introspection entry points included. */
@@ -51,7 +61,8 @@ function fieldOf(table: CostTable, parentType: string, name: string): FieldCost 
   const field = table.types.get(parentType)?.fields.get(name);
   if (field) return field;
   if (parentType === table.query && name === '__schema') return { type: '__Schema', list: false, args: new Map() };
-  if (parentType === table.query && name === '__type') return { type: '__Type', list: false, args: new Map([['name', undefined]]) };
+  if (parentType === table.query && name === '__type')
+    return { type: '__Type', list: false, args: new Map([['name', undefined]]) };
   return undefined;
 }
 
@@ -111,7 +122,8 @@ export function analyseShape(document: DocumentNode, table: CostTable): Shape {
     const summary = summarise(def.selectionSet, rootTypeOf(table, def));
     shape.depth = Math.max(shape.depth, summary.depth);
     shape.rootFields = Math.max(shape.rootFields, summary.fields);
-    for (const [coordinate, count] of summary.counts) if (count > shape.recursion.count) shape.recursion = { coordinate, count };
+    for (const [coordinate, count] of summary.counts)
+      if (count > shape.recursion.count) shape.recursion = { coordinate, count };
   }
   // visit() walks without recursion, so a deeply nested document cannot overflow the stack here.
   visit(document, {
@@ -132,7 +144,12 @@ type Variables = Record<string, unknown> | null | undefined;
 /** An integer argument's value (literal or variable), or undefined when absent, null or not a number. */
 function intArgument(field: FieldNode, name: string, variables: Variables): number | undefined {
   const value = field.arguments?.find((a) => a.name.value === name)?.value;
-  const raw = value?.kind === Kind.VARIABLE ? variables?.[value.name.value] : value?.kind === Kind.INT ? Number(value.value) : undefined;
+  const raw =
+    value?.kind === Kind.VARIABLE
+      ? variables?.[value.name.value]
+      : value?.kind === Kind.INT
+        ? Number(value.value)
+        : undefined;
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return undefined;
   return Math.max(0, Math.floor(raw));
 }
@@ -170,11 +187,14 @@ export function operationCost(
     }
     const listSize = def.listSize;
     if (listSize?.slicingArguments?.length) {
-      const given = listSize.slicingArguments.map((a) => intArgument(field, a, variables) ?? def.args.get(a)).filter((n): n is number => n !== undefined);
+      const given = listSize.slicingArguments
+        .map((a) => intArgument(field, a, variables) ?? def.args.get(a))
+        .filter((n): n is number => n !== undefined);
       if (given.length > 0) return Math.max(...given);
       return listSize.assumedSize ?? (def.list ? options.defaultListSize : DEFAULT_PAGE_SIZE);
     }
-    if (def.args.has('first')) return intArgument(field, 'first', variables) ?? def.args.get('first') ?? DEFAULT_PAGE_SIZE;
+    if (def.args.has('first'))
+      return intArgument(field, 'first', variables) ?? def.args.get('first') ?? DEFAULT_PAGE_SIZE;
     // A connection's edges (or nodes) are as many as its `first`, already counted on the connection.
     if (parentType.endsWith('Connection') && (name === 'edges' || name === 'nodes')) return 1;
     if (def.list) return listSize?.assumedSize ?? options.defaultListSize;
@@ -186,19 +206,25 @@ export function operationCost(
     if (name === '__typename') return 0;
     const def = fieldOf(table, parentType, name);
     if (!def) return 0;
-    const weight = def.weight
-      ?? (parentType === rootType && operation.operation === 'mutation' ? MUTATION_ROOT_WEIGHT : undefined)
-      ?? table.types.get(def.type)?.weight
-      ?? (isComposite(table, def.type) ? 1 : 0);
+    const weight =
+      def.weight ??
+      (parentType === rootType && operation.operation === 'mutation' ? MUTATION_ROOT_WEIGHT : undefined) ??
+      table.types.get(def.type)?.weight ??
+      (isComposite(table, def.type) ? 1 : 0);
     if (!field.selectionSet) return weight;
     const n = multiplier(field, def, parentType);
     const sized = def.listSize?.sizedFields;
-    if (sized?.length) return weight + setCost(field.selectionSet, def.type, { names: new Set(sized), n, seen: new Set() });
+    if (sized?.length)
+      return weight + setCost(field.selectionSet, def.type, { names: new Set(sized), n, seen: new Set() });
     return weight + n * setCost(field.selectionSet, def.type);
   };
 
   /** With `sized`, the fields it names (the sized fields of the parent's @listSize) are multiplied by its `n`. */
-  const setCost = (set: SelectionSetNode, parentType: string, sized?: { names: Set<string>; n: number; seen: Set<string> }): number => {
+  const setCost = (
+    set: SelectionSetNode,
+    parentType: string,
+    sized?: { names: Set<string>; n: number; seen: Set<string> },
+  ): number => {
     let total = 0;
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {

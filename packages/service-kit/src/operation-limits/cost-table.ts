@@ -5,9 +5,24 @@
  * schema's astNodes, because the gateway's API schema does not keep the directives.
  */
 import {
-  Kind, parse, introspectionTypes, getNamedType, isListType, isNonNullType, isObjectType, isInterfaceType, isUnionType, isScalarType,
-  isEnumType, isInputObjectType,
-  type ConstDirectiveNode, type ConstValueNode, type DocumentNode, type GraphQLOutputType, type GraphQLType, type TypeNode,
+  Kind,
+  parse,
+  introspectionTypes,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isInterfaceType,
+  isUnionType,
+  isScalarType,
+  isEnumType,
+  isInputObjectType,
+  type ConstDirectiveNode,
+  type ConstValueNode,
+  type DocumentNode,
+  type GraphQLOutputType,
+  type GraphQLType,
+  type TypeNode,
 } from 'graphql';
 
 /** The demand-control `@listSize` of a field (https://ibm.github.io/graphql-specs/cost-spec.html). */
@@ -71,7 +86,10 @@ function costOf(directives: readonly ConstDirectiveNode[] | undefined, costNames
   return cost ? intValue(argumentOf(cost, 'weight')) : undefined;
 }
 
-function listSizeOf(directives: readonly ConstDirectiveNode[] | undefined, listSizeNames: Set<string>): ListSize | undefined {
+function listSizeOf(
+  directives: readonly ConstDirectiveNode[] | undefined,
+  listSizeNames: Set<string>,
+): ListSize | undefined {
   const d = directives?.find((x) => listSizeNames.has(x.name.value));
   if (!d) return undefined;
   const require = argumentOf(d, 'requireOneSlicingArgument');
@@ -143,7 +161,8 @@ function addIntrospectionTypes(types: Map<string, TypeCost>): void {
       }
       types.set(type.name, { kind: 'object', fields });
     } else if (isEnumType(type)) types.set(type.name, { kind: 'enum', fields: new Map() });
-    else if (isScalarType(type) || isInputObjectType(type) || isInterfaceType(type) || isUnionType(type)) types.set(type.name, { kind: 'scalar', fields: new Map() });
+    else if (isScalarType(type) || isInputObjectType(type) || isInterfaceType(type) || isUnionType(type))
+      types.set(type.name, { kind: 'scalar', fields: new Map() });
   }
 }
 
@@ -175,7 +194,8 @@ export function costTableFromSdl(sdl: string | DocumentNode): CostTable {
       case Kind.OBJECT_TYPE_EXTENSION:
       case Kind.INTERFACE_TYPE_DEFINITION:
       case Kind.INTERFACE_TYPE_EXTENSION: {
-        const kind = def.kind === Kind.OBJECT_TYPE_DEFINITION || def.kind === Kind.OBJECT_TYPE_EXTENSION ? 'object' : 'interface';
+        const kind =
+          def.kind === Kind.OBJECT_TYPE_DEFINITION || def.kind === Kind.OBJECT_TYPE_EXTENSION ? 'object' : 'interface';
         const type = typeOf(def.name.value, kind);
         type.weight = costOf(def.directives, names.cost) ?? type.weight;
         for (const field of def.fields ?? []) {

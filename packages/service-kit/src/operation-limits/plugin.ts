@@ -27,9 +27,11 @@ export interface OperationLimitsOptions {
 /** The first limit `shape` breaks, in the order aliases → root fields → recursion → depth (tokens are checked while parsing). */
 export function shapeRefusal(shape: Shape, config: OperationLimitsConfig): GraphQLError | null {
   if (shape.aliases > config.limitMaxAliases) return tooManyAliases(shape.aliases, config.limitMaxAliases);
-  if (shape.rootFields > config.limitMaxRootFields) return tooManyRootFields(shape.rootFields, config.limitMaxRootFields);
+  if (shape.rootFields > config.limitMaxRootFields)
+    return tooManyRootFields(shape.rootFields, config.limitMaxRootFields);
   // A cycle is the more telling reason for a deep document, so recursion is judged first.
-  if (shape.recursion.count > config.limitMaxRecursion) return tooRecursive(shape.recursion.coordinate, shape.recursion.count, config.limitMaxRecursion);
+  if (shape.recursion.count > config.limitMaxRecursion)
+    return tooRecursive(shape.recursion.coordinate, shape.recursion.count, config.limitMaxRecursion);
   if (shape.depth > config.limitMaxDepth) return tooDeep(shape.depth, config.limitMaxDepth);
   return null;
 }
@@ -46,10 +48,18 @@ export const OPERATION_BATCH = Symbol.for('coursegraph.operation-limits.batch');
 const isBatch = (context: unknown) => Boolean(context && (context as Record<symbol, unknown>)[OPERATION_BATCH]);
 
 const isRefusal = (error: unknown): error is GraphQLError =>
-  error instanceof GraphQLError && LIMIT_REASONS.has(String(error.extensions?.reason)) && error.extensions?.code === ErrorCode.BAD_USER_INPUT;
+  error instanceof GraphQLError &&
+  LIMIT_REASONS.has(String(error.extensions?.reason)) &&
+  error.extensions?.code === ErrorCode.BAD_USER_INPUT;
 
 const withStatus400 = (error: GraphQLError) =>
-  new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, http: { status: 400 } } });
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, http: { status: 400 } },
+  });
 
 const isTable = (sdl: OperationLimitsOptions['sdl']): sdl is CostTable => typeof sdl === 'object' && 'types' in sdl;
 
@@ -76,7 +86,10 @@ export function createOperationLimiter(options: OperationLimitsOptions): Operati
   if (!config.operationLimits) return null;
   const table = isTable(options.sdl) ? options.sdl : costTableFromSdl(options.sdl);
   // Parsed documents are shared by yoga's cache, so each distinct document is judged once.
-  const judged = { single: new WeakMap<DocumentNode, GraphQLError | null>(), batch: new WeakMap<DocumentNode, GraphQLError | null>() };
+  const judged = {
+    single: new WeakMap<DocumentNode, GraphQLError | null>(),
+    batch: new WeakMap<DocumentNode, GraphQLError | null>(),
+  };
   const costOptions = { defaultListSize: config.limitDefaultListSize };
 
   return {
@@ -94,9 +107,15 @@ export function createOperationLimiter(options: OperationLimitsOptions): Operati
     costRefusal(args) {
       const operation = getOperationAST(args.document, args.operationName ?? undefined);
       if (!operation) return null;
-      const costOf = (op: OperationDefinitionNode) => operationCost(args.document, op, table, args.variableValues, costOptions);
+      const costOf = (op: OperationDefinitionNode) =>
+        operationCost(args.document, op, table, args.variableValues, costOptions);
       const cost = isBatch(args.contextValue)
-        ? Math.max(0, ...operation.selectionSet.selections.map((s) => costOf({ ...operation, selectionSet: { ...operation.selectionSet, selections: [s] } })))
+        ? Math.max(
+            0,
+            ...operation.selectionSet.selections.map((s) =>
+              costOf({ ...operation, selectionSet: { ...operation.selectionSet, selections: [s] } }),
+            ),
+          )
         : costOf(operation);
       const caller = callerClass(args.contextValue?.viewer);
       const limit = costLimitFor(config, caller);
@@ -105,7 +124,9 @@ export function createOperationLimiter(options: OperationLimitsOptions): Operati
   };
 }
 
-export function useOperationLimits<TContext extends Record<string, unknown>>(options: OperationLimitsOptions): Plugin<TContext> {
+export function useOperationLimits<TContext extends Record<string, unknown>>(
+  options: OperationLimitsOptions,
+): Plugin<TContext> {
   const limiter = createOperationLimiter(options);
   if (!limiter) return {};
   const { config } = options;
@@ -132,7 +153,8 @@ export function useOperationLimits<TContext extends Record<string, unknown>>(opt
     // Yoga marks every parse error as a spec error (`http.spec`), answered 200 to application/json
     // clients; a refusal keeps its 400. (Only a request-level answer: one with data stays as it is.)
     onResultProcess({ result, setResult }) {
-      if (Array.isArray(result) || !result || typeof result !== 'object' || ('data' in result && result.data != null)) return;
+      if (Array.isArray(result) || !result || typeof result !== 'object' || ('data' in result && result.data != null))
+        return;
       if (!('errors' in result) || !result.errors?.some(isRefusal)) return;
       setResult({ ...result, errors: result.errors.map((e) => (isRefusal(e) ? withStatus400(e) : e)) });
     },

@@ -25,7 +25,8 @@ export function withTokenLimit(parse: ParseFn, limit: number): ParseFn {
     try {
       return parse(source, { ...options, maxTokens: limit });
     } catch (err) {
-      if (err instanceof GraphQLError && /Document contains more th\w+ \d+ tokens/.test(err.message)) throw tooManyTokens(countTokens(source), limit);
+      if (err instanceof GraphQLError && /Document contains more th\w+ \d+ tokens/.test(err.message))
+        throw tooManyTokens(countTokens(source), limit);
       throw err;
     }
   };

@@ -20,17 +20,22 @@ export interface CatalogQuery {
 
 type SortValue = string | number;
 
-const SORTS: Record<CatalogSort, {
-  orderBy: Prisma.PublishedCourseOrderByWithRelationInput[];
-  value: (row: PublishedCourse) => SortValue;
-  /** Rows strictly after (value, id) in this order. */
-  after: (value: SortValue, id: string) => Prisma.PublishedCourseWhereInput;
-  valueType: 'string' | 'number' | 'date';
-}> = {
+const SORTS: Record<
+  CatalogSort,
+  {
+    orderBy: Prisma.PublishedCourseOrderByWithRelationInput[];
+    value: (row: PublishedCourse) => SortValue;
+    /** Rows strictly after (value, id) in this order. */
+    after: (value: SortValue, id: string) => Prisma.PublishedCourseWhereInput;
+    valueType: 'string' | 'number' | 'date';
+  }
+> = {
   NEWEST: {
     orderBy: [{ firstPublishedAt: 'desc' }, { courseId: 'desc' }],
     value: (r) => r.firstPublishedAt.toISOString(),
-    after: (v, id) => ({ OR: [{ firstPublishedAt: { lt: new Date(v) } }, { firstPublishedAt: new Date(v), courseId: { lt: id } }] }),
+    after: (v, id) => ({
+      OR: [{ firstPublishedAt: { lt: new Date(v) } }, { firstPublishedAt: new Date(v), courseId: { lt: id } }],
+    }),
     valueType: 'date',
   },
   TITLE: {
@@ -68,7 +73,14 @@ function parseCursor(sort: CatalogSort, after: string | null | undefined): { val
   } catch {
     throw wrong();
   }
-  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== sort || typeof parsed[2] !== 'string' || !isUuid(parsed[2])) throw wrong();
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    parsed[0] !== sort ||
+    typeof parsed[2] !== 'string' ||
+    !isUuid(parsed[2])
+  )
+    throw wrong();
   const value = parsed[1] as unknown;
   const type = SORTS[sort].valueType;
   const ok =
@@ -145,15 +157,27 @@ function instructorPageLoader(db: Reader): DataLoader<string, CatalogPage> {
   return loader;
 }
 
-const onlyInstructor = (q: CatalogQuery) => q.instructorId !== undefined && Object.values(q).filter((v) => v !== undefined).length === 1;
+const onlyInstructor = (q: CatalogQuery) =>
+  q.instructorId !== undefined && Object.values(q).filter((v) => v !== undefined).length === 1;
 
-export async function listCatalog(db: Reader, q: CatalogQuery, sort: CatalogSort, take: number, after: string | null | undefined): Promise<CatalogPage> {
-  if (!after && sort === 'NEWEST' && onlyInstructor(q) && isUuid(q.instructorId!)) return instructorPageLoader(db).load(`${q.instructorId!.toLowerCase()}|${take}`);
+export async function listCatalog(
+  db: Reader,
+  q: CatalogQuery,
+  sort: CatalogSort,
+  take: number,
+  after: string | null | undefined,
+): Promise<CatalogPage> {
+  if (!after && sort === 'NEWEST' && onlyInstructor(q) && isUuid(q.instructorId!))
+    return instructorPageLoader(db).load(`${q.instructorId!.toLowerCase()}|${take}`);
   const cursor = parseCursor(sort, after);
   const where = whereOf(q);
   const spec = SORTS[sort];
   const [rows, totalCount] = await Promise.all([
-    db.publishedCourse.findMany({ where: cursor ? { AND: [where, spec.after(cursor.value, cursor.id)] } : where, orderBy: spec.orderBy, take: take + 1 }),
+    db.publishedCourse.findMany({
+      where: cursor ? { AND: [where, spec.after(cursor.value, cursor.id)] } : where,
+      orderBy: spec.orderBy,
+      take: take + 1,
+    }),
     db.publishedCourse.count({ where }),
   ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };
@@ -162,15 +186,29 @@ export async function listCatalog(db: Reader, q: CatalogQuery, sort: CatalogSort
 export type OwnStatus = 'DRAFT' | 'PUBLISHED' | 'ARCHIVED';
 
 /** An instructor's own courses, newest created first (ids are UUID v7: id order is creation order). */
-export async function listOwnCourses(db: Reader, instructorId: string, status: OwnStatus | undefined, take: number, beforeId: string | null) {
+export async function listOwnCourses(
+  db: Reader,
+  instructorId: string,
+  status: OwnStatus | undefined,
+  take: number,
+  beforeId: string | null,
+) {
   const byStatus: Prisma.CourseWhereInput =
-    status === 'DRAFT' ? { published: { is: null } }
-    : status === 'PUBLISHED' ? { published: { is: { archivedAt: null } } }
-    : status === 'ARCHIVED' ? { published: { is: { archivedAt: { not: null } } } }
-    : {};
+    status === 'DRAFT'
+      ? { published: { is: null } }
+      : status === 'PUBLISHED'
+        ? { published: { is: { archivedAt: null } } }
+        : status === 'ARCHIVED'
+          ? { published: { is: { archivedAt: { not: null } } } }
+          : {};
   const where: Prisma.CourseWhereInput = { instructorId, ...byStatus };
   const [rows, totalCount] = await Promise.all([
-    db.course.findMany({ where: beforeId ? { AND: [where, { id: { lt: beforeId } }] } : where, include: { published: true }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.course.findMany({
+      where: beforeId ? { AND: [where, { id: { lt: beforeId } }] } : where,
+      include: { published: true },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.course.count({ where }),
   ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };
@@ -178,6 +216,10 @@ export async function listOwnCourses(db: Reader, instructorId: string, status: O
 
 /** Published (listed) courses per category, one grouped query. */
 export async function countByCategory(db: Reader): Promise<Map<string, number>> {
-  const groups = await db.publishedCourse.groupBy({ by: ['category'], where: { archivedAt: null }, _count: { _all: true } });
+  const groups = await db.publishedCourse.groupBy({
+    by: ['category'],
+    where: { archivedAt: null },
+    _count: { _all: true },
+  });
   return new Map(groups.map((g) => [g.category, g._count._all]));
 }

@@ -18,6 +18,5 @@ export function createDb(databaseUrl: string, poolSize = 10, onQuery?: (sql: str
   return db;
 }
 
-
 /** Generous limits: a publication writes several tables and the outbox in one transaction. */
 export const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;

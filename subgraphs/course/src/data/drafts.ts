@@ -12,13 +12,25 @@ export async function loadDraftTrees(db: Reader, courseIds: readonly string[]): 
     db.coursePrerequisite.findMany({ where: { courseId: { in: ids } } }),
   ]);
   const moduleContents = modules.map((m): ModuleContent & { courseId: string } => ({
-    id: m.id, courseId: m.courseId, title: m.title, summary: m.summary, position: m.position, lessons: [],
+    id: m.id,
+    courseId: m.courseId,
+    title: m.title,
+    summary: m.summary,
+    position: m.position,
+    lessons: [],
   }));
   const modulesByCourse = groupBy(moduleContents, (m) => m.courseId);
   const moduleById = new Map(moduleContents.map((m) => [m.id, m]));
   for (const l of lessons) {
     moduleById.get(l.moduleId)?.lessons.push({
-      id: l.id, title: l.title, kind: l.kind, position: l.position, required: l.required, durationSeconds: l.durationSeconds, body: l.body, freePreview: l.freePreview,
+      id: l.id,
+      title: l.title,
+      kind: l.kind,
+      position: l.position,
+      required: l.required,
+      durationSeconds: l.durationSeconds,
+      body: l.body,
+      freePreview: l.freePreview,
     });
   }
   const prerequisitesByCourse = groupBy(prerequisites, (p) => p.courseId);

@@ -64,11 +64,13 @@ export function createLoaders(db: PrismaClient, viewerId: string | null): Loader
     new DataLoader<string, T | null>(async (ids) => {
       const items = await findPublishedItems(db, ids);
       const courseOf = new Map(items.map((i) => [i.itemId, i.courseId]));
-      return Promise.all(ids.map(async (id) => {
-        const courseId = courseOf.get(id);
-        const tree = courseId ? await publishedTree.load(courseId) : null;
-        return (tree && pick(tree, id)) ?? null;
-      }));
+      return Promise.all(
+        ids.map(async (id) => {
+          const courseId = courseOf.get(id);
+          const tree = courseId ? await publishedTree.load(courseId) : null;
+          return (tree && pick(tree, id)) ?? null;
+        }),
+      );
     });
 
   return {

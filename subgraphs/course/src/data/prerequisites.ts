@@ -11,7 +11,11 @@ export async function lockPrerequisiteGraph(tx: Tx): Promise<void> {
  * every draft and published edge (one recursive query) and returns a candidate that leads back
  * to the course, or null. The course's own current edges are not followed: they are being replaced.
  */
-export async function findPrerequisiteCycle(tx: Tx, courseId: string, candidates: readonly string[]): Promise<string | null> {
+export async function findPrerequisiteCycle(
+  tx: Tx,
+  courseId: string,
+  candidates: readonly string[],
+): Promise<string | null> {
   if (candidates.length === 0) return null;
   const rows = await tx.$queryRaw<{ origin: string }[]>`
     with recursive edges as (

@@ -39,7 +39,13 @@ export interface PublicationWrite {
 export async function writePublication(tx: Tx, w: PublicationWrite): Promise<PublishedCourse> {
   const c = w.tree.content;
   await tx.courseVersion.create({
-    data: { courseId: c.courseId, version: w.version, snapshot: c as object, publishedAt: w.publishedAt, publishedBy: w.publishedBy },
+    data: {
+      courseId: c.courseId,
+      version: w.version,
+      snapshot: c as object,
+      publishedAt: w.publishedAt,
+      publishedBy: w.publishedBy,
+    },
   });
   const columns = {
     version: w.version,
@@ -65,7 +71,9 @@ export async function writePublication(tx: Tx, w: PublicationWrite): Promise<Pub
   });
   await tx.publishedPrerequisite.deleteMany({ where: { courseId: c.courseId } });
   if (c.prerequisiteIds.length > 0) {
-    await tx.publishedPrerequisite.createMany({ data: c.prerequisiteIds.map((prerequisiteId) => ({ courseId: c.courseId, prerequisiteId })) });
+    await tx.publishedPrerequisite.createMany({
+      data: c.prerequisiteIds.map((prerequisiteId) => ({ courseId: c.courseId, prerequisiteId })),
+    });
   }
   await tx.publishedItem.deleteMany({ where: { courseId: c.courseId } });
   const items = w.tree.modules.flatMap((m) => [

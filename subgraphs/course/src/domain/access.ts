@@ -9,7 +9,8 @@ import * as valid from './validation.js';
 import { canManage } from './views.js';
 
 function assertManager(viewer: Viewer, course: Course): void {
-  if (!canManage(viewer, course.instructorId)) throw forbidden("Only the course's instructor or an admin may change this course.");
+  if (!canManage(viewer, course.instructorId))
+    throw forbidden("Only the course's instructor or an admin may change this course.");
 }
 
 export async function managedCourse(db: Reader, viewer: Viewer, courseId: string, field = 'courseId'): Promise<Course> {
@@ -19,7 +20,12 @@ export async function managedCourse(db: Reader, viewer: Viewer, courseId: string
   return course;
 }
 
-export async function managedModule(db: Reader, viewer: Viewer, moduleId: string, field = 'moduleId'): Promise<{ module: Module; course: Course }> {
+export async function managedModule(
+  db: Reader,
+  viewer: Viewer,
+  moduleId: string,
+  field = 'moduleId',
+): Promise<{ module: Module; course: Course }> {
   const module = await db.module.findUnique({ where: { id: valid.id(moduleId, field) }, include: { course: true } });
   if (!module) throw notFound(`No module with id ${moduleId} in any course draft.`);
   const { course, ...row } = module;
@@ -27,7 +33,12 @@ export async function managedModule(db: Reader, viewer: Viewer, moduleId: string
   return { module: row, course };
 }
 
-export async function managedLesson(db: Reader, viewer: Viewer, lessonId: string, field = 'lessonId'): Promise<{ lesson: Lesson; course: Course }> {
+export async function managedLesson(
+  db: Reader,
+  viewer: Viewer,
+  lessonId: string,
+  field = 'lessonId',
+): Promise<{ lesson: Lesson; course: Course }> {
   const lesson = await db.lesson.findUnique({ where: { id: valid.id(lessonId, field) }, include: { course: true } });
   if (!lesson) throw notFound(`No lesson with id ${lessonId} in any course draft.`);
   const { course, ...row } = lesson;

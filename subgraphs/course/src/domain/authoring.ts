@@ -24,7 +24,9 @@ export interface CreateCourseInput {
   price?: Price | null;
 }
 
-export interface UpdateCourseInput extends Partial<Omit<CreateCourseInput, 'title' | 'category' | 'level' | 'language'>> {
+export interface UpdateCourseInput extends Partial<
+  Omit<CreateCourseInput, 'title' | 'category' | 'level' | 'language'>
+> {
   courseId: string;
   title?: string | null;
   category?: string | null;
@@ -121,23 +123,35 @@ export class Authoring {
   async setPrerequisites(viewer: Viewer, courseId: string, prerequisiteIds: readonly string[]): Promise<string> {
     const course = await managedCourse(this.db, viewer, courseId);
     const field = 'prerequisiteIds';
-    if (prerequisiteIds.length > LIMITS.prerequisites) throw badInput(`At most ${LIMITS.prerequisites} prerequisites.`, field);
+    if (prerequisiteIds.length > LIMITS.prerequisites)
+      throw badInput(`At most ${LIMITS.prerequisites} prerequisites.`, field);
     const ids = [...new Set(prerequisiteIds.map((p) => valid.id(p, field)))];
     if (ids.includes(course.id)) throw badInput('A course cannot be its own prerequisite.', field);
     await this.db.$transaction(async (tx) => {
       // Serialises prerequisite edits, so two concurrent edits cannot each close half of a cycle.
       await lockPrerequisiteGraph(tx);
       await touchCourse(tx, course.id);
-      const found = await tx.course.findMany({ where: { id: { in: ids } }, include: { published: { select: { courseId: true } } } });
-      const visible = new Map(found.filter((c) => c.published !== null || canManage(viewer, c.instructorId)).map((c) => [c.id, c]));
+      const found = await tx.course.findMany({
+        where: { id: { in: ids } },
+        include: { published: { select: { courseId: true } } },
+      });
+      const visible = new Map(
+        found.filter((c) => c.published !== null || canManage(viewer, c.instructorId)).map((c) => [c.id, c]),
+      );
       const missing = ids.find((id) => !visible.has(id));
       if (missing) throw badInput(`No course with id ${missing}.`, field);
       const cyclic = await findPrerequisiteCycle(tx, course.id, ids);
       if (cyclic) {
-        throw badInput(`"${visible.get(cyclic)!.title}" already requires this course (directly or through its prerequisites), so it cannot also be its prerequisite.`, field);
+        throw badInput(
+          `"${visible.get(cyclic)!.title}" already requires this course (directly or through its prerequisites), so it cannot also be its prerequisite.`,
+          field,
+        );
       }
       await tx.coursePrerequisite.deleteMany({ where: { courseId: course.id } });
-      if (ids.length > 0) await tx.coursePrerequisite.createMany({ data: ids.map((prerequisiteId) => ({ courseId: course.id, prerequisiteId })) });
+      if (ids.length > 0)
+        await tx.coursePrerequisite.createMany({
+          data: ids.map((prerequisiteId) => ({ courseId: course.id, prerequisiteId })),
+        });
     }, TX_OPTIONS);
     return course.id;
   }

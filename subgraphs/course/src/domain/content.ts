@@ -86,7 +86,8 @@ export function canonical(c: CourseContent): CourseContent {
   };
 }
 
-export const sameContent = (a: CourseContent, b: CourseContent) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+export const sameContent = (a: CourseContent, b: CourseContent) =>
+  JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 export interface LessonNode extends LessonContent {
   courseId: string;
@@ -109,7 +110,14 @@ export function toTree(content: CourseContent): CourseTree {
   const c = canonical(content);
   let lessonCount = 0;
   const modules = c.modules.map((m) => {
-    const node: ModuleNode = { id: m.id, title: m.title, summary: m.summary, position: m.position, courseId: c.courseId, lessons: [] };
+    const node: ModuleNode = {
+      id: m.id,
+      title: m.title,
+      summary: m.summary,
+      position: m.position,
+      courseId: c.courseId,
+      lessons: [],
+    };
     node.lessons = m.lessons.map((l) => ({ ...l, courseId: c.courseId, module: node }));
     lessonCount += node.lessons.length;
     return node;

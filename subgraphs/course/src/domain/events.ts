@@ -110,10 +110,21 @@ export async function enqueuePublication(tx: Tx, p: Publication, options: Enqueu
   }
   await enqueueEvent(tx, CONTEXT, CourseEvents.updated, { course }, options);
   for (const { change, lesson } of lessonChanges(p.previous, p.tree)) {
-    await enqueueEvent(tx, CONTEXT, CourseEvents.lessonChanged, { courseId: p.tree.content.courseId, courseVersion: p.version, change, lesson }, options);
+    await enqueueEvent(
+      tx,
+      CONTEXT,
+      CourseEvents.lessonChanged,
+      { courseId: p.tree.content.courseId, courseVersion: p.version, change, lesson },
+      options,
+    );
   }
 }
 
-export async function enqueueArchived(tx: Tx, courseId: string, archivedAt: Date, options: EnqueueOptions): Promise<void> {
+export async function enqueueArchived(
+  tx: Tx,
+  courseId: string,
+  archivedAt: Date,
+  options: EnqueueOptions,
+): Promise<void> {
   await enqueueEvent(tx, CONTEXT, CourseEvents.archived, { courseId, archivedAt: archivedAt.toISOString() }, options);
 }

@@ -11,20 +11,48 @@ import { managedCourse, managedLesson, managedModule } from './access.js';
 import * as valid from './validation.js';
 import { LIMITS } from './validation.js';
 
-export interface AddModuleInput { courseId: string; title: string; summary?: string | null; position?: number | null }
-export interface UpdateModuleInput { moduleId: string; title?: string | null; summary?: string | null }
+export interface AddModuleInput {
+  courseId: string;
+  title: string;
+  summary?: string | null;
+  position?: number | null;
+}
+export interface UpdateModuleInput {
+  moduleId: string;
+  title?: string | null;
+  summary?: string | null;
+}
 export interface AddLessonInput {
-  moduleId: string; title: string; kind: LessonKind; required?: boolean | null; durationSeconds?: number | null; body?: string | null;
-  freePreview?: boolean | null; position?: number | null;
+  moduleId: string;
+  title: string;
+  kind: LessonKind;
+  required?: boolean | null;
+  durationSeconds?: number | null;
+  body?: string | null;
+  freePreview?: boolean | null;
+  position?: number | null;
 }
 export interface UpdateLessonInput {
-  lessonId: string; title?: string | null; kind?: LessonKind | null; required?: boolean | null; durationSeconds?: number | null; body?: string | null;
+  lessonId: string;
+  title?: string | null;
+  kind?: LessonKind | null;
+  required?: boolean | null;
+  durationSeconds?: number | null;
+  body?: string | null;
   freePreview?: boolean | null;
 }
-export interface MoveLessonInput { lessonId: string; moduleId?: string | null; position: number }
+export interface MoveLessonInput {
+  lessonId: string;
+  moduleId?: string | null;
+  position: number;
+}
 
 /** Ids of what changed, for the resolvers to read back. */
-export interface Changed { courseId: string; moduleId?: string; lessonId?: string }
+export interface Changed {
+  courseId: string;
+  moduleId?: string;
+  lessonId?: string;
+}
 
 const bodyOf = (raw: string) => valid.text(raw, 'body', LIMITS.body);
 
@@ -42,9 +70,13 @@ export class Outline {
     return this.tx(async (tx) => {
       await touchCourse(tx, courseId);
       const count = await tx.module.count({ where: { courseId } });
-      if (count >= LIMITS.modulesPerCourse) throw badInput(`A course has at most ${LIMITS.modulesPerCourse} modules.`, 'courseId');
+      if (count >= LIMITS.modulesPerCourse)
+        throw badInput(`A course has at most ${LIMITS.modulesPerCourse} modules.`, 'courseId');
       const position = input.position != null ? valid.position(input.position, count) : count;
-      await tx.module.updateMany({ where: { courseId, position: { gte: position } }, data: { position: { increment: 1 } } });
+      await tx.module.updateMany({
+        where: { courseId, position: { gte: position } },
+        data: { position: { increment: 1 } },
+      });
       const moduleId = newId();
       await tx.module.create({ data: { id: moduleId, courseId, position, title, summary } });
       return { courseId, moduleId };
@@ -76,8 +108,16 @@ export class Outline {
       const from = module.position;
       if (to !== from) {
         // Close the gap at `from`, open one at `to`.
-        if (to > from) await tx.module.updateMany({ where: { courseId: course.id, position: { gt: from, lte: to } }, data: { position: { decrement: 1 } } });
-        else await tx.module.updateMany({ where: { courseId: course.id, position: { gte: to, lt: from } }, data: { position: { increment: 1 } } });
+        if (to > from)
+          await tx.module.updateMany({
+            where: { courseId: course.id, position: { gt: from, lte: to } },
+            data: { position: { decrement: 1 } },
+          });
+        else
+          await tx.module.updateMany({
+            where: { courseId: course.id, position: { gte: to, lt: from } },
+            data: { position: { increment: 1 } },
+          });
         await tx.module.update({ where: { id: module.id }, data: { position: to } });
       }
       return { courseId: course.id, moduleId: module.id };
@@ -91,7 +131,10 @@ export class Outline {
       const module = await this.currentModule(tx, moduleId);
       await tx.lesson.deleteMany({ where: { moduleId: module.id } });
       await tx.module.delete({ where: { id: module.id } });
-      await tx.module.updateMany({ where: { courseId: course.id, position: { gt: module.position } }, data: { position: { decrement: 1 } } });
+      await tx.module.updateMany({
+        where: { courseId: course.id, position: { gt: module.position } },
+        data: { position: { decrement: 1 } },
+      });
       return { courseId: course.id };
     });
   }
@@ -110,9 +153,13 @@ export class Outline {
       await touchCourse(tx, course.id);
       await this.currentModule(tx, module.id);
       const count = await tx.lesson.count({ where: { moduleId: module.id } });
-      if (count >= LIMITS.lessonsPerModule) throw badInput(`A module has at most ${LIMITS.lessonsPerModule} lessons.`, 'moduleId');
+      if (count >= LIMITS.lessonsPerModule)
+        throw badInput(`A module has at most ${LIMITS.lessonsPerModule} lessons.`, 'moduleId');
       const position = input.position != null ? valid.position(input.position, count) : count;
-      await tx.lesson.updateMany({ where: { moduleId: module.id, position: { gte: position } }, data: { position: { increment: 1 } } });
+      await tx.lesson.updateMany({
+        where: { moduleId: module.id, position: { gte: position } },
+        data: { position: { increment: 1 } },
+      });
       const lessonId = newId();
       await tx.lesson.create({ data: { id: lessonId, courseId: course.id, moduleId: module.id, position, ...data } });
       return { courseId: course.id, moduleId: module.id, lessonId };
@@ -148,20 +195,36 @@ export class Outline {
       const target = targetId ?? lesson.moduleId;
       if (target !== lesson.moduleId) {
         const module = await tx.module.findUnique({ where: { id: target } });
-        if (!module || module.courseId !== course.id) throw badInput('The target module is not a module of this course.', 'moduleId');
+        if (!module || module.courseId !== course.id)
+          throw badInput('The target module is not a module of this course.', 'moduleId');
       }
       const count = await tx.lesson.count({ where: { moduleId: target } });
       const from = lesson.position;
       if (target === lesson.moduleId) {
         const to = valid.position(input.position, count - 1);
-        if (to > from) await tx.lesson.updateMany({ where: { moduleId: target, position: { gt: from, lte: to } }, data: { position: { decrement: 1 } } });
-        if (to < from) await tx.lesson.updateMany({ where: { moduleId: target, position: { gte: to, lt: from } }, data: { position: { increment: 1 } } });
+        if (to > from)
+          await tx.lesson.updateMany({
+            where: { moduleId: target, position: { gt: from, lte: to } },
+            data: { position: { decrement: 1 } },
+          });
+        if (to < from)
+          await tx.lesson.updateMany({
+            where: { moduleId: target, position: { gte: to, lt: from } },
+            data: { position: { increment: 1 } },
+          });
         await tx.lesson.update({ where: { id: lesson.id }, data: { position: to } });
       } else {
-        if (count >= LIMITS.lessonsPerModule) throw badInput(`A module has at most ${LIMITS.lessonsPerModule} lessons.`, 'moduleId');
+        if (count >= LIMITS.lessonsPerModule)
+          throw badInput(`A module has at most ${LIMITS.lessonsPerModule} lessons.`, 'moduleId');
         const to = valid.position(input.position, count);
-        await tx.lesson.updateMany({ where: { moduleId: lesson.moduleId, position: { gt: from } }, data: { position: { decrement: 1 } } });
-        await tx.lesson.updateMany({ where: { moduleId: target, position: { gte: to } }, data: { position: { increment: 1 } } });
+        await tx.lesson.updateMany({
+          where: { moduleId: lesson.moduleId, position: { gt: from } },
+          data: { position: { decrement: 1 } },
+        });
+        await tx.lesson.updateMany({
+          where: { moduleId: target, position: { gte: to } },
+          data: { position: { increment: 1 } },
+        });
         await tx.lesson.update({ where: { id: lesson.id }, data: { moduleId: target, position: to } });
       }
       return { courseId: course.id, moduleId: target, lessonId: lesson.id };
@@ -174,7 +237,10 @@ export class Outline {
       await touchCourse(tx, course.id);
       const lesson = await this.currentLesson(tx, lessonId);
       await tx.lesson.delete({ where: { id: lesson.id } });
-      await tx.lesson.updateMany({ where: { moduleId: lesson.moduleId, position: { gt: lesson.position } }, data: { position: { decrement: 1 } } });
+      await tx.lesson.updateMany({
+        where: { moduleId: lesson.moduleId, position: { gt: lesson.position } },
+        data: { position: { decrement: 1 } },
+      });
       return { courseId: course.id, moduleId: lesson.moduleId };
     });
   }

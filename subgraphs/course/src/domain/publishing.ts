@@ -36,13 +36,21 @@ export class Publishing {
       const version = (previous?.version ?? 0) + 1;
       const publishedAt = new Date();
       await writePublication(tx, { tree: draft, version, publishedAt, publishedBy: viewer.userId, previous });
-      await enqueuePublication(tx, { tree: draft, version, publishedAt, previous: previousContent ? toTree(previousContent) : null }, options);
+      await enqueuePublication(
+        tx,
+        { tree: draft, version, publishedAt, previous: previousContent ? toTree(previousContent) : null },
+        options,
+      );
       return { courseId: id, version, changed: true };
     }, TX_OPTIONS);
   }
 
   /** Takes a published course out of the catalog; archiving an archived course changes nothing. */
-  async archive(viewer: Viewer, courseId: string, options: EnqueueOptions = {}): Promise<{ courseId: string; changed: boolean }> {
+  async archive(
+    viewer: Viewer,
+    courseId: string,
+    options: EnqueueOptions = {},
+  ): Promise<{ courseId: string; changed: boolean }> {
     const { id } = await managedCourse(this.db, viewer, courseId);
     return this.db.$transaction(async (tx) => {
       await lockCourse(tx, id);
@@ -64,15 +72,24 @@ async function assertPublishable(tx: Tx, draft: CourseTree): Promise<void> {
   valid.price(c.price);
   if (draft.modules.length === 0) throw badInput('Add at least one module with a lesson before publishing.', 'modules');
   for (const m of draft.modules) {
-    if (m.lessons.length === 0) throw badInput(`Module "${m.title}" has no lessons; add one or remove the module before publishing.`, 'modules');
+    if (m.lessons.length === 0)
+      throw badInput(`Module "${m.title}" has no lessons; add one or remove the module before publishing.`, 'modules');
     for (const l of m.lessons) {
-      if (l.kind === 'ARTICLE' && l.body.trim() === '') throw badInput(`Article "${l.title}" has no text yet.`, 'lessons');
+      if (l.kind === 'ARTICLE' && l.body.trim() === '')
+        throw badInput(`Article "${l.title}" has no text yet.`, 'lessons');
     }
   }
   if (c.prerequisiteIds.length > 0) {
-    const listed = await tx.publishedCourse.findMany({ where: { courseId: { in: c.prerequisiteIds }, archivedAt: null }, select: { courseId: true } });
+    const listed = await tx.publishedCourse.findMany({
+      where: { courseId: { in: c.prerequisiteIds }, archivedAt: null },
+      select: { courseId: true },
+    });
     const ok = new Set(listed.map((p) => p.courseId));
     const unpublished = c.prerequisiteIds.find((p) => !ok.has(p));
-    if (unpublished) throw badInput(`Prerequisite ${unpublished} is not a published course; publish it first or remove it.`, 'prerequisiteIds');
+    if (unpublished)
+      throw badInput(
+        `Prerequisite ${unpublished} is not a published course; publish it first or remove it.`,
+        'prerequisiteIds',
+      );
   }
 }

@@ -28,7 +28,8 @@ const MULTI_LINE_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export function singleLine(raw: string, field: string, limits: { min: number; max: number }, label = field): string {
   const value = raw.trim();
-  if (SINGLE_LINE_FORBIDDEN.test(value)) throw badInput(`The ${label} must be one line of text without control characters.`, field);
+  if (SINGLE_LINE_FORBIDDEN.test(value))
+    throw badInput(`The ${label} must be one line of text without control characters.`, field);
   if (value.length < limits.min || value.length > limits.max) {
     throw badInput(`The ${label} must be ${limits.min} to ${limits.max} characters long.`, field);
   }
@@ -59,9 +60,39 @@ export function slug(raw: string, field = 'slug'): string {
 }
 
 const CYRILLIC: Record<string, string> = {
-  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'e', ж: 'zh', з: 'z', и: 'i', й: 'y', к: 'k', л: 'l', м: 'm', н: 'n',
-  о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'ts', ч: 'ch', ш: 'sh', щ: 'sch', ъ: '', ы: 'y',
-  ь: '', э: 'e', ю: 'yu', я: 'ya',
+  а: 'a',
+  б: 'b',
+  в: 'v',
+  г: 'g',
+  д: 'd',
+  е: 'e',
+  ё: 'e',
+  ж: 'zh',
+  з: 'z',
+  и: 'i',
+  й: 'y',
+  к: 'k',
+  л: 'l',
+  м: 'm',
+  н: 'n',
+  о: 'o',
+  п: 'p',
+  р: 'r',
+  с: 's',
+  т: 't',
+  у: 'u',
+  ф: 'f',
+  х: 'h',
+  ц: 'ts',
+  ч: 'ch',
+  ш: 'sh',
+  щ: 'sch',
+  ъ: '',
+  ы: 'y',
+  ь: '',
+  э: 'e',
+  ю: 'yu',
+  я: 'ya',
 };
 
 /** A readable slug from a title ("Основы SQL" -> "osnovy-sql"); "course" when nothing usable is left. */
@@ -79,7 +110,8 @@ export function slugFromTitle(title: string): string {
 
 export function category(raw: string, field = 'category'): string {
   const value = raw.trim();
-  if (!categoryBySlug(value)) throw badInput(`Unknown category "${value.slice(0, 60)}"; see the categories query.`, field);
+  if (!categoryBySlug(value))
+    throw badInput(`Unknown category "${value.slice(0, 60)}"; see the categories query.`, field);
   return value;
 }
 
@@ -110,7 +142,8 @@ export function language(raw: string, field = 'language'): string {
   } catch {
     // Not a well-formed tag: reported below.
   }
-  if (canonical.length !== 1) throw badInput(`"${value.slice(0, 40)}" is not a BCP 47 language tag (like en, ru, pt-BR).`, field);
+  if (canonical.length !== 1)
+    throw badInput(`"${value.slice(0, 40)}" is not a BCP 47 language tag (like en, ru, pt-BR).`, field);
   return canonical[0]!;
 }
 
@@ -120,9 +153,13 @@ export interface Price {
 }
 
 export function price(raw: Price, field = 'price'): Price {
-  if (!/^[A-Z]{3}$/.test(raw.currency)) throw badInput('The currency must be an ISO 4217 code of three capital letters (like USD).', `${field}.currency`);
+  if (!/^[A-Z]{3}$/.test(raw.currency))
+    throw badInput('The currency must be an ISO 4217 code of three capital letters (like USD).', `${field}.currency`);
   if (!Number.isInteger(raw.amountMinor) || raw.amountMinor < 0 || raw.amountMinor > LIMITS.maxPriceMinor) {
-    throw badInput(`The amount must be a whole number of minor units from 0 (free) to ${LIMITS.maxPriceMinor}.`, `${field}.amountMinor`);
+    throw badInput(
+      `The amount must be a whole number of minor units from 0 (free) to ${LIMITS.maxPriceMinor}.`,
+      `${field}.amountMinor`,
+    );
   }
   return { amountMinor: raw.amountMinor, currency: raw.currency };
 }
@@ -136,7 +173,8 @@ export function durationSeconds(raw: number, field = 'durationSeconds'): number 
 
 /** A 0-based position among `count` items (count itself appends when inserting). */
 export function position(raw: number, count: number, field = 'position'): number {
-  if (!Number.isInteger(raw) || raw < 0 || raw > count) throw badInput(`The position must be from 0 to ${count}.`, field);
+  if (!Number.isInteger(raw) || raw < 0 || raw > count)
+    throw badInput(`The position must be from 0 to ${count}.`, field);
   return raw;
 }
 

@@ -19,7 +19,12 @@ export interface UserRef {
   id: string;
 }
 
-export const fromPublished = (row: PublishedCourse): CourseView => ({ id: row.courseId, instructorId: row.instructorId, published: row, draft: null });
+export const fromPublished = (row: PublishedCourse): CourseView => ({
+  id: row.courseId,
+  instructorId: row.instructorId,
+  published: row,
+  draft: null,
+});
 
 export const fromCourse = (row: Course & { published: PublishedCourse | null }): CourseView => {
   const { published, ...draft } = row;
@@ -36,4 +41,5 @@ export const canManage = (viewer: Viewer | null, instructorId: string): boolean 
   viewer !== null && (viewer.role === 'ADMIN' || viewer.userId === instructorId);
 
 /** Published and archived courses are visible to everyone; a never-published draft only to its managers. */
-export const isVisible = (viewer: Viewer | null, view: CourseView): boolean => view.published !== null || canManage(viewer, view.instructorId);
+export const isVisible = (viewer: Viewer | null, view: CourseView): boolean =>
+  view.published !== null || canManage(viewer, view.instructorId);

@@ -18,7 +18,9 @@ const BASIS: Record<pb.EnrollmentMode, string | null> = {
 
 /** An event whose ids are not ids is a producer's bug: fail it, so it is retried and then dead-lettered, visibly. */
 function requireIds(type: string, ids: Record<string, string>): void {
-  const bad = Object.entries(ids).filter(([, value]) => !isUuid(value)).map(([name]) => name);
+  const bad = Object.entries(ids)
+    .filter(([, value]) => !isUuid(value))
+    .map(([name]) => name);
   if (bad.length > 0) throw new Error(`${type} without a valid ${bad.join(', ')}`);
 }
 
@@ -29,14 +31,26 @@ export const entitlementHandlers = [
     const basis = BASIS[mode];
     if (!basis) throw new Error(`${e.type} with an unknown mode ${mode}`);
     await applyDecision(tx, {
-      userId, courseId, enrollmentId, basis, active: basis !== 'AUDIT', eventSequence: e.streamSequence, decidedAt: new Date(e.time),
+      userId,
+      courseId,
+      enrollmentId,
+      basis,
+      active: basis !== 'AUDIT',
+      eventSequence: e.streamSequence,
+      decidedAt: new Date(e.time),
     });
   }),
   on(EnrollmentEvents.revoked, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.revoked>) => {
     const { enrollmentId, userId, courseId, reason } = e.payload;
     requireIds(e.type, { enrollmentId, userId, courseId });
     await applyDecision(tx, {
-      userId, courseId, enrollmentId, basis: reason || 'REVOKED', active: false, eventSequence: e.streamSequence, decidedAt: new Date(e.time),
+      userId,
+      courseId,
+      enrollmentId,
+      basis: reason || 'REVOKED',
+      active: false,
+      eventSequence: e.streamSequence,
+      decidedAt: new Date(e.time),
     });
   }),
 ];

@@ -45,7 +45,10 @@ export const Course: CourseResolvers = {
   hasUnpublishedChanges: async (v, _args, ctx) => {
     if (!managed(ctx, v)) return null;
     if (!v.published) return true;
-    const [published, draft] = await Promise.all([ctx.loaders.publishedTree.load(v.id), ctx.loaders.draftTree.load(v.id)]);
+    const [published, draft] = await Promise.all([
+      ctx.loaders.publishedTree.load(v.id),
+      ctx.loaders.draftTree.load(v.id),
+    ]);
     return !published || !draft || !sameContent(published.content, draft.content);
   },
   draft: (v, _args, ctx) => (managed(ctx, v) ? ctx.loaders.draftTree.load(v.id) : null),

@@ -9,4 +9,14 @@ import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { User } from './user.js';
 
-export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Course, CourseDraft, Module, Lesson, Category, User };
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Query,
+  Mutation,
+  Course,
+  CourseDraft,
+  Module,
+  Lesson,
+  Category,
+  User,
+};

@@ -7,7 +7,12 @@ import type { LessonResolvers } from '../generated/resolvers-types.js';
 async function bodyIsOpen(l: LessonNode, ctx: Context): Promise<boolean> {
   const course = await ctx.loaders.course.load(l.courseId);
   if (!course) throw new Error(`lesson ${l.id} without course`);
-  return mayReadBody({ viewer: ctx.viewer, course, freePreview: l.freePreview, entitled: () => ctx.loaders.entitled.load(l.courseId) });
+  return mayReadBody({
+    viewer: ctx.viewer,
+    course,
+    freePreview: l.freePreview,
+    entitled: () => ctx.loaders.entitled.load(l.courseId),
+  });
 }
 
 export const Lesson: LessonResolvers = {

@@ -31,14 +31,20 @@ export const Mutation: MutationResolvers = {
 
   addModule: async (_p, { input }, ctx) => draftModule(ctx, await ctx.outline.addModule(author(ctx), input)),
   updateModule: async (_p, { input }, ctx) => draftModule(ctx, await ctx.outline.updateModule(author(ctx), input)),
-  moveModule: async (_p, { input }, ctx) => reloadCourse(ctx, (await ctx.outline.moveModule(author(ctx), input.moduleId, input.position)).courseId),
-  removeModule: async (_p, { moduleId }, ctx) => reloadCourse(ctx, (await ctx.outline.removeModule(author(ctx), moduleId)).courseId),
+  moveModule: async (_p, { input }, ctx) =>
+    reloadCourse(ctx, (await ctx.outline.moveModule(author(ctx), input.moduleId, input.position)).courseId),
+  removeModule: async (_p, { moduleId }, ctx) =>
+    reloadCourse(ctx, (await ctx.outline.removeModule(author(ctx), moduleId)).courseId),
 
   addLesson: async (_p, { input }, ctx) => draftLesson(ctx, await ctx.outline.addLesson(author(ctx), input)),
   updateLesson: async (_p, { input }, ctx) => draftLesson(ctx, await ctx.outline.updateLesson(author(ctx), input)),
-  moveLesson: async (_p, { input }, ctx) => reloadCourse(ctx, (await ctx.outline.moveLesson(author(ctx), input)).courseId),
-  removeLesson: async (_p, { lessonId }, ctx) => reloadCourse(ctx, (await ctx.outline.removeLesson(author(ctx), lessonId)).courseId),
+  moveLesson: async (_p, { input }, ctx) =>
+    reloadCourse(ctx, (await ctx.outline.moveLesson(author(ctx), input)).courseId),
+  removeLesson: async (_p, { lessonId }, ctx) =>
+    reloadCourse(ctx, (await ctx.outline.removeLesson(author(ctx), lessonId)).courseId),
 
-  publishCourse: async (_p, { courseId }, ctx) => reloadCourse(ctx, (await ctx.publishing.publish(author(ctx), courseId, events(ctx))).courseId),
-  archiveCourse: async (_p, { courseId }, ctx) => reloadCourse(ctx, (await ctx.publishing.archive(author(ctx), courseId, events(ctx))).courseId),
+  publishCourse: async (_p, { courseId }, ctx) =>
+    reloadCourse(ctx, (await ctx.publishing.publish(author(ctx), courseId, events(ctx))).courseId),
+  archiveCourse: async (_p, { courseId }, ctx) =>
+    reloadCourse(ctx, (await ctx.publishing.archive(author(ctx), courseId, events(ctx))).courseId),
 };

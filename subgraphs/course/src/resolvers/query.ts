@@ -9,7 +9,8 @@ import { catalogConnection, ownConnection } from './shared.js';
 
 export const Query: QueryResolvers = {
   course: async (_parent, { id, slug }, ctx) => {
-    if ((id == null) === (slug == null)) throw badInput('Give either id or slug (exactly one).', id == null ? 'id' : 'slug');
+    if ((id == null) === (slug == null))
+      throw badInput('Give either id or slug (exactly one).', id == null ? 'id' : 'slug');
     let courseId: string | null;
     if (id != null) {
       courseId = valid.id(id, 'id');
@@ -17,7 +18,10 @@ export const Query: QueryResolvers = {
       // The published slug is what learners follow; a draft's new slug finds it for its managers.
       const value = slug!.trim();
       const published = await ctx.db.publishedCourse.findUnique({ where: { slug: value }, select: { courseId: true } });
-      courseId = published?.courseId ?? (await ctx.db.course.findUnique({ where: { slug: value }, select: { id: true } }))?.id ?? null;
+      courseId =
+        published?.courseId ??
+        (await ctx.db.course.findUnique({ where: { slug: value }, select: { id: true } }))?.id ??
+        null;
     }
     const view = courseId ? await ctx.loaders.course.load(courseId) : null;
     return view && isVisible(ctx.viewer, view) ? view : null;

@@ -8,7 +8,9 @@ import type { Course, PublishedCourse } from '../generated/prisma/client.js';
 
 /** The content a course's fields show: its latest published version, else (never published) its draft. */
 export async function shownTree(ctx: Context, view: CourseView): Promise<CourseTree> {
-  const tree = view.published ? await ctx.loaders.publishedTree.load(view.id) : await ctx.loaders.draftTree.load(view.id);
+  const tree = view.published
+    ? await ctx.loaders.publishedTree.load(view.id)
+    : await ctx.loaders.draftTree.load(view.id);
   if (!tree) throw new Error(`course ${view.id} has no content`);
   return tree;
 }
@@ -33,13 +35,26 @@ export async function reloadCourse(ctx: Context, courseId: string): Promise<Cour
 
 const pageInfo = (hasNextPage: boolean, endCursor: string | null) => ({ hasNextPage, endCursor });
 
-export async function catalogConnection(ctx: Context, query: CatalogQuery, sort: CatalogSort, take: number, after: string | null | undefined) {
+export async function catalogConnection(
+  ctx: Context,
+  query: CatalogQuery,
+  sort: CatalogSort,
+  take: number,
+  after: string | null | undefined,
+) {
   const page = await listCatalog(ctx.db, query, sort, take, after);
-  const edges = page.rows.map((row: PublishedCourse) => ({ cursor: catalogCursor(sort, row), node: fromPublished(row) }));
+  const edges = page.rows.map((row: PublishedCourse) => ({
+    cursor: catalogCursor(sort, row),
+    node: fromPublished(row),
+  }));
   return { edges, totalCount: page.totalCount, pageInfo: pageInfo(page.hasNextPage, edges.at(-1)?.cursor ?? null) };
 }
 
-export function ownConnection(page: { rows: (Course & { published: PublishedCourse | null })[]; hasNextPage: boolean; totalCount: number }) {
+export function ownConnection(page: {
+  rows: (Course & { published: PublishedCourse | null })[];
+  hasNextPage: boolean;
+  totalCount: number;
+}) {
   const edges = page.rows.map((row) => ({ cursor: encodeCursor(row.id), node: fromCourse(row) }));
   return { edges, totalCount: page.totalCount, pageInfo: pageInfo(page.hasNextPage, edges.at(-1)?.cursor ?? null) };
 }

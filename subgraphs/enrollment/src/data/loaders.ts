@@ -46,7 +46,10 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
       return enrollmentIds.map((id) => byEnrollment.get(id) ?? []);
     }),
     requiredLessons: new DataLoader<string, string[]>(async (courseIds) => {
-      const rows = await db.courseProjection.findMany({ where: { courseId: { in: [...courseIds] } }, select: { courseId: true, requiredLessonIds: true } });
+      const rows = await db.courseProjection.findMany({
+        where: { courseId: { in: [...courseIds] } },
+        select: { courseId: true, requiredLessonIds: true },
+      });
       const byCourse = new Map(rows.map((r) => [r.courseId, r.requiredLessonIds]));
       return courseIds.map((id) => byCourse.get(id) ?? []);
     }),

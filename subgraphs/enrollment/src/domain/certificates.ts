@@ -31,34 +31,79 @@ export type CertificateRevokeReason = 'REFUNDED';
  * Issues the enrolment's certificate, unless it is an audit or one is already in force (a learner
  * who unenrolled and completes again keeps the certificate they earned first).
  */
-export async function issueCertificate(tx: Tx, enrollment: Enrollment, courseTitle: string, traceparent?: string): Promise<Certificate | null> {
+export async function issueCertificate(
+  tx: Tx,
+  enrollment: Enrollment,
+  courseTitle: string,
+  traceparent?: string,
+): Promise<Certificate | null> {
   if (enrollment.mode === 'AUDIT') return null;
-  const inForce = await tx.certificate.findFirst({ where: { enrollmentId: enrollment.id, revokedAt: null }, select: { id: true } });
+  const inForce = await tx.certificate.findFirst({
+    where: { enrollmentId: enrollment.id, revokedAt: null },
+    select: { id: true },
+  });
   if (inForce) return null;
   const certificate = await tx.certificate.create({
-    data: { id: newId(), publicId: newCertificatePublicId(), userId: enrollment.userId, enrollmentId: enrollment.id, courseId: enrollment.courseId, courseTitle },
+    data: {
+      id: newId(),
+      publicId: newCertificatePublicId(),
+      userId: enrollment.userId,
+      enrollmentId: enrollment.id,
+      courseId: enrollment.courseId,
+      courseTitle,
+    },
   });
-  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.certificateIssued, {
-    certificateId: certificate.id, publicId: certificate.publicId, enrollmentId: enrollment.id, userId: enrollment.userId,
-    courseId: enrollment.courseId, issuedAt: certificate.issuedAt.toISOString(),
-  }, { traceparent });
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    EnrollmentEvents.certificateIssued,
+    {
+      certificateId: certificate.id,
+      publicId: certificate.publicId,
+      enrollmentId: enrollment.id,
+      userId: enrollment.userId,
+      courseId: enrollment.courseId,
+      issuedAt: certificate.issuedAt.toISOString(),
+    },
+    { traceparent },
+  );
   return certificate;
 }
 
 /** Revokes the enrolment's certificate in force, if any, and announces it. */
 export async function revokeCertificates(
-  tx: Tx, enrollment: Enrollment, reason: CertificateRevokeReason, revokedAt: Date, traceparent?: string,
+  tx: Tx,
+  enrollment: Enrollment,
+  reason: CertificateRevokeReason,
+  revokedAt: Date,
+  traceparent?: string,
 ): Promise<Certificate[]> {
-  const inForce = await tx.certificate.findMany({ where: { enrollmentId: enrollment.id, userId: enrollment.userId, revokedAt: null } });
+  const inForce = await tx.certificate.findMany({
+    where: { enrollmentId: enrollment.id, userId: enrollment.userId, revokedAt: null },
+  });
   const revoked: Certificate[] = [];
   for (const certificate of inForce) {
     // Conditional, so a certificate revoked concurrently is announced once.
-    const { count } = await tx.certificate.updateMany({ where: { id: certificate.id, revokedAt: null }, data: { revokedAt, revokeReason: reason } });
+    const { count } = await tx.certificate.updateMany({
+      where: { id: certificate.id, revokedAt: null },
+      data: { revokedAt, revokeReason: reason },
+    });
     if (count === 0) continue;
-    await enqueueEvent(tx, CONTEXT, EnrollmentEvents.certificateRevoked, {
-      certificateId: certificate.id, publicId: certificate.publicId, enrollmentId: enrollment.id, userId: enrollment.userId,
-      courseId: enrollment.courseId, reason, revokedAt: revokedAt.toISOString(),
-    }, { traceparent });
+    await enqueueEvent(
+      tx,
+      CONTEXT,
+      EnrollmentEvents.certificateRevoked,
+      {
+        certificateId: certificate.id,
+        publicId: certificate.publicId,
+        enrollmentId: enrollment.id,
+        userId: enrollment.userId,
+        courseId: enrollment.courseId,
+        reason,
+        revokedAt: revokedAt.toISOString(),
+      },
+      { traceparent },
+    );
     revoked.push({ ...certificate, revokedAt, revokeReason: reason });
   }
   return revoked;

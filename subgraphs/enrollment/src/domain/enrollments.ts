@@ -9,7 +9,16 @@
  * paid lessons' bodies only to FREE and PAID enrolments. Paying later makes the same enrolment PAID.
  */
 import { EnrollmentEvents, enrollment as contract } from '@coursegraph/contracts';
-import { badInput, conflict, enqueueEvent, isUuid, newId, notFound, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
+import {
+  badInput,
+  conflict,
+  enqueueEvent,
+  isUuid,
+  newId,
+  notFound,
+  type Viewer,
+  isUniqueViolation,
+} from '@coursegraph/service-kit';
 import type { CourseProjection, Enrollment, EnrollmentMode, PrismaClient } from '../generated/prisma/client.js';
 import { type Tx } from '../data/db.js';
 import { issueCertificate, revokeCertificates } from './certificates.js';
@@ -38,9 +47,20 @@ async function missingPrerequisites(tx: Tx, userId: string, course: CourseProjec
 }
 
 async function announceCreated(tx: Tx, e: Enrollment, traceparent?: string): Promise<void> {
-  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.created, {
-    enrollmentId: e.id, userId: e.userId, courseId: e.courseId, mode: MODE_TO_EVENT[e.mode], orderId: e.orderId ?? '', enrolledAt: e.enrolledAt.toISOString(),
-  }, { traceparent });
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    EnrollmentEvents.created,
+    {
+      enrollmentId: e.id,
+      userId: e.userId,
+      courseId: e.courseId,
+      mode: MODE_TO_EVENT[e.mode],
+      orderId: e.orderId ?? '',
+      enrolledAt: e.enrolledAt.toISOString(),
+    },
+    { traceparent },
+  );
 }
 
 export class Enrollments {
@@ -54,15 +74,28 @@ export class Enrollments {
       return await this.db.$transaction(async (tx) => {
         const course = await tx.courseProjection.findUnique({ where: { courseId } });
         if (!course || course.state !== 'PUBLISHED') throw notFound(`No published course with id ${courseId}.`);
-        if (mode === 'FREE' && !course.isFree) throw badInput('This course is paid: check out to enrol, or audit it.', 'mode');
+        if (mode === 'FREE' && !course.isFree)
+          throw badInput('This course is paid: check out to enrol, or audit it.', 'mode');
         const missing = await missingPrerequisites(tx, viewer.userId, course);
-        if (missing.length > 0) throw badInput(`Complete the prerequisite courses first: ${missing.join(', ')}.`, 'courseId');
-        const existing = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
-        if (existing && existing.status !== 'REVOKED') throw conflict('You are already enrolled in this course.', 'courseId');
+        if (missing.length > 0)
+          throw badInput(`Complete the prerequisite courses first: ${missing.join(', ')}.`, 'courseId');
+        const existing = await tx.enrollment.findUnique({
+          where: { userId_courseId: { userId: viewer.userId, courseId } },
+        });
+        if (existing && existing.status !== 'REVOKED')
+          throw conflict('You are already enrolled in this course.', 'courseId');
         const enrollment = existing
           ? await tx.enrollment.update({
               where: { id: existing.id },
-              data: { mode, status: 'ACTIVE', orderId: null, enrolledAt: new Date(), revokedAt: null, revokeReason: null, completedAt: null },
+              data: {
+                mode,
+                status: 'ACTIVE',
+                orderId: null,
+                enrolledAt: new Date(),
+                revokedAt: null,
+                revokeReason: null,
+                completedAt: null,
+              },
             })
           : await tx.enrollment.create({ data: { id: newId(), userId: viewer.userId, courseId, mode } });
         await announceCreated(tx, enrollment, traceparent);
@@ -79,17 +112,32 @@ export class Enrollments {
   }
 
   /** Marks lessons done in one transaction; completing every required lesson completes the course. */
-  async completeLessons(viewer: Viewer, courseId: string, lessonIds: string[], traceparent?: string): Promise<Enrollment> {
+  async completeLessons(
+    viewer: Viewer,
+    courseId: string,
+    lessonIds: string[],
+    traceparent?: string,
+  ): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
     for (const lessonId of lessonIds) requireUuid(lessonId, 'lessonId');
     return this.db.$transaction(async (tx) => {
-      const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
-      if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
+      const enrollment = await tx.enrollment.findUnique({
+        where: { userId_courseId: { userId: viewer.userId, courseId } },
+      });
+      if (!enrollment || enrollment.status === 'REVOKED')
+        throw badInput('You are not enrolled in this course.', 'courseId');
       const course = await tx.courseProjection.findUniqueOrThrow({ where: { courseId } });
-      if (!lessonIds.every((id) => course.lessonIds.includes(id))) throw badInput('This lesson is not part of the course.', 'lessonId');
-      await tx.lessonProgress.createMany({ data: lessonIds.map((lessonId) => ({ userId: viewer.userId, enrollmentId: enrollment.id, lessonId })), skipDuplicates: true });
+      if (!lessonIds.every((id) => course.lessonIds.includes(id)))
+        throw badInput('This lesson is not part of the course.', 'lessonId');
+      await tx.lessonProgress.createMany({
+        data: lessonIds.map((lessonId) => ({ userId: viewer.userId, enrollmentId: enrollment.id, lessonId })),
+        skipDuplicates: true,
+      });
       if (enrollment.status !== 'ACTIVE') return enrollment;
-      const done = await tx.lessonProgress.findMany({ where: { userId: viewer.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
+      const done = await tx.lessonProgress.findMany({
+        where: { userId: viewer.userId, enrollmentId: enrollment.id },
+        select: { lessonId: true },
+      });
       const doneIds = new Set(done.map((d) => d.lessonId));
       if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return enrollment;
       return complete(tx, enrollment, course, traceparent);
@@ -99,8 +147,11 @@ export class Enrollments {
   async unenrol(viewer: Viewer, courseId: string, traceparent?: string): Promise<Enrollment> {
     requireUuid(courseId, 'courseId');
     return this.db.$transaction(async (tx) => {
-      const enrollment = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
-      if (!enrollment || enrollment.status === 'REVOKED') throw badInput('You are not enrolled in this course.', 'courseId');
+      const enrollment = await tx.enrollment.findUnique({
+        where: { userId_courseId: { userId: viewer.userId, courseId } },
+      });
+      if (!enrollment || enrollment.status === 'REVOKED')
+        throw badInput('You are not enrolled in this course.', 'courseId');
       return revoke(tx, enrollment, 'UNENROLLED', traceparent);
     });
   }
@@ -110,14 +161,31 @@ export class Enrollments {
  * Completes once: of two concurrent last lessons, one conditional update wins. A FREE or PAID
  * enrolment gets its certificate (unless it still holds one from an earlier completion).
  */
-async function complete(tx: Tx, enrollment: Enrollment, course: CourseProjection, traceparent?: string): Promise<Enrollment> {
+async function complete(
+  tx: Tx,
+  enrollment: Enrollment,
+  course: CourseProjection,
+  traceparent?: string,
+): Promise<Enrollment> {
   const completedAt = new Date();
-  const { count } = await tx.enrollment.updateMany({ where: { id: enrollment.id, status: 'ACTIVE' }, data: { status: 'COMPLETED', completedAt } });
+  const { count } = await tx.enrollment.updateMany({
+    where: { id: enrollment.id, status: 'ACTIVE' },
+    data: { status: 'COMPLETED', completedAt },
+  });
   const current = await tx.enrollment.findUniqueOrThrow({ where: { id: enrollment.id } });
   if (count === 0) return current;
-  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.courseCompleted, {
-    enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, completedAt: completedAt.toISOString(),
-  }, { traceparent });
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    EnrollmentEvents.courseCompleted,
+    {
+      enrollmentId: enrollment.id,
+      userId: enrollment.userId,
+      courseId: enrollment.courseId,
+      completedAt: completedAt.toISOString(),
+    },
+    { traceparent },
+  );
   await issueCertificate(tx, current, course.title, traceparent);
   return current;
 }
@@ -127,12 +195,30 @@ async function complete(tx: Tx, enrollment: Enrollment, course: CourseProjection
  * so the proof no longer stands. Unenrolling does not: a learner who completed a course and then
  * leaves it keeps their proof.
  */
-async function revoke(tx: Tx, enrollment: Enrollment, reason: 'REFUNDED' | 'UNENROLLED', traceparent?: string): Promise<Enrollment> {
+async function revoke(
+  tx: Tx,
+  enrollment: Enrollment,
+  reason: 'REFUNDED' | 'UNENROLLED',
+  traceparent?: string,
+): Promise<Enrollment> {
   const revokedAt = new Date();
-  const revoked = await tx.enrollment.update({ where: { id: enrollment.id }, data: { status: 'REVOKED', revokedAt, revokeReason: reason } });
-  await enqueueEvent(tx, CONTEXT, EnrollmentEvents.revoked, {
-    enrollmentId: enrollment.id, userId: enrollment.userId, courseId: enrollment.courseId, reason, revokedAt: revokedAt.toISOString(),
-  }, { traceparent });
+  const revoked = await tx.enrollment.update({
+    where: { id: enrollment.id },
+    data: { status: 'REVOKED', revokedAt, revokeReason: reason },
+  });
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    EnrollmentEvents.revoked,
+    {
+      enrollmentId: enrollment.id,
+      userId: enrollment.userId,
+      courseId: enrollment.courseId,
+      reason,
+      revokedAt: revokedAt.toISOString(),
+    },
+    { traceparent },
+  );
   if (reason === 'REFUNDED') await revokeCertificates(tx, enrollment, 'REFUNDED', revokedAt, traceparent);
   return revoked;
 }
@@ -149,13 +235,24 @@ export async function grantPaidAccess(
   const course = await tx.courseProjection.findUnique({ where: { courseId: paid.courseId } });
   // Course events may lag payment events: fail, so the consumer retries after its backoff.
   if (!course) throw new Error(`course ${paid.courseId} not yet known to enrollment`);
-  const existing = await tx.enrollment.findUnique({ where: { userId_courseId: { userId: paid.userId, courseId: paid.courseId } } });
+  const existing = await tx.enrollment.findUnique({
+    where: { userId_courseId: { userId: paid.userId, courseId: paid.courseId } },
+  });
   if (existing && existing.mode === 'PAID' && existing.status !== 'REVOKED') return 'already';
   const missing = await missingPrerequisites(tx, paid.userId, course);
   if (missing.length > 0) {
-    await enqueueEvent(tx, CONTEXT, EnrollmentEvents.rejected, {
-      orderId: paid.orderId, userId: paid.userId, courseId: paid.courseId, reason: `PREREQUISITES_MISSING: ${missing.join(',')}`,
-    }, { traceparent });
+    await enqueueEvent(
+      tx,
+      CONTEXT,
+      EnrollmentEvents.rejected,
+      {
+        orderId: paid.orderId,
+        userId: paid.userId,
+        courseId: paid.courseId,
+        reason: `PREREQUISITES_MISSING: ${missing.join(',')}`,
+      },
+      { traceparent },
+    );
     return 'rejected';
   }
   const enrollment = existing
@@ -164,11 +261,17 @@ export async function grantPaidAccess(
         // An audit or free learner who pays keeps their progress; a revoked one starts a new access
         // (its lessons done still count, its earlier completion does not).
         data: {
-          mode: 'PAID', orderId: paid.orderId, status: existing.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE', revokedAt: null, revokeReason: null,
+          mode: 'PAID',
+          orderId: paid.orderId,
+          status: existing.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE',
+          revokedAt: null,
+          revokeReason: null,
           ...(existing.status === 'REVOKED' ? { completedAt: null } : {}),
         },
       })
-    : await tx.enrollment.create({ data: { id: newId(), userId: paid.userId, courseId: paid.courseId, mode: 'PAID', orderId: paid.orderId } });
+    : await tx.enrollment.create({
+        data: { id: newId(), userId: paid.userId, courseId: paid.courseId, mode: 'PAID', orderId: paid.orderId },
+      });
   await announceCreated(tx, enrollment, traceparent);
   if (existing) await settleCompletion(tx, enrollment, course, traceparent);
   return 'enrolled';
@@ -179,20 +282,35 @@ export async function grantPaidAccess(
  * and a learner buying again after a refund, whose lessons are all still done, completes at once
  * with a new certificate (the revoked one stays revoked).
  */
-async function settleCompletion(tx: Tx, enrollment: Enrollment, course: CourseProjection, traceparent: string): Promise<void> {
+async function settleCompletion(
+  tx: Tx,
+  enrollment: Enrollment,
+  course: CourseProjection,
+  traceparent: string,
+): Promise<void> {
   if (enrollment.status === 'COMPLETED') {
     await issueCertificate(tx, enrollment, course.title, traceparent);
     return;
   }
-  const done = await tx.lessonProgress.findMany({ where: { userId: enrollment.userId, enrollmentId: enrollment.id }, select: { lessonId: true } });
+  const done = await tx.lessonProgress.findMany({
+    where: { userId: enrollment.userId, enrollmentId: enrollment.id },
+    select: { lessonId: true },
+  });
   const doneIds = new Set(done.map((d) => d.lessonId));
   // A course without lessons is never completed by paying for it.
-  if (course.requiredLessonIds.length > 0 && course.requiredLessonIds.every((id) => doneIds.has(id))) await complete(tx, enrollment, course, traceparent);
+  if (course.requiredLessonIds.length > 0 && course.requiredLessonIds.every((id) => doneIds.has(id)))
+    await complete(tx, enrollment, course, traceparent);
 }
 
 /** A full refund ends the access that order bought, and revokes the certificate earned with it. */
-export async function revokeRefundedAccess(tx: Tx, refund: { orderId: string; userId: string }, traceparent: string): Promise<boolean> {
-  const enrollment = await tx.enrollment.findFirst({ where: { userId: refund.userId, orderId: refund.orderId, status: { not: 'REVOKED' } } });
+export async function revokeRefundedAccess(
+  tx: Tx,
+  refund: { orderId: string; userId: string },
+  traceparent: string,
+): Promise<boolean> {
+  const enrollment = await tx.enrollment.findFirst({
+    where: { userId: refund.userId, orderId: refund.orderId, status: { not: 'REVOKED' } },
+  });
   if (!enrollment) return false;
   await revoke(tx, enrollment, 'REFUNDED', traceparent);
   return true;

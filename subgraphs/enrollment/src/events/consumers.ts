@@ -12,7 +12,10 @@ export const consumers = {
   'enrollment-payments': { stream: 'PAYMENT', handlers: paymentHandlers, reset: null },
 };
 
-export const transactionOf = (db: PrismaClient) => <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) => db.$transaction(fn);
+export const transactionOf =
+  (db: PrismaClient) =>
+  <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) =>
+    db.$transaction(fn);
 
 export function createTransaction(databaseUrl: string) {
   return transactionOf(createDb(databaseUrl));

@@ -20,14 +20,22 @@ export async function applySnapshot(tx: Tx, snapshot: course.CourseSnapshot): Pr
     // A course that marks no lesson as required needs all of them.
     requiredLessonIds: required.length > 0 ? required : lessons.map((l) => l.lessonId),
   };
-  const current = await tx.courseProjection.findUnique({ where: { courseId: snapshot.courseId }, select: { version: true } });
+  const current = await tx.courseProjection.findUnique({
+    where: { courseId: snapshot.courseId },
+    select: { version: true },
+  });
   if (!current) await tx.courseProjection.create({ data: { courseId: snapshot.courseId, ...data } });
-  else if (current.version < snapshot.version) await tx.courseProjection.update({ where: { courseId: snapshot.courseId }, data });
+  else if (current.version < snapshot.version)
+    await tx.courseProjection.update({ where: { courseId: snapshot.courseId }, data });
 }
 
 export const courseProjectionHandlers = [
-  on(CourseEvents.published, (tx: Tx, e: ReceivedEvent<typeof CourseEvents.published>) => applySnapshot(tx, e.payload.course!)),
-  on(CourseEvents.updated, (tx: Tx, e: ReceivedEvent<typeof CourseEvents.updated>) => applySnapshot(tx, e.payload.course!)),
+  on(CourseEvents.published, (tx: Tx, e: ReceivedEvent<typeof CourseEvents.published>) =>
+    applySnapshot(tx, e.payload.course!),
+  ),
+  on(CourseEvents.updated, (tx: Tx, e: ReceivedEvent<typeof CourseEvents.updated>) =>
+    applySnapshot(tx, e.payload.course!),
+  ),
   on(CourseEvents.archived, async (tx: Tx, e: ReceivedEvent<typeof CourseEvents.archived>) => {
     await tx.courseProjection.updateMany({ where: { courseId: e.payload.courseId }, data: { state: 'ARCHIVED' } });
   }),

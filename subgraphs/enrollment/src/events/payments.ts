@@ -10,6 +10,7 @@ export const paymentHandlers = [
     await grantPaidAccess(tx, { orderId, userId, courseId }, e.traceparent);
   }),
   on(PaymentEvents.refundIssued, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.refundIssued>) => {
-    if (e.payload.full) await revokeRefundedAccess(tx, { orderId: e.payload.orderId, userId: e.payload.userId }, e.traceparent);
+    if (e.payload.full)
+      await revokeRefundedAccess(tx, { orderId: e.payload.orderId, userId: e.payload.userId }, e.traceparent);
   }),
 ];

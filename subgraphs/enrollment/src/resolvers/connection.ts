@@ -2,12 +2,21 @@ import { badInput, decodeCursor, encodeCursor, isUuid, pageSize } from '@courseg
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 /** A user's enrollments, newest first (ids are UUID v7, so id order is enrolment order). */
-export async function enrollmentsOf(db: PrismaClient, userId: string, first: number | null | undefined, after: string | null | undefined) {
+export async function enrollmentsOf(
+  db: PrismaClient,
+  userId: string,
+  first: number | null | undefined,
+  after: string | null | undefined,
+) {
   const take = pageSize(first);
   const afterId = decodeCursor(after);
   if (afterId !== null && !isUuid(afterId)) throw badInput('"after" is not a cursor from this list.', 'after');
   const [rows, totalCount] = await Promise.all([
-    db.enrollment.findMany({ where: { userId, ...(afterId ? { id: { lt: afterId } } : {}) }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.enrollment.findMany({
+      where: { userId, ...(afterId ? { id: { lt: afterId } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.enrollment.count({ where: { userId } }),
   ]);
   const edges = rows.slice(0, take).map((node) => ({ cursor: encodeCursor(node.id), node }));

@@ -1,5 +1,10 @@
 import { forbidden, requireViewer } from '@coursegraph/service-kit';
-import type { CertificateResolvers, CourseResolvers, EnrollmentResolvers, UserResolvers } from '../generated/resolvers-types.js';
+import type {
+  CertificateResolvers,
+  CourseResolvers,
+  EnrollmentResolvers,
+  UserResolvers,
+} from '../generated/resolvers-types.js';
 import { enrollmentsOf } from './connection.js';
 
 export const Enrollment: EnrollmentResolvers = {
@@ -12,7 +17,10 @@ export const Enrollment: EnrollmentResolvers = {
   user: (e) => ({ id: e.userId }),
   course: (e) => ({ id: e.courseId }),
   progress: async (e, _args, ctx) => {
-    const [done, required] = await Promise.all([ctx.loaders.completedLessons.load(e.id), ctx.loaders.requiredLessons.load(e.courseId)]);
+    const [done, required] = await Promise.all([
+      ctx.loaders.completedLessons.load(e.id),
+      ctx.loaders.requiredLessons.load(e.courseId),
+    ]);
     const doneSet = new Set(done);
     const completedRequired = required.filter((id) => doneSet.has(id)).length;
     return {
@@ -35,7 +43,8 @@ export const User: UserResolvers = {
   __resolveReference: (ref) => ({ id: ref.id }),
   enrollments: (user, { first, after }, ctx) => {
     const viewer = requireViewer(ctx);
-    if (viewer.userId !== user.id && viewer.role !== 'ADMIN') throw forbidden("Only the learner and admins see a learner's enrollments.");
+    if (viewer.userId !== user.id && viewer.role !== 'ADMIN')
+      throw forbidden("Only the learner and admins see a learner's enrollments.");
     return enrollmentsOf(ctx.db, user.id, first, after);
   },
 };

@@ -4,4 +4,12 @@ import { Query } from './query.js';
 import { Mutation } from './mutation.js';
 import { Certificate, Course, Enrollment, User } from './entities.js';
 
-export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Enrollment, Certificate, User, Course };
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Query,
+  Mutation,
+  Enrollment,
+  Certificate,
+  User,
+  Course,
+};

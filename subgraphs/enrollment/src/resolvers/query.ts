@@ -9,7 +9,8 @@ export const Query: QueryResolvers = {
   // forgiven; anything else of the wrong form is refused (without echoing it) before any query.
   certificate: (_parent, { publicId }, ctx) => {
     const id = publicId.trim().toUpperCase();
-    if (!isCertificatePublicId(id)) throw badInput('Not a certificate id: they read CG-XXXX-XXXX-XXXX-XXXX-XXXX.', 'publicId');
+    if (!isCertificatePublicId(id))
+      throw badInput('Not a certificate id: they read CG-XXXX-XXXX-XXXX-XXXX-XXXX.', 'publicId');
     return ctx.db.certificate.findUnique({ where: { publicId: id } });
   },
 };

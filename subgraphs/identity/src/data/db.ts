@@ -6,6 +6,7 @@ export type Tx = Prisma.TransactionClient;
 
 /** Identity's Prisma client, connected as identity's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'identity' }) });
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'identity' }),
+  });
 }
-

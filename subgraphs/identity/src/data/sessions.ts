@@ -28,12 +28,18 @@ export async function touchSession(tx: Tx, userId: string, sessionId: string, at
 }
 
 export async function revokeSession(tx: Tx, userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
-  await tx.session.updateMany({ where: { userId, id: sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokeReason: reason } });
+  await tx.session.updateMany({
+    where: { userId, id: sessionId, revokedAt: null },
+    data: { revokedAt: new Date(), revokeReason: reason },
+  });
 }
 
 /** Ends every open session of a user; returns their ids so their access tokens can be revoked too. */
 export async function revokeAllSessions(tx: Tx, userId: string, reason: RevokeReason): Promise<string[]> {
   const open = await tx.session.findMany({ where: { userId, revokedAt: null }, select: { id: true } });
-  await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date(), revokeReason: reason } });
+  await tx.session.updateMany({
+    where: { userId, revokedAt: null },
+    data: { revokedAt: new Date(), revokeReason: reason },
+  });
   return open.map((s) => s.id);
 }

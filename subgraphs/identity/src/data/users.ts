@@ -27,7 +27,11 @@ export async function listUsers(db: PrismaClient, filter: UserListFilter, take: 
     ...(filter.role ? { role: filter.role } : {}),
   };
   const [rows, totalCount] = await Promise.all([
-    db.user.findMany({ where: { ...where, ...(beforeId ? { id: { lt: beforeId } } : {}) }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.user.findMany({
+      where: { ...where, ...(beforeId ? { id: { lt: beforeId } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.user.count({ where }),
   ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };

@@ -3,9 +3,20 @@
  * and the admin operations on accounts. Resolvers call these; these call the data layer.
  */
 import {
-  badInput, conflict, forbidden, notFound, unauthenticated, newId,
-  revokeSessionAccess, revokeUserAccessBefore,
-  type Logger, type Redis, type Role, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
+  badInput,
+  conflict,
+  forbidden,
+  notFound,
+  unauthenticated,
+  newId,
+  revokeSessionAccess,
+  revokeUserAccessBefore,
+  type Logger,
+  type Redis,
+  type Role,
+  type Viewer,
+  isUniqueViolation,
+} from '@coursegraph/service-kit';
 import type { PrismaClient, User } from '../generated/prisma/client.js';
 import { type Tx } from '../data/db.js';
 import { findUserByEmailKey } from '../data/users.js';
@@ -18,7 +29,13 @@ import { requestVerification } from './email-verification.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { SigningKeyStore } from './signing-keys.js';
 import {
-  formatRefreshToken, hashSecret, newRefreshSecret, parseRefreshToken, secretMatches, signAccessToken, type TokenSettings,
+  formatRefreshToken,
+  hashSecret,
+  newRefreshSecret,
+  parseRefreshToken,
+  secretMatches,
+  signAccessToken,
+  type TokenSettings,
 } from './tokens.js';
 
 export interface AuthPayload {
@@ -52,7 +69,8 @@ export class Accounts {
     const name = validateName(input.name);
     checkPasswordPolicy(input.password, email);
     const key = emailKey(email);
-    if (await findUserByEmailKey(this.deps.db, key)) throw conflict('An account with this email already exists.', 'email');
+    if (await findUserByEmailKey(this.deps.db, key))
+      throw conflict('An account with this email already exists.', 'email');
     const passwordHash = await this.deps.passwords.hash(input.password);
     const userId = newId();
     try {
@@ -120,8 +138,13 @@ export class Accounts {
         return outcome.payload;
       case 'reused':
         await revokeSessionAccess(this.deps.redis, outcome.sessionId, this.deps.tokens.accessTtlSeconds);
-        this.deps.logger.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        throw unauthenticated('This refresh token was already used, so the session has been ended for safety; sign in again.');
+        this.deps.logger.warn(
+          { userId: outcome.userId, sessionId: outcome.sessionId },
+          'refresh token reuse: session revoked',
+        );
+        throw unauthenticated(
+          'This refresh token was already used, so the session has been ended for safety; sign in again.',
+        );
       case 'expired':
         throw unauthenticated('The refresh token has expired; sign in again.');
       case 'ended':
@@ -178,8 +201,18 @@ export class Accounts {
     const secret = newRefreshSecret();
     const tokenId = newId();
     const refreshTokenExpiresAt = new Date(Date.now() + this.deps.tokens.refreshTtlSeconds * 1000);
-    await sessions.insertRefreshToken(tx, { id: tokenId, userId: user.id, sessionId, secretHash: hashSecret(secret), expiresAt: refreshTokenExpiresAt });
-    const access = await signAccessToken(this.deps.keys, this.deps.tokens, { userId: user.id, role: user.role, sessionId });
+    await sessions.insertRefreshToken(tx, {
+      id: tokenId,
+      userId: user.id,
+      sessionId,
+      secretHash: hashSecret(secret),
+      expiresAt: refreshTokenExpiresAt,
+    });
+    const access = await signAccessToken(this.deps.keys, this.deps.tokens, {
+      userId: user.id,
+      role: user.role,
+      sessionId,
+    });
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -11,12 +11,24 @@ export const IDENTITY_CONTEXT = 'identity';
 // Every function takes the causing request's `traceparent`; absent (seeds), the event starts a new trace.
 
 export function userRegistered(
-  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt' | 'emailVerifiedAt'>, traceparent?: string,
+  tx: SqlExecutor,
+  user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt' | 'emailVerifiedAt'>,
+  traceparent?: string,
 ): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userRegistered, {
-    userId: user.id, email: user.email, name: user.name, role: user.role, registeredAt: user.createdAt.toISOString(),
-    emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? '',
-  }, { traceparent });
+  return enqueueEvent(
+    tx,
+    IDENTITY_CONTEXT,
+    IdentityEvents.userRegistered,
+    {
+      userId: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      registeredAt: user.createdAt.toISOString(),
+      emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? '',
+    },
+    { traceparent },
+  );
 }
 
 /**
@@ -25,17 +37,53 @@ export function userRegistered(
  * right, and the token proves one address for one account, once, until it expires.
  */
 export function emailVerificationRequested(
-  tx: SqlExecutor, user: Pick<User, 'id' | 'email' | 'name'>, token: string, expiresAt: Date, traceparent?: string,
+  tx: SqlExecutor,
+  user: Pick<User, 'id' | 'email' | 'name'>,
+  token: string,
+  expiresAt: Date,
+  traceparent?: string,
 ): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerificationRequested, {
-    userId: user.id, email: user.email, name: user.name, token, expiresAt: expiresAt.toISOString(),
-  }, { traceparent });
+  return enqueueEvent(
+    tx,
+    IDENTITY_CONTEXT,
+    IdentityEvents.emailVerificationRequested,
+    {
+      userId: user.id,
+      email: user.email,
+      name: user.name,
+      token,
+      expiresAt: expiresAt.toISOString(),
+    },
+    { traceparent },
+  );
 }
 
-export function emailVerified(tx: SqlExecutor, user: Pick<User, 'id' | 'email'>, verifiedAt: Date, traceparent?: string): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.emailVerified, { userId: user.id, email: user.email, verifiedAt: verifiedAt.toISOString() }, { traceparent });
+export function emailVerified(
+  tx: SqlExecutor,
+  user: Pick<User, 'id' | 'email'>,
+  verifiedAt: Date,
+  traceparent?: string,
+): Promise<string> {
+  return enqueueEvent(
+    tx,
+    IDENTITY_CONTEXT,
+    IdentityEvents.emailVerified,
+    { userId: user.id, email: user.email, verifiedAt: verifiedAt.toISOString() },
+    { traceparent },
+  );
 }
 
-export function userDeactivated(tx: SqlExecutor, user: Pick<User, 'id'>, deactivatedAt: Date, traceparent?: string): Promise<string> {
-  return enqueueEvent(tx, IDENTITY_CONTEXT, IdentityEvents.userDeactivated, { userId: user.id, deactivatedAt: deactivatedAt.toISOString() }, { traceparent });
+export function userDeactivated(
+  tx: SqlExecutor,
+  user: Pick<User, 'id'>,
+  deactivatedAt: Date,
+  traceparent?: string,
+): Promise<string> {
+  return enqueueEvent(
+    tx,
+    IDENTITY_CONTEXT,
+    IdentityEvents.userDeactivated,
+    { userId: user.id, deactivatedAt: deactivatedAt.toISOString() },
+    { traceparent },
+  );
 }

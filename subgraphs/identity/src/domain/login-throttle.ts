@@ -71,22 +71,36 @@ export class LoginThrottle {
     const limits = [this.options.maxFailures, ...(clientIp ? [this.options.maxFailuresPerIp] : [])];
     let outcome: [number, number];
     try {
-      outcome = (await this.redis.eval(RESERVE, keys.length, ...keys, String(this.options.windowSeconds), ...limits.map(String))) as [number, number];
+      outcome = (await this.redis.eval(
+        RESERVE,
+        keys.length,
+        ...keys,
+        String(this.options.windowSeconds),
+        ...limits.map(String),
+      )) as [number, number];
     } catch (err) {
       this.options.logger?.warn({ err: (err as Error).message }, 'login lock-out unavailable (Redis): sign-in refused');
-      throw appError(ErrorCode.RATE_LIMITED, 'Sign-in is briefly unavailable. Try again in a few seconds.', { reason: 'LOCKOUT_UNAVAILABLE', retryAfterSeconds: 5 });
+      throw appError(ErrorCode.RATE_LIMITED, 'Sign-in is briefly unavailable. Try again in a few seconds.', {
+        reason: 'LOCKOUT_UNAVAILABLE',
+        retryAfterSeconds: 5,
+      });
     }
     const [lockedBy, ttl] = outcome;
     if (lockedBy !== 0) {
       const retryAfterSeconds = Math.max(1, ttl);
       const scope = lockedBy === 1 ? 'email' : 'ip';
       const what = scope === 'email' ? 'for this email' : 'from your network address';
-      throw appError(ErrorCode.RATE_LIMITED, `Too many failed sign-in attempts ${what}. Try again in ${retryAfterSeconds} seconds.`, { reason: 'LOGIN_LOCKED', scope, retryAfterSeconds });
+      throw appError(
+        ErrorCode.RATE_LIMITED,
+        `Too many failed sign-in attempts ${what}. Try again in ${retryAfterSeconds} seconds.`,
+        { reason: 'LOGIN_LOCKED', scope, retryAfterSeconds },
+      );
     }
     const release = (which: string[]) =>
       this.redis.eval(RELEASE, which.length, ...which).then(
         () => undefined,
-        (err: Error) => this.options.logger?.warn({ err: err.message }, 'login lock-out: could not give a reservation back'),
+        (err: Error) =>
+          this.options.logger?.warn({ err: err.message }, 'login lock-out: could not give a reservation back'),
       );
     return {
       succeeded: async () => {

@@ -68,7 +68,10 @@ export class PasswordHasher {
       this.active++;
     } else {
       if (this.waiting.length >= this.maxQueued) {
-        throw appError(ErrorCode.RATE_LIMITED, 'The service is busy checking passwords. Try again in a moment.', { reason: 'PASSWORD_HASH_BUSY', retryAfterSeconds: 1 });
+        throw appError(ErrorCode.RATE_LIMITED, 'The service is busy checking passwords. Try again in a moment.', {
+          reason: 'PASSWORD_HASH_BUSY',
+          retryAfterSeconds: 1,
+        });
       }
       // The finishing operation hands its turn over, so `active` stays counted.
       await new Promise<void>((resolve) => this.waiting.push(resolve));

@@ -6,10 +6,31 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 // The most common choices that pass a length rule; length alone does not stop these.
 const COMMON = new Set([
-  'password12', 'password123', 'password1234', '1234567890', '12345678910', 'qwertyuiop', 'qwerty1234',
-  'iloveyou12', 'letmein123', 'welcome123', 'football12', 'baseball12', 'abcdefghij', 'abc1234567',
-  'passw0rd12', 'changeme12', 'administrator', 'trustno1234', '0987654321', '1q2w3e4r5t',
-  'zaq12wsxcde', 'superman12', 'qwertyuiop1', 'password!1', 'p@ssword123',
+  'password12',
+  'password123',
+  'password1234',
+  '1234567890',
+  '12345678910',
+  'qwertyuiop',
+  'qwerty1234',
+  'iloveyou12',
+  'letmein123',
+  'welcome123',
+  'football12',
+  'baseball12',
+  'abcdefghij',
+  'abc1234567',
+  'passw0rd12',
+  'changeme12',
+  'administrator',
+  'trustno1234',
+  '0987654321',
+  '1q2w3e4r5t',
+  'zaq12wsxcde',
+  'superman12',
+  'qwertyuiop1',
+  'password!1',
+  'p@ssword123',
 ]);
 
 /**

@@ -4,7 +4,15 @@
  * rotation the tokens signed with the previous key stay valid until they expire: nobody is logged out.
  */
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, errors as joseErrors, type JWK, type JWTVerifyGetKey, type CryptoKey } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  errors as joseErrors,
+  type JWK,
+  type JWTVerifyGetKey,
+  type CryptoKey,
+} from 'jose';
 import type { PrismaClient, SigningKey } from '../generated/prisma/client.js';
 
 export const ALGORITHM = 'ES256';

@@ -18,7 +18,8 @@ export const Mutation: MutationResolvers = {
     return true;
   },
   changeUserRole: (_parent, { userId, role }, ctx) => ctx.accounts.changeRole(requireRole(ctx, 'ADMIN'), userId, role),
-  deactivateUser: (_parent, { userId }, ctx) => ctx.accounts.deactivate(requireRole(ctx, 'ADMIN'), userId, ctx.traceparent),
+  deactivateUser: (_parent, { userId }, ctx) =>
+    ctx.accounts.deactivate(requireRole(ctx, 'ADMIN'), userId, ctx.traceparent),
   verifyEmail: (_parent, { token }, ctx) => ctx.emailVerification.verify(token, ctx.viewer ?? null, ctx.traceparent),
   resendVerificationEmail: async (_parent, _args, ctx) => {
     await ctx.emailVerification.resend(requireViewer(ctx), ctx.traceparent);

@@ -15,7 +15,8 @@ export const Query: QueryResolvers = {
     const take = pageSize(first);
     const afterId = decodeCursor(after);
     if (afterId !== null && !isUuid(afterId)) throw badInput('"after" is not a cursor from this list.', 'after');
-    if (filter?.email != null && filter.email.length > 254) throw badInput('The email filter is too long.', 'filter.email');
+    if (filter?.email != null && filter.email.length > 254)
+      throw badInput('The email filter is too long.', 'filter.email');
     const page = await listUsers(ctx.db, { emailContains: filter?.email, role: filter?.role }, take, afterId);
     const edges = page.rows.map((node) => ({ cursor: encodeCursor(node.id), node }));
     return {

@@ -6,5 +6,7 @@ export type Tx = Prisma.TransactionClient;
 
 /** Notification's Prisma client, connected as notification's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'notification' }) });
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'notification' }),
+  });
 }

@@ -2,7 +2,12 @@
  * The notification types, the category each belongs to (preferences are per category), and the
  * defaults that apply until a user chooses otherwise.
  */
-import type { NotificationCategory, NotificationChannel, NotificationFrequency, NotificationType } from '../generated/prisma/client.js';
+import type {
+  NotificationCategory,
+  NotificationChannel,
+  NotificationFrequency,
+  NotificationType,
+} from '../generated/prisma/client.js';
 
 export const CATEGORY_OF: Record<NotificationType, NotificationCategory> = {
   ENROLLMENT_CREATED: 'ENROLLMENT',

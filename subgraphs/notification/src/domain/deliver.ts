@@ -39,7 +39,8 @@ export interface DeliveryOutcome {
 /** The user's frequency per channel for a category: their choice, or the default. */
 export async function frequencies(tx: Tx, userId: string, category: NotificationCategory) {
   const rows = await tx.notificationPreference.findMany({ where: { userId, category } });
-  const of = (channel: NotificationChannel): NotificationFrequency => rows.find((r) => r.channel === channel)?.frequency ?? defaultFrequency(category, channel);
+  const of = (channel: NotificationChannel): NotificationFrequency =>
+    rows.find((r) => r.channel === channel)?.frequency ?? defaultFrequency(category, channel);
   return { inApp: of('IN_APP'), email: of('EMAIL') };
 }
 
@@ -59,7 +60,10 @@ async function mailedOrHeld(tx: Tx, userId: string, dedupeKey: string): Promise<
 
 export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient: boolean }): Promise<DeliveryOutcome> {
   const category = CATEGORY_OF[o.input.type];
-  const [recipient, wanted] = await Promise.all([tx.recipient.findUnique({ where: { userId: o.userId } }), frequencies(tx, o.userId, category)]);
+  const [recipient, wanted] = await Promise.all([
+    tx.recipient.findUnique({ where: { userId: o.userId } }),
+    frequencies(tx, o.userId, category),
+  ]);
   if (!recipient && wanted.email !== 'OFF' && options.waitForRecipient) {
     throw new RecipientNotYetKnown(`no address for user ${o.userId} yet (identity.user.registered not applied)`);
   }
@@ -67,15 +71,37 @@ export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient
   const outcome: DeliveryOutcome = { inApp: 'off', email: 'off' };
 
   if (wanted.inApp !== 'OFF') {
-    const notification = { id: newId(), userId: o.userId, type: o.input.type, category, title: content.title, body: content.body, courseId: o.courseId ?? null, sourceEventId: o.eventId, createdAt: o.now };
+    const notification = {
+      id: newId(),
+      userId: o.userId,
+      type: o.input.type,
+      category,
+      title: content.title,
+      body: content.body,
+      courseId: o.courseId ?? null,
+      sourceEventId: o.eventId,
+      createdAt: o.now,
+    };
     const { count } = await tx.notification.createMany({ data: [notification], skipDuplicates: true });
     outcome.inApp = count === 1 ? 'created' : 'duplicate';
     if (count === 1) {
       // The gateway streams this to the owner as notificationAdded.
-      await enqueueEvent(tx, NOTIFICATION_CONTEXT, NotificationEvents.created, {
-        notificationId: notification.id, userId: o.userId, type: o.input.type, title: content.title, body: content.body,
-        createdAt: o.now.toISOString(), category, courseId: o.courseId ?? '',
-      }, o.traceparent ? { traceparent: o.traceparent } : {});
+      await enqueueEvent(
+        tx,
+        NOTIFICATION_CONTEXT,
+        NotificationEvents.created,
+        {
+          notificationId: notification.id,
+          userId: o.userId,
+          type: o.input.type,
+          title: content.title,
+          body: content.body,
+          createdAt: o.now.toISOString(),
+          category,
+          courseId: o.courseId ?? '',
+        },
+        o.traceparent ? { traceparent: o.traceparent } : {},
+      );
     }
   }
 
@@ -83,19 +109,41 @@ export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient
   if (!recipient || recipient.deactivatedAt) return { ...outcome, email: 'no-recipient' };
   // Only an address its owner proved is mailed: anyone can type someone else's at sign-up.
   if (!recipient.emailVerifiedAt) return { ...outcome, email: 'unverified' };
-  if (o.emailDedupeKey && (await mailedOrHeld(tx, o.userId, o.emailDedupeKey))) return { ...outcome, email: 'duplicate' };
+  if (o.emailDedupeKey && (await mailedOrHeld(tx, o.userId, o.emailDedupeKey)))
+    return { ...outcome, email: 'duplicate' };
   if (wanted.email === 'IMMEDIATE') {
     const { count } = await tx.emailDelivery.createMany({
-      data: [{ id: newId(), userId: o.userId, dedupeKey: o.emailDedupeKey ?? `event:${o.eventId}`, toAddress: recipient.email, subject: content.subject, text: content.text, html: content.html, nextAttemptAt: o.now }],
+      data: [
+        {
+          id: newId(),
+          userId: o.userId,
+          dedupeKey: o.emailDedupeKey ?? `event:${o.eventId}`,
+          toAddress: recipient.email,
+          subject: content.subject,
+          text: content.text,
+          html: content.html,
+          nextAttemptAt: o.now,
+        },
+      ],
       skipDuplicates: true,
     });
     return { ...outcome, email: count === 1 ? 'queued' : 'duplicate' };
   }
   const { count } = await tx.digestEntry.createMany({
-    data: [{
-      id: newId(), userId: o.userId, sourceEventId: o.eventId, frequency: wanted.email, period: periodOf(wanted.email, o.now), type: o.input.type,
-      subject: content.subject, text: content.body, queuedAt: o.now, dedupeKey: o.emailDedupeKey ?? null,
-    }],
+    data: [
+      {
+        id: newId(),
+        userId: o.userId,
+        sourceEventId: o.eventId,
+        frequency: wanted.email,
+        period: periodOf(wanted.email, o.now),
+        type: o.input.type,
+        subject: content.subject,
+        text: content.body,
+        queuedAt: o.now,
+        dedupeKey: o.emailDedupeKey ?? null,
+      },
+    ],
     skipDuplicates: true,
   });
   return { ...outcome, email: count === 1 ? 'digest' : 'duplicate' };

@@ -4,21 +4,28 @@ import type { Notification, PrismaClient } from '../generated/prisma/client.js';
 
 /** A user's notifications, newest first (ids are UUID v7, so id order is creation order). */
 export async function notificationsOf(
-  db: PrismaClient, userId: string, args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null },
+  db: PrismaClient,
+  userId: string,
+  args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null },
 ) {
   const take = pageSize(args.first);
   const afterId = decodeCursor(args.after);
   if (afterId !== null && !isUuid(afterId)) throw badInput('"after" is not a cursor from this list.', 'after');
   const where = { userId, ...(args.unreadOnly ? { readAt: null } : {}) };
   const [rows, totalCount] = await Promise.all([
-    db.notification.findMany({ where: { ...where, ...(afterId ? { id: { lt: afterId } } : {}) }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.notification.findMany({
+      where: { ...where, ...(afterId ? { id: { lt: afterId } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.notification.count({ where }),
   ]);
   const edges = rows.slice(0, take).map((node) => ({ cursor: encodeCursor(node.id), node }));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > take, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
-export const unreadCount = (db: PrismaClient, userId: string) => db.notification.count({ where: { userId, readAt: null } });
+export const unreadCount = (db: PrismaClient, userId: string) =>
+  db.notification.count({ where: { userId, readAt: null } });
 
 export async function markRead(db: PrismaClient, userId: string, id: string): Promise<Notification> {
   if (!isUuid(id)) throw badInput('"id" must be a notification id.', 'id');

@@ -52,34 +52,55 @@ function inbox(input: NotificationInput): { title: string; body: string } {
   switch (input.type) {
     case 'ENROLLMENT_CREATED': {
       const { courseTitle, mode } = input.data;
-      const how = mode === 'AUDIT' ? 'You are auditing it: every lesson is open, without a certificate.' : 'Every lesson is open to you now.';
+      const how =
+        mode === 'AUDIT'
+          ? 'You are auditing it: every lesson is open, without a certificate.'
+          : 'Every lesson is open to you now.';
       return { title: `You are enrolled in ${courseTitle}`, body: `Welcome to ${courseTitle}. ${how}` };
     }
     case 'PAYMENT_SUCCEEDED': {
       const { courseTitle, amount } = input.data;
-      return { title: `Payment received for ${courseTitle}`, body: `We received your payment of ${formatMoney(amount)} for ${courseTitle}.` };
+      return {
+        title: `Payment received for ${courseTitle}`,
+        body: `We received your payment of ${formatMoney(amount)} for ${courseTitle}.`,
+      };
     }
     case 'PAYMENT_FAILED': {
       const { courseTitle, reason } = input.data;
       const why = FAILURE_REASONS[reason] ?? 'the payment did not go through';
-      return { title: `Payment failed for ${courseTitle}`, body: `Your payment for ${courseTitle} failed: ${why}. You were not charged; you can try again.` };
+      return {
+        title: `Payment failed for ${courseTitle}`,
+        body: `Your payment for ${courseTitle} failed: ${why}. You were not charged; you can try again.`,
+      };
     }
     case 'REFUND_ISSUED': {
       const { courseTitle, amount, full } = input.data;
       const access = full ? ' Your access to the course has ended.' : '';
-      return { title: `Refund issued for ${courseTitle}`, body: `We refunded ${formatMoney(amount)} for ${courseTitle}.${access}` };
+      return {
+        title: `Refund issued for ${courseTitle}`,
+        body: `We refunded ${formatMoney(amount)} for ${courseTitle}.${access}`,
+      };
     }
     case 'COURSE_COMPLETED': {
       const { courseTitle } = input.data;
-      return { title: `You completed ${courseTitle}`, body: `Congratulations: you finished every required lesson of ${courseTitle}.` };
+      return {
+        title: `You completed ${courseTitle}`,
+        body: `Congratulations: you finished every required lesson of ${courseTitle}.`,
+      };
     }
     case 'CERTIFICATE_ISSUED': {
       const { courseTitle, publicId } = input.data;
-      return { title: `Your certificate for ${courseTitle}`, body: `Your certificate for ${courseTitle} is ready. Anyone can verify it with the id ${publicId}.` };
+      return {
+        title: `Your certificate for ${courseTitle}`,
+        body: `Your certificate for ${courseTitle} is ready. Anyone can verify it with the id ${publicId}.`,
+      };
     }
     case 'COURSE_UPDATED': {
       const { courseTitle, version } = input.data;
-      return { title: `${courseTitle} was updated`, body: `A new version (${version}) of ${courseTitle} is published. Have a look at what changed.` };
+      return {
+        title: `${courseTitle} was updated`,
+        body: `A new version (${version}) of ${courseTitle} is published. Have a look at what changed.`,
+      };
     }
   }
 }
@@ -95,9 +116,10 @@ const FOOTER = 'You can choose which emails you get, and how often, in your noti
 export function emailBodies(recipientName: string, paragraphs: string[]): { text: string; html: string } {
   const greeting = `Hello ${recipientName},`;
   const text = [greeting, ...paragraphs, SIGNATURE, '', FOOTER].join('\n\n');
-  const html = `<!doctype html><html><body style="font-family:sans-serif">`
-    + [greeting, ...paragraphs, SIGNATURE].map((p) => `<p>${escapeHtml(p)}</p>`).join('')
-    + `<p style="color:#666;font-size:small">${escapeHtml(FOOTER)}</p></body></html>`;
+  const html =
+    `<!doctype html><html><body style="font-family:sans-serif">` +
+    [greeting, ...paragraphs, SIGNATURE].map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
+    `<p style="color:#666;font-size:small">${escapeHtml(FOOTER)}</p></body></html>`;
   return { text, html };
 }
 

@@ -41,7 +41,16 @@ export async function queueVerificationMail(tx: Tx, r: VerificationRequest): Pro
   if (recipient?.emailVerifiedAt && recipient.email === r.email) return 'already-verified';
   const content = renderVerificationMail(r.name || recipient?.name || '', r.token, expiresAt);
   const { count } = await tx.emailDelivery.createMany({
-    data: [{ id: newId(), userId: r.userId, dedupeKey: `verification:${r.eventId}`, toAddress: r.email, ...content, nextAttemptAt: r.now }],
+    data: [
+      {
+        id: newId(),
+        userId: r.userId,
+        dedupeKey: `verification:${r.eventId}`,
+        toAddress: r.email,
+        ...content,
+        nextAttemptAt: r.now,
+      },
+    ],
     skipDuplicates: true,
   });
   return count === 1 ? 'queued' : 'duplicate';

@@ -22,9 +22,12 @@ export function notificationConsumers(options: CourseHandlerOptions) {
 
 /** For scripts/replay.mjs: the consumers with the coalescing period of the environment it runs in. */
 export const consumers = notificationConsumers({
-  coalesceMinutes: readConfig({ courseUpdateCoalesceMinutes: notificationSettings.courseUpdateCoalesceMinutes }).courseUpdateCoalesceMinutes,
+  coalesceMinutes: readConfig({ courseUpdateCoalesceMinutes: notificationSettings.courseUpdateCoalesceMinutes })
+    .courseUpdateCoalesceMinutes,
 });
 
-export const transactionOf = (db: PrismaClient) => <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) =>
-  // Prisma's default timeout: no handler does unbounded work (a course update's fan-out runs in chunks, course-update-fanout.ts).
-  db.$transaction(fn);
+export const transactionOf =
+  (db: PrismaClient) =>
+  <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) =>
+    // Prisma's default timeout: no handler does unbounded work (a course update's fan-out runs in chunks, course-update-fanout.ts).
+    db.$transaction(fn);

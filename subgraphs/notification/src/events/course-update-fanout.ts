@@ -35,8 +35,15 @@ export type RecordOutcome = 'started' | 'folded' | 'stale';
  * Records an update in the consumer's transaction (which has just written the course's title row,
  * so concurrent updates of one course wait for each other on that row's lock).
  */
-export async function recordCourseUpdate(tx: Tx, update: CourseUpdate, coalesceMinutes: number): Promise<RecordOutcome> {
-  const latest = await tx.courseUpdateFanout.findFirst({ where: { courseId: update.courseId }, orderBy: { windowStartsAt: 'desc' } });
+export async function recordCourseUpdate(
+  tx: Tx,
+  update: CourseUpdate,
+  coalesceMinutes: number,
+): Promise<RecordOutcome> {
+  const latest = await tx.courseUpdateFanout.findFirst({
+    where: { courseId: update.courseId },
+    orderBy: { windowStartsAt: 'desc' },
+  });
   if (latest && update.at < latest.windowStartsAt) return 'stale';
   if (latest && update.at < latest.windowEndsAt) {
     if (latest.sourceEventId === update.eventId) return 'folded'; // the window's own event, delivered again
@@ -52,10 +59,17 @@ export async function recordCourseUpdate(tx: Tx, update: CourseUpdate, coalesceM
     return 'folded';
   }
   const { count } = await tx.courseUpdateFanout.createMany({
-    data: [{
-      id: newId(), courseId: update.courseId, sourceEventId: update.eventId, title: update.title, version: update.version,
-      windowStartsAt: update.at, windowEndsAt: new Date(update.at.getTime() + coalesceMinutes * 60_000),
-    }],
+    data: [
+      {
+        id: newId(),
+        courseId: update.courseId,
+        sourceEventId: update.eventId,
+        title: update.title,
+        version: update.version,
+        windowStartsAt: update.at,
+        windowEndsAt: new Date(update.at.getTime() + coalesceMinutes * 60_000),
+      },
+    ],
     skipDuplicates: true,
   });
   return count === 1 ? 'started' : 'folded';
@@ -76,7 +90,10 @@ const CHUNK_TRANSACTION = { timeout: 30_000, maxWait: 10_000 };
  * Notifies one chunk of learners of one unfinished fan-out (taken with `skip locked`, so workers of
  * several instances share the jobs). Returns the learners notified, or null when no job was free.
  */
-export async function runFanoutChunk(db: PrismaClient, options: FanoutOptions): Promise<{ jobId: string; learners: number; finished: boolean } | null> {
+export async function runFanoutChunk(
+  db: PrismaClient,
+  options: FanoutOptions,
+): Promise<{ jobId: string; learners: number; finished: boolean } | null> {
   return db.$transaction(async (tx) => {
     const picked = await tx.$queryRaw<{ id: string }[]>`
       select id from course_update_fanouts where finished_at is null order by created_at, id limit 1 for update skip locked`;
@@ -91,10 +108,17 @@ export async function runFanoutChunk(db: PrismaClient, options: FanoutOptions): 
     const now = options.clock?.() ?? new Date();
     for (const { userId } of learners) {
       // A learner whose address is not known yet still gets the inbox entry; one learner never holds back the others.
-      await deliver(tx, {
-        userId, courseId: job.courseId, eventId: job.sourceEventId, now,
-        input: { type: 'COURSE_UPDATED', data: { courseTitle: job.title, version: job.version } },
-      }, { waitForRecipient: false });
+      await deliver(
+        tx,
+        {
+          userId,
+          courseId: job.courseId,
+          eventId: job.sourceEventId,
+          now,
+          input: { type: 'COURSE_UPDATED', data: { courseTitle: job.title, version: job.version } },
+        },
+        { waitForRecipient: false },
+      );
     }
     const finished = learners.length < options.chunkSize;
     await tx.courseUpdateFanout.update({
@@ -105,7 +129,16 @@ export async function runFanoutChunk(db: PrismaClient, options: FanoutOptions): 
         ...(finished ? { finishedAt: now } : {}),
       },
     });
-    if (finished) options.logger.info({ courseId: job.courseId, fanoutId: job.id, notified: job.notified + learners.length, folded: job.foldedUpdates }, 'course update announced');
+    if (finished)
+      options.logger.info(
+        {
+          courseId: job.courseId,
+          fanoutId: job.id,
+          notified: job.notified + learners.length,
+          folded: job.foldedUpdates,
+        },
+        'course update announced',
+      );
     return { jobId: job.id, learners: learners.length, finished };
   }, CHUNK_TRANSACTION);
 }
@@ -128,12 +161,21 @@ export function startFanoutWorker(db: PrismaClient, options: FanoutOptions & { p
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> = Promise.resolve();
   const drain = async () => {
-    while (!stopping && (await runFanoutChunk(db, { ...options, logger: log }))) { /* next chunk */ }
+    while (!stopping && (await runFanoutChunk(db, { ...options, logger: log }))) {
+      /* next chunk */
+    }
   };
   const tick = () => {
     current = drain()
-      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'course update fan-out failed; resuming from its cursor on the next run'))
-      .finally(() => { if (!stopping) timer = setTimeout(tick, options.pollMs); });
+      .catch((err: unknown) =>
+        log.error(
+          { err: (err as Error).message },
+          'course update fan-out failed; resuming from its cursor on the next run',
+        ),
+      )
+      .finally(() => {
+        if (!stopping) timer = setTimeout(tick, options.pollMs);
+      });
   };
   timer = setTimeout(tick, 0);
   return {

@@ -3,7 +3,12 @@
  * transaction (processed_events makes it run once per event); deliver() makes every channel
  * unique per user and event besides, so even a replay adds nothing twice.
  */
-import { CourseEvents, EnrollmentEvents, PaymentEvents, enrollment as enrollmentContract } from '@coursegraph/contracts';
+import {
+  CourseEvents,
+  EnrollmentEvents,
+  PaymentEvents,
+  enrollment as enrollmentContract,
+} from '@coursegraph/contracts';
 import { on, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { deliver, type Occurrence } from '../domain/deliver.js';
@@ -29,12 +34,18 @@ export class CourseNotYetKnown extends Error {
 async function courseTitle(tx: Tx, courseId: string, event: ReceivedEvent): Promise<string> {
   const row = await tx.courseTitle.findUnique({ where: { courseId }, select: { title: true } });
   if (row) return row.title;
-  if (event.deliveryCount <= PATIENT_DELIVERIES) throw new CourseNotYetKnown(`course ${courseId} not yet known to notification`);
+  if (event.deliveryCount <= PATIENT_DELIVERIES)
+    throw new CourseNotYetKnown(`course ${courseId} not yet known to notification`);
   return 'your course';
 }
 
 const occurrence = (event: ReceivedEvent, userId: string, courseId: string, input: NotificationInput): Occurrence => ({
-  userId, courseId, input, eventId: event.id, traceparent: event.traceparent, now: new Date(),
+  userId,
+  courseId,
+  input,
+  eventId: event.id,
+  traceparent: event.traceparent,
+  now: new Date(),
 });
 
 const patient = (event: ReceivedEvent) => ({ waitForRecipient: event.deliveryCount <= PATIENT_DELIVERIES });
@@ -49,43 +60,71 @@ export const enrollmentHandlers = [
   on(EnrollmentEvents.created, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.created>) => {
     const { userId, courseId, enrollmentId, mode } = e.payload;
     await applyEnrolled(tx, { userId, courseId, enrollmentId });
-    const input: NotificationInput = { type: 'ENROLLMENT_CREATED', data: { courseTitle: await courseTitle(tx, courseId, e), mode: MODES[mode] ?? 'FREE' } };
+    const input: NotificationInput = {
+      type: 'ENROLLMENT_CREATED',
+      data: { courseTitle: await courseTitle(tx, courseId, e), mode: MODES[mode] ?? 'FREE' },
+    };
     // One enrolment mail per user, course and UTC day of the enrolment, so enrol/unenrol/enrol in a
     // loop cannot flood a mailbox; the inbox keeps one entry per enrolment (the user's own record).
     const day = new Date(e.payload.enrolledAt || e.time).toISOString().slice(0, 10);
-    await deliver(tx, { ...occurrence(e, userId, courseId, input), emailDedupeKey: `enrolment:${courseId}:${day}` }, patient(e));
+    await deliver(
+      tx,
+      { ...occurrence(e, userId, courseId, input), emailDedupeKey: `enrolment:${courseId}:${day}` },
+      patient(e),
+    );
   }),
   on(EnrollmentEvents.revoked, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.revoked>) => {
     await applyRevoked(tx, e.payload);
   }),
   on(EnrollmentEvents.courseCompleted, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.courseCompleted>) => {
     const { userId, courseId } = e.payload;
-    const input: NotificationInput = { type: 'COURSE_COMPLETED', data: { courseTitle: await courseTitle(tx, courseId, e) } };
+    const input: NotificationInput = {
+      type: 'COURSE_COMPLETED',
+      data: { courseTitle: await courseTitle(tx, courseId, e) },
+    };
     await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
   }),
-  on(EnrollmentEvents.certificateIssued, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.certificateIssued>) => {
-    const { userId, courseId, publicId } = e.payload;
-    const input: NotificationInput = { type: 'CERTIFICATE_ISSUED', data: { courseTitle: await courseTitle(tx, courseId, e), publicId } };
-    await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
-  }),
+  on(
+    EnrollmentEvents.certificateIssued,
+    async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.certificateIssued>) => {
+      const { userId, courseId, publicId } = e.payload;
+      const input: NotificationInput = {
+        type: 'CERTIFICATE_ISSUED',
+        data: { courseTitle: await courseTitle(tx, courseId, e), publicId },
+      };
+      await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
+    },
+  ),
 ];
 
-const money = (m: { amountMinor: bigint; currency: string } | undefined) => ({ amountMinor: m?.amountMinor ?? 0n, currency: m?.currency || 'USD' });
+const money = (m: { amountMinor: bigint; currency: string } | undefined) => ({
+  amountMinor: m?.amountMinor ?? 0n,
+  currency: m?.currency || 'USD',
+});
 
 export const paymentHandlers = [
   on(PaymentEvents.succeeded, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.succeeded>) => {
     const { userId, courseId, amount } = e.payload;
-    const input: NotificationInput = { type: 'PAYMENT_SUCCEEDED', data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount) } };
+    const input: NotificationInput = {
+      type: 'PAYMENT_SUCCEEDED',
+      data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount) },
+    };
     await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
   }),
   on(PaymentEvents.failed, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.failed>) => {
     const { userId, courseId, reason } = e.payload;
-    const input: NotificationInput = { type: 'PAYMENT_FAILED', data: { courseTitle: await courseTitle(tx, courseId, e), reason } };
+    const input: NotificationInput = {
+      type: 'PAYMENT_FAILED',
+      data: { courseTitle: await courseTitle(tx, courseId, e), reason },
+    };
     await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
   }),
   on(PaymentEvents.refundIssued, async (tx: Tx, e: ReceivedEvent<typeof PaymentEvents.refundIssued>) => {
     const { userId, courseId, amount, full } = e.payload;
-    const input: NotificationInput = { type: 'REFUND_ISSUED', data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount), full } };
+    const input: NotificationInput = {
+      type: 'REFUND_ISSUED',
+      data: { courseTitle: await courseTitle(tx, courseId, e), amount: money(amount), full },
+    };
     await deliver(tx, occurrence(e, userId, courseId, input), patient(e));
   }),
 ];
@@ -105,8 +144,16 @@ export const courseHandlers = (options: CourseHandlerOptions) => [
     if (!(await applyCourseTitle(tx, snapshot))) return; // an older version than the one announced
     // Only recorded here, in a short transaction: the fan-out worker notifies the learners in chunks.
     const at = new Date(snapshot.publishedAt || e.time);
-    await recordCourseUpdate(tx, {
-      courseId: snapshot.courseId, eventId: e.id, title: snapshot.title, version: snapshot.version, at: Number.isNaN(at.getTime()) ? new Date(e.time) : at,
-    }, options.coalesceMinutes);
+    await recordCourseUpdate(
+      tx,
+      {
+        courseId: snapshot.courseId,
+        eventId: e.id,
+        title: snapshot.title,
+        version: snapshot.version,
+        at: Number.isNaN(at.getTime()) ? new Date(e.time) : at,
+      },
+      options.coalesceMinutes,
+    );
   }),
 ];

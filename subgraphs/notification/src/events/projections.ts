@@ -10,7 +10,10 @@ import { queueVerificationMail } from '../domain/verification-mail.js';
 
 /** Records the snapshot's title when it is newer; returns whether it was (an older or equal version changes nothing). */
 export async function applyCourseTitle(tx: Tx, snapshot: course.CourseSnapshot): Promise<boolean> {
-  const current = await tx.courseTitle.findUnique({ where: { courseId: snapshot.courseId }, select: { version: true } });
+  const current = await tx.courseTitle.findUnique({
+    where: { courseId: snapshot.courseId },
+    select: { version: true },
+  });
   if (current && current.version >= snapshot.version) return false;
   await tx.courseTitle.upsert({
     where: { courseId: snapshot.courseId },
@@ -20,7 +23,10 @@ export async function applyCourseTitle(tx: Tx, snapshot: course.CourseSnapshot):
   return true;
 }
 
-export async function applyEnrolled(tx: Tx, e: { userId: string; courseId: string; enrollmentId: string }): Promise<void> {
+export async function applyEnrolled(
+  tx: Tx,
+  e: { userId: string; courseId: string; enrollmentId: string },
+): Promise<void> {
   await tx.courseLearner.upsert({
     where: { courseId_userId: { courseId: e.courseId, userId: e.userId } },
     create: { courseId: e.courseId, userId: e.userId, enrollmentId: e.enrollmentId, active: true },
@@ -28,9 +34,15 @@ export async function applyEnrolled(tx: Tx, e: { userId: string; courseId: strin
   });
 }
 
-export async function applyRevoked(tx: Tx, e: { userId: string; courseId: string; enrollmentId: string }): Promise<void> {
+export async function applyRevoked(
+  tx: Tx,
+  e: { userId: string; courseId: string; enrollmentId: string },
+): Promise<void> {
   // Only the access that was revoked: a newer enrolment in the same course stays active.
-  await tx.courseLearner.updateMany({ where: { courseId: e.courseId, userId: e.userId, enrollmentId: e.enrollmentId }, data: { active: false } });
+  await tx.courseLearner.updateMany({
+    where: { courseId: e.courseId, userId: e.userId, enrollmentId: e.enrollmentId },
+    data: { active: false },
+  });
 }
 
 export const identityHandlers = [
@@ -55,15 +67,21 @@ export const identityHandlers = [
       await tx.recipient.update({ where: { userId }, data: { emailVerifiedAt: verifiedAt } });
     }
   }),
-  on(IdentityEvents.emailVerificationRequested, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.emailVerificationRequested>) => {
-    await queueVerificationMail(tx, { ...e.payload, eventId: e.id, now: new Date() });
-  }),
+  on(
+    IdentityEvents.emailVerificationRequested,
+    async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.emailVerificationRequested>) => {
+      await queueVerificationMail(tx, { ...e.payload, eventId: e.id, now: new Date() });
+    },
+  ),
   on(IdentityEvents.userDeactivated, async (tx: Tx, e: ReceivedEvent<typeof IdentityEvents.userDeactivated>) => {
     const { userId } = e.payload;
     const deactivatedAt = new Date(e.payload.deactivatedAt || e.time);
     await tx.recipient.updateMany({ where: { userId }, data: { deactivatedAt } });
     // Mail stops now, including what is already queued.
-    await tx.emailDelivery.updateMany({ where: { userId, status: 'PENDING' }, data: { status: 'CANCELLED', lastError: 'recipient deactivated' } });
+    await tx.emailDelivery.updateMany({
+      where: { userId, status: 'PENDING' },
+      data: { status: 'CANCELLED', lastError: 'recipient deactivated' },
+    });
     await tx.digestEntry.deleteMany({ where: { userId, emailDeliveryId: null } });
   }),
 ];
@@ -79,4 +97,3 @@ export async function resetCourseTitles(tx: Tx): Promise<void> {
 export async function resetCourseLearners(tx: Tx): Promise<void> {
   await tx.courseLearner.deleteMany({});
 }
-

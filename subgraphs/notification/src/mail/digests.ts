@@ -29,7 +29,9 @@ export async function runDigests(db: PrismaClient, now: Date, logger: Logger): P
 }
 
 async function queueDigest(
-  db: PrismaClient, d: { userId: string; frequency: DigestFrequency; period: string; current: string; now: Date }, logger: Logger,
+  db: PrismaClient,
+  d: { userId: string; frequency: DigestFrequency; period: string; current: string; now: Date },
+  logger: Logger,
 ): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const entries = await tx.digestEntry.findMany({
@@ -41,7 +43,10 @@ async function queueDigest(
     const recipient = await tx.recipient.findUnique({ where: { userId: d.userId } });
     if (!recipient || recipient.deactivatedAt) {
       await tx.digestEntry.deleteMany({ where: { id: { in: ids } } });
-      logger.info({ userId: d.userId, frequency: d.frequency, period: d.period, dropped: ids.length }, 'digest dropped: no active recipient');
+      logger.info(
+        { userId: d.userId, frequency: d.frequency, period: d.period, dropped: ids.length },
+        'digest dropped: no active recipient',
+      );
       return false;
     }
     const count = entries.length;
@@ -52,7 +57,17 @@ async function queueDigest(
     ]);
     const deliveryId = newId();
     const { count: created } = await tx.emailDelivery.createMany({
-      data: [{ id: deliveryId, userId: d.userId, dedupeKey: `digest:${d.frequency}:${d.period}`, toAddress: recipient.email, subject, text, html }],
+      data: [
+        {
+          id: deliveryId,
+          userId: d.userId,
+          dedupeKey: `digest:${d.frequency}:${d.period}`,
+          toAddress: recipient.email,
+          subject,
+          text,
+          html,
+        },
+      ],
       skipDuplicates: true,
     });
     if (created === 0) {
@@ -61,7 +76,10 @@ async function queueDigest(
       return false;
     }
     await tx.digestEntry.updateMany({ where: { id: { in: ids } }, data: { emailDeliveryId: deliveryId } });
-    logger.info({ userId: d.userId, frequency: d.frequency, period: d.period, entries: count, deliveryId }, 'digest queued');
+    logger.info(
+      { userId: d.userId, frequency: d.frequency, period: d.period, entries: count, deliveryId },
+      'digest queued',
+    );
     return true;
   });
 }
@@ -71,15 +89,24 @@ export interface DigestJob {
 }
 
 /** Runs the digest job every `intervalMs` (and once at start). */
-export function startDigestJob(db: PrismaClient, logger: Logger, intervalMs: number, clock: () => Date = () => new Date()): DigestJob {
+export function startDigestJob(
+  db: PrismaClient,
+  logger: Logger,
+  intervalMs: number,
+  clock: () => Date = () => new Date(),
+): DigestJob {
   const log = logger.child({ component: 'digest-job' });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     current = runDigests(db, clock(), log)
-      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'digest job failed; retrying on the next run'))
-      .finally(() => { if (!stopping) timer = setTimeout(tick, intervalMs); });
+      .catch((err: unknown) =>
+        log.error({ err: (err as Error).message }, 'digest job failed; retrying on the next run'),
+      )
+      .finally(() => {
+        if (!stopping) timer = setTimeout(tick, intervalMs);
+      });
   };
   timer = setTimeout(tick, 0);
   return {

@@ -69,8 +69,16 @@ const messageIdOf = (deliveryId: string) => `<${deliveryId}@notification.courseg
 
 export function createMailSender(options: MailSenderOptions): MailSender {
   const {
-    db, transport, pollMs = 500, maxAttempts = 8, retryBaseMs = 2000, outageBaseMs = 1000, outageMaxMs = 60_000,
-    clock = () => new Date(), batchSize = 1, poll = true,
+    db,
+    transport,
+    pollMs = 500,
+    maxAttempts = 8,
+    retryBaseMs = 2000,
+    outageBaseMs = 1000,
+    outageMaxMs = 60_000,
+    clock = () => new Date(),
+    batchSize = 1,
+    poll = true,
   } = options;
   const log = options.logger.child({ component: 'mail-sender' });
   const counters = { sent: 0, failures: 0 };
@@ -85,76 +93,130 @@ export function createMailSender(options: MailSenderOptions): MailSender {
   function serverFailed(lastError: string) {
     const now = clock();
     if (!outage) {
-      outage = { since: now, failedSends: 1, lastError, pauseMs: outageBaseMs, nextProbeAt: new Date(now.getTime() + outageBaseMs) };
-      log.warn({ err: lastError, retryInMs: outageBaseMs }, 'mail server unavailable: sending paused (no message spends an attempt on it)');
+      outage = {
+        since: now,
+        failedSends: 1,
+        lastError,
+        pauseMs: outageBaseMs,
+        nextProbeAt: new Date(now.getTime() + outageBaseMs),
+      };
+      log.warn(
+        { err: lastError, retryInMs: outageBaseMs },
+        'mail server unavailable: sending paused (no message spends an attempt on it)',
+      );
       return;
     }
     const pauseMs = Math.min(outage.pauseMs * 2, outageMaxMs);
-    outage = { ...outage, failedSends: outage.failedSends + 1, lastError, pauseMs, nextProbeAt: new Date(now.getTime() + pauseMs) };
+    outage = {
+      ...outage,
+      failedSends: outage.failedSends + 1,
+      lastError,
+      pauseMs,
+      nextProbeAt: new Date(now.getTime() + pauseMs),
+    };
     log.debug({ err: lastError, failedSends: outage.failedSends, retryInMs: pauseMs }, 'mail server still unavailable');
   }
 
   function serverAnswered() {
     if (!outage) return;
-    log.info({ downForMs: clock().getTime() - outage.since.getTime(), failedSends: outage.failedSends }, 'mail server available again: sending resumed');
+    log.info(
+      { downForMs: clock().getTime() - outage.since.getTime(), failedSends: outage.failedSends },
+      'mail server available again: sending resumed',
+    );
     outage = null;
   }
 
-  const claim = (tx: Tx, now: Date) => tx.$queryRawUnsafe<{ id: string }[]>(
-    `select id from notification.email_deliveries where status = 'PENDING' and next_attempt_at <= $1 and not (id = any($3::uuid[]))
+  const claim = (tx: Tx, now: Date) =>
+    tx.$queryRawUnsafe<{ id: string }[]>(
+      `select id from notification.email_deliveries where status = 'PENDING' and next_attempt_at <= $1 and not (id = any($3::uuid[]))
      order by next_attempt_at, id limit $2 for update skip locked`,
-    now, batchSize, [...triedLast],
-  );
+      now,
+      batchSize,
+      [...triedLast],
+    );
 
   /** One transaction: claims up to batchSize due rows and sends them, stopping at a failure of the server. */
   async function sendBatch(): Promise<{ claimed: number; handled: number; serverDown: boolean }> {
-    return db.$transaction(async (tx) => {
-      const now = clock();
-      let due = await claim(tx, now);
-      if (due.length === 0 && triedLast.size > 0) {
-        triedLast.clear();
-        due = await claim(tx, now);
-      }
-      let handled = 0;
-      for (const { id } of due) {
-        const row = await tx.emailDelivery.findUniqueOrThrow({ where: { id } });
-        const recipient = await tx.recipient.findUnique({ where: { userId: row.userId }, select: { deactivatedAt: true } });
-        if (recipient?.deactivatedAt) {
-          await tx.emailDelivery.update({ where: { id }, data: { status: 'CANCELLED', lastError: 'recipient deactivated' } });
-          handled++;
-          continue;
+    return db.$transaction(
+      async (tx) => {
+        const now = clock();
+        let due = await claim(tx, now);
+        if (due.length === 0 && triedLast.size > 0) {
+          triedLast.clear();
+          due = await claim(tx, now);
         }
-        try {
-          await transport.send({ to: row.toAddress, subject: row.subject, text: row.text, html: row.html, messageId: messageIdOf(id) });
-          serverAnswered();
-          await tx.emailDelivery.update({ where: { id }, data: { status: 'SENT', sentAt: clock(), attempts: row.attempts + 1, lastError: null } });
-          counters.sent++;
-          handled++;
-          log.info({ deliveryId: id, userId: row.userId, dedupeKey: row.dedupeKey }, 'email sent');
-        } catch (err) {
-          const lastError = (err as Error).message.slice(0, 1000);
-          if (err instanceof MailServerUnavailableError) {
-            // Not the message's failure: no attempt spent, still due; the rest of the batch waits too.
-            await tx.emailDelivery.update({ where: { id }, data: { lastError } });
-            triedLast.add(id);
-            serverFailed(lastError);
-            return { claimed: due.length, handled, serverDown: true };
-          }
-          serverAnswered(); // it judged this message, so it is up
-          counters.failures++;
-          handled++;
-          const attempts = row.attempts + 1;
-          const giveUp = attempts >= maxAttempts;
-          const delay = Math.min(retryBaseMs * 2 ** (attempts - 1), MAX_BACKOFF_MS);
-          await tx.emailDelivery.update({
-            where: { id },
-            data: { attempts, lastError, status: giveUp ? 'FAILED' : 'PENDING', nextAttemptAt: new Date(clock().getTime() + delay) },
+        let handled = 0;
+        for (const { id } of due) {
+          const row = await tx.emailDelivery.findUniqueOrThrow({ where: { id } });
+          const recipient = await tx.recipient.findUnique({
+            where: { userId: row.userId },
+            select: { deactivatedAt: true },
           });
-          log.warn({ deliveryId: id, userId: row.userId, attempts, giveUp, retryInMs: giveUp ? null : delay, err: lastError }, 'email send failed');
+          if (recipient?.deactivatedAt) {
+            await tx.emailDelivery.update({
+              where: { id },
+              data: { status: 'CANCELLED', lastError: 'recipient deactivated' },
+            });
+            handled++;
+            continue;
+          }
+          try {
+            await transport.send({
+              to: row.toAddress,
+              subject: row.subject,
+              text: row.text,
+              html: row.html,
+              messageId: messageIdOf(id),
+            });
+            serverAnswered();
+            await tx.emailDelivery.update({
+              where: { id },
+              data: { status: 'SENT', sentAt: clock(), attempts: row.attempts + 1, lastError: null },
+            });
+            counters.sent++;
+            handled++;
+            log.info({ deliveryId: id, userId: row.userId, dedupeKey: row.dedupeKey }, 'email sent');
+          } catch (err) {
+            const lastError = (err as Error).message.slice(0, 1000);
+            if (err instanceof MailServerUnavailableError) {
+              // Not the message's failure: no attempt spent, still due; the rest of the batch waits too.
+              await tx.emailDelivery.update({ where: { id }, data: { lastError } });
+              triedLast.add(id);
+              serverFailed(lastError);
+              return { claimed: due.length, handled, serverDown: true };
+            }
+            serverAnswered(); // it judged this message, so it is up
+            counters.failures++;
+            handled++;
+            const attempts = row.attempts + 1;
+            const giveUp = attempts >= maxAttempts;
+            const delay = Math.min(retryBaseMs * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+            await tx.emailDelivery.update({
+              where: { id },
+              data: {
+                attempts,
+                lastError,
+                status: giveUp ? 'FAILED' : 'PENDING',
+                nextAttemptAt: new Date(clock().getTime() + delay),
+              },
+            });
+            log.warn(
+              {
+                deliveryId: id,
+                userId: row.userId,
+                attempts,
+                giveUp,
+                retryInMs: giveUp ? null : delay,
+                err: lastError,
+              },
+              'email send failed',
+            );
+          }
         }
-      }
-      return { claimed: due.length, handled, serverDown: false };
-    }, { timeout: 120_000, maxWait: 10_000 });
+        return { claimed: due.length, handled, serverDown: false };
+      },
+      { timeout: 120_000, maxWait: 10_000 },
+    );
   }
 
   async function sendDue(): Promise<number> {
@@ -172,16 +234,24 @@ export function createMailSender(options: MailSenderOptions): MailSender {
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     current = sendDue()
-      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'mail sender: batch failed; retrying on the next poll'))
-      .finally(() => { if (!stopping) timer = setTimeout(tick, pollMs); });
+      .catch((err: unknown) =>
+        log.error({ err: (err as Error).message }, 'mail sender: batch failed; retrying on the next poll'),
+      )
+      .finally(() => {
+        if (!stopping) timer = setTimeout(tick, pollMs);
+      });
   };
   if (poll) timer = setTimeout(tick, 0);
   else stopping = true;
 
   return {
     sendDue,
-    get sent() { return counters.sent; },
-    get failures() { return counters.failures; },
+    get sent() {
+      return counters.sent;
+    },
+    get failures() {
+      return counters.failures;
+    },
     get outage() {
       if (!outage) return null;
       const { pauseMs: _pauseMs, ...visible } = outage;

@@ -51,12 +51,16 @@ export function isServerFailure(err: unknown): boolean {
   if (e.responseCode === 421) return true;
   if (typeof e.code !== 'string') return false;
   if (MESSAGE_CODES.has(e.code)) {
-    return e.command === 'MAIL FROM' && typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 500;
+    return (
+      e.command === 'MAIL FROM' && typeof e.responseCode === 'number' && e.responseCode >= 400 && e.responseCode < 500
+    );
   }
   return true;
 }
 
-export function smtpTransport(config: Pick<NotificationConfig, 'smtpHost' | 'smtpPort' | 'smtpSecure' | 'smtpUser' | 'smtpPassword' | 'smtpFrom'>): MailTransport {
+export function smtpTransport(
+  config: Pick<NotificationConfig, 'smtpHost' | 'smtpPort' | 'smtpSecure' | 'smtpUser' | 'smtpPassword' | 'smtpFrom'>,
+): MailTransport {
   const transporter = nodemailer.createTransport({
     host: config.smtpHost,
     port: config.smtpPort,
@@ -72,12 +76,22 @@ export function smtpTransport(config: Pick<NotificationConfig, 'smtpHost' | 'smt
   return {
     async send(email) {
       try {
-        await transporter.sendMail({ from: config.smtpFrom, to: email.to, subject: email.subject, text: email.text, html: email.html, messageId: email.messageId });
+        await transporter.sendMail({
+          from: config.smtpFrom,
+          to: email.to,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+          messageId: email.messageId,
+        });
       } catch (err) {
         if (!isServerFailure(err)) throw err;
         const { code, originalCode } = err as { code?: string; originalCode?: string };
         const codes = [code, originalCode].filter(Boolean).join('/');
-        throw new MailServerUnavailableError(`SMTP server ${config.smtpHost}:${config.smtpPort} unavailable${codes ? ` (${codes})` : ''}: ${(err as Error).message}`, { cause: err });
+        throw new MailServerUnavailableError(
+          `SMTP server ${config.smtpHost}:${config.smtpPort} unavailable${codes ? ` (${codes})` : ''}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     },
     close: () => transporter.close(),

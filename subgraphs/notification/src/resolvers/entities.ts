@@ -15,7 +15,7 @@ export const Notification: NotificationResolvers = {
 
 /** An inbox is its owner's alone (admins included: it may hold payment details). */
 function requireOwner(ctx: AuthContext, userId: string): void {
-  if (requireViewer(ctx).userId !== userId) throw forbidden("Only the user themself sees their notifications.");
+  if (requireViewer(ctx).userId !== userId) throw forbidden('Only the user themself sees their notifications.');
 }
 
 export const User: UserResolvers = {

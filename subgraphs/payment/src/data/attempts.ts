@@ -8,17 +8,23 @@ import type { Tx } from './db.js';
 
 export type { ProviderAttempt };
 
-export const findChargeAttempt = (db: PrismaClient | Tx, orderId: string) => db.providerAttempt.findFirst({ where: { orderId, kind: 'CHARGE' } });
+export const findChargeAttempt = (db: PrismaClient | Tx, orderId: string) =>
+  db.providerAttempt.findFirst({ where: { orderId, kind: 'CHARGE' } });
 
 /** Locks an attempt row until the transaction ends (after its order's row: always order first). */
 export async function lockAttempt(tx: Tx, id: string): Promise<ProviderAttempt | null> {
-  const locked = await tx.$queryRaw<{ id: string }[]>`select id from provider_attempts where id = ${id}::uuid for update`;
+  const locked = await tx.$queryRaw<
+    { id: string }[]
+  >`select id from provider_attempts where id = ${id}::uuid for update`;
   return locked.length === 0 ? null : tx.providerAttempt.findUnique({ where: { id } });
 }
 
 /** Minor units of refunds of an order still REQUESTED (reserved: a new refund may not count on them). */
 export async function refundsInFlight(tx: Tx | PrismaClient, orderId: string): Promise<number> {
-  const sum = await tx.providerAttempt.aggregate({ where: { orderId, kind: 'REFUND', state: 'REQUESTED' }, _sum: { amountMinor: true } });
+  const sum = await tx.providerAttempt.aggregate({
+    where: { orderId, kind: 'REFUND', state: 'REQUESTED' },
+    _sum: { amountMinor: true },
+  });
   return sum._sum.amountMinor ?? 0;
 }
 
@@ -57,7 +63,8 @@ export async function scheduleRetry(db: PrismaClient, id: string, delayMs: numbe
 }
 
 /** Capped exponential backoff: base, 2·base, 4·base, … never above max. */
-export const backoffMs = (tries: number, baseMs: number, maxMs: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(tries - 1, 30)));
+export const backoffMs = (tries: number, baseMs: number, maxMs: number) =>
+  Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(tries - 1, 30)));
 
 export interface PendingCounts {
   pendingOrders: number;

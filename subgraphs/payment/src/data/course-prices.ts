@@ -40,4 +40,5 @@ export async function archivePrice(tx: Tx, courseId: string, archivedAt: Date): 
       updated_at = now()`;
 }
 
-export const findCoursePrice = (db: Pick<Tx, 'coursePrice'>, courseId: string) => db.coursePrice.findUnique({ where: { courseId } });
+export const findCoursePrice = (db: Pick<Tx, 'coursePrice'>, courseId: string) =>
+  db.coursePrice.findUnique({ where: { courseId } });

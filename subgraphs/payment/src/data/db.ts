@@ -6,6 +6,7 @@ export type Tx = Prisma.TransactionClient;
 
 /** Payment's Prisma client, connected as payment's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'payment' }) });
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'payment' }),
+  });
 }
-

@@ -14,10 +14,19 @@ export async function accountBalances(db: PrismaClient): Promise<AccountBalance[
   return rows.map((r) => ({ account: r.account, currency: r.currency, balanceMinor: Number(r.balance) }));
 }
 
-export async function listLedgerEntries(db: PrismaClient, orderId: string | null, take: number, beforeId: string | null) {
+export async function listLedgerEntries(
+  db: PrismaClient,
+  orderId: string | null,
+  take: number,
+  beforeId: string | null,
+) {
   const where = orderId ? { orderId } : {};
   const [rows, totalCount] = await Promise.all([
-    db.ledgerEntry.findMany({ where: { ...where, ...(beforeId ? { id: { lt: beforeId } } : {}) }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.ledgerEntry.findMany({
+      where: { ...where, ...(beforeId ? { id: { lt: beforeId } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.ledgerEntry.count({ where }),
   ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };

@@ -22,10 +22,18 @@ export function createLoaders(db: PrismaClient): Loaders {
       return ids.map((id) => byId.get(id) ?? null);
     }),
     paymentsByOrder: new DataLoader(async (orderIds) =>
-      groupBy(orderIds, await db.payment.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } }), (p) => p.orderId),
+      groupBy(
+        orderIds,
+        await db.payment.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } }),
+        (p) => p.orderId,
+      ),
     ),
     refundsByOrder: new DataLoader(async (orderIds) =>
-      groupBy(orderIds, await db.refund.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } }), (r) => r.orderId),
+      groupBy(
+        orderIds,
+        await db.refund.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } }),
+        (r) => r.orderId,
+      ),
     ),
   };
 }

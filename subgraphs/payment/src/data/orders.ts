@@ -18,7 +18,11 @@ export async function lockOrder(tx: Tx, orderId: string): Promise<Order | null> 
 /** A page of a user's orders, newest first (ids are UUID v7, so id order is creation order). */
 export async function listUserOrders(db: PrismaClient, userId: string, take: number, beforeId: string | null) {
   const [rows, totalCount] = await Promise.all([
-    db.order.findMany({ where: { userId, ...(beforeId ? { id: { lt: beforeId } } : {}) }, orderBy: { id: 'desc' }, take: take + 1 }),
+    db.order.findMany({
+      where: { userId, ...(beforeId ? { id: { lt: beforeId } } : {}) },
+      orderBy: { id: 'desc' },
+      take: take + 1,
+    }),
     db.order.count({ where: { userId } }),
   ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };

@@ -38,12 +38,24 @@ export interface AppliedCharge {
 export const chargeKey = (orderId: string) => `order_${orderId}`;
 
 /** Applies an outcome in its own transaction. */
-export function applyChargeOutcome(db: PrismaClient, providerName: string, orderId: string, outcome: ChargeOutcome, traceparent: string | null): Promise<AppliedCharge> {
+export function applyChargeOutcome(
+  db: PrismaClient,
+  providerName: string,
+  orderId: string,
+  outcome: ChargeOutcome,
+  traceparent: string | null,
+): Promise<AppliedCharge> {
   return db.$transaction((tx) => applyChargeOutcomeInTx(tx, providerName, orderId, outcome, traceparent));
 }
 
 /** Applies an outcome inside the caller's transaction (the webhook's, which also records the event id). */
-export async function applyChargeOutcomeInTx(tx: Tx, providerName: string, orderId: string, outcome: ChargeOutcome, traceparent: string | null): Promise<AppliedCharge> {
+export async function applyChargeOutcomeInTx(
+  tx: Tx,
+  providerName: string,
+  orderId: string,
+  outcome: ChargeOutcome,
+  traceparent: string | null,
+): Promise<AppliedCharge> {
   const order = await lockOrder(tx, orderId);
   if (!order) throw new Error(`no order ${orderId}`);
   const head = await findChargeAttempt(tx, orderId);
@@ -53,15 +65,25 @@ export async function applyChargeOutcomeInTx(tx: Tx, providerName: string, order
   if (outcome.status === 'free' || outcome.status === 'succeeded') {
     const providerPaymentId = outcome.status === 'succeeded' ? outcome.providerPaymentId : null;
     if (order.status === 'PENDING') {
-      if (attempt) await tx.providerAttempt.update({ where: { id: attempt.id }, data: { state: 'SUCCEEDED', providerRef: providerPaymentId, resolvedAt: now, lastError: null } });
+      if (attempt)
+        await tx.providerAttempt.update({
+          where: { id: attempt.id },
+          data: { state: 'SUCCEEDED', providerRef: providerPaymentId, resolvedAt: now, lastError: null },
+        });
       await tx.order.update({ where: { id: order.id }, data: { status: 'PAID', paidAt: now } });
-      const payment = providerPaymentId === null ? null : await upsertPayment(tx, order, providerName, providerPaymentId, 'SUCCEEDED', null);
+      const payment =
+        providerPaymentId === null
+          ? null
+          : await upsertPayment(tx, order, providerName, providerPaymentId, 'SUCCEEDED', null);
       await postLedger(tx, 'CHARGE', order, chargePostings(order));
       await paymentSucceeded(tx, order, payment, now, traceparent);
       return { order: await tx.order.findUniqueOrThrow({ where: { id: order.id } }), lateCapture: false };
     }
     if (order.status === 'FAILED' && attempt && attempt.state !== 'SUCCEEDED' && providerPaymentId !== null) {
-      await tx.providerAttempt.update({ where: { id: attempt.id }, data: { state: 'SUCCEEDED', providerRef: providerPaymentId, resolvedAt: now } });
+      await tx.providerAttempt.update({
+        where: { id: attempt.id },
+        data: { state: 'SUCCEEDED', providerRef: providerPaymentId, resolvedAt: now },
+      });
       await upsertPayment(tx, order, providerName, providerPaymentId, 'SUCCEEDED', null);
       await postLedger(tx, 'CHARGE', order, chargePostings(order));
       await createRefundAttempt(tx, order, providerName, order.totalMinor, {
@@ -79,7 +101,11 @@ export async function applyChargeOutcomeInTx(tx: Tx, providerName: string, order
   // Declined (or, from a look-up, unknown to the provider): only a PENDING order can fail.
   if (order.status !== 'PENDING') return { order, lateCapture: false };
   const reason = outcome.reason;
-  if (attempt) await tx.providerAttempt.update({ where: { id: attempt.id }, data: { state: 'FAILED', failureReason: reason, providerRef: outcome.providerPaymentId, resolvedAt: now } });
+  if (attempt)
+    await tx.providerAttempt.update({
+      where: { id: attempt.id },
+      data: { state: 'FAILED', failureReason: reason, providerRef: outcome.providerPaymentId, resolvedAt: now },
+    });
   await tx.order.update({ where: { id: order.id }, data: { status: 'FAILED', failureReason: reason, failedAt: now } });
   await upsertPayment(tx, order, providerName, outcome.providerPaymentId, 'FAILED', reason);
   if (order.couponId) await releaseCoupon(tx, order.couponId, order.userId);
@@ -88,10 +114,29 @@ export async function applyChargeOutcomeInTx(tx: Tx, providerName: string, order
 }
 
 /** The order's one payment row (key order_<id>): created, or corrected when a late capture turns a failure into a charge. */
-async function upsertPayment(tx: Tx, order: Order, provider: string, providerPaymentId: string | null, status: 'SUCCEEDED' | 'FAILED', failureReason: string | null) {
+async function upsertPayment(
+  tx: Tx,
+  order: Order,
+  provider: string,
+  providerPaymentId: string | null,
+  status: 'SUCCEEDED' | 'FAILED',
+  failureReason: string | null,
+) {
   const providerKey = chargeKey(order.id);
   const data = { provider, providerPaymentId, status, failureReason };
-  const existing = await tx.payment.findUnique({ where: { userId_providerKey: { userId: order.userId, providerKey } } });
+  const existing = await tx.payment.findUnique({
+    where: { userId_providerKey: { userId: order.userId, providerKey } },
+  });
   if (existing) return tx.payment.update({ where: { id: existing.id }, data });
-  return tx.payment.create({ data: { id: newId(), orderId: order.id, userId: order.userId, providerKey, amountMinor: order.totalMinor, currency: order.currency, ...data } });
+  return tx.payment.create({
+    data: {
+      id: newId(),
+      orderId: order.id,
+      userId: order.userId,
+      providerKey,
+      amountMinor: order.totalMinor,
+      currency: order.currency,
+      ...data,
+    },
+  });
 }

@@ -17,12 +17,28 @@
  * only a provider that has no record of the charge makes the order FAILED (PROVIDER_UNAVAILABLE).
  */
 import { createHash } from 'node:crypto';
-import { appError, badInput, conflict, ErrorCode, isUuid, newId, notFound, type Logger, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
+import {
+  appError,
+  badInput,
+  conflict,
+  ErrorCode,
+  isUuid,
+  newId,
+  notFound,
+  type Logger,
+  type Viewer,
+  isUniqueViolation,
+} from '@coursegraph/service-kit';
 import type { Order, PrismaClient } from '../generated/prisma/client.js';
 import { findCoursePrice } from '../data/course-prices.js';
 import { findActiveOrder, findOrderByKey } from '../data/orders.js';
 import { findChargeAttempt } from '../data/attempts.js';
-import { ProviderRefusedError, ProviderUnavailableError, type FailureReason, type PaymentProvider } from '../providers/provider.js';
+import {
+  ProviderRefusedError,
+  ProviderUnavailableError,
+  type FailureReason,
+  type PaymentProvider,
+} from '../providers/provider.js';
 import { discountFor, findCoupon, invalidCoupon, normaliseCouponCode, reserveCoupon } from './coupons.js';
 import { applyChargeOutcome, chargeKey, type ChargeOutcome } from './charges.js';
 
@@ -48,15 +64,18 @@ const KEY = /^[\x21-\x7e]{8,255}$/;
 const DECLINE_MESSAGES: Record<FailureReason, string> = {
   DECLINED: 'Your card was declined. Try another payment method with a new idempotency key.',
   INSUFFICIENT_FUNDS: 'Your card has insufficient funds. Try another payment method with a new idempotency key.',
-  PROVIDER_UNAVAILABLE: 'The payment provider has no record of this payment, so nothing was charged and the order failed. Try again with a new idempotency key.',
+  PROVIDER_UNAVAILABLE:
+    'The payment provider has no record of this payment, so nothing was charged and the order failed. Try again with a new idempotency key.',
 };
 
 /** The error a FAILED order answers with, now and on every replay of its key. */
 export function declinedError(order: Order) {
   const reason = (order.failureReason ?? 'DECLINED') as FailureReason;
-  return appError(ErrorCode.PAYMENT_DECLINED, DECLINE_MESSAGES[reason] ?? DECLINE_MESSAGES.DECLINED, { reason, orderId: order.id });
+  return appError(ErrorCode.PAYMENT_DECLINED, DECLINE_MESSAGES[reason] ?? DECLINE_MESSAGES.DECLINED, {
+    reason,
+    orderId: order.id,
+  });
 }
-
 
 interface ValidRequest {
   courseId: string;
@@ -86,7 +105,8 @@ export class Checkout {
     const price = await findCoursePrice(db, request.courseId);
     if (!price) throw notFound('No course with this id is for sale.');
     if (price.status !== 'PUBLISHED') throw badInput('This course is archived and no longer sold.', 'courseId');
-    if (price.priceMinor === 0) throw badInput('This course is free: free courses need no checkout; enrol directly.', 'courseId');
+    if (price.priceMinor === 0)
+      throw badInput('This course is free: free courses need no checkout; enrol directly.', 'courseId');
     // The active order may be this key's own, made by a concurrent request since the look-up above.
     const active = await findActiveOrder(db, viewer.userId, request.courseId);
     if (active?.idempotencyKey === request.idempotencyKey) return this.replay(active, request, traceparent);
@@ -148,30 +168,40 @@ export class Checkout {
 
   private validate(input: CheckoutRequest): ValidRequest {
     if (!isUuid(input.courseId)) throw badInput('courseId is not a course id.', 'courseId');
-    if (!KEY.test(input.idempotencyKey)) throw badInput('idempotencyKey must be 8 to 255 printable characters without spaces.', 'idempotencyKey');
+    if (!KEY.test(input.idempotencyKey))
+      throw badInput('idempotencyKey must be 8 to 255 printable characters without spaces.', 'idempotencyKey');
     const paymentMethod = input.paymentMethod.trim();
-    if (paymentMethod === '' || paymentMethod.length > 255) throw badInput('paymentMethod must be 1 to 255 characters.', 'paymentMethod');
+    if (paymentMethod === '' || paymentMethod.length > 255)
+      throw badInput('paymentMethod must be 1 to 255 characters.', 'paymentMethod');
     const problem = this.deps.provider.checkPaymentMethod(paymentMethod);
     if (problem) throw badInput(problem, 'paymentMethod');
     const couponCode = input.couponCode?.trim() ? normaliseCouponCode(input.couponCode) : null;
     if (couponCode !== null && couponCode.length > 64) throw invalidCoupon();
     const courseId = input.courseId.toLowerCase();
     // What the key stands for; the payment method is hashed, never stored.
-    const requestHash = createHash('sha256').update(JSON.stringify([courseId, couponCode ?? '', paymentMethod])).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([courseId, couponCode ?? '', paymentMethod]))
+      .digest('hex');
     return { courseId, idempotencyKey: input.idempotencyKey, paymentMethod, couponCode, requestHash };
   }
 
   private async refuseSecondOrder(userId: string, courseId: string): Promise<void> {
     const active = await findActiveOrder(this.deps.db, userId, courseId);
     if (active) {
-      const message = active.status === 'PENDING' ? 'You already have an order for this course (its payment is in progress).' : 'You already have an order for this course.';
+      const message =
+        active.status === 'PENDING'
+          ? 'You already have an order for this course (its payment is in progress).'
+          : 'You already have an order for this course.';
       throw appError(ErrorCode.CONFLICT, message, { field: 'courseId', orderId: active.id });
     }
   }
 
   private async replay(order: Order, request: ValidRequest, traceparent: string | null): Promise<CheckoutOutcome> {
     if (order.requestHash !== request.requestHash) {
-      throw conflict('This idempotency key was already used for a different checkout (course, coupon or payment method); use a new key.', 'idempotencyKey');
+      throw conflict(
+        'This idempotency key was already used for a different checkout (course, coupon or payment method); use a new key.',
+        'idempotencyKey',
+      );
     }
     if (order.status === 'PENDING') {
       const price = await findCoursePrice(this.deps.db, order.courseId);
@@ -185,7 +215,13 @@ export class Checkout {
    * Steps 2 and 3. A pending order of this key is charged again under the same provider key while
    * the provider still de-duplicates it, else looked up; an unknown outcome returns the order PENDING.
    */
-  private async charge(order: Order, paymentMethod: string, title: string, replayed: boolean, traceparent: string | null): Promise<CheckoutOutcome> {
+  private async charge(
+    order: Order,
+    paymentMethod: string,
+    title: string,
+    replayed: boolean,
+    traceparent: string | null,
+  ): Promise<CheckoutOutcome> {
     const { db, provider, logger } = this.deps;
     let outcome: ChargeOutcome | null = { status: 'free' };
     if (order.totalMinor > 0) {
@@ -201,20 +237,35 @@ export class Checkout {
             description: `Coursegraph: ${title}`.slice(0, 200),
             metadata: { order_id: order.id, user_id: order.userId, course_id: order.courseId },
           });
-          outcome = result.status === 'succeeded' ? result : { status: 'declined', reason: result.reason, providerPaymentId: result.providerPaymentId };
+          outcome =
+            result.status === 'succeeded'
+              ? result
+              : { status: 'declined', reason: result.reason, providerPaymentId: result.providerPaymentId };
         } else {
-          const found = await provider.lookupCharge({ orderId: order.id, idempotencyKey: chargeKey(order.id), providerPaymentId: attempt?.providerRef ?? null });
+          const found = await provider.lookupCharge({
+            orderId: order.id,
+            idempotencyKey: chargeKey(order.id),
+            providerPaymentId: attempt?.providerRef ?? null,
+          });
           outcome = found.status === 'succeeded' || found.status === 'declined' ? found : null;
         }
       } catch (err) {
         if (!(err instanceof ProviderUnavailableError || err instanceof ProviderRefusedError)) throw err;
         // The charge may or may not have been made: keep the order PENDING; a look-up will tell.
-        logger.warn({ err: err.message, orderId: order.id }, 'payment provider answer unknown; the order stays PENDING');
-        await db.providerAttempt.updateMany({ where: { orderId: order.id, kind: 'CHARGE', state: 'REQUESTED' }, data: { lastError: err.message.slice(0, 500) } });
+        logger.warn(
+          { err: err.message, orderId: order.id },
+          'payment provider answer unknown; the order stays PENDING',
+        );
+        await db.providerAttempt.updateMany({
+          where: { orderId: order.id, kind: 'CHARGE', state: 'REQUESTED' },
+          data: { lastError: err.message.slice(0, 500) },
+        });
         outcome = null;
       }
     }
-    const stored = outcome ? (await applyChargeOutcome(db, provider.name, order.id, outcome, traceparent)).order : await db.order.findUniqueOrThrow({ where: { id: order.id } });
+    const stored = outcome
+      ? (await applyChargeOutcome(db, provider.name, order.id, outcome, traceparent)).order
+      : await db.order.findUniqueOrThrow({ where: { id: order.id } });
     if (stored.status === 'FAILED') throw declinedError(stored);
     return { order: stored, replayed };
   }

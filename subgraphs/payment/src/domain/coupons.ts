@@ -26,26 +26,36 @@ export interface CreateCouponInput {
 }
 
 /** Validates everything first, so a refused coupon writes nothing. */
-export async function createCoupon(db: PrismaClient, adminId: string, input: CreateCouponInput, now = new Date()): Promise<Coupon> {
+export async function createCoupon(
+  db: PrismaClient,
+  adminId: string,
+  input: CreateCouponInput,
+  now = new Date(),
+): Promise<Coupon> {
   const code = normaliseCouponCode(input.code);
   if (!CODE.test(code)) throw badInput('A coupon code is 3 to 64 letters, digits, - or _.', 'code');
   const percent = input.percentOff ?? null;
   const amount = input.amountOffMinor ?? null;
-  if ((percent === null) === (amount === null)) throw badInput('Give exactly one of percentOff and amountOffMinor.', 'percentOff');
-  if (percent !== null && (!Number.isInteger(percent) || percent < 1 || percent > 100)) throw badInput('percentOff must be 1 to 100.', 'percentOff');
+  if ((percent === null) === (amount === null))
+    throw badInput('Give exactly one of percentOff and amountOffMinor.', 'percentOff');
+  if (percent !== null && (!Number.isInteger(percent) || percent < 1 || percent > 100))
+    throw badInput('percentOff must be 1 to 100.', 'percentOff');
   if (amount !== null && (!Number.isInteger(amount) || amount < 1 || amount > MAX_AMOUNT_MINOR)) {
     throw badInput('amountOffMinor must be a positive number of minor units.', 'amountOffMinor');
   }
   const currency = input.currency == null ? null : input.currency.trim().toUpperCase();
-  if (amount !== null && (currency === null || !CURRENCY.test(currency))) throw badInput('A fixed coupon needs an ISO 4217 currency such as USD.', 'currency');
+  if (amount !== null && (currency === null || !CURRENCY.test(currency)))
+    throw badInput('A fixed coupon needs an ISO 4217 currency such as USD.', 'currency');
   if (percent !== null && currency !== null) throw badInput('A percentage coupon has no currency.', 'currency');
   if (input.courseId != null && !isUuid(input.courseId)) throw badInput('courseId is not a course id.', 'courseId');
   const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt);
   if (expiresAt !== null && expiresAt <= now) throw badInput('expiresAt must be in the future.', 'expiresAt');
   const max = input.maxRedemptions ?? null;
-  if (max !== null && (!Number.isInteger(max) || max < 1)) throw badInput('maxRedemptions must be at least 1.', 'maxRedemptions');
+  if (max !== null && (!Number.isInteger(max) || max < 1))
+    throw badInput('maxRedemptions must be at least 1.', 'maxRedemptions');
   const perUser = input.maxUsesPerUser ?? null;
-  if (perUser !== null && (!Number.isInteger(perUser) || perUser < 1)) throw badInput('maxUsesPerUser must be at least 1.', 'maxUsesPerUser');
+  if (perUser !== null && (!Number.isInteger(perUser) || perUser < 1))
+    throw badInput('maxUsesPerUser must be at least 1.', 'maxUsesPerUser');
   try {
     return await db.coupon.create({
       data: {
@@ -69,7 +79,8 @@ export async function createCoupon(db: PrismaClient, adminId: string, input: Cre
 }
 
 export const isExpired = (coupon: Coupon, now = new Date()) => coupon.expiresAt !== null && coupon.expiresAt <= now;
-export const isUsedUp = (coupon: Coupon) => coupon.maxRedemptions !== null && coupon.redemptions >= coupon.maxRedemptions;
+export const isUsedUp = (coupon: Coupon) =>
+  coupon.maxRedemptions !== null && coupon.redemptions >= coupon.maxRedemptions;
 
 /** The one answer to every unusable code at checkout: no oracle for which codes exist. */
 export const invalidCoupon = () => badInput('This coupon code is not valid.', 'couponCode');
@@ -78,7 +89,13 @@ export const invalidCoupon = () => badInput('This coupon code is not valid.', 'c
  * What `coupon` takes off a price of `subtotalMinor` in `currency` for `courseId`; BAD_USER_INPUT
  * (invalidCoupon) when it cannot be used. Percentages round to the nearest minor unit; never below zero.
  */
-export function discountFor(coupon: Coupon, courseId: string, subtotalMinor: number, currency: string, now = new Date()): number {
+export function discountFor(
+  coupon: Coupon,
+  courseId: string,
+  subtotalMinor: number,
+  currency: string,
+  now = new Date(),
+): number {
   if (coupon.courseId !== null && coupon.courseId !== courseId) throw invalidCoupon();
   if (isExpired(coupon, now) || isUsedUp(coupon)) throw invalidCoupon();
   if (coupon.kind === 'PERCENT') return Math.min(subtotalMinor, Math.round((subtotalMinor * coupon.percentOff!) / 100));
@@ -110,7 +127,8 @@ export async function reserveCoupon(tx: Tx, coupon: Coupon, userId: string): Pro
     on conflict (coupon_id, user_id) do update set uses = coupon_uses.uses + 1
       where ${coupon.maxUsesPerUser}::int is null or coupon_uses.uses < ${coupon.maxUsesPerUser}::int
     returning uses`;
-  if (mine.length === 0 || (coupon.maxUsesPerUser !== null && mine[0]!.uses > coupon.maxUsesPerUser)) throw invalidCoupon();
+  if (mine.length === 0 || (coupon.maxUsesPerUser !== null && mine[0]!.uses > coupon.maxUsesPerUser))
+    throw invalidCoupon();
 }
 
 /** Gives a use back (the order that held it failed). */

@@ -10,7 +10,13 @@ export const PAYMENT_CONTEXT = 'payment';
 const options = (traceparent: string | null) => (traceparent ? { traceparent } : undefined);
 const money = (amountMinor: number, currency: string) => ({ amountMinor: BigInt(amountMinor), currency });
 
-export function paymentSucceeded(tx: Tx, order: Order, payment: Payment | null, paidAt: Date, traceparent: string | null) {
+export function paymentSucceeded(
+  tx: Tx,
+  order: Order,
+  payment: Payment | null,
+  paidAt: Date,
+  traceparent: string | null,
+) {
   return enqueueEvent(
     tx,
     PAYMENT_CONTEXT,

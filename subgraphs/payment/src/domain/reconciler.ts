@@ -101,11 +101,21 @@ export class Reconciler {
     const batch = this.options.batchSize ?? 100;
     let checked = 0;
     let resolved = 0;
-    const charges = await claimDueAttempts(db, 'CHARGE', leaseMs, batch, new Date(Date.now() - reconcileAfterMs), orderIds);
+    const charges = await claimDueAttempts(
+      db,
+      'CHARGE',
+      leaseMs,
+      batch,
+      new Date(Date.now() - reconcileAfterMs),
+      orderIds,
+    );
     for (const attempt of charges) {
       checked++;
       const settled = await this.settleCharge(attempt).catch((err: Error) => {
-        this.options.logger.error({ err, attemptId: attempt.id }, 'charge look-up failed unexpectedly; retried after its lease');
+        this.options.logger.error(
+          { err, attemptId: attempt.id },
+          'charge look-up failed unexpectedly; retried after its lease',
+        );
         return false;
       });
       if (settled) resolved++;
@@ -115,7 +125,10 @@ export class Reconciler {
       checked++;
       // tries was raised by the claim: above 1, an earlier try may have reached the provider.
       const sent = await sendRefund(this.refundDeps(), attempt, attempt.tries > 1).catch((err: Error) => {
-        this.options.logger.error({ err, attemptId: attempt.id }, 'refund attempt failed unexpectedly; retried after its lease');
+        this.options.logger.error(
+          { err, attemptId: attempt.id },
+          'refund attempt failed unexpectedly; retried after its lease',
+        );
         return null;
       });
       if (sent && sent.status !== 'queued') resolved++;
@@ -128,19 +141,34 @@ export class Reconciler {
   private async settleCharge(attempt: ProviderAttempt): Promise<boolean> {
     const { db, provider, logger } = this.options;
     try {
-      const found = await provider.lookupCharge({ orderId: attempt.orderId, idempotencyKey: attempt.providerKey, providerPaymentId: attempt.providerRef });
+      const found = await provider.lookupCharge({
+        orderId: attempt.orderId,
+        idempotencyKey: attempt.providerKey,
+        providerPaymentId: attempt.providerRef,
+      });
       if (found.status === 'processing') {
-        await scheduleRetry(db, attempt.id, this.backoff(attempt), `charge ${found.providerPaymentId} still processing`);
+        await scheduleRetry(
+          db,
+          attempt.id,
+          this.backoff(attempt),
+          `charge ${found.providerPaymentId} still processing`,
+        );
         return false;
       }
-      const outcome = found.status === 'not_found' ? ({ status: 'declined', reason: 'PROVIDER_UNAVAILABLE', providerPaymentId: null } as const) : found;
+      const outcome =
+        found.status === 'not_found'
+          ? ({ status: 'declined', reason: 'PROVIDER_UNAVAILABLE', providerPaymentId: null } as const)
+          : found;
       const { order } = await applyChargeOutcome(db, provider.name, attempt.orderId, outcome, attempt.traceparent);
       logger.info({ orderId: order.id, status: order.status, lookup: found.status }, 'pending charge reconciled');
       return true;
     } catch (err) {
       if (!(err instanceof ProviderUnavailableError)) throw err;
       await scheduleRetry(db, attempt.id, this.backoff(attempt), err.message);
-      logger.warn({ orderId: attempt.orderId, err: err.message }, 'payment provider unavailable; charge look-up retried later');
+      logger.warn(
+        { orderId: attempt.orderId, err: err.message },
+        'payment provider unavailable; charge look-up retried later',
+      );
       return false;
     }
   }

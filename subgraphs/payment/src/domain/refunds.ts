@@ -12,7 +12,16 @@
  *      FAILED. No answer: the attempt stays REQUESTED and the reconciler tries again with capped
  *      exponential backoff until the provider answers; a compensation is never dead-lettered.
  */
-import { appError, badInput, conflict, ErrorCode, isUuid, newId, notFound, type Logger } from '@coursegraph/service-kit';
+import {
+  appError,
+  badInput,
+  conflict,
+  ErrorCode,
+  isUuid,
+  newId,
+  notFound,
+  type Logger,
+} from '@coursegraph/service-kit';
 import type { Order, PrismaClient, Refund } from '../generated/prisma/client.js';
 import type { Tx } from '../data/db.js';
 import { lockOrder } from '../data/orders.js';
@@ -52,7 +61,10 @@ export interface RefundDeps {
 }
 
 /** How a send ended: done, refused by the provider, or waiting for a retry. */
-export type RefundSendResult = { status: 'succeeded'; outcome: RefundOutcome } | { status: 'refused'; code: string } | { status: 'queued'; error: string };
+export type RefundSendResult =
+  | { status: 'succeeded'; outcome: RefundOutcome }
+  | { status: 'refused'; code: string }
+  | { status: 'queued'; error: string };
 
 /** Money still refundable on an order: its total less refunds made and refunds in flight. */
 export async function refundableLeft(tx: Tx, order: Order): Promise<number> {
@@ -98,7 +110,13 @@ export async function recordRefundInTx(
   tx: Tx,
   order: Order,
   amountMinor: number,
-  info: { reason: string; requestedBy: string; providerKey: string; providerRefundId: string | null; traceparent: string | null },
+  info: {
+    reason: string;
+    requestedBy: string;
+    providerKey: string;
+    providerRefundId: string | null;
+    traceparent: string | null;
+  },
 ): Promise<RefundOutcome> {
   const failedOrder = order.status === 'FAILED';
   const status = failedOrder ? order.status : statusAfterRefund(order.totalMinor, order.refundedMinor + amountMinor);
@@ -116,7 +134,10 @@ export async function recordRefundInTx(
       providerRefundId: info.providerRefundId,
     },
   });
-  const updated = await tx.order.update({ where: { id: order.id }, data: { status, refundedMinor: { increment: amountMinor } } });
+  const updated = await tx.order.update({
+    where: { id: order.id },
+    data: { status, refundedMinor: { increment: amountMinor } },
+  });
   if (amountMinor > 0) await postLedger(tx, 'REFUND', order, refundPostings(amountMinor), refund.id);
   if (!failedOrder) await refundIssued(tx, order, refund, status === 'REFUNDED', info.traceparent);
   return { refund, order: updated };
@@ -138,17 +159,27 @@ export class Refunds {
     const reserved = await db.$transaction(async (tx) => {
       const order = await lockOrder(tx, request.orderId);
       if (!order) throw notFound('No order with this id.');
-      if (!REFUNDABLE_STATUSES.includes(order.status)) throw conflict(`Only a paid order can be refunded; this one is ${order.status}.`);
+      if (!REFUNDABLE_STATUSES.includes(order.status))
+        throw conflict(`Only a paid order can be refunded; this one is ${order.status}.`);
       const left = await refundableLeft(tx, order);
       if (request.amount !== null && request.amount > left) {
         throw badInput(`The refund exceeds what is left to refund (${left} ${order.currency} minor units).`, 'amount');
       }
       const amountMinor = request.amount ?? left;
-      if (amountMinor <= 0 && order.totalMinor > 0) throw conflict('Everything paid for this order is refunded or being refunded.');
+      if (amountMinor <= 0 && order.totalMinor > 0)
+        throw conflict('Everything paid for this order is refunded or being refunded.');
       assertTransition(order.status, statusAfterRefund(order.totalMinor, order.refundedMinor + amountMinor));
       // A zero-total order (a 100% coupon) was never charged: its refund moves no money and needs no provider.
       if (amountMinor === 0) {
-        return { done: await recordRefundInTx(tx, order, 0, { reason, requestedBy: request.requestedBy, providerKey: `refund_${newId()}`, providerRefundId: null, traceparent: request.traceparent ?? null }) };
+        return {
+          done: await recordRefundInTx(tx, order, 0, {
+            reason,
+            requestedBy: request.requestedBy,
+            providerKey: `refund_${newId()}`,
+            providerRefundId: null,
+            traceparent: request.traceparent ?? null,
+          }),
+        };
       }
       const attempt = await createRefundAttempt(tx, order, provider.name, amountMinor, {
         reason,
@@ -177,24 +208,41 @@ export class Refunds {
  * reached the provider) it asks the provider before sending again, so a refund is never paid twice
  * even past the provider's idempotency window.
  */
-export async function sendRefund(deps: RefundDeps, attempt: ProviderAttempt, lookUpFirst: boolean): Promise<RefundSendResult> {
+export async function sendRefund(
+  deps: RefundDeps,
+  attempt: ProviderAttempt,
+  lookUpFirst: boolean,
+): Promise<RefundSendResult> {
   const { db, provider, logger } = deps;
   const payment = await db.payment.findFirst({ where: { orderId: attempt.orderId, status: 'SUCCEEDED' } });
   if (!payment?.providerPaymentId) {
     await markRefundFailed(db, attempt, 'the order has no successful payment to refund');
-    logger.error({ attemptId: attempt.id, orderId: attempt.orderId }, 'refund attempt without a successful payment; marked FAILED');
+    logger.error(
+      { attemptId: attempt.id, orderId: attempt.orderId },
+      'refund attempt without a successful payment; marked FAILED',
+    );
     return { status: 'refused', code: 'no_payment' };
   }
   try {
     if (lookUpFirst) {
-      const found = await provider.lookupRefund({ providerPaymentId: payment.providerPaymentId, idempotencyKey: attempt.providerKey, attemptId: attempt.id });
-      if (found.status === 'succeeded') return { status: 'succeeded', outcome: await applyRefundSuccess(db, attempt.id, found.providerRefundId) };
+      const found = await provider.lookupRefund({
+        providerPaymentId: payment.providerPaymentId,
+        idempotencyKey: attempt.providerKey,
+        attemptId: attempt.id,
+      });
+      if (found.status === 'succeeded')
+        return { status: 'succeeded', outcome: await applyRefundSuccess(db, attempt.id, found.providerRefundId) };
       if (found.status === 'failed') {
         await markRefundFailed(db, attempt, `the provider reports refund ${found.providerRefundId} failed`);
         return { status: 'refused', code: 'refund_failed' };
       }
       if (found.status === 'processing') {
-        await scheduleRetry(db, attempt.id, backoffMs(attempt.tries, deps.retryBaseMs, deps.retryMaxMs), `refund ${found.providerRefundId} still processing`);
+        await scheduleRetry(
+          db,
+          attempt.id,
+          backoffMs(attempt.tries, deps.retryBaseMs, deps.retryMaxMs),
+          `refund ${found.providerRefundId} still processing`,
+        );
         return { status: 'queued', error: 'processing' };
       }
     }
@@ -208,13 +256,19 @@ export async function sendRefund(deps: RefundDeps, attempt: ProviderAttempt, loo
   } catch (err) {
     if (err instanceof ProviderRefusedError) {
       await markRefundFailed(db, attempt, `${err.code}: ${err.message}`);
-      logger.error({ attemptId: attempt.id, orderId: attempt.orderId, code: err.code }, 'the provider refused a refund; attempt FAILED');
+      logger.error(
+        { attemptId: attempt.id, orderId: attempt.orderId, code: err.code },
+        'the provider refused a refund; attempt FAILED',
+      );
       return { status: 'refused', code: err.code };
     }
     if (err instanceof ProviderUnavailableError) {
       const delay = backoffMs(attempt.tries, deps.retryBaseMs, deps.retryMaxMs);
       await scheduleRetry(db, attempt.id, delay, err.message);
-      logger.warn({ attemptId: attempt.id, orderId: attempt.orderId, retryInMs: delay, err: err.message }, 'payment provider unavailable; refund retried later');
+      logger.warn(
+        { attemptId: attempt.id, orderId: attempt.orderId, retryInMs: delay, err: err.message },
+        'payment provider unavailable; refund retried later',
+      );
       return { status: 'queued', error: err.message };
     }
     throw err;
@@ -222,17 +276,26 @@ export async function sendRefund(deps: RefundDeps, attempt: ProviderAttempt, loo
 }
 
 /** Step 3 of a refund, guarded by the attempt's state: of two racing finishers exactly one writes. */
-export async function applyRefundSuccess(db: PrismaClient, attemptId: string, providerRefundId: string): Promise<RefundOutcome> {
+export async function applyRefundSuccess(
+  db: PrismaClient,
+  attemptId: string,
+  providerRefundId: string,
+): Promise<RefundOutcome> {
   return db.$transaction(async (tx) => {
     const head = await tx.providerAttempt.findUniqueOrThrow({ where: { id: attemptId } });
     const order = await lockOrder(tx, head.orderId);
     const attempt = await lockAttempt(tx, attemptId);
     if (!order || !attempt) throw new Error(`refund attempt ${attemptId} lost its order`);
     if (attempt.state !== 'REQUESTED') {
-      const refund = await tx.refund.findFirstOrThrow({ where: { userId: attempt.userId, providerKey: attempt.providerKey } });
+      const refund = await tx.refund.findFirstOrThrow({
+        where: { userId: attempt.userId, providerKey: attempt.providerKey },
+      });
       return { refund, order };
     }
-    await tx.providerAttempt.update({ where: { id: attempt.id }, data: { state: 'SUCCEEDED', providerRef: providerRefundId, resolvedAt: new Date(), lastError: null } });
+    await tx.providerAttempt.update({
+      where: { id: attempt.id },
+      data: { state: 'SUCCEEDED', providerRef: providerRefundId, resolvedAt: new Date(), lastError: null },
+    });
     return recordRefundInTx(tx, order, attempt.amountMinor, {
       reason: attempt.reason ?? 'refund',
       requestedBy: attempt.requestedBy ?? 'system',
@@ -244,5 +307,8 @@ export async function applyRefundSuccess(db: PrismaClient, attemptId: string, pr
 }
 
 async function markRefundFailed(db: PrismaClient, attempt: ProviderAttempt, error: string): Promise<void> {
-  await db.providerAttempt.updateMany({ where: { id: attempt.id, state: 'REQUESTED' }, data: { state: 'FAILED', lastError: error.slice(0, 500), failureReason: 'REFUSED', resolvedAt: new Date() } });
+  await db.providerAttempt.updateMany({
+    where: { id: attempt.id, state: 'REQUESTED' },
+    data: { state: 'FAILED', lastError: error.slice(0, 500), failureReason: 'REFUSED', resolvedAt: new Date() },
+  });
 }

@@ -38,8 +38,10 @@ export interface ProviderEvent {
 
 export type WebhookResult = { status: 'applied' | 'duplicate' | 'ignored'; lateCapture?: boolean; detail?: string };
 
-const str = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 && value.length <= 255 ? value : null);
-const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
+const str = (value: unknown): string | null =>
+  typeof value === 'string' && value.length > 0 && value.length <= 255 ? value : null;
+const int = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
 
 export class Webhooks {
   constructor(private readonly deps: { db: PrismaClient; providerName: string; logger: Logger }) {}
@@ -61,15 +63,32 @@ export class Webhooks {
       case 'payment_intent.payment_failed': {
         const orderId = str((object.metadata as Record<string, unknown> | undefined)?.order_id);
         const intentId = str(object.id);
-        if (!orderId || !isUuid(orderId) || !intentId) return { status: 'ignored', detail: 'no order_id in the PaymentIntent metadata' };
-        if (!(await tx.order.findUnique({ where: { id: orderId } }))) return { status: 'ignored', detail: 'unknown order' };
+        if (!orderId || !isUuid(orderId) || !intentId)
+          return { status: 'ignored', detail: 'no order_id in the PaymentIntent metadata' };
+        if (!(await tx.order.findUnique({ where: { id: orderId } })))
+          return { status: 'ignored', detail: 'unknown order' };
         if (event.type === 'payment_intent.succeeded') {
-          const applied = await applyChargeOutcomeInTx(tx, this.deps.providerName, orderId, { status: 'succeeded', providerPaymentId: intentId }, null);
+          const applied = await applyChargeOutcomeInTx(
+            tx,
+            this.deps.providerName,
+            orderId,
+            { status: 'succeeded', providerPaymentId: intentId },
+            null,
+          );
           return { status: 'applied', lateCapture: applied.lateCapture };
         }
         const error = (object.last_payment_error ?? {}) as Record<string, unknown>;
-        const reason: DeclineReason = error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds' ? 'INSUFFICIENT_FUNDS' : 'DECLINED';
-        await applyChargeOutcomeInTx(tx, this.deps.providerName, orderId, { status: 'declined', reason, providerPaymentId: intentId }, null);
+        const reason: DeclineReason =
+          error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds'
+            ? 'INSUFFICIENT_FUNDS'
+            : 'DECLINED';
+        await applyChargeOutcomeInTx(
+          tx,
+          this.deps.providerName,
+          orderId,
+          { status: 'declined', reason, providerPaymentId: intentId },
+          null,
+        );
         return { status: 'applied' };
       }
       case 'charge.refunded':
@@ -81,7 +100,10 @@ export class Webhooks {
         const id = str(object.id);
         const status = str(object.status);
         if (!id || !status) return { status: 'ignored', detail: 'dispute without id or status' };
-        const updated = await tx.dispute.updateMany({ where: { providerDisputeId: id }, data: { status, updatedAt: new Date() } });
+        const updated = await tx.dispute.updateMany({
+          where: { providerDisputeId: id },
+          data: { status, updatedAt: new Date() },
+        });
         return updated.count > 0 ? { status: 'applied' } : { status: 'ignored', detail: 'unknown dispute' };
       }
       default:
@@ -100,12 +122,14 @@ export class Webhooks {
     const chargeId = str(charge.id);
     const refundedAtProvider = int(charge.amount_refunded);
     const order = await this.orderOfIntent(tx, str(charge.payment_intent));
-    if (!chargeId || refundedAtProvider === null || !order) return { status: 'ignored', detail: 'charge of no known order' };
+    if (!chargeId || refundedAtProvider === null || !order)
+      return { status: 'ignored', detail: 'charge of no known order' };
     // Refunds recorded or in flight here are ours; only the rest was made in the dashboard.
     const unexplained = refundedAtProvider - (order.totalMinor - (await refundableLeft(tx, order)));
     const amount = Math.min(unexplained, order.totalMinor - order.refundedMinor);
     if (amount <= 0) return { status: 'ignored', detail: 'every refund of this charge is known' };
-    if (!REFUNDABLE_STATUSES.includes(order.status) && order.status !== 'FAILED') return { status: 'ignored', detail: `order is ${order.status}` };
+    if (!REFUNDABLE_STATUSES.includes(order.status) && order.status !== 'FAILED')
+      return { status: 'ignored', detail: `order is ${order.status}` };
     await recordRefundInTx(tx, order, amount, {
       reason: 'Refunded in the payment provider’s dashboard.',
       requestedBy: 'system:provider-dashboard',
@@ -128,7 +152,8 @@ export class Webhooks {
       on conflict (provider_dispute_id) do nothing`;
     if (recorded === 0) return { status: 'duplicate' };
     const amount = Math.min(disputed, await refundableLeft(tx, order));
-    if (amount <= 0 || !REFUNDABLE_STATUSES.includes(order.status)) return { status: 'applied', detail: 'nothing left to take back' };
+    if (amount <= 0 || !REFUNDABLE_STATUSES.includes(order.status))
+      return { status: 'applied', detail: 'nothing left to take back' };
     await recordRefundInTx(tx, order, amount, {
       reason: `Disputed by the buyer's bank (${str(dispute.reason) ?? 'no reason given'}).`,
       requestedBy: 'system:dispute',
@@ -136,7 +161,10 @@ export class Webhooks {
       providerRefundId: disputeId,
       traceparent: null,
     });
-    this.deps.logger.warn({ orderId: order.id, disputeId, amount }, 'dispute opened; the amount is booked as refunded and access revoked when nothing is left');
+    this.deps.logger.warn(
+      { orderId: order.id, disputeId, amount },
+      'dispute opened; the amount is booked as refunded and access revoked when nothing is left',
+    );
     return { status: 'applied' };
   }
 }

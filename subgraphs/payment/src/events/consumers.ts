@@ -7,7 +7,17 @@
  * Handlers are idempotent on their own (newer-version upserts; refunds only of refundable orders), and
  * the backbone records each event in processed_events, so a redelivery changes nothing.
  */
-import { createLogger, isUuid, on, readConfig, startConsumer, type EventHandler, type Logger, type ReceivedEvent, type Transaction } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  isUuid,
+  on,
+  readConfig,
+  startConsumer,
+  type EventHandler,
+  type Logger,
+  type ReceivedEvent,
+  type Transaction,
+} from '@coursegraph/service-kit';
 import { CourseEvents, EnrollmentEvents } from '@coursegraph/contracts';
 import { paymentSettings } from '../config.js';
 import { createDb, type PrismaClient, type Tx } from '../data/db.js';
@@ -28,16 +38,33 @@ export async function applyCourseSnapshot(tx: Tx, event: SnapshotEvent, logger?:
   const course = event.payload.course;
   const priceMinor = Number(course?.price?.amountMinor ?? 0n);
   const currency = (course?.price?.currency ?? '').toUpperCase();
-  if (!course || !isUuid(course.courseId) || priceMinor < 0 || priceMinor > MAX_AMOUNT_MINOR || (priceMinor > 0 && !CURRENCY.test(currency))) {
+  if (
+    !course ||
+    !isUuid(course.courseId) ||
+    priceMinor < 0 ||
+    priceMinor > MAX_AMOUNT_MINOR ||
+    (priceMinor > 0 && !CURRENCY.test(currency))
+  ) {
     // A malformed event would fail on every delivery; skip it (logged) instead.
     logger?.error({ eventId: event.id, type: event.type }, 'course event with an unusable course snapshot; skipped');
     return;
   }
-  await upsertPublishedPrice(tx, { courseId: course.courseId, version: course.version, title: course.title, priceMinor, currency, eventTime: eventTime(event) });
+  await upsertPublishedPrice(tx, {
+    courseId: course.courseId,
+    version: course.version,
+    title: course.title,
+    priceMinor,
+    currency,
+    eventTime: eventTime(event),
+  });
 }
 
 /** course.course.archived: no longer sold (orders already made are untouched). */
-export async function applyCourseArchived(tx: Tx, event: ReceivedEvent<typeof CourseEvents.archived>, logger?: Logger): Promise<void> {
+export async function applyCourseArchived(
+  tx: Tx,
+  event: ReceivedEvent<typeof CourseEvents.archived>,
+  logger?: Logger,
+): Promise<void> {
   if (!isUuid(event.payload.courseId)) {
     logger?.error({ eventId: event.id }, 'course.archived without a course id; skipped');
     return;
@@ -65,7 +92,11 @@ export interface CompensationDeps {
  * now); the reconciler calls the provider outside this transaction and retries with capped
  * backoff while the provider is down, so the event is acked and never dead-lettered for it.
  */
-export async function compensateRejectedEnrollment(tx: Tx, event: ReceivedEvent<typeof EnrollmentEvents.rejected>, deps: CompensationDeps): Promise<void> {
+export async function compensateRejectedEnrollment(
+  tx: Tx,
+  event: ReceivedEvent<typeof EnrollmentEvents.rejected>,
+  deps: CompensationDeps,
+): Promise<void> {
   const { orderId, reason } = event.payload;
   const order = isUuid(orderId) ? await lockOrder(tx, orderId) : null;
   if (!order) {
@@ -137,14 +168,29 @@ export function createTransaction(databaseUrl: string): Transaction<Tx> {
 }
 
 /** Starts every consumer of `paymentConsumers`; stop() ends them all. */
-export async function startPaymentConsumers(options: { db: PrismaClient; deps: CompensationDeps; natsUrl: string; logger: Logger }) {
+export async function startPaymentConsumers(options: {
+  db: PrismaClient;
+  deps: CompensationDeps;
+  natsUrl: string;
+  logger: Logger;
+}) {
   const { db, natsUrl, logger } = options;
   // No handler calls the provider: plain transactions.
   const transaction: Transaction<Tx> = (fn) => db.$transaction(fn);
   const started: { stop(): Promise<void> }[] = [];
   try {
     for (const [name, spec] of Object.entries(paymentConsumers(() => options.deps))) {
-      started.push(await startConsumer({ context: 'payment', name, stream: spec.stream, natsUrl, handlers: spec.handlers, transaction, logger }));
+      started.push(
+        await startConsumer({
+          context: 'payment',
+          name,
+          stream: spec.stream,
+          natsUrl,
+          handlers: spec.handlers,
+          transaction,
+          logger,
+        }),
+      );
     }
   } catch (err) {
     await Promise.all(started.map((c) => c.stop()));

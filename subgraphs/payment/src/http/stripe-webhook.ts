@@ -31,14 +31,22 @@ export interface WebhookAnswer {
 }
 
 /** The endpoint, independent of the HTTP server: method, the signature header and the raw body in, an answer out. */
-export async function handleStripeWebhook(options: StripeWebhookOptions, method: string, signature: string | null, rawBody: string | null): Promise<WebhookAnswer> {
+export async function handleStripeWebhook(
+  options: StripeWebhookOptions,
+  method: string,
+  signature: string | null,
+  rawBody: string | null,
+): Promise<WebhookAnswer> {
   if (method !== 'POST') return { status: 405, body: { error: 'Use POST.' } };
   if (!options.secret) {
     options.logger.error('a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set; answered 503');
     return { status: 503, body: { error: 'The webhook endpoint is not configured.' } };
   }
   if (rawBody === null) return { status: 413, body: { error: `The body exceeds ${MAX_BODY_BYTES} bytes.` } };
-  const problem = verifyStripeSignature(rawBody, signature, { secret: options.secret, toleranceSeconds: options.toleranceSeconds });
+  const problem = verifyStripeSignature(rawBody, signature, {
+    secret: options.secret,
+    toleranceSeconds: options.toleranceSeconds,
+  });
   if (problem) {
     options.logger.warn({ reason: problem }, 'Stripe webhook refused: bad signature');
     return { status: 400, body: { error: 'The Stripe-Signature header does not verify.', reason: problem } };
@@ -49,16 +57,28 @@ export async function handleStripeWebhook(options: StripeWebhookOptions, method:
   } catch {
     return { status: 400, body: { error: 'The body is not JSON.' } };
   }
-  if (typeof event?.id !== 'string' || !/^[\w-]{1,255}$/.test(event.id) || typeof event.type !== 'string' || typeof event.data?.object !== 'object' || event.data.object === null) {
+  if (
+    typeof event?.id !== 'string' ||
+    !/^[\w-]{1,255}$/.test(event.id) ||
+    typeof event.type !== 'string' ||
+    typeof event.data?.object !== 'object' ||
+    event.data.object === null
+  ) {
     return { status: 400, body: { error: 'The body is not a Stripe event (id, type, data.object).' } };
   }
   try {
     const result = await options.webhooks.apply(event);
     if (result.lateCapture) options.onQueuedWork?.();
-    options.logger.info({ eventId: event.id, type: event.type, result: result.status, detail: result.detail }, 'Stripe webhook');
+    options.logger.info(
+      { eventId: event.id, type: event.type, result: result.status, detail: result.detail },
+      'Stripe webhook',
+    );
     return { status: 200, body: { received: true, result: result.status } };
   } catch (err) {
-    options.logger.error({ err, eventId: event.id, type: event.type }, 'Stripe webhook could not be applied; Stripe will retry');
+    options.logger.error(
+      { err, eventId: event.id, type: event.type },
+      'Stripe webhook could not be applied; Stripe will retry',
+    );
     return { status: 500, body: { error: 'The event could not be applied; it will be retried.' } };
   }
 }
@@ -67,7 +87,12 @@ export async function handleStripeWebhook(options: StripeWebhookOptions, method:
 export function stripeWebhookFetch(options: StripeWebhookOptions) {
   return async (request: Request): Promise<Response> => {
     const raw = await request.text();
-    const answer = await handleStripeWebhook(options, request.method, request.headers.get('stripe-signature'), Buffer.byteLength(raw) > MAX_BODY_BYTES ? null : raw);
+    const answer = await handleStripeWebhook(
+      options,
+      request.method,
+      request.headers.get('stripe-signature'),
+      Buffer.byteLength(raw) > MAX_BODY_BYTES ? null : raw,
+    );
     return Response.json(answer.body, { status: answer.status });
   };
 }
@@ -85,7 +110,12 @@ export function stripeWebhookNode(options: StripeWebhookOptions) {
     });
     req.on('end', () => {
       const signature = req.headers['stripe-signature'];
-      void handleStripeWebhook(options, req.method ?? '', typeof signature === 'string' ? signature : null, tooLarge ? null : Buffer.concat(chunks).toString('utf8')).then((answer) => {
+      void handleStripeWebhook(
+        options,
+        req.method ?? '',
+        typeof signature === 'string' ? signature : null,
+        tooLarge ? null : Buffer.concat(chunks).toString('utf8'),
+      ).then((answer) => {
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer.body));
       });

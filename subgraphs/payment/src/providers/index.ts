@@ -18,5 +18,9 @@ export interface ProviderSettings {
 export function createProvider(settings: ProviderSettings): PaymentProvider {
   if (settings.paymentProvider === 'sandbox') return new SandboxProvider();
   if (!settings.stripeSecretKey) throw new Error('STRIPE_SECRET_KEY is required when PAYMENT_PROVIDER=stripe');
-  return new StripeProvider({ apiBase: settings.stripeApiBase, secretKey: settings.stripeSecretKey, timeoutMs: settings.providerTimeoutMs });
+  return new StripeProvider({
+    apiBase: settings.stripeApiBase,
+    secretKey: settings.stripeSecretKey,
+    timeoutMs: settings.providerTimeoutMs,
+  });
 }

@@ -35,7 +35,9 @@ export const SANDBOX_CARDS = {
 } as const;
 
 type CardBehaviour = keyof typeof SANDBOX_CARDS;
-const BEHAVIOUR = new Map<string, CardBehaviour>(Object.entries(SANDBOX_CARDS).map(([behaviour, card]) => [card, behaviour as CardBehaviour]));
+const BEHAVIOUR = new Map<string, CardBehaviour>(
+  Object.entries(SANDBOX_CARDS).map(([behaviour, card]) => [card, behaviour as CardBehaviour]),
+);
 
 /** Card numbers may be sent with spaces or dashes, as people type them. */
 const normaliseCard = (paymentMethod: string) => paymentMethod.replace(/[\s-]/g, '');
@@ -82,13 +84,25 @@ export class SandboxProvider implements PaymentProvider {
       behaviour === 'success' || behaviour === 'timeoutAfterCharge' || behaviour === 'conflictAfterCharge'
         ? { status: 'succeeded', providerPaymentId }
         : behaviour === 'insufficientFunds'
-          ? { status: 'declined', reason: 'INSUFFICIENT_FUNDS', providerPaymentId, message: 'Your card has insufficient funds.' }
+          ? {
+              status: 'declined',
+              reason: 'INSUFFICIENT_FUNDS',
+              providerPaymentId,
+              message: 'Your card has insufficient funds.',
+            }
           : { status: 'declined', reason: 'DECLINED', providerPaymentId, message: 'Your card was declined.' };
-    this.charges.set(request.idempotencyKey, { providerPaymentId, amount: request.amount, currency: request.currency, result });
+    this.charges.set(request.idempotencyKey, {
+      providerPaymentId,
+      amount: request.amount,
+      currency: request.currency,
+      result,
+    });
     this.executed.set(request.idempotencyKey, (this.executed.get(request.idempotencyKey) ?? 0) + 1);
     // The money is taken; only the answer is lost on the way back.
-    if (behaviour === 'timeoutAfterCharge') throw new ProviderUnavailableError('sandbox: simulated timeout after the charge');
-    if (behaviour === 'conflictAfterCharge') throw new ProviderUnavailableError('sandbox: simulated 409 idempotency_key_in_use');
+    if (behaviour === 'timeoutAfterCharge')
+      throw new ProviderUnavailableError('sandbox: simulated timeout after the charge');
+    if (behaviour === 'conflictAfterCharge')
+      throw new ProviderUnavailableError('sandbox: simulated 409 idempotency_key_in_use');
     return result;
   }
 
@@ -97,7 +111,9 @@ export class SandboxProvider implements PaymentProvider {
     const stored = this.charges.get(request.idempotencyKey);
     if (!stored) return { status: 'not_found' };
     const result = stored.result;
-    return result.status === 'succeeded' ? result : { status: 'declined', reason: result.reason, providerPaymentId: result.providerPaymentId };
+    return result.status === 'succeeded'
+      ? result
+      : { status: 'declined', reason: result.reason, providerPaymentId: result.providerPaymentId };
   }
 
   async lookupRefund(request: RefundLookupRequest): Promise<RefundLookup> {
@@ -109,7 +125,12 @@ export class SandboxProvider implements PaymentProvider {
   /** For tests: a charge made outside checkout's own call (as if in the provider's dashboard or by a lost request). */
   recordCharge(idempotencyKey: string, amount: number, currency: string): string {
     const providerPaymentId = `sb_pi_${randomUUID().replace(/-/g, '')}`;
-    this.charges.set(idempotencyKey, { providerPaymentId, amount, currency, result: { status: 'succeeded', providerPaymentId } });
+    this.charges.set(idempotencyKey, {
+      providerPaymentId,
+      amount,
+      currency,
+      result: { status: 'succeeded', providerPaymentId },
+    });
     this.executed.set(idempotencyKey, (this.executed.get(idempotencyKey) ?? 0) + 1);
     return providerPaymentId;
   }
@@ -121,12 +142,20 @@ export class SandboxProvider implements PaymentProvider {
     // Payments made before a restart are unknown to this memory; the domain has checked the amounts.
     const charge = [...this.charges.values()].find((c) => c.providerPaymentId === request.providerPaymentId);
     if (charge) {
-      if (charge.result.status !== 'succeeded') throw new ProviderRefusedError('The charge did not succeed.', 'charge_not_succeeded');
-      const refunded = [...this.refunds.values()].filter((r) => r.providerPaymentId === request.providerPaymentId).reduce((sum, r) => sum + r.amount, 0);
-      if (refunded + request.amount > charge.amount) throw new ProviderRefusedError('The refund exceeds the charge.', 'amount_too_large');
+      if (charge.result.status !== 'succeeded')
+        throw new ProviderRefusedError('The charge did not succeed.', 'charge_not_succeeded');
+      const refunded = [...this.refunds.values()]
+        .filter((r) => r.providerPaymentId === request.providerPaymentId)
+        .reduce((sum, r) => sum + r.amount, 0);
+      if (refunded + request.amount > charge.amount)
+        throw new ProviderRefusedError('The refund exceeds the charge.', 'amount_too_large');
     }
     const providerRefundId = `sb_re_${randomUUID().replace(/-/g, '')}`;
-    this.refunds.set(request.idempotencyKey, { providerPaymentId: request.providerPaymentId, amount: request.amount, providerRefundId });
+    this.refunds.set(request.idempotencyKey, {
+      providerPaymentId: request.providerPaymentId,
+      amount: request.amount,
+      providerRefundId,
+    });
     return { providerRefundId };
   }
 

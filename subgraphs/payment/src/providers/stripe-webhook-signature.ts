@@ -18,7 +18,11 @@ export interface VerifyOptions {
 }
 
 /** Null when the signature is good; else why it is refused. */
-export function verifyStripeSignature(payload: string, header: string | null, options: VerifyOptions): SignatureProblem | null {
+export function verifyStripeSignature(
+  payload: string,
+  header: string | null,
+  options: VerifyOptions,
+): SignatureProblem | null {
   if (!header) return 'MISSING';
   let timestamp: number | null = null;
   const signatures: Buffer[] = [];
@@ -44,6 +48,10 @@ export function signStripePayload(payload: string, timestamp: number, secret: st
 }
 
 /** A whole `Stripe-Signature` header value, as Stripe would send it. */
-export function stripeSignatureHeader(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+export function stripeSignatureHeader(
+  payload: string,
+  secret: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
   return `t=${timestamp},v1=${signStripePayload(payload, timestamp, secret)}`;
 }

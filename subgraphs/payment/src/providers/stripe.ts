@@ -69,7 +69,9 @@ export class StripeProvider implements PaymentProvider {
   }
 
   checkPaymentMethod(paymentMethod: string): string | null {
-    return /^(pm|card|src)_[A-Za-z0-9_]{1,200}$/.test(paymentMethod) ? null : 'Send a Stripe PaymentMethod id (pm_...).';
+    return /^(pm|card|src)_[A-Za-z0-9_]{1,200}$/.test(paymentMethod)
+      ? null
+      : 'Send a Stripe PaymentMethod id (pm_...).';
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
@@ -91,15 +93,33 @@ export class StripeProvider implements PaymentProvider {
       if (typeof intent.id !== 'string') throw new ProviderUnavailableError('stripe: payment intent without an id');
       if (intent.status === 'succeeded') return { status: 'succeeded', providerPaymentId: intent.id };
       // requires_action (3-D Secure) and the like: this checkout cannot complete them.
-      return { status: 'declined', reason: 'DECLINED', providerPaymentId: intent.id, message: 'The card needs an authentication step this checkout does not support.' };
+      return {
+        status: 'declined',
+        reason: 'DECLINED',
+        providerPaymentId: intent.id,
+        message: 'The card needs an authentication step this checkout does not support.',
+      };
     }
     const error = errorOf(body);
     if (status === 402 || error.type === 'card_error') {
-      const reason: DeclineReason = error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds' ? 'INSUFFICIENT_FUNDS' : 'DECLINED';
-      return { status: 'declined', reason, providerPaymentId: error.payment_intent?.id ?? null, message: DECLINE_MESSAGES[reason] };
+      const reason: DeclineReason =
+        error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds'
+          ? 'INSUFFICIENT_FUNDS'
+          : 'DECLINED';
+      return {
+        status: 'declined',
+        reason,
+        providerPaymentId: error.payment_intent?.id ?? null,
+        message: DECLINE_MESSAGES[reason],
+      };
     }
     if (status === 400 && error.type === 'invalid_request_error' && error.code !== 'idempotency_key_in_use') {
-      return { status: 'declined', reason: 'DECLINED', providerPaymentId: null, message: 'The payment provider did not accept this payment method.' };
+      return {
+        status: 'declined',
+        reason: 'DECLINED',
+        providerPaymentId: null,
+        message: 'The payment provider did not accept this payment method.',
+      };
     }
     throw unavailable(status, error);
   }
@@ -111,12 +131,16 @@ export class StripeProvider implements PaymentProvider {
     if (status === 200) {
       const refund = body as { id?: string; status?: string };
       if (typeof refund.id !== 'string') throw new ProviderUnavailableError('stripe: refund without an id');
-      if (refund.status === 'failed' || refund.status === 'canceled') throw new ProviderRefusedError(`The refund ${refund.status}.`, `refund_${refund.status}`);
+      if (refund.status === 'failed' || refund.status === 'canceled')
+        throw new ProviderRefusedError(`The refund ${refund.status}.`, `refund_${refund.status}`);
       return { providerRefundId: refund.id };
     }
     const error = errorOf(body);
     if (status >= 400 && status < 500 && ![401, 403, 409, 429].includes(status)) {
-      throw new ProviderRefusedError(error.message ?? 'The payment provider refused the refund.', error.code ?? 'refused');
+      throw new ProviderRefusedError(
+        error.message ?? 'The payment provider refused the refund.',
+        error.code ?? 'refused',
+      );
     }
     throw unavailable(status, error);
   }
@@ -128,22 +152,34 @@ export class StripeProvider implements PaymentProvider {
       if (status !== 200) throw unavailable(status, errorOf(body));
       return intentOutcome(body as PaymentIntent) ?? { status: 'not_found' };
     }
-    const query = new URLSearchParams({ query: `metadata['order_id']:'${request.orderId.replace(/[^0-9a-fA-F-]/g, '')}'`, limit: '10' });
+    const query = new URLSearchParams({
+      query: `metadata['order_id']:'${request.orderId.replace(/[^0-9a-fA-F-]/g, '')}'`,
+      limit: '10',
+    });
     const { status, body } = await this.get(`/v1/payment_intents/search?${query}`);
     if (status !== 200) throw unavailable(status, errorOf(body));
-    const outcomes = ((body as { data?: PaymentIntent[] }).data ?? []).map(intentOutcome).filter((o): o is ChargeLookup => o !== null);
+    const outcomes = ((body as { data?: PaymentIntent[] }).data ?? [])
+      .map(intentOutcome)
+      .filter((o): o is ChargeLookup => o !== null);
     // One key makes one PaymentIntent; should there be more, money taken wins over anything else.
-    return outcomes.find((o) => o.status === 'succeeded') ?? outcomes.find((o) => o.status === 'processing') ?? outcomes[0] ?? { status: 'not_found' };
+    return (
+      outcomes.find((o) => o.status === 'succeeded') ??
+      outcomes.find((o) => o.status === 'processing') ??
+      outcomes[0] ?? { status: 'not_found' }
+    );
   }
 
   async lookupRefund(request: RefundLookupRequest): Promise<RefundLookup> {
     const query = new URLSearchParams({ payment_intent: request.providerPaymentId, limit: '100' });
     const { status, body } = await this.get(`/v1/refunds?${query}`);
     if (status !== 200) throw unavailable(status, errorOf(body));
-    const refund = ((body as { data?: StripeRefund[] }).data ?? []).find((r) => r.metadata?.attempt_id === request.attemptId);
+    const refund = ((body as { data?: StripeRefund[] }).data ?? []).find(
+      (r) => r.metadata?.attempt_id === request.attemptId,
+    );
     if (!refund?.id) return { status: 'not_found' };
     if (refund.status === 'succeeded') return { status: 'succeeded', providerRefundId: refund.id };
-    if (refund.status === 'failed' || refund.status === 'canceled') return { status: 'failed', providerRefundId: refund.id };
+    if (refund.status === 'failed' || refund.status === 'canceled')
+      return { status: 'failed', providerRefundId: refund.id };
     return { status: 'processing', providerRefundId: refund.id };
   }
 
@@ -151,13 +187,25 @@ export class StripeProvider implements PaymentProvider {
     return this.request('GET', path, undefined, undefined);
   }
 
-  private post(path: string, form: URLSearchParams, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
+  private post(
+    path: string,
+    form: URLSearchParams,
+    idempotencyKey: string,
+  ): Promise<{ status: number; body: unknown }> {
     return this.request('POST', path, form, idempotencyKey);
   }
 
-  private async request(method: 'GET' | 'POST', path: string, form: URLSearchParams | undefined, idempotencyKey: string | undefined): Promise<{ status: number; body: unknown }> {
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    form: URLSearchParams | undefined,
+    idempotencyKey: string | undefined,
+  ): Promise<{ status: number; body: unknown }> {
     let response: Response;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.secretKey}`, 'stripe-version': STRIPE_API_VERSION };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.secretKey}`,
+      'stripe-version': STRIPE_API_VERSION,
+    };
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     try {
@@ -193,7 +241,10 @@ function intentOutcome(intent: PaymentIntent): ChargeLookup | null {
     default: {
       // requires_payment_method (the confirmation failed), requires_action (not supported here), canceled.
       const error = intent.last_payment_error ?? {};
-      const reason: DeclineReason = error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds' ? 'INSUFFICIENT_FUNDS' : 'DECLINED';
+      const reason: DeclineReason =
+        error.decline_code === 'insufficient_funds' || error.code === 'insufficient_funds'
+          ? 'INSUFFICIENT_FUNDS'
+          : 'DECLINED';
       return { status: 'declined', reason, providerPaymentId: intent.id };
     }
   }
@@ -206,5 +257,7 @@ function errorOf(body: unknown): StripeError {
 
 function unavailable(status: number, error: StripeError): ProviderUnavailableError {
   // 401/403 mean our key is wrong: the provider is unusable until an operator fixes the config.
-  return new ProviderUnavailableError(`stripe: HTTP ${status} ${error.type ?? ''} ${error.code ?? ''} ${error.message ?? ''}`.trim());
+  return new ProviderUnavailableError(
+    `stripe: HTTP ${status} ${error.type ?? ''} ${error.code ?? ''} ${error.message ?? ''}`.trim(),
+  );
 }

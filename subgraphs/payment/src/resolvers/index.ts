@@ -6,4 +6,14 @@ import { Order } from './order.js';
 import { Coupon, LedgerEntry, Payment, Refund } from './types.js';
 import { User } from './user.js';
 
-export const resolvers: Resolvers = { DateTime: DateTimeScalar, Query, Mutation, Order, Payment, Refund, Coupon, LedgerEntry, User };
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Query,
+  Mutation,
+  Order,
+  Payment,
+  Refund,
+  Coupon,
+  LedgerEntry,
+  User,
+};

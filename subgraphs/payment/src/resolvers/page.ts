@@ -10,10 +10,15 @@ export function afterId(after: string | null | undefined): string | null {
 
 export function connection<T extends { id: string }>(page: { rows: T[]; hasNextPage: boolean; totalCount: number }) {
   const edges = page.rows.map((node) => ({ cursor: encodeCursor(node.id), node }));
-  return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  return {
+    edges,
+    totalCount: page.totalCount,
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+  };
 }
 
 export const money = (amountMinor: number, currency: string) => ({ amountMinor, currency });
 
 /** Orders are visible to their buyer and to admins. */
-export const canSeeOrdersOf = (viewer: Viewer | null, userId: string) => viewer !== null && (viewer.userId === userId || viewer.role === 'ADMIN');
+export const canSeeOrdersOf = (viewer: Viewer | null, userId: string) =>
+  viewer !== null && (viewer.userId === userId || viewer.role === 'ADMIN');

@@ -41,7 +41,10 @@ export const Query: QueryResolvers = {
     for (const b of balances) perCurrency.set(b.currency, (perCurrency.get(b.currency) ?? 0) + b.balanceMinor);
     return {
       balanced: [...perCurrency.values()].every((sum) => sum === 0),
-      accounts: balances.map((b) => ({ account: b.account.toUpperCase() as LedgerAccount, balance: money(b.balanceMinor, b.currency) })),
+      accounts: balances.map((b) => ({
+        account: b.account.toUpperCase() as LedgerAccount,
+        balance: money(b.balanceMinor, b.currency),
+      })),
     };
   },
 

@@ -1,5 +1,12 @@
 /** Field resolvers of the smaller types: payments, refunds, coupons, ledger entries. */
-import type { CouponResolvers, LedgerAccount, LedgerEntryResolvers, PaymentFailureReason, PaymentResolvers, RefundResolvers } from '../generated/resolvers-types.js';
+import type {
+  CouponResolvers,
+  LedgerAccount,
+  LedgerEntryResolvers,
+  PaymentFailureReason,
+  PaymentResolvers,
+  RefundResolvers,
+} from '../generated/resolvers-types.js';
 import { isExpired, isUsedUp } from '../domain/coupons.js';
 import { money } from './page.js';
 
@@ -13,7 +20,8 @@ export const Refund: RefundResolvers = {
 };
 
 export const Coupon: CouponResolvers = {
-  amountOff: (coupon) => (coupon.amountOffMinor !== null && coupon.currency !== null ? money(coupon.amountOffMinor, coupon.currency) : null),
+  amountOff: (coupon) =>
+    coupon.amountOffMinor !== null && coupon.currency !== null ? money(coupon.amountOffMinor, coupon.currency) : null,
   course: (coupon) => (coupon.courseId ? { id: coupon.courseId } : null),
   usable: (coupon) => !isExpired(coupon) && !isUsedUp(coupon),
 };
