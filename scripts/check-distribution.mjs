@@ -28,7 +28,6 @@ const SCALAR_TYPES = {
   Decimal: 'decimal(65,30)',
 };
 
-const camelToSnake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const listArg = (text) =>
   (text.match(/\[([^\]]*)\]/)?.[1] ?? '')
     .split(',')

@@ -20,7 +20,7 @@ import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings, checkPaymentConfig, type PaymentConfig } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are untyped YAML
+// Manifests are untyped YAML.
 type Doc = Record<string, any>;
 
 const K8S = path.join(ROOT, 'deploy/k8s');

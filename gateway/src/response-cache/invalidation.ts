@@ -8,7 +8,7 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CourseEvents, EnrollmentEvents, IdentityEvents } from '@coursegraph/contracts';
-import { parseEvent, type EventType, type Logger } from '@coursegraph/service-kit';
+import { parseEvent, type EventPayload, type EventType, type Logger } from '@coursegraph/service-kit';
 import type { Invalidation, ResponseCache } from './cache.js';
 
 /**
@@ -28,25 +28,30 @@ const enrollmentChange = (p: { courseId: string; userId: string }): Invalidation
   ],
 });
 
-export const INVALIDATIONS: ReadonlyArray<{ event: EventType; change: (payload: any) => Invalidation }> = [
-  { event: CourseEvents.published, change: courseChange },
-  { event: CourseEvents.updated, change: courseChange },
-  { event: CourseEvents.archived, change: courseChange },
-  { event: CourseEvents.lessonChanged, change: courseChange },
-  { event: EnrollmentEvents.created, change: enrollmentChange },
-  { event: EnrollmentEvents.revoked, change: enrollmentChange },
-  { event: EnrollmentEvents.courseCompleted, change: enrollmentChange },
+export interface InvalidationRule {
+  event: EventType;
+  change: (payload: unknown) => Invalidation;
+}
+
+/** One row of the table: `change` is type-checked against its own event's payload. */
+function rule<E extends EventType>(event: E, change: (payload: EventPayload<E>) => Invalidation): InvalidationRule {
+  // parseEvent(msg, event) decodes with this very event's schema, so the payload has its shape.
+  return { event, change: (payload) => change(payload as EventPayload<E>) };
+}
+
+export const INVALIDATIONS: ReadonlyArray<InvalidationRule> = [
+  rule(CourseEvents.published, courseChange),
+  rule(CourseEvents.updated, courseChange),
+  rule(CourseEvents.archived, courseChange),
+  rule(CourseEvents.lessonChanged, courseChange),
+  rule(EnrollmentEvents.created, enrollmentChange),
+  rule(EnrollmentEvents.revoked, enrollmentChange),
+  rule(EnrollmentEvents.courseCompleted, enrollmentChange),
   // A certificate looked up before it existed was cached as null.
-  {
-    event: EnrollmentEvents.certificateIssued,
-    change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }),
-  },
-  {
-    event: EnrollmentEvents.certificateRevoked,
-    change: (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] }),
-  },
-  { event: IdentityEvents.userRegistered, change: (p) => ({ entities: [['User', p.userId]] }) },
-  { event: IdentityEvents.userDeactivated, change: (p) => ({ entities: [['User', p.userId]] }) },
+  rule(EnrollmentEvents.certificateIssued, (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] })),
+  rule(EnrollmentEvents.certificateRevoked, (p) => ({ entities: [['User', p.userId]], types: ['Certificate'] })),
+  rule(IdentityEvents.userRegistered, (p) => ({ entities: [['User', p.userId]] })),
+  rule(IdentityEvents.userDeactivated, (p) => ({ entities: [['User', p.userId]] })),
 ];
 
 export interface CacheInvalidation {

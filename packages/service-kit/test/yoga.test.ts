@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { GraphQLError } from 'graphql';
 import { createSchema } from 'graphql-yoga';

@@ -6,7 +6,7 @@ let h: CourseHarness;
 let a: ReturnType<typeof authoring>;
 let teacher: Actor;
 let admin: Actor;
-let courses: Awaited<ReturnType<ReturnType<typeof authoring>['published']>>[] = [];
+const courses: Awaited<ReturnType<ReturnType<typeof authoring>['published']>>[] = [];
 beforeAll(async () => {
   h = await startCourse();
   a = authoring(h);

@@ -187,7 +187,7 @@ export async function fetchReferences(url, learners, catalogPageSize) {
 export async function assertSameResults(name, url, learners, references, catalogPageSize, mutationReference) {
   const catalog = JSON.stringify(must(await gql(url, CATALOG_QUERY, { first: catalogPageSize }), `${name} catalog`));
   if (catalog !== references.catalog) throw new Error(`${name}: the catalog differs from the reference`);
-  await inBatches(learners.deep, 8, async (p, i) => {
+  await inBatches(learners.deep, 8, async (p) => {
     const deep = JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `${name} deep ${p.email}`));
     if (deep !== references.deep[learners.deep.indexOf(p)])
       throw new Error(`${name}: the deep query for ${p.email} differs from the reference`);

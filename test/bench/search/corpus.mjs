@@ -192,26 +192,26 @@ const EN = {
 };
 
 const EN_TITLES = [
-  (s, c) => `${s} for beginners`,
+  (s) => `${s} for beginners`,
   (s, c) => `Mastering ${s}: ${c}`,
   (s, c) => `${s} ${c} in practice`,
   (s, c) => `Practical ${c} with ${s}`,
-  (s, c) => `Introduction to ${s}`,
+  (s) => `Introduction to ${s}`,
   (s, c, c2) => `Advanced ${s}: ${c} and ${c2}`,
-  (s, c) => `The complete ${s} course`,
+  (s) => `The complete ${s} course`,
   (s, c) => `${c} explained with ${s}`,
 ];
 const EN_SENTENCES = [
-  (s, c, c2) => `In this lesson we look at ${c} in ${s} and why it matters for real projects.`,
+  (s, c) => `In this lesson we look at ${c} in ${s} and why it matters for real projects.`,
   (s, c, c2) => `You will practise ${c} step by step, then combine it with ${c2}.`,
-  (s, c, c2) => `Most teams meet ${c} early; we compare a few approaches and their trade-offs.`,
-  (s, c, c2) => `We build a small example that uses ${s} to show ${c} at work.`,
-  (s, c, c2) => `Common mistakes with ${c} are easy to avoid once you know what to look for.`,
+  (s, c) => `Most teams meet ${c} early; we compare a few approaches and their trade-offs.`,
+  (s, c) => `We build a small example that uses ${s} to show ${c} at work.`,
+  (s, c) => `Common mistakes with ${c} are easy to avoid once you know what to look for.`,
   (s, c, c2) => `By the end you can explain ${c2} to a colleague and apply it in your own work.`,
   (s, c, c2) => `The exercises cover ${c}, ${c2} and a short quiz to check your understanding.`,
-  (s, c, c2) => `We review how ${s} handles ${c} compared with other tools.`,
+  (s, c) => `We review how ${s} handles ${c} compared with other tools.`,
   (s, c, c2) => `Read the notes, watch the demonstration, and try the assignment on ${c2}.`,
-  (s, c, c2) => `This part connects ${c} with what you learned about ${s} in the previous module.`,
+  (s, c) => `This part connects ${c} with what you learned about ${s} in the previous module.`,
 ];
 const EN_MODULES = [
   'Getting started',
@@ -269,18 +269,18 @@ const RU = {
   },
 };
 const RU_TITLES = [
-  (s, c) => `${cap(s)} для начинающих`,
+  (s) => `${cap(s)} для начинающих`,
   (s, c) => `${cap(s)}: ${c[0]} на практике`,
-  (s, c) => `Основы: ${s}`,
+  (s) => `Основы: ${s}`,
   (s, c) => `Практический курс: ${c[0]}`,
-  (s, c) => `${cap(s)} с нуля`,
+  (s) => `${cap(s)} с нуля`,
 ];
 const RU_SENTENCES = [
-  (s, c, c2) => `В этом уроке мы разберём ${c[0]} и посмотрим, зачем это нужно в реальных проектах.`,
+  (s, c) => `В этом уроке мы разберём ${c[0]} и посмотрим, зачем это нужно в реальных проектах.`,
   (s, c, c2) => `Вы научитесь шаг за шагом, а затем объедините это с темой ${c2[1] ?? c2[0]}.`,
-  (s, c, c2) => `Типичные ошибки ${c[1] ?? c[0]} легко избежать, если знать, на что смотреть.`,
-  (s, c, c2) => `Мы соберём небольшой пример, который показывает ${c[0]} в работе.`,
-  (s, c, c2) => `Упражнения посвящены теме ${c[1] ?? c[0]}, а в конце вас ждёт короткий тест.`,
+  (s, c) => `Типичные ошибки ${c[1] ?? c[0]} легко избежать, если знать, на что смотреть.`,
+  (s, c) => `Мы соберём небольшой пример, который показывает ${c[0]} в работе.`,
+  (s, c) => `Упражнения посвящены теме ${c[1] ?? c[0]}, а в конце вас ждёт короткий тест.`,
   (s, c, c2) => `Этот раздел связывает ${c2[0]} с тем, что вы узнали в предыдущем модуле.`,
 ];
 const RU_MODULES = ['Введение', 'Основы', 'Практика', 'Продвинутые темы', 'Итоги'];

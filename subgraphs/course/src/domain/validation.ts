@@ -23,7 +23,9 @@ export const LIMITS = {
 } as const;
 
 // NUL cannot be stored in PostgreSQL text; other control characters have no place in a one-line field.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const SINGLE_LINE_FORBIDDEN = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- as above, less tab and line breaks
 const MULTI_LINE_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export function singleLine(raw: string, field: string, limits: { min: number; max: number }, label = field): string {

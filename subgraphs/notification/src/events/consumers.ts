@@ -6,7 +6,6 @@
 import { readConfig } from '@coursegraph/service-kit';
 import { notificationSettings } from '../config.js';
 import type { PrismaClient } from '../data/db.js';
-import { createDb } from '../data/db.js';
 import { courseHandlers, enrollmentHandlers, paymentHandlers, type CourseHandlerOptions } from './notifications.js';
 import { identityHandlers, resetCourseLearners, resetCourseTitles, resetRecipients } from './projections.js';
 
