@@ -1,4 +1,22 @@
-export * from './config.js';
+// The kit's public API: what services, the gateway, the scripts and the tests use, named one by one
+// so that nothing internal leaks out by accident. Internals are imported by their module path.
+
+// Configuration: specs of settings read from the environment, and the settings every service shares.
+export {
+  readConfig,
+  inspectConfig,
+  loadConfigOrExit,
+  parse,
+  ConfigError,
+  commonSettings,
+  jwksSetting,
+  type Setting,
+  type ConfigSpec,
+  type ConfigOf,
+  type Mode,
+} from './config.js';
+// Production profile: what a service refuses to start with in production. The checks the common
+// settings carry are named in their types, so services' specs (which spread them) need them too.
 export {
   databasePasswordProblem,
   redisCredentialsProblem,
@@ -9,39 +27,117 @@ export {
   refuseInProduction,
 } from './production-profile.js';
 export { readConfigWithChecks, loadConfigWithChecksOrExit, type ProductionCheck } from './startup-checks.js';
-export * from './logger.js';
-export * from './errors.js';
-export * from './auth.js';
-export * from './server.js';
-export * from './yoga.js';
-export * from './operation-limits/index.js';
-export * from './redis.js';
-export * from './client-ip.js';
-export * from './ids.js';
-export * from './relay.js';
-export * from './scalars.js';
-export * from './events/types.js';
-export * from './events/traceparent.js';
-export * from './events/nats.js';
+// JSON logs.
+export { createLogger, type Logger } from './logger.js';
+// Errors a client sees, from the fixed code set.
 export {
-  natsConnectOptions,
-  natsInboxPrefix,
-  redactNatsUrl,
-  type NatsConnectOptions,
-} from './events/nats-credentials.js';
-export { envelopeHeaders, parseEvent, MalformedEventError, type DeliveredMessage } from './events/envelope.js';
-export * from './events/outbox.js';
-export * from './events/outbox-settings.js';
-export * from './events/event-size.js';
-export * from './events/publish-failure.js';
-export * from './events/parked-outbox.js';
-export * from './events/dead-letters.js';
-export * from './events/relay.js';
-export * from './events/consumer.js';
-export * from './events/replay.js';
-export * from './events/pg.js';
-export * from './demo-data.js';
-export * from './lifecycle.js';
+  ErrorCode,
+  appError,
+  badInput,
+  unauthenticated,
+  forbidden,
+  notFound,
+  conflict,
+  rateLimited,
+  isAppError,
+} from './errors.js';
+// Auth: access tokens verified against the JWKS, the viewer, role checks, revocation.
+export {
+  createAuthVerifier,
+  remoteJwks,
+  bearerToken,
+  requireViewer,
+  requireRole,
+  revokeSessionAccess,
+  revokeUserAccessBefore,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  type AuthVerifier,
+  type AuthVerifierOptions,
+  type AuthContext,
+  type AccessTokenClaims,
+  type Role,
+  type Viewer,
+} from './auth.js';
+// HTTP server: health and readiness probes, graceful shutdown.
+export { serve, type ServeOptions, type ReadinessReport, type RunningServer } from './server.js';
+// Yoga: the one way a service builds its GraphQL app; Plugin is the type of a service's own plugins.
+export { createServiceYoga, type ServiceYogaOptions } from './yoga/service-yoga.js';
+export type { Plugin } from 'graphql-yoga';
+// Operation limits (tokens, depth, aliases, cost), shared by the subgraphs and the gateway.
+export {
+  createOperationLimiter,
+  OPERATION_BATCH,
+  type OperationLimiter,
+  type OperationLimitsOptions,
+} from './operation-limits/index.js';
+// Redis clients that fail fast.
+export { createRedis, type Redis, type RedisClientOptions } from './redis.js';
+// The client IP the gateway signs for the subgraphs.
+export { signClientIp, verifiedClientIp, type VerifyClientIpOptions } from './client-ip.js';
+// Ids.
+export { newId, isUuid } from './ids.js';
+// Relay connections: cursors and page sizes.
+export { pageSize, encodeCursor, decodeCursor } from './connections.js';
+// Scalars.
+export { DateTimeScalar } from './scalars.js';
+// Events: types, trace context, the envelope.
+export {
+  defineEvent,
+  type EventType,
+  type EventPayload,
+  type EventInit,
+  type ReceivedEvent,
+  type EventHandler,
+  type SqlExecutor,
+  type Transaction,
+} from './events/types.js';
+export { isTraceparent, newTraceparent } from './events/traceparent.js';
+export { envelopeHeaders, parseEvent, type DeliveredMessage } from './events/envelope.js';
+// Events: NATS connections and JetStream streams.
+export {
+  connectNats,
+  ensureStream,
+  streamRetentionSettings,
+  DEADLETTER_STREAM,
+  REDRIVE_STREAM,
+  type ConnectNatsOptions,
+} from './events/nats.js';
+export { natsConnectOptions, redactNatsUrl, type NatsConnectOptions } from './events/nats-credentials.js';
+// Events: the outbox, its relay to JetStream, and its parked rows.
+export { enqueueEvent, type EnqueueOptions } from './events/outbox.js';
+export { outboxSettings, outboxSettingsFromEnv } from './events/outbox-settings.js';
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './events/relay.js';
+export {
+  summarizeOutbox,
+  listParked,
+  redriveParked,
+  type OutboxSummary,
+  type ParkedRow,
+} from './events/parked-outbox.js';
+// Events: consumers, their dead letters, and replays.
+export { on, startConsumer, redriveConsumerName, type ConsumerOptions, type EventConsumer } from './events/consumer.js';
+export {
+  parseDeadLetterTarget,
+  summarizeDeadLetters,
+  listDeadLetters,
+  redriveDeadLetters,
+  type DeadLetter,
+  type DeadLetterSummary,
+  type RedriveResult,
+} from './events/dead-letters.js';
+export { replayConsumer, type ReplayOptions, type ReplayResult } from './events/replay.js';
+export type { PgExecutor } from './events/pg.js';
+// Demo data.
+export { seededRandom, waitForProjection } from './demo-data.js';
+// Service lifecycle: dependency probes, run and stop.
+export {
+  runService,
+  dependencyProbes,
+  isUniqueViolation,
+  type DatabaseHandle,
+  type RunServiceOptions,
+} from './lifecycle.js';
+// Subgraphs: the bootstrap every subgraph uses.
 export {
   createSubgraph,
   type Subgraph,

@@ -18,7 +18,7 @@ import { isTraceparent } from './events/traceparent.js';
 import type { Logger } from './logger.js';
 import type { OperationLimitsConfig, OperationLimitsOptions } from './operation-limits/index.js';
 import { createRedis } from './redis.js';
-import { createServiceYoga } from './yoga.js';
+import { createServiceYoga } from './yoga/service-yoga.js';
 
 /** What every subgraph's resolvers receive; each subgraph's Context extends it with its own fields. */
 export interface SubgraphContext extends AuthContext {

@@ -6,32 +6,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getIntrospectionQuery, getOperationAST, parse } from 'graphql';
+import { operationLimitSettings, readConfig } from '../src/config.js';
 import {
   analyseShape,
   costLimitFor,
   costTableFromSdl,
   operationCost,
-  operationLimitSettings,
-  readConfig,
   shapeRefusal,
   withTokenLimit,
   countTokens,
   type CallerClass,
-} from '../src/index.js';
+} from '../src/operation-limits/index.js';
 // The bench's checked workloads.
-import { CATALOG_QUERY, DEEP_QUERY, MUTATION } from '../../../test/bench/gateway/workloads.mjs';
+import { CATALOG_QUERY, DEEP_QUERY, MUTATION, ROOT } from '@coursegraph/test-support';
 
 const config = readConfig(operationLimitSettings, {});
-const supergraphSdl = readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8');
+const supergraphSdl = readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8');
 const table = costTableFromSdl(supergraphSdl);
-const subgraphs = JSON.parse(readFileSync(new URL('../../../schema/subgraphs.json', import.meta.url), 'utf8'))
-  .subgraphs as Record<string, { sdl: string }>;
+const subgraphs = JSON.parse(readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<
+  string,
+  { sdl: string }
+>;
 const subgraphTables = new Map(
   Object.entries(subgraphs).map(([name, { sdl }]) => [
     name,
-    costTableFromSdl(readFileSync(new URL(`../../../${sdl}`, import.meta.url), 'utf8')),
+    costTableFromSdl(readFileSync(path.join(ROOT, sdl), 'utf8')),
   ]),
 );
 

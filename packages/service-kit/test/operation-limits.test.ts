@@ -7,17 +7,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { getIntrospectionQuery, getOperationAST, parse } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import {
-  OPERATION_BATCH,
-  analyseShape,
-  costTableFromSdl,
-  createLogger,
-  createServiceYoga,
-  operationCost,
-  operationLimitSettings,
-  readConfig,
-  type Viewer,
-} from '../src/index.js';
+import { OPERATION_BATCH, createLogger, createServiceYoga, readConfig, type Viewer } from '../src/index.js';
+import { operationLimitSettings } from '../src/config.js';
+import { analyseShape, costTableFromSdl, operationCost } from '../src/operation-limits/index.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {

@@ -4,7 +4,8 @@ import { GraphQLError } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { createLogger } from '../src/logger.js';
 import { ErrorCode, badInput, appError, isAppError, notFound, rateLimited } from '../src/errors.js';
-import { createServiceYoga, MAX_REQUEST_BODY_BYTES } from '../src/yoga.js';
+import { createServiceYoga } from '../src/yoga/service-yoga.js';
+import { MAX_REQUEST_BODY_BYTES } from '../src/yoga/request-body-limit.js';
 import { DateTimeScalar } from '../src/scalars.js';
 
 const SECRET = 'db password is hunter2';

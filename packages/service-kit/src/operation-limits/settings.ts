@@ -6,7 +6,7 @@ import type { operationLimitSettings } from '../config.js';
 /** The operation-limit part of a service's config (every service has it through commonSettings). */
 export type OperationLimitsConfig = ConfigOf<typeof operationLimitSettings>;
 
-/** The platform's page size when `first` is not given (relay.ts `pageSize`). */
+/** The platform's page size when `first` is not given (connections.ts `pageSize`). */
 export const DEFAULT_PAGE_SIZE = 20;
 
 /** The weight of a mutation's root field without a declared `@cost`: writes cost more than reads. */

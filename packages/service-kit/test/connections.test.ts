@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphQLError } from 'graphql';
-import { MAX_PAGE_SIZE, decodeCursor, encodeCursor, pageSize } from '../src/relay.js';
+import { MAX_PAGE_SIZE, decodeCursor, encodeCursor, pageSize } from '../src/connections.js';
 import { newId } from '../src/ids.js';
 
 function thrown(fn: () => unknown): GraphQLError {
