@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/test/**/*.ts'],
+    files: ['**/test/**/*.ts', 'packages/test-support/src/**/*.ts'],
     rules: {
       // Tests read GraphQL answers and decoded rows as JSON whose shape their assertions check.
       '@typescript-eslint/no-explicit-any': 'off',

@@ -20,7 +20,7 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     env: testEnv(),
-    globalSetup: ['test/support/services.ts'],
+    globalSetup: ['packages/test-support/src/services.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

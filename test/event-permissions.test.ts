@@ -11,8 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { ensureStream, natsConnectOptions } from '@coursegraph/service-kit';
-import { redisUrl } from '../scripts/lib/env.mjs';
-import { privateNats, type PrivateNats } from './support/private-nats.js';
+import { privateNats, type PrivateNats, redisUrl } from '@coursegraph/test-support';
 
 const FORGED = 'payment.payment.succeeded';
 

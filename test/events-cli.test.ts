@@ -27,10 +27,10 @@ import {
 import {
   createScratchContext,
   pingEvent,
-  waitFor,
   type Ping,
   type ScratchContext,
 } from '../packages/service-kit/src/events/testing.js';
+import { eventually } from '@coursegraph/test-support';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4223';
@@ -127,7 +127,9 @@ describe('node scripts/events.mjs', () => {
       `insert into "${ctx}".outbox_events (id, subject, payload, traceparent) values ($1, $2, $3, $4)`,
       [id, subject, Buffer.from([0x0a, 1, 0x41]), newTraceparent()],
     );
-    await waitFor(async () => (await outboxRow(id)).attempts >= MAX_ATTEMPTS, 15_000, 'the row parked');
+    await eventually('the row parked', async () => (await outboxRow(id)).attempts >= MAX_ATTEMPTS, {
+      timeoutMs: 15_000,
+    });
 
     const list = await cli('outbox', 'list', ctx);
     expect(list.code).toBe(0);
@@ -159,7 +161,9 @@ describe('node scripts/events.mjs', () => {
     expect(redrive.code).toBe(0);
     expect(redrive.stdout).toContain(`re-driven ${ctx} ${id}`);
     expect(redrive.stdout).toContain(`outbox: 1 parked row(s) of ${ctx} handed back to its relay`);
-    await waitFor(async () => (await outboxRow(id)).published_at !== null, 15_000, 'the re-driven row published');
+    await eventually('the re-driven row published', async () => (await outboxRow(id)).published_at !== null, {
+      timeoutMs: 15_000,
+    });
     expect(
       (await jsm.streams.getMessage(`${ctx.toUpperCase()}_LATE`, { last_by_subj: subject }))?.header.get('Nats-Msg-Id'),
     ).toBe(id);
@@ -178,13 +182,13 @@ describe('node scripts/events.mjs', () => {
     const type = pingEvent(ctx);
     const poison = await scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key: 'poison' }));
     const fine = await scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key: 'fine' }));
-    await waitFor(() => applied.some((e) => e.id === fine), 15_000, 'the event behind the poison');
+    await eventually('the event behind the poison', () => applied.some((e) => e.id === fine), { timeoutMs: 15_000 });
     const subject = `deadletter.${ctx}.cli`;
-    await waitFor(
+    await eventually(
+      'the dead letter',
       async () =>
         (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: subject })).state.subjects?.[subject] === 1,
-      15_000,
-      'the dead letter',
+      { timeoutMs: 15_000 },
     );
 
     const list = await cli('deadletters', 'list');
@@ -217,7 +221,7 @@ describe('node scripts/events.mjs', () => {
     expect(redrive.code).toBe(0);
     expect(redrive.stdout).toContain(`re-driven ${poison} ${type.subject}`);
     expect(redrive.stdout).toContain(`dead letters: 1 sent back to redrive.${ctx}.cli`);
-    await waitFor(() => applied.some((e) => e.id === poison), 15_000, 'the re-driven event applied');
+    await eventually('the re-driven event applied', () => applied.some((e) => e.id === poison), { timeoutMs: 15_000 });
 
     const after = await cli('deadletters', 'list');
     expect(after.stdout).not.toContain(subject);

@@ -7,15 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig, type ConfigSpec } from '@coursegraph/service-kit';
 import path from 'node:path';
-import { ROOT, contextDatabaseUrl } from '../scripts/lib/env.mjs';
+import { contextDatabaseUrl, freePort, ROOT, runNode, runProcess } from '@coursegraph/test-support';
 import { gatewaySettings } from '../gateway/src/config.js';
 import { identitySettings } from '../subgraphs/identity/src/config.js';
 import { courseSettings } from '../subgraphs/course/src/config.js';
 import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
-import { freePort } from './support/ports.js';
-import { runNode, runProcess } from './support/run-node.js';
 
 /** Only what production mode needs set: nothing of the test run's environment leaks in. */
 const PRODUCTION = { COURSEGRAPH_MODE: 'production' };

@@ -12,13 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger, readConfig, serve, type RunningServer } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
+import { AUTH_FIELDS, contextDatabaseUrl, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '@coursegraph/test-support';
 import { identitySettings } from '../../subgraphs/identity/src/config.js';
 import { createIdentityApp, type IdentityApp } from '../../subgraphs/identity/src/app.js';
 import { gatewaySettings, parseOrigins } from '../src/config.js';
 import { createGatewayApp } from '../src/app.js';
 import { EXPLORER_COOKIE, EXPLORER_HEADER } from '../src/request-auth.js';
-import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '../../test/support/graphql.js';
 
 const APP_ORIGIN = 'https://app.coursegraph.test';
 const ENDPOINT = 'http://gateway.test/graphql';

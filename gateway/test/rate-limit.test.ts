@@ -15,7 +15,7 @@ import { createRedis, createServiceYoga, type Redis } from '@coursegraph/service
 import { createClientIp, parseTrustedProxies } from '../src/client-ip.js';
 import { createRateLimits, rootFieldCounts, type PolicyLimits } from '../src/rate-limit/index.js';
 import { parse } from 'graphql';
-import { freePort } from '../../test/support/ports.js';
+import { freePort } from '@coursegraph/test-support';
 
 const calls: Record<string, number> = {};
 const count = (name: string) => () => ((calls[name] = (calls[name] ?? 0) + 1), name);

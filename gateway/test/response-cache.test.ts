@@ -24,8 +24,7 @@ import { startCacheInvalidation, type CacheInvalidation } from '../src/response-
 import { useResponseCache, CACHE_HEADER } from '../src/response-cache/plugin.js';
 import { entityTags, typeTags } from '../src/response-cache/tags.js';
 import { useShareInFlightQueries } from '../src/share-in-flight-queries.js';
-import { privateNats, type PrivateNats } from '../../test/support/private-nats.js';
-import { eventually } from '../../test/support/journeys.js';
+import { eventually, privateNats, type PrivateNats } from '@coursegraph/test-support';
 
 const typeDefs = /* GraphQL */ `
   type Query {
@@ -387,8 +386,6 @@ describe('invalidation by events', () => {
     await publisher.flush();
   }
 
-  const until = (what: string, check: () => boolean) => eventually(what, async () => check(), 10_000);
-
   const fill = () => {
     cache.set('course-1', result('one'), new Set(['Course', 'Course:c1']), cache.generation);
     cache.set('course-2', result('two'), new Set(['Course', 'Course:c2']), cache.generation);
@@ -404,7 +401,7 @@ describe('invalidation by events', () => {
       mode: enrollment.EnrollmentMode.FREE,
       enrolledAt: new Date().toISOString(),
     });
-    await until('course-1 dropped', () => cache.get('course-1') === undefined);
+    await eventually('course-1 dropped', () => cache.get('course-1') === undefined);
     expect(cache.get('course-2')).toEqual(result('two'));
     expect(cache.get('user')).toEqual(result('u'));
   });
@@ -412,7 +409,7 @@ describe('invalidation by events', () => {
   it('a course change drops every catalogue answer', async () => {
     fill();
     await publish(CourseEvents.archived, { courseId: newId(), archivedAt: new Date().toISOString() });
-    await until(
+    await eventually(
       'course answers dropped',
       () => cache.get('course-1') === undefined && cache.get('course-2') === undefined,
     );
@@ -423,16 +420,16 @@ describe('invalidation by events', () => {
     fill();
     publisher.publish(EnrollmentEvents.created.subject, new Uint8Array([1, 2, 3]));
     await publisher.flush();
-    await until('everything dropped', () => cache.size === 0);
+    await eventually('everything dropped', () => cache.size === 0);
   });
 
   it('while NATS is down it serves nothing, and starts afresh once it is back', async () => {
     fill();
     await nats.stop();
-    await until('cache off', () => cache.get('user') === undefined);
+    await eventually('cache off', () => cache.get('user') === undefined);
     expect(cache.set('user', result('u'), new Set(['User:u1']), cache.generation)).toBe(false);
     await nats.start();
-    await until('cache back on', () => cache.set('user', result('u'), new Set(['User:u1']), cache.generation));
+    await eventually('cache back on', () => cache.set('user', result('u'), new Set(['User:u1']), cache.generation));
     expect(cache.get('user')).toEqual(result('u'));
     // And events reach it again (once the publisher, too, is back).
     for (let attempt = 0; ; attempt++) {
@@ -451,6 +448,6 @@ describe('invalidation by events', () => {
       mode: enrollment.EnrollmentMode.FREE,
       enrolledAt: new Date().toISOString(),
     });
-    await until('user dropped', () => cache.get('user') === undefined);
+    await eventually('user dropped', () => cache.get('user') === undefined);
   });
 });

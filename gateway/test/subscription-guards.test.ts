@@ -20,11 +20,11 @@ import { createRateLimits } from '../src/rate-limit/index.js';
 import { SUBSCRIPTIONS_SDL } from '../src/subscriptions/index.js';
 import {
   startSubscriptionHarness,
-  until,
   wsSubscribe,
   type Received,
   type SubscriptionHarness,
 } from './support/subscription-harness.js';
+import { eventually } from '@coursegraph/test-support';
 
 const SUPERGRAPH = readFileSync(path.resolve(import.meta.dirname, '../../schema/supergraph.graphql'), 'utf8');
 const LIMITS = { ...readConfig(commonSettings, {}), limitMaxDepth: 6, limitMaxTokens: 200, limitMaxCostAdmin: 10 };
@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await until('every subscriber to leave the hub', async () =>
+  await eventually('every subscriber to leave the hub', async () =>
     Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
   );
 });
@@ -180,7 +180,7 @@ describe('rate limits on subscriptions', () => {
     // The streams admitted before go on.
     const seq = await h.enrolled();
     for (const stream of streams) {
-      await until('the admitted streams to receive the event', async () => stream.results.length > 0);
+      await eventually('the admitted streams to receive the event', async () => stream.results.length > 0);
       expect(stream.results[0]!.data.enrollmentCreated.position).toBe(`ENROLLMENT:${seq}`);
       stream.dispose();
     }

@@ -14,11 +14,11 @@ import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { clientIp, parseTrustedProxies } from '../src/client-ip.js';
 import {
   startSubscriptionHarness,
-  until,
   wsSubscribe,
   type Received,
   type SubscriptionHarness,
 } from './support/subscription-harness.js';
+import { eventually } from '@coursegraph/test-support';
 
 const LIMITS = { perConnection: 3, perUser: 5, perIp: 8 };
 const RESUME_WINDOW = 50;
@@ -57,7 +57,7 @@ const refusal = (received: Received) => (received.errors[0] as GraphQLError[])[0
 
 afterEach(async () => {
   // Every stream ends with its test and gives its places back.
-  await until('every subscriber to leave the hub', async () =>
+  await eventually('every subscriber to leave the hub', async () =>
     Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
   );
 });
@@ -97,7 +97,7 @@ describe('open streams per connection, user and IP', () => {
 
     // Once they ended, the connection may open streams again.
     for (const r of open) r.dispose();
-    await until(
+    await eventually(
       'the ended streams to give their places back',
       () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0,
     );
@@ -160,7 +160,7 @@ describe('open streams per connection, user and IP', () => {
 
     for (const r of held) r.dispose();
     await Promise.all([first.dispose(), second.dispose(), otherClient.dispose()]);
-    await until(
+    await eventually(
       'the user to hold no stream',
       () => h.subscriptions.limits.openFor({ userId: admin.userId }).user === 0,
     );
@@ -205,7 +205,7 @@ describe('open streams per connection, user and IP', () => {
 
     for (const r of held) r.dispose();
     await Promise.all([...clients, elsewhere].map((c) => c.dispose()));
-    await until('the address to hold no stream', () => h.subscriptions.limits.openFor({ ip }).ip === 0);
+    await eventually('the address to hold no stream', () => h.subscriptions.limits.openFor({ ip }).ip === 0);
   });
 
   it('refused requests count nothing: bad input and forbidden streams leave the places free', async () => {
@@ -244,7 +244,7 @@ describe('the resume window of notificationAdded', () => {
     const readBefore = h.subscriptions.hub.reads.backlogMessages;
     const client = wsClient(alice.token, '198.51.100.20');
     const resumed = wsSubscribe(client, NOTIFICATIONS, { after: `NOTIFICATION:${start}` }, 3);
-    await until('the two recent notifications', () => resumed.results.length >= 2 || resumed.errors.length > 0);
+    await eventually('the two recent notifications', () => resumed.results.length >= 2 || resumed.errors.length > 0);
     const read = h.subscriptions.hub.reads.backlogMessages - readBefore;
     await h.notified(alice.userId, 'alice, live');
     await resumed.done;

@@ -11,12 +11,8 @@ import type WebSocket from 'ws';
 import { newId, revokeUserAccessBefore } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { TOKEN_REVOKED_REASON } from '../src/subscriptions/caller.js';
-import {
-  startSubscriptionHarness,
-  until,
-  wsSubscribe,
-  type SubscriptionHarness,
-} from './support/subscription-harness.js';
+import { startSubscriptionHarness, wsSubscribe, type SubscriptionHarness } from './support/subscription-harness.js';
+import { eventually } from '@coursegraph/test-support';
 
 const BUFFER_LIMIT = 50;
 
@@ -43,7 +39,7 @@ const sequenceOf = (result: Record<string, any>, field: string) =>
 // Every test ends its streams; they leave the hub promptly, so each test starts from none (and a
 // test that leaks a subscriber fails here).
 afterEach(async () => {
-  await until('every subscriber to leave the hub', async () =>
+  await eventually('every subscriber to leave the hub', async () =>
     Object.values(await h.subscriptions.hub.subscriberCounts()).every((n) => n === 0),
   );
 });
@@ -209,7 +205,7 @@ describe('who may subscribe', () => {
       extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' },
     });
     await ws.done;
-    await until('the revoked subscribers to leave', async () => (await h.subscribers(subject)) === before);
+    await eventually('the revoked subscribers to leave', async () => (await h.subscribers(subject)) === before);
     await client.dispose();
   });
 });
@@ -224,12 +220,12 @@ describe('leaving', () => {
     wsSubscribe(client, NOTIFICATIONS);
     await h.joined(subject, before + 1);
     await client.dispose();
-    await until('the WebSocket subscriber to leave', async () => (await h.subscribers(subject)) === before);
+    await eventually('the WebSocket subscriber to leave', async () => (await h.subscribers(subject)) === before);
 
     const sse = h.sseSubscribe(learner.token, NOTIFICATIONS);
     await h.joined(subject, before + 1);
     sse.dispose();
-    await until('the SSE subscriber to leave', async () => (await h.subscribers(subject)) === before);
+    await eventually('the SSE subscriber to leave', async () => (await h.subscribers(subject)) === before);
 
     const shortLived = await h.issuer.token('LEARNER', newId(), { expiresInSeconds: 2 });
     const expiring = h.wsClient(shortLived.token);
@@ -238,7 +234,7 @@ describe('leaving', () => {
     await h.joined(subject, before + 2);
     await expiring.closed;
     await expiringSse.done;
-    await until('the expired subscribers to leave', async () => (await h.subscribers(subject)) === before);
+    await eventually('the expired subscribers to leave', async () => (await h.subscribers(subject)) === before);
     await expiring.client.dispose();
   });
 });
@@ -297,10 +293,10 @@ describe('backpressure', () => {
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
-    await until(
+    await eventually(
       'the slow subscriber to be cut',
       async () => (await h.subscribers(NotificationEvents.created.subject)) <= before + 1,
-      30_000,
+      { timeoutMs: 30_000 },
     );
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
 
@@ -339,10 +335,10 @@ describe('backpressure', () => {
     response.pause();
     await h.joined(NotificationEvents.created.subject, before + 1);
     for (let i = 0; i < EVENTS; i++) await h.notified(learner.userId, BIG);
-    await until(
+    await eventually(
       'the slow SSE subscriber to be cut',
       async () => (await h.subscribers(NotificationEvents.created.subject)) <= before,
-      30_000,
+      { timeoutMs: 30_000 },
     );
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.resume();

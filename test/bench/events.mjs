@@ -23,13 +23,17 @@ import { percentile } from './lib/measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KIT = path.join(ROOT, 'packages/service-kit/dist');
-if (!fs.existsSync(path.join(KIT, 'events/testing.js'))) {
-  console.error('bench:events: build the kit first: npx tsc -b packages/service-kit');
+const TEST_SUPPORT = path.join(ROOT, 'packages/test-support/dist');
+if (!fs.existsSync(path.join(KIT, 'events/testing.js')) || !fs.existsSync(path.join(TEST_SUPPORT, 'eventually.js'))) {
+  console.error('bench:events: build the kit and the test support first: npx tsc -b');
   process.exit(1);
 }
 process.env.POSTGRES_DB ||= 'coursegraph_test';
 const kit = await import(path.join(KIT, 'index.js'));
-const { createScratchContext, pingEvent, PingSchema, waitFor } = await import(path.join(KIT, 'events/testing.js'));
+const { createScratchContext, pingEvent, PingSchema } = await import(path.join(KIT, 'events/testing.js'));
+// The tests' polling helper; checked every 25 ms so the throughput runs stop as soon as they are done.
+const { eventually } = await import(path.join(TEST_SUPPORT, 'eventually.js'));
+const waitFor = (what, check, timeoutMs) => eventually(what, check, { timeoutMs, intervalMs: 25 });
 const { envelopeHeaders } = await import(path.join(KIT, 'events/envelope.js'));
 
 // As the operator: the benchmark creates a scratch stream of its own.
@@ -132,7 +136,7 @@ async function latencyPhase() {
     commitMs.push(await produce(type, i, committedAt));
     if ((i + 1) % 500 === 0) log(`(a) ${i + 1}/${n} enqueued`);
   }
-  await waitFor(() => latencies.length === n, 120_000, 'every latency event').catch(async (err) => {
+  await waitFor('every latency event', () => latencies.length === n, 120_000).catch(async (err) => {
     const unpublished = (
       await scratch.pool.query(`select count(*)::int as n from "${ctx}".outbox_events where published_at is null`)
     ).rows[0].n;
@@ -201,7 +205,7 @@ async function relayRun(run, count) {
   const { type, messages } = await insertBulk(run, count);
   const start = performance.now();
   const relay = await startRelay();
-  await waitFor(() => relay.published >= count, 600_000, 'the relay to publish everything');
+  await waitFor('the relay to publish everything', () => relay.published >= count, 600_000);
   const seconds = (performance.now() - start) / 1000;
   await relay.stop();
   return { type, messages, eventsPerS: count / seconds };
@@ -244,12 +248,12 @@ async function consumerPhase(type, count) {
   });
   let reported = 0;
   await waitFor(
+    'the consumer to apply everything',
     () => {
       if (consumer.applied >= reported + 5000) log(`(c) ${(reported = consumer.applied)}/${count} applied`);
       return consumer.applied >= count;
     },
     600_000,
-    'the consumer to apply everything',
   );
   const seconds = (performance.now() - start) / 1000;
   await consumer.stop();

@@ -13,20 +13,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { parse, Kind, type OperationDefinitionNode } from 'graphql';
-import { ROOT, postgresAdminUrl } from '../../scripts/lib/env.mjs';
-import { freePort } from '../support/ports.js';
 import {
-  SANDBOX_CARDS,
-  VIEWER_ENROLLMENT,
   checkoutWhenPurchasable,
-  eventually,
-  person,
-  publishCourse,
-  startE2E,
   type E2E,
+  eventually,
+  freePort,
   type Gql,
+  person,
   type Person,
-} from '../support/journeys.js';
+  postgresAdminUrl,
+  publishCourse,
+  ROOT,
+  SANDBOX_CARDS,
+  startE2E,
+  VIEWER_ENROLLMENT,
+} from '@coursegraph/test-support';
 
 const ROLES = ['cg_identity', 'cg_course', 'cg_enrollment'];
 

@@ -6,22 +6,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
-import { privateNats, type PrivateNats } from '../support/private-nats.js';
 import {
   CHECKOUT,
-  SANDBOX_CARDS,
-  VIEWER_ENROLLMENT,
   checkoutWhenPurchasable,
-  eventually,
-  person,
-  publishCourse,
-  startE2E,
+  contextDatabaseUrl,
   type E2E,
+  eventually,
   type Gql,
+  person,
   type Person,
+  privateNats,
+  type PrivateNats,
+  publishCourse,
   type PublishedCourse,
-} from '../support/journeys.js';
+  SANDBOX_CARDS,
+  startE2E,
+  VIEWER_ENROLLMENT,
+} from '@coursegraph/test-support';
 
 let nats: PrivateNats;
 let e2e: E2E;
@@ -86,7 +87,7 @@ describe('event delivery under failure', () => {
       } finally {
         await nats.start();
       }
-      await eventually('the enrollment after NATS is back', () => activeEnrollment(learner), 60_000);
+      await eventually('the enrollment after NATS is back', () => activeEnrollment(learner), { timeoutMs: 60_000 });
       expect(await effects(learner.userId)).toEqual({ enrollments: 1, createdEvents: 1 });
     },
   );
@@ -122,7 +123,7 @@ describe('event delivery under failure', () => {
       expect(applied).toBeGreaterThan(0);
       await e2e.platform.restart('enrollment', { signal: 'SIGKILL' });
       for (const learner of learners) {
-        await eventually(`enrollment of ${learner.email}`, () => activeEnrollment(learner), 60_000);
+        await eventually(`enrollment of ${learner.email}`, () => activeEnrollment(learner), { timeoutMs: 60_000 });
         expect(await effects(learner.userId)).toEqual({ enrollments: 1, createdEvents: 1 });
       }
     },

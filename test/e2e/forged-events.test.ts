@@ -13,17 +13,17 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PaymentEvents } from '@coursegraph/contracts';
 import { envelopeHeaders, natsConnectOptions, newId, newTraceparent } from '@coursegraph/service-kit';
-import { withNatsUser } from '../../scripts/lib/credentials.mjs';
 import {
-  VIEWER_ENROLLMENT,
+  type E2E,
   eventually,
   person,
-  publishCourse,
-  startE2E,
-  type E2E,
   type Person,
+  publishCourse,
   type PublishedCourse,
-} from '../support/journeys.js';
+  startE2E,
+  VIEWER_ENROLLMENT,
+  withNatsUser,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let course: PublishedCourse;
@@ -151,7 +151,7 @@ describe('a forged payment.payment.succeeded', () => {
         const enrollment = await enrollmentOf(control);
         return enrollment?.status === 'ACTIVE' ? enrollment : null;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
     expect(enrolled.mode).toBe('PAID');
     expect(await paymentLastSeq()).toBe(before + 1);

@@ -7,16 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { generateKeyPair, SignJWT, decodeProtectedHeader } from 'jose';
-import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
-import { startE2E, type E2E } from '../support/journeys.js';
 import {
   AUTH_FIELDS,
-  GOOD_PASSWORD,
+  contextDatabaseUrl,
+  type E2E,
   errorCode,
-  postGraphQL,
-  uniqueEmail,
+  GOOD_PASSWORD,
   type GraphQLResponse,
-} from '../support/graphql.js';
+  postGraphQL,
+  startE2E,
+  uniqueEmail,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let platform: E2E['platform'];

@@ -5,18 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
-import { errorCode } from '../support/graphql.js';
 import {
-  eventually,
-  person,
-  publishCourse,
-  startE2E,
+  contextDatabaseUrl,
   type E2E,
+  errorCode,
+  eventually,
   type Gql,
+  person,
   type Person,
+  publishCourse,
   type PublishedCourse,
-} from '../support/journeys.js';
+  startE2E,
+} from '@coursegraph/test-support';
 import { startLoopbackSmtp, type LoopbackSmtp } from '../../subgraphs/notification/test/smtp.js';
 
 let e2e: E2E;

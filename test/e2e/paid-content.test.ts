@@ -11,18 +11,18 @@ import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createSseClient } from 'graphql-sse';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { contextDatabaseUrl } from '../../scripts/lib/env.mjs';
 import {
   CHECKOUT,
-  SANDBOX_CARDS,
   checkoutWhenPurchasable,
-  eventually,
-  person,
-  startE2E,
+  contextDatabaseUrl,
   type E2E,
+  eventually,
   type Gql,
+  person,
   type Person,
-} from '../support/journeys.js';
+  SANDBOX_CARDS,
+  startE2E,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let gql: Gql;

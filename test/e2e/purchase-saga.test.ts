@@ -3,21 +3,21 @@
  * processes, joined by events on NATS JetStream. Every call goes through the single endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode } from '../support/graphql.js';
 import {
   CHECKOUT,
-  SANDBOX_CARDS,
-  VIEWER_ENROLLMENT,
   checkoutWhenPurchasable,
-  eventually,
-  person,
-  publishCourse,
-  startE2E,
   type E2E,
+  errorCode,
+  eventually,
   type Gql,
+  person,
   type Person,
+  publishCourse,
   type PublishedCourse,
-} from '../support/journeys.js';
+  SANDBOX_CARDS,
+  startE2E,
+  VIEWER_ENROLLMENT,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let gql: Gql;

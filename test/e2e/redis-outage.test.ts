@@ -7,9 +7,18 @@
  * before, revocation included: a token signed out after the outage is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GOOD_PASSWORD, type GraphQLResponse } from '../support/graphql.js';
-import { person, publishCourse, serviceLog, startE2E, type E2E, type Person } from '../support/journeys.js';
-import { privateRedis, type PrivateRedis } from '../support/private-redis.js';
+import {
+  type E2E,
+  GOOD_PASSWORD,
+  type GraphQLResponse,
+  person,
+  type Person,
+  privateRedis,
+  type PrivateRedis,
+  publishCourse,
+  serviceLog,
+  startE2E,
+} from '@coursegraph/test-support';
 
 const SUITE = 'redis-outage';
 

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type E2E,
   eventually,
   person,
-  publishCourse,
-  startE2E,
-  type E2E,
   type Person,
+  publishCourse,
   type PublishedCourse,
-} from '../support/journeys.js';
+  startE2E,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let instructor: Person;

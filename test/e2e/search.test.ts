@@ -8,10 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/env.mjs';
-import { errorCode } from '../support/graphql.js';
-import { eventually, person, publishCourse, startE2E, type E2E } from '../support/journeys.js';
-import { privateNats, type PrivateNats } from '../support/private-nats.js';
+import {
+  type E2E,
+  errorCode,
+  eventually,
+  person,
+  privateNats,
+  type PrivateNats,
+  publishCourse,
+  ROOT,
+  startE2E,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let nats: PrivateNats;

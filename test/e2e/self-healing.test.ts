@@ -9,8 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, createSupervisor } from '../../scripts/lib/supervisor.mjs';
-import { eventually, person, publishCourse, startE2E, type E2E } from '../support/journeys.js';
+import {
+  backoffDelay,
+  createSupervisor,
+  type E2E,
+  eventually,
+  person,
+  publishCourse,
+  startE2E,
+} from '@coursegraph/test-support';
 
 const CATALOG = `query SelfHealingCatalog($first: Int!, $sort: CatalogSort, $filter: CatalogFilter) {
   catalog(first: $first, sort: $sort, filter: $filter) {
@@ -176,7 +183,7 @@ describe('a subgraph killed under load', () => {
             const r = await readyz();
             return r.body.status === 'ready' ? r : null;
           },
-          60_000,
+          { timeoutMs: 60_000 },
         );
         expect(up.status).toBe(200);
         expect(up.body.unavailable).toEqual([]);

@@ -7,16 +7,16 @@
  * arrives. Search (Rust) and two TypeScript subgraphs (enrollment, identity) are tried.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GraphQLResponse } from '../support/graphql.js';
 import {
+  type E2E,
   eventually,
+  type GraphQLResponse,
   person,
   publishCourse,
+  type PublishedCourse,
   serviceLog,
   startE2E,
-  type E2E,
-  type PublishedCourse,
-} from '../support/journeys.js';
+} from '@coursegraph/test-support';
 
 const SUITE = 'subgraph-outage';
 // Short budgets so the suite is quick; the breaker opens after three failures in a row.
@@ -116,7 +116,7 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
             const res = await e2e.gql(CATALOG_AND_SEARCH);
             return unavailable(res, 'search') === 'CIRCUIT_OPEN' ? res : undefined;
           },
-          60_000,
+          { timeoutMs: 60_000 },
         );
         expect(open.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
         expect(open.body.data!.search).toBeNull();
@@ -132,7 +132,7 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
           const res = await e2e.gql(CATALOG_AND_SEARCH);
           return !res.body.errors && res.body.data?.search ? res : undefined;
         },
-        60_000,
+        { timeoutMs: 60_000 },
       );
       expect(breakerChanges('search')).toEqual(
         expect.arrayContaining(['closed→open', 'open→half-open', 'half-open→closed']),
@@ -151,7 +151,7 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
           const res = await e2e.gql(CATALOG_AND_SEARCH);
           return !res.body.errors && res.body.data?.search ? res : undefined;
         },
-        60_000,
+        { timeoutMs: 60_000 },
       );
       expect(back.body.data!.catalog.totalCount).toBe(whole.body.data!.catalog.totalCount);
     },
@@ -183,7 +183,7 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
           const res = await e2e.gql(CATALOG_WITH_COUNTS);
           return !res.body.errors && ourCourse(res)?.enrollmentCount === 0;
         },
-        60_000,
+        { timeoutMs: 60_000 },
       );
     },
   );
@@ -211,7 +211,7 @@ describe('a subgraph paused, circuit-broken, resumed, killed and restarted', () 
         const res = await e2e.gql(CATALOG_WITH_INSTRUCTORS);
         return !res.body.errors && ourCourse(res)?.instructor?.name === instructorName;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
   });
 });

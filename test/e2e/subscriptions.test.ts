@@ -11,15 +11,15 @@ import { natsConnectOptions } from '@coursegraph/service-kit';
 import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient, NetworkError } from 'graphql-sse';
 import {
-  SANDBOX_CARDS,
   checkoutWhenPurchasable,
+  type E2E,
   eventually,
   person,
-  publishCourse,
-  startE2E,
-  type E2E,
   type Person,
-} from '../support/journeys.js';
+  publishCourse,
+  SANDBOX_CARDS,
+  startE2E,
+} from '@coursegraph/test-support';
 
 let e2e: E2E;
 let admin: Person;

@@ -33,10 +33,16 @@ import {
   type SubscriptionsOptions,
 } from '../../src/subscriptions/index.js';
 import { loadSupergraph } from '../../src/supergraph.js';
-import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
-import { testIssuer, type TestIssuer } from '../../../test/support/tokens.js';
+import {
+  ROOT,
+  eventually,
+  privateNats,
+  testIssuer,
+  type PrivateNats,
+  type TestIssuer,
+} from '@coursegraph/test-support';
 
-const SUPERGRAPH = path.resolve(import.meta.dirname, '../../../schema/supergraph.graphql');
+const SUPERGRAPH = path.join(ROOT, 'schema/supergraph.graphql');
 
 /** What the harness wires itself (schema, auth, NATS, logger, path); a test chooses the rest. */
 type Wired = 'apiSchema' | 'verifier' | 'runQuery' | 'natsUrl' | 'logger' | 'webSocketPath';
@@ -251,8 +257,9 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
         }, count);
       },
       subscribers,
-      joined: (subject, count) =>
-        until(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count),
+      joined: async (subject, count) => {
+        await eventually(`${count} subscriber(s) of ${subject}`, async () => (await subscribers(subject)) >= count);
+      },
       stop,
     };
   } catch (err) {
@@ -269,15 +276,6 @@ export function wsSubscribe(
   count = Infinity,
 ): Received {
   return record((sink) => client.subscribe({ query, variables }, sink), count);
-}
-
-/** Polls `check` every 25 ms until it holds; fails with `what` after `timeoutMs`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 interface Sink {

@@ -6,8 +6,8 @@ import { enqueueEvent } from '../src/events/outbox.js';
 import { startOutboxRelay, type OutboxRelay } from '../src/events/relay.js';
 import { on, startConsumer, type EventConsumer } from '../src/events/consumer.js';
 import type { ReceivedEvent } from '../src/events/types.js';
-import { createScratchContext, pingEvent, waitFor, type ScratchContext } from '../src/events/testing.js';
-import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
+import { createScratchContext, pingEvent, type ScratchContext } from '../src/events/testing.js';
+import { privateNats, type PrivateNats, eventually } from '@coursegraph/test-support';
 
 const logger = createLogger('events-outage-test', process.env.EVENTS_TEST_LOG ?? 'silent');
 
@@ -67,19 +67,19 @@ describe('event backbone with NATS unavailable', () => {
       handlers: [handler],
     });
     const before = await enqueue('before');
-    await waitFor(() => calls.get(before) === 1, 15_000, 'the event before the outage');
+    await eventually('the event before the outage', () => calls.get(before) === 1, { timeoutMs: 15_000 });
 
     await stopNats();
     const during = await enqueue('during');
     // The relay keeps trying: the row records why it is not published and stays unpublished, but an
     // outage is not the row's fault, so it counts no attempt toward parking however long it lasts.
-    const failed = await waitFor(
+    const failed = await eventually(
+      'a failed attempt',
       async () => {
         const row = await outboxRow(during);
         return row.last_error ? row : null;
       },
-      15_000,
-      'a failed attempt',
+      { timeoutMs: 15_000 },
     );
     expect(failed.published_at).toBeNull();
     expect(failed.attempts).toBe(0);
@@ -88,9 +88,9 @@ describe('event backbone with NATS unavailable', () => {
     await lateRelay.stop();
 
     await startNats();
-    await waitFor(() => calls.get(during) === 1, 30_000, 'the event enqueued during the outage');
+    await eventually('the event enqueued during the outage', () => calls.get(during) === 1, { timeoutMs: 30_000 });
     const after = await enqueue('after');
-    await waitFor(() => calls.get(after) === 1, 15_000, 'the event after the outage');
+    await eventually('the event after the outage', () => calls.get(after) === 1, { timeoutMs: 15_000 });
     expect((await outboxRow(during)).published_at).not.toBeNull();
     expect([...calls.values()]).toEqual([1, 1, 1]);
     const processed = await scratch.pool.query(

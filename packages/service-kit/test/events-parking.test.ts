@@ -25,7 +25,8 @@ import { newId } from '../src/ids.js';
 import { newTraceparent } from '../src/events/traceparent.js';
 import type { PgExecutor } from '../src/events/pg.js';
 import type { ReceivedEvent } from '../src/events/types.js';
-import { createScratchContext, pingEvent, waitFor, type Ping, type ScratchContext } from '../src/events/testing.js';
+import { createScratchContext, pingEvent, type Ping, type ScratchContext } from '../src/events/testing.js';
+import { eventually } from '@coursegraph/test-support';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const logger = createLogger('events-parking-test', process.env.EVENTS_TEST_LOG ?? 'silent');
@@ -217,27 +218,27 @@ describe('the relay parks a row the server refuses and goes on', () => {
     for (const key of ['a', 'b', 'c'])
       behind.push(await scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key })));
 
-    await waitFor(() => events.length === 4, 15_000, 'the events around the unpublishable rows');
+    await eventually('the events around the unpublishable rows', () => events.length === 4, { timeoutMs: 15_000 });
     expect(events.map(keyOf)).toEqual(['before', 'a', 'b', 'c']);
     expect(events.map((e) => e.id)).toEqual([before, ...behind]);
 
-    const big = await waitFor(
+    const big = await eventually(
+      'the large row parked',
       async () => {
         const r = await outboxRow(tooLarge);
         return r.attempts >= MAX_ATTEMPTS ? r : null;
       },
-      15_000,
-      'the large row parked',
+      { timeoutMs: 15_000 },
     );
     expect(big.published_at).toBeNull();
     expect(big.last_error).toMatch(/bytes with its headers; the NATS server accepts at most \d+ \(max_payload\)/);
-    const parked = await waitFor(
+    const parked = await eventually(
+      'the homeless row parked',
       async () => {
         const r = await outboxRow(homeless);
         return r.attempts >= MAX_ATTEMPTS ? r : null;
       },
-      30_000,
-      'the homeless row parked',
+      { timeoutMs: 30_000 },
     );
     expect(parked.attempts).toBe(MAX_ATTEMPTS);
     expect(parked.published_at).toBeNull();
@@ -257,22 +258,22 @@ describe('the relay parks a row the server refuses and goes on', () => {
 
     // Still parked after the relay has had time for many more attempts: it skips them.
     const after = await scratch.transaction((tx) => enqueueEvent(tx, ctx, type, { key: 'after' }));
-    await waitFor(() => events.some((e) => e.id === after), 15_000, 'an event after parking');
+    await eventually('an event after parking', () => events.some((e) => e.id === after), { timeoutMs: 15_000 });
     expect((await outboxRow(homeless)).attempts).toBe(MAX_ATTEMPTS);
 
     // The cause is fixed (a stream now takes the subject); the re-drive publishes the row, and only it.
     await jsm.streams.add({ name: `${ctx.toUpperCase()}_ELSEWHERE`, subjects: [`${ctx}_elsewhere.>`] });
     expect(await redriveParked(scratch.pool, ctx, MAX_ATTEMPTS, [homeless])).toEqual([homeless]);
-    await waitFor(async () => (await outboxRow(homeless)).published_at !== null, 15_000, 'the re-driven row published');
+    await eventually('the re-driven row published', async () => (await outboxRow(homeless)).published_at !== null, {
+      timeoutMs: 15_000,
+    });
     const stored = await jsm.streams.getMessage(`${ctx.toUpperCase()}_ELSEWHERE`, { last_by_subj: elsewhere });
     expect(stored?.header.get('Nats-Msg-Id')).toBe(homeless);
     // The too-large one, re-driven without a fix, is parked again at once.
     expect(await redriveParked(scratch.pool, ctx, MAX_ATTEMPTS)).toEqual([tooLarge]);
-    await waitFor(
-      async () => (await outboxRow(tooLarge)).attempts >= MAX_ATTEMPTS,
-      15_000,
-      'the large row parked again',
-    );
+    await eventually('the large row parked again', async () => (await outboxRow(tooLarge)).attempts >= MAX_ATTEMPTS, {
+      timeoutMs: 15_000,
+    });
     expect((await outboxRow(tooLarge)).published_at).toBeNull();
     expect(events.filter((e) => e.id === tooLarge)).toHaveLength(0);
   });
@@ -319,8 +320,8 @@ describe('dead letters are counted and re-driven to the consumer that failed the
     const subject = `deadletter.${ctx}.redrive`;
     const summaryOf = async () => (await summarizeDeadLetters(nc)).find((s) => s.subject === subject);
 
-    const first = await waitFor(summaryOf, 15_000, 'the dead letter');
-    await waitFor(() => calls.get(`redrive:${fine}`) === 1, 15_000, 'the event behind it');
+    const first = await eventually('the dead letter', summaryOf, { timeoutMs: 15_000 });
+    await eventually('the event behind it', () => calls.get(`redrive:${fine}`) === 1, { timeoutMs: 15_000 });
     expect(first).toMatchObject({
       context: ctx,
       consumer: 'redrive',
@@ -342,35 +343,37 @@ describe('dead letters are counted and re-driven to the consumer that failed the
     expect(again.redriven.map((l) => l.eventId)).toEqual([poison]);
     expect(again.redriveSubject).toBe(`redrive.${ctx}.redrive`);
     expect(again.skipped).toEqual([]);
-    await waitFor(() => calls.get(`redrive:${poison}`) === 4, 15_000, 'two more deliveries of the re-driven letter');
-    const second = await waitFor(
+    await eventually('two more deliveries of the re-driven letter', () => calls.get(`redrive:${poison}`) === 4, {
+      timeoutMs: 15_000,
+    });
+    const second = await eventually(
+      'the second dead letter',
       async () => {
         const s = await summaryOf();
         return s?.count === 1 && s.newest !== first.newest ? s : null;
       },
-      15_000,
-      'the second dead letter',
+      { timeoutMs: 15_000 },
     );
     expect(second.waitingRedrive).toBe(0);
 
     // Fixed: the re-drive applies it once, to this consumer only; nothing is left anywhere.
     broken = false;
     expect((await redriveDeadLetters(nc, `${ctx}.redrive`, [poison])).redriven).toHaveLength(1);
-    await waitFor(
+    await eventually(
+      'the re-driven event applied',
       async () =>
         (await rows(`select 1 from "${ctx}".projection where consumer = 'redrive' and event_id = $1`, poison))
           .length === 1,
-      15_000,
-      'the re-driven event applied',
+      { timeoutMs: 15_000 },
     );
-    await waitFor(async () => (await summaryOf()) === undefined, 15_000, 'no dead letters left');
-    await waitFor(
+    await eventually('no dead letters left', async () => (await summaryOf()) === undefined, { timeoutMs: 15_000 });
+    await eventually(
+      'the re-drive queue emptied',
       async () =>
         ((await jsm.streams.info(REDRIVE_STREAM, { subjects_filter: `redrive.${ctx}.>` })).state.subjects?.[
           `redrive.${ctx}.redrive`
         ] ?? 0) === 0,
-      15_000,
-      'the re-drive queue emptied',
+      { timeoutMs: 15_000 },
     );
     expect(calls.get(`redrive:${poison}`)).toBe(5);
     expect(calls.get(`bystander:${poison}`)).toBe(1);

@@ -15,7 +15,8 @@ import { DEADLETTER_STREAM } from '../src/events/nats.js';
 import { natsConnectOptions } from '../src/events/nats-credentials.js';
 import type { PgExecutor } from '../src/events/pg.js';
 import type { EventType, ReceivedEvent } from '../src/events/types.js';
-import { createScratchContext, pingEvent, waitFor, type Ping, type ScratchContext } from '../src/events/testing.js';
+import { createScratchContext, pingEvent, type Ping, type ScratchContext } from '../src/events/testing.js';
+import { eventually } from '@coursegraph/test-support';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 // Failures below are provoked on purpose; EVENTS_TEST_LOG=warn shows the backbone's logs.
@@ -115,7 +116,7 @@ describe('event backbone', () => {
     const id = await enqueue(type, { key: 'k1', seq: 7, note: 'hello' }, traceparent);
     const idNoTrace = await enqueue(type, { key: 'k2' });
 
-    await waitFor(() => events.length === 2, 15_000, 'two events');
+    await eventually('two events', () => events.length === 2, { timeoutMs: 15_000 });
     const [event, second] = events as [ReceivedEvent, ReceivedEvent];
     expect(event.id).toBe(id);
     expect(isUuid(id)).toBe(true);
@@ -154,11 +155,9 @@ describe('event backbone', () => {
     await enqueue(type, { key: 'after' });
 
     // Relayed in id order, so once "after" arrived the rolled-back one would have too.
-    await waitFor(
-      () => events.some((e) => (e.payload as unknown as Ping).key === 'after'),
-      15_000,
-      'the committed event',
-    );
+    await eventually('the committed event', () => events.some((e) => (e.payload as unknown as Ping).key === 'after'), {
+      timeoutMs: 15_000,
+    });
     expect(events.map((e) => (e.payload as unknown as Ping).key)).toEqual(['after']);
     expect(await rows(`select id from "${ctx}".outbox_events where id = $1`, rolledBackId)).toHaveLength(0);
   });
@@ -167,19 +166,19 @@ describe('event backbone', () => {
     const type = pingEvent(ctx, 'dup');
     const { calls } = await consume('dup', [type]);
     const id = await enqueue(type, { key: 'once' });
-    await waitFor(() => calls.get(id) === 1, 15_000, 'first delivery');
+    await eventually('first delivery', () => calls.get(id) === 1, { timeoutMs: 15_000 });
     const subjectCount = async () =>
       (await jsm.streams.info(stream, { subjects_filter: type.subject })).state.subjects?.[type.subject] ?? 0;
     const republish = async () => {
       const before = relay.published;
       await rows(`update "${ctx}".outbox_events set published_at = null where id = $1`, id);
-      await waitFor(
+      await eventually(
+        'the relay to publish again',
         async () =>
           relay.published > before &&
           (await rows(`select 1 from "${ctx}".outbox_events where id = $1 and published_at is not null`, id)).length ===
             1,
-        15_000,
-        'the relay to publish again',
+        { timeoutMs: 15_000 },
       );
     };
 
@@ -193,7 +192,7 @@ describe('event backbone', () => {
       await new Promise((r) => setTimeout(r, 300));
       await republish();
       expect(await subjectCount()).toBe(2);
-      await waitFor(() => caughtUp('dup'), 15_000, 'the consumer to settle the copy');
+      await eventually('the consumer to settle the copy', () => caughtUp('dup'), { timeoutMs: 15_000 });
     } finally {
       await jsm.streams.update(stream, { duplicate_window: nanos(120_000) });
     }
@@ -206,7 +205,7 @@ describe('event backbone', () => {
     const type = pingEvent(ctx, 'flaky');
     const { calls, events } = await consume('flaky', [type], { fail: (_, n) => n <= 2 });
     const id = await enqueue(type, { key: 'flaky' });
-    await waitFor(() => events.length === 1, 15_000, 'the third attempt');
+    await eventually('the third attempt', () => events.length === 1, { timeoutMs: 15_000 });
     expect(calls.get(id)).toBe(3);
     expect(events[0]!.deliveryCount).toBe(3);
     // The failed attempts' writes rolled back with their transactions.
@@ -223,8 +222,8 @@ describe('event backbone', () => {
     const badId = await enqueue(type, { key: 'poison', note: 'bad' });
     const goodId = await enqueue(type, { key: 'fine' });
 
-    const dl = await waitFor(() => deadLetter('poison'), 15_000, 'the dead letter');
-    await waitFor(() => events.some((e) => e.id === goodId), 15_000, 'the next event');
+    const dl = await eventually('the dead letter', () => deadLetter('poison'), { timeoutMs: 15_000 });
+    await eventually('the next event', () => events.some((e) => e.id === goodId), { timeoutMs: 15_000 });
     expect(calls.get(badId)).toBe(3);
     expect(dl.header.get('x-error')).toBe('refused poison (call 3)');
     expect(dl.header.get('x-consumer')).toBe(`${ctx}.poison`);
@@ -235,7 +234,7 @@ describe('event backbone', () => {
     expect(dl.header.get('traceparent')).toBeTruthy();
     const original = await jsm.streams.getMessage(stream, { seq: Number(dl.header.get('x-stream-sequence')) });
     expect(Buffer.from(dl.data).equals(Buffer.from(original.data))).toBe(true);
-    await waitFor(() => caughtUp('poison'), 15_000, 'the poison message to be terminated');
+    await eventually('the poison message to be terminated', () => caughtUp('poison'), { timeoutMs: 15_000 });
     expect(consumer.deadLettered).toBe(1);
     expect(await projected('poison')).toEqual([{ key: 'fine' }]);
   });
@@ -260,10 +259,10 @@ describe('event backbone', () => {
     });
     await enqueue(type, { key: 'valid' });
 
-    await waitFor(() => events.length === 1, 15_000, 'the valid event');
-    await waitFor(() => caughtUp('malformed'), 15_000, 'the malformed messages to be settled');
+    await eventually('the valid event', () => events.length === 1, { timeoutMs: 15_000 });
+    await eventually('the malformed messages to be settled', () => caughtUp('malformed'), { timeoutMs: 15_000 });
     expect(calls.size).toBe(1);
-    const dl = await waitFor(() => deadLetter('malformed'), 15_000, 'the dead letters');
+    const dl = await eventually('the dead letters', () => deadLetter('malformed'), { timeoutMs: 15_000 });
     expect(dl.header.get('x-delivery-count')).toBe('1');
     expect(dl.header.get('x-error')).toMatch(/payload is not a coursegraph.testing.v1.Ping/);
     const count = (await jsm.streams.info(DEADLETTER_STREAM, { subjects_filter: `deadletter.${ctx}.malformed` })).state
@@ -281,8 +280,8 @@ describe('event backbone', () => {
     await enqueue(a, { key: '1' });
     await enqueue(other, { key: 'ignored' });
     await enqueue(b, { key: '2' });
-    await waitFor(() => events.length === 2, 15_000, 'both handled types');
-    await waitFor(() => caughtUp('multi'), 15_000, 'every message settled');
+    await eventually('both handled types', () => events.length === 2, { timeoutMs: 15_000 });
+    await eventually('every message settled', () => caughtUp('multi'), { timeoutMs: 15_000 });
     expect(events.map((e) => e.type)).toEqual([a.subject, b.subject]);
     expect(await projected('multi')).toEqual([{ key: '1' }, { key: '2' }]);
   });
@@ -292,13 +291,15 @@ describe('event backbone', () => {
     const first = await consume('evolve', [a]);
     await enqueue(a, { key: 'a1' });
     await enqueue(b, { key: 'b1' }); // not in the first consumer's filter
-    await waitFor(() => first.events.length === 1, 15_000, 'a1');
+    await eventually('a1', () => first.events.length === 1, { timeoutMs: 15_000 });
     await first.consumer.stop();
 
     const second = await consume('evolve', [a, b]);
     await enqueue(b, { key: 'b2' });
-    await waitFor(() => second.events.some((e) => (e.payload as unknown as Ping).key === 'b2'), 15_000, 'b2');
-    await waitFor(() => caughtUp('evolve'), 15_000, 'the consumer to settle');
+    await eventually('b2', () => second.events.some((e) => (e.payload as unknown as Ping).key === 'b2'), {
+      timeoutMs: 15_000,
+    });
+    await eventually('the consumer to settle', () => caughtUp('evolve'), { timeoutMs: 15_000 });
     // a1 is not applied again (processed_events); the new handler gets b1, its type's history, and b2.
     expect(second.events.map((e) => (e.payload as unknown as Ping).key)).toEqual(['b1', 'b2']);
     expect((await projected('evolve')).map((r) => r.key)).toEqual(['a1', 'b1', 'b2']);
@@ -324,8 +325,8 @@ describe('event backbone', () => {
           })(),
         ),
       );
-      await waitFor(() => events.length === 200, 30_000, '200 events');
-      await waitFor(() => caughtUp('shared'), 15_000, 'the consumer to settle');
+      await eventually('200 events', () => events.length === 200, { timeoutMs: 30_000 });
+      await eventually('the consumer to settle', () => caughtUp('shared'), { timeoutMs: 15_000 });
     } finally {
       await second.stop();
     }
@@ -338,7 +339,7 @@ describe('event backbone', () => {
     const type = pingEvent(ctx, 'replay');
     const first = await consume('replay', [type]);
     for (let i = 1; i <= 5; i++) await enqueue(type, { key: `r${i}` });
-    await waitFor(() => first.events.length === 5, 15_000, 'five events');
+    await eventually('five events', () => first.events.length === 5, { timeoutMs: 15_000 });
     await first.consumer.stop();
     // The projection drifted (a lost row, a stray one): replay rebuilds it from the stream.
     await rows(`delete from "${ctx}".projection where consumer = 'replay' and key in ('r2', 'r4')`);
@@ -369,8 +370,8 @@ describe('event backbone', () => {
 
     const second = await consume('replay', [type]);
     await enqueue(type, { key: 'r6' });
-    await waitFor(() => second.events.length === 1, 15_000, 'the sixth event');
-    await waitFor(() => caughtUp('replay'), 15_000, 'the consumer to settle');
+    await eventually('the sixth event', () => second.events.length === 1, { timeoutMs: 15_000 });
+    await eventually('the consumer to settle', () => caughtUp('replay'), { timeoutMs: 15_000 });
     expect(second.events.map((e) => (e.payload as unknown as Ping).key)).toEqual(['r6']);
     expect(await projected('replay')).toHaveLength(6);
   });

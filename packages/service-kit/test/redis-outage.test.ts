@@ -9,8 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLError } from 'graphql';
 import { createAuthVerifier, revokeUserAccessBefore, type AuthVerifier } from '../src/auth.js';
 import { createRedis, type Redis } from '../src/redis.js';
-import { privateRedis, type PrivateRedis } from '../../../test/support/private-redis.js';
-import { testIssuer, type TestIssuer } from '../../../test/support/tokens.js';
+import { privateRedis, type PrivateRedis, testIssuer, type TestIssuer } from '@coursegraph/test-support';
 
 let server: PrivateRedis;
 let redis: Redis;

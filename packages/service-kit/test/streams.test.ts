@@ -10,7 +10,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ConfigError } from '../src/config.js';
 import { DEADLETTER_STREAM, ensureStream, streamRetentionFromEnv } from '../src/events/nats.js';
 import { natsConnectOptions } from '../src/events/nats-credentials.js';
-import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
+import { privateNats, type PrivateNats } from '@coursegraph/test-support';
 
 let nats: PrivateNats;
 const connections: NatsConnection[] = [];

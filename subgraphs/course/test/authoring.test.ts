@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import {
   authoring,
   COURSE_FIELDS,

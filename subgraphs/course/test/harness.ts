@@ -6,9 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
 import { CourseEvents } from '@coursegraph/contracts';
 import { createLogger, readConfig, type EventType } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { postGraphQL, type GraphQLResponse } from '../../../test/support/graphql.js';
-import { testIssuer, type TestRole } from '../../../test/support/tokens.js';
+import {
+  contextDatabaseUrl,
+  type GraphQLResponse,
+  postGraphQL,
+  testIssuer,
+  type TestRole,
+} from '@coursegraph/test-support';
 import { courseSettings } from '../src/config.js';
 import { createCourseApp, type CourseApp } from '../src/app.js';
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { errorCode } from '../../../test/support/graphql.js';
+import { contextDatabaseUrl, errorCode } from '@coursegraph/test-support';
 import { authoring, outboxFor, startCourse, type Actor, type CourseHarness } from './harness.js';
 
 let h: CourseHarness;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBinary } from '@bufbuild/protobuf';
 import { CourseEvents } from '@coursegraph/contracts';
 import { isUuid } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
+import { contextDatabaseUrl } from '@coursegraph/test-support';
 import { createDb, type PrismaClient } from '../src/data/db.js';
 import * as valid from '../src/domain/validation.js';
 import { seedCourses } from '../src/seed.js';

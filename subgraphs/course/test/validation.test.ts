@@ -1,6 +1,6 @@
 /** Bad input on every mutation: BAD_USER_INPUT naming the field, and nothing changed (re-read). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import {
   authoring,
   COURSE_FIELDS,

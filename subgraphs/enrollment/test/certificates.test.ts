@@ -14,7 +14,7 @@ import {
   type EventType,
 } from '@coursegraph/contracts';
 import { newId, type ReceivedEvent } from '@coursegraph/service-kit';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { applySnapshot } from '../src/events/course-projection.js';
 import { paymentHandlers } from '../src/events/payments.js';
 import { startEnrollment, type EnrollmentHarness } from './harness.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { EnrollmentEvents } from '@coursegraph/contracts';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { grantPaidAccess, revokeRefundedAccess } from '../src/domain/enrollments.js';
 import { startEnrollment, type EnrollmentHarness } from './harness.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { signAccessToken } from '../src/domain/tokens.js';
-import { AUTH_FIELDS, GOOD_PASSWORD, errorCode, uniqueEmail } from '../../../test/support/graphql.js';
+import { AUTH_FIELDS, errorCode, GOOD_PASSWORD, uniqueEmail } from '@coursegraph/test-support';
 import { startIdentity, type IdentityHarness } from './harness.js';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { ${AUTH_FIELDS} } }`;

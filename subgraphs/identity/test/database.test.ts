@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { contextDatabaseUrl, postgresAdminUrl, databaseName } from '../../../scripts/lib/env.mjs';
-import { checkMigrations } from '../../../scripts/prisma.mjs';
+import { checkMigrations, contextDatabaseUrl, databaseName, postgresAdminUrl } from '@coursegraph/test-support';
 import { createDb, type PrismaClient } from '../src/data/db.js';
 
 let db: PrismaClient;

@@ -4,10 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, newId, readConfigWithChecks } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { freePort } from '../../../test/support/ports.js';
-import { runNode } from '../../../test/support/run-node.js';
-import { uniqueEmail } from '../../../test/support/graphql.js';
+import { contextDatabaseUrl, freePort, runNode, uniqueEmail } from '@coursegraph/test-support';
 import { identitySettings, type IdentityConfig } from '../src/config.js';
 import { createDb } from '../src/data/db.js';
 import { demoAdminCheck } from '../src/demo-admin-check.js';

@@ -1,9 +1,8 @@
 /** Identity served in-process (yoga.fetch, no socket) against the real test database and Redis. */
 import { createLogger, readConfig } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
+import { AUTH_FIELDS, contextDatabaseUrl, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '@coursegraph/test-support';
 import { identitySettings, type IdentityConfig } from '../src/config.js';
 import { createIdentityApp, type IdentityApp, type IdentityAppOptions } from '../src/app.js';
-import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail } from '../../../test/support/graphql.js';
 
 export interface IdentityHarness {
   app: IdentityApp;

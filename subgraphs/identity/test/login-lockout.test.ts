@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
 import { signClientIp } from '@coursegraph/service-kit';
 import {
-  GOOD_PASSWORD,
   errorCode,
+  freePort,
+  GOOD_PASSWORD,
+  type GraphQLResponse,
   postGraphQL,
   uniqueEmail,
-  type GraphQLResponse,
-} from '../../../test/support/graphql.js';
-import { freePort } from '../../../test/support/ports.js';
+} from '@coursegraph/test-support';
 import { nodeArgon2, type Argon2 } from '../src/domain/password-hash.js';
 import { startIdentity, type IdentityHarness } from './harness.js';
 

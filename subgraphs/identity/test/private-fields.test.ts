@@ -6,7 +6,7 @@
  * fields although the request carried no token: the gateway's explorer reads `logIn { user { role } }`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GOOD_PASSWORD, uniqueEmail } from '../../../test/support/graphql.js';
+import { GOOD_PASSWORD, uniqueEmail } from '@coursegraph/test-support';
 import { startIdentity, type IdentityHarness } from './harness.js';
 
 const PRIVATE = 'id name email role active';

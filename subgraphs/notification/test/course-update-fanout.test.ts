@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnrollmentEvents } from '@coursegraph/contracts';
 import { createLogger, newId } from '@coursegraph/service-kit';
 import { recordCourseUpdate, runFanoutChunk, runFanouts } from '../src/events/course-update-fanout.js';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { emailsOf, enrolled, inboxOf, publishCourse } from './fixtures.js';
+import { eventually } from '@coursegraph/test-support';
 
 const CHUNK = 3;
 const MINUTE = 60_000;
@@ -27,7 +28,7 @@ const updatesOf = async (userId: string) => (await inboxOf(h, userId)).filter((n
 async function learnersOf(courseId: string, n: number) {
   const learners = await Promise.all(Array.from({ length: n }, (_, i) => h.learner(`fan${i}`)));
   for (const l of learners) await enrolled(h, l.userId, courseId);
-  await until(
+  await eventually(
     'every enrolment applied',
     async () => (await h.app.db.courseLearner.count({ where: { courseId, active: true } })) === n,
   );
@@ -39,7 +40,7 @@ describe('course update fan-out in chunks', () => {
     const { courseId } = await publishCourse(h, 'Chunked');
     const learners = await learnersOf(courseId, 7);
     await publishCourse(h, 'Chunked, revised', courseId, 2);
-    const job = await until('the fan-out finished', async () => {
+    const job = await eventually('the fan-out finished', async () => {
       const row = await h.app.db.courseUpdateFanout.findFirst({ where: { courseId } });
       return row?.finishedAt ? row : null;
     });
@@ -114,7 +115,7 @@ describe('republishing is coalesced', () => {
     await publishCourse(h, 'Busy course v2', courseId, 2, t0);
     await publishCourse(h, 'Busy course v3', courseId, 3, new Date(t0.getTime() + 10 * MINUTE));
     await publishCourse(h, 'Busy course v4', courseId, 4, new Date(t0.getTime() + 59 * MINUTE));
-    const first = await until('the window closed to nothing more', async () => {
+    const first = await eventually('the window closed to nothing more', async () => {
       const row = await h.app.db.courseUpdateFanout.findFirst({ where: { courseId } });
       return row?.finishedAt && row.foldedUpdates === 2 ? row : null;
     });
@@ -122,7 +123,7 @@ describe('republishing is coalesced', () => {
     expect(first.notified).toBe(4);
 
     await publishCourse(h, 'Busy course v5', courseId, 5, new Date(t0.getTime() + 61 * MINUTE));
-    await until(
+    await eventually(
       'the second window announced',
       async () => (await h.app.db.courseUpdateFanout.count({ where: { courseId, finishedAt: { not: null } } })) === 2,
     );
@@ -166,8 +167,11 @@ describe('enrolment mails are de-duplicated per user, course and UTC day', () =>
     await enrolled(h, me.userId, courseId, { at: today });
     await enrolled(h, me.userId, other.courseId, { at: today });
     await enrolled(h, me.userId, courseId, { at: new Date(today.getTime() + 86_400_000) });
-    await until('four inbox entries', async () => (await inboxOf(h, me.userId)).length === 4);
-    const mails = await until('three emails sent', async () => h.smtp.to(me.email).length === 3 && h.smtp.to(me.email));
+    await eventually('four inbox entries', async () => (await inboxOf(h, me.userId)).length === 4);
+    const mails = await eventually(
+      'three emails sent',
+      async () => h.smtp.to(me.email).length === 3 && h.smtp.to(me.email),
+    );
     expect(mails.map((m) => m.parsed.subject).sort()).toEqual([
       `You are enrolled in ${title}`,
       `You are enrolled in ${title}`,

@@ -3,8 +3,9 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { EnrollmentEvents, NotificationEvents, PaymentEvents } from '@coursegraph/contracts';
 import { newId } from '@coursegraph/service-kit';
 import { consumers } from '../src/events/consumers.js';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { emailsOf, enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
+import { eventually } from '@coursegraph/test-support';
 
 let h: NotificationHarness;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ describe('events become notifications, in the inbox and by email', () => {
     const me = await h.learner('ada');
     const eventId = await enrolled(h, me.userId, courseId);
 
-    const [inbox] = await until(
+    const [inbox] = await eventually(
       'inbox entry',
       async () => (await inboxOf(h, me.userId)).at(0) && inboxOf(h, me.userId),
     );
@@ -48,7 +49,7 @@ describe('events become notifications, in the inbox and by email', () => {
       },
     ]);
 
-    const [mail] = await until('email', async () => h.smtp.to(me.email).length > 0 && h.smtp.to(me.email));
+    const [mail] = await eventually('email', async () => h.smtp.to(me.email).length > 0 && h.smtp.to(me.email));
     expect(mail!.to).toEqual([me.email]);
     expect(mail!.parsed.subject).toBe(`You are enrolled in ${title}`);
     expect(mail!.parsed.from?.text).toContain('no-reply@coursegraph.dev');
@@ -57,7 +58,7 @@ describe('events become notifications, in the inbox and by email', () => {
     // The title is escaped in HTML: it came from an instructor.
     expect(mail!.parsed.html).toContain('Rust for &lt;TypeScript&gt; developers');
     expect(mail!.parsed.messageId).toMatch(/@notification\.coursegraph\.dev>$/);
-    await until('delivery marked sent', async () => (await emailsOf(h, me.userId))[0]?.status === 'SENT');
+    await eventually('delivery marked sent', async () => (await emailsOf(h, me.userId))[0]?.status === 'SENT');
   });
 
   it('payments, refunds, completion and certificates each render their own template', async () => {
@@ -94,7 +95,7 @@ describe('events become notifications, in the inbox and by email', () => {
       courseId,
       issuedAt: new Date().toISOString(),
     });
-    const mails = await until('five emails', async () => h.smtp.to(me.email).length === 5 && h.smtp.to(me.email));
+    const mails = await eventually('five emails', async () => h.smtp.to(me.email).length === 5 && h.smtp.to(me.email));
     const bySubject = new Map(mails.map((m) => [m.parsed.subject, m.parsed.text ?? '']));
     expect(bySubject.get(`Payment received for ${title}`)).toContain('$49.00');
     expect(bySubject.get(`Payment failed for ${title}`)).toContain('the card was declined');
@@ -125,7 +126,7 @@ describe('events become notifications, in the inbox and by email', () => {
       reason: 'UNENROLLED',
       revokedAt: new Date().toISOString(),
     });
-    await until(
+    await eventually(
       'revocation applied',
       async () =>
         (await h.app.db.courseLearner.findFirst({ where: { courseId, userId: leaves.userId, active: false } })) !==
@@ -133,7 +134,7 @@ describe('events become notifications, in the inbox and by email', () => {
     );
 
     await publishCourse(h, 'Compilers, second edition', courseId, 2);
-    const [update] = await until('update in the inbox', async () => {
+    const [update] = await eventually('update in the inbox', async () => {
       const rows = (await inboxOf(h, stays.userId)).filter((n) => n.type === 'COURSE_UPDATED');
       return rows.length > 0 && rows;
     });
@@ -153,7 +154,7 @@ describe('events become notifications, in the inbox and by email', () => {
     await enrolled(h, me.userId, courseId); // before the course event
     await new Promise((resolve) => setTimeout(resolve, 300));
     await publishCourse(h, 'Late title', courseId);
-    const [n] = await until(
+    const [n] = await eventually(
       'inbox entry',
       async () => (await inboxOf(h, me.userId)).length > 0 && inboxOf(h, me.userId),
     );
@@ -166,8 +167,8 @@ describe('exactly once', () => {
     const { courseId } = await publishCourse(h);
     const me = await h.learner('twice');
     const eventId = await enrolled(h, me.userId, courseId);
-    await until('email', async () => h.smtp.to(me.email).length === 1);
-    await until('sent', async () => (await emailsOf(h, me.userId))[0]?.status === 'SENT');
+    await eventually('email', async () => h.smtp.to(me.email).length === 1);
+    await eventually('sent', async () => (await emailsOf(h, me.userId))[0]?.status === 'SENT');
 
     // JetStream drops a re-published duplicate (same Nats-Msg-Id) outright.
     await enrolled(h, me.userId, courseId, { id: eventId });

@@ -2,7 +2,7 @@
 import { CourseEvents, EnrollmentEvents, PaymentEvents, enrollment } from '@coursegraph/contracts';
 import { newId } from '@coursegraph/service-kit';
 import type { NotificationHarness } from './harness.js';
-import { until } from './harness.js';
+import { eventually } from '@coursegraph/test-support';
 
 /**
  * Publishes a course (version 1, or `version` as an update, published at `publishedAt`, default
@@ -25,7 +25,7 @@ export async function publishCourse(
       publishedAt: publishedAt.toISOString(),
     },
   });
-  await until(
+  await eventually(
     `course title ${courseId} v${version}`,
     async () => (await h.app.db.courseTitle.findUnique({ where: { courseId } }))?.version === version,
   );

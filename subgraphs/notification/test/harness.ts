@@ -18,10 +18,15 @@ import {
   newTraceparent,
   readConfig,
 } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { postGraphQL } from '../../../test/support/graphql.js';
-import { privateNats, type PrivateNats } from '../../../test/support/private-nats.js';
-import { testIssuer, type TestIssuer } from '../../../test/support/tokens.js';
+import {
+  contextDatabaseUrl,
+  postGraphQL,
+  privateNats,
+  type PrivateNats,
+  testIssuer,
+  type TestIssuer,
+  eventually,
+} from '@coursegraph/test-support';
 import { createNotificationApp, type NotificationApp } from '../src/app.js';
 import { notificationSettings, type NotificationConfig } from '../src/config.js';
 import { consumers } from '../src/events/consumers.js';
@@ -62,20 +67,6 @@ export interface NotificationHarness {
   /** Sends what is due in the mail outbox now. */
   sendDueMail: () => Promise<number>;
   close: () => Promise<void>;
-}
-
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** `env`: settings of this suite's notification (e.g. COURSE_UPDATE_FANOUT_CHUNK). */
@@ -137,7 +128,7 @@ export async function startNotification(env: Record<string, string> = {}): Promi
       registeredAt: now,
       emailVerifiedAt: verified ? now : '',
     });
-    await until(`recipient ${userId}`, () => app.db.recipient.findUnique({ where: { userId } }));
+    await eventually(`recipient ${userId}`, () => app.db.recipient.findUnique({ where: { userId } }));
     return { userId, email, name, token };
   };
 
@@ -155,7 +146,7 @@ export async function startNotification(env: Record<string, string> = {}): Promi
       const names = Object.entries(consumers).map(([name, c]) => ({ name, stream: c.stream }));
       for (const { name, stream } of names) await jsm.consumers.delete(stream, name).catch(() => undefined);
       workers = await startWorkers(config, app.db, logger);
-      await until('every event delivered again and acked', async () => {
+      await eventually('every event delivered again and acked', async () => {
         const infos = await Promise.all(names.map(({ name, stream }) => jsm.consumers.info(stream, name)));
         return infos.every((i) => i.num_pending === 0 && i.num_ack_pending === 0);
       });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@coursegraph/service-kit';
-import { errorCode } from '../../../test/support/graphql.js';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { errorCode, eventually } from '@coursegraph/test-support';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
 
 let h: NotificationHarness;
@@ -27,7 +27,7 @@ async function learnerWith(n: number) {
   const me = await h.learner();
   await enrolled(h, me.userId, courseId);
   for (let i = 1; i < n; i++) await paid(h, me.userId, courseId, BigInt(100 * i));
-  await until(`${n} notifications`, async () => (await inboxOf(h, me.userId)).length === n);
+  await eventually(`${n} notifications`, async () => (await inboxOf(h, me.userId)).length === n);
   return { ...me, courseId };
 }
 

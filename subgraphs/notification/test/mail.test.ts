@@ -4,8 +4,9 @@ import { createLogger, newId } from '@coursegraph/service-kit';
 import { runDigests } from '../src/mail/digests.js';
 import { createMailSender } from '../src/mail/sender.js';
 import { smtpTransport } from '../src/mail/transport.js';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { emailsOf, enrolled, inboxOf, paid, publishCourse, queuedEmail } from './fixtures.js';
+import { eventually } from '@coursegraph/test-support';
 
 let h: NotificationHarness;
 beforeAll(async () => {
@@ -36,7 +37,7 @@ describe('the mail outbox', () => {
     const transport = smtpTransport(h.config);
     const sender = createMailSender({ db: h.app.db, transport, logger: silent, poll: false });
     // Sent by the harness's sender: received over SMTP, then marked SENT in its own transaction.
-    await until(
+    await eventually(
       'sent and marked SENT',
       async () => (await h.app.db.emailDelivery.findUniqueOrThrow({ where: { id: row.id } })).status === 'SENT',
     );
@@ -116,14 +117,14 @@ describe('the mail outbox', () => {
     let queuedId = '';
     try {
       await enrolled(h, me.userId, courseId);
-      const [queued] = await until('the enrolment email queued', async () => {
+      const [queued] = await eventually('the enrolment email queued', async () => {
         const rows = await emailsOf(h, me.userId);
         return rows.length === 1 && rows;
       });
       expect(queued).toMatchObject({ status: 'PENDING' });
       queuedId = queued!.id;
       await h.publish(IdentityEvents.userDeactivated, { userId: me.userId, deactivatedAt: new Date().toISOString() });
-      await until(
+      await eventually(
         'deactivation applied',
         async () =>
           (await h.app.db.recipient.findUniqueOrThrow({ where: { userId: me.userId } })).deactivatedAt !== null,
@@ -133,7 +134,7 @@ describe('the mail outbox', () => {
         { id: queuedId, status: 'CANCELLED', lastError: 'recipient deactivated' },
       ]);
       await paid(h, me.userId, courseId);
-      await until('both in the inbox', async () => (await inboxOf(h, me.userId)).length === 2);
+      await eventually('both in the inbox', async () => (await inboxOf(h, me.userId)).length === 2);
     } finally {
       await h.stopWorkers();
       await h.startWorkers();
@@ -152,7 +153,7 @@ describe('digests', () => {
     await prefer(me.token, 'PAYMENT', 'EMAIL', 'DAILY_DIGEST');
     await paid(h, me.userId, courseId, 1000n);
     await paid(h, me.userId, courseId, 2500n);
-    await until(
+    await eventually(
       'two digest entries',
       async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 2,
     );
@@ -169,7 +170,10 @@ describe('digests', () => {
     const tomorrow = new Date(queuedAt.getTime() + DAY);
     await runDigests(h.app.db, tomorrow, silent);
     await runDigests(h.app.db, tomorrow, silent); // a second run (or a second instance) queues nothing more
-    const [mail] = await until('digest email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
+    const [mail] = await eventually(
+      'digest email',
+      async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email),
+    );
     const day = queuedAt.toISOString().slice(0, 10);
     expect(mail!.parsed.subject).toBe(`Your Coursegraph digest: 2 notifications on ${day}`);
     expect(mail!.parsed.text).toContain('$10.00');
@@ -186,12 +190,18 @@ describe('digests', () => {
     const me = await h.learner('weekly');
     await prefer(me.token, 'ENROLLMENT', 'EMAIL', 'WEEKLY_DIGEST');
     await enrolled(h, me.userId, courseId);
-    await until('digest entry', async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 1);
+    await eventually(
+      'digest entry',
+      async () => (await h.app.db.digestEntry.count({ where: { userId: me.userId } })) === 1,
+    );
     const { queuedAt } = await h.app.db.digestEntry.findFirstOrThrow({ where: { userId: me.userId } });
     await runDigests(h.app.db, queuedAt, silent);
     expect(await emailsOf(h, me.userId)).toEqual([]);
     await runDigests(h.app.db, new Date(queuedAt.getTime() + 7 * DAY), silent);
-    const [mail] = await until('digest email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
+    const [mail] = await eventually(
+      'digest email',
+      async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email),
+    );
     expect(mail!.parsed.subject).toMatch(/^Your Coursegraph digest: 1 notification in week \d{2} of \d{4}$/);
     expect(mail!.parsed.text).toContain('You are enrolled in Weekly course');
   });
@@ -227,7 +237,7 @@ describe('digests', () => {
     } finally {
       await h.startWorkers();
     }
-    await until('both digests sent', async () => h.smtp.to(me.email).length === 2);
+    await eventually('both digests sent', async () => h.smtp.to(me.email).length === 2);
     expect(
       h.smtp
         .to(me.email)

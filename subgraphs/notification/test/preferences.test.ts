@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBinary } from '@bufbuild/protobuf';
 import { NotificationEvents } from '@coursegraph/contracts';
-import { errorCode } from '../../../test/support/graphql.js';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { errorCode, eventually } from '@coursegraph/test-support';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { emailsOf, enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
 
 let h: NotificationHarness;
@@ -89,7 +89,7 @@ describe('preferences decide what is delivered', () => {
     await prefer(me.token, 'ENROLLMENT', 'IN_APP', 'OFF');
     await prefer(me.token, 'ENROLLMENT', 'EMAIL', 'OFF');
     const eventId = await enrolled(h, me.userId, courseId);
-    await until('event handled', async () => (await h.app.db.processedEvent.count({ where: { eventId } })) === 1);
+    await eventually('event handled', async () => (await h.app.db.processedEvent.count({ where: { eventId } })) === 1);
     expect(await inboxOf(h, me.userId)).toEqual([]);
     expect(await emailsOf(h, me.userId)).toEqual([]);
     expect(await h.app.db.digestEntry.count({ where: { userId: me.userId } })).toBe(0);
@@ -101,8 +101,8 @@ describe('preferences decide what is delivered', () => {
     await prefer(me.token, 'ENROLLMENT', 'EMAIL', 'OFF');
     const enrolment = await enrolled(h, me.userId, courseId);
     await paid(h, me.userId, courseId);
-    await until('payment email', async () => h.smtp.to(me.email).length === 1);
-    await until(
+    await eventually('payment email', async () => h.smtp.to(me.email).length === 1);
+    await eventually(
       'enrolment handled',
       async () => (await h.app.db.processedEvent.count({ where: { eventId: enrolment } })) === 1,
     );
@@ -119,7 +119,7 @@ describe('preferences decide what is delivered', () => {
     const me = await h.learner();
     await prefer(me.token, 'ENROLLMENT', 'IN_APP', 'OFF');
     await enrolled(h, me.userId, courseId);
-    const [mail] = await until('email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
+    const [mail] = await eventually('email', async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email));
     expect(mail!.parsed.subject).toBe(`You are enrolled in ${title}`);
     expect(await inboxOf(h, me.userId)).toEqual([]);
     const created = await h.app.db.outboxEvent.findMany({ where: { subject: NotificationEvents.created.subject } });

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityEvents } from '@coursegraph/contracts';
 import { newId } from '@coursegraph/service-kit';
-import { startNotification, until, type NotificationHarness } from './harness.js';
+import { startNotification, type NotificationHarness } from './harness.js';
 import { emailsOf, enrolled, inboxOf, paid, publishCourse } from './fixtures.js';
+import { eventually } from '@coursegraph/test-support';
 
 let h: NotificationHarness;
 beforeAll(async () => {
@@ -35,9 +36,12 @@ async function activity(me: { userId: string }, title: string) {
   const before = (await inboxOf(h, me.userId)).length;
   await enrolled(h, me.userId, courseId);
   await paid(h, me.userId, courseId);
-  await until('enrolment and payment in the inbox', async () => (await inboxOf(h, me.userId)).length === before + 2);
+  await eventually(
+    'enrolment and payment in the inbox',
+    async () => (await inboxOf(h, me.userId)).length === before + 2,
+  );
   await publishCourse(h, `${title} v2`, courseId, 2);
-  await until('the update in the inbox', async () => (await inboxOf(h, me.userId)).length === before + 3);
+  await eventually('the update in the inbox', async () => (await inboxOf(h, me.userId)).length === before + 3);
   return courseId;
 }
 
@@ -61,13 +65,13 @@ describe('mail only to verified addresses', () => {
       email: me.email,
       verifiedAt: new Date().toISOString(),
     });
-    await until(
+    await eventually(
       'verification applied',
       async () =>
         (await h.app.db.recipient.findUniqueOrThrow({ where: { userId: me.userId } })).emailVerifiedAt !== null,
     );
     await activity(me, 'After verification');
-    const mails = await until('three emails', async () => h.smtp.to(me.email).length === 3 && h.smtp.to(me.email));
+    const mails = await eventually('three emails', async () => h.smtp.to(me.email).length === 3 && h.smtp.to(me.email));
     expect(mails.map((m) => m.parsed.subject).sort()).toEqual([
       'After verification v2 was updated',
       'Payment received for After verification',
@@ -100,7 +104,7 @@ describe('the verification mail', () => {
       token: t,
       expiresAt: inAnHour(),
     });
-    const [mail] = await until(
+    const [mail] = await eventually(
       'the verification mail',
       async () => h.smtp.to(me.email).length === 1 && h.smtp.to(me.email),
     );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@coursegraph/service-kit';
 import { PaymentEvents } from '@coursegraph/contracts';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { chargeKey } from '../src/domain/checkout.js';
 import { SandboxProvider, type ChargeRequest, type ChargeResult } from '../src/providers/index.js';
 import { CHECKOUT, newKey, SANDBOX_CARDS, startPayment, type PaymentHarness } from './harness.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@coursegraph/service-kit';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { CHECKOUT, newKey, SANDBOX_CARDS, startPayment, type PaymentHarness } from './harness.js';
 
 let h: PaymentHarness;

@@ -13,9 +13,7 @@ import {
   type EventType,
   type ReceivedEvent,
 } from '@coursegraph/service-kit';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { postGraphQL } from '../../../test/support/graphql.js';
-import { testIssuer, type TestRole } from '../../../test/support/tokens.js';
+import { contextDatabaseUrl, postGraphQL, testIssuer, type TestRole } from '@coursegraph/test-support';
 import { paymentSettings } from '../src/config.js';
 import { createPaymentApp, type PaymentApp } from '../src/app.js';
 import { applyCourseArchived, applyCourseSnapshot, compensateRejectedEnrollment } from '../src/events/consumers.js';

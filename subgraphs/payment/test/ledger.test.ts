@@ -2,8 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@coursegraph/service-kit';
 import type { GraphQLError } from 'graphql';
-import { contextDatabaseUrl } from '../../../scripts/lib/env.mjs';
-import { errorCode } from '../../../test/support/graphql.js';
+import { contextDatabaseUrl, errorCode } from '@coursegraph/test-support';
 import { assertTransition, canTransition, type OrderStatus } from '../src/domain/order-state.js';
 import { CHECKOUT, newKey, REFUND, SANDBOX_CARDS, startPayment, type PaymentHarness } from './harness.js';
 

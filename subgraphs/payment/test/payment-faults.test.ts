@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentEvents } from '@coursegraph/contracts';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { chargeKey } from '../src/domain/checkout.js';
 import { backoffMs } from '../src/data/attempts.js';
 import { SandboxProvider } from '../src/providers/index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from '@bufbuild/protobuf';
 import { course as courseEvents } from '@coursegraph/contracts';
 import { createLogger, newId } from '@coursegraph/service-kit';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { applyCourseSnapshot, consumers, resetCoursePrices, startPaymentConsumers } from '../src/events/consumers.js';
 import { CHECKOUT, newKey, receivedEvent, SANDBOX_CARDS, startPayment, type PaymentHarness } from './harness.js';
 

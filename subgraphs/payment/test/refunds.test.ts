@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@coursegraph/service-kit';
 import { PaymentEvents } from '@coursegraph/contracts';
-import { errorCode } from '../../../test/support/graphql.js';
+import { errorCode } from '@coursegraph/test-support';
 import { CHECKOUT, newKey, REFUND, SANDBOX_CARDS, startPayment, type PaymentHarness } from './harness.js';
 import type { SandboxProvider } from '../src/providers/index.js';
 

@@ -118,18 +118,3 @@ export interface Ping {
 /** An event type `<context>.<entity>.<event>` carrying a Ping. */
 export const pingEvent = (context: string, entity = 'ping', event = 'sent'): EventType =>
   defineEvent(`${context}.${entity}.${event}`, PingSchema);
-
-/** Polls `condition` until it holds (returns its value) or `timeoutMs` passes (throws, naming `what`). */
-export async function waitFor<T>(
-  condition: () => T | Promise<T>,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -1,7 +1,7 @@
 /** Runs a process to its end, for tests of what a process refuses at start-up. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT } from '../../scripts/lib/env.mjs';
+import { ROOT } from './scripts.js';
 
 export interface Finished {
   /** The exit code, or null when a signal ended it. */

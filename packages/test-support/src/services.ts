@@ -4,8 +4,7 @@
  * `npx vitest run <file>` works after one `npm test` (which also builds and migrates). What it
  * starts keeps running, as after `node scripts/stack.mjs up --test`.
  */
-import { ensureStack } from '../../scripts/lib/stack/index.mjs';
-import { testEnv } from '../../scripts/lib/test-env.mjs';
+import { ensureStack, testEnv } from './scripts.js';
 
 export default async function setup(): Promise<void> {
   Object.assign(process.env, testEnv());

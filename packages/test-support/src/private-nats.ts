@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { withNatsUser } from '../../scripts/lib/credentials.mjs';
-import { writeNatsConfig } from '../../scripts/lib/nats-config.mjs';
+import { withNatsUser, writeNatsConfig } from './scripts.js';
 import { freePort } from './ports.js';
 
 const accepts = (port: number) =>
@@ -45,10 +44,11 @@ export async function privateNats(): Promise<PrivateNats> {
     bareUrl,
     urlAs: (user) => withNatsUser(bareUrl, user),
     async start() {
-      server = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
+      const proc = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
+      server = proc;
       const deadline = Date.now() + 15_000;
       while (!(await accepts(port))) {
-        if (Date.now() > deadline || server.exitCode !== null)
+        if (Date.now() > deadline || proc.exitCode !== null)
           throw new Error(`private nats-server did not start on ${port}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

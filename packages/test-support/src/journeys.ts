@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ROOT, contextDatabaseUrl, redisUrl } from '../../scripts/lib/env.mjs';
-import { startPlatform, subgraphList } from '../../scripts/lib/platform.mjs';
-import { freshMigratedDatabase } from '../../scripts/prisma.mjs';
+import { ROOT, contextDatabaseUrl, freshMigratedDatabase, redisUrl, startPlatform, subgraphList } from './scripts.js';
 import { AUTH_FIELDS, GOOD_PASSWORD, postGraphQL, uniqueEmail, type GraphQLResponse } from './graphql.js';
+import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 import { privateNats, type PrivateNats } from './private-nats.js';
 
@@ -128,7 +127,7 @@ export async function startE2E(
  * over plain http (identity on 127.0.0.1) allow-listed, and Redis and NATS with credentials, which the
  * test run's have (scripts/lib/credentials.mjs): REDIS_URL with the generated password, and NATS_URL as
  * the gateway's own NATS user, which startPlatform gives every process. The signing secret is the
- * test run's own (test/support/services.ts).
+ * test run's own (packages/test-support/src/services.ts).
  */
 async function productionGateway(): Promise<{ env: Record<string, string>; dispose: () => Promise<void> }> {
   return {
@@ -178,26 +177,6 @@ export async function person(
     i: { email, password: GOOD_PASSWORD },
   });
   return { userId, email, name, token: login.body.data!.logIn.accessToken };
-}
-
-/** Polls `check` until it returns a value (not undefined/null/false), or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== null && value !== false) return value as T;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 export interface PublishedCourse {

@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { redisPassword, withRedisPassword } from '../../scripts/lib/credentials.mjs';
-import { writeRedisConfig } from '../../scripts/lib/redis-config.mjs';
+import { redisPassword, withRedisPassword, writeRedisConfig } from './scripts.js';
 import { freePort } from './ports.js';
 
 /** True when the server accepts the password and answers PING with PONG within a moment. */
