@@ -32,7 +32,8 @@ let seen: SeenRequest[] = [];
 /** Like Stripe: a repeated Idempotency-Key gets the first answer again. */
 const answered = new Map<string, { status: number; body: unknown }>();
 /** Keys whose first request is still being processed: a concurrent one gets 409 idempotency_key_in_use. */
-const inProgress = new Set<string>();
+/** Keys whose first request is still being processed, with what releases its answer. */
+const inProgress = new Map<string, () => void>();
 /** PaymentIntents and refunds made, for the look-up endpoints. */
 const intents = new Map<
   string,
@@ -204,6 +205,9 @@ beforeAll(async () => {
       if (req.method === 'GET') return send(lookup(new URL(path, 'http://stripe.test')));
       const key = String(req.headers['idempotency-key'] ?? '');
       if (key && inProgress.has(key)) {
+        // The concurrent request is refused; the first one's answer then goes out.
+        const release = inProgress.get(key)!;
+        setImmediate(release);
         return send({
           status: 409,
           body: {
@@ -223,12 +227,18 @@ beforeAll(async () => {
       if (reply === 'hang') return;
       if (key) answered.set(key, reply);
       if (form.payment_method === 'pm_card_slow') {
-        // Processing takes a while; a concurrent request with this key meanwhile gets a 409.
-        inProgress.add(key);
-        setTimeout(() => {
+        // Processing lasts until a concurrent request with this key has been refused with a 409 (or,
+        // if none comes, 5 s): the overlap the test needs, whatever the machine's load.
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          clearTimeout(fallback);
           inProgress.delete(key);
           send(reply);
-        }, 300);
+        };
+        const fallback = setTimeout(release, 5_000);
+        inProgress.set(key, release);
         return;
       }
       send(reply);

@@ -110,7 +110,8 @@ export class Checkout {
     // The active order may be this key's own, made by a concurrent request since the look-up above.
     const active = await findActiveOrder(db, viewer.userId, request.courseId);
     if (active?.idempotencyKey === request.idempotencyKey) return this.replay(active, request, traceparent);
-    await this.refuseSecondOrder(viewer.userId, request.courseId);
+    // Judged on the order just read: reading again could find this key's own order, committed since.
+    if (active) refuseSecondOrder(active);
     const coupon = request.couponCode ? await findCoupon(db, request.couponCode) : null;
     const discountMinor = coupon ? discountFor(coupon, request.courseId, price.priceMinor, price.currency) : 0;
 
@@ -160,7 +161,8 @@ export class Checkout {
       // Lost a race: either the same key (replay it) or another order for the course (refuse).
       const same = await findOrderByKey(db, viewer.userId, request.idempotencyKey);
       if (same) return this.replay(same, request, traceparent);
-      await this.refuseSecondOrder(viewer.userId, request.courseId);
+      const other = await findActiveOrder(db, viewer.userId, request.courseId);
+      if (other) refuseSecondOrder(other);
       throw conflict('You already have an order for this course.', 'courseId');
     }
     return this.charge(order, request.paymentMethod, price.title, false, traceparent);
@@ -183,17 +185,6 @@ export class Checkout {
       .update(JSON.stringify([courseId, couponCode ?? '', paymentMethod]))
       .digest('hex');
     return { courseId, idempotencyKey: input.idempotencyKey, paymentMethod, couponCode, requestHash };
-  }
-
-  private async refuseSecondOrder(userId: string, courseId: string): Promise<void> {
-    const active = await findActiveOrder(this.deps.db, userId, courseId);
-    if (active) {
-      const message =
-        active.status === 'PENDING'
-          ? 'You already have an order for this course (its payment is in progress).'
-          : 'You already have an order for this course.';
-      throw appError(ErrorCode.CONFLICT, message, { field: 'courseId', orderId: active.id });
-    }
   }
 
   private async replay(order: Order, request: ValidRequest, traceparent: string | null): Promise<CheckoutOutcome> {
@@ -269,4 +260,13 @@ export class Checkout {
     if (stored.status === 'FAILED') throw declinedError(stored);
     return { order: stored, replayed };
   }
+}
+
+/** Refuses a second active order for one course (another idempotency key's). */
+function refuseSecondOrder(active: Order): never {
+  const message =
+    active.status === 'PENDING'
+      ? 'You already have an order for this course (its payment is in progress).'
+      : 'You already have an order for this course.';
+  throw appError(ErrorCode.CONFLICT, message, { field: 'courseId', orderId: active.id });
 }
