@@ -67,6 +67,14 @@ try {
       (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
     );
     totals.failed += brokenFiles.length;
+    // Name what failed next to the last line, which is what a CI summary shows.
+    const failedNames = r.testResults.flatMap((f) =>
+      f.assertionResults
+        .filter((a) => a.status === 'failed')
+        .map((a) => `${path.relative(ROOT, f.name)} > ${a.fullName}`),
+    );
+    for (const f of brokenFiles) failedNames.push(`${path.relative(ROOT, f.name)} (did not load: ${f.message})`);
+    if (failedNames.length > 0) problems.push(`failed tests:\n  ${failedNames.join('\n  ')}`);
   } else {
     totals.failed += 1;
   }

@@ -88,6 +88,14 @@ export function natsPermissions(user) {
   };
 }
 
+/** JetStream's storage ceiling for the servers the scripts run: NATS_MAX_STORE_MB, default 256 GiB. */
+export function maxFileStoreBytes(value = process.env.NATS_MAX_STORE_MB) {
+  const mb = value === undefined || value === '' ? 262_144 : Number(value);
+  if (!Number.isInteger(mb) || mb < 64)
+    throw new Error(`NATS_MAX_STORE_MB must be a whole number of megabytes, at least 64 (got ${value})`);
+  return mb * 1024 * 1024;
+}
+
 /**
  * The server's configuration (JSON, which nats-server's parser reads): `host`/`port` to listen on,
  * `storeDir` for JetStream, optional `pidFile` and `logFile`, and the generated users.
@@ -101,7 +109,11 @@ export function natsServerConfig({ host = '127.0.0.1', port, storeDir, pidFile, 
   return JSON.stringify(
     {
       listen: `${host}:${port}`,
-      jetstream: { store_dir: storeDir },
+      // An explicit ceiling: left out, NATS derives one from the disk's free space at start and
+      // refuses to create streams whose limits (EVENT_STREAM_MAX_MB each) add up past it, so the
+      // same stack works or not depending on how full the disk is. The streams' own limits bound
+      // what is written.
+      jetstream: { store_dir: storeDir, max_file_store: maxFileStoreBytes() },
       ...(pidFile ? { pid_file: pidFile } : {}),
       ...(logFile ? { log_file: logFile } : {}),
       authorization: { users },
