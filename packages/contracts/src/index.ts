@@ -5,6 +5,7 @@
 import { defineEvent } from '@coursegraph/service-kit';
 import {
   CourseArchivedSchema,
+  CourseCreatedSchema,
   CoursePublishedSchema,
   CourseUpdatedSchema,
   LessonChangedSchema,
@@ -21,6 +22,7 @@ import {
   EnrollmentCreatedSchema,
   EnrollmentRejectedSchema,
   EnrollmentRevokedSchema,
+  LessonCompletedSchema,
 } from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
 import {
   EmailVerificationRequestedSchema,
@@ -29,14 +31,24 @@ import {
   UserRegisteredSchema,
 } from './generated/coursegraph/identity/v1/identity_pb.js';
 import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
+import {
+  CardsDueSchema,
+  MasteryChangedSchema,
+  QuizGradedSchema,
+  QuizPassedSchema,
+  QuizPublishedSchema,
+  ReviewLoggedSchema,
+} from './generated/coursegraph/learning/v1/learning_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
 export * as enrollment from './generated/coursegraph/enrollment/v1/enrollment_pb.js';
 export * as identity from './generated/coursegraph/identity/v1/identity_pb.js';
 export * as notification from './generated/coursegraph/notification/v1/notification_pb.js';
+export * as learning from './generated/coursegraph/learning/v1/learning_pb.js';
 
 export const CourseEvents = {
+  created: defineEvent('course.course.created', CourseCreatedSchema),
   published: defineEvent('course.course.published', CoursePublishedSchema),
   updated: defineEvent('course.course.updated', CourseUpdatedSchema),
   archived: defineEvent('course.course.archived', CourseArchivedSchema),
@@ -53,6 +65,7 @@ export const EnrollmentEvents = {
   created: defineEvent('enrollment.enrollment.created', EnrollmentCreatedSchema),
   rejected: defineEvent('enrollment.enrollment.rejected', EnrollmentRejectedSchema),
   revoked: defineEvent('enrollment.enrollment.revoked', EnrollmentRevokedSchema),
+  lessonCompleted: defineEvent('enrollment.lesson.completed', LessonCompletedSchema),
   courseCompleted: defineEvent('enrollment.course.completed', CourseCompletedSchema),
   certificateIssued: defineEvent('enrollment.certificate.issued', CertificateIssuedSchema),
   certificateRevoked: defineEvent('enrollment.certificate.revoked', CertificateRevokedSchema),
@@ -67,4 +80,13 @@ export const IdentityEvents = {
 
 export const NotificationEvents = {
   created: defineEvent('notification.notification.created', NotificationCreatedSchema),
+};
+
+export const LearningEvents = {
+  reviewLogged: defineEvent('learning.review.logged', ReviewLoggedSchema),
+  quizGraded: defineEvent('learning.quiz.graded', QuizGradedSchema),
+  quizPassed: defineEvent('learning.quiz.passed', QuizPassedSchema),
+  masteryChanged: defineEvent('learning.mastery.changed', MasteryChangedSchema),
+  quizPublished: defineEvent('learning.quiz.published', QuizPublishedSchema),
+  cardsDue: defineEvent('learning.cards.due', CardsDueSchema),
 };

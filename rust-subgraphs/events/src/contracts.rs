@@ -50,3 +50,11 @@ pub mod notification {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.notification.v1.rs"));
     }
 }
+
+/// Events of the learning context (stream `LEARNING`).
+pub mod learning {
+    /// Package `coursegraph.learning.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.learning.v1.rs"));
+    }
+}

@@ -2,7 +2,7 @@
 
 use prost::{Message, Name};
 
-use crate::contracts::{course, enrollment, identity, notification, payment};
+use crate::contracts::{course, enrollment, identity, learning, notification, payment};
 use crate::{EventError, Subject};
 
 /// A payload message that is an event: published on exactly one subject, [`Event::SUBJECT`].
@@ -76,6 +76,7 @@ macro_rules! events {
 }
 
 events! {
+    course::v1::CourseCreated => "course.course.created",
     course::v1::CoursePublished => "course.course.published",
     course::v1::CourseUpdated => "course.course.updated",
     course::v1::CourseArchived => "course.course.archived",
@@ -86,6 +87,7 @@ events! {
     enrollment::v1::EnrollmentCreated => "enrollment.enrollment.created",
     enrollment::v1::EnrollmentRejected => "enrollment.enrollment.rejected",
     enrollment::v1::EnrollmentRevoked => "enrollment.enrollment.revoked",
+    enrollment::v1::LessonCompleted => "enrollment.lesson.completed",
     enrollment::v1::CourseCompleted => "enrollment.course.completed",
     enrollment::v1::CertificateIssued => "enrollment.certificate.issued",
     enrollment::v1::CertificateRevoked => "enrollment.certificate.revoked",
@@ -94,6 +96,12 @@ events! {
     identity::v1::EmailVerificationRequested => "identity.email.verification_requested",
     identity::v1::EmailVerified => "identity.email.verified",
     notification::v1::NotificationCreated => "notification.notification.created",
+    learning::v1::ReviewLogged => "learning.review.logged",
+    learning::v1::QuizGraded => "learning.quiz.graded",
+    learning::v1::QuizPassed => "learning.quiz.passed",
+    learning::v1::MasteryChanged => "learning.mastery.changed",
+    learning::v1::QuizPublished => "learning.quiz.published",
+    learning::v1::CardsDue => "learning.cards.due",
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ import {
   authoring,
   COURSE_FIELDS,
   DRAFT_FIELDS,
+  outboxFor,
   startCourse,
   uniq,
   type Actor,
@@ -62,6 +63,9 @@ describe('creating a course', () => {
       lessonCount: 0,
     });
     expect(course.draft).toMatchObject({ title, moduleCount: 0, lessonCount: 0 });
+    // Contexts where instructors author before publication (learning) learn the owner from this event.
+    const events = await outboxFor(h, course.id, undefined, { withCreated: true });
+    expect(events.map((e) => [e.subject, e.payload.instructorId])).toEqual([['course.course.created', owner.userId]]);
   });
 
   it('defaults to free and derives readable slugs, also from Cyrillic titles, made unique when taken', async () => {

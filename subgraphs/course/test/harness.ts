@@ -142,11 +142,16 @@ export interface OutboxEvent {
 
 const SCHEMAS = new Map<string, EventType>(Object.values(CourseEvents).map((e) => [e.subject, e]));
 
-/** Decoded outbox rows about `courseId` (written in the last ten minutes: a test's own course is younger). */
+/**
+ * Decoded outbox rows about `courseId` (written in the last ten minutes: a test's own course is
+ * younger): its publications, by default without `course.course.created`, which every draft has
+ * (`withCreated` keeps it; authoring.test.ts checks it).
+ */
 export async function outboxFor(
   h: CourseHarness,
   courseId: string,
   since = new Date(Date.now() - 600_000),
+  { withCreated = false }: { withCreated?: boolean } = {},
 ): Promise<OutboxEvent[]> {
   const rows = await h.app.db.outboxEvent.findMany({ where: { createdAt: { gte: since } }, orderBy: { id: 'asc' } });
   return rows
@@ -160,5 +165,6 @@ export async function outboxFor(
         payload: fromBinary(type.schema, r.payload) as any,
       };
     })
-    .filter((e) => (e.payload.course?.courseId ?? e.payload.courseId) === courseId);
+    .filter((e) => (e.payload.course?.courseId ?? e.payload.courseId) === courseId)
+    .filter((e) => withCreated || e.subject !== CourseEvents.created.subject);
 }

@@ -2,7 +2,14 @@
  * Course-level authoring: creating a course, editing its draft fields and its prerequisites.
  * Every change is to the draft only; learners see it once the course is (re)published.
  */
-import { badInput, conflict, newId, type Viewer, isUniqueViolation } from '@coursegraph/service-kit';
+import {
+  badInput,
+  conflict,
+  newId,
+  type EnqueueOptions,
+  type Viewer,
+  isUniqueViolation,
+} from '@coursegraph/service-kit';
 import type { CourseLevel, Prisma } from '../generated/prisma/client.js';
 import { TX_OPTIONS, type PrismaClient, type Tx } from '../data/db.js';
 import { touchCourse } from '../data/drafts.js';
@@ -10,6 +17,7 @@ import { findPrerequisiteCycle, lockPrerequisiteGraph } from '../data/prerequisi
 import { managedCourse } from './access.js';
 import * as valid from './validation.js';
 import { LIMITS, type Price } from './validation.js';
+import { enqueueCreated } from './events.js';
 import { canManage } from './views.js';
 
 export interface CreateCourseInput {
@@ -42,7 +50,7 @@ export class Authoring {
   constructor(private readonly db: PrismaClient) {}
 
   /** Creates a draft owned by the viewer; returns its id. */
-  async createCourse(viewer: Viewer, input: CreateCourseInput): Promise<string> {
+  async createCourse(viewer: Viewer, input: CreateCourseInput, options: EnqueueOptions = {}): Promise<string> {
     const title = valid.courseTitle(input.title);
     const explicitSlug = input.slug != null ? valid.slug(input.slug) : null;
     const price = valid.price(input.price ?? FREE);
@@ -62,7 +70,8 @@ export class Authoring {
     try {
       await this.db.$transaction(async (tx) => {
         await tx.courseSlug.create({ data: { slug, courseId: id } });
-        await tx.course.create({ data: { id, instructorId: viewer.userId, slug, ...data } });
+        const created = await tx.course.create({ data: { id, instructorId: viewer.userId, slug, ...data } });
+        await enqueueCreated(tx, { courseId: id, instructorId: viewer.userId, createdAt: created.createdAt }, options);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw slugTaken(slug);

@@ -120,6 +120,22 @@ export async function enqueuePublication(tx: Tx, p: Publication, options: Enqueu
   }
 }
 
+/** course.course.created: the draft's owner, for contexts where instructors author before publication. */
+export async function enqueueCreated(
+  tx: Tx,
+  course: { courseId: string; instructorId: string; createdAt: Date },
+  options: EnqueueOptions,
+): Promise<void> {
+  const { courseId, instructorId, createdAt } = course;
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    CourseEvents.created,
+    { courseId, instructorId, createdAt: createdAt.toISOString() },
+    options,
+  );
+}
+
 export async function enqueueArchived(
   tx: Tx,
   courseId: string,
