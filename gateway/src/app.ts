@@ -8,6 +8,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import {
+  CLOCK_HEADER,
   OPERATION_BATCH,
   isTraceparent,
   createAuthVerifier,
@@ -106,12 +107,14 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     context: async (request) => {
       const { viewer, token } = await auth(request);
       const traceparent = request.headers.get('traceparent');
+      const clock = request.headers.get(CLOCK_HEADER);
       return {
         requestId: request.headers.get('x-request-id') ?? '',
         viewer,
         accessToken: token,
         // The gateway makes no spans of its own: it passes the caller's trace on unchanged.
         ...(isTraceparent(traceparent) ? { traceparent } : {}),
+        ...(config.clockHeader && clock ? { clock } : {}),
       };
     },
     plugins: [

@@ -100,6 +100,14 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'megabytes of JSON the cached answers of one gateway process may hold together',
   },
+  clockHeader: {
+    env: 'CLOCK_HEADER',
+    default: false,
+    parse: parse.boolean,
+    productionCheck: (on: boolean) =>
+      on ? 'CLOCK_HEADER lets callers choose the time of reviews and attempts: never in production' : undefined,
+    doc: 'forward the x-coursegraph-clock request header to the subgraphs (tests and simulations move time through the gateway); never in production',
+  },
   trustedProxies: {
     env: 'GATEWAY_TRUSTED_PROXIES',
     default: parseTrustedProxies(''),

@@ -8,4 +8,6 @@ export interface GatewayContext extends Record<string, unknown> {
   accessToken: string | null;
   /** The caller's W3C traceparent when well-formed, forwarded to subgraphs (their events carry it). */
   traceparent?: string;
+  /** The caller's x-coursegraph-clock, forwarded only when CLOCK_HEADER is on (tests move time with it). */
+  clock?: string;
 }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { Logger } from '@coursegraph/service-kit';
+import { CLOCK_HEADER, type Logger } from '@coursegraph/service-kit';
 import { CircuitBreakers, type BreakerState, type CircuitBreaker } from './circuit-breaker.js';
 import { forwardClientIp } from './client-ip.js';
 import { subgraphUrl } from './config.js';
@@ -57,6 +57,7 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (context.accessToken) headers.set('authorization', `Bearer ${context.accessToken}`);
     if (context.requestId) headers.set('x-request-id', context.requestId);
     if (context.traceparent) headers.set('traceparent', context.traceparent);
+    if (context.clock) headers.set(CLOCK_HEADER, context.clock);
     // The client's address, signed for this request id (client-ip.ts); none for in-process calls.
     forwardClientIp(headers, context);
   }

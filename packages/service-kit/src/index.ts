@@ -80,6 +80,7 @@ export { newId, isUuid } from './ids.js';
 export { pageSize, encodeCursor, decodeCursor } from './connections.js';
 // Scalars.
 export { DateTimeScalar } from './scalars.js';
+export { CLOCK_HEADER, requestNow } from './clock.js';
 // Events: types, trace context, the envelope.
 export {
   defineEvent,
