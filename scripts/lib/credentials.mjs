@@ -18,6 +18,7 @@ export const NATS_USERS = [
   'enrollment',
   'payment',
   'notification',
+  'learning',
   'gateway',
   'search',
   'operator',

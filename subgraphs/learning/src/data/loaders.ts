@@ -1,0 +1,43 @@
+/** Per-request DataLoaders: every load by key is batched, so a list costs a constant number of queries. */
+import DataLoader from 'dataloader';
+import type { Concept, Course, PublishedItem, PublishedNote, PrismaClient } from '../generated/prisma/client.js';
+
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
+  const map = new Map(rows.map((r) => [keyOf(r), r]));
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+export function createLoaders(db: PrismaClient) {
+  return {
+    course: new DataLoader<string, Course | null>(async (ids) =>
+      byKey(ids, await db.course.findMany({ where: { id: { in: [...ids] } } }), (r) => r.id),
+    ),
+    concept: new DataLoader<string, Concept | null>(async (ids) =>
+      byKey(ids, await db.concept.findMany({ where: { id: { in: [...ids] } } }), (r) => r.id),
+    ),
+    /** Prerequisite concept ids of each concept. */
+    prerequisites: new DataLoader<string, string[]>(async (ids) => {
+      const edges = await db.conceptEdge.findMany({ where: { conceptId: { in: [...ids] } } });
+      return ids.map((id) => edges.filter((e) => e.conceptId === id).map((e) => e.prerequisiteId));
+    }),
+    /** An item's latest published version (what a card made from it shows). */
+    latestItem: new DataLoader<string, PublishedItem | null>(async (ids) => {
+      const rows = await db.publishedItem.findMany({
+        where: { itemId: { in: [...ids] } },
+        orderBy: { version: 'desc' },
+        distinct: ['itemId'],
+      });
+      return byKey(ids, rows, (r) => r.itemId);
+    }),
+    latestNote: new DataLoader<string, PublishedNote | null>(async (ids) => {
+      const rows = await db.publishedNote.findMany({
+        where: { noteId: { in: [...ids] } },
+        orderBy: { version: 'desc' },
+        distinct: ['noteId'],
+      });
+      return byKey(ids, rows, (r) => r.noteId);
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,36 @@
+import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
+import { learningSettings } from './config.js';
+import { createLearningApp } from './app.js';
+import { consumers, transactionOf } from './events/consumers.js';
+
+const config = loadConfigOrExit(learningSettings);
+const logger = createLogger('learning', config.logLevel);
+const app = await createLearningApp(config, logger);
+const relay = await startOutboxRelay({
+  context: 'learning',
+  databaseUrl: config.databaseUrl,
+  natsUrl: config.natsUrl,
+  logger,
+});
+const workers = await Promise.all(
+  Object.entries(consumers).map(([name, c]) =>
+    startConsumer({
+      context: 'learning',
+      name,
+      stream: c.stream,
+      natsUrl: config.natsUrl,
+      handlers: c.handlers,
+      transaction: transactionOf(app.db),
+      logger,
+    }),
+  ),
+);
+// Consumers stop before the relay: what they write to the outbox is still published on the next start.
+await runService({
+  name: 'learning subgraph',
+  logger,
+  port: config.port,
+  host: config.httpHost,
+  app,
+  workers: [...workers, relay],
+});
