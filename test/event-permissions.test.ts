@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, RetentionPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { ensureStream, natsConnectOptions } from '@coursegraph/service-kit';
 import { privateNats, type PrivateNats, redisUrl } from '@coursegraph/test-support';
@@ -180,6 +180,41 @@ describe('NATS users per context', () => {
         filter_subject: 'redrive.payment.>',
       }),
     ).rejects.toThrow(/permissions violation/i);
+  });
+
+  it('lets learning keep its LEARNING_JOBS work queue through its one consumer, and nobody else touch it', async () => {
+    const learning = await as('learning');
+    const jsm = await jetstreamManager(learning);
+    await jsm.streams.add({
+      name: 'LEARNING_JOBS',
+      subjects: ['learning-jobs.>'],
+      retention: RetentionPolicy.Workqueue,
+    });
+    await jsm.consumers.add('LEARNING_JOBS', {
+      durable_name: 'learning-optimizer',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'learning-jobs.optimize',
+    });
+    const ack = await jetstream(learning).publish('learning-jobs.optimize', new TextEncoder().encode('{}'));
+    expect(ack.stream).toBe('LEARNING_JOBS');
+    const job = await (await jetstream(learning).consumers.get('LEARNING_JOBS', 'learning-optimizer')).next();
+    expect(job?.seq).toBe(ack.seq);
+    await job!.ackAck();
+    expect((await operatorJsm.streams.info('LEARNING_JOBS')).state.messages).toBe(0);
+
+    // Another consumer of its own on the queue, or any right of another service there: refused.
+    await expect(
+      jsm.consumers.add('LEARNING_JOBS', { durable_name: 'learning-spy', ack_policy: AckPolicy.Explicit }),
+    ).rejects.toThrow(/permissions violation/i);
+    const course = await as('course');
+    await expect(
+      jetstream(course).publish('learning-jobs.optimize', new TextEncoder().encode('{}'), { timeout: 2000 }),
+    ).rejects.toThrow(/permissions violation/i);
+    await expect((await jetstreamManager(course)).streams.info('LEARNING_JOBS')).rejects.toThrow(
+      /permissions violation/i,
+    );
+    expect((await operatorJsm.streams.info('LEARNING_JOBS')).state.messages).toBe(0);
+    expect(await operatorJsm.consumers.info('LEARNING_JOBS', 'learning-spy').catch(() => null)).toBeNull();
   });
 
   it('leaves a stream’s limits to its producer: a consumer’s refused update is skipped', async () => {

@@ -11,6 +11,7 @@
 //   ack and delete consumers. Never update or delete the stream: its limits are its producer's
 //   (the kit skips a refused update, packages/service-kit/src/events/nats.ts);
 // - take re-driven dead letters only from its own subjects (`redrive.<context>.>`);
+// - its own work queues (WORK_QUEUES): publish jobs, declare the stream, use its durable consumer;
 // - receive replies only on its own inbox prefix `_INBOX_<user>.` (the kit's connectNats and the
 //   search subgraph use it), since JetStream delivers pulled messages there: a shared `_INBOX.>`
 //   would let any service read every other one's streams.
@@ -23,15 +24,24 @@ import fs from 'node:fs';
 export const CONSUMES = {
   identity: [],
   course: ['ENROLLMENT'],
-  enrollment: ['COURSE', 'PAYMENT'],
+  enrollment: ['COURSE', 'PAYMENT', 'LEARNING'],
   payment: ['COURSE', 'ENROLLMENT'],
-  notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT'],
+  notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'LEARNING'],
+  learning: ['COURSE', 'ENROLLMENT'],
   // Subscriptions (gateway/src/subscriptions/streams.ts).
   gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE'],
   search: ['COURSE'],
 };
 /** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
-export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification'];
+export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning'];
+/**
+ * Work queues a service keeps for itself (not event streams: no other user reads them): it publishes
+ * the jobs, declares the stream, and pulls through its one durable consumer, shared by its replicas.
+ */
+const WORK_QUEUES = {
+  // FSRS optimisation jobs (subgraphs/learning/src/workers/job-queue.ts).
+  learning: [{ stream: 'LEARNING_JOBS', subjects: ['learning-jobs.>'], consumer: 'learning-optimizer' }],
+};
 /** Core NATS subscriptions to events as they are published (the gateway's response-cache invalidation). */
 const SUBSCRIBES = { gateway: ['course.>', 'enrollment.>', 'identity.>'] };
 
@@ -74,6 +84,20 @@ export function natsPermissions(user) {
       publish.add(s);
   }
   for (const stream of CONSUMES[user]) for (const s of consumerSubjects(stream)) publish.add(s);
+  for (const { stream, subjects, consumer } of WORK_QUEUES[user] ?? []) {
+    for (const s of subjects) publish.add(s);
+    // Created when missing, never updated (job-queue.ts leaves an existing stream as it is).
+    for (const op of ['INFO', 'CREATE']) publish.add(api(`STREAM.${op}.${stream}`));
+    for (const s of [
+      api(`CONSUMER.CREATE.${stream}.${consumer}`),
+      api(`CONSUMER.CREATE.${stream}.${consumer}.>`),
+      api(`CONSUMER.DURABLE.CREATE.${stream}.${consumer}`),
+      api(`CONSUMER.INFO.${stream}.${consumer}`),
+      api(`CONSUMER.MSG.NEXT.${stream}.${consumer}`),
+      `$JS.ACK.${stream}.${consumer}.>`,
+    ])
+      publish.add(s);
+  }
   if (user === 'gateway') {
     // A resuming subscription first looks up the subject's last event (gateway/src/subscriptions/hub.ts).
     for (const stream of CONSUMES.gateway)

@@ -2,6 +2,7 @@ import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxR
 import { learningSettings } from './config.js';
 import { createLearningApp } from './app.js';
 import { consumers, transactionOf } from './events/consumers.js';
+import { startWorkers } from './workers/index.js';
 
 const config = loadConfigOrExit(learningSettings);
 const logger = createLogger('learning', config.logLevel);
@@ -25,12 +26,14 @@ const workers = await Promise.all(
     }),
   ),
 );
-// Consumers stop before the relay: what they write to the outbox is still published on the next start.
+// FSRS optimisation (LEARNING_JOBS work queue), BKT fitting and the daily cards-due job.
+const background = await startWorkers(config, app.db, logger);
+// Consumers and background jobs stop before the relay: what they write to the outbox is still published on the next start.
 await runService({
   name: 'learning subgraph',
   logger,
   port: config.port,
   host: config.httpHost,
   app,
-  workers: [...workers, relay],
+  workers: [...workers, ...background.inOrder, relay],
 });
