@@ -52,7 +52,11 @@ describe('traces', () => {
       'COMPLETED',
     );
     expect(await subjectsOn(completeTrace)).toEqual(
-      [EnrollmentEvents.certificateIssued.subject, EnrollmentEvents.courseCompleted.subject].sort(),
+      [
+        EnrollmentEvents.lessonCompleted.subject,
+        EnrollmentEvents.certificateIssued.subject,
+        EnrollmentEvents.courseCompleted.subject,
+      ].sort(),
     );
 
     const unenrolTrace = newTraceparent();

@@ -7,6 +7,10 @@
  * AUDIT on a paid course is a free enrolment without a certificate: the outline, the free previews
  * and progress tracking. It is not an entitlement: the course context, from these events, serves
  * paid lessons' bodies only to FREE and PAID enrolments. Paying later makes the same enrolment PAID.
+ *
+ * A lesson is completed by the learner marking it done or, for a quiz lesson, by passing its quiz
+ * (learning.quiz.passed). Both go through `recordLessons`. A quiz lesson whose quiz must be passed
+ * (enrollment's projection of learning.quiz.published) cannot be marked done by hand.
  */
 import { EnrollmentEvents, enrollment as contract } from '@coursegraph/contracts';
 import {
@@ -111,7 +115,10 @@ export class Enrollments {
     return this.completeLessons(viewer, courseId, [lessonId], traceparent);
   }
 
-  /** Marks lessons done in one transaction; completing every required lesson completes the course. */
+  /**
+   * Marks lessons done in one transaction; completing every required lesson completes the course.
+   * Refused, changing nothing, when a lesson's quiz must be passed to complete it.
+   */
   async completeLessons(
     viewer: Viewer,
     courseId: string,
@@ -129,18 +136,11 @@ export class Enrollments {
       const course = await tx.courseProjection.findUniqueOrThrow({ where: { courseId } });
       if (!lessonIds.every((id) => course.lessonIds.includes(id)))
         throw badInput('This lesson is not part of the course.', 'lessonId');
-      await tx.lessonProgress.createMany({
-        data: lessonIds.map((lessonId) => ({ userId: viewer.userId, enrollmentId: enrollment.id, lessonId })),
-        skipDuplicates: true,
+      const gated = await tx.quizRequirement.count({
+        where: { lessonId: { in: lessonIds }, completionRequiresPass: true },
       });
-      if (enrollment.status !== 'ACTIVE') return enrollment;
-      const done = await tx.lessonProgress.findMany({
-        where: { userId: viewer.userId, enrollmentId: enrollment.id },
-        select: { lessonId: true },
-      });
-      const doneIds = new Set(done.map((d) => d.lessonId));
-      if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return enrollment;
-      return complete(tx, enrollment, course, traceparent);
+      if (gated > 0) throw badInput('Pass the quiz of this lesson to complete it.', 'lessonId');
+      return (await recordLessons(tx, enrollment, course, lessonIds, traceparent)).enrollment;
     });
   }
 
@@ -155,6 +155,83 @@ export class Enrollments {
       return revoke(tx, enrollment, 'UNENROLLED', traceparent);
     });
   }
+}
+
+/**
+ * The one path by which lessons become done, whoever asks (the learner, or a quiz pass): a progress
+ * row per lesson, `enrollment.lesson.completed` for each row that is new (so a lesson marked again,
+ * or a pass redelivered, announces nothing), then the course's completion when every required lesson
+ * is done. A completed enrolment still records lessons but completes nothing twice. Returns the
+ * enrolment as it now stands and how many of the lessons were newly done.
+ */
+async function recordLessons(
+  tx: Tx,
+  enrollment: Enrollment,
+  course: CourseProjection,
+  lessonIds: string[],
+  traceparent?: string,
+): Promise<{ enrollment: Enrollment; newlyDone: number }> {
+  // ON CONFLICT DO NOTHING ... RETURNING: only rows this transaction inserted, so of two concurrent
+  // completions of one lesson exactly one announces it.
+  const created = await tx.lessonProgress.createManyAndReturn({
+    data: lessonIds.map((lessonId) => ({ userId: enrollment.userId, enrollmentId: enrollment.id, lessonId })),
+    skipDuplicates: true,
+  });
+  for (const row of created)
+    await enqueueEvent(
+      tx,
+      CONTEXT,
+      EnrollmentEvents.lessonCompleted,
+      {
+        enrollmentId: enrollment.id,
+        userId: enrollment.userId,
+        courseId: enrollment.courseId,
+        lessonId: row.lessonId,
+        completedAt: row.completedAt.toISOString(),
+      },
+      { traceparent },
+    );
+  const newlyDone = created.length;
+  if (enrollment.status !== 'ACTIVE') return { enrollment, newlyDone };
+  const done = await tx.lessonProgress.findMany({
+    where: { userId: enrollment.userId, enrollmentId: enrollment.id },
+    select: { lessonId: true },
+  });
+  const doneIds = new Set(done.map((d) => d.lessonId));
+  if (!course.requiredLessonIds.every((id) => doneIds.has(id))) return { enrollment, newlyDone };
+  return { enrollment: await complete(tx, enrollment, course, traceparent), newlyDone };
+}
+
+/** What a quiz pass did: completed the lesson, found it done already, or found nothing to complete. */
+export type QuizPassOutcome = 'completed' | 'already' | 'not-enrolled' | 'not-in-course';
+
+/**
+ * A learner passed a quiz (learning.quiz.passed): the quiz lesson is done for their enrolment in
+ * that course, exactly as if they had marked it (progress, lesson and course events, certificate).
+ * Runs inside the consumer's transaction. A learner with no enrolment, or a revoked one, gets
+ * nothing: passing a quiz is not enrolling.
+ */
+export async function completeLessonByQuizPass(
+  tx: Tx,
+  pass: { userId: string; courseId: string; lessonId: string },
+  traceparent: string,
+): Promise<QuizPassOutcome> {
+  const enrollment = await tx.enrollment.findUnique({
+    where: { userId_courseId: { userId: pass.userId, courseId: pass.courseId } },
+  });
+  if (!enrollment || enrollment.status === 'REVOKED') return 'not-enrolled';
+  const course = await tx.courseProjection.findUnique({ where: { courseId: pass.courseId } });
+  // Course events may lag learning's: fail, so the consumer retries after its backoff.
+  if (!course) throw new Error(`course ${pass.courseId} not yet known to enrollment`);
+  if (!course.lessonIds.includes(pass.lessonId)) {
+    const quiz = await tx.quizRequirement.findUnique({ where: { lessonId: pass.lessonId } });
+    // The quiz was published with a course version enrollment has not seen yet: wait for it.
+    if (quiz && quiz.courseId === pass.courseId && quiz.courseVersion > course.version)
+      throw new Error(`course ${pass.courseId} version ${quiz.courseVersion} not yet known to enrollment`);
+    return 'not-in-course';
+  }
+  const { newlyDone } = await recordLessons(tx, enrollment, course, [pass.lessonId], traceparent);
+  return newlyDone > 0 ? 'completed' : 'already';
 }
 
 /**
