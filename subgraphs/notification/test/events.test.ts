@@ -197,9 +197,11 @@ describe('exactly once', () => {
       'notification-courses',
       'notification-enrollments',
       'notification-identity',
+      'notification-learning',
       'notification-payments',
     ]);
     expect(consumers['notification-payments'].reset).toBeNull();
+    expect(consumers['notification-learning'].reset).toBeNull();
     expect(consumers['notification-identity'].reset).toBeTypeOf('function');
   });
 });

@@ -25,7 +25,7 @@ describe('preferences', () => {
   it("lists every category on every channel with the defaults, then the user's choices", async () => {
     const me = await h.learner();
     const defaults = (await h.gql(PREFS, {}, me.token)).body.data!.myNotificationPreferences;
-    expect(defaults).toHaveLength(8);
+    expect(defaults).toHaveLength(10);
     expect(
       defaults.filter((p: any) => p.channel === 'IN_APP').every((p: any) => p.frequency === 'IMMEDIATE' && p.isDefault),
     ).toBe(true);
@@ -33,6 +33,9 @@ describe('preferences', () => {
       'WEEKLY_DIGEST',
     );
     expect(defaults.find((p: any) => p.category === 'PAYMENT' && p.channel === 'EMAIL').frequency).toBe('IMMEDIATE');
+    expect(defaults.find((p: any) => p.category === 'STUDY_REMINDERS' && p.channel === 'EMAIL').frequency).toBe(
+      'IMMEDIATE',
+    );
     const updated = await h.gql(
       UPDATE,
       { i: { category: 'PAYMENT', channel: 'EMAIL', frequency: 'DAILY_DIGEST' } },

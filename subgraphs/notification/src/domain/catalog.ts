@@ -17,14 +17,23 @@ export const CATEGORY_OF: Record<NotificationType, NotificationCategory> = {
   COURSE_COMPLETED: 'PROGRESS',
   CERTIFICATE_ISSUED: 'PROGRESS',
   COURSE_UPDATED: 'COURSE_UPDATES',
+  CARDS_DUE: 'STUDY_REMINDERS',
 };
 
-export const CATEGORIES: NotificationCategory[] = ['ENROLLMENT', 'PAYMENT', 'PROGRESS', 'COURSE_UPDATES'];
+export const CATEGORIES: NotificationCategory[] = [
+  'ENROLLMENT',
+  'PAYMENT',
+  'PROGRESS',
+  'COURSE_UPDATES',
+  'STUDY_REMINDERS',
+];
 export const CHANNELS: NotificationChannel[] = ['IN_APP', 'EMAIL'];
 
 /**
  * Everything shows in the inbox. Email: what a learner acts on or keeps (enrolment, payment,
- * completion and certificates) at once; course updates, which can be frequent, once a week.
+ * completion and certificates) at once; course updates, which can be frequent, once a week. The
+ * study reminder is immediate too: it comes at most once a day, and a reminder held for tomorrow's
+ * digest would be stale when it arrives.
  */
 export function defaultFrequency(category: NotificationCategory, channel: NotificationChannel): NotificationFrequency {
   if (channel === 'IN_APP') return 'IMMEDIATE';

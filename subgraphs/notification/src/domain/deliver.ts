@@ -28,6 +28,11 @@ export interface Occurrence {
    * `enrolment:<course>:<UTC day>`); default `event:<event id>`. The inbox stays one per event.
    */
   emailDedupeKey?: string;
+  /**
+   * The inbox row's de-duplication key when one per event is too many (a daily reminder's
+   * `cards-due:<review day>`), unique per user; default none: one entry per event.
+   */
+  inboxDedupeKey?: string;
 }
 
 export interface DeliveryOutcome {
@@ -81,6 +86,7 @@ export async function deliver(tx: Tx, o: Occurrence, options: { waitForRecipient
       courseId: o.courseId ?? null,
       sourceEventId: o.eventId,
       createdAt: o.now,
+      dedupeKey: o.inboxDedupeKey ?? null,
     };
     const { count } = await tx.notification.createMany({ data: [notification], skipDuplicates: true });
     outcome.inApp = count === 1 ? 'created' : 'duplicate';

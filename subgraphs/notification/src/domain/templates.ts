@@ -19,6 +19,8 @@ export interface TemplateData {
   COURSE_COMPLETED: { courseTitle: string };
   CERTIFICATE_ISSUED: { courseTitle: string; publicId: string };
   COURSE_UPDATED: { courseTitle: string; version: number };
+  /** Cards to review today and new cards the learner may start today (learning.cards.due). */
+  CARDS_DUE: { dueCount: number; newCount: number };
 }
 
 export type NotificationInput = { [T in NotificationType]: { type: T; data: TemplateData[T] } }[NotificationType];
@@ -39,6 +41,11 @@ export function formatMoney({ amountMinor, currency }: Money): string {
   } catch {
     return `${amountMinor} ${currency} (minor units)`; // an unknown currency code still says what happened
   }
+}
+
+/** `1 card`, `12 cards`, `3 new cards`. */
+function cardCount(count: number, adjective = ''): string {
+  return `${count} ${adjective ? `${adjective} ` : ''}${count === 1 ? 'card' : 'cards'}`;
 }
 
 const FAILURE_REASONS: Record<string, string> = {
@@ -100,6 +107,18 @@ function inbox(input: NotificationInput): { title: string; body: string } {
       return {
         title: `${courseTitle} was updated`,
         body: `A new version (${version}) of ${courseTitle} is published. Have a look at what changed.`,
+      };
+    }
+    case 'CARDS_DUE': {
+      const { dueCount, newCount } = input.data;
+      const total = dueCount + newCount;
+      const todo = [
+        dueCount > 0 ? `${cardCount(dueCount)} to review` : '',
+        newCount > 0 ? `${cardCount(newCount, 'new')} to learn` : '',
+      ].filter(Boolean);
+      return {
+        title: `${cardCount(total)} ${total === 1 ? 'is' : 'are'} due today`,
+        body: `You have ${todo.join(' and ')} today. A short review now keeps them from fading.`,
       };
     }
   }

@@ -8,6 +8,7 @@ import { notificationSettings } from '../config.js';
 import type { PrismaClient } from '../data/db.js';
 import { courseHandlers, enrollmentHandlers, paymentHandlers, type CourseHandlerOptions } from './notifications.js';
 import { identityHandlers, resetCourseLearners, resetCourseTitles, resetRecipients } from './projections.js';
+import { learningHandlers } from './learning.js';
 
 /** Notification's consumers with the given settings (the workers pass the service's configuration). */
 export function notificationConsumers(options: CourseHandlerOptions) {
@@ -16,6 +17,7 @@ export function notificationConsumers(options: CourseHandlerOptions) {
     'notification-courses': { stream: 'COURSE', handlers: courseHandlers(options), reset: resetCourseTitles },
     'notification-enrollments': { stream: 'ENROLLMENT', handlers: enrollmentHandlers, reset: resetCourseLearners },
     'notification-payments': { stream: 'PAYMENT', handlers: paymentHandlers, reset: null },
+    'notification-learning': { stream: 'LEARNING', handlers: learningHandlers, reset: null },
   };
 }
 

@@ -48,7 +48,8 @@ const occurrence = (event: ReceivedEvent, userId: string, courseId: string, inpu
   now: new Date(),
 });
 
-const patient = (event: ReceivedEvent) => ({ waitForRecipient: event.deliveryCount <= PATIENT_DELIVERIES });
+/** Waits for the recipient (throws, so the consumer retries) for the first few deliveries only. */
+export const patient = (event: ReceivedEvent) => ({ waitForRecipient: event.deliveryCount <= PATIENT_DELIVERIES });
 
 const MODES: Record<number, 'FREE' | 'AUDIT' | 'PAID'> = {
   [enrollmentContract.EnrollmentMode.FREE]: 'FREE',
