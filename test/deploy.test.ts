@@ -19,6 +19,7 @@ import { courseSettings } from '../subgraphs/course/src/config.js';
 import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings, checkPaymentConfig, type PaymentConfig } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
+import { learningSettings } from '../subgraphs/learning/src/config.js';
 
 // Manifests are untyped YAML.
 type Doc = Record<string, any>;
@@ -71,6 +72,7 @@ const specs: Record<string, ConfigSpec> = {
   enrollment: enrollmentSettings,
   payment: paymentSettings,
   notification: notificationSettings,
+  learning: learningSettings,
 };
 
 /** README configuration table rows: variable → default and who uses it (search is Rust: no TS spec). */
@@ -91,7 +93,9 @@ function knownSettings(service: string): Set<string> {
   if (service === 'migrate')
     return new Set([
       ...scriptSettings,
-      ...['identity', 'course', 'enrollment', 'payment', 'notification'].map((c) => `${c.toUpperCase()}_DATABASE_URL`),
+      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning'].map(
+        (c) => `${c.toUpperCase()}_DATABASE_URL`,
+      ),
     ]);
   // Every TypeScript service also reads the event backbone's settings when it declares streams or relays.
   const known = new Set(
@@ -272,6 +276,22 @@ describe('Kubernetes manifests', () => {
       expect(problems, name).toEqual([]);
       if (name === 'payment') expect(() => checkPaymentConfig(values as PaymentConfig)).not.toThrow();
     }
+    // CLOCK_HEADER lets callers choose "now": off wherever a service reads it, and no overlay patch
+    // may turn it on behind the base's back.
+    const clockReaders = ofKind('Deployment')
+      .map(serviceOf)
+      .filter((name) => Object.values(specs[name]).some((s) => s.env === 'CLOCK_HEADER'));
+    expect(clockReaders.sort()).toEqual(['gateway', 'learning']);
+    for (const name of clockReaders) {
+      const w = ofKind('Deployment').find((d) => serviceOf(d) === name)!;
+      const { values } = inspectConfig(
+        specs[name],
+        Object.fromEntries(containerEnv(w.spec.template.spec.containers[0])),
+      );
+      expect((values as { clockHeader?: boolean }).clockHeader, `${name}: CLOCK_HEADER`).toBe(false);
+    }
+    for (const patch of (readDocs(path.join(OVERLAY, 'kustomization.yaml'))[0].patches ?? []) as Doc[])
+      expect(String(patch.patch ?? ''), 'an overlay patch sets CLOCK_HEADER').not.toMatch(/CLOCK_HEADER/);
     const search = Object.fromEntries(containerEnv(ofKind('StatefulSet')[0].spec.template.spec.containers[0]));
     expect(search.COURSEGRAPH_MODE).toBe('production');
     expect(new URL(search.NATS_URL).username, 'search authenticates to NATS in production').not.toBe('');
