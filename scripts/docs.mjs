@@ -476,6 +476,13 @@ const DECLARED = [
     where: 'scripts/lib/env.mjs',
   },
   {
+    env: 'NATS_MAX_STORE_MB',
+    default: '262144',
+    usedBy: 'scripts',
+    doc: "JetStream's storage ceiling on the NATS servers `npm start` and `npm test` run; each stream's own limit (EVENT_STREAM_MAX_MB) bounds what is written. Without one, NATS derives it from the disk's free space and refuses streams on a fuller disk",
+    where: 'scripts/lib/nats-config.mjs',
+  },
+  {
     env: 'TEST_POSTGRES_DB',
     default: 'coursegraph_test',
     usedBy: 'scripts',
@@ -543,6 +550,13 @@ const DECLARED = [
   },
   { env: 'SEED_COURSES', default: 200, usedBy: 'seeds', doc: 'demo courses', where: 'subgraphs/course/src/seed.ts' },
   {
+    env: 'SEED_LEARNING_COURSES',
+    default: 8,
+    usedBy: 'seeds',
+    doc: 'the first demo courses given learning material (concepts, an item bank, quizzes on their QUIZ lessons, flashcard notes); 0: none',
+    where: 'scripts/seed.mjs',
+  },
+  {
     env: 'SEED_BUYER_SHARE',
     default: 0.35,
     usedBy: 'seeds',
@@ -552,7 +566,14 @@ const DECLARED = [
 ];
 
 /** Variables scripts pass between their own processes or take from the system: not settings. */
-const NOT_SETTINGS = new Set(['PATH', 'HOME', 'SEED_INSTRUCTOR_IDS', 'SEED_LEARNER_IDS', 'SEED_EXPECTED_COURSES']);
+const NOT_SETTINGS = new Set([
+  'PATH',
+  'HOME',
+  'SEED_INSTRUCTOR_IDS',
+  'SEED_LEARNER_IDS',
+  'SEED_EXPECTED_COURSES',
+  'SEED_LEARNING_COURSES_FILE',
+]);
 
 /** Where the scripts' and seeds' variables are read, scanned for names this file must know. */
 const SCANNED = () => [
