@@ -117,6 +117,7 @@ export {
 } from './events/parked-outbox.js';
 // Events: consumers, their dead letters, and replays.
 export { on, startConsumer, redriveConsumerName, type ConsumerOptions, type EventConsumer } from './events/consumer.js';
+export { prismaTransaction, type TransactionalClient } from './events/prisma-transaction.js';
 export {
   parseDeadLetterTarget,
   summarizeDeadLetters,

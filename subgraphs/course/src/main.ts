@@ -1,8 +1,16 @@
-import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  loadConfigOrExit,
+  prismaTransaction,
+  runService,
+  startConsumer,
+  startOutboxRelay,
+} from '@coursegraph/service-kit';
 import { courseSettings } from './config.js';
 import { createCourseApp } from './app.js';
 import { CONTEXT } from './domain/events.js';
-import { consumers, transactionOf } from './events/consumers.js';
+import type { Tx } from './data/db.js';
+import { consumers } from './events/consumers.js';
 
 const config = loadConfigOrExit(courseSettings);
 const logger = createLogger('course', config.logLevel);
@@ -23,7 +31,7 @@ const workers = await Promise.all(
       stream: c.stream,
       natsUrl: config.natsUrl,
       handlers: c.handlers,
-      transaction: transactionOf(app.db),
+      transaction: prismaTransaction<Tx>(app.db),
       logger,
     }),
   ),

@@ -1,7 +1,15 @@
-import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  loadConfigOrExit,
+  prismaTransaction,
+  runService,
+  startConsumer,
+  startOutboxRelay,
+} from '@coursegraph/service-kit';
 import { enrollmentSettings } from './config.js';
 import { createEnrollmentApp } from './app.js';
-import { consumers, transactionOf } from './events/consumers.js';
+import type { Tx } from './data/db.js';
+import { consumers } from './events/consumers.js';
 
 const config = loadConfigOrExit(enrollmentSettings);
 const logger = createLogger('enrollment', config.logLevel);
@@ -20,7 +28,7 @@ const workers = await Promise.all(
       stream: c.stream,
       natsUrl: config.natsUrl,
       handlers: c.handlers,
-      transaction: transactionOf(app.db),
+      transaction: prismaTransaction<Tx>(app.db),
       logger,
     }),
   ),

@@ -22,10 +22,12 @@ import {
   startConsumer,
   type EventType,
   type ReceivedEvent,
+  prismaTransaction,
 } from '@coursegraph/service-kit';
 import { errorCode, eventually, withNatsUser } from '@coursegraph/test-support';
+import type { Tx } from '../src/data/db.js';
 import { applySnapshot } from '../src/events/course-projection.js';
-import { consumers, transactionOf } from '../src/events/consumers.js';
+import { consumers } from '../src/events/consumers.js';
 import { learningHandlers } from '../src/events/learning.js';
 import { startEnrollment, type EnrollmentHarness } from './harness.js';
 
@@ -378,7 +380,7 @@ describe('the enrollment-learning consumer', () => {
       stream: spec.stream,
       natsUrl: withNatsUser(operatorUrl, 'enrollment'),
       handlers: spec.handlers,
-      transaction: transactionOf(h.app.db),
+      transaction: prismaTransaction<Tx>(h.app.db),
       logger: createLogger('enrollment-learning-test', 'silent'),
     });
     const nc = await connect(natsConnectOptions(operatorUrl));

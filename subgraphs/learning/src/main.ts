@@ -1,7 +1,15 @@
-import { createLogger, loadConfigOrExit, runService, startConsumer, startOutboxRelay } from '@coursegraph/service-kit';
+import {
+  createLogger,
+  loadConfigOrExit,
+  prismaTransaction,
+  runService,
+  startConsumer,
+  startOutboxRelay,
+} from '@coursegraph/service-kit';
 import { learningSettings } from './config.js';
 import { createLearningApp } from './app.js';
-import { consumers, transactionOf } from './events/consumers.js';
+import type { Tx } from './data/db.js';
+import { consumers } from './events/consumers.js';
 import { startWorkers } from './workers/index.js';
 
 const config = loadConfigOrExit(learningSettings);
@@ -21,7 +29,7 @@ const workers = await Promise.all(
       stream: c.stream,
       natsUrl: config.natsUrl,
       handlers: c.handlers,
-      transaction: transactionOf(app.db),
+      transaction: prismaTransaction<Tx>(app.db),
       logger,
     }),
   ),

@@ -5,11 +5,11 @@
  * is still sent on the next start), then the fan-out (its chunk in hand commits), the digest job, the
  * mail sender and the relay.
  */
-import { startConsumer, startOutboxRelay, type Logger } from '@coursegraph/service-kit';
+import { prismaTransaction, startConsumer, startOutboxRelay, type Logger } from '@coursegraph/service-kit';
 import type { NotificationConfig } from './config.js';
-import type { PrismaClient } from './data/db.js';
+import type { PrismaClient, Tx } from './data/db.js';
 import { NOTIFICATION_CONTEXT } from './domain/deliver.js';
-import { notificationConsumers, transactionOf } from './events/consumers.js';
+import { notificationConsumers } from './events/consumers.js';
 import { startFanoutWorker } from './events/course-update-fanout.js';
 import { startDigestJob } from './mail/digests.js';
 import { createMailSender } from './mail/sender.js';
@@ -35,7 +35,7 @@ export async function startWorkers(
         stream: c.stream,
         natsUrl: config.natsUrl,
         handlers: c.handlers,
-        transaction: transactionOf(db),
+        transaction: prismaTransaction<Tx>(db),
         logger,
       }),
     ),

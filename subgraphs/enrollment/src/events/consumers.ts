@@ -3,8 +3,8 @@
  * (stream PAYMENT) and learning's quizzes (stream LEARNING). Also read by
  * `scripts/replay.mjs enrollment <consumer>`.
  */
-import type { PrismaClient } from '../data/db.js';
-import { createDb } from '../data/db.js';
+import { prismaTransaction, type Transaction } from '@coursegraph/service-kit';
+import { createDb, type Tx } from '../data/db.js';
 import { courseProjectionHandlers, resetCourseProjection } from './course-projection.js';
 import { learningHandlers, resetQuizRequirements } from './learning.js';
 import { paymentHandlers } from './payments.js';
@@ -17,11 +17,6 @@ export const consumers = {
   'enrollment-learning': { stream: 'LEARNING', handlers: learningHandlers, reset: resetQuizRequirements },
 };
 
-export const transactionOf =
-  (db: PrismaClient) =>
-  <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) =>
-    db.$transaction(fn);
-
-export function createTransaction(databaseUrl: string) {
-  return transactionOf(createDb(databaseUrl));
+export function createTransaction(databaseUrl: string): Transaction<Tx> {
+  return prismaTransaction<Tx>(createDb(databaseUrl, 2));
 }

@@ -2,8 +2,8 @@
  * Learning's durable consumers: the course projection and publications (stream COURSE), and the
  * enrolments (stream ENROLLMENT). Also read by `scripts/replay.mjs learning <consumer>`.
  */
-import type { Transaction } from '@coursegraph/service-kit';
-import { createDb, type PrismaClient, type Tx } from '../data/db.js';
+import { prismaTransaction, type Transaction } from '@coursegraph/service-kit';
+import { createDb, type Tx } from '../data/db.js';
 import { courseHandlers, resetCourseProjection } from './course-projection.js';
 import { enrolmentHandlers, resetEnrolments } from './enrolments.js';
 
@@ -12,10 +12,6 @@ export const consumers = {
   'learning-enrolments': { stream: 'ENROLLMENT', handlers: enrolmentHandlers, reset: resetEnrolments },
 };
 
-export function transactionOf(db: PrismaClient): Transaction<Tx> {
-  return (fn) => db.$transaction(fn);
-}
-
 export function createTransaction(databaseUrl: string): Transaction<Tx> {
-  return transactionOf(createDb(databaseUrl, 2));
+  return prismaTransaction<Tx>(createDb(databaseUrl, 2));
 }

@@ -5,7 +5,6 @@
  */
 import { readConfig } from '@coursegraph/service-kit';
 import { notificationSettings } from '../config.js';
-import type { PrismaClient } from '../data/db.js';
 import { courseHandlers, enrollmentHandlers, paymentHandlers, type CourseHandlerOptions } from './notifications.js';
 import { identityHandlers, resetCourseLearners, resetCourseTitles, resetRecipients } from './projections.js';
 import { learningHandlers } from './learning.js';
@@ -26,9 +25,3 @@ export const consumers = notificationConsumers({
   coalesceMinutes: readConfig({ courseUpdateCoalesceMinutes: notificationSettings.courseUpdateCoalesceMinutes })
     .courseUpdateCoalesceMinutes,
 });
-
-export const transactionOf =
-  (db: PrismaClient) =>
-  <T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>) =>
-    // Prisma's default timeout: no handler does unbounded work (a course update's fan-out runs in chunks, course-update-fanout.ts).
-    db.$transaction(fn);

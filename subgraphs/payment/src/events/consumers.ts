@@ -11,6 +11,7 @@ import {
   createLogger,
   isUuid,
   on,
+  prismaTransaction,
   readConfig,
   startConsumer,
   type EventHandler,
@@ -163,8 +164,7 @@ export const consumers = paymentConsumers(() => {
 
 /** For scripts/replay.mjs: transactions as payment's own role. */
 export function createTransaction(databaseUrl: string): Transaction<Tx> {
-  const db = createDb(databaseUrl, 2);
-  return (fn) => db.$transaction(fn);
+  return prismaTransaction<Tx>(createDb(databaseUrl, 2));
 }
 
 /** Starts every consumer of `paymentConsumers`; stop() ends them all. */
@@ -176,7 +176,7 @@ export async function startPaymentConsumers(options: {
 }) {
   const { db, natsUrl, logger } = options;
   // No handler calls the provider: plain transactions.
-  const transaction: Transaction<Tx> = (fn) => db.$transaction(fn);
+  const transaction = prismaTransaction<Tx>(db);
   const started: { stop(): Promise<void> }[] = [];
   try {
     for (const [name, spec] of Object.entries(paymentConsumers(() => options.deps))) {
