@@ -1,6 +1,13 @@
 /** Per-request DataLoaders: every load by key is batched, so a list costs a constant number of queries. */
 import DataLoader from 'dataloader';
-import type { Concept, Course, PublishedItem, PublishedNote, PrismaClient } from '../generated/prisma/client.js';
+import type {
+  Concept,
+  Course,
+  LearnerSettings,
+  PublishedItem,
+  PublishedNote,
+  PrismaClient,
+} from '../generated/prisma/client.js';
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map(rows.map((r) => [keyOf(r), r]));
@@ -29,6 +36,15 @@ export function createLoaders(db: PrismaClient) {
       });
       return byKey(ids, rows, (r) => r.itemId);
     }),
+    /** Concept ids each lesson is tagged with. */
+    lessonConcepts: new DataLoader<string, string[]>(async (ids) => {
+      const tags = await db.lessonConcept.findMany({ where: { lessonId: { in: [...ids] } } });
+      return ids.map((id) => tags.filter((t) => t.lessonId === id).map((t) => t.conceptId));
+    }),
+    /** A learner's stored settings (null: the defaults), for every card of theirs in one answer. */
+    settings: new DataLoader<string, LearnerSettings | null>(async (ids) =>
+      byKey(ids, await db.learnerSettings.findMany({ where: { userId: { in: [...ids] } } }), (r) => r.userId),
+    ),
     latestNote: new DataLoader<string, PublishedNote | null>(async (ids) => {
       const rows = await db.publishedNote.findMany({
         where: { noteId: { in: [...ids] } },

@@ -35,7 +35,7 @@ import {
   quizStatistics,
   requireSelfOrAdmin,
 } from '../domain/progress.js';
-import { cardState, ownCard, reviewSettingsView, schedulerFor, settingsOf } from '../domain/reviews.js';
+import { cardState, DEFAULT_SETTINGS, ownCard, reviewSettingsView, schedulerFor } from '../domain/reviews.js';
 import type { QuizDraw } from '../domain/assessment/quiz-draw.js';
 import { itemBank } from '../domain/item-bank.js';
 import { topologicalOrder } from '../domain/mastery/concept-graph.js';
@@ -60,8 +60,7 @@ export const Item: ItemResolvers = {
   prompt: (i) => (i.content as unknown as ItemContent).prompt,
   content: (i) => i.content,
   concepts: (i, _a, ctx) => conceptsById(ctx, i.conceptIds),
-  publishedVersion: async (i, _a, ctx) =>
-    (await ctx.db.publishedItem.findFirst({ where: { itemId: i.id }, orderBy: { version: 'desc' } }))?.version ?? null,
+  publishedVersion: async (i, _a, ctx) => (await ctx.loaders.latestItem.load(i.id))?.version ?? null,
 };
 
 export const QuizDraft: QuizDraftResolvers = {
@@ -141,8 +140,10 @@ export const Card: CardResolvers = {
   course: (c) => ({ id: c.courseId }),
   front: async (c, _a, ctx) => (await faces(ctx, c)).front,
   back: async (c, _a, ctx) => (await faces(ctx, c)).back,
-  retrievability: async (c, _a, ctx) =>
-    schedulerFor(await settingsOf(ctx.db, c.userId)).retrievability(cardState(c), ctx.now),
+  retrievability: async (c, _a, ctx) => {
+    const settings = (await ctx.loaders.settings.load(c.userId)) ?? { params: [], ...DEFAULT_SETTINGS };
+    return schedulerFor(settings).retrievability(cardState(c), ctx.now);
+  },
 };
 
 async function faces(ctx: Context, card: { source: string; sourceId: string; ordinal: number }) {
@@ -157,13 +158,7 @@ async function faces(ctx: Context, card: { source: string; sourceId: string; ord
 export const Lesson: LessonResolvers = {
   __resolveReference: (ref) => ({ id: ref.id }),
   quiz: (l, _a, ctx) => publishedQuizOf(ctx.db, l.id),
-  concepts: async (l, _a, ctx) => {
-    const tags = await ctx.db.lessonConcept.findMany({ where: { lessonId: l.id } });
-    return conceptsById(
-      ctx,
-      tags.map((t) => t.conceptId),
-    );
-  },
+  concepts: async (l, _a, ctx) => conceptsById(ctx, await ctx.loaders.lessonConcepts.load(l.id)),
 };
 
 export const Course: CourseResolvers = {
