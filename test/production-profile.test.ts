@@ -193,6 +193,7 @@ describe('the demo tooling refuses production mode before touching anything', ()
       'payment/dist/seed.js',
       'payment/dist/seed-orders.js',
       'enrollment/dist/seed-enrollments.js',
+      'learning/dist/seed.js',
     ]) {
       const run = await runNode(`subgraphs/${seed}`, [], env());
       expect(run.code, seed).toBe(2);
