@@ -118,6 +118,7 @@ export {
 // Events: consumers, their dead letters, and replays.
 export { on, startConsumer, redriveConsumerName, type ConsumerOptions, type EventConsumer } from './events/consumer.js';
 export { prismaTransaction, type TransactionalClient } from './events/prisma-transaction.js';
+export { startConsumers, type ConsumerSpecs } from './events/start-consumers.js';
 export {
   parseDeadLetterTarget,
   summarizeDeadLetters,

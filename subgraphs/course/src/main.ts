@@ -3,7 +3,7 @@ import {
   loadConfigOrExit,
   prismaTransaction,
   runService,
-  startConsumer,
+  startConsumers,
   startOutboxRelay,
 } from '@coursegraph/service-kit';
 import { courseSettings } from './config.js';
@@ -23,24 +23,18 @@ const relay = await startOutboxRelay({
   logger,
 });
 // Learns entitlements from enrollment's events (stream ENROLLMENT).
-const workers = await Promise.all(
-  Object.entries(consumers).map(([name, c]) =>
-    startConsumer({
-      context: CONTEXT,
-      name,
-      stream: c.stream,
-      natsUrl: config.natsUrl,
-      handlers: c.handlers,
-      transaction: prismaTransaction<Tx>(app.db),
-      logger,
-    }),
-  ),
-);
+const consumed = await startConsumers({
+  context: CONTEXT,
+  consumers,
+  natsUrl: config.natsUrl,
+  transaction: prismaTransaction<Tx>(app.db),
+  logger,
+});
 await runService({
   name: 'course subgraph',
   logger,
   port: config.port,
   host: config.httpHost,
   app,
-  workers: [...workers, relay],
+  workers: [consumed, relay],
 });

@@ -3,7 +3,7 @@ import {
   loadConfigOrExit,
   prismaTransaction,
   runService,
-  startConsumer,
+  startConsumers,
   startOutboxRelay,
 } from '@coursegraph/service-kit';
 import { enrollmentSettings } from './config.js';
@@ -20,19 +20,13 @@ const relay = await startOutboxRelay({
   natsUrl: config.natsUrl,
   logger,
 });
-const workers = await Promise.all(
-  Object.entries(consumers).map(([name, c]) =>
-    startConsumer({
-      context: 'enrollment',
-      name,
-      stream: c.stream,
-      natsUrl: config.natsUrl,
-      handlers: c.handlers,
-      transaction: prismaTransaction<Tx>(app.db),
-      logger,
-    }),
-  ),
-);
+const consumed = await startConsumers({
+  context: 'enrollment',
+  consumers,
+  natsUrl: config.natsUrl,
+  transaction: prismaTransaction<Tx>(app.db),
+  logger,
+});
 // Consumers stop before the relay: what they write to the outbox is still published on the next start.
 await runService({
   name: 'enrollment subgraph',
@@ -40,5 +34,5 @@ await runService({
   port: config.port,
   host: config.httpHost,
   app,
-  workers: [...workers, relay],
+  workers: [consumed, relay],
 });

@@ -3,7 +3,7 @@ import {
   loadConfigOrExit,
   prismaTransaction,
   runService,
-  startConsumer,
+  startConsumers,
   startOutboxRelay,
 } from '@coursegraph/service-kit';
 import { learningSettings } from './config.js';
@@ -21,19 +21,13 @@ const relay = await startOutboxRelay({
   natsUrl: config.natsUrl,
   logger,
 });
-const workers = await Promise.all(
-  Object.entries(consumers).map(([name, c]) =>
-    startConsumer({
-      context: 'learning',
-      name,
-      stream: c.stream,
-      natsUrl: config.natsUrl,
-      handlers: c.handlers,
-      transaction: prismaTransaction<Tx>(app.db),
-      logger,
-    }),
-  ),
-);
+const consumed = await startConsumers({
+  context: 'learning',
+  consumers,
+  natsUrl: config.natsUrl,
+  transaction: prismaTransaction<Tx>(app.db),
+  logger,
+});
 // FSRS optimisation (LEARNING_JOBS work queue), BKT fitting and the daily cards-due job.
 const background = await startWorkers(config, app.db, logger);
 // Consumers and background jobs stop before the relay: what they write to the outbox is still published on the next start.
@@ -43,5 +37,5 @@ await runService({
   port: config.port,
   host: config.httpHost,
   app,
-  workers: [...workers, ...background.inOrder, relay],
+  workers: [consumed, ...background.inOrder, relay],
 });

@@ -5,7 +5,7 @@
  * is still sent on the next start), then the fan-out (its chunk in hand commits), the digest job, the
  * mail sender and the relay.
  */
-import { prismaTransaction, startConsumer, startOutboxRelay, type Logger } from '@coursegraph/service-kit';
+import { prismaTransaction, startConsumers, startOutboxRelay, type Logger } from '@coursegraph/service-kit';
 import type { NotificationConfig } from './config.js';
 import type { PrismaClient, Tx } from './data/db.js';
 import { NOTIFICATION_CONTEXT } from './domain/deliver.js';
@@ -27,19 +27,13 @@ export async function startWorkers(
     natsUrl: config.natsUrl,
     logger,
   });
-  const eventConsumers = await Promise.all(
-    Object.entries(notificationConsumers({ coalesceMinutes: config.courseUpdateCoalesceMinutes })).map(([name, c]) =>
-      startConsumer({
-        context: NOTIFICATION_CONTEXT,
-        name,
-        stream: c.stream,
-        natsUrl: config.natsUrl,
-        handlers: c.handlers,
-        transaction: prismaTransaction<Tx>(db),
-        logger,
-      }),
-    ),
-  );
+  const eventConsumers = await startConsumers({
+    context: NOTIFICATION_CONTEXT,
+    consumers: notificationConsumers({ coalesceMinutes: config.courseUpdateCoalesceMinutes }),
+    natsUrl: config.natsUrl,
+    transaction: prismaTransaction<Tx>(db),
+    logger,
+  });
   const transport = options.transport ?? smtpTransport(config);
   const mail = createMailSender({
     db,
@@ -62,10 +56,10 @@ export async function startWorkers(
   const closeTransport = { stop: async () => transport.close() };
   return {
     relay,
-    consumers: eventConsumers,
+    consumers: eventConsumers.consumers,
     mail,
     digests,
     fanouts,
-    inOrder: [...eventConsumers, fanouts, digests, mail, closeTransport, relay],
+    inOrder: [eventConsumers, fanouts, digests, mail, closeTransport, relay],
   };
 }

@@ -13,7 +13,7 @@ import {
   on,
   prismaTransaction,
   readConfig,
-  startConsumer,
+  startConsumers,
   type EventHandler,
   type Logger,
   type ReceivedEvent,
@@ -168,37 +168,18 @@ export function createTransaction(databaseUrl: string): Transaction<Tx> {
 }
 
 /** Starts every consumer of `paymentConsumers`; stop() ends them all. */
-export async function startPaymentConsumers(options: {
+export function startPaymentConsumers(options: {
   db: PrismaClient;
   deps: CompensationDeps;
   natsUrl: string;
   logger: Logger;
 }) {
-  const { db, natsUrl, logger } = options;
-  // No handler calls the provider: plain transactions.
-  const transaction = prismaTransaction<Tx>(db);
-  const started: { stop(): Promise<void> }[] = [];
-  try {
-    for (const [name, spec] of Object.entries(paymentConsumers(() => options.deps))) {
-      started.push(
-        await startConsumer({
-          context: 'payment',
-          name,
-          stream: spec.stream,
-          natsUrl,
-          handlers: spec.handlers,
-          transaction,
-          logger,
-        }),
-      );
-    }
-  } catch (err) {
-    await Promise.all(started.map((c) => c.stop()));
-    throw err;
-  }
-  return {
-    stop: async () => {
-      await Promise.all(started.map((c) => c.stop()));
-    },
-  };
+  return startConsumers({
+    context: 'payment',
+    consumers: paymentConsumers(() => options.deps),
+    natsUrl: options.natsUrl,
+    // No handler calls the provider: plain transactions.
+    transaction: prismaTransaction<Tx>(options.db),
+    logger: options.logger,
+  });
 }
