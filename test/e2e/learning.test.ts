@@ -430,6 +430,26 @@ describe('a learner takes the quiz', () => {
     expect(theirs.gradebook).toBeNull();
   });
 
+  it('instructors see item difficulty and discrimination and the score distribution; learners do not', async () => {
+    const STATS = `query($c: ID!) { course(id: $c) { modules { lessons { id quiz { statistics {
+      attempts distribution { count mean buckets { from count } } items { item { id } attempts difficulty discrimination } } } } } } }`;
+    const quizOf = (res: any) => res.modules[0].lessons.find((l: any) => l.id === quizLessonId).quiz;
+    const stats = quizOf(await must<any>(e2e.gql(STATS, { c: courseId }, instructor.token), 'course')).statistics;
+    // Two attempts so far: 100 and 25 (only the single-choice item answered, and right).
+    expect(stats.attempts).toBe(2);
+    expect(stats.distribution.count).toBe(2);
+    expect(stats.distribution.mean).toBe(62.5);
+    expect(stats.distribution.buckets.filter((b: any) => b.count > 0)).toEqual([
+      { from: 20, count: 1 },
+      { from: 90, count: 1 },
+    ]);
+    const byItem = new Map(stats.items.map((i: any) => [i.item.id, i]));
+    expect(byItem.get(items.single)).toMatchObject({ attempts: 2, difficulty: 1, discrimination: null });
+    expect(byItem.get(items.numeric)).toMatchObject({ attempts: 2, difficulty: 0.5 });
+    const asLearner = await must<any>(e2e.gql(STATS, { c: courseId }, learner.token), 'course');
+    expect(quizOf(asLearner).statistics).toBeNull();
+  });
+
   it('mastery rose from the answers, and recommendations respect prerequisites', async () => {
     const MASTERY = `query($c: ID!) { course(id: $c) { myMastery { concept { name } pKnown mastered observations }
       nextBestActivity { kind lesson { id } concept { name } } } }`;
