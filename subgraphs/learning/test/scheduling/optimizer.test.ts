@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { FSRSBinding } from '@open-spaced-repetition/binding';
 import { FSRSAlgorithm, forgetting_curve } from 'ts-fsrs';
 import {
   MIN_REVIEWS_FOR_OPTIMIZATION,
+  calibrationBin,
   countReviews,
   evaluate,
   evaluateSm2,
@@ -49,6 +51,50 @@ describe('toBindingItems', () => {
     ]);
     expect(items[0]!.reviews.map((r) => r.deltaT)).toEqual([0, 0, 1]);
   });
+
+  it('ends items only on later-day reviews, as fsrs-rs’ own converter does, so fsrs-rs accepts them', () => {
+    const history: CardHistory = {
+      cardId: 'lapse',
+      reviews: [
+        { rating: 'GOOD', reviewedAt: at('2026-03-01T10:00:00Z') },
+        { rating: 'AGAIN', reviewedAt: at('2026-03-04T10:00:00Z') },
+        { rating: 'GOOD', reviewedAt: at('2026-03-04T10:10:00Z') }, // the relearning step, same day
+        { rating: 'GOOD', reviewedAt: at('2026-03-06T10:00:00Z') },
+      ],
+    };
+    const items = toBindingItems([history]);
+    expect(items.map((item) => item.reviews.map((r) => [r.rating, r.deltaT]))).toEqual([
+      [
+        [3, 0],
+        [1, 3],
+      ],
+      [
+        [3, 0],
+        [1, 3],
+        [3, 0],
+        [3, 2],
+      ],
+    ]);
+  });
+
+  it('gives fsrs-rs a set it accepts: it refuses one holding an item that ends on a same-day review', async () => {
+    const { histories } = await simulateLearner({
+      seed: 'items',
+      cards: 60,
+      days: 20,
+      newPerDay: 6,
+      start: at('2026-01-05T10:00:00Z'),
+      path: inMemoryReviewPath(createScheduler()),
+    });
+    const items = toBindingItems(histories);
+    expect(items.length).toBeGreaterThan(100);
+    expect(items.every((item) => item.current!.deltaT > 0)).toBe(true);
+    // One item per scored review: the same reviews the replay predicts.
+    expect(items).toHaveLength(fsrsPredictions(DEFAULT_PARAMS, histories).length);
+    const scored = new FSRSBinding([...DEFAULT_PARAMS]).evaluate(items);
+    expect(scored.logLoss).toBeGreaterThan(0);
+    expect(scored.logLoss).toBeLessThan(1);
+  });
 });
 
 describe('splitHeldOut', () => {
@@ -83,13 +129,35 @@ describe('evaluate', () => {
     const p1 = forgetting_curve(DEFAULT_PARAMS, 3, s1.stability);
     const s2 = model.next_state(s1, 3, 3);
     const p2 = forgetting_curve(DEFAULT_PARAMS, 10, s2.stability);
+    // Bins: 3 days (< 3.62), 2 reviews (1.89..3.57), no lapse; then 10 days (3.62..13.1), 3 reviews.
     expect(fsrsPredictions(DEFAULT_PARAMS, [history])).toEqual([
-      { p: p1, y: 1 },
-      { p: p2, y: 0 },
+      { p: p1, y: 1, bin: '0/1/none' },
+      { p: p2, y: 0, bin: '1/1/none' },
     ]);
     const result = evaluate(DEFAULT_PARAMS, [history]);
     expect(result.logLoss).toBeCloseTo((-Math.log(p1) - Math.log(1 - p2)) / 2, 12);
+    // Each review is alone in its bin, so RMSE(bins) is the root mean square error of the two.
+    expect(result.rmseBins).toBeCloseTo(Math.sqrt(((1 - p1) ** 2 + p2 ** 2) / 2), 12);
     expect(result.count).toBe(2);
+  });
+
+  it('bins reviews as the srs-benchmark does: interval, review count and lapses on geometric scales', () => {
+    expect(calibrationBin(1, 2, 0)).toBe('0/1/none');
+    expect(calibrationBin(3, 2, 0)).toBe(calibrationBin(1, 3, 0)); // 1..3.61 days; 1.89..3.57 reviews
+    expect(calibrationBin(4, 2, 0)).toBe('1/1/none'); // 3.62..13.1 days
+    expect(calibrationBin(14, 4, 1)).toBe('2/2/0');
+    expect(calibrationBin(14, 4, 2)).toBe('2/2/1'); // 1.73..2.99 lapses
+    const history: CardHistory = {
+      cardId: 'c',
+      reviews: [
+        { rating: 'GOOD', reviewedAt: at('2026-03-01T10:00:00Z') },
+        { rating: 'GOOD', reviewedAt: at('2026-03-04T10:00:00Z') },
+        { rating: 'AGAIN', reviewedAt: at('2026-03-14T10:00:00Z') },
+        { rating: 'GOOD', reviewedAt: at('2026-03-14T10:10:00Z') }, // same day: not scored, not counted
+        { rating: 'GOOD', reviewedAt: at('2026-03-16T10:00:00Z') },
+      ],
+    };
+    expect(fsrsPredictions(DEFAULT_PARAMS, [history]).map((x) => x.bin)).toEqual(['0/1/none', '1/1/none', '0/2/0']);
   });
 
   it('agrees with the retrievability the scheduler reported at each review', async () => {

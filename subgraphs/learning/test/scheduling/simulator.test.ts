@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { default_w } from 'ts-fsrs';
+import { FSRSAlgorithm, default_w } from 'ts-fsrs';
 import { createScheduler } from '../../src/domain/scheduling/scheduler.js';
 import { dayNumber } from '../../src/domain/scheduling/load-balance.js';
 import {
+  MIN_INITIAL_STABILITY,
   inMemoryReviewPath,
   simulateLearner,
   successRatingProbs,
@@ -30,6 +31,17 @@ describe('simulator', () => {
     expect(changed.length).toBeGreaterThanOrEqual(6);
     expect(w[20]).toBeGreaterThanOrEqual(0.1);
     expect(w[20]).toBeLessThanOrEqual(0.8);
+  });
+
+  it('reports initial stabilities as the ground truth uses them: at least 0.1 day (ts-fsrs’ floor)', () => {
+    const draws = Array.from({ length: 40 }, (_, i) => trueParameters(`floor-${i}`));
+    for (const w of draws) for (const s of w.slice(0, 4)) expect(s).toBeGreaterThanOrEqual(MIN_INITIAL_STABILITY);
+    // The spread draws some below 0.1 (w0 default 0.21, σ = 1.5 in log units): the floor is met.
+    expect(draws.filter((w) => w[0] === MIN_INITIAL_STABILITY).length).toBeGreaterThan(0);
+    // And it is what the truth does: ts-fsrs starts an Again card at 0.1 day whatever w0 below it says.
+    const w = draws.find((x) => x[0] === MIN_INITIAL_STABILITY)!;
+    const below = [0.02, ...w.slice(1)];
+    expect(new FSRSAlgorithm({ w: below }).next_state(null, 0, 1).stability).toBe(MIN_INITIAL_STABILITY);
   });
 
   it('rates successes Hard more often when recall was harder, Easy more often when easier', () => {

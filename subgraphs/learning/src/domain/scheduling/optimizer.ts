@@ -59,10 +59,17 @@ function deltas(reviews: readonly HistoryReview[], dayStartHourUtc: number): num
 }
 
 /**
- * fsrs-rs training items: for each card and each review after its first, one item holding the
- * card's reviews up to and including it (ratings 1..4, delta_t in review days, the first 0). The
- * optimizer predicts each item's last review from the ones before it. Items with every review on
- * the first day are left out (fsrs-rs needs one review with delta_t > 0 per item).
+ * fsrs-rs training items: for each card and each review after its first that falls on a later review
+ * day than the one before it (delta_t > 0), one item holding the card's reviews up to and including
+ * it (ratings 1..4, delta_t in review days, the first 0). The optimizer predicts each item's last
+ * review from the ones before it.
+ *
+ * Same-day reviews (learning and relearning steps) stay in the histories but end no item: fsrs-rs'
+ * own converter and Anki build items the same way, since R(0, S) = 1 predicts nothing. Such items
+ * would land in fsrs-rs' pre-training set (items with one long-term review, grouped by first rating
+ * and the last review's delta_t, from which w0..w3 are fitted) as a delta_t = 0 group, inflate its
+ * average recall, and make its `evaluate` refuse the whole set (InvalidInput). This also keeps out
+ * items without a later-day review, on which fsrs-rs aborts the process (a panic it cannot unwind).
  */
 export function toBindingItems(
   histories: readonly CardHistory[],
@@ -73,12 +80,7 @@ export function toBindingItems(
     const reviews = sortedReviews(history);
     const gaps = deltas(reviews, dayStartHourUtc);
     const binding = reviews.map((r, i) => new FSRSBindingReview(gradeOf(r.rating), gaps[i]!));
-    // fsrs-rs aborts the whole process (a panic it cannot unwind) on an item with no review on a
-    // later day (delta_t > 0), so items start at the card's first review on a later day.
-    const firstLongTerm = gaps.findIndex((gap) => gap > 0);
-    if (firstLongTerm < 0) continue;
-    for (let k = Math.max(2, firstLongTerm + 1); k <= binding.length; k++)
-      items.push(new FSRSBindingItem(binding.slice(0, k)));
+    for (let k = 1; k < binding.length; k++) if (gaps[k]! > 0) items.push(new FSRSBindingItem(binding.slice(0, k + 1)));
   }
   return items;
 }
@@ -143,10 +145,25 @@ export function splitHeldOut(
 }
 
 /**
+ * The srs-benchmark's RMSE(bins) group of a scored review (its `r_matrix` binning, also in fsrs-rs'
+ * `evaluate`): the interval in days, the review count and the lapse count, each on a geometric
+ * scale (bases 3.62, 1.89 and 1.73: the bin is the floor of the logarithm). `reviews` counts the
+ * card's first review and its later-day reviews up to and including this one (so ≥ 2); `lapses` the
+ * later-day Again answers before this one. The issue's anchor (RMSE(bins) 0.0462 for trained FSRS-6)
+ * is measured this way; binning by the predicted p instead rewards a model that is right on average
+ * but wrong for every interval.
+ */
+export function calibrationBin(intervalDays: number, reviews: number, lapses: number): string {
+  const bin = (x: number, base: number) => Math.floor(Math.log(x) / Math.log(base));
+  return `${bin(intervalDays, 3.62)}/${bin(reviews, 1.89)}/${lapses > 0 ? bin(lapses, 1.73) : 'none'}`;
+}
+
+/**
  * Walks every card's history and collects one prediction per scored review: reviews after the
  * card's first, on a later review day than the previous one (same-day reviews are not long-term
- * predictions; the srs-benchmark leaves them out too), at or after `evaluateFrom` when set.
- * `predict` gives p(recall) from the state before the review; `update` advances the state.
+ * predictions; the srs-benchmark leaves them out too), at or after `evaluateFrom` when set. Each
+ * carries its {@link calibrationBin}. `predict` gives p(recall) from the state before the review;
+ * `update` advances the state.
  */
 function replay<S>(
   histories: readonly CardHistory[],
@@ -160,14 +177,25 @@ function replay<S>(
     const reviews = sortedReviews(history);
     const gaps = deltas(reviews, dayStartHourUtc);
     let state: S | null = null;
+    let longTerm = 0;
+    let lapses = 0;
     reviews.forEach((review, i) => {
       const delta = gaps[i]!;
       if (state === null) {
         state = init(review.rating);
         return;
       }
-      const scored = delta > 0 && (!history.evaluateFrom || review.reviewedAt >= history.evaluateFrom);
-      if (scored) preds.push({ p: predict(state, delta), y: review.rating === 'AGAIN' ? 0 : 1 });
+      if (delta > 0) {
+        longTerm += 1;
+        if (!history.evaluateFrom || review.reviewedAt >= history.evaluateFrom) {
+          preds.push({
+            p: predict(state, delta),
+            y: review.rating === 'AGAIN' ? 0 : 1,
+            bin: calibrationBin(delta, longTerm + 1, lapses),
+          });
+        }
+        if (review.rating === 'AGAIN') lapses += 1;
+      }
       state = update(state, review.rating, delta);
     });
   }
@@ -201,7 +229,8 @@ export function fsrsPredictions(
  * Calibration of FSRS with `params` on `heldOutHistories`: each card's stability and difficulty are
  * replayed through its whole history with these parameters (ts-fsrs' `next_state`, short-term
  * memory on), and each scored review (see {@link splitHeldOut}) is predicted with the forgetting
- * curve R(t, S) of the state before it. Metrics from metrics.ts.
+ * curve R(t, S) of the state before it. Metrics from metrics.ts; RMSE(bins) groups reviews by
+ * {@link calibrationBin}, as the srs-benchmark does.
  */
 export function evaluate(
   params: readonly number[],

@@ -125,12 +125,17 @@ export const DEFAULT_SPREAD: Readonly<ParameterSpread> = Object.freeze({
   decay: 0.9,
 });
 
+/** Smallest initial stability (days) ts-fsrs 5 uses for a new card's first answer, whatever w0..w3 say. */
+export const MIN_INITIAL_STABILITY = 0.1;
+
 /**
  * A learner's true FSRS-6 parameters, perturbed from ts-fsrs' defaults by seeded draws (N = standard
  * normal, σ from `spread`, default {@link DEFAULT_SPREAD}): initial stabilities w0..w3 × e^(σN) each
  * (then sorted, so Again ≤ Hard ≤ Good ≤ Easy), initial difficulty w4 + σN, recall growth w8 + σN,
  * post-lapse stability w11 × e^(σN), and the forgetting curve's decay w20 × e^(σN); then clipped to
- * FSRS-6's legal ranges (ts-fsrs `clipParameters`).
+ * FSRS-6's legal ranges (ts-fsrs `clipParameters`). Initial stabilities are at least
+ * {@link MIN_INITIAL_STABILITY} days: ts-fsrs (which drives the ground truth) starts a card at
+ * max(w[G−1], 0.1), so a lower value would be reported as the truth without being used.
  */
 export function trueParameters(seed: string, spread: Readonly<ParameterSpread> = DEFAULT_SPREAD): number[] {
   const random = randomFromSeed(`true-params:${seed}`);
@@ -138,7 +143,7 @@ export function trueParameters(seed: string, spread: Readonly<ParameterSpread> =
   const initial = [0, 1, 2, 3]
     .map((i) => w[i]! * Math.exp(spread.initialStability * normal(random)))
     .sort((a, b) => a - b);
-  initial.forEach((s, i) => (w[i] = s));
+  initial.forEach((s, i) => (w[i] = Math.max(s, MIN_INITIAL_STABILITY)));
   w[4] = w[4]! + spread.initialDifficulty * normal(random);
   w[8] = w[8]! + spread.recallGrowth * normal(random);
   w[11] = w[11]! * Math.exp(spread.lapseStability * normal(random));
