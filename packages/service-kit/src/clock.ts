@@ -16,6 +16,7 @@ export function requestNow(request: Request, headerEnabled: boolean): Date {
   if (value === null) return new Date();
   const ms = ISO.test(value) ? Date.parse(value) : Number.NaN;
   // Date.parse rolls impossible dates over (Feb 30 -> Mar 2): refuse them instead.
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== value.slice(0, 19)) throw badInput(`${CLOCK_HEADER} must be a UTC ISO 8601 instant such as 2026-01-31T12:00:00Z.`);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== value.slice(0, 19))
+    throw badInput(`${CLOCK_HEADER} must be a UTC ISO 8601 instant such as 2026-01-31T12:00:00Z.`);
   return new Date(ms);
 }

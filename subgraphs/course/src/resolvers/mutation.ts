@@ -24,7 +24,8 @@ async function draftLesson(ctx: Context, changed: Changed) {
 }
 
 export const Mutation: MutationResolvers = {
-  createCourse: async (_p, { input }, ctx) => reloadCourse(ctx, await ctx.authoring.createCourse(author(ctx), input, events(ctx))),
+  createCourse: async (_p, { input }, ctx) =>
+    reloadCourse(ctx, await ctx.authoring.createCourse(author(ctx), input, events(ctx))),
   updateCourse: async (_p, { input }, ctx) => reloadCourse(ctx, await ctx.authoring.updateCourse(author(ctx), input)),
   setPrerequisites: async (_p, { courseId, prerequisiteIds }, ctx) =>
     reloadCourse(ctx, await ctx.authoring.setPrerequisites(author(ctx), courseId, prerequisiteIds)),
