@@ -284,6 +284,29 @@ describe('authoring before publication', () => {
     const published = await db.query('select item_id from published_items where course_id = $1', [courseId]);
     expect(published.rows.map((r) => r.item_id)).not.toContain(late.id);
   });
+  it("another course's instructor cannot configure a quiz on this course's lesson", async () => {
+    const rival = await person(e2e, 'INSTRUCTOR', 'rival');
+    const theirs = await must<{ id: string }>(
+      e2e.gql(
+        `mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`,
+        { i: { title: `Rival ${Date.now()}`, category: 'programming', level: 'BEGINNER', language: 'en' } },
+        rival.token,
+      ),
+      'createCourse',
+    );
+    const CONFIGURE = `mutation($i: ConfigureQuizInput!) { configureQuiz(input: $i) { lessonId } }`;
+    const hijack = await eventually('learning to know the rival course', async () => {
+      const res = await e2e.gql(
+        CONFIGURE,
+        { i: { courseId: theirs.id, lessonId: quizLessonId, draw: { pools: [{ tag: 'core', count: 1 }] } } },
+        rival.token,
+      );
+      return errorCode(res) === 'NOT_FOUND' ? undefined : res;
+    });
+    expect(errorCode(hijack)).toBe('CONFLICT');
+    const quizzes = await db.query('select course_id from quizzes where lesson_id = $1', [quizLessonId]);
+    expect(quizzes.rows).toEqual([{ course_id: courseId }]);
+  });
 });
 
 describe('a learner takes the quiz', () => {

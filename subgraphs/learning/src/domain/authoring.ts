@@ -82,6 +82,16 @@ export async function deleteItem(db: PrismaClient, ctx: AuthContext, id: string,
   return true;
 }
 
+/**
+ * Refuses a lesson that a published version places in another course. A lesson not published yet
+ * is accepted (instructors configure quizzes while drafting); a publication only picks up the
+ * quizzes of its own course's lessons.
+ */
+async function lessonOfCourse(db: PrismaClient, courseId: string, lessonId: string): Promise<void> {
+  const lesson = await db.courseLesson.findUnique({ where: { id: lessonId } });
+  if (lesson && lesson.courseId !== courseId) throw conflict('This lesson belongs to another course.', 'lessonId');
+}
+
 export interface QuizSettingsInput {
   courseId: string;
   lessonId: string;
@@ -104,6 +114,7 @@ function boundedOrNull(value: number | null | undefined, field: string, min: num
 export async function configureQuiz(db: PrismaClient, ctx: AuthContext, input: QuizSettingsInput): Promise<Quiz> {
   const course = await managedCourse(db, ctx, input.courseId);
   requireId(input.lessonId, 'lessonId');
+  await lessonOfCourse(db, course.id, input.lessonId);
   const draw: QuizDraw = parseQuizDraw(input.draw, 'draw');
   const bank = await db.item.findMany({
     where: { courseId: course.id, deletedAt: null },
@@ -261,6 +272,7 @@ export async function setLessonConcepts(
 ): Promise<Concept[]> {
   const course = await managedCourse(db, ctx, courseId);
   requireId(lessonId, 'lessonId');
+  await lessonOfCourse(db, course.id, lessonId);
   const ids = await courseConcepts(db, course.id, conceptIds);
   const owner = await db.lessonConcept.findFirst({ where: { lessonId, NOT: { courseId: course.id } } });
   if (owner) throw conflict('This lesson belongs to another course.', 'lessonId');

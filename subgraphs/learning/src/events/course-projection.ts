@@ -77,7 +77,7 @@ async function applyPublication(
             completion_requires_pass)
     select q.lesson_id, ${version}, q.course_id, q.draw, q.time_limit_seconds, q.max_attempts, q.grading_policy,
            q.pass_score, q.completion_requires_pass
-      from quizzes q join course_lessons l on l.id = q.lesson_id and l.kind = 'QUIZ'
+      from quizzes q join course_lessons l on l.id = q.lesson_id and l.course_id = q.course_id and l.kind = 'QUIZ'
      where q.course_id = ${courseId}::uuid
     on conflict do nothing`;
   await announceQuizzes(tx, courseId, version, traceparent);
