@@ -29,7 +29,7 @@ function runCapture(cmd, args, options = {}) {
 }
 
 const { started } = await prepare({ log });
-const { stopServices, ensureBrowser } = await import('./lib/stack/index.mjs');
+const { stopServices, ensureBrowser, ensureFfmpeg } = await import('./lib/stack/index.mjs');
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let problems = [];
 
@@ -45,8 +45,9 @@ try {
     }
   }
 
-  // The browser tests (the explorer in Chromium) need Debian's chromium.
+  // The browser tests (the explorer in Chromium) need Debian's chromium; the video tests FFmpeg.
   await ensureBrowser({ log });
+  await ensureFfmpeg({ log });
   log('\n== TypeScript tests (vitest)');
   const report = path.join(ROOT, '.data/test-results/vitest.json');
   fs.mkdirSync(path.dirname(report), { recursive: true });

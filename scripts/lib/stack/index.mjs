@@ -19,7 +19,7 @@ import { probeAll, survey } from './probes.mjs';
 import { stopServices } from './stop.mjs';
 
 export { SERVICES } from './config.mjs';
-export { ensureBrowser } from './install.mjs';
+export { ensureBrowser, ensureFfmpeg } from './install.mjs';
 export { stopServices } from './stop.mjs';
 
 /**

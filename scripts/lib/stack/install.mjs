@@ -45,3 +45,9 @@ export async function ensureBrowser({ log = console.error } = {}) {
   if (fs.existsSync('/usr/bin/chromium')) return;
   await aptInstall(['chromium'], log);
 }
+
+/** Debian's FFmpeg (ffmpeg and ffprobe), which the video subgraph runs and its tests make media with. */
+export async function ensureFfmpeg({ log = console.error } = {}) {
+  if (which('ffmpeg') && which('ffprobe')) return;
+  await aptInstall(['ffmpeg'], log);
+}

@@ -1,0 +1,12 @@
+//! Coursegraph's video context, in Rust beside search: resumable uploads over tus 1.0, FFmpeg's
+//! probe and an HLS ladder chosen per source, WebVTT captions, and playback through signed,
+//! expiring URLs.
+//!
+//! FFmpeg runs as Debian's `ffmpeg` and `ffprobe` binaries in child processes rather than through
+//! bindings to libavformat: a corrupt or hostile file can crash or hang the child, never the
+//! subgraph; a job is cancelled by killing its process; progress comes from `-progress`; and the
+//! workspace forbids `unsafe` code, which every libav binding needs.
+
+pub mod ladder;
+pub mod probe;
+pub mod transcode;
