@@ -9,4 +9,6 @@
 
 pub mod ladder;
 pub mod probe;
+pub mod storage;
 pub mod transcode;
+pub mod tus;
