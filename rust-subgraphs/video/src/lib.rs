@@ -9,6 +9,9 @@
 
 pub mod ladder;
 pub mod probe;
+pub mod serve;
+pub mod signing;
 pub mod storage;
 pub mod transcode;
 pub mod tus;
+pub mod webvtt;
