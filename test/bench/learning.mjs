@@ -25,7 +25,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ROOT, contextDatabaseUrl } from '../../scripts/lib/env.mjs';
 
 const env = (name, fallback) => (process.env[name] ? process.env[name] : fallback);
@@ -78,9 +78,18 @@ await db.course.create({
   data: { id: COURSE, instructorId: randomUUID(), title: 'Bench', free: true, publishedVersion: 1 },
 });
 
+/**
+ * Ids derived from names: card ids seed FSRS's fuzz, so random ids would make every run schedule
+ * (and score) differently; these make a run repeatable.
+ */
+const idFor = (name) => {
+  const h = createHash('sha256').update(`bench-learning:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
 /** A learner with access to the bench course and the simulator's daily limits. */
-async function newLearner() {
-  const userId = randomUUID();
+async function newLearner(name = randomUUID()) {
+  const userId = idFor(`learner:${name}`);
   await db.enrolment.create({ data: { userId, courseId: COURSE, mode: 'FREE', active: true, eventSequence: 1 } });
   await db.learnerSettings.create({
     data: { userId, newPerDay: SETTINGS.new_per_day, reviewsPerDay: SETTINGS.reviews_per_day },
@@ -92,14 +101,15 @@ async function newLearner() {
 function databasePath({ userId, ctx }) {
   const versions = new Map();
   let position = 0;
+  let made = 0;
   return {
     async addCards(count, now) {
       const rows = Array.from({ length: count }, () => ({
-        id: randomUUID(),
+        id: idFor(`card:${userId}:${made}`),
         userId,
         courseId: COURSE,
         source: 'NOTE',
-        sourceId: randomUUID(),
+        sourceId: idFor(`note:${userId}:${made++}`),
         position: position++,
         due: now,
       }));
@@ -131,6 +141,8 @@ function databasePath({ userId, ctx }) {
 
 // ---- Recall prediction: sm2, fsrs-default, fsrs-optimized ----
 const pooled = { sm2: [], default: [], optimized: [] };
+/** Per learner: [held-out reviews, RMSE(bins)] of each model, for the srs-benchmark's weighted mean. */
+const perLearnerRmse = { sm2: [], default: [], optimized: [] };
 let eligible = 0;
 let beats = 0;
 let optimizerSeconds = 0;
@@ -139,7 +151,7 @@ let simulatedReviews = 0;
 const simStarted = Date.now();
 /** One simulated learner through the database path, then its held-out evaluation. */
 async function runLearner(i) {
-  const learner = await newLearner();
+  const learner = await newLearner(`simulated-${i}`);
   const sim = await simulateLearner({
     seed: `bench-learner-${i}`,
     cards: SETTINGS.cards,
@@ -165,6 +177,12 @@ async function runLearner(i) {
   pooled.sm2.push(...sm2);
   pooled.default.push(...fsrsDefault);
   pooled.optimized.push(...optimized);
+  for (const [model, preds] of [
+    ['sm2', sm2],
+    ['default', fsrsDefault],
+    ['optimized', optimized],
+  ])
+    if (preds.length) perLearnerRmse[model].push([preds.length, rmseBins(preds) ?? NaN]);
   if (reviews >= 400) {
     eligible += 1;
     if ((logLoss(optimized) ?? Infinity) < (logLoss(fsrsDefault) ?? Infinity)) beats += 1;
@@ -181,11 +199,15 @@ await Promise.all(
   }),
 );
 const simSeconds = (Date.now() - simStarted) / 1000;
-const quality = (preds) => ({
-  log_loss: round(logLoss(preds) ?? NaN, 4),
-  rmse_bins: round(rmseBins(preds) ?? NaN, 4),
-  auc: round(auc(preds) ?? NaN, 4),
-  held_out_reviews: preds.length,
+// RMSE(bins) as the srs-benchmark reports it: per learner (bins by interval, reviews and lapses),
+// then the mean weighted by each learner's held-out reviews; the pooled figure is beside it.
+const weightedRmse = (rows) => rows.reduce((sum, [n, r]) => sum + n * r, 0) / rows.reduce((sum, [n]) => sum + n, 0);
+const quality = (model) => ({
+  log_loss: round(logLoss(pooled[model]) ?? NaN, 4),
+  rmse_bins: round(weightedRmse(perLearnerRmse[model]), 4),
+  rmse_bins_pooled: round(rmseBins(pooled[model]) ?? NaN, 4),
+  auc: round(auc(pooled[model]) ?? NaN, 4),
+  held_out_reviews: pooled[model].length,
 });
 
 // ---- Mastery: bkt against a running average ----
@@ -306,11 +328,11 @@ const results = {
   settings: SETTINGS,
   simulation: { reviews: simulatedReviews, seconds: round(simSeconds, 1) },
   results: [
-    { name: 'sm2', ...quality(pooled.sm2) },
-    { name: 'fsrs-default', ...quality(pooled.default) },
+    { name: 'sm2', ...quality('sm2') },
+    { name: 'fsrs-default', ...quality('default') },
     {
       name: 'fsrs-optimized',
-      ...quality(pooled.optimized),
+      ...quality('optimized'),
       share_beats_default: eligible ? round(beats / eligible, 3) : null,
       learners_with_400_reviews: eligible,
       target_share: 0.9,
@@ -342,15 +364,16 @@ const results = {
 fs.mkdirSync(path.join(ROOT, 'test/bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'test/bench/results/learning.json'), `${JSON.stringify(results, null, 2)}\n`);
 const r = Object.fromEntries(results.results.map((x) => [x.name, x]));
-const q = (x) => `| ${x.name} | ${x.log_loss} | ${x.rmse_bins} | ${x.auc} | ${x.held_out_reviews} |`;
+const q = (x) =>
+  `| ${x.name} | ${x.log_loss} | ${x.rmse_bins} | ${x.rmse_bins_pooled} | ${x.auc} | ${x.held_out_reviews} |`;
 const md = [
   '# Learning evaluation (npm run bench:learning)',
   '',
   `${results.date}, ${results.machine}.`,
   `${SETTINGS.learners} simulated learners, ${SETTINGS.cards} cards, ${SETTINGS.days} days, ${simulatedReviews} reviews through reviewCard/reviewQueue (${round(simSeconds)} s); the last 20% of each learner's reviews held out.`,
   '',
-  '| recall prediction | log loss | RMSE(bins) | AUC | held-out reviews |',
-  '|---|---:|---:|---:|---:|',
+  '| recall prediction | log loss | RMSE(bins), per learner | RMSE(bins), pooled | AUC | held-out reviews |',
+  '|---|---:|---:|---:|---:|---:|',
   q(r.sm2),
   q(r['fsrs-default']),
   q(r['fsrs-optimized']),
