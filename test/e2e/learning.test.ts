@@ -643,4 +643,46 @@ describe('spaced repetition over simulated days', () => {
     const stranger = await e2e.gql(byId, { u: learner.userId }, other.token);
     expect(stranger.body.data?.user?.reviewSettings ?? null).toBeNull();
   });
+
+  it("after unenrolling, the learner's cards and attempts no longer show the course's material", async () => {
+    const q = await must<any>(gqlAt(at(6 * DAY), QUEUE, { c: courseId, n: 1 }, learner), 'reviewQueue');
+    const card = q.cards[0];
+    const [attempt] = (
+      await db.query('select id from attempts where user_id = $1 order by number limit 1', [learner.userId])
+    ).rows;
+    await must(
+      e2e.gql(`mutation($c: ID!) { unenrol(courseId: $c) { id } }`, { c: courseId }, learner.token),
+      'unenrol',
+    );
+    await eventually('learning to apply the unenrolment', async () => {
+      const res = await db.query('select active from enrolments where user_id = $1 and course_id = $2', [
+        learner.userId,
+        courseId,
+      ]);
+      return res.rows[0]?.active === false ? true : undefined;
+    });
+    const cardRead = await gqlAt(
+      at(6 * DAY),
+      `query($id: ID!) { card(id: $id) { id front } }`,
+      { id: card.id },
+      learner,
+    );
+    expect(errorCode(cardRead)).toBe('FORBIDDEN');
+    const attemptRead = await gqlAt(
+      at(6 * DAY),
+      `query($id: ID!) { attempt(id: $id) { id items { prompt } } }`,
+      { id: attempt.id },
+      learner,
+    );
+    expect(errorCode(attemptRead)).toBe('FORBIDDEN');
+    const review = await gqlAt(
+      at(6 * DAY),
+      REVIEW,
+      { i: { cardId: card.id, rating: 'GOOD', version: card.version } },
+      learner,
+    );
+    expect(errorCode(review)).toBe('FORBIDDEN');
+    const empty = await must<any>(gqlAt(at(6 * DAY), QUEUE, { c: courseId, n: 5 }, learner), 'reviewQueue');
+    expect(empty).toEqual({ dueCount: 0, newCount: 0, cards: [] });
+  });
 });

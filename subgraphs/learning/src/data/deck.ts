@@ -3,16 +3,29 @@
  * course's published items and notes (one per cloze deletion); adding them again adds only the new ones.
  */
 import { newId } from '@coursegraph/service-kit';
-import type { Tx } from './db.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { PrismaClient, Tx } from './db.js';
 import { clozeOrdinals } from '../domain/cloze.js';
 
+/**
+ * The one rule for "may study the material" (quiz items, cards), as SQL over an enrolment `e` and
+ * its course `c`: any mode on a free course, FREE or PAID on a paid one (an AUDIT reaches only the
+ * free previews). Queries that list or count by it join `enrolments e` and `courses c`.
+ */
+export const GRANTS_MATERIAL = Prisma.sql`(e.mode <> 'AUDIT' or c.free)`;
+
+/** The courses `userId` may study (an active enrolment that GRANTS_MATERIAL), or just `courseId` when given. */
+export async function studyableCourses(db: Tx | PrismaClient, userId: string, courseId?: string): Promise<string[]> {
+  const only = courseId ? Prisma.sql`and e.course_id = ${courseId}::uuid` : Prisma.empty;
+  const rows = await db.$queryRaw<{ course_id: string }[]>`
+    select e.course_id from enrolments e join courses c on c.id = e.course_id
+     where e.user_id = ${userId}::uuid and e.active and ${GRANTS_MATERIAL} ${only}`;
+  return rows.map((r) => r.course_id);
+}
+
 /** True when the learner may study the course's material (not only its previews). */
-export async function mayStudy(tx: Tx, userId: string, courseId: string): Promise<boolean> {
-  const rows = await tx.$queryRaw<{ ok: boolean }[]>`
-    select (e.mode <> 'AUDIT' or c.free) as ok
-      from enrolments e join courses c on c.id = e.course_id
-     where e.user_id = ${userId}::uuid and e.course_id = ${courseId}::uuid and e.active`;
-  return rows[0]?.ok === true;
+export async function mayStudy(db: Tx | PrismaClient, userId: string, courseId: string): Promise<boolean> {
+  return (await studyableCourses(db, userId, courseId)).length > 0;
 }
 
 /** Adds the course's published cards the learner does not have yet; returns how many were added. */

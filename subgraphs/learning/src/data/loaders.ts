@@ -1,5 +1,6 @@
 /** Per-request DataLoaders: every load by key is batched, so a list costs a constant number of queries. */
 import DataLoader from 'dataloader';
+import { studyableCourses } from './deck.js';
 import type {
   Concept,
   Course,
@@ -44,6 +45,10 @@ export function createLoaders(db: PrismaClient) {
     /** A learner's stored settings (null: the defaults), for every card of theirs in one answer. */
     settings: new DataLoader<string, LearnerSettings | null>(async (ids) =>
       byKey(ids, await db.learnerSettings.findMany({ where: { userId: { in: [...ids] } } }), (r) => r.userId),
+    ),
+    /** Courses whose material a learner may study now (studyableCourses in deck.ts). */
+    studyable: new DataLoader<string, Set<string>>(async (userIds) =>
+      Promise.all(userIds.map(async (userId) => new Set(await studyableCourses(db, userId)))),
     ),
     latestNote: new DataLoader<string, PublishedNote | null>(async (ids) => {
       const rows = await db.publishedNote.findMany({

@@ -56,3 +56,24 @@ export async function mayStudyLesson(
   if (!enrolment?.active) return false;
   return enrolment.mode !== 'AUDIT' || course.free || lesson.freePreview;
 }
+
+/**
+ * Refuses (FORBIDDEN) a learner whose enrolment no longer grants a course's material (a refund, an
+ * unenrolment): their own cards and attempts stay theirs, but the questions and answers in them are
+ * the course's paid content. The course's instructor and admins always pass.
+ */
+export async function requireStudyAccess(
+  db: Reader,
+  viewer: Viewer,
+  courseId: string,
+  studyable: ReadonlySet<string>,
+  lesson?: { freePreview: boolean } | null,
+): Promise<void> {
+  if (studyable.has(courseId)) return;
+  const course = await db.course.findUnique({ where: { id: courseId } });
+  if (course && canManage(viewer, course)) return;
+  // A free preview's quiz is open to any enrolled learner, an audit included.
+  const enrolment = await db.enrolment.findUnique({ where: { userId_courseId: { userId: viewer.userId, courseId } } });
+  if (enrolment?.active && lesson?.freePreview) return;
+  throw forbidden("Your enrolment no longer grants this course's material.");
+}

@@ -19,7 +19,7 @@ import {
 import type { Card, LearnerSettings, Prisma } from '../generated/prisma/client.js';
 import type { PrismaClient, Tx } from '../data/db.js';
 import { dayLoadFor } from '../data/day-load.js';
-import { addCourseCards, mayStudy } from '../data/deck.js';
+import { addCourseCards, mayStudy, studyableCourses } from '../data/deck.js';
 import { observe } from '../data/mastery.js';
 import { requireId } from './access.js';
 import { leechOnReview } from './scheduling/leech.js';
@@ -73,14 +73,6 @@ export const cardState = (c: Card): CardState => ({
   lapses: c.lapses,
   lastReview: c.lastReview,
 });
-
-/** Courses whose cards the learner may study now (an active enrolment granting the material). */
-export async function studyableCourses(db: Tx | PrismaClient, userId: string): Promise<string[]> {
-  const rows = await db.$queryRaw<{ course_id: string }[]>`
-    select e.course_id from enrolments e join courses c on c.id = e.course_id
-     where e.user_id = ${userId}::uuid and e.active and (e.mode <> 'AUDIT' or c.free)`;
-  return rows.map((r) => r.course_id);
-}
 
 export interface ReviewQueue {
   dueCount: number;

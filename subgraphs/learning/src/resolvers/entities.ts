@@ -20,7 +20,7 @@ import type {
 import type { Context } from '../context.js';
 import type { Concept as ConceptRow } from '../generated/prisma/client.js';
 import type { ItemContent } from '../domain/assessment/item-content.js';
-import { canManage } from '../domain/access.js';
+import { canManage, requireStudyAccess } from '../domain/access.js';
 import { ownAttempt } from '../domain/attempts.js';
 import { itemCardFaces, noteCardFaces } from '../domain/card-faces.js';
 import {
@@ -107,7 +107,12 @@ export const Attempt: AttemptResolvers = {
     }
   },
   lesson: (a) => ({ id: a.lessonId }),
-  items: (a, _args, ctx) => attemptItemViews(ctx.db, a),
+  items: async (a, _args, ctx) => {
+    const viewer = requireViewer(ctx);
+    const lesson = await ctx.db.courseLesson.findUnique({ where: { id: a.lessonId } });
+    await requireStudyAccess(ctx.db, viewer, a.courseId, await ctx.loaders.studyable.load(viewer.userId), lesson);
+    return attemptItemViews(ctx.db, a);
+  },
 };
 
 export const Concept: ConceptResolvers = {
@@ -146,7 +151,10 @@ export const Card: CardResolvers = {
   },
 };
 
-async function faces(ctx: Context, card: { source: string; sourceId: string; ordinal: number }) {
+/** A card's question and answer: the course's material, so only while the learner may study it. */
+async function faces(ctx: Context, card: { courseId: string; source: string; sourceId: string; ordinal: number }) {
+  const viewer = requireViewer(ctx);
+  await requireStudyAccess(ctx.db, viewer, card.courseId, await ctx.loaders.studyable.load(viewer.userId));
   if (card.source === 'ITEM') {
     const item = await ctx.loaders.latestItem.load(card.sourceId);
     return item ? itemCardFaces(item.content as unknown as ItemContent) : { front: '', back: '' };

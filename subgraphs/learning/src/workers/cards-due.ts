@@ -13,6 +13,7 @@
 import { LearningEvents } from '@coursegraph/contracts';
 import { enqueueEvent, type Logger } from '@coursegraph/service-kit';
 import type { PrismaClient, Tx } from '../data/db.js';
+import { GRANTS_MATERIAL } from '../data/deck.js';
 import { DEFAULT_SETTINGS } from '../domain/reviews.js';
 import { DAY_START_HOUR_UTC_DEFAULT, dayNumber, dayStart } from '../domain/scheduling/load-balance.js';
 import { dueQueuePlan } from '../domain/scheduling/queue-limits.js';
@@ -49,7 +50,7 @@ export async function studyToday(tx: Tx, userId: string, now: Date): Promise<{ d
       from cards k
       join enrolments e on e.user_id = k.user_id and e.course_id = k.course_id and e.active
       join courses c on c.id = k.course_id
-     where k.user_id = ${userId}::uuid and (e.mode <> 'AUDIT' or c.free)
+     where k.user_id = ${userId}::uuid and ${GRANTS_MATERIAL}
        and not k.suspended and (k.buried_until is null or k.buried_until <= ${now})`;
   return {
     dueCount: Math.min(counts?.reviews ?? 0, plan.reviewLimit) + (counts?.learning ?? 0),
@@ -63,7 +64,7 @@ async function candidates(db: PrismaClient, after: string, day: string, now: Dat
   const rows = await db.$queryRaw<{ user_id: string }[]>`
     select distinct e.user_id::text as user_id
       from enrolments e join courses c on c.id = e.course_id
-     where e.active and (e.mode <> 'AUDIT' or c.free) and e.user_id > ${after}::uuid
+     where e.active and ${GRANTS_MATERIAL} and e.user_id > ${after}::uuid
        and not exists (select 1 from due_reminders d where d.user_id = e.user_id and d.day = ${day})
        and exists (select 1 from cards k
                     where k.user_id = e.user_id and k.course_id = e.course_id and not k.suspended
