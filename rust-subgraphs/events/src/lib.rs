@@ -7,6 +7,9 @@
 //! trait ties each payload message to its subject, and [`decode_event`] reads a payload only
 //! as the message of the subject it arrived on.
 //!
+//! Every Rust service connects to NATS with [`nats::connect`], which reads the credentials of a
+//! NATS URL and names the user's own inbox.
+//!
 //! # Subjects and streams
 //!
 //! A subject is `<context>.<entity>.<event>`, e.g. `course.course.published`. Each segment is
@@ -70,6 +73,7 @@ mod envelope;
 mod error;
 mod event;
 pub mod headers;
+pub mod nats;
 mod subject;
 mod traceparent;
 

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use coursegraph_subgraph_kit::config::Env;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::limits::OperationLimits;
@@ -33,145 +34,51 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the configuration through `var` (e.g. `|name| std::env::var(name).ok()`).
+    /// Reads the configuration through `var` (e.g. `|name| std::env::var(name).ok()`); the
+    /// settings every subgraph shares are read by the kit's [`Env`].
     ///
     /// # Errors
     /// Every invalid variable, each as a [`SearchError::Config`].
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<SearchError>> {
-        let mut errors = Vec::new();
-        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let port = match non_empty("SEARCH_PORT") {
-            None => 4010,
-            Some(v) => v.trim().parse::<u16>().unwrap_or_else(|_| {
-                errors.push(SearchError::Config {
-                    name: "SEARCH_PORT",
-                    reason: format!("must be a port number (0-65535), got {v:?}"),
-                });
-                0
-            }),
-        };
-        let host = match non_empty("SEARCH_HOST") {
-            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Some(v) => v.trim().parse().unwrap_or_else(|_| {
-                errors.push(SearchError::Config {
-                    name: "SEARCH_HOST",
-                    reason: format!("must be an IP address, got {v:?}"),
-                });
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            }),
-        };
-        let log_level = match non_empty("LOG_LEVEL") {
-            None => LevelFilter::INFO,
-            Some(v) => v.trim().parse().unwrap_or_else(|_| {
-                errors.push(SearchError::Config {
-                    name: "LOG_LEVEL",
-                    reason: format!("must be trace, debug, info, warn, error or off, got {v:?}"),
-                });
-                LevelFilter::INFO
-            }),
-        };
-        let nats_url = non_empty("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
-        let production = match non_empty("COURSEGRAPH_MODE").as_deref().map(str::trim) {
-            None | Some("development" | "test") => false,
-            Some("production") => true,
-            Some(other) => {
-                errors.push(SearchError::Config {
-                    name: "COURSEGRAPH_MODE",
-                    reason: format!("must be development, production or test, got {other:?}"),
-                });
-                false
-            }
-        };
+        let mut env = Env::new(var);
+        let port = env.parse_or("SEARCH_PORT", 4010, "a port number (0-65535)");
+        let host = env.parse_or(
+            "SEARCH_HOST",
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            "an IP address",
+        );
+        let log_level = env.log_level();
+        let nats_url = env
+            .value("NATS_URL")
+            .unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+        let mode = env.mode();
         // The production profile: search publishes nothing, but what it reads from the course
         // stream decides what is searchable, so it must authenticate like every other service.
-        if production && !nats_url.split(',').all(has_credentials) {
-            errors.push(SearchError::Config {
-                name: "NATS_URL",
-                reason: "has no credentials: NATS must authenticate each service in production (nats://user:password@host or nats://token@host)".into(),
-            });
-        }
-        let index_dir = non_empty("SEARCH_INDEX_DIR")
+        env.require_nats_credentials("NATS_URL", &nats_url, mode);
+        let index_dir = env
+            .value("SEARCH_INDEX_DIR")
             .map_or_else(|| PathBuf::from(".data/search-index"), PathBuf::from);
-        let limits = read_limits(&non_empty, &mut errors);
-        if errors.is_empty() {
-            Ok(Self {
-                port,
-                host,
-                index_dir,
-                nats_url,
-                log_level,
-                limits,
-                production,
-            })
-        } else {
-            Err(errors)
-        }
+        let limits = env.operation_limits();
+        env.finish().map_err(|errors| {
+            errors
+                .into_iter()
+                .map(SearchError::from)
+                .collect::<Vec<_>>()
+        })?;
+        Ok(Self {
+            port,
+            host,
+            index_dir,
+            nats_url,
+            log_level,
+            limits,
+            production: mode.is_production(),
+        })
     }
 
     /// The address to listen on.
     pub fn listen_addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
-    }
-}
-
-/// True when a server URL carries a user (`nats://user:password@host`) or a token
-/// (`nats://token@host`) before its host.
-fn has_credentials(url: &str) -> bool {
-    let rest = url
-        .trim()
-        .split_once("://")
-        .map_or(url.trim(), |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| !userinfo.split(':').next().unwrap_or("").is_empty())
-}
-
-/// `OPERATION_LIMITS` (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, as the TypeScript
-/// services read it) and the `LIMIT_*` counts (positive integers).
-fn read_limits(
-    var: &impl Fn(&str) -> Option<String>,
-    errors: &mut Vec<SearchError>,
-) -> OperationLimits {
-    let defaults = OperationLimits::default();
-    let enabled = match var("OPERATION_LIMITS") {
-        None => defaults.enabled,
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => true,
-            "0" | "false" | "no" | "off" => false,
-            _ => {
-                errors.push(SearchError::Config {
-                    name: "OPERATION_LIMITS",
-                    reason: format!("must be true or false, got {v:?}"),
-                });
-                defaults.enabled
-            }
-        },
-    };
-    let mut count = |name: &'static str, default: u64| match var(name) {
-        None => default,
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                errors.push(SearchError::Config {
-                    name,
-                    reason: format!("must be a positive integer, got {v:?}"),
-                });
-                default
-            }
-        },
-    };
-    OperationLimits {
-        enabled,
-        max_tokens: count("LIMIT_MAX_TOKENS", defaults.max_tokens),
-        max_depth: count("LIMIT_MAX_DEPTH", defaults.max_depth),
-        max_recursion: count("LIMIT_MAX_RECURSION", defaults.max_recursion),
-        max_aliases: count("LIMIT_MAX_ALIASES", defaults.max_aliases),
-        max_root_fields: count("LIMIT_MAX_ROOT_FIELDS", defaults.max_root_fields),
-        max_cost_anonymous: count("LIMIT_MAX_COST_ANONYMOUS", defaults.max_cost_anonymous),
-        max_cost_signed_in: count("LIMIT_MAX_COST_SIGNED_IN", defaults.max_cost_signed_in),
-        max_cost_admin: count("LIMIT_MAX_COST_ADMIN", defaults.max_cost_admin),
-        default_list_size: count("LIMIT_DEFAULT_LIST_SIZE", defaults.default_list_size),
     }
 }
 

@@ -156,80 +156,16 @@ pub async fn run(
     }
 }
 
-/// Connects to the NATS server(s) of `url` (comma-separated) with the credentials it carries,
-/// `nats://user:password@host:4222` or `nats://token@host:4222` (percent-encoded): async-nats
-/// reads only host and port from a URL. A user's replies, and the messages JetStream delivers
-/// to its pulls, come on its own inbox prefix `_INBOX_<user>`: the local NATS servers let a
-/// service subscribe to its own inbox only (scripts/lib/nats-config.mjs), as the TypeScript
-/// services' `connectNats` does. Without a user: `_INBOX`.
+/// Connects to NATS with the credentials `url` carries: [`coursegraph_events::nats::connect`],
+/// the one connection every Rust service uses (it names the user's inbox `_INBOX_<user>`).
 ///
 /// # Errors
-/// The URL cannot be parsed, or the connection fails (refused credentials included).
+/// [`SearchError::Stream`] when the URL names no valid server or the connection fails
+/// (refused credentials included).
 pub async fn connect_nats(url: &str) -> Result<async_nats::Client, SearchError> {
-    let mut servers = Vec::new();
-    let mut options = async_nats::ConnectOptions::new();
-    let mut authenticated = false;
-    for part in url.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let addr: async_nats::ServerAddr = part
-            .parse()
-            .map_err(stream_error("connect: the NATS URL cannot be parsed"))?;
-        if !authenticated {
-            if let Some(user) = addr.username() {
-                let user = percent_decode(user);
-                options = match addr.password() {
-                    Some(password) => options
-                        .custom_inbox_prefix(inbox_prefix(&user))
-                        .user_and_password(user, percent_decode(password)),
-                    None => options.token(user),
-                };
-                authenticated = true;
-            }
-        }
-        servers.push(addr);
-    }
-    if servers.is_empty() {
-        return Err(stream_error("connect")("the NATS URL is empty"));
-    }
-    options
-        .connect(servers)
+    coursegraph_events::nats::connect(url)
         .await
         .map_err(stream_error("connect"))
-}
-
-/// `_INBOX_<user>`, with anything but letters, digits, `-` and `_` replaced by `_`.
-fn inbox_prefix(user: &str) -> String {
-    let safe: String = user
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("_INBOX_{safe}")
-}
-
-/// Decodes `%XX` escapes of a URL's user or password (invalid escapes are kept as they are).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                // Two hex digits: always below 256.
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Connects, makes sure the stream and consumer exist, and applies messages until shutdown
@@ -661,15 +597,6 @@ pub async fn rebuild(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nats_credentials_are_decoded_and_name_the_inbox() {
-        assert_eq!(percent_decode("p%40ss%3Aw0rd"), "p@ss:w0rd");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(inbox_prefix("search"), "_INBOX_search");
-        assert_eq!(inbox_prefix("a.b c"), "_INBOX_a_b_c");
-    }
 
     fn identity(created_nanos: i128) -> StreamIdentity {
         StreamIdentity {

@@ -1,18 +1,15 @@
-//! The crate's one error type, and [`ErrorChain`] to log an error with its sources.
+//! The crate's one error type; [`ErrorChain`] (from the subgraph kit) logs it with its sources.
 //!
 //! A variant that wraps another error keeps it as its [`source`](std::error::Error::source)
 //! and leaves it out of its own message, so a log shows each cause once:
 //! `course stream: pull: <async-nats error>: <io error>` (see [`ErrorChain`]).
 
-use std::error::Error as StdError;
-use std::fmt;
 use std::path::PathBuf;
 
 use coursegraph_events::EventError;
+use coursegraph_subgraph_kit::config::ConfigError;
+pub use coursegraph_subgraph_kit::error::{BoxError, ErrorChain};
 use thiserror::Error;
-
-/// Any error kept as another's source (a NATS client error, a plain message).
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Everything that can go wrong reading a search request, applying a course event, or using the
 /// index underneath.
@@ -161,25 +158,12 @@ impl SearchError {
     }
 }
 
-/// Shows an error and its sources, `: `-separated, for logs: `error = %ErrorChain(&error)`.
-/// A source whose message its parent already shows (some libraries include the source in
-/// their own message) is not repeated.
-pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.to_string();
-        f.write_str(&shown)?;
-        let mut next = self.0.source();
-        while let Some(source) = next {
-            let message = source.to_string();
-            if !shown.contains(&message) {
-                write!(f, ": {message}")?;
-            }
-            shown = message;
-            next = source.source();
+impl From<ConfigError> for SearchError {
+    fn from(error: ConfigError) -> Self {
+        Self::Config {
+            name: error.name,
+            reason: error.reason,
         }
-        Ok(())
     }
 }
 
@@ -192,6 +176,8 @@ impl SearchError {
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error as StdError;
+
     use super::*;
 
     /// An error that, like some libraries' errors, repeats its source in its own message.

@@ -78,7 +78,6 @@ mod event;
 pub mod graphql;
 mod highlight;
 mod indexer;
-pub mod limits;
 mod page;
 mod query;
 mod request;
@@ -92,7 +91,11 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
-pub use app::{app, AppState, OperationCounts, MAX_BODY_BYTES};
+pub use app::{app, AppState};
+/// The operation limits `/graphql` applies, from the subgraph kit (where they and their tests
+/// live).
+pub use coursegraph_subgraph_kit::limits;
+pub use coursegraph_subgraph_kit::{OperationCounts, MAX_BODY_BYTES};
 pub use error::{BoxError, ErrorChain, SearchError};
 pub use event::CourseEvent;
 pub use graphql::sdl;

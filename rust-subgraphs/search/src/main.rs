@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use coursegraph_search::config::Config;
 use coursegraph_search::consumer::{self, ConsumerConfig, CONSUMER};
 use coursegraph_search::{app, sdl, AppState, ErrorChain, SearchError, SearchIndex};
+use coursegraph_subgraph_kit::{init_logging, shutdown_signal};
 
 /// What the command line asks for.
 enum Command {
@@ -58,12 +59,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(config.log_level)
-        .with_current_span(false)
-        .init();
+    if let Err(error) = init_logging(config.log_level) {
+        eprintln!("search: {}", ErrorChain(&error));
+        return ExitCode::FAILURE;
+    }
 
     if matches!(command, Command::Rebuild) {
         return rebuild(&config).await;
@@ -191,27 +190,4 @@ fn empty_folder(dir: &std::path::Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Resolves on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
 }

@@ -7,7 +7,7 @@
 //! a document could cost to parse.
 
 /// How many lexical tokens `source` has. Counts them all (the body is capped at
-/// [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES), so this is one pass over at most 64 KiB).
+/// [`MAX_BODY_BYTES`](crate::graphql::MAX_BODY_BYTES), so this is one pass over at most 64 KiB).
 pub(crate) fn count_tokens(source: &str) -> u64 {
     let bytes = source.as_bytes();
     let mut count = 0u64;

@@ -1,6 +1,7 @@
-//! Operation limits, checked before async-graphql executes anything: the subgraph can be
+//! Operation limits, checked before async-graphql executes anything: a subgraph can be
 //! reached directly, so it refuses what the gateway refuses (same settings, same rules, same
-//! refusal body as the TypeScript services).
+//! refusal body as the TypeScript services). [`crate::graphql::GraphqlEndpoint`] applies them to
+//! every `/graphql` request; [`crate::config::Env::operation_limits`] reads them.
 //!
 //! In the TypeScript services' order: the document's lexical tokens (counted before it is
 //! parsed), then, once parsed, its aliases, its root fields, the most repeats of one field on a
@@ -14,8 +15,8 @@
 //! tokens, is handed on with its repeated spreads collapsed (`limits/fragments.rs`): async-graphql
 //! would otherwise resolve a fragment once per spread, exponentially often for a fragment bomb.
 //!
-//! The search subgraph does not verify tokens (its results are public), so every caller is
-//! counted as anonymous: [`Role::Anonymous`]'s cost limit applies.
+//! The cost limit depends on the caller's [`Role`]; a subgraph that verifies no token (search:
+//! its results are public) counts every caller as [`Role::Anonymous`].
 
 mod analysis;
 mod fragments;
@@ -27,7 +28,7 @@ use async_graphql::BatchRequest;
 use serde_json::{json, Value as Json};
 
 pub use analysis::DEFAULT_PAGE_SIZE;
-pub(crate) use schema_info::SchemaInfo;
+pub use schema_info::SchemaInfo;
 
 /// Default of `LIMIT_MAX_TOKENS`.
 pub const DEFAULT_MAX_TOKENS: u64 = 2000;
@@ -48,7 +49,7 @@ pub const DEFAULT_MAX_COST_ADMIN: u64 = 50_000;
 /// Default of `LIMIT_DEFAULT_LIST_SIZE`.
 pub const DEFAULT_LIST_SIZE: u64 = 10;
 
-/// The limits, as configured (see [`crate::config::Config`]).
+/// The limits, as configured (see [`crate::config::Env::operation_limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationLimits {
     /// `OPERATION_LIMITS`: whether anything is checked. Default `true`.
@@ -69,8 +70,8 @@ pub struct OperationLimits {
     /// [`DEFAULT_MAX_COST_ANONYMOUS`].
     pub max_cost_anonymous: u64,
     /// `LIMIT_MAX_COST_SIGNED_IN`: cost for a signed-in caller. Default
-    /// [`DEFAULT_MAX_COST_SIGNED_IN`] (read for parity with the other services; search counts
-    /// every caller as anonymous).
+    /// [`DEFAULT_MAX_COST_SIGNED_IN`] (unused by a subgraph that counts every caller as
+    /// anonymous, such as search).
     pub max_cost_signed_in: u64,
     /// `LIMIT_MAX_COST_ADMIN`: cost for an admin. Default [`DEFAULT_MAX_COST_ADMIN`] (as
     /// above).
@@ -259,7 +260,7 @@ impl OperationLimits {
     ///
     /// # Errors
     /// The first limit passed, in the order tokens, aliases, root fields, repeats, depth, cost.
-    pub(crate) fn check(
+    pub fn check(
         &self,
         batch: &mut BatchRequest,
         schema: &SchemaInfo,

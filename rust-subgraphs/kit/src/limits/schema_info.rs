@@ -24,9 +24,10 @@ pub(crate) struct FieldInfo {
     pub first_default: Option<u64>,
 }
 
-/// The schema's output types and their fields.
+/// The schema's output types and their fields, as far as the cost analysis goes; build it once
+/// per served schema with [`SchemaInfo::from_sdl`].
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SchemaInfo {
+pub struct SchemaInfo {
     /// Objects, interfaces and unions (a field returning one weighs 1).
     composite: HashSet<String>,
     fields: HashMap<String, HashMap<String, FieldInfo>>,
@@ -58,7 +59,7 @@ impl SchemaInfo {
     ///
     /// # Errors
     /// When `sdl` is not a schema the parser reads.
-    pub(crate) fn from_sdl(sdl: &str) -> Result<Self, ParseError> {
+    pub fn from_sdl(sdl: &str) -> Result<Self, ParseError> {
         let mut info = Self {
             query_type: "Query".into(),
             ..Self::default()
