@@ -6,8 +6,8 @@
 //   events  docs/events.md: every event of schema/events/**/*.proto with its subject, stream, fields,
 //           producer and consumers.
 //   config  README.md's configuration table (between <!-- config:begin --> and <!-- config:end -->):
-//           every environment variable of every service's config spec, the search subgraph's and the
-//           scripts', grouped by variable.
+//           every environment variable of every service's config spec, the Rust subgraphs' (their
+//           src/config.rs) and the scripts', grouped by variable.
 //
 // Both read the build (`npm run build` first): the config specs and the consumers are imported from
 // dist/, as the services run them. --check writes nothing and exits 1 naming what is stale
@@ -19,10 +19,12 @@
 //     consumers refer to events only through it. A proto comment that starts with a subject must
 //     name the same one (checked).
 //   - producers: the `enqueueEvent(tx, context, XEvents.y, …)` calls in subgraphs/<context>/src (the kit
-//     lets a context publish only subjects under its own name);
+//     lets a context publish only subjects under its own name), and the Rust subgraphs' files that
+//     build an event's message and call `outbox::write(`;
 //   - consumers: each TypeScript subgraph's `consumers` record (dist/events/consumers.js, the
 //     convention scripts/replay.mjs reads), the gateway's subscription streams and response-cache
-//     invalidations, and the search subgraph's event decoder (rust-subgraphs/search/src/event.rs).
+//     invalidations, the search subgraph's event decoder (rust-subgraphs/search/src/event.rs) and the
+//     video subgraph's projections (rust-subgraphs/video/src/projection.rs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -237,7 +239,40 @@ async function consumersBySubject(subjects) {
       );
     add(subject, 'search', `durable consumer ${code(durable)} on ${code('COURSE')}`);
   }
+  // The Rust video subgraph's projections: each `(Source::<Variant>, "<subject>")` arm of
+  // projection.rs, the variant's durable (`Self::<Variant> => <CONST>`, `pub const <CONST>: &str = "…"`).
+  const projection = read('rust-subgraphs/video/src/projection.rs');
+  const arms = [...projection.matchAll(/\(Source::(\w+),\s*"([a-z_.]+)"\)/g)];
+  if (arms.length === 0)
+    throw new DocsError("cannot find the video subgraph's consumers (rust-subgraphs/video/src/projection.rs)");
+  for (const [, variant, subject] of arms) {
+    const constant = projection.match(new RegExp(`Self::${variant}\\s*=>\\s*([A-Z_]+)\\b`))?.[1];
+    const videoDurable = constant && projection.match(new RegExp(`pub const ${constant}: &str = "([\\w-]+)"`))?.[1];
+    if (!videoDurable)
+      throw new DocsError(`rust-subgraphs/video/src/projection.rs: no durable consumer name for Source::${variant}`);
+    add(subject, 'video', `durable consumer ${code(videoDurable)} on ${code(subject.split('.')[0].toUpperCase())}`);
+  }
   return bySubject;
+}
+
+/**
+ * Where a Rust subgraph writes an event to its outbox: a file of rust-subgraphs/<context>/src that
+ * calls `outbox::write(` and builds the event's message (`VideoReady {`). Contract → [{ context, file }].
+ */
+function rustProducerSites(events) {
+  const sites = new Map();
+  for (const { name } of subgraphList().filter((s) => s.binary)) {
+    for (const file of filesUnder(`rust-subgraphs/${name}/src`, ['.rs'])) {
+      const source = read(file);
+      if (!source.includes('outbox::write(')) continue;
+      for (const event of events) {
+        const message = event.typeName.split('.').pop();
+        if (new RegExp(`\\b${message}\\s*\\{`).test(source))
+          sites.set(event.contract, [...(sites.get(event.contract) ?? []), { context: name, file }]);
+      }
+    }
+  }
+  return sites;
 }
 
 const SUBJECT_PREFIX = /^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){2}):\s*/;
@@ -285,6 +320,8 @@ export async function renderEvents() {
   const types = protoTypes(files);
   const events = await contractEvents();
   const sites = producerSites();
+  for (const [contract, list] of rustProducerSites(events))
+    sites.set(contract, [...(sites.get(contract) ?? []), ...list]);
   const consumers = await consumersBySubject(events.map((e) => e.subject));
 
   for (const event of events) {
@@ -304,7 +341,9 @@ export async function renderEvents() {
     event.context = context;
     event.sites = sites.get(event.contract) ?? [];
     if (event.sites.length === 0)
-      throw new DocsError(`nothing in subgraphs/*/src calls enqueueEvent with ${event.contract} (${event.subject})`);
+      throw new DocsError(
+        `nothing in subgraphs/*/src calls enqueueEvent with ${event.contract} (${event.subject}), nor writes it to a Rust subgraph's outbox`,
+      );
     const stray = event.sites.find((s) => s.context !== context);
     if (stray) throw new DocsError(`${stray.file} publishes ${event.subject}, which only ${context} may publish`);
     event.consumers = consumers.get(event.subject);
@@ -527,6 +566,13 @@ const DECLARED = [
     where: 'scripts/replay.mjs',
   },
   {
+    env: 'VIDEO_STORAGE_DIR',
+    default: '.data/video-<POSTGRES_DB>',
+    usedBy: 'scripts',
+    doc: 'what `npm start` gives the video subgraph (a folder per platform database, as for search)',
+    where: 'scripts/lib/platform.mjs',
+  },
+  {
     env: 'SUBGRAPH_<NAME>_URL',
     default: 'the URL in the supergraph',
     usedBy: 'gateway',
@@ -584,9 +630,15 @@ const SCANNED = () => [
 ];
 const ENV_READ = /(?:\benv\(\s*['"`]|process\.env\.|process\.env\[\s*['"`]|\benv\.)([A-Z][A-Z0-9_]+)\b/g;
 
-/** The search subgraph's settings: the `NAME`: doc. Default X. lines of its Config struct. */
-function rustSettings() {
-  const source = read('rust-subgraphs/search/src/config.rs');
+/** The Rust subgraphs (a `binary` in schema/subgraphs.json), each configured by its src/config.rs. */
+const RUST_SERVICES = () =>
+  subgraphList()
+    .filter((s) => s.binary)
+    .map((s) => s.name);
+
+/** A Rust subgraph's settings: the `NAME`: doc. Default X. lines of the Config struct in `file`. */
+function rustSettings(file = 'rust-subgraphs/search/src/config.rs') {
+  const source = read(file);
   const docs = new Map();
   let current = null;
   for (const line of source.split('\n')) {
@@ -616,18 +668,20 @@ function rustSettings() {
   }
   // Every variable config.rs reads is documented on the struct, or is one of the operation limits,
   // which share their names and defaults with the TypeScript services (limits.rs).
-  const readNames = [...source.matchAll(/(?:non_empty|var|count)\(\s*"([A-Z][A-Z0-9_]+)"/g)].map((m) => m[1]);
+  // Any variable-like string literal outside the tests: the reading helpers differ per subgraph.
+  const body = source.split(/^#\[cfg\(test\)\]/m)[0];
+  const readNames = [...body.matchAll(/"([A-Z][A-Z0-9]*_[A-Z0-9_]+)"/g)].map((m) => m[1]);
   const extra = [...new Set(readNames.filter((n) => !docs.has(n)))];
   const undocumented = extra.filter((n) => !n.startsWith('LIMIT_') && n !== 'OPERATION_LIMITS');
   if (undocumented.length > 0)
-    throw new DocsError(
-      `rust-subgraphs/search/src/config.rs reads ${undocumented.join(', ')} without a \`NAME\`: doc line on Config`,
-    );
+    throw new DocsError(`${file} reads ${undocumented.join(', ')} without a \`NAME\`: doc line on Config`);
   return {
     settings: settings.filter((s) => !s.env.startsWith('LIMIT_') && s.env !== 'OPERATION_LIMITS'),
     sharedNames: [
       ...new Set([...extra, ...docs.keys()].filter((n) => n.startsWith('LIMIT_') || n === 'OPERATION_LIMITS')),
     ],
+    // "`OPERATION_LIMITS` and `LIMIT_*`": the kit's whole family of operation limits, read by name there.
+    limitFamily: /`OPERATION_LIMITS` and `LIMIT_\*`/.test(source),
   };
 }
 
@@ -707,11 +761,15 @@ export async function configRows() {
     for (const setting of Object.values(spec))
       for (const user of users) use(setting.env, user, setting.default, setting.doc, 'spec', setting);
   }
-  const rust = rustSettings();
-  for (const s of rust.settings) use(s.env, 'search', s.default, s.doc, 'rust');
-  for (const env of rust.sharedNames) {
-    if (!rows.has(env)) throw new DocsError(`search reads ${env}, which no TypeScript spec declares`);
-    rows.get(env).uses.push({ user: 'search', default: null, doc: '', kind: 'shared' });
+  for (const service of RUST_SERVICES()) {
+    const rust = rustSettings(`rust-subgraphs/${service}/src/config.rs`);
+    for (const s of rust.settings) use(s.env, service, s.default, s.doc, 'rust');
+    const shared = new Set(rust.sharedNames);
+    if (rust.limitFamily) for (const env of rows.keys()) if (env.startsWith('LIMIT_')) shared.add(env);
+    for (const env of shared) {
+      if (!rows.has(env)) throw new DocsError(`${service} reads ${env}, which no TypeScript spec declares`);
+      rows.get(env).uses.push({ user: service, default: null, doc: '', kind: 'shared' });
+    }
   }
   const { SUPERVISOR_SETTINGS } = await import(pathToFileURL(path.join(ROOT, 'scripts/lib/supervisor.mjs')).href);
   for (const s of SUPERVISOR_SETTINGS) use(s.name, '`npm start` (supervisor)', s.default, s.doc, 'spec');
@@ -744,13 +802,15 @@ export async function configRows() {
 
 function usedByLabel(users, tsServices) {
   const set = new Set(users);
+  const rust = RUST_SERVICES();
   const labels = [];
   const everyTs = tsServices.every((s) => set.has(s));
-  if (everyTs && set.has('search')) labels.push('every service');
+  const everyRust = rust.every((s) => set.has(s));
+  if (everyTs && everyRust) labels.push('every service');
   else if (everyTs) labels.push('every TypeScript service');
-  for (const user of [...tsServices, 'search']) if (set.has(user) && !everyTs) labels.push(user);
-  if (everyTs && !set.has('search')) for (const u of ['search']) if (set.has(u)) labels.push(u);
-  for (const user of set) if (![...tsServices, 'search'].includes(user)) labels.push(user);
+  for (const user of tsServices) if (set.has(user) && !everyTs) labels.push(user);
+  for (const user of rust) if (set.has(user) && !(everyTs && everyRust)) labels.push(user);
+  for (const user of set) if (![...tsServices, ...rust].includes(user)) labels.push(user);
   return labels.join(', ');
 }
 

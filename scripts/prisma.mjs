@@ -3,7 +3,7 @@
 // the Wasm schema engine and @prisma/adapter-pg; `migrate dev` does not work here, so a migration is
 // written by `migrate diff` and applied by `migrate deploy`).
 //
-//   node scripts/prisma.mjs generate                  Prisma clients for every context
+//   node scripts/prisma.mjs generate                  Prisma clients for every context that has a generator
 //   node scripts/prisma.mjs bootstrap                 database, one role + schema per context (superuser)
 //   node scripts/prisma.mjs deploy                    apply pending migrations of every context
 //   node scripts/prisma.mjs new-migration <ctx> <name>  write the SQL for an edit of schema.prisma
@@ -22,13 +22,31 @@ export function prismaContexts() {
   return CONTEXTS.filter((c) => fs.existsSync(path.join(ROOT, 'prisma', c, 'schema.prisma')));
 }
 
+/**
+ * Whether a context's schema.prisma declares a client generator. A context served by a Rust subgraph
+ * (video) reads its tables with SQL and declares none: Prisma owns only its schema and migrations.
+ */
+const hasGenerator = (context) =>
+  /^\s*generator\s+\w+\s*\{/m.test(fs.readFileSync(path.join(ROOT, 'prisma', context, 'schema.prisma'), 'utf8'));
+
+/** Contexts that get a Prisma client (`generate` on a schema without a generator has nothing to write). */
+export const clientContexts = () => prismaContexts().filter(hasGenerator);
+
 /** Runs the Prisma CLI for one context; with `capture`, returns stdout and shows output only on failure. */
 function prisma(context, args, { capture = false, database } = {}) {
   const envName = `${context.toUpperCase()}_DATABASE_URL`;
+  // The CLI takes its engine type from the generator block; without one it wants the native query
+  // engine and tries to download it, which fails offline. `client` is what every generator here says.
+  const engine = hasGenerator(context) ? {} : { PRISMA_CLIENT_ENGINE_TYPE: 'client' };
   try {
     return execFileSync(prismaBin, [...args, '--config', path.join(ROOT, 'prisma', context, 'prisma.config.ts')], {
       cwd: ROOT,
-      env: { ...process.env, [envName]: contextDatabaseUrl(context, database), PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      env: {
+        ...process.env,
+        ...engine,
+        [envName]: contextDatabaseUrl(context, database),
+        PRISMA_HIDE_UPDATE_MESSAGE: '1',
+      },
       stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
       encoding: 'utf8',
     });
@@ -38,9 +56,10 @@ function prisma(context, args, { capture = false, database } = {}) {
   }
 }
 
+/** Prisma clients for the TypeScript contexts; video has no generator (its Rust subgraph uses SQL), so it is skipped. */
 export function generate() {
-  for (const context of prismaContexts()) prisma(context, ['generate', '--no-hints'], { capture: true });
-  console.log(`prisma: generated clients for ${prismaContexts().join(', ')}`);
+  for (const context of clientContexts()) prisma(context, ['generate', '--no-hints'], { capture: true });
+  console.log(`prisma: generated clients for ${clientContexts().join(', ')}`);
 }
 
 const ident = (name) => `"${name.replace(/"/g, '""')}"`;

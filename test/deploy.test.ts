@@ -62,9 +62,13 @@ async function validate(doc: Doc): Promise<void> {
 }
 
 /** Each service's settings (the spec it reads at start-up), and the subgraphs' names. */
-const subgraphs = Object.keys(
-  JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<string, unknown>,
-);
+const subgraphList = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/subgraphs.json'), 'utf8')).subgraphs as Record<
+  string,
+  { binary?: string }
+>;
+const subgraphs = Object.keys(subgraphList);
+/** The Rust subgraphs (search, video): no TypeScript spec; their settings are the README's rows. */
+const rustSubgraphs = new Set(subgraphs.filter((name) => subgraphList[name]!.binary));
 const specs: Record<string, ConfigSpec> = {
   gateway: gatewaySettings,
   identity: identitySettings,
@@ -75,7 +79,7 @@ const specs: Record<string, ConfigSpec> = {
   learning: learningSettings,
 };
 
-/** README configuration table rows: variable → default and who uses it (search is Rust: no TS spec). */
+/** README configuration table rows: variable → default and who uses it (the Rust subgraphs have no TS spec). */
 const readmeSettings = [
   ...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^\| `([A-Z0-9_<>]+)` \| (.*?) \| (.*?) \|/gm),
 ].map((m) => ({
@@ -83,17 +87,17 @@ const readmeSettings = [
   defaultValue: m[2].replace(/`/g, ''),
   usedBy: m[3],
 }));
-const searchSettings = new Set(
-  readmeSettings.filter((r) => /\bsearch\b|^every service/.test(r.usedBy)).map((r) => r.env),
-);
+/** A Rust subgraph's settings: the README rows it is named in (or "every service"). */
+const rustSettings = (service: string) =>
+  new Set(readmeSettings.filter((r) => new RegExp(`\\b${service}\\b|^every service`).test(r.usedBy)).map((r) => r.env));
 const scriptSettings = new Set(readmeSettings.filter((r) => /\bscripts\b/.test(r.usedBy)).map((r) => r.env));
 
 function knownSettings(service: string): Set<string> {
-  if (service === 'search') return searchSettings;
+  if (rustSubgraphs.has(service)) return rustSettings(service);
   if (service === 'migrate')
     return new Set([
       ...scriptSettings,
-      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning'].map(
+      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video'].map(
         (c) => `${c.toUpperCase()}_DATABASE_URL`,
       ),
     ]);
@@ -194,11 +198,11 @@ describe('Kubernetes manifests', () => {
       const [container] = w.spec.template.spec.containers as Doc[];
       const env = containerEnv(container);
       // The port the service listens on: its setting's value, or the code's default.
-      const portSetting = name === 'search' ? 'SEARCH_PORT' : (specs[name].port.env as string);
-      const codeDefault =
-        name === 'search'
-          ? Number(readmeSettings.find((r) => r.env === 'SEARCH_PORT')!.defaultValue)
-          : (specs[name].port.default as number);
+      const rust = rustSubgraphs.has(name);
+      const portSetting = rust ? `${name.toUpperCase()}_PORT` : (specs[name].port.env as string);
+      const codeDefault = rust
+        ? Number(readmeSettings.find((r) => r.env === portSetting)!.defaultValue)
+        : (specs[name].port.default as number);
       const port = Number(env.get(portSetting) ?? codeDefault);
       if (name !== 'gateway') expect(port, `${name}: schema/subgraphs.json's port`).toBe(ports[name].port);
       const named = (container.ports as Doc[]).find((p) => p.name === 'http');
@@ -230,9 +234,15 @@ describe('Kubernetes manifests', () => {
         expect(hpas[0].spec.metrics[0].resource.name).toBe('cpu');
       }
     }
-    // Search is a StatefulSet of one (a shared durable consumer): no autoscaler may scale it.
-    expect(ofKind('HorizontalPodAutoscaler').some((h) => h.spec.scaleTargetRef.name === 'search')).toBe(false);
-    expect(ofKind('StatefulSet').find((s) => s.metadata.name === 'search')?.spec.replicas).toBe(1);
+    // Search (a shared durable consumer) and video (uploads and media on a local volume) are
+    // StatefulSets of one: no autoscaler may scale them.
+    for (const name of ['search', 'video']) {
+      expect(
+        ofKind('HorizontalPodAutoscaler').some((h) => h.spec.scaleTargetRef.name === name),
+        name,
+      ).toBe(false);
+      expect(ofKind('StatefulSet').find((s) => s.metadata.name === name)?.spec.replicas, name).toBe(1);
+    }
   });
 
   it('sets only settings each service knows, from Secrets and ConfigMaps that hold the keys referenced', () => {
@@ -292,9 +302,20 @@ describe('Kubernetes manifests', () => {
     }
     for (const patch of (readDocs(path.join(OVERLAY, 'kustomization.yaml'))[0].patches ?? []) as Doc[])
       expect(String(patch.patch ?? ''), 'an overlay patch sets CLOCK_HEADER').not.toMatch(/CLOCK_HEADER/);
-    const search = Object.fromEntries(containerEnv(ofKind('StatefulSet')[0].spec.template.spec.containers[0]));
-    expect(search.COURSEGRAPH_MODE).toBe('production');
-    expect(new URL(search.NATS_URL).username, 'search authenticates to NATS in production').not.toBe('');
+    const rustEnv = (name: string) =>
+      Object.fromEntries(
+        containerEnv(ofKind('StatefulSet').find((s) => s.metadata.name === name)!.spec.template.spec.containers[0]),
+      );
+    for (const name of ['search', 'video']) {
+      const env = rustEnv(name);
+      expect(env.COURSEGRAPH_MODE, name).toBe('production');
+      expect(new URL(env.NATS_URL).username, `${name} authenticates to NATS in production`).toBe(name);
+    }
+    // Video refuses its development signing secret in production: the Secret supplies its own.
+    const video = rustEnv('video');
+    expect(video.VIDEO_SIGNING_SECRET?.length, 'VIDEO_SIGNING_SECRET from the Secret').toBeGreaterThanOrEqual(32);
+    expect(new URL(video.VIDEO_DATABASE_URL).username).toBe('cg_video');
+    expect(new URL(video.VIDEO_PUBLIC_URL).protocol, 'playback and upload URLs over https').toBe('https:');
   });
 });
 

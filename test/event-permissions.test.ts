@@ -225,6 +225,64 @@ describe('NATS users per context', () => {
     await ensureStream(await jetstreamManager(await as('course')), 'course');
     expect((await operatorJsm.streams.info('COURSE')).config.max_age).toBeGreaterThan(0);
   });
+
+  it('lets video publish its own events, read COURSE and ENROLLMENT through its durables and keep its VIDEO_JOBS queue; nothing more', async () => {
+    const video = await as('video');
+    const jsm = await jetstreamManager(video);
+    const bytes = new TextEncoder().encode('{}');
+    // Its own stream, as its outbox relay declares it.
+    expect(await ensureStream(jsm, 'video')).toBe('VIDEO');
+    expect((await jetstream(video).publish('video.video.ready', bytes)).stream).toBe('VIDEO');
+
+    // The streams it projects, through the durables it uses (rust-subgraphs/video).
+    await ensureStream(jsm, 'course');
+    await ensureStream(jsm, 'enrollment');
+    for (const [stream, durable] of [
+      ['COURSE', 'video-courses'],
+      ['ENROLLMENT', 'video-enrolments'],
+    ]) {
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: `${stream.toLowerCase()}.>`,
+      });
+    }
+    const published = await jetstream(await as('course')).publish('course.course.published', bytes);
+    const event = await (await jetstream(video).consumers.get('COURSE', 'video-courses')).next();
+    expect(event?.seq).toBe(published.seq);
+    await event!.ackAck();
+
+    // Another context's subjects and streams: refused.
+    const violation = nextViolation(video);
+    video.publish('course.course.published', bytes);
+    await video.flush();
+    expect(await violation).toEqual({ operation: 'publish', subject: 'course.course.published' });
+    await expect(
+      jsm.consumers.add('PAYMENT', { durable_name: 'video-spy', ack_policy: AckPolicy.Explicit }),
+    ).rejects.toThrow(/permissions violation/i);
+    expect(await operatorJsm.consumers.info('PAYMENT', 'video-spy').catch(() => null)).toBeNull();
+
+    // Its transcoding queue: jobs in and out through its one consumer; other services cannot touch it.
+    await jsm.streams.add({ name: 'VIDEO_JOBS', subjects: ['video-jobs.>'], retention: RetentionPolicy.Workqueue });
+    await jsm.consumers.add('VIDEO_JOBS', {
+      durable_name: 'video-transcoder',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'video-jobs.>',
+    });
+    const queued = await jetstream(video).publish('video-jobs.transcode', bytes);
+    expect(queued.stream).toBe('VIDEO_JOBS');
+    const job = await (await jetstream(video).consumers.get('VIDEO_JOBS', 'video-transcoder')).next();
+    expect(job?.seq).toBe(queued.seq);
+    await job!.ackAck();
+    const learning = await as('learning');
+    await expect(jetstream(learning).publish('video-jobs.transcode', bytes, { timeout: 2000 })).rejects.toThrow(
+      /permissions violation/i,
+    );
+    await expect((await jetstreamManager(learning)).streams.info('VIDEO_JOBS')).rejects.toThrow(
+      /permissions violation/i,
+    );
+    expect((await operatorJsm.streams.info('VIDEO_JOBS')).state.messages).toBe(0);
+  });
 });
 
 describe('Redis', () => {

@@ -19,6 +19,7 @@ export const NATS_USERS = [
   'payment',
   'notification',
   'learning',
+  'video',
   'gateway',
   'search',
   'operator',

@@ -13,7 +13,7 @@
 // - take re-driven dead letters only from its own subjects (`redrive.<context>.>`);
 // - its own work queues (WORK_QUEUES): publish jobs, declare the stream, use its durable consumer;
 // - receive replies only on its own inbox prefix `_INBOX_<user>.` (the kit's connectNats and the
-//   search subgraph use it), since JetStream delivers pulled messages there: a shared `_INBOX.>`
+//   Rust subgraphs use it), since JetStream delivers pulled messages there: a shared `_INBOX.>`
 //   would let any service read every other one's streams.
 // The gateway publishes nothing: it reads the streams its subscriptions serve, and subscribes to the
 // events its response cache is invalidated by. `operator` has every right (scripts, tests, CLIs).
@@ -28,12 +28,14 @@ export const CONSUMES = {
   payment: ['COURSE', 'ENROLLMENT'],
   notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'LEARNING'],
   learning: ['COURSE', 'ENROLLMENT'],
+  // Projections of courses, lessons and enrolments (rust-subgraphs/video: durables video-courses, video-enrolments).
+  video: ['COURSE', 'ENROLLMENT'],
   // Subscriptions (gateway/src/subscriptions/streams.ts).
   gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE'],
   search: ['COURSE'],
 };
 /** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
-export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning'];
+export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video'];
 /**
  * Work queues a service keeps for itself (not event streams: no other user reads them): it publishes
  * the jobs, declares the stream, and pulls through its one durable consumer, shared by its replicas.
@@ -41,6 +43,8 @@ export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notifi
 const WORK_QUEUES = {
   // FSRS optimisation jobs (subgraphs/learning/src/workers/job-queue.ts).
   learning: [{ stream: 'LEARNING_JOBS', subjects: ['learning-jobs.>'], consumer: 'learning-optimizer' }],
+  // Transcoding jobs, one per uploaded video (rust-subgraphs/video).
+  video: [{ stream: 'VIDEO_JOBS', subjects: ['video-jobs.>'], consumer: 'video-transcoder' }],
 };
 /** Core NATS subscriptions to events as they are published (the gateway's response-cache invalidation). */
 const SUBSCRIBES = { gateway: ['course.>', 'enrollment.>', 'identity.>'] };

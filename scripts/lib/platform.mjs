@@ -171,6 +171,7 @@ export async function startPlatform({
     const gatewayEnv = {};
     // Identity first: every other service verifies tokens against its JWKS.
     const ordered = subgraphList().sort((a, b) => Number(b.name === 'identity') - Number(a.name === 'identity'));
+    const videoPort = ports.video ?? ordered.find((s) => s.name === 'video')?.port;
     for (const subgraph of ordered) {
       const port = ports[subgraph.name] ?? subgraph.port;
       const upper = subgraph.name.toUpperCase();
@@ -182,6 +183,11 @@ export async function startPlatform({
         SEARCH_INDEX_DIR:
           common.SEARCH_INDEX_DIR ?? path.join(ROOT, '.data', `search-index-${database ?? databaseName()}`),
         SEARCH_HOST: '127.0.0.1',
+        // Video's uploads and renditions per platform database too; clients reach its /uploads and
+        // /play at its own port (the gateway carries GraphQL only).
+        VIDEO_STORAGE_DIR: common.VIDEO_STORAGE_DIR ?? path.join(ROOT, '.data', `video-${database ?? databaseName()}`),
+        VIDEO_HOST: '127.0.0.1',
+        ...(videoPort ? { VIDEO_PUBLIC_URL: `http://127.0.0.1:${videoPort}` } : {}),
       });
       gatewayEnv[`SUBGRAPH_${upper}_URL`] = `${url}/graphql`;
       if (subgraph.name === 'identity') common.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;

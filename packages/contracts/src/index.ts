@@ -39,6 +39,11 @@ import {
   QuizPublishedSchema,
   ReviewLoggedSchema,
 } from './generated/coursegraph/learning/v1/learning_pb.js';
+import {
+  CaptionsChangedSchema,
+  VideoFailedSchema,
+  VideoReadySchema,
+} from './generated/coursegraph/video/v1/video_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
@@ -46,6 +51,7 @@ export * as enrollment from './generated/coursegraph/enrollment/v1/enrollment_pb
 export * as identity from './generated/coursegraph/identity/v1/identity_pb.js';
 export * as notification from './generated/coursegraph/notification/v1/notification_pb.js';
 export * as learning from './generated/coursegraph/learning/v1/learning_pb.js';
+export * as video from './generated/coursegraph/video/v1/video_pb.js';
 
 export const CourseEvents = {
   created: defineEvent('course.course.created', CourseCreatedSchema),
@@ -89,4 +95,10 @@ export const LearningEvents = {
   masteryChanged: defineEvent('learning.mastery.changed', MasteryChangedSchema),
   quizPublished: defineEvent('learning.quiz.published', QuizPublishedSchema),
   cardsDue: defineEvent('learning.cards.due', CardsDueSchema),
+};
+
+export const VideoEvents = {
+  ready: defineEvent('video.video.ready', VideoReadySchema),
+  failed: defineEvent('video.video.failed', VideoFailedSchema),
+  captionsChanged: defineEvent('video.captions.changed', CaptionsChangedSchema),
 };

@@ -67,6 +67,8 @@ export async function startE2E(
   if (!options.nats) await nats.start();
   // The search index follows the stream it was built from: a new NATS store needs a new index.
   const searchIndex = fs.mkdtempSync(path.join(os.tmpdir(), `cg-search-${suite}-`));
+  // Uploads and media of the suite's own: a recovered upload of an earlier run must not be processed again.
+  const videoStorage = fs.mkdtempSync(path.join(os.tmpdir(), `cg-video-${suite}-`));
   const names = ['gateway', ...subgraphList().map((s) => s.name)];
   const ports: Record<string, number> = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await freePort()])),
@@ -83,6 +85,7 @@ export async function startE2E(
       env: {
         NATS_URL: nats.url,
         SEARCH_INDEX_DIR: searchIndex,
+        VIDEO_STORAGE_DIR: videoStorage,
         ...noMail,
         ...(options.mode && options.mode !== 'production' ? { COURSEGRAPH_MODE: options.mode } : {}),
         ...options.env,
@@ -109,6 +112,7 @@ export async function startE2E(
     await gateway?.dispose();
     if (!options.nats) await nats.dispose();
     fs.rmSync(searchIndex, { recursive: true, force: true });
+    fs.rmSync(videoStorage, { recursive: true, force: true });
   };
   const endpoint = `${platform.gatewayUrl}/graphql`;
   return {

@@ -58,3 +58,11 @@ pub mod learning {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.learning.v1.rs"));
     }
 }
+
+/// Events of the video context (stream `VIDEO`).
+pub mod video {
+    /// Package `coursegraph.video.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.video.v1.rs"));
+    }
+}

@@ -7,6 +7,7 @@
 //! subgraph; a job is cancelled by killing its process; progress comes from `-progress`; and the
 //! workspace forbids `unsafe` code, which every libav binding needs.
 
+// The media library: each module one concern, usable without the subgraph.
 pub mod ladder;
 pub mod probe;
 pub mod serve;
@@ -15,3 +16,18 @@ pub mod storage;
 pub mod transcode;
 pub mod tus;
 pub mod webvtt;
+
+// The subgraph around it: configuration, auth, data access, events in and out, jobs, GraphQL.
+pub mod access;
+pub mod app;
+pub mod auth;
+pub mod captions;
+pub mod config;
+pub mod graphql;
+pub mod jobs;
+pub mod outbox;
+pub mod pipeline;
+pub mod playback;
+pub mod projection;
+pub mod store;
+pub mod uploads;

@@ -679,6 +679,41 @@ impl LocalStorage {
         &self.root
     }
 
+    /// Every upload whose state can be read, in no particular order (a sidecar that cannot be
+    /// read is logged and skipped: one damaged upload must not hide the others). The subgraph
+    /// lists them at start-up to find completed uploads it has not recorded (a crash between
+    /// the last byte and the record).
+    ///
+    /// # Errors
+    /// [`StorageError::Io`] when the uploads folder cannot be read.
+    pub async fn list_uploads(&self) -> Result<Vec<UploadInfo>, StorageError> {
+        let mut entries = tokio::fs::read_dir(&self.uploads)
+            .await
+            .map_err(StorageError::io("listing", &self.uploads))?;
+        let mut uploads = Vec::new();
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(StorageError::io("listing", &self.uploads))?
+        {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            // Temporary files start with a dot and are not ids.
+            let Ok(id) = UploadId::parse(id) else {
+                continue;
+            };
+            match self.read_sidecar(&id).await {
+                Ok(info) => uploads.push(info),
+                Err(error) => {
+                    tracing::warn!(upload = %id, error = %error, "upload state unreadable; skipped")
+                }
+            }
+        }
+        Ok(uploads)
+    }
+
     fn data_path(&self, id: &UploadId) -> PathBuf {
         self.uploads.join(format!("{id}.bin"))
     }
