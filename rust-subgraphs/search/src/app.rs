@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::graphql::schema;
 use crate::limits::OperationLimits;
-use crate::SearchIndex;
+use crate::{SearchIndex, Source};
 
 /// What every request can reach: the open search index, the operation limits, and counts of
 /// the operations served.
@@ -64,11 +64,17 @@ pub fn app(state: AppState) -> Router {
         .merge(graphql.router())
 }
 
-/// Readiness: the index is open and its commit metadata readable (200, with the stream
-/// sequence it holds); 503 otherwise.
+/// Readiness: the index is open and its commit metadata readable (200, with the sequence it
+/// holds of the course stream and of the video stream); 503 otherwise.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.index.last_sequence() {
-        Ok(sequence) => readiness(Some(json!({ "lastSequence": sequence }))),
+    let positions = state
+        .index
+        .last_sequence()
+        .and_then(|course| Ok((course, state.index.last_sequence_of(Source::Captions)?)));
+    match positions {
+        Ok((sequence, captions)) => readiness(Some(
+            json!({ "lastSequence": sequence, "captionsLastSequence": captions }),
+        )),
         Err(error) => {
             tracing::error!(error = %error.chain(), "index not readable");
             readiness(None)

@@ -1,31 +1,38 @@
-//! Keeps the index up to date from the `COURSE` stream: a JetStream durable pull consumer
-//! (`search-courses`) that applies each course event with its stream sequence, commits in
-//! batches, and acknowledges a batch's messages only once its commit is durable.
+//! Keeps the index up to date from two streams, each through a JetStream durable pull
+//! consumer: `COURSE` (`search-courses`: courses and lessons) and `VIDEO` (`search-captions`:
+//! lessons' captions). Both feed the index's one writer in one task, which applies each event
+//! with its stream sequence, commits in batches, and acknowledges a batch's messages only once
+//! its commit is durable. One writer, not one per stream: tantivy allows a single writer per
+//! index, and a caption's documents are built from the course's (and the other way round), so
+//! the two must see each other's changes in one order.
 //!
-//! Idempotence comes from the index itself: every commit records the last stream sequence it
-//! holds ([`SearchIndex::last_sequence`]), so a message at or below it (a redelivery, or a
-//! consumer older than the index) is acknowledged without being applied again, and the
-//! [`Indexer`] ignores versions it already holds.
+//! Idempotence comes from the index itself: every commit records the last sequence it holds of
+//! each stream ([`SearchIndex::last_sequence_of`]), so a message at or below it (a
+//! redelivery, or a consumer older than the index) is acknowledged without being applied
+//! again, the [`Indexer`] ignores course versions it already holds, and a caption change older
+//! than the one it holds.
 //!
 //! Freshness: a batch is committed as soon as JetStream says nothing more is pending for the
 //! consumer (the message's `pending` count is 0), so a publication on a quiet stream is
 //! searchable after one commit; under load, batches grow up to [`BATCH_MESSAGES`] or
 //! [`BATCH_WAIT`].
 //!
-//! Every commit also records the stream's identity ([`StreamIdentity`]: its name and creation
+//! Every commit also records each stream's identity ([`StreamIdentity`]: its name and creation
 //! time), since a sequence only means something in one stream's history. When it starts (and
-//! after every reconnection), [`run`] compares the index's with the live stream's:
+//! after every reconnection), [`run`] compares, for each stream, the index's with the live
+//! stream's:
 //!
 //! - the same: it resumes after the index's sequence;
 //! - different (the stream was deleted and recreated, whether or not it has since grown past
-//!   the index's sequence), or the index is ahead of the stream: it empties the index and
-//!   applies the stream again from its first message, logging a warning that says why;
+//!   the index's sequence), or the index is ahead of the stream: it empties what that stream
+//!   built ([`Indexer::reset_of`]) and applies the stream again from its first message,
+//!   logging a warning that says why;
 //! - not recorded (an index written before identities were): it adopts the index (records
 //!   the live identity, no rebuild) when the durable consumer is still on the stream, and
 //!   rebuilds it once otherwise; see [`run`].
 //!
-//! [`rebuild`] empties the index and applies the whole stream again (the `rebuild` command of
-//! the binary), recording the stream's identity.
+//! [`rebuild`] empties what one stream built and applies the whole stream again (the `rebuild`
+//! command of the binary), recording the stream's identity.
 
 use std::time::Duration;
 
@@ -41,7 +48,9 @@ use coursegraph_events::{Envelope, HeaderLookup};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::{BoxError, CourseEvent, Indexer, SearchError, SearchIndex, StreamIdentity};
+use crate::{
+    BoxError, CaptionsEvent, CourseEvent, Indexer, SearchError, SearchIndex, Source, StreamIdentity,
+};
 
 /// The stream of the course context.
 pub const STREAM: &str = "COURSE";
@@ -49,6 +58,12 @@ pub const STREAM: &str = "COURSE";
 pub const STREAM_SUBJECTS: &str = "course.>";
 /// The durable consumer's name.
 pub const CONSUMER: &str = "search-courses";
+/// The stream of the video context (`video.captions.changed`).
+pub const CAPTIONS_STREAM: &str = "VIDEO";
+/// Its subjects.
+pub const CAPTIONS_STREAM_SUBJECTS: &str = "video.>";
+/// The durable consumer of the video stream.
+pub const CAPTIONS_CONSUMER: &str = "search-captions";
 /// JetStream de-duplication window (same as the TypeScript service kit).
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// Commit after this many messages...
@@ -64,23 +79,52 @@ pub const REBUILD_BATCH_MESSAGES: usize = 10_000;
 pub struct ConsumerConfig {
     /// NATS server URL (`NATS_URL`; default `nats://127.0.0.1:4222`).
     pub nats_url: String,
-    /// The stream: [`STREAM`] (tests use their own).
-    pub stream: String,
-    /// Its subjects, when this consumer creates it: [`STREAM_SUBJECTS`]. The event's type is
-    /// read from the `ce-type` header, not from the NATS subject.
-    pub subjects: Vec<String>,
-    /// The durable consumer's name: [`CONSUMER`].
-    pub consumer: String,
+    /// The streams followed (at most one per [`Source`]).
+    pub streams: Vec<FollowedStream>,
 }
 
 impl ConsumerConfig {
-    /// The production settings, against `nats_url`.
+    /// The production settings, against `nats_url`: the course and video streams.
     pub fn new(nats_url: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
+            streams: vec![FollowedStream::course(), FollowedStream::captions()],
+        }
+    }
+}
+
+/// A stream the consumer follows, and what its events feed.
+#[derive(Debug, Clone)]
+pub struct FollowedStream {
+    /// Which of the index's positions its sequences are.
+    pub source: Source,
+    /// The stream: [`STREAM`] or [`CAPTIONS_STREAM`] (tests use their own).
+    pub stream: String,
+    /// Its subjects, when this consumer creates it. The event's type is read from the
+    /// `ce-type` header, not from the NATS subject.
+    pub subjects: Vec<String>,
+    /// The durable consumer's name: [`CONSUMER`] or [`CAPTIONS_CONSUMER`].
+    pub consumer: String,
+}
+
+impl FollowedStream {
+    /// `COURSE`, by `search-courses`.
+    pub fn course() -> Self {
+        Self {
+            source: Source::Course,
             stream: STREAM.into(),
             subjects: vec![STREAM_SUBJECTS.into()],
             consumer: CONSUMER.into(),
+        }
+    }
+
+    /// `VIDEO`, by `search-captions`.
+    pub fn captions() -> Self {
+        Self {
+            source: Source::Captions,
+            stream: CAPTIONS_STREAM.into(),
+            subjects: vec![CAPTIONS_STREAM_SUBJECTS.into()],
+            consumer: CAPTIONS_CONSUMER.into(),
         }
     }
 }
@@ -111,12 +155,13 @@ fn stream_error<E: Into<BoxError>>(what: &'static str) -> impl FnOnce(E) -> Sear
 }
 
 /// Runs the consumer until `shutdown` turns true, reconnecting after failures (with a capped
-/// backoff). Owns the index's only writer.
+/// backoff). Owns the index's only writer, which every followed stream feeds.
 ///
-/// Before following the stream, it checks that the index follows this stream's history (see
+/// Before following a stream, it checks that the index follows this stream's history (see
 /// the [module docs](self)): an index of another history (a stream deleted and recreated,
-/// even one that has grown past the index's sequence since) is emptied and rebuilt from the
-/// stream, as the `rebuild` command would; searches see it fill up again as batches commit.
+/// even one that has grown past the index's sequence since) has what that stream built
+/// emptied and rebuilt from the stream, as the `rebuild` command would; searches see it fill
+/// up again as batches commit.
 ///
 /// An index written by the previous version records its sequence but not its stream. It is
 /// adopted without a rebuild when the durable consumer ([`ConsumerConfig::consumer`]) is still
@@ -146,7 +191,7 @@ pub async fn run(
                 }
                 let delay = Duration::from_millis(250 * 2u64.pow(attempt.min(5)));
                 attempt += 1;
-                tracing::warn!(error = %error.chain(), retry_in_ms = delay.as_millis() as u64, "course consumer stopped");
+                tracing::warn!(error = %error.chain(), retry_in_ms = delay.as_millis() as u64, "search consumer stopped");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = shutdown.changed() => {}
@@ -168,7 +213,14 @@ pub async fn connect_nats(url: &str) -> Result<async_nats::Client, SearchError> 
         .map_err(stream_error("connect"))
 }
 
-/// Connects, makes sure the stream and consumer exist, and applies messages until shutdown
+/// The messages of every followed stream, merged: each with the source it feeds. Each stream
+/// ends with an error item, so that one stream ending stops the consumer (to reconnect) rather
+/// than going unnoticed while the others go on.
+type Feed = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = (Source, Result<Message, SearchError>)> + Send>,
+>;
+
+/// Connects, makes sure the streams and consumers exist, and applies messages until shutdown
 /// (`Ok`) or a failure (`Err`; uncommitted work is rolled back and will be redelivered).
 async fn consume(
     config: &ConsumerConfig,
@@ -177,95 +229,26 @@ async fn consume(
 ) -> Result<(), SearchError> {
     let client = connect_nats(&config.nats_url).await?;
     let jetstream = async_nats::jetstream::new(client);
-    let mut stream = jetstream
-        .get_or_create_stream(StreamConfig {
-            name: config.stream.clone(),
-            subjects: config.subjects.clone(),
-            retention: RetentionPolicy::Limits,
-            storage: StorageType::File,
-            discard: DiscardPolicy::Old,
-            num_replicas: 1,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        })
-        .await
-        .map_err(stream_error("create stream"))?;
-
-    let info = stream
-        .info()
-        .await
-        .map_err(stream_error("read stream info"))?;
-    let live = StreamIdentity {
-        name: info.config.name.clone(),
-        created: info.created,
-    };
-    let stream_last = info.state.last_sequence;
-    let durable = durable_info(&stream, &config.consumer).await?;
-    let mut last = indexer.last_sequence();
-    match history(
-        indexer.stream(),
-        &live,
-        last,
-        stream_last,
-        durable.is_some(),
-    ) {
-        History::Same => {}
-        History::Adopt => {
-            tracing::info!(
-                stream = %live,
-                index_sequence = last,
-                durable_consumer = durable.is_some(),
-                "recording the stream the index follows"
-            );
-            indexer.set_stream(live);
-            indexer.commit()?;
-        }
-        History::Rebuild(reason) => {
-            tracing::warn!(
-                reason = reason.as_str(),
-                index_stream = indexer.stream().map(ToString::to_string),
-                live_stream = %live,
-                index_sequence = last,
-                stream_last_sequence = stream_last,
-                "{}; rebuilding the index from the stream",
-                reason.explain()
-            );
-            indexer.set_stream(live);
-            indexer.reset()?;
-            last = 0;
-        }
+    let mut feeds: Vec<Feed> = Vec::with_capacity(config.streams.len());
+    for followed in &config.streams {
+        let source = followed.source;
+        let messages = follow(&jetstream, followed, indexer).await?;
+        let ended = futures_util::stream::once(async move {
+            (
+                source,
+                Err(stream_error("pull")(format!(
+                    "the {} message stream ended",
+                    source.as_str()
+                ))),
+            )
+        });
+        feeds.push(Box::pin(
+            messages
+                .map(move |item| (source, item.map_err(stream_error("pull"))))
+                .chain(ended),
+        ));
     }
-    // A consumer that acknowledged past what the index holds (the index folder was rebuilt,
-    // reset or lost) would never redeliver the gap: start it again from the index.
-    if let Some(info) = durable {
-        if info.ack_floor.stream_sequence > last || info.delivered.stream_sequence > last {
-            tracing::warn!(
-                consumer_ack_floor = info.ack_floor.stream_sequence,
-                index_sequence = last,
-                "consumer is ahead of the index; recreating it"
-            );
-            stream
-                .delete_consumer(&config.consumer)
-                .await
-                .map_err(stream_error("delete consumer"))?;
-        }
-    }
-    let consumer: PullConsumer = stream
-        .get_or_create_consumer(
-            &config.consumer,
-            PullConfig {
-                durable_name: Some(config.consumer.clone()),
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: last + 1,
-                },
-                ack_policy: AckPolicy::Explicit,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(stream_error("create consumer"))?;
-    let mut messages = consumer.messages().await.map_err(stream_error("pull"))?;
-    tracing::info!(stream = %config.stream, consumer = %config.consumer, from_sequence = last + 1, "consuming course events");
+    let mut messages = futures_util::stream::select_all(feeds);
 
     let mut batch: Vec<(Message, AckKind)> = Vec::new();
     let mut deadline = tokio::time::Instant::now();
@@ -288,17 +271,17 @@ async fn consume(
             None => flush(indexer, &mut batch).await?,
             Some(None) => {
                 flush(indexer, &mut batch).await?;
-                return Err(stream_error("pull")("the message stream ended"));
+                return Err(stream_error("pull")("the message streams ended"));
             }
-            Some(Some(Err(error))) => {
+            Some(Some((_, Err(error)))) => {
                 flush(indexer, &mut batch).await?;
-                return Err(stream_error("pull")(error));
+                return Err(error);
             }
-            Some(Some(Ok(message))) => {
+            Some(Some((source, Ok(message)))) => {
                 if batch.is_empty() {
                     deadline = tokio::time::Instant::now() + BATCH_WAIT;
                 }
-                let (ack, pending) = handle(indexer, &message)?;
+                let (ack, pending) = handle(indexer, source, &message)?;
                 batch.push((message, ack));
                 // Nothing else waiting: waiting longer would only delay this event's visibility.
                 if pending == 0 || batch.len() >= BATCH_MESSAGES {
@@ -307,6 +290,110 @@ async fn consume(
             }
         }
     }
+}
+
+/// Makes sure `followed`'s stream and durable consumer exist, with the index on the live
+/// stream's history (adopting or rebuilding what that stream built, see [`run`]), and returns
+/// its messages from the index's position on.
+async fn follow(
+    jetstream: &async_nats::jetstream::Context,
+    followed: &FollowedStream,
+    indexer: &mut Indexer,
+) -> Result<async_nats::jetstream::consumer::pull::Stream, SearchError> {
+    let source = followed.source;
+    let mut stream = jetstream
+        .get_or_create_stream(StreamConfig {
+            name: followed.stream.clone(),
+            subjects: followed.subjects.clone(),
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            discard: DiscardPolicy::Old,
+            num_replicas: 1,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(stream_error("create stream"))?;
+
+    let info = stream
+        .info()
+        .await
+        .map_err(stream_error("read stream info"))?;
+    let live = StreamIdentity {
+        name: info.config.name.clone(),
+        created: info.created,
+    };
+    let stream_last = info.state.last_sequence;
+    let durable = durable_info(&stream, &followed.consumer).await?;
+    let mut last = indexer.last_sequence_of(source);
+    match history(
+        indexer.stream_of(source),
+        &live,
+        last,
+        stream_last,
+        durable.is_some(),
+    ) {
+        History::Same => {}
+        History::Adopt => {
+            tracing::info!(
+                source = source.as_str(),
+                stream = %live,
+                index_sequence = last,
+                durable_consumer = durable.is_some(),
+                "recording the stream the index follows"
+            );
+            indexer.set_stream_of(source, live);
+            indexer.commit()?;
+        }
+        History::Rebuild(reason) => {
+            tracing::warn!(
+                source = source.as_str(),
+                reason = reason.as_str(),
+                index_stream = indexer.stream_of(source).map(ToString::to_string),
+                live_stream = %live,
+                index_sequence = last,
+                stream_last_sequence = stream_last,
+                "{}; rebuilding the index from the stream",
+                reason.explain()
+            );
+            indexer.set_stream_of(source, live);
+            indexer.reset_of(source)?;
+            last = 0;
+        }
+    }
+    // A consumer that acknowledged past what the index holds (the index folder was rebuilt,
+    // reset or lost) would never redeliver the gap: start it again from the index.
+    if let Some(info) = durable {
+        if info.ack_floor.stream_sequence > last || info.delivered.stream_sequence > last {
+            tracing::warn!(
+                consumer = %followed.consumer,
+                consumer_ack_floor = info.ack_floor.stream_sequence,
+                index_sequence = last,
+                "consumer is ahead of the index; recreating it"
+            );
+            stream
+                .delete_consumer(&followed.consumer)
+                .await
+                .map_err(stream_error("delete consumer"))?;
+        }
+    }
+    let consumer: PullConsumer = stream
+        .get_or_create_consumer(
+            &followed.consumer,
+            PullConfig {
+                durable_name: Some(followed.consumer.clone()),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: last + 1,
+                },
+                ack_policy: AckPolicy::Explicit,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(stream_error("create consumer"))?;
+    let messages = consumer.messages().await.map_err(stream_error("pull"))?;
+    tracing::info!(stream = %followed.stream, consumer = %followed.consumer, from_sequence = last + 1, "consuming {} events", source.as_str());
+    Ok(messages)
 }
 
 /// Why the index is rebuilt from the stream when the consumer starts.
@@ -402,53 +489,76 @@ async fn durable_info(
     }
 }
 
-/// Applies one message to the index (uncommitted); returns how to acknowledge it after the
-/// commit, and how many messages JetStream still has pending for the consumer. A message that
-/// is not a valid course event is skipped and terminated (never redelivered); a failure of the
-/// index itself is an error.
-fn handle(indexer: &mut Indexer, message: &Message) -> Result<(AckKind, u64), SearchError> {
+/// Applies one message of `source`'s stream to the index (uncommitted); returns how to
+/// acknowledge it after the commit, and how many messages JetStream still has pending for the
+/// consumer. A message that is not a valid event is skipped and terminated (never
+/// redelivered); a failure of the index itself is an error.
+fn handle(
+    indexer: &mut Indexer,
+    source: Source,
+    message: &Message,
+) -> Result<(AckKind, u64), SearchError> {
     let info = message.info().map_err(stream_error("read message info"))?;
     let (sequence, pending) = (info.stream_sequence, info.pending);
-    apply_message(indexer, message, sequence).map(|ack| (ack, pending))
+    apply_message(indexer, source, message, sequence).map(|ack| (ack, pending))
+}
+
+/// An event of either stream, decoded (a course snapshot is large: boxed).
+enum Decoded {
+    Course(Box<CourseEvent>),
+    Captions(CaptionsEvent),
 }
 
 fn apply_message(
     indexer: &mut Indexer,
+    source: Source,
     message: &Message,
     sequence: u64,
 ) -> Result<AckKind, SearchError> {
-    if sequence <= indexer.last_sequence() {
+    if sequence <= indexer.last_sequence_of(source) {
         // Already applied (a redelivery).
         return Ok(AckKind::Ack);
     }
     let decoded = Envelope::from_headers(&NatsHeaders(message.headers.as_ref()))
         .map_err(SearchError::from)
         .and_then(|envelope| {
-            CourseEvent::decode(envelope.event_type(), &message.payload)
-                .map(|event| (envelope, event))
+            let (subject, payload) = (envelope.event_type(), &message.payload);
+            let event = match source {
+                Source::Course => {
+                    CourseEvent::decode(subject, payload)?.map(|e| Decoded::Course(Box::new(e)))
+                }
+                Source::Captions => CaptionsEvent::decode(subject, payload)?.map(Decoded::Captions),
+            };
+            Ok((envelope, event))
         });
-    match decoded {
+    let (envelope, event) = match decoded {
         Ok((_, None)) => {
-            indexer.skip(sequence);
-            Ok(AckKind::Ack)
+            indexer.skip_of(source, sequence);
+            return Ok(AckKind::Ack);
         }
-        Ok((envelope, Some(event))) => match indexer.apply(sequence, &event) {
-            Ok(applied) => {
-                tracing::debug!(sequence, event_id = %envelope.id(), subject = event.subject(), course_id = event.course_id(), ?applied, "applied");
-                Ok(AckKind::Ack)
-            }
-            Err(error @ SearchError::InvalidEvent { .. }) => {
-                tracing::warn!(sequence, event_id = %envelope.id(), error = %error.chain(), "course event rejected");
-                indexer.skip(sequence);
-                Ok(AckKind::Term)
-            }
-            Err(error) => Err(error),
-        },
+        Ok((envelope, Some(event))) => (envelope, event),
         Err(error) => {
-            tracing::warn!(sequence, subject = %message.subject, error = %error.chain(), "message is not a valid course event; terminated");
-            indexer.skip(sequence);
+            tracing::warn!(source = source.as_str(), sequence, subject = %message.subject, error = %error.chain(), "message is not a valid event; terminated");
+            indexer.skip_of(source, sequence);
+            return Ok(AckKind::Term);
+        }
+    };
+    let applied = match &event {
+        Decoded::Course(event) => indexer.apply(sequence, event).map(|applied| {
+            tracing::debug!(sequence, event_id = %envelope.id(), subject = event.subject(), course_id = event.course_id(), ?applied, "applied");
+        }),
+        Decoded::Captions(event) => indexer.apply_captions(sequence, event).map(|applied| {
+            tracing::debug!(sequence, event_id = %envelope.id(), subject = event.subject(), lesson_id = %event.lesson_id, language = %event.language, ?applied, "applied");
+        }),
+    };
+    match applied {
+        Ok(()) => Ok(AckKind::Ack),
+        Err(error @ SearchError::InvalidEvent { .. }) => {
+            tracing::warn!(source = source.as_str(), sequence, event_id = %envelope.id(), error = %error.chain(), "event rejected");
+            indexer.skip_of(source, sequence);
             Ok(AckKind::Term)
         }
+        Err(error) => Err(error),
     }
 }
 
@@ -504,11 +614,12 @@ pub struct Rebuilt {
     pub last_sequence: u64,
 }
 
-/// Rebuilds the index from the stream: empties it, applies every message from the stream's
-/// first up to its last when the rebuild begins (read by an ephemeral consumer, committing
-/// every [`REBUILD_BATCH_MESSAGES`]), then deletes the durable consumer, so that [`run`]
-/// creates it again right after the rebuilt position. `progress` is called after each commit
-/// with the messages read so far and the sequence reached.
+/// Rebuilds what `followed`'s stream built in the index: empties it ([`Indexer::reset_of`]),
+/// applies every message from the stream's first up to its last when the rebuild begins (read
+/// by an ephemeral consumer, committing every [`REBUILD_BATCH_MESSAGES`]), then deletes the
+/// durable consumer, so that [`run`] creates it again right after the rebuilt position.
+/// `progress` is called after each commit with the messages read so far and the sequence
+/// reached.
 ///
 /// The `indexer` is the index's only writer, so the search subgraph serving this index folder
 /// must be stopped first (opening the writer fails while it runs).
@@ -518,14 +629,16 @@ pub struct Rebuilt {
 /// [`SearchError::Index`] when tantivy fails (the index then holds a committed prefix of the
 /// stream, which [`run`] resumes from).
 pub async fn rebuild(
-    config: &ConsumerConfig,
+    nats_url: &str,
+    followed: &FollowedStream,
     indexer: &mut Indexer,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Rebuilt, SearchError> {
-    let client = connect_nats(&config.nats_url).await?;
+    let source = followed.source;
+    let client = connect_nats(nats_url).await?;
     let jetstream = async_nats::jetstream::new(client);
     let mut stream = jetstream
-        .get_stream(&config.stream)
+        .get_stream(&followed.stream)
         .await
         .map_err(stream_error("open stream"))?;
     let info = stream
@@ -534,11 +647,14 @@ pub async fn rebuild(
         .map_err(stream_error("read stream info"))?;
     let state = info.state.clone();
     // The rebuilt index follows this stream: the consumer resumes it without rebuilding again.
-    indexer.set_stream(StreamIdentity {
-        name: info.config.name.clone(),
-        created: info.created,
-    });
-    indexer.reset()?;
+    indexer.set_stream_of(
+        source,
+        StreamIdentity {
+            name: info.config.name.clone(),
+            created: info.created,
+        },
+    );
+    indexer.reset_of(source)?;
     let mut messages_read = 0u64;
     if state.messages > 0 {
         let reader: PullConsumer = stream
@@ -552,7 +668,7 @@ pub async fn rebuild(
             .map_err(stream_error("create consumer"))?;
         let mut messages = reader.messages().await.map_err(stream_error("pull"))?;
         let mut uncommitted = 0usize;
-        while indexer.last_sequence() < state.last_sequence {
+        while indexer.last_sequence_of(source) < state.last_sequence {
             let message = match messages.next().await {
                 Some(Ok(message)) => message,
                 Some(Err(error)) => return Err(stream_error("pull")(error)),
@@ -562,13 +678,13 @@ pub async fn rebuild(
             let (sequence, pending) = (info.stream_sequence, info.pending);
             // Nothing to acknowledge (an ephemeral reader without acks); rejected messages
             // are logged by `apply_message`.
-            apply_message(indexer, &message, sequence)?;
+            apply_message(indexer, source, &message, sequence)?;
             messages_read += 1;
             uncommitted += 1;
             if uncommitted >= REBUILD_BATCH_MESSAGES {
                 indexer.commit()?;
                 uncommitted = 0;
-                progress(messages_read, indexer.last_sequence());
+                progress(messages_read, indexer.last_sequence_of(source));
             }
             // The stream's last message was removed (its sequence stays the stream's last):
             // nothing more will come.
@@ -577,10 +693,10 @@ pub async fn rebuild(
             }
         }
     }
-    indexer.skip(state.last_sequence);
+    indexer.skip_of(source, state.last_sequence);
     indexer.commit()?;
-    progress(messages_read, indexer.last_sequence());
-    match stream.delete_consumer(&config.consumer).await {
+    progress(messages_read, indexer.last_sequence_of(source));
+    match stream.delete_consumer(&followed.consumer).await {
         Ok(_) => {}
         // Never created: nothing to start again.
         Err(error)
@@ -590,7 +706,7 @@ pub async fn rebuild(
     }
     Ok(Rebuilt {
         messages: messages_read,
-        last_sequence: indexer.last_sequence(),
+        last_sequence: indexer.last_sequence_of(source),
     })
 }
 

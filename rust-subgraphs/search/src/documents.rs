@@ -1,19 +1,24 @@
-//! The documents of a course version: one for the course, one per lesson.
+//! The documents of a course version (one for the course, one per lesson), and of a lesson's
+//! captions (a record per language, a document per segment of a public lesson).
 
 use coursegraph_events::contracts::course::v1::{CourseSnapshot, Lesson};
 use tantivy::{DateTime, TantivyDocument};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use tantivy::schema::Value;
+
+use crate::captions::CaptionSegment;
 use crate::schema::{
     dimension, facet, facet_value, primary_language, DocKind, FieldSet, Fields, Level, TextField,
-    TextLanguage,
+    TextLanguage, CAPTIONS_KIND,
 };
 use crate::SearchError;
 
 /// The documents of one course version.
 pub(crate) struct CourseDocs {
     pub version: u64,
+    pub facts: CourseFacts,
     pub course: TantivyDocument,
     pub lessons: Vec<TantivyDocument>,
 }
@@ -56,45 +61,18 @@ impl CourseDocs {
             }
         };
 
-        let language = primary_language(&course.language);
-        let text_language = language
-            .as_deref()
-            .map_or(TextLanguage::Other, TextLanguage::from_primary);
-        let category = facet_value(&course.category);
-        let level = Level::from_proto(course.level());
-        let price = course_price(course);
-        let is_free = price == 0;
-
-        // What a course and its lessons share: identity, filters, facets.
-        let mut common = TantivyDocument::new();
-        common.add_text(fields.course_id, &course.course_id);
-        common.add_text(fields.language, language.as_deref().unwrap_or_default());
-        common.add_u64(fields.version, version);
-        common.add_bool(fields.is_free, is_free);
-        common.add_i64(fields.price, price);
-        if let Some(money) = &course.price {
-            common.add_text(fields.currency, &money.currency);
-        }
-        if let Some(at) = published_at {
-            common.add_date(fields.published_at, at);
-        }
-        if let Some(category) = &category {
-            common.add_text(fields.category, category);
-            common.add_facet(fields.facets, facet(dimension::CATEGORY, category));
-        }
-        if let Some(level) = level {
-            common.add_text(fields.level, level.as_str());
-            common.add_facet(fields.facets, facet(dimension::LEVEL, level.as_str()));
-        }
-        if let Some(language) = &language {
-            common.add_facet(fields.facets, facet(dimension::LANGUAGE, language));
-        }
-        let price_value = if is_free {
-            dimension::FREE
-        } else {
-            dimension::PAID
+        let facts = CourseFacts {
+            course_id: course.course_id.clone(),
+            language: primary_language(&course.language),
+            category: facet_value(&course.category),
+            level: Level::from_proto(course.level()),
+            price: course_price(course),
+            currency: course.price.as_ref().map(|money| money.currency.clone()),
+            version,
+            published_at,
         };
-        common.add_facet(fields.facets, facet(dimension::PRICE, price_value));
+        let text_language = facts.text_language();
+        let common = facts.common(fields);
 
         let mut doc = common.clone();
         doc.add_text(fields.kind, DocKind::Course.as_str());
@@ -118,6 +96,7 @@ impl CourseDocs {
                 let mut doc = common.clone();
                 doc.add_text(fields.kind, DocKind::Lesson.as_str());
                 doc.add_text(fields.id, &lesson.lesson_id);
+                doc.add_bool(fields.public, body_is_public(course, lesson));
                 let mut text = TextWriter {
                     fields,
                     language: text_language,
@@ -136,9 +115,200 @@ impl CourseDocs {
 
         Ok(Self {
             version,
+            facts,
             course: doc,
             lessons,
         })
+    }
+}
+
+/// What every document of a course version carries: identity, filters and facets. Built from
+/// a snapshot, or read back from a stored lesson when a caption arrives for it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CourseFacts {
+    pub course_id: String,
+    /// Primary subtag of the course's language.
+    pub language: Option<String>,
+    pub category: Option<String>,
+    pub level: Option<Level>,
+    /// In minor units; 0 is free.
+    pub price: i64,
+    pub currency: Option<String>,
+    pub version: u64,
+    pub published_at: Option<DateTime>,
+}
+
+impl CourseFacts {
+    /// How the course's own text is analysed.
+    pub(crate) fn text_language(&self) -> TextLanguage {
+        self.language
+            .as_deref()
+            .map_or(TextLanguage::Other, TextLanguage::from_primary)
+    }
+
+    /// A document holding the facts (stored fields and facets), to add a kind and text to.
+    pub(crate) fn common(&self, fields: &Fields) -> TantivyDocument {
+        let is_free = self.price == 0;
+        let mut common = TantivyDocument::new();
+        common.add_text(fields.course_id, &self.course_id);
+        common.add_text(
+            fields.language,
+            self.language.as_deref().unwrap_or_default(),
+        );
+        common.add_u64(fields.version, self.version);
+        common.add_bool(fields.is_free, is_free);
+        common.add_i64(fields.price, self.price);
+        if let Some(currency) = &self.currency {
+            common.add_text(fields.currency, currency);
+        }
+        if let Some(at) = self.published_at {
+            common.add_date(fields.published_at, at);
+        }
+        if let Some(category) = &self.category {
+            common.add_text(fields.category, category);
+            common.add_facet(fields.facets, facet(dimension::CATEGORY, category));
+        }
+        if let Some(level) = self.level {
+            common.add_text(fields.level, level.as_str());
+            common.add_facet(fields.facets, facet(dimension::LEVEL, level.as_str()));
+        }
+        if let Some(language) = &self.language {
+            common.add_facet(fields.facets, facet(dimension::LANGUAGE, language));
+        }
+        let price_value = if is_free {
+            dimension::FREE
+        } else {
+            dimension::PAID
+        };
+        common.add_facet(fields.facets, facet(dimension::PRICE, price_value));
+        common
+    }
+
+    /// The facts as [`CourseFacts::common`] stored them on `doc`; `None` when a field every
+    /// course document has is missing.
+    pub(crate) fn from_stored(fields: &Fields, doc: &TantivyDocument) -> Option<Self> {
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let level = text(fields.level).and_then(|stored| {
+            [Level::Beginner, Level::Intermediate, Level::Advanced]
+                .into_iter()
+                .find(|level| level.as_str() == stored)
+        });
+        Some(Self {
+            course_id: text(fields.course_id)?,
+            language: text(fields.language).filter(|l| !l.is_empty()),
+            category: text(fields.category),
+            level,
+            price: doc.get_first(fields.price).and_then(|v| v.as_i64())?,
+            currency: text(fields.currency),
+            version: doc.get_first(fields.version).and_then(|v| v.as_u64())?,
+            published_at: doc
+                .get_first(fields.published_at)
+                .and_then(|v| v.as_datetime()),
+        })
+    }
+}
+
+/// The key of a lesson's captions in one language: the `caption_key` of its record and
+/// segments.
+pub(crate) fn caption_key(lesson_id: &str, language: &str) -> String {
+    // U+001F cannot be in a language tag (checked on decoding), so keys never collide.
+    format!("{lesson_id}\u{1f}{language}")
+}
+
+/// What the index keeps of a lesson's captions in one language: the newest event's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaptionRecord {
+    pub lesson_id: String,
+    pub language: String,
+    /// `changed_at` in Unix nanoseconds.
+    pub changed_at: i64,
+    /// Empty once the language was removed (the record stays, so an older event that arrives
+    /// late cannot bring it back).
+    pub segments: Vec<CaptionSegment>,
+}
+
+impl CaptionRecord {
+    pub(crate) fn key(&self) -> String {
+        caption_key(&self.lesson_id, &self.language)
+    }
+
+    /// The record's document (`kind` `captions`; no `course_id`, see [`crate::schema`]).
+    pub(crate) fn to_doc(&self, fields: &Fields) -> Result<TantivyDocument, SearchError> {
+        let segments = serde_json::to_string(&self.segments).map_err(|e| SearchError::Corrupt {
+            reason: "cannot write a captions record".into(),
+            source: Some(e),
+        })?;
+        let mut doc = TantivyDocument::new();
+        doc.add_text(fields.kind, CAPTIONS_KIND);
+        doc.add_text(fields.lesson_id, &self.lesson_id);
+        doc.add_text(fields.caption_language, &self.language);
+        doc.add_text(fields.caption_key, self.key());
+        doc.add_i64(fields.changed_at, self.changed_at);
+        doc.add_text(fields.segments, segments);
+        Ok(doc)
+    }
+
+    /// Reads a record back.
+    pub(crate) fn from_stored(fields: &Fields, doc: &TantivyDocument) -> Result<Self, SearchError> {
+        let text = |field| doc.get_first(field).and_then(|v| v.as_str());
+        let corrupt = |reason: &str, source| SearchError::Corrupt {
+            reason: format!("a captions record {reason}"),
+            source,
+        };
+        let (Some(lesson_id), Some(language), Some(changed_at), Some(segments)) = (
+            text(fields.lesson_id),
+            text(fields.caption_language),
+            doc.get_first(fields.changed_at).and_then(|v| v.as_i64()),
+            text(fields.segments),
+        ) else {
+            return Err(corrupt("lacks a field", None));
+        };
+        Ok(Self {
+            lesson_id: lesson_id.to_owned(),
+            language: language.to_owned(),
+            changed_at,
+            segments: serde_json::from_str(segments)
+                .map_err(|e| corrupt("holds unreadable segments", Some(e)))?,
+        })
+    }
+
+    /// The searchable documents of the record's segments in a lesson of a course version:
+    /// each carries the course's facts, the lesson (id and title, for the hit) and its times;
+    /// its text is analysed by the caption's language, not the course's.
+    pub(crate) fn segment_docs(
+        &self,
+        fields: &Fields,
+        facts: &CourseFacts,
+        lesson_title: &str,
+    ) -> Vec<TantivyDocument> {
+        let language = primary_language(&self.language)
+            .map_or(TextLanguage::Other, |l| TextLanguage::from_primary(&l));
+        let common = facts.common(fields);
+        self.segments
+            .iter()
+            .map(|segment| {
+                let mut doc = common.clone();
+                doc.add_text(fields.kind, DocKind::Caption.as_str());
+                doc.add_text(fields.id, &self.lesson_id);
+                doc.add_text(fields.lesson_id, &self.lesson_id);
+                doc.add_text(fields.lesson_title, lesson_title);
+                doc.add_text(fields.caption_language, &self.language);
+                doc.add_text(fields.caption_key, self.key());
+                doc.add_u64(fields.start_ms, segment.start_ms);
+                doc.add_u64(fields.end_ms, segment.end_ms);
+                TextWriter {
+                    fields,
+                    language,
+                    doc: &mut doc,
+                }
+                .add(TextField::Body, &segment.text);
+                doc
+            })
+            .collect()
     }
 }
 

@@ -46,9 +46,10 @@ pub struct QueryRoot;
 
 #[Object(name = "Query")]
 impl QueryRoot {
-    /// Full-text search over published courses and their lessons: every word must match (in a
-    /// title, summary, description, tag or lesson text; stemmed, with typos tolerated by word
-    /// length, the last word also as a prefix). Best first.
+    /// Full-text search over published courses, their lessons and what is said in their
+    /// videos: every word must match (in a title, summary, description, tag, lesson text or
+    /// caption; stemmed, with typos tolerated by word length, the last word also as a prefix).
+    /// Best first.
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -145,7 +146,7 @@ pub struct SearchConnection {
     pub edges: Vec<SearchEdge>,
     /// Where the page stands.
     pub page_info: PageInfo,
-    /// How many courses and lessons match the query and filter.
+    /// How many courses, lessons and caption moments match the query and filter.
     pub total_count: i32,
     /// Counts per facet value over everything that matches.
     pub facets: SearchFacets,
@@ -170,7 +171,7 @@ pub struct SearchEdge {
     pub node: SearchHit,
 }
 
-/// A course or lesson that matches.
+/// A course, lesson or moment of a lesson's video that matches.
 #[derive(SimpleObject)]
 pub struct SearchHit {
     /// Relevance; comparable only within one search.
@@ -180,14 +181,22 @@ pub struct SearchHit {
     /// The best matching fragment of the text, HTML-escaped, matching words in `<b>`; null when
     /// only the title or tags matched.
     pub text_snippet: Option<String>,
-    /// Whether the hit is a course or one of its lessons.
+    /// Whether the hit is a course, one of its lessons, or a moment of a lesson's video.
     pub kind: SearchHitKind,
     /// The course (for a lesson: its course). Always set here; nullable so that, when the course
     /// subgraph is unavailable, the gateway nulls only this reference and the hit keeps its
     /// snippets.
     pub course: Option<Course>,
-    /// The lesson, for a lesson hit.
+    /// The lesson, for a lesson or caption hit.
     pub lesson: Option<Lesson>,
+    /// For a caption hit: when the words start being said in the lesson's video, in seconds
+    /// from its start; null for other hits.
+    pub starts_at_seconds: Option<f64>,
+    /// For a caption hit: when they end, in seconds; null for other hits.
+    pub ends_at_seconds: Option<f64>,
+    /// For a caption hit: the caption track's language tag, lowercased (e.g. `en`, `pt-br`);
+    /// null for other hits.
+    pub caption_language: Option<String>,
 }
 
 /// What a hit is.
@@ -197,6 +206,8 @@ pub enum SearchHitKind {
     Course,
     /// A lesson of a course.
     Lesson,
+    /// A moment of a lesson's video where the words are said (its captions).
+    Caption,
 }
 
 /// A course (reference; its fields come from the course subgraph).
@@ -237,6 +248,12 @@ pub struct FacetCount {
     pub count: i32,
 }
 
+/// Milliseconds as seconds (exact below 2^53 ms, some 285,000 years).
+#[allow(clippy::cast_precision_loss)]
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
 fn count(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -268,10 +285,14 @@ impl From<SearchPage> for SearchConnection {
                     kind: match hit.kind {
                         DocKind::Course => SearchHitKind::Course,
                         DocKind::Lesson => SearchHitKind::Lesson,
+                        DocKind::Caption => SearchHitKind::Caption,
                     },
-                    lesson: (hit.kind == DocKind::Lesson).then(|| Lesson {
+                    lesson: (hit.kind != DocKind::Course).then(|| Lesson {
                         id: ID(hit.id.clone()),
                     }),
+                    starts_at_seconds: hit.caption.as_ref().map(|c| seconds(c.start_ms)),
+                    ends_at_seconds: hit.caption.as_ref().map(|c| seconds(c.end_ms)),
+                    caption_language: hit.caption.map(|c| c.language),
                     course: Some(Course {
                         id: ID(hit.course_id),
                     }),

@@ -10,22 +10,75 @@
 //! A sequence only means something in one stream's history, so the payload also names that
 //! history: the [`StreamIdentity`] (the stream's name and creation time) the sequence belongs
 //! to, which tells a recreated stream from the one the index followed.
+//!
+//! The index follows two streams ([`Source`]): course events, and the video context's caption
+//! events. Each has its own position (sequence and identity) in the payload, and the one
+//! `Indexer` applies both, so a commit always holds both positions and the documents they led
+//! to. Captions are kept as records per lesson and language whatever the order the two streams
+//! arrive in; a caption for a lesson no course has published yet is kept, and becomes
+//! searchable (with its course's facets) when the course is applied (see
+//! [`Indexer::apply_captions`]).
 
 use std::collections::HashMap;
 
 use coursegraph_events::contracts::course::v1::CourseSnapshot;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::documents::CourseDocs;
+use crate::captions::CaptionsEvent;
+use crate::documents::{body_is_public, caption_key, CaptionRecord, CourseDocs, CourseFacts};
 use crate::event::CourseEvent;
-use crate::schema::{Fields, STATE_KIND};
+use crate::schema::{DocKind, FieldSet, Fields, TextField, CAPTIONS_KIND, STATE_KIND};
 use crate::SearchError;
+
+/// A stream the index follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The course context's events (`COURSE`): courses and lessons.
+    Course,
+    /// The video context's events (`VIDEO`): lessons' captions.
+    Captions,
+}
+
+impl Source {
+    /// Both, in the order the consumer sets them up.
+    pub const ALL: [Self; 2] = [Self::Course, Self::Captions];
+
+    fn slot(self) -> usize {
+        match self {
+            Self::Course => 0,
+            Self::Captions => 1,
+        }
+    }
+
+    /// `course` or `captions` (for logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Course => "course",
+            Self::Captions => "captions",
+        }
+    }
+}
+
+/// What [`Indexer::apply_captions`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptionsApplied {
+    /// The language's captions were replaced by the event's; `segments` of them are
+    /// searchable now (0 until the lesson is public in a published course the index holds).
+    Indexed {
+        /// Segments searchable now.
+        segments: usize,
+    },
+    /// The language's captions were removed.
+    Removed,
+    /// Nothing changed: the index holds a change of this language at least as recent.
+    Ignored,
+}
 
 /// What the index knows of a course it has seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +171,23 @@ pub(crate) struct CommitPayload {
     /// The [`INDEX_FORMAT`] the documents were built under.
     #[serde(default = "unrecorded_format")]
     pub(crate) format: u32,
+    /// Where in the caption stream ([`Source::Captions`]) the index is (absent: nowhere yet).
+    #[serde(default, skip_serializing_if = "Position::is_start")]
+    pub(crate) captions: Position,
+}
+
+/// The last applied sequence of a stream, and which stream history it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Position {
+    pub(crate) last_sequence: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stream: Option<StreamIdentity>,
+}
+
+impl Position {
+    fn is_start(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Default for CommitPayload {
@@ -127,11 +197,23 @@ impl Default for CommitPayload {
             last_sequence: 0,
             stream: None,
             format: INDEX_FORMAT,
+            captions: Position::default(),
         }
     }
 }
 
 impl CommitPayload {
+    /// The position of `source`.
+    pub(crate) fn position(&self, source: Source) -> Position {
+        match source {
+            Source::Course => Position {
+                last_sequence: self.last_sequence,
+                stream: self.stream.clone(),
+            },
+            Source::Captions => self.captions.clone(),
+        }
+    }
+
     /// Reads a commit payload (`None`: no commit yet, sequence 0 of no stream).
     pub(crate) fn parse(payload: Option<&str>) -> Result<Self, SearchError> {
         match payload {
@@ -142,6 +224,13 @@ impl CommitPayload {
             }),
         }
     }
+}
+
+fn term_query(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
 }
 
 /// Reads a course's state record from a committed view of the index.
@@ -190,12 +279,11 @@ pub struct Indexer {
     fields: Fields,
     /// States written since the last commit (the committed ones are read from the index).
     pending: HashMap<String, CourseState>,
-    /// The highest sequence applied, committed or not.
-    last_sequence: u64,
-    committed_sequence: u64,
-    /// The stream history the sequences belong to, committed or not.
-    stream: Option<StreamIdentity>,
-    committed_stream: Option<StreamIdentity>,
+    /// Caption records written since the last commit, by key.
+    pending_captions: HashMap<String, CaptionRecord>,
+    /// Per [`Source`]: the highest sequence applied and its stream, committed or not.
+    positions: [Position; 2],
+    committed: [Position; 2],
 }
 
 impl Indexer {
@@ -205,15 +293,15 @@ impl Indexer {
         fields: Fields,
         committed: CommitPayload,
     ) -> Self {
+        let positions = Source::ALL.map(|source| committed.position(source));
         Self {
             writer,
             reader,
             fields,
             pending: HashMap::new(),
-            last_sequence: committed.last_sequence,
-            committed_sequence: committed.last_sequence,
-            stream: committed.stream.clone(),
-            committed_stream: committed.stream,
+            pending_captions: HashMap::new(),
+            committed: positions.clone(),
+            positions,
         }
     }
 
@@ -238,51 +326,96 @@ impl Indexer {
         Ok(applied)
     }
 
-    /// Records that the message at `sequence` was handled without changing the index (an
-    /// event the index does not react to, or one rejected as invalid), so that a restart does
-    /// not read it again.
-    pub fn skip(&mut self, sequence: u64) {
-        self.last_sequence = self.last_sequence.max(sequence);
+    /// Applies the captions event found at sequence `sequence` of the caption stream.
+    ///
+    /// The newest event per lesson and language wins (by `changed_at`): the language's record
+    /// and segments are replaced by the event's (removed when it has no segments; the record
+    /// stays, empty, so an older event that arrives late cannot bring them back). Its segments
+    /// are searchable when the index holds the lesson in a published course and the lesson is
+    /// public (see [`crate::schema`]); otherwise only the record is kept, and the course's next
+    /// version builds the segments from it.
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidEvent`] when `changed_at` is outside what the index can store
+    /// (nothing changes); [`SearchError::Index`] when tantivy fails.
+    pub fn apply_captions(
+        &mut self,
+        sequence: u64,
+        event: &CaptionsEvent,
+    ) -> Result<CaptionsApplied, SearchError> {
+        let applied = self.index_captions(event)?;
+        self.skip_of(Source::Captions, sequence);
+        Ok(applied)
     }
 
-    /// The highest stream sequence applied or skipped, committed or not.
+    /// Records that the message at `sequence` was handled without changing the index (an
+    /// event the index does not react to, or one rejected as invalid), so that a restart does
+    /// not read it again. The course stream's; see [`Indexer::skip_of`].
+    pub fn skip(&mut self, sequence: u64) {
+        self.skip_of(Source::Course, sequence);
+    }
+
+    /// [`Indexer::skip`] for the message at `sequence` of `source`'s stream.
+    pub fn skip_of(&mut self, source: Source, sequence: u64) {
+        let position = &mut self.positions[source.slot()];
+        position.last_sequence = position.last_sequence.max(sequence);
+    }
+
+    /// The highest course stream sequence applied or skipped, committed or not.
     pub fn last_sequence(&self) -> u64 {
-        self.last_sequence
+        self.last_sequence_of(Source::Course)
+    }
+
+    /// The highest sequence of `source`'s stream applied or skipped, committed or not.
+    pub fn last_sequence_of(&self, source: Source) -> u64 {
+        self.positions[source.slot()].last_sequence
     }
 
     /// The stream history [`Indexer::last_sequence`] belongs to, committed or not (`None`: an
     /// empty index, or one written before identities were recorded).
     pub fn stream(&self) -> Option<&StreamIdentity> {
-        self.stream.as_ref()
+        self.stream_of(Source::Course)
     }
 
-    /// Says which stream history the sequences belong to; committed with the next
-    /// [`Indexer::commit`] (or [`Indexer::reset`]). Changing it does not touch the documents:
-    /// to follow another stream, [`Indexer::reset`] right after.
+    /// The stream history of `source`'s sequences, committed or not.
+    pub fn stream_of(&self, source: Source) -> Option<&StreamIdentity> {
+        self.positions[source.slot()].stream.as_ref()
+    }
+
+    /// Says which stream history the course sequences belong to; see [`Indexer::set_stream_of`].
     pub fn set_stream(&mut self, stream: StreamIdentity) {
-        self.stream = Some(stream);
+        self.set_stream_of(Source::Course, stream);
     }
 
-    /// Whether anything was applied or skipped, or the stream changed, since the last commit.
+    /// Says which stream history `source`'s sequences belong to; committed with the next
+    /// [`Indexer::commit`] (or reset). Changing it does not touch the documents: to follow
+    /// another stream, [`Indexer::reset_of`] right after.
+    pub fn set_stream_of(&mut self, source: Source, stream: StreamIdentity) {
+        self.positions[source.slot()].stream = Some(stream);
+    }
+
+    /// Whether anything was applied or skipped, or a stream changed, since the last commit.
     pub fn has_uncommitted(&self) -> bool {
         !self.pending.is_empty()
-            || self.last_sequence != self.committed_sequence
-            || self.stream != self.committed_stream
+            || !self.pending_captions.is_empty()
+            || self.positions != self.committed
     }
 
     /// Makes every change since the last commit durable and visible to searches, together
-    /// with [`Indexer::last_sequence`] and [`Indexer::stream`]. Returns the committed sequence.
+    /// with both streams' positions. Returns the committed course stream sequence.
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails; call [`Indexer::rollback`] then, and
-    /// re-read the stream from the last committed sequence.
+    /// re-read the streams from their last committed sequences.
     pub fn commit(&mut self) -> Result<u64, SearchError> {
+        let [course, captions] = self.positions.clone();
         let payload = serde_json::to_string(&CommitPayload {
-            last_sequence: self.last_sequence,
-            stream: self.stream.clone(),
+            last_sequence: course.last_sequence,
+            stream: course.stream,
             // Every document this writer adds follows this build's rules; an index of another
             // format is emptied before a writer of this build touches it (`open_or_create`).
             format: INDEX_FORMAT,
+            captions,
         })
         .map_err(|e| SearchError::Corrupt {
             reason: "cannot write the commit payload".into(),
@@ -293,34 +426,76 @@ impl Indexer {
         prepared.commit()?;
         self.reader.reload()?;
         self.pending.clear();
-        self.committed_sequence = self.last_sequence;
-        self.committed_stream.clone_from(&self.stream);
-        Ok(self.committed_sequence)
+        self.pending_captions.clear();
+        self.committed.clone_from(&self.positions);
+        Ok(self.last_sequence())
     }
 
-    /// Empties the index (every document and state record) and commits it at stream sequence
-    /// 0, so that the stream can be applied again from its first message. Changes not
-    /// committed yet are dropped first, except the [`Indexer::stream`] just set, which is
-    /// committed with the emptied index: from then on the index is a (growing) prefix of that
-    /// stream, whatever interrupts the replay.
-    ///
-    /// Committed at once: a course's state is read from the committed index, and an
-    /// uncommitted emptying would let the old states ignore the events applied again.
+    /// Empties what the course stream built (courses, lessons, caption segments, states) and
+    /// commits it at course sequence 0, so that the stream can be applied again from its
+    /// first message; see [`Indexer::reset_of`].
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails.
     pub fn reset(&mut self) -> Result<(), SearchError> {
-        let stream = self.stream.take();
+        self.reset_of(Source::Course)
+    }
+
+    /// Empties what `source`'s stream built and commits it at sequence 0 of that stream, so
+    /// that it can be applied again from its first message. Changes not committed yet are
+    /// dropped first, except the stream just set with [`Indexer::set_stream_of`], which is
+    /// committed with the emptied index: from then on the index is a (growing) prefix of that
+    /// stream, whatever interrupts the replay.
+    ///
+    /// - [`Source::Course`]: courses, lessons, caption segments and course states go; caption
+    ///   records stay (they are the caption stream's, whose position is unchanged), and the
+    ///   courses applied again build their segments from them.
+    /// - [`Source::Captions`]: caption records and segments go; courses stay, and the captions
+    ///   applied again find their lessons in them.
+    ///
+    /// Committed at once: states and records are read from the committed index, and an
+    /// uncommitted emptying would let the old ones ignore the events applied again.
+    ///
+    /// # Errors
+    /// [`SearchError::Index`] when tantivy fails.
+    pub fn reset_of(&mut self, source: Source) -> Result<(), SearchError> {
+        let kinds: &[&str] = match source {
+            Source::Course => &[
+                DocKind::Course.as_str(),
+                DocKind::Lesson.as_str(),
+                DocKind::Caption.as_str(),
+                STATE_KIND,
+            ],
+            Source::Captions => &[DocKind::Caption.as_str(), CAPTIONS_KIND],
+        };
+        let stream = self.positions[source.slot()].stream.take();
         self.rollback()?;
-        self.stream = stream;
+        for kind in kinds {
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.kind, kind));
+        }
+        self.positions[source.slot()] = Position {
+            last_sequence: 0,
+            stream,
+        };
+        self.commit()?;
+        Ok(())
+    }
+
+    /// Empties the whole index and commits it at sequence 0 of both streams (keeping their
+    /// identities): an index built under other rules must not keep anything.
+    pub(crate) fn reset_all(&mut self) -> Result<(), SearchError> {
+        self.rollback()?;
         self.writer.delete_all_documents()?;
-        self.last_sequence = 0;
+        for position in &mut self.positions {
+            position.last_sequence = 0;
+        }
         self.commit()?;
         Ok(())
     }
 
     /// Deletes the files of segments no commit refers to any more (tantivy also does so after
-    /// merges, but not right away): after a [`Indexer::reset`], the emptied documents' files.
+    /// merges, but not right away): after a reset, the emptied documents' files.
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails.
@@ -329,15 +504,15 @@ impl Indexer {
         Ok(())
     }
 
-    /// Drops every change since the last commit (documents, sequence and stream).
+    /// Drops every change since the last commit (documents, sequences and streams).
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails to restart its writer.
     pub fn rollback(&mut self) -> Result<(), SearchError> {
         self.writer.rollback()?;
         self.pending.clear();
-        self.last_sequence = self.committed_sequence;
-        self.stream.clone_from(&self.committed_stream);
+        self.pending_captions.clear();
+        self.positions.clone_from(&self.committed);
         Ok(())
     }
 
@@ -363,10 +538,29 @@ impl Indexer {
         }
         let version = docs.version;
         let lessons = docs.lessons.len();
+        // The public lessons' captions, read before the deletion below is queued (reads see
+        // the committed index either way).
+        let public: Vec<&str> = course
+            .lessons
+            .iter()
+            .filter(|lesson| body_is_public(course, lesson))
+            .map(|lesson| lesson.lesson_id.as_str())
+            .collect();
+        let mut records = self.caption_records(&public)?;
         self.delete_course(&course_id);
         self.writer.add_document(docs.course)?;
         for lesson in docs.lessons {
             self.writer.add_document(lesson)?;
+        }
+        for lesson in course.lessons.iter().filter(|l| body_is_public(course, l)) {
+            for record in records
+                .remove(lesson.lesson_id.as_str())
+                .unwrap_or_default()
+            {
+                for doc in record.segment_docs(&self.fields, &docs.facts, &lesson.title) {
+                    self.writer.add_document(doc)?;
+                }
+            }
         }
         self.put_state(
             &course_id,
@@ -409,7 +603,151 @@ impl Indexer {
         })
     }
 
-    /// Deletes every document of the course: course, lessons and state record.
+    fn index_captions(&mut self, event: &CaptionsEvent) -> Result<CaptionsApplied, SearchError> {
+        let changed_at = i64::try_from(event.changed_at.unix_timestamp_nanos()).map_err(|_| {
+            SearchError::InvalidEvent {
+                subject: event.subject(),
+                reason: format!("changed_at {} is out of range", event.changed_at),
+            }
+        })?;
+        let key = caption_key(&event.lesson_id, &event.language);
+        if self
+            .caption_changed_at(&key)?
+            .is_some_and(|current| current >= changed_at)
+        {
+            return Ok(CaptionsApplied::Ignored);
+        }
+        let lesson = if event.segments.is_empty() {
+            None
+        } else {
+            self.public_lesson(&event.lesson_id)?
+        };
+        let record = CaptionRecord {
+            lesson_id: event.lesson_id.clone(),
+            language: event.language.clone(),
+            changed_at,
+            segments: event.segments.clone(),
+        };
+        // The record and its segments share the key: one deletion replaces both.
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.caption_key, &key));
+        self.writer.add_document(record.to_doc(&self.fields)?)?;
+        let mut segments = 0;
+        if let Some((facts, title)) = lesson {
+            for doc in record.segment_docs(&self.fields, &facts, &title) {
+                self.writer.add_document(doc)?;
+                segments += 1;
+            }
+        }
+        let removed = record.segments.is_empty();
+        self.pending_captions.insert(key, record);
+        Ok(if removed {
+            CaptionsApplied::Removed
+        } else {
+            CaptionsApplied::Indexed { segments }
+        })
+    }
+
+    /// The `changed_at` of a caption record, including changes not committed yet.
+    fn caption_changed_at(&self, key: &str) -> Result<Option<i64>, SearchError> {
+        if let Some(record) = self.pending_captions.get(key) {
+            return Ok(Some(record.changed_at));
+        }
+        let searcher = self.reader.searcher();
+        let query = self.kind_and(CAPTIONS_KIND, self.fields.caption_key, key);
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        Ok(Some(
+            CaptionRecord::from_stored(&self.fields, &doc)?.changed_at,
+        ))
+    }
+
+    /// The course facts and title of a lesson whose captions may be indexed: it is in a
+    /// published course the index holds, and public. `None` otherwise.
+    fn public_lesson(
+        &mut self,
+        lesson_id: &str,
+    ) -> Result<Option<(CourseFacts, String)>, SearchError> {
+        // A course applied since the last commit is not readable yet (tantivy reads committed
+        // segments only), and the lesson may be in it: commit first. Both streams' positions
+        // are committed with it, so a crash right after resumes consistently; it happens only
+        // when a caption follows a course event within one batch.
+        if !self.pending.is_empty() {
+            self.commit()?;
+        }
+        let searcher = self.reader.searcher();
+        let query = self.kind_and(DocKind::Lesson.as_str(), self.fields.id, lesson_id);
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        if doc.get_first(self.fields.public).and_then(|v| v.as_bool()) != Some(true) {
+            return Ok(None);
+        }
+        let facts =
+            CourseFacts::from_stored(&self.fields, &doc).ok_or_else(|| SearchError::Corrupt {
+                reason: format!("lesson {lesson_id} lacks its course's fields"),
+                source: None,
+            })?;
+        let title = doc
+            .get_first(self.fields.text(FieldSet::Raw, TextField::Title))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Some((facts, title)))
+    }
+
+    /// The caption records of `lessons` (those not committed yet included), by lesson.
+    fn caption_records(
+        &self,
+        lessons: &[&str],
+    ) -> Result<HashMap<String, Vec<CaptionRecord>>, SearchError> {
+        let mut by_key: HashMap<String, CaptionRecord> = HashMap::new();
+        if !lessons.is_empty() {
+            let searcher = self.reader.searcher();
+            let any_lesson: Vec<(Occur, Box<dyn Query>)> = lessons
+                .iter()
+                .map(|lesson| (Occur::Should, term_query(self.fields.lesson_id, lesson)))
+                .collect();
+            let query = BooleanQuery::new(vec![
+                (Occur::Must, term_query(self.fields.kind, CAPTIONS_KIND)),
+                (Occur::Must, Box::new(BooleanQuery::new(any_lesson))),
+            ]);
+            for address in searcher.search(&query, &DocSetCollector)? {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let record = CaptionRecord::from_stored(&self.fields, &doc)?;
+                by_key.insert(record.key(), record);
+            }
+        }
+        for (key, record) in &self.pending_captions {
+            if lessons.contains(&record.lesson_id.as_str()) {
+                by_key.insert(key.clone(), record.clone());
+            }
+        }
+        let mut by_lesson: HashMap<String, Vec<CaptionRecord>> = HashMap::new();
+        for record in by_key.into_values() {
+            by_lesson
+                .entry(record.lesson_id.clone())
+                .or_default()
+                .push(record);
+        }
+        Ok(by_lesson)
+    }
+
+    /// Documents of `kind` whose `field` is `value`.
+    fn kind_and(&self, kind: &str, field: tantivy::schema::Field, value: &str) -> BooleanQuery {
+        BooleanQuery::new(vec![
+            (Occur::Must, term_query(self.fields.kind, kind)),
+            (Occur::Must, term_query(field, value)),
+        ])
+    }
+
+    /// Deletes every document of the course: course, lessons, caption segments and state
+    /// record (not its lessons' caption records, which do not carry the course).
     fn delete_course(&mut self, course_id: &str) {
         self.writer
             .delete_term(Term::from_field_text(self.fields.course_id, course_id));

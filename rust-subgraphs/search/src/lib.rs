@@ -69,6 +69,7 @@
 //! ```
 
 mod app;
+mod captions;
 pub mod config;
 pub mod consumer;
 mod cursor;
@@ -92,6 +93,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError, Term};
 
 pub use app::{app, AppState};
+pub use captions::{CaptionSegment, CaptionsEvent, MAX_SEGMENTS};
 /// The operation limits `/graphql` applies, from the subgraph kit (where they and their tests
 /// live).
 pub use coursegraph_subgraph_kit::limits;
@@ -100,8 +102,10 @@ pub use error::{BoxError, ErrorChain, SearchError};
 pub use event::CourseEvent;
 pub use graphql::sdl;
 pub use highlight::FRAGMENT_BYTES;
-pub use indexer::{Applied, CourseState, Indexer, StreamIdentity, INDEX_FORMAT};
-pub use page::{FacetCount, Facets, Hit, SearchPage, Snippet};
+pub use indexer::{
+    Applied, CaptionsApplied, CourseState, Indexer, Source, StreamIdentity, INDEX_FORMAT,
+};
+pub use page::{CaptionMoment, FacetCount, Facets, Hit, SearchPage, Snippet};
 pub use query::search;
 pub use request::{
     Filter, SearchRequest, MAX_FILTER_CHARS, MAX_FIRST, MAX_QUERY_CHARS, MAX_QUERY_WORDS,
@@ -110,7 +114,7 @@ pub use request::{
 pub use schema::{DocKind, Level};
 pub use words::{MIN_CHARS_ONE_TYPO, MIN_CHARS_TWO_TYPOS, MIN_PREFIX_CHARS};
 
-use schema::{Fields, STATE_KIND};
+use schema::{Fields, CAPTIONS_KIND, STATE_KIND};
 
 /// Default memory budget of the [`Indexer`]: 50 MB, one indexing thread.
 pub const DEFAULT_WRITER_BUDGET_BYTES: usize = 50_000_000;
@@ -170,10 +174,10 @@ impl SearchIndex {
             index_format = committed.format,
             format = INDEX_FORMAT,
             index_sequence = committed.last_sequence,
-            "the index was built under other indexing rules; emptying it, the course stream will be applied again"
+            "the index was built under other indexing rules; emptying it, the streams will be applied again"
         );
         let mut indexer = self.indexer()?;
-        indexer.reset()?;
+        indexer.reset_all()?;
         indexer.collect_garbage()?;
         Ok(())
     }
@@ -247,14 +251,33 @@ impl SearchIndex {
         search(&self.searcher(), request)
     }
 
-    /// The last stream sequence whose event is in the committed index (0: none): a consumer
-    /// resumes after it.
+    /// The last course stream sequence whose event is in the committed index (0: none): a
+    /// consumer resumes after it.
     ///
     /// # Errors
     /// [`SearchError::Index`] when the index metadata cannot be read;
     /// [`SearchError::Corrupt`] when the commit payload cannot.
     pub fn last_sequence(&self) -> Result<u64, SearchError> {
-        Ok(self.commit_payload()?.last_sequence)
+        self.last_sequence_of(Source::Course)
+    }
+
+    /// [`SearchIndex::last_sequence`] of `source`'s stream.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::last_sequence`].
+    pub fn last_sequence_of(&self, source: Source) -> Result<u64, SearchError> {
+        Ok(self.commit_payload()?.position(source).last_sequence)
+    }
+
+    /// [`SearchIndex::stream_identity`] of `source`'s stream.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::last_sequence`].
+    pub fn stream_identity_of(
+        &self,
+        source: Source,
+    ) -> Result<Option<StreamIdentity>, SearchError> {
+        Ok(self.commit_payload()?.position(source).stream)
     }
 
     /// The stream history [`SearchIndex::last_sequence`] belongs to, as committed: `None` for
@@ -288,7 +311,7 @@ impl SearchIndex {
         indexer::read_state(&self.searcher(), &self.fields, course_id)
     }
 
-    /// How many courses and lessons the committed index holds.
+    /// How many courses, lessons and captions the committed index holds.
     ///
     /// # Errors
     /// [`SearchError::Index`] when tantivy fails.
@@ -305,6 +328,8 @@ impl SearchIndex {
             courses: count(DocKind::Course.as_str())?,
             lessons: count(DocKind::Lesson.as_str())?,
             known_courses: count(STATE_KIND)?,
+            caption_segments: count(DocKind::Caption.as_str())?,
+            caption_records: count(CAPTIONS_KIND)?,
         })
     }
 }
@@ -318,6 +343,10 @@ pub struct IndexStats {
     pub lessons: u64,
     /// Courses ever seen, archived ones included.
     pub known_courses: u64,
+    /// Searchable caption segments (of public lessons of published courses).
+    pub caption_segments: u64,
+    /// Lessons' caption languages ever seen (removed ones included).
+    pub caption_records: u64,
 }
 
 fn schema_error(error: TantivyError, dir: PathBuf) -> SearchError {

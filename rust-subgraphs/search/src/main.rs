@@ -2,15 +2,20 @@
 //!
 //! - `coursegraph-search` serves the subgraph.
 //! - `coursegraph-search --print-sdl` prints the subgraph's SDL (for composition) and exits.
-//! - `coursegraph-search rebuild [search-courses]` rebuilds the index in `SEARCH_INDEX_DIR` from
-//!   the course stream, records the stream's identity, and exits (the subgraph serving that
-//!   folder must be stopped; `node scripts/replay.mjs search search-courses` runs this). Not
-//!   needed after the stream is recreated: serving rebuilds by itself then.
+//! - `coursegraph-search rebuild [search-courses | search-captions]` rebuilds the index in
+//!   `SEARCH_INDEX_DIR` from the course stream, the video stream (captions), or both in turn
+//!   when no consumer is named, records each stream's identity, and exits (the subgraph serving
+//!   that folder must be stopped; `node scripts/replay.mjs search <consumer>` runs this). Not
+//!   needed after a stream is recreated: serving rebuilds by itself then.
+//!
+//! An index folder of another schema (an older build's) is emptied when opened, serving or
+//! rebuilding: the index is a projection of the streams, which have it all, and the consumer
+//! applies them again.
 
 use std::process::ExitCode;
 
 use coursegraph_search::config::Config;
-use coursegraph_search::consumer::{self, ConsumerConfig, CONSUMER};
+use coursegraph_search::consumer::{self, ConsumerConfig, FollowedStream};
 use coursegraph_search::{app, sdl, AppState, ErrorChain, SearchError, SearchIndex};
 use coursegraph_subgraph_kit::{init_logging, shutdown_signal};
 
@@ -18,20 +23,25 @@ use coursegraph_subgraph_kit::{init_logging, shutdown_signal};
 enum Command {
     Serve,
     PrintSdl,
-    Rebuild,
+    /// Rebuild from these streams, in turn.
+    Rebuild(Vec<FollowedStream>),
 }
 
 fn parse_args(args: &[String]) -> Result<Command, String> {
+    let followed = [FollowedStream::course(), FollowedStream::captions()];
+    let names: Vec<&str> = followed.iter().map(|f| f.consumer.as_str()).collect();
     match args {
         [] => Ok(Command::Serve),
         [flag] if flag == "--print-sdl" => Ok(Command::PrintSdl),
-        [command] if command == "rebuild" => Ok(Command::Rebuild),
-        [command, consumer] if command == "rebuild" && consumer == CONSUMER => Ok(Command::Rebuild),
-        [command, consumer] if command == "rebuild" => Err(format!(
-            "search has one consumer, {CONSUMER:?}; got {consumer:?}"
-        )),
+        [command] if command == "rebuild" => Ok(Command::Rebuild(followed.to_vec())),
+        [command, consumer] if command == "rebuild" => followed
+            .iter()
+            .find(|f| &f.consumer == consumer)
+            .map(|f| Command::Rebuild(vec![f.clone()]))
+            .ok_or_else(|| format!("search's consumers are {names:?}; got {consumer:?}")),
         _ => Err(format!(
-            "usage: coursegraph-search [--print-sdl | rebuild [{CONSUMER}]]; got {args:?}"
+            "usage: coursegraph-search [--print-sdl | rebuild [{}]]; got {args:?}",
+            names.join(" | ")
         )),
     }
 }
@@ -64,11 +74,11 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    if matches!(command, Command::Rebuild) {
-        return rebuild(&config).await;
+    if let Command::Rebuild(streams) = command {
+        return rebuild(&config, &streams).await;
     }
 
-    let index = match SearchIndex::open_or_create(&config.index_dir) {
+    let index = match open_index(&config.index_dir) {
         Ok(index) => index,
         Err(error) => {
             tracing::error!(error = %error.chain(), dir = %config.index_dir.display(), "cannot open the index");
@@ -83,7 +93,7 @@ async fn main() -> ExitCode {
             let result = consumer::run(consumer_config, index, stopped).await;
             if let Err(error) = &result {
                 // Searches go on serving the index as it is.
-                tracing::error!(error = %error.chain(), "course consumer failed");
+                tracing::error!(error = %error.chain(), "search consumer failed");
             }
             result
         }
@@ -114,28 +124,32 @@ async fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(_)) => ExitCode::FAILURE,
         Err(error) => {
-            tracing::error!(error = %ErrorChain(&error), "course consumer task failed");
+            tracing::error!(error = %ErrorChain(&error), "search consumer task failed");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Rebuilds the index folder from the course stream. An index of another schema (an older
-/// build) is emptied first: it is a projection of the stream, and the stream has it all.
-async fn rebuild(config: &Config) -> ExitCode {
-    let dir = &config.index_dir;
-    let index = match SearchIndex::open_or_create(dir) {
+/// Opens the index folder; one of another schema (an older build's) is emptied first: it is
+/// a projection of the streams, and the streams have it all.
+fn open_index(dir: &std::path::Path) -> Result<SearchIndex, SearchError> {
+    match SearchIndex::open_or_create(dir) {
         Err(SearchError::SchemaMismatch { .. }) => {
-            tracing::warn!(dir = %dir.display(), "the index has another schema; emptying its folder");
-            if let Err(error) = empty_folder(dir) {
-                tracing::error!(error = %ErrorChain(&error), dir = %dir.display(), "cannot empty the index folder");
-                return ExitCode::FAILURE;
-            }
+            tracing::warn!(dir = %dir.display(), "the index has another schema; emptying its folder, the streams will be applied again");
+            empty_folder(dir).map_err(|source| SearchError::Folder {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
             SearchIndex::open_or_create(dir)
         }
         other => other,
-    };
-    let index = match index {
+    }
+}
+
+/// Rebuilds the index folder from `streams`, in turn.
+async fn rebuild(config: &Config, streams: &[FollowedStream]) -> ExitCode {
+    let dir = &config.index_dir;
+    let index = match open_index(dir) {
         Ok(index) => index,
         Err(error) => {
             tracing::error!(error = %error.chain(), dir = %dir.display(), "cannot open the index");
@@ -153,30 +167,38 @@ async fn rebuild(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = ConsumerConfig::new(config.nats_url.clone());
-    tracing::info!(stream = %config.stream, dir = %dir.display(), "rebuilding the index from the stream");
-    let started = std::time::Instant::now();
-    let result = consumer::rebuild(&config, &mut indexer, |messages, sequence| {
-        tracing::info!(messages, sequence, "rebuild progress");
-    })
-    .await;
-    match result.and_then(|rebuilt| Ok((rebuilt, index.stats()?))) {
-        Ok((rebuilt, stats)) => {
-            tracing::info!(
-                messages = rebuilt.messages,
-                last_sequence = rebuilt.last_sequence,
-                courses = stats.courses,
-                lessons = stats.lessons,
-                ms = started.elapsed().as_millis() as u64,
-                "index rebuilt"
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(error = %error.chain(), "rebuild failed; the index holds a consistent prefix of the stream");
-            ExitCode::FAILURE
+    for followed in streams {
+        tracing::info!(stream = %followed.stream, dir = %dir.display(), "rebuilding the index from the stream");
+        let started = std::time::Instant::now();
+        let result = consumer::rebuild(
+            &config.nats_url,
+            followed,
+            &mut indexer,
+            |messages, sequence| {
+                tracing::info!(messages, sequence, "rebuild progress");
+            },
+        )
+        .await;
+        match result.and_then(|rebuilt| Ok((rebuilt, index.stats()?))) {
+            Ok((rebuilt, stats)) => {
+                tracing::info!(
+                    stream = %followed.stream,
+                    messages = rebuilt.messages,
+                    last_sequence = rebuilt.last_sequence,
+                    courses = stats.courses,
+                    lessons = stats.lessons,
+                    caption_segments = stats.caption_segments,
+                    ms = started.elapsed().as_millis() as u64,
+                    "index rebuilt"
+                );
+            }
+            Err(error) => {
+                tracing::error!(error = %error.chain(), stream = %followed.stream, "rebuild failed; the index holds a consistent prefix of the stream");
+                return ExitCode::FAILURE;
+            }
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// Removes everything inside `dir` (not `dir` itself).

@@ -9,7 +9,7 @@ use crate::schema::{dimension, DocKind};
 pub struct SearchPage {
     /// Best first.
     pub hits: Vec<Hit>,
-    /// How many documents (courses and lessons) match the query and filter.
+    /// How many documents (courses, lessons and caption segments) match the query and filter.
     pub total_count: u64,
     /// Counts per facet value over the documents that match the query and filter.
     pub facets: Facets,
@@ -21,12 +21,13 @@ pub struct SearchPage {
     pub has_next_page: bool,
 }
 
-/// A course or lesson that matches: an entity reference plus why it matched.
+/// A course, lesson or moment of a lesson's video that matches: an entity reference plus why
+/// it matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    /// Course or lesson.
+    /// Course, lesson or caption.
     pub kind: DocKind,
-    /// The course id or the lesson id.
+    /// The course id, or the lesson id (lessons and captions).
     pub id: String,
     /// The course (for a course: its own id).
     pub course_id: String,
@@ -34,6 +35,19 @@ pub struct Hit {
     pub score: f32,
     /// Highlighted text.
     pub snippet: Snippet,
+    /// For a caption hit: when the words are said, and in which caption language.
+    pub caption: Option<CaptionMoment>,
+}
+
+/// Where in a lesson's video a caption hit's words are said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptionMoment {
+    /// The caption's language tag, lowercased (`en`, `pt-br`).
+    pub language: String,
+    /// Milliseconds from the start of the video.
+    pub start_ms: u64,
+    /// Milliseconds from the start of the video.
+    pub end_ms: u64,
 }
 
 /// Highlighted text of a hit: HTML-escaped, matching words wrapped in `<b>`.
@@ -41,8 +55,9 @@ pub struct Hit {
 pub struct Snippet {
     /// The whole title.
     pub title: String,
-    /// The best fragment of the summary and description (courses), or of the lesson text or
-    /// module title (lessons); `None` when the match was in the title or tags only.
+    /// The best fragment of the summary and description (courses), of the lesson text or
+    /// module title (lessons), or the caption text (captions); `None` when the match was in the
+    /// title or tags only.
     pub text: Option<String>,
 }
 

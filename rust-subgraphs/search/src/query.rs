@@ -9,7 +9,7 @@ use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use crate::highlight::Highlighter;
-use crate::page::{Facets, Hit, SearchPage, Snippet, DIMENSIONS};
+use crate::page::{CaptionMoment, Facets, Hit, SearchPage, Snippet, DIMENSIONS};
 use crate::request::ValidRequest;
 use crate::schema::{
     dimension, facet, primary_language, DocKind, FieldSet, Fields, TextField, TextLanguage,
@@ -185,20 +185,37 @@ fn read_hit(
         reason: format!("document {address:?} has kind {:?}", first(fields.kind)),
         source: None,
     })?;
-    let language = primary_language(first(fields.language))
-        .map_or(TextLanguage::Other, |l| TextLanguage::from_primary(&l));
+    let text_language = |tag: &str| {
+        primary_language(tag).map_or(TextLanguage::Other, |l| TextLanguage::from_primary(&l))
+    };
+    let language = text_language(first(fields.language));
 
-    let title = highlighter.title(
-        first(fields.text(FieldSet::Raw, TextField::Title)),
-        language,
-    );
+    // A caption hit is titled by its lesson (stored, not indexed: see `crate::schema`), and its
+    // text is in the caption's language.
+    let (title, text_lang) = match kind {
+        DocKind::Caption => (
+            first(fields.lesson_title),
+            text_language(first(fields.caption_language)),
+        ),
+        _ => (
+            first(fields.text(FieldSet::Raw, TextField::Title)),
+            language,
+        ),
+    };
+    let title = highlighter.title(title, language);
     // The best-marked fragment; for lessons the lesson text comes before the module title.
-    let mut candidates = [TextField::Summary, TextField::Body];
-    if kind == DocKind::Lesson {
-        candidates.reverse();
-    }
+    let candidates: &[TextField] = match kind {
+        DocKind::Course => &[TextField::Summary, TextField::Body],
+        DocKind::Lesson => &[TextField::Body, TextField::Summary],
+        DocKind::Caption => &[TextField::Body],
+    };
     let mut best: Option<(String, usize)> = None;
-    for field in candidates {
+    for &field in candidates {
+        let language = if field == TextField::Body {
+            text_lang
+        } else {
+            language
+        };
         let raw = fields.text(FieldSet::Raw, field);
         let joined = text(raw).join("\n");
         if let Some((html, marks)) = highlighter.fragment(raw, &joined, language) {
@@ -220,5 +237,32 @@ fn read_hit(
             title,
             text: best.map(|(html, _)| html),
         },
+        caption: caption_moment(&doc, fields, kind)?,
     })
+}
+
+/// The time and language of a caption hit; `None` for other kinds.
+fn caption_moment(
+    doc: &TantivyDocument,
+    fields: &Fields,
+    kind: DocKind,
+) -> Result<Option<CaptionMoment>, SearchError> {
+    if kind != DocKind::Caption {
+        return Ok(None);
+    }
+    let time = |field| doc.get_first(field).and_then(|v| v.as_u64());
+    let language = doc
+        .get_first(fields.caption_language)
+        .and_then(|v| v.as_str());
+    match (time(fields.start_ms), time(fields.end_ms), language) {
+        (Some(start_ms), Some(end_ms), Some(language)) => Ok(Some(CaptionMoment {
+            language: language.to_owned(),
+            start_ms,
+            end_ms,
+        })),
+        _ => Err(SearchError::Corrupt {
+            reason: "a caption document lacks its times or language".into(),
+            source: None,
+        }),
+    }
 }

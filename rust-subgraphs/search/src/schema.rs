@@ -1,24 +1,37 @@
 //! The index's schema and text analysis.
 //!
-//! # One index, three kinds of documents
+//! # One index, five kinds of documents
 //!
 //! | `kind` | one per | holds |
 //! | --- | --- | --- |
 //! | `course` | published course | its title, tags, summary and description |
 //! | `lesson` | lesson of a published course | its title, module title, and body text when the body is public (see below) |
+//! | `caption` | caption segment of a public lesson of a published course, per language | its text (in the `body` fields), `start_ms`, `end_ms`, the caption's language |
 //! | `state` | course ever seen | the last applied `version`, and whether it is `archived` |
+//! | `captions` | (lesson, caption language) ever seen on the video stream | the newest event's `changed_at` and its segments (stored, not indexed) |
 //!
-//! Every document carries `course_id`, so replacing or removing a course is one
-//! `delete_term(course_id)`. Lessons carry their course's attributes (language, category,
-//! level, price, version) so that filters and facets apply to them as well. `state` documents
-//! have no text, so no search ever matches them; they live in the index (rather than in a file
+//! Every document of a course (course, lessons, caption segments, state) carries `course_id`,
+//! so replacing or removing a course is one `delete_term(course_id)`. Lessons and caption
+//! segments carry their course's attributes (language, category, level, price, version) so
+//! that filters and facets apply to them as well. `state` and `captions` records have no
+//! indexed text, so no search ever matches them; they live in the index (rather than in a file
 //! beside it) so that they are committed atomically with the documents they describe.
+//!
+//! Captions come from another stream than courses, in no order relative to them, so they are
+//! kept as `captions` records (keyed by `caption_key`: lesson and language) that do not carry
+//! `course_id`: a course's archival or new version removes its `caption` segments but keeps
+//! the records, and every course version builds the segments of its lessons again from them
+//! (see [`crate::Indexer`]). A record's segments are the caption text as the video context
+//! sent it, kept so that a lesson that becomes public later is searchable at once; no query
+//! reads them (only `caption` documents are searched, and they exist only for public lessons).
 //!
 //! A lesson's body is indexed only when anyone may read it: the course is free, or the lesson
 //! is a free preview (`documents::body_is_public`). The body of any other lesson of a paid
 //! course is left out of every field, so it neither matches a query nor appears in a
 //! snippet; the lesson is still found by its title and module title (the outline of a paid
-//! course is public). What the index may hold is versioned by [`crate::INDEX_FORMAT`].
+//! course is public). Captions follow the same rule: a lesson's caption segments are indexed
+//! only when its body would be, so the words said in a paid lesson neither match nor appear in
+//! a snippet. What the index may hold is versioned by [`crate::INDEX_FORMAT`].
 //!
 //! # Per-language field sets
 //!
@@ -76,6 +89,9 @@ pub enum DocKind {
     Course,
     /// A lesson of a published course; the hit's `id` is the lesson id.
     Lesson,
+    /// A caption segment of a lesson's video: the moment the words are said; the hit's `id` is
+    /// the lesson id, and it has a start and end time.
+    Caption,
 }
 
 impl DocKind {
@@ -84,6 +100,7 @@ impl DocKind {
         match self {
             Self::Course => "course",
             Self::Lesson => "lesson",
+            Self::Caption => "caption",
         }
     }
 
@@ -91,6 +108,7 @@ impl DocKind {
         match s {
             "course" => Some(Self::Course),
             "lesson" => Some(Self::Lesson),
+            "caption" => Some(Self::Caption),
             _ => None,
         }
     }
@@ -98,6 +116,8 @@ impl DocKind {
 
 /// The `kind` of a course's state record.
 pub(crate) const STATE_KIND: &str = "state";
+/// The `kind` of a lesson's captions record in one language.
+pub(crate) const CAPTIONS_KIND: &str = "captions";
 
 /// A course's level, as a facet and a filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -262,6 +282,25 @@ pub(crate) struct Fields {
     /// On state records: whether the course is archived.
     pub archived: Field,
     pub facets: Field,
+    /// On lessons: whether its body (and captions) may be indexed (`documents::body_is_public`).
+    pub public: Field,
+    /// On caption segments and records: the lesson (a lesson's `id` is its own).
+    pub lesson_id: Field,
+    /// On caption segments: the lesson's title, stored only (a caption hit's title; indexing
+    /// it would make every segment match the lesson's title).
+    pub lesson_title: Field,
+    /// On caption segments and records: the caption's language tag, lowercased (`en-gb`).
+    pub caption_language: Field,
+    /// On caption segments and records: lesson and caption language, the record's key (not
+    /// stored).
+    pub caption_key: Field,
+    /// On caption segments: where the segment starts and ends in the video, in milliseconds.
+    pub start_ms: Field,
+    pub end_ms: Field,
+    /// On caption records: the event's `changed_at`, in Unix nanoseconds (newest wins).
+    pub changed_at: Field,
+    /// On caption records: the segments, as JSON (stored only).
+    pub segments: Field,
     text: [[Field; 4]; 3],
 }
 
@@ -303,6 +342,15 @@ impl Fields {
             published_at: field("published_at")?,
             archived: field("archived")?,
             facets: field("facets")?,
+            public: field("public")?,
+            lesson_id: field("lesson_id")?,
+            lesson_title: field("lesson_title")?,
+            caption_language: field("caption_language")?,
+            caption_key: field("caption_key")?,
+            start_ms: field("start_ms")?,
+            end_ms: field("end_ms")?,
+            changed_at: field("changed_at")?,
+            segments: field("segments")?,
             text,
         })
     }
@@ -313,7 +361,8 @@ fn text_field_name(field: TextField, set: FieldSet) -> String {
 }
 
 /// The schema of the index. Changing it makes existing indexes fail to open with
-/// [`SearchError::SchemaMismatch`]: they are rebuilt from a replay of the course events.
+/// [`SearchError::SchemaMismatch`]: the binary empties their folder and the consumer applies
+/// the streams again.
 pub(crate) fn build_schema() -> Schema {
     let mut builder = Schema::builder();
     builder.add_text_field("kind", STRING | STORED);
@@ -329,6 +378,15 @@ pub(crate) fn build_schema() -> Schema {
     builder.add_date_field("published_at", INDEXED | STORED | FAST);
     builder.add_bool_field("archived", NumericOptions::default().set_stored());
     builder.add_facet_field("facets", FacetOptions::default());
+    builder.add_bool_field("public", NumericOptions::default().set_stored());
+    builder.add_text_field("lesson_id", STRING | STORED);
+    builder.add_text_field("lesson_title", STORED);
+    builder.add_text_field("caption_language", STRING | STORED);
+    builder.add_text_field("caption_key", STRING);
+    builder.add_u64_field("start_ms", STORED);
+    builder.add_u64_field("end_ms", STORED);
+    builder.add_i64_field("changed_at", STORED);
+    builder.add_text_field("segments", STORED);
     for set in FieldSet::ALL {
         for field in TextField::ALL {
             // Frequencies for BM25; no positions: there are no phrase queries.

@@ -106,6 +106,7 @@ pub fn keys(page: &SearchPage) -> Vec<String> {
             let kind = match hit.kind {
                 DocKind::Course => "course",
                 DocKind::Lesson => "lesson",
+                DocKind::Caption => "caption",
             };
             format!("{kind}:{}", hit.id)
         })

@@ -56,7 +56,9 @@ fn published_course_and_its_lessons_become_findable_on_commit() {
         IndexStats {
             courses: 1,
             lessons: 2,
-            known_courses: 1
+            known_courses: 1,
+            caption_segments: 0,
+            caption_records: 0,
         }
     );
 }

@@ -2,6 +2,7 @@
 //! folder), fed with course snapshots built as protobuf messages.
 
 mod bad_input;
+mod captions;
 mod fixtures;
 mod indexing;
 mod paid;

@@ -235,7 +235,9 @@ fn an_index_built_under_the_previous_rules_is_emptied_when_opened_and_its_files_
         IndexStats {
             courses: 0,
             lessons: 0,
-            known_courses: 0
+            known_courses: 0,
+            caption_segments: 0,
+            caption_records: 0,
         }
     );
     assert_eq!(total(&index, SECRET), 0);

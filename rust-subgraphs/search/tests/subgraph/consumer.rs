@@ -11,8 +11,8 @@ use async_nats::HeaderMap;
 use coursegraph_events::contracts::course::v1::{CoursePublished, CourseSnapshot, Lesson, Money};
 use coursegraph_events::prost::Message as _;
 use coursegraph_events::{Envelope, Subject, TraceParent};
-use coursegraph_search::consumer::{self, ConsumerConfig};
-use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest, StreamIdentity};
+use coursegraph_search::consumer::{self, ConsumerConfig, FollowedStream};
+use coursegraph_search::{CourseEvent, SearchIndex, SearchRequest, Source, StreamIdentity};
 
 fn published(id: &str, title: &str) -> (HeaderMap, Vec<u8>) {
     published_snapshot(CourseSnapshot {
@@ -88,9 +88,12 @@ async fn consumer_applies_events_in_order_and_commits_their_sequence() {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = ConsumerConfig {
         nats_url: url,
-        stream: stream_name.clone(),
-        subjects: vec![format!("{prefix}.>")],
-        consumer: "search-courses".into(),
+        streams: vec![FollowedStream {
+            source: Source::Course,
+            stream: stream_name.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            consumer: "search-courses".into(),
+        }],
     };
     let running = tokio::spawn(consumer::run(config, index.clone(), stopped));
 
@@ -225,6 +228,14 @@ impl TestStream {
     fn config(&self) -> ConsumerConfig {
         ConsumerConfig {
             nats_url: self.url.clone(),
+            streams: vec![self.followed()],
+        }
+    }
+
+    /// The stream as the course stream, followed by `search-courses`.
+    fn followed(&self) -> FollowedStream {
+        FollowedStream {
+            source: Source::Course,
             stream: self.name.clone(),
             subjects: vec![format!("{}.>", self.prefix)],
             consumer: "search-courses".into(),
@@ -386,9 +397,14 @@ async fn rebuild_replaces_the_index_with_the_stream_and_restarts_the_consumer_af
 
     let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
     let mut reports = Vec::new();
-    let rebuilt = consumer::rebuild(&stream.config(), &mut indexer, |messages, sequence| {
-        reports.push((messages, sequence));
-    })
+    let rebuilt = consumer::rebuild(
+        &stream.url,
+        &stream.followed(),
+        &mut indexer,
+        |messages, sequence| {
+            reports.push((messages, sequence));
+        },
+    )
     .await
     .expect("rebuilt");
     drop(indexer);
@@ -423,7 +439,7 @@ async fn rebuild_of_an_empty_stream_empties_the_index() {
     let stream = TestStream::create("empty").await;
     let index = index_of_an_older_stream();
     let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
-    let rebuilt = consumer::rebuild(&stream.config(), &mut indexer, |_, _| {})
+    let rebuilt = consumer::rebuild(&stream.url, &stream.followed(), &mut indexer, |_, _| {})
         .await
         .expect("rebuilt");
     assert_eq!(
@@ -455,7 +471,7 @@ async fn rebuild_ends_when_the_streams_last_message_was_removed() {
     let mut indexer = index.indexer_with_budget(15_000_000).expect("the writer");
     let rebuilt = tokio::time::timeout(
         Duration::from_secs(15),
-        consumer::rebuild(&stream.config(), &mut indexer, |_, _| {}),
+        consumer::rebuild(&stream.url, &stream.followed(), &mut indexer, |_, _| {}),
     )
     .await
     .expect("the rebuild ends")

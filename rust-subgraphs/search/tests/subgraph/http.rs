@@ -4,7 +4,10 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use coursegraph_events::contracts::course::v1::{CourseLevel, CourseSnapshot, Lesson, Money};
-use coursegraph_search::{app, sdl, AppState, CourseEvent, SearchIndex};
+use coursegraph_events::contracts::video::v1::{CaptionSegment, CaptionsChanged};
+use coursegraph_events::prost::Message as _;
+use coursegraph_events::Subject;
+use coursegraph_search::{app, sdl, AppState, CaptionsEvent, CourseEvent, SearchIndex};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -76,6 +79,29 @@ fn state() -> AppState {
     indexer
         .apply(2, &CourseEvent::Published(rust))
         .expect("indexed");
+    // Both lessons of the paid course say "kubelet"; only the free preview may be found by it.
+    for (sequence, lesson, text) in [
+        (1, "l-pods", "The kubelet restarts a failed container"),
+        (2, "l-etcd", "The kubelet reads the vault passphrase"),
+    ] {
+        let payload = CaptionsChanged {
+            lesson_id: lesson.into(),
+            language: "en".into(),
+            segments: vec![CaptionSegment {
+                start_ms: 83_250,
+                end_ms: 86_000,
+                text: text.into(),
+            }],
+            changed_at: "2026-12-07T10:00:00Z".into(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let subject = Subject::parse("video.captions.changed").expect("a subject");
+        let event = CaptionsEvent::decode(&subject, &payload)
+            .expect("valid")
+            .expect("a captions event");
+        indexer.apply_captions(sequence, &event).expect("indexed");
+    }
     indexer.commit().expect("commit");
     AppState::new(index)
 }
@@ -395,5 +421,37 @@ fn committed_sdl_is_up_to_date() {
     assert!(
         committed == sdl(),
         "search/src/search.graphql is stale: run `cargo run -p coursegraph-search -- --print-sdl > search/src/search.graphql`"
+    );
+}
+
+#[tokio::test]
+async fn a_caption_hit_gives_the_lesson_and_the_time_and_never_paid_words() {
+    let query = r#"query($q: String!) { search(query: $q) { totalCount edges { node {
+        kind titleSnippet textSnippet startsAtSeconds endsAtSeconds captionLanguage
+        lesson { id } course { id } } } } }"#;
+    let (status, body) = graphql(query, json!({ "q": "kubelet" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["search"],
+        json!({ "totalCount": 1, "edges": [{ "node": {
+            "kind": "CAPTION",
+            "titleSnippet": "Running pods",
+            "textSnippet": "The <b>kubelet</b> restarts a failed container",
+            "startsAtSeconds": 83.25,
+            "endsAtSeconds": 86.0,
+            "captionLanguage": "en",
+            "lesson": { "id": "l-pods" },
+            "course": { "id": "c-kube" },
+        } }] })
+    );
+    // The paid lesson's words match nothing.
+    let (_, body) = graphql(query, json!({ "q": "passphrase" })).await;
+    assert_eq!(body["data"]["search"]["totalCount"], 0);
+    // Other hits have no time.
+    let (_, body) = graphql(query, json!({ "q": "pods" })).await;
+    let node = &body["data"]["search"]["edges"][0]["node"];
+    assert_eq!(
+        (node["kind"].as_str(), &node["startsAtSeconds"]),
+        (Some("LESSON"), &Value::Null)
     );
 }

@@ -1,4 +1,5 @@
-//! The subgraph around the engine: HTTP (GraphQL, probes, SDL) and the course-stream consumer.
+//! The subgraph around the engine: HTTP (GraphQL, probes, SDL) and the stream consumer.
 
+mod captions;
 mod consumer;
 mod http;
