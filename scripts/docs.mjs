@@ -220,24 +220,34 @@ async function consumersBySubject(subjects) {
   const { INVALIDATIONS } = await importDist('gateway/dist/response-cache/invalidation.js');
   for (const { event } of INVALIDATIONS)
     add(event.subject, 'gateway', 'response-cache invalidation (plain subscriber)');
-  // The Rust search subgraph decodes the subjects its event decoder matches; the events crate maps
-  // each message type to its subject.
+  // The Rust search subgraph follows two streams, each with a decoder of its own (the subjects it
+  // matches: `s if s == <Type>::SUBJECT` arms, or a single `!= <Type>::SUBJECT` guard) and a
+  // durable consumer (`pub const <CONST>: &str`, the stream in `pub const <STREAM>: &str`); the
+  // events crate maps each message type to its subject.
   const rustSubjects = new Map(
     [...read('rust-subgraphs/events/src/event.rs').matchAll(/::(\w+)\s*=>\s*"([a-z_.]+)"/g)].map((m) => [m[1], m[2]]),
   );
-  const durable = read('rust-subgraphs/search/src/consumer.rs').match(/pub const CONSUMER: &str = "([\w-]+)"/)?.[1];
-  const decoded = [...read('rust-subgraphs/search/src/event.rs').matchAll(/s if s == (\w+)::SUBJECT/g)].map(
-    (m) => m[1],
-  );
-  if (!durable || decoded.length === 0)
-    throw new DocsError("cannot find the search subgraph's consumer (rust-subgraphs/search/src/consumer.rs, event.rs)");
-  for (const type of decoded) {
-    const subject = rustSubjects.get(type);
-    if (!subject)
+  const searchConsumer = read('rust-subgraphs/search/src/consumer.rs');
+  const searchConst = (name) => searchConsumer.match(new RegExp(`pub const ${name}: &str = "([\\w-]+)"`))?.[1];
+  for (const [decoder, durableConst, streamConst] of [
+    ['event.rs', 'CONSUMER', 'STREAM'],
+    ['captions.rs', 'CAPTIONS_CONSUMER', 'CAPTIONS_STREAM'],
+  ]) {
+    const file = `rust-subgraphs/search/src/${decoder}`;
+    const [durable, stream] = [searchConst(durableConst), searchConst(streamConst)];
+    const decoded = [...read(file).matchAll(/(?:s if s ==|subject\.as_str\(\) !=) (\w+)::SUBJECT/g)].map((m) => m[1]);
+    if (!durable || !stream || decoded.length === 0)
       throw new DocsError(
-        `rust-subgraphs/search/src/event.rs decodes ${type}, which rust-subgraphs/events/src/event.rs does not map to a subject`,
+        `cannot find the search subgraph's consumer (rust-subgraphs/search/src/consumer.rs, ${decoder})`,
       );
-    add(subject, 'search', `durable consumer ${code(durable)} on ${code('COURSE')}`);
+    for (const type of decoded) {
+      const subject = rustSubjects.get(type);
+      if (!subject)
+        throw new DocsError(
+          `${file} decodes ${type}, which rust-subgraphs/events/src/event.rs does not map to a subject`,
+        );
+      add(subject, 'search', `durable consumer ${code(durable)} on ${code(stream)}`);
+    }
   }
   // The Rust video subgraph's projections: each `(Source::<Variant>, "<subject>")` arm of
   // projection.rs, the variant's durable (`Self::<Variant> => <CONST>`, `pub const <CONST>: &str = "…"`).

@@ -23,7 +23,8 @@ import fs from 'node:fs';
 /** Streams each service consumes (durable consumers; the gateway's ordered ones). */
 export const CONSUMES = {
   identity: [],
-  course: ['ENROLLMENT'],
+  // Entitlements (course-entitlements); lesson videos and caption languages, for publishing (course-videos).
+  course: ['ENROLLMENT', 'VIDEO'],
   enrollment: ['COURSE', 'PAYMENT', 'LEARNING'],
   payment: ['COURSE', 'ENROLLMENT'],
   notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'LEARNING'],
@@ -32,7 +33,8 @@ export const CONSUMES = {
   video: ['COURSE', 'ENROLLMENT'],
   // Subscriptions (gateway/src/subscriptions/streams.ts).
   gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE'],
-  search: ['COURSE'],
+  // Courses (durable search-courses) and captions (durable search-captions).
+  search: ['COURSE', 'VIDEO'],
 };
 /** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
 export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video'];

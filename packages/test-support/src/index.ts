@@ -36,3 +36,4 @@ export {
   withNatsUser,
 } from './scripts.js';
 export { testIssuer, type TestIssuer, type TestRole } from './tokens.js';
+export { createUpload, makeClip, patchUpload, tusHeaders, tusMetadata, uploadLessonVideo } from './video.js';

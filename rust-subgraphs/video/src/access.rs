@@ -45,38 +45,42 @@ pub async fn manages_course(
     Ok(store::course_instructor(db, course_id).await? == Some(user))
 }
 
-/// The viewer's access to `lesson_id`'s video. `claimed_course` is the course a video of the
-/// lesson was uploaded under: for a draft lesson, the only way to know whose it is.
+/// The viewer's access to the videos of many lessons, each given with the course a video of it
+/// was uploaded under (for a draft lesson, the only way to know whose it is); in their order,
+/// three queries whatever their number (a course page lists many lessons).
 ///
 /// # Errors
 /// [`StoreError::Sql`].
-pub async fn lesson(
+pub async fn lessons(
     db: &impl GenericClient,
-    lesson_id: Uuid,
-    claimed_course: Option<Uuid>,
+    keys: &[(Uuid, Option<Uuid>)],
     viewer: Option<&Viewer>,
-) -> Result<Access, StoreError> {
-    let facts = store::lesson_access(db, lesson_id, claimed_course).await?;
+) -> Result<Vec<Access>, StoreError> {
+    let facts = store::lessons_access(db, keys).await?;
     let admin = viewer.is_some_and(|v| v.role == Role::Admin);
     let user = viewer.and_then(|v| Uuid::parse_str(&v.user_id).ok());
-    let manages = admin || (user.is_some() && user == facts.instructor_id);
-    let may_watch = manages
-        || match facts.course_id {
-            None => false,
-            Some(course) => {
-                facts.free_course
-                    || facts.free_preview
-                    || match user {
-                        Some(user) => store::holds_entitlement(db, user, course).await?,
-                        None => false,
-                    }
+    let entitled = match user {
+        Some(user) => {
+            let courses: Vec<Uuid> = facts.iter().filter_map(|f| f.course_id).collect();
+            store::entitled_courses(db, user, &courses).await?
+        }
+        None => Vec::new(),
+    };
+    Ok(facts
+        .into_iter()
+        .map(|facts| {
+            let manages = admin || (user.is_some() && user == facts.instructor_id);
+            let may_watch = manages
+                || facts.course_id.is_some_and(|course| {
+                    facts.free_course || facts.free_preview || entitled.contains(&course)
+                });
+            Access {
+                course_id: facts.course_id,
+                manages,
+                may_watch,
             }
-        };
-    Ok(Access {
-        course_id: facts.course_id,
-        manages,
-        may_watch,
-    })
+        })
+        .collect())
 }
 
 /// RFC 3339 UTC, as every time in the graph is written.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::BatchRequest;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,7 @@ use coursegraph_subgraph_kit::{
 use deadpool_postgres::Pool;
 
 use crate::auth::{self, AuthVerifier};
-use crate::graphql::{RequestViewer, VideoSchema};
+use crate::graphql::{AccessLoader, RequestViewer, VideoSchema};
 use crate::serve::Playback as PlaybackFiles;
 use crate::storage::LocalStorage;
 use crate::tus::{self, CompletionHook, TusConfig};
@@ -25,6 +26,8 @@ use crate::uploads::LessonUploads;
 pub struct VideoCaller {
     /// Verifies access tokens.
     pub auth: AuthVerifier,
+    /// The database, for each request's access loader.
+    pub db: Pool,
 }
 
 impl Caller for VideoCaller {
@@ -49,6 +52,13 @@ impl Caller for VideoCaller {
         };
         for request in batch.iter_mut() {
             request.data.insert(RequestViewer(viewer.clone()));
+            request.data.insert(DataLoader::new(
+                AccessLoader {
+                    db: self.db.clone(),
+                    viewer: viewer.clone(),
+                },
+                tokio::spawn,
+            ));
         }
         Ok(role)
     }
@@ -83,6 +93,7 @@ pub fn router(routes: Routes) -> Router {
         .expect("the served schema's SDL parses")
         .with_caller(VideoCaller {
             auth: routes.auth.clone(),
+            db: routes.db.clone(),
         });
     let uploads = tus::router(
         Arc::clone(&routes.storage),

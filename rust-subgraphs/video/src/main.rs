@@ -127,7 +127,9 @@ async fn serve(config: Config) -> Result<(), String> {
         let pipeline = Arc::new(Pipeline {
             db: db.clone(),
             storage: Arc::clone(&storage),
-            lease: config.job_ack_wait,
+            // Half the ack wait: a job redelivered because its worker died (no heartbeat for
+            // the ack wait) always finds the lease run out, and is taken over at once.
+            lease: config.job_ack_wait / 2,
             relay: relay.clone(),
             transcode: TranscodeOptions::default(),
         });

@@ -36,8 +36,9 @@ pub struct Pipeline {
     pub db: Pool,
     /// Where uploads are and media goes.
     pub storage: Arc<LocalStorage>,
-    /// How long a job's lease lasts without renewal (the queue's ack wait: a dead worker's job
-    /// is taken over when both ran out).
+    /// How long a job's lease lasts without renewal; renewed every third of it. Shorter than
+    /// the queue's ack wait (half of it in the binary), so the redelivery of a dead worker's job
+    /// finds the lease run out.
     pub lease: Duration,
     /// Wakes the outbox relay after a commit with events.
     pub relay: RelayWaker,
@@ -64,7 +65,18 @@ impl JobHandler for Pipeline {
             .await
             .map_err(retry)?;
         let Some(video) = taken else {
-            tracing::info!(%video_id, "job skipped: the video is not waiting (done, cancelled, or held by a live worker)");
+            let now = store::video(&self.client().await?, video_id)
+                .await
+                .map_err(retry)?;
+            if now.is_some_and(|v| v.status == "PROCESSING") {
+                // Another worker holds a live lease: this may be the redelivery of a job whose
+                // worker died just before its lease ran out. Back off and look again; acking
+                // here could lose the job.
+                return Err(HandlerError::retryable(
+                    "the video is held by another worker's lease",
+                ));
+            }
+            tracing::info!(%video_id, "job skipped: the video is not waiting (ready, failed, cancelled or gone)");
             return Ok(());
         };
         tracing::info!(%video_id, attempt = job.attempt, "transcoding");
@@ -290,7 +302,7 @@ async fn renew(
 ) {
     let every = lease / 3;
     loop {
-        tokio::time::sleep(every.min(Duration::from_secs(2))).await;
+        tokio::time::sleep(every).await;
         let fraction = f64::from_bits(progress.load(Ordering::Relaxed));
         let status = match db.get().await {
             Ok(client) => store::renew_job(&client, video_id, fraction, lease.as_secs_f64()).await,

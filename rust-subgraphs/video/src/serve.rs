@@ -168,6 +168,8 @@ impl Playback {
         let file = self.root.join(relative);
         let representation = if relative.ends_with(".m3u8") {
             playlist(&file, &grant.query()).await
+        } else if is_storyboard_map(relative) {
+            storyboard_map(&file, &grant.query()).await
         } else {
             media(&file, relative).await
         };
@@ -226,6 +228,49 @@ async fn playlist(file: &std::path::Path, query: &str) -> std::io::Result<Option
     }
     let text = tokio::fs::read_to_string(file).await?;
     let rewritten = rewrite_playlist(&text, query).map_err(std::io::Error::other)?;
+    let digest = Sha256::digest(rewritten.as_bytes());
+    Ok(Some(Representation {
+        len: rewritten.len() as u64,
+        etag: format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16])),
+        cache_control: SHORT_CACHE_CONTROL,
+        source: Source::Memory(Bytes::from(rewritten)),
+    }))
+}
+
+/// Whether `relative` is a storyboard's WebVTT map (not a caption file: those are served as they are).
+fn is_storyboard_map(relative: &str) -> bool {
+    relative.rsplit('/').next() == Some(crate::transcode::STORYBOARD_VTT)
+}
+
+/// A storyboard's WebVTT map with the signed `query` added to each sprite reference
+/// (`storyboard.jpg#xywh=…` → `storyboard.jpg?<query>#xywh=…`): a player resolves those relative
+/// to the map and would otherwise ask for the sprite unsigned. `None` when there is no such file.
+async fn storyboard_map(
+    file: &std::path::Path,
+    query: &str,
+) -> std::io::Result<Option<Representation>> {
+    let Some(metadata) = file_metadata(file).await? else {
+        return Ok(None);
+    };
+    if metadata.len() > MAX_PLAYLIST_BYTES {
+        return Err(std::io::Error::other(
+            "the storyboard map is larger than MAX_PLAYLIST_BYTES",
+        ));
+    }
+    let text = tokio::fs::read_to_string(file).await?;
+    let sprite = crate::transcode::STORYBOARD_SPRITE;
+    let mut rewritten = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix(sprite) {
+            Some(rest) if rest.starts_with('#') || rest.trim_end().is_empty() => {
+                rewritten.push_str(sprite);
+                rewritten.push('?');
+                rewritten.push_str(query);
+                rewritten.push_str(rest);
+            }
+            _ => rewritten.push_str(line),
+        }
+    }
     let digest = Sha256::digest(rewritten.as_bytes());
     Ok(Some(Representation {
         len: rewritten.len() as u64,

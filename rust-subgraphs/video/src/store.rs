@@ -215,38 +215,59 @@ pub async fn lesson_access(
     lesson_id: Uuid,
     course_id: Option<Uuid>,
 ) -> Result<LessonAccess, StoreError> {
-    let row = db
-        .query_opt(
-            "select l.course_id, l.kind, l.free_preview from course_lessons l where l.lesson_id = $1",
-            &[&lesson_id],
+    let mut facts = lessons_access(db, &[(lesson_id, course_id)]).await?;
+    Ok(facts.remove(0))
+}
+
+/// [`lesson_access`] for many (lesson, claimed course) pairs at once, in their order: two queries
+/// whatever their number.
+///
+/// # Errors
+/// [`StoreError::Sql`].
+pub async fn lessons_access(
+    db: &impl GenericClient,
+    keys: &[(Uuid, Option<Uuid>)],
+) -> Result<Vec<LessonAccess>, StoreError> {
+    let lesson_ids: Vec<Uuid> = keys.iter().map(|(lesson, _)| *lesson).collect();
+    let published: std::collections::HashMap<Uuid, (Uuid, String, bool)> = db
+        .query(
+            "select lesson_id, course_id, kind, free_preview from course_lessons where lesson_id = any($1)",
+            &[&lesson_ids],
         )
-        .await?;
-    let (published_course, kind, free_preview) = match &row {
-        Some(row) => (
-            Some(row.get::<_, Uuid>(0)),
-            Some(row.get::<_, String>(1)),
-            row.get(2),
-        ),
-        None => (None, None, false),
+        .await?
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2), row.get(3))))
+        .collect();
+    let course_of = |(lesson, claimed): &(Uuid, Option<Uuid>)| {
+        published
+            .get(lesson)
+            .map(|(course, _, _)| *course)
+            .or(*claimed)
     };
-    let course = published_course.or(course_id);
-    let (free_course, instructor_id) = match course {
-        None => (false, None),
-        Some(course) => db
-            .query_opt(
-                "select free, instructor_id from courses where id = $1",
-                &[&course],
-            )
-            .await?
-            .map_or((false, None), |row| (row.get(0), Some(row.get(1)))),
-    };
-    Ok(LessonAccess {
-        course_id: published_course,
-        kind,
-        free_preview,
-        free_course,
-        instructor_id,
-    })
+    let course_ids: Vec<Uuid> = keys.iter().filter_map(course_of).collect();
+    let courses: std::collections::HashMap<Uuid, (bool, Uuid)> = db
+        .query(
+            "select id, free, instructor_id from courses where id = any($1)",
+            &[&course_ids],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .collect();
+    Ok(keys
+        .iter()
+        .map(|key| {
+            let lesson = published.get(&key.0);
+            let course = course_of(key).and_then(|id| courses.get(&id));
+            LessonAccess {
+                course_id: lesson.map(|(course, _, _)| *course),
+                kind: lesson.map(|(_, kind, _)| kind.clone()),
+                free_preview: lesson.is_some_and(|(_, _, preview)| *preview),
+                free_course: course.is_some_and(|(free, _)| *free),
+                instructor_id: course.map(|(_, instructor)| *instructor),
+            }
+        })
+        .collect())
 }
 
 /// A course's owner, when known.
@@ -266,25 +287,27 @@ pub async fn course_instructor(
         .map(|row| row.get(0)))
 }
 
-/// The one rule for "may watch the course's material" beyond previews, as learning and course
-/// apply it: an active enrolment, in any mode on a free course, FREE or PAID on a paid one (an
-/// AUDIT reaches only the free previews).
+/// The courses among `course_ids` whose material `user_id` may watch beyond previews: the one
+/// rule learning and course apply too, an active enrolment in any mode on a free course, FREE or
+/// PAID on a paid one (an AUDIT reaches only the free previews).
 ///
 /// # Errors
 /// [`StoreError::Sql`].
-pub async fn holds_entitlement(
+pub async fn entitled_courses(
     db: &impl GenericClient,
     user_id: Uuid,
-    course_id: Uuid,
-) -> Result<bool, StoreError> {
+    course_ids: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
     Ok(db
-        .query_opt(
-            "select 1 from enrolments e join courses c on c.id = e.course_id
-              where e.user_id = $1 and e.course_id = $2 and e.active and (e.mode <> 'AUDIT' or c.free)",
-            &[&user_id, &course_id],
+        .query(
+            "select e.course_id from enrolments e join courses c on c.id = e.course_id
+              where e.user_id = $1 and e.course_id = any($2) and e.active and (e.mode <> 'AUDIT' or c.free)",
+            &[&user_id, &course_ids],
         )
         .await?
-        .is_some())
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 // ---- Videos ------------------------------------------------------------------------------------

@@ -713,6 +713,54 @@ async fn playlists_are_rewritten_and_cached_briefly() {
 }
 
 #[tokio::test]
+async fn a_storyboard_map_signs_its_sprite_and_captions_are_served_as_written() {
+    let dir = TempDir::new().unwrap();
+    let video = dir.path().join("v1/hls");
+    std::fs::create_dir_all(video.join("captions")).unwrap();
+    std::fs::write(
+        video.join("storyboard.vtt"),
+        "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard.jpg#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:04.000\nstoryboard.jpg#xywh=160,0,160,90\n",
+    )
+    .unwrap();
+    // A caption line that happens to start with the sprite's name is text, not a reference.
+    let caption =
+        "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard.jpg#xywh=1 is what the slide says\n";
+    std::fs::write(video.join("captions/en.vtt"), caption).unwrap();
+    let playback = playback(dir.path());
+    let query = signed(&ring());
+
+    let map = get(
+        &playback,
+        &format!("/play/v1/hls/storyboard.vtt?{query}"),
+        &[],
+    )
+    .await;
+    assert_eq!(map.status(), StatusCode::OK);
+    assert_eq!(header_of(&map, header::CACHE_CONTROL), SHORT_CACHE_CONTROL);
+    let text = String::from_utf8(body(map).await).unwrap();
+    let references: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("storyboard.jpg"))
+        .collect();
+    assert_eq!(
+        references,
+        [
+            format!("storyboard.jpg?{query}#xywh=0,0,160,90"),
+            format!("storyboard.jpg?{query}#xywh=160,0,160,90")
+        ]
+    );
+
+    let captions = get(
+        &playback,
+        &format!("/play/v1/hls/captions/en.vtt?{query}"),
+        &[],
+    )
+    .await;
+    assert_eq!(captions.status(), StatusCode::OK);
+    assert_eq!(String::from_utf8(body(captions).await).unwrap(), caption);
+}
+
+#[tokio::test]
 async fn refusals_and_files_that_are_not_served() {
     let dir = TempDir::new().unwrap();
     make_hls(dir.path());

@@ -22,7 +22,7 @@ const relay = await startOutboxRelay({
   natsUrl: config.natsUrl,
   logger,
 });
-// Learns entitlements from enrollment's events (stream ENROLLMENT).
+// Learns entitlements from enrollment's events (stream ENROLLMENT), lesson videos and captions from video's (VIDEO).
 const consumed = await startConsumers({
   context: CONTEXT,
   consumers,

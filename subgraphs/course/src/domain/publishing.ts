@@ -6,6 +6,7 @@
 import { badInput, conflict, type EnqueueOptions, type Viewer } from '@coursegraph/service-kit';
 import { TX_OPTIONS, type PrismaClient, type Tx } from '../data/db.js';
 import { loadDraftTrees, lockCourse } from '../data/drafts.js';
+import { readyVideoCaptions } from '../data/lesson-videos.js';
 import { loadVersion, writePublication } from '../data/published.js';
 import { managedCourse } from './access.js';
 import { sameContent, toTree, type CourseTree } from './content.js';
@@ -79,6 +80,7 @@ async function assertPublishable(tx: Tx, draft: CourseTree): Promise<void> {
         throw badInput(`Article "${l.title}" has no text yet.`, 'lessons');
     }
   }
+  await assertCaptioned(tx, draft);
   if (c.prerequisiteIds.length > 0) {
     const listed = await tx.publishedCourse.findMany({
       where: { courseId: { in: c.prerequisiteIds }, archivedAt: null },
@@ -92,4 +94,35 @@ async function assertPublishable(tx: Tx, draft: CourseTree): Promise<void> {
         'prerequisiteIds',
       );
   }
+}
+
+const primarySubtag = (tag: string) => tag.split('-')[0]!.toLowerCase();
+const LANGUAGE_NAMES = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' });
+
+/**
+ * Prerecorded video needs captions (WCAG 1.2.2): every VIDEO lesson that shows a ready video must
+ * have captions in the course's language, matched on the primary subtag (en-US captions serve an
+ * en course). A lesson without a ready video has nothing to caption yet. What video has is known
+ * from its events (the lesson videos projection), never by asking it. Names every such lesson.
+ */
+async function assertCaptioned(tx: Tx, draft: CourseTree): Promise<void> {
+  const lessons = draft.modules.flatMap((m) => m.lessons).filter((l) => l.kind === 'VIDEO');
+  const captions = await readyVideoCaptions(
+    tx,
+    draft.content.courseId,
+    lessons.map((l) => l.id),
+  );
+  const wanted = primarySubtag(draft.content.language);
+  const missing = lessons.filter((l) => {
+    const languages = captions.get(l.id);
+    return languages !== undefined && !languages.some((tag) => primarySubtag(tag) === wanted);
+  });
+  if (missing.length === 0) return;
+  const name = LANGUAGE_NAMES.of(wanted);
+  throw badInput(
+    `Add ${name ? `${name} ` : ''}("${wanted}") captions to these video lessons before publishing: ${missing
+      .map((l) => `"${l.title}" (id ${l.id})`)
+      .join(', ')}.`,
+    'lessons',
+  );
 }

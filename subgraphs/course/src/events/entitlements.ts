@@ -5,9 +5,10 @@
  * unenrolment) ends it as soon as it is applied.
  */
 import { EnrollmentEvents, enrollment as pb } from '@coursegraph/contracts';
-import { isUuid, on, type ReceivedEvent } from '@coursegraph/service-kit';
+import { on, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { applyDecision, clearEntitlements } from '../data/entitlements.js';
+import { requireIds } from './require-ids.js';
 
 const BASIS: Record<pb.EnrollmentMode, string | null> = {
   [pb.EnrollmentMode.UNSPECIFIED]: null,
@@ -15,14 +16,6 @@ const BASIS: Record<pb.EnrollmentMode, string | null> = {
   [pb.EnrollmentMode.AUDIT]: 'AUDIT',
   [pb.EnrollmentMode.PAID]: 'PAID',
 };
-
-/** An event whose ids are not ids is a producer's bug: fail it, so it is retried and then dead-lettered, visibly. */
-function requireIds(type: string, ids: Record<string, string>): void {
-  const bad = Object.entries(ids)
-    .filter(([, value]) => !isUuid(value))
-    .map(([name]) => name);
-  if (bad.length > 0) throw new Error(`${type} without a valid ${bad.join(', ')}`);
-}
 
 export const entitlementHandlers = [
   on(EnrollmentEvents.created, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.created>) => {
