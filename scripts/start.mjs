@@ -19,7 +19,9 @@ const { seedCatalog, seedActivity } = await import('./seed.mjs');
 log('start: demo catalog');
 await seedCatalog();
 const { startPlatform } = await import('./lib/platform.mjs');
-const { stopServices } = await import('./lib/stack/index.mjs');
+const { stopServices, ensureFfmpeg } = await import('./lib/stack/index.mjs');
+// The video subgraph's workers run Debian's ffmpeg and ffprobe.
+await ensureFfmpeg({ log });
 const logDir = path.join(ROOT, '.data/logs');
 
 // Notification mails the demo's learners: a local sink receives it (SMTP_HOST/SMTP_PORT point elsewhere to use a real server).
