@@ -118,3 +118,22 @@ mod tests {
         ));
     }
 }
+
+/// A message's NATS headers as the envelope's [`HeaderLookup`](crate::HeaderLookup): the exact
+/// name first, then ignoring ASCII case (some clients canonicalise names). No headers at all
+/// reads as none of them present.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageHeaders<'a>(pub Option<&'a async_nats::HeaderMap>);
+
+impl crate::HeaderLookup for MessageHeaders<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        let headers = self.0?;
+        headers.get(name).map(|v| v.as_str()).or_else(|| {
+            headers
+                .iter()
+                .find(|(key, _)| AsRef::<str>::as_ref(*key).eq_ignore_ascii_case(name))
+                .and_then(|(_, values)| values.first())
+                .map(|v| v.as_str())
+        })
+    }
+}

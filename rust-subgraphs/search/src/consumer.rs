@@ -44,7 +44,8 @@ use async_nats::jetstream::stream::{
 };
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{AckKind, Message};
-use coursegraph_events::{Envelope, HeaderLookup};
+use coursegraph_events::nats::MessageHeaders;
+use coursegraph_events::Envelope;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
@@ -126,22 +127,6 @@ impl FollowedStream {
             subjects: vec![CAPTIONS_STREAM_SUBJECTS.into()],
             consumer: CAPTIONS_CONSUMER.into(),
         }
-    }
-}
-
-/// Adapts NATS message headers to the envelope's [`HeaderLookup`].
-struct NatsHeaders<'a>(Option<&'a async_nats::HeaderMap>);
-
-impl HeaderLookup for NatsHeaders<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        let headers = self.0?;
-        headers.get(name).map(|v| v.as_str()).or_else(|| {
-            headers
-                .iter()
-                .find(|(key, _)| AsRef::<str>::as_ref(*key).eq_ignore_ascii_case(name))
-                .and_then(|(_, values)| values.first())
-                .map(|v| v.as_str())
-        })
     }
 }
 
@@ -519,7 +504,7 @@ fn apply_message(
         // Already applied (a redelivery).
         return Ok(AckKind::Ack);
     }
-    let decoded = Envelope::from_headers(&NatsHeaders(message.headers.as_ref()))
+    let decoded = Envelope::from_headers(&MessageHeaders(message.headers.as_ref()))
         .map_err(SearchError::from)
         .and_then(|envelope| {
             let (subject, payload) = (envelope.event_type(), &message.payload);

@@ -19,7 +19,8 @@ use coursegraph_events::contracts::course::v1::{
 use coursegraph_events::contracts::enrollment::v1::{
     EnrollmentCreated, EnrollmentMode, EnrollmentRevoked,
 };
-use coursegraph_events::{decode_event, Envelope, HeaderLookup};
+use coursegraph_events::nats::MessageHeaders;
+use coursegraph_events::{decode_event, Envelope};
 use deadpool_postgres::Pool;
 use futures_util::StreamExt;
 use thiserror::Error;
@@ -182,25 +183,9 @@ async fn follow(
     }
 }
 
-/// Adapts NATS message headers to the envelope's [`HeaderLookup`].
-struct NatsHeaders<'a>(Option<&'a async_nats::HeaderMap>);
-
-impl HeaderLookup for NatsHeaders<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        let headers = self.0?;
-        headers.get(name).map(|v| v.as_str()).or_else(|| {
-            headers
-                .iter()
-                .find(|(key, _)| AsRef::<str>::as_ref(*key).eq_ignore_ascii_case(name))
-                .and_then(|(_, values)| values.first())
-                .map(|v| v.as_str())
-        })
-    }
-}
-
 /// Applies one message in its own transaction (with its processed-event record).
 async fn apply(db: &Pool, source: Source, message: &Message) -> Result<(), ProjectionError> {
-    let envelope = Envelope::from_headers(&NatsHeaders(message.headers.as_ref()))
+    let envelope = Envelope::from_headers(&MessageHeaders(message.headers.as_ref()))
         .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
     let sequence = message
         .info()
