@@ -37,6 +37,11 @@ export default tseslint.config(
     rules: {
       // Tests read GraphQL answers and decoded rows as JSON whose shape their assertions check.
       '@typescript-eslint/no-explicit-any': 'off',
+      // What tests share comes from @coursegraph/test-support, never by climbing out of the package.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../../../*'], message: 'Import shared test code from @coursegraph/test-support.' }] },
+      ],
     },
   },
   prettier,

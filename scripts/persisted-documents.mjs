@@ -4,7 +4,7 @@
 // written to `schema/operations/persisted-documents.json` in GraphQL Code Generator's
 // persisted-documents format, `{ "<sha256 of the document>": "<document>" }`, the document printed
 // by graphql-js (so the hash does not depend on comments or layout). A gateway that serves persisted
-// operations only (Hive Gateway, see test/e2e/hive-gateway.test.ts) loads that file. With --check it
+// operations only (Hive Gateway, see test/e2e/catalog-queries.test.ts) loads that file. With --check it
 // writes nothing and fails when the committed manifest is stale or an operation no longer validates.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

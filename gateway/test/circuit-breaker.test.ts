@@ -4,6 +4,7 @@
  * opens again on its failure, and logs one structured line per change of state.
  */
 import { describe, expect, it } from 'vitest';
+import { eventually } from '@coursegraph/test-support';
 import { CircuitBreaker, CircuitBreakers } from '../src/circuit-breaker.js';
 
 function recordingLogger() {
@@ -13,13 +14,11 @@ function recordingLogger() {
 }
 
 /** Waits (bounded) for the breaker's timer to half-open it. */
-async function halfOpened(breaker: CircuitBreaker): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (breaker.state !== 'half-open') {
-    if (Date.now() > deadline) throw new Error(`breaker still ${breaker.state}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const halfOpened = (breaker: CircuitBreaker) =>
+  eventually(`the ${breaker.name} breaker to half-open`, () => breaker.state === 'half-open', {
+    timeoutMs: 5_000,
+    intervalMs: 5,
+  });
 
 describe('the circuit breaker', () => {
   it('stays closed below the threshold, and a success restarts the count', () => {
