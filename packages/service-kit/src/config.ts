@@ -85,9 +85,16 @@ export function inspectConfig<S extends ConfigSpec>(
 }
 
 /** Like readConfig, but prints the problems and exits: for a service's main module. */
-export function loadConfigOrExit<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+export function loadConfigOrExit<S extends ConfigSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Checks that span settings; throws ConfigError listing what is wrong. */
+  check?: (config: ConfigOf<S>) => void,
+): ConfigOf<S> {
   try {
-    return readConfig(spec, env);
+    const config = readConfig(spec, env);
+    check?.(config);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -58,6 +58,8 @@ export {
   type Role,
   type Viewer,
 } from './auth.js';
+// Background jobs on a timer (runs never overlap; stop() waits for the run in hand).
+export { startPeriodicJob, type PeriodicJob } from './periodic-job.js';
 // HTTP server: health and readiness probes, graceful shutdown.
 export { serve, type ServeOptions, type ReadinessReport, type RunningServer } from './server.js';
 // Yoga: the one way a service builds its GraphQL app; Plugin is the type of a service's own plugins.
@@ -118,6 +120,8 @@ export {
 // Events: consumers, their dead letters, and replays.
 export { on, startConsumer, redriveConsumerName, type ConsumerOptions, type EventConsumer } from './events/consumer.js';
 export { prismaTransaction, type TransactionalClient } from './events/prisma-transaction.js';
+// Events: what projections of other contexts share.
+export { requireIds, applyEnrolmentDecision, type EnrolmentDecision } from './events/projections.js';
 export { startConsumers, type ConsumerSpecs } from './events/start-consumers.js';
 export {
   parseDeadLetterTarget,

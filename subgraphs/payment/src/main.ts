@@ -3,14 +3,8 @@ import { checkPaymentConfig, paymentSettings } from './config.js';
 import { createPaymentApp } from './app.js';
 import { startPaymentConsumers } from './events/consumers.js';
 
-const config = loadConfigOrExit(paymentSettings);
+const config = loadConfigOrExit(paymentSettings, process.env, checkPaymentConfig);
 const logger = createLogger('payment', config.logLevel);
-try {
-  checkPaymentConfig(config);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-}
 const app = await createPaymentApp(config, logger);
 const relay = await startOutboxRelay({
   context: 'payment',

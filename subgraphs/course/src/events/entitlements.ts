@@ -5,10 +5,9 @@
  * unenrolment) ends it as soon as it is applied.
  */
 import { EnrollmentEvents, enrollment as pb } from '@coursegraph/contracts';
-import { on, type ReceivedEvent } from '@coursegraph/service-kit';
+import { on, requireIds, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { applyDecision, clearEntitlements } from '../data/entitlements.js';
-import { requireIds } from './require-ids.js';
 
 const BASIS: Record<pb.EnrollmentMode, string | null> = {
   [pb.EnrollmentMode.UNSPECIFIED]: null,

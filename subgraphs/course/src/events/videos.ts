@@ -6,7 +6,7 @@
  * instructor must not attach a video (or captions) to another course's lesson.
  */
 import { VideoEvents } from '@coursegraph/contracts';
-import { createLogger, on, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
+import { createLogger, on, requireIds, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import {
   clearLessonVideos,
@@ -14,7 +14,6 @@ import {
   recordCaptionLanguages,
   recordReadyVideo,
 } from '../data/lesson-videos.js';
-import { requireIds } from './require-ids.js';
 
 let logger: Logger | undefined;
 // Made on first use, at the service's LOG_LEVEL: handlers are built before the service's logger.

@@ -5,21 +5,13 @@
  * marking it done.
  */
 import { LearningEvents, type learning } from '@coursegraph/contracts';
-import { createLogger, isUuid, on, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
+import { createLogger, on, requireIds, type Logger, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { completeLessonByQuizPass } from '../domain/enrollments.js';
 
 let logger: Logger | undefined;
 // Made on first use, at the service's LOG_LEVEL: handlers are built before the service's logger.
 const log = (): Logger => (logger ??= createLogger('enrollment').child({ consumer: 'enrollment-learning' }));
-
-/** An event whose ids are not ids is a producer's bug: fail it, so it is retried and then dead-lettered, visibly. */
-function requireIds(type: string, ids: Record<string, string>): void {
-  const bad = Object.entries(ids)
-    .filter(([, value]) => !isUuid(value))
-    .map(([name]) => name);
-  if (bad.length > 0) throw new Error(`${type} without a valid ${bad.join(', ')}`);
-}
 
 /** Records a quiz lesson's requirement, unless enrollment already holds one from a newer (or the same) course version. */
 export async function applyQuizPublished(tx: Tx, quiz: learning.QuizPublished): Promise<void> {

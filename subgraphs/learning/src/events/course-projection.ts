@@ -5,11 +5,10 @@
  * published version; their attempts stay pinned to the version they started on.
  */
 import { CourseEvents, LearningEvents, course as pb } from '@coursegraph/contracts';
-import { enqueueEvent, on, type ReceivedEvent } from '@coursegraph/service-kit';
+import { enqueueEvent, on, requireIds, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { addCourseCards } from '../data/deck.js';
 import { recomputeGrades } from '../data/grades.js';
-import { requireIds } from './require-ids.js';
 
 const CONTEXT = 'learning';
 

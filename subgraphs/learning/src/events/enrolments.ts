@@ -4,10 +4,9 @@
  * a newer one. An enrolment that grants the course's material also fills the learner's deck.
  */
 import { EnrollmentEvents, enrollment as pb } from '@coursegraph/contracts';
-import { on, type ReceivedEvent } from '@coursegraph/service-kit';
+import { applyEnrolmentDecision, on, requireIds, type ReceivedEvent } from '@coursegraph/service-kit';
 import type { Tx } from '../data/db.js';
 import { addCourseCards } from '../data/deck.js';
-import { requireIds } from './require-ids.js';
 
 const MODES: Record<pb.EnrollmentMode, string | null> = {
   [pb.EnrollmentMode.UNSPECIFIED]: null,
@@ -15,19 +14,6 @@ const MODES: Record<pb.EnrollmentMode, string | null> = {
   [pb.EnrollmentMode.AUDIT]: 'AUDIT',
   [pb.EnrollmentMode.PAID]: 'PAID',
 };
-
-async function applyDecision(
-  tx: Tx,
-  d: { userId: string; courseId: string; mode: string; active: boolean; sequence: number },
-): Promise<boolean> {
-  const changed = await tx.$executeRaw`
-    insert into enrolments (user_id, course_id, mode, active, event_sequence, updated_at)
-    values (${d.userId}::uuid, ${d.courseId}::uuid, ${d.mode}, ${d.active}, ${d.sequence}, now())
-    on conflict (user_id, course_id) do update
-       set mode = excluded.mode, active = excluded.active, event_sequence = excluded.event_sequence, updated_at = now()
-     where enrolments.event_sequence < excluded.event_sequence`;
-  return changed > 0;
-}
 
 /** Lessons learners completed, for the next best activity (enrollment owns progress). */
 const lessonCompleted = on(
@@ -49,19 +35,20 @@ export const enrolmentHandlers = [
     requireIds(e.type, { enrollmentId, userId, courseId });
     const mode = MODES[e.payload.mode];
     if (!mode) throw new Error(`${e.type} with an unknown mode ${e.payload.mode}`);
-    const changed = await applyDecision(tx, { userId, courseId, mode, active: true, sequence: e.streamSequence });
+    const changed = await applyEnrolmentDecision(tx, {
+      userId,
+      courseId,
+      mode,
+      active: true,
+      sequence: e.streamSequence,
+    });
     if (changed) await addCourseCards(tx, userId, courseId, new Date(e.time));
   }),
   on(EnrollmentEvents.revoked, async (tx: Tx, e: ReceivedEvent<typeof EnrollmentEvents.revoked>) => {
     const { enrollmentId, userId, courseId } = e.payload;
     requireIds(e.type, { enrollmentId, userId, courseId });
     // The mode is kept as it was; the learner's cards stay (their history is theirs) but leave the queue.
-    await tx.$executeRaw`
-      insert into enrolments (user_id, course_id, mode, active, event_sequence, updated_at)
-      values (${userId}::uuid, ${courseId}::uuid, 'AUDIT', false, ${e.streamSequence}, now())
-      on conflict (user_id, course_id) do update
-         set active = false, event_sequence = excluded.event_sequence, updated_at = now()
-       where enrolments.event_sequence < excluded.event_sequence`;
+    await applyEnrolmentDecision(tx, { userId, courseId, mode: null, active: false, sequence: e.streamSequence });
   }),
 ];
 

@@ -9,7 +9,13 @@
  * published by the relay, which main.ts stops after these), then the NATS connection.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, readConfig, streamRetentionSettings, type Logger } from '@coursegraph/service-kit';
+import {
+  connectNats,
+  readConfig,
+  startPeriodicJob,
+  streamRetentionSettings,
+  type Logger,
+} from '@coursegraph/service-kit';
 import type { LearningConfig } from '../config.js';
 import type { PrismaClient } from '../data/db.js';
 import { runBktFits } from './bkt-fitting.js';
@@ -17,7 +23,6 @@ import { cardsDueJob } from './cards-due.js';
 import { ensureJobQueue } from './job-queue.js';
 import { startOptimizeConsumer } from './optimize-consumer.js';
 import { runOptimizeScan } from './optimize-scan.js';
-import { startPeriodicJob } from './periodic.js';
 
 export interface LearningWorkerOptions {
   /** The time jobs run at; default the wall clock (tests move it). */

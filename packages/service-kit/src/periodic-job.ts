@@ -2,7 +2,7 @@
  * A job run on a timer: once at start, then `intervalMs` after each run ends (runs never overlap).
  * A failing run is logged and the next one tries again. stop() waits for the run in hand.
  */
-import type { Logger } from '@coursegraph/service-kit';
+import type { Logger } from './logger.js';
 
 export interface PeriodicJob {
   stop(): Promise<void>;
