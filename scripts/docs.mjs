@@ -668,7 +668,8 @@ function rustSettings(file = 'rust-subgraphs/search/src/config.rs') {
     const def = text.match(/Default `?([^`]+?)`?\.(?:\s|$)/);
     settings.push({
       env,
-      default: def ? def[1] : undefined,
+      // "Default none." (an empty list): shown as the TypeScript specs' empty defaults are.
+      default: def ? (def[1] === 'none' ? '' : def[1]) : undefined,
       doc: text
         .replace(/\s*Default `?[^`]+?`?\.(?:\s|$)/, ' ')
         .replace(/\s+/g, ' ')

@@ -14,6 +14,7 @@ import { courseSettings } from '../subgraphs/course/src/config.js';
 import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
+import { learningSettings } from '../subgraphs/learning/src/config.js';
 
 /** Only what production mode needs set: nothing of the test run's environment leaks in. */
 const PRODUCTION = { COURSEGRAPH_MODE: 'production' };
@@ -29,7 +30,7 @@ const FIT = {
   STRIPE_SECRET_KEY: 'sk_live_of_its_own',
   STRIPE_WEBHOOK_SECRET: 'whsec_of_its_own',
   ...Object.fromEntries(
-    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION'].map((c) => [
+    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION', 'LEARNING'].map((c) => [
       `${c}_DATABASE_URL`,
       `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`,
     ]),
@@ -58,6 +59,7 @@ const services: [string, ConfigSpec, string[]][] = [
   ['enrollment', enrollmentSettings, [...shared, 'IDENTITY_JWKS_URL', 'ENROLLMENT_DATABASE_URL']],
   ['payment', paymentSettings, [...shared, 'IDENTITY_JWKS_URL', 'PAYMENT_DATABASE_URL', 'PAYMENT_PROVIDER']],
   ['notification', notificationSettings, [...shared, 'IDENTITY_JWKS_URL', 'NOTIFICATION_DATABASE_URL']],
+  ['learning', learningSettings, [...shared, 'IDENTITY_JWKS_URL', 'LEARNING_DATABASE_URL']],
 ];
 
 describe('each service applies the checks of the settings it has', () => {
@@ -163,6 +165,48 @@ describe('a built service in production mode exits 2 before listening, with one 
       expect.stringMatching(/^ {2}configuration: NATS_URL has no credentials/),
     ]);
     expect(run.stdout).not.toMatch(/listening/);
+  });
+
+  it('video (Rust): the same profile as the TypeScript services, and its own signing secret', async () => {
+    const binary = path.join(ROOT, 'rust-subgraphs/target/debug/coursegraph-video');
+    const run = await runProcess(binary, [], {
+      ...productionOfTests(),
+      VIDEO_PORT: String(await freePort()),
+      VIDEO_DATABASE_URL: contextDatabaseUrl('video'),
+      VIDEO_STORAGE_DIR: path.join(ROOT, '.data/never-created'),
+      VIDEO_SIGNING_SECRET: '',
+      IDENTITY_JWKS_URL: '',
+      JWKS_HTTP_ALLOWED_HOSTS: '',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'video: invalid configuration:',
+      expect.stringMatching(/^ {2}VIDEO_SIGNING_SECRET is the development default/),
+      expect.stringMatching(/^ {2}VIDEO_DATABASE_URL uses a development password/),
+      expect.stringMatching(/^ {2}NATS_URL has no credentials/),
+      expect.stringMatching(/^ {2}REDIS_URL has no password/),
+      expect.stringMatching(
+        /^ {2}IDENTITY_JWKS_URL is plain HTTP: use https, or name its host \(127\.0\.0\.1\) in JWKS_HTTP_ALLOWED_HOSTS/,
+      ),
+    ]);
+    expect(run.stdout).not.toMatch(/listening/);
+
+    // An allow-listed http JWKS host and credentials in the URLs leave only what is still unfit.
+    const fitter = await runProcess(binary, [], {
+      ...productionOfTests(),
+      VIDEO_PORT: 'http',
+      VIDEO_DATABASE_URL: 'postgres://cg_video:Own-pw-1@127.0.0.1:9/none',
+      VIDEO_STORAGE_DIR: path.join(ROOT, '.data/never-created'),
+      VIDEO_SIGNING_SECRET: 'a-production-secret-of-forty-characters!!',
+      REDIS_URL: 'redis://:redis-pw@127.0.0.1:9',
+      NATS_URL: 'nats://video:nats-pw@127.0.0.1:9',
+      JWKS_HTTP_ALLOWED_HOSTS: '127.0.0.1',
+    });
+    expect(fitter.code).toBe(2);
+    expect(fitter.stderr.trim().split('\n')).toEqual([
+      'video: invalid configuration:',
+      expect.stringMatching(/^ {2}VIDEO_PORT must be a port number/),
+    ]);
   });
 });
 

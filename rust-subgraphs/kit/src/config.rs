@@ -1,7 +1,8 @@
 //! Reading a service's configuration from the environment: the settings every Rust subgraph
 //! shares (`LOG_LEVEL`, `COURSEGRAPH_MODE`, `OPERATION_LIMITS` and `LIMIT_*`, the production
-//! check of `NATS_URL`) and a reader that collects every invalid variable, so a service exits
-//! listing all of them at once, as the TypeScript services do.
+//! profile's checks of the NATS, Redis, database and JWKS URLs, see [`crate::production`]) and a
+//! reader that collects every invalid variable, so a service exits listing all of them at once,
+//! as the TypeScript services do.
 //!
 //! A variable set to an empty or whitespace-only value counts as unset (its default applies).
 
@@ -11,6 +12,7 @@ use thiserror::Error;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::limits::OperationLimits;
+use crate::production;
 
 /// An invalid environment variable: its name and what is wrong with it. Displays as
 /// `NAME reason` (`SEARCH_PORT must be a port number (0-65535), got "http"`).
@@ -105,10 +107,66 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// [`has_credentials`]); otherwise records one error for `name`.
     pub fn require_nats_credentials(&mut self, name: &'static str, urls: &str, mode: Mode) {
         if mode.is_production() && !urls.split(',').all(has_credentials) {
-            self.error(
-                name,
-                "has no credentials: NATS must authenticate each service in production (nats://user:password@host or nats://token@host)",
-            );
+            self.error(name, production::NATS_WITHOUT_CREDENTIALS);
+        }
+    }
+
+    /// The production profile's rule for a database URL (`<CONTEXT>_DATABASE_URL`): a password
+    /// of its own, not the development set-up's (see [`production::database_password_problem`]).
+    pub fn require_database_password(&mut self, name: &'static str, url: &str, mode: Mode) {
+        if let Some(problem) = mode
+            .is_production()
+            .then(|| production::database_password_problem(url))
+            .flatten()
+        {
+            self.error(name, problem);
+        }
+    }
+
+    /// The production profile's rule for `REDIS_URL`: a password (see
+    /// [`production::redis_credentials_problem`]).
+    pub fn require_redis_credentials(&mut self, name: &'static str, url: &str, mode: Mode) {
+        if let Some(problem) = mode
+            .is_production()
+            .then(|| production::redis_credentials_problem(url))
+            .flatten()
+        {
+            self.error(name, problem);
+        }
+    }
+
+    /// A comma-separated list of host names (`JWKS_HTTP_ALLOWED_HOSTS`), lower-cased; empty when
+    /// unset. An entry that is not a bare host (a scheme, port, path or wildcard) is an error in
+    /// every mode (see [`production::parse_host_list`]), and the list is then empty.
+    pub fn host_list(&mut self, name: &'static str) -> Vec<String> {
+        match self
+            .value(name)
+            .map(|raw| production::parse_host_list(&raw))
+        {
+            None => Vec::new(),
+            Some(Ok(hosts)) => hosts,
+            Some(Err(problem)) => {
+                self.error(name, problem);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The production profile's rule for `IDENTITY_JWKS_URL`: https, or plain http to a host of
+    /// `allowed_http_hosts` (read with [`Env::host_list`]; see [`production::jwks_url_problem`]).
+    pub fn require_jwks_url(
+        &mut self,
+        name: &'static str,
+        url: &str,
+        allowed_http_hosts: &[String],
+        mode: Mode,
+    ) {
+        if let Some(problem) = mode
+            .is_production()
+            .then(|| production::jwks_url_problem(url, allowed_http_hosts))
+            .flatten()
+        {
+            self.error(name, problem);
         }
     }
 
@@ -271,6 +329,74 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].name, "NATS_URL");
         assert!(errors[0].reason.starts_with("has no credentials"));
+    }
+
+    #[test]
+    fn production_checks_apply_in_production_only_each_naming_its_variable() {
+        let mut env = env(&[("JWKS_HTTP_ALLOWED_HOSTS", "identity.internal")]);
+        let allowed = env.host_list("JWKS_HTTP_ALLOWED_HOSTS");
+        assert_eq!(allowed, ["identity.internal"]);
+        let dev_db = "postgres://cg_video:cg_video_dev@127.0.0.1:5432/coursegraph";
+        let jwks = "http://127.0.0.1:4001/.well-known/jwks.json";
+        for mode in [Mode::Development, Mode::Test] {
+            env.require_database_password("VIDEO_DATABASE_URL", dev_db, mode);
+            env.require_redis_credentials("REDIS_URL", "redis://127.0.0.1:6379", mode);
+            env.require_jwks_url("IDENTITY_JWKS_URL", jwks, &allowed, mode);
+        }
+        assert!(env.errors().is_empty());
+        env.require_database_password("VIDEO_DATABASE_URL", dev_db, Mode::Production);
+        env.require_redis_credentials("REDIS_URL", "redis://127.0.0.1:6379", Mode::Production);
+        env.require_jwks_url("IDENTITY_JWKS_URL", jwks, &allowed, Mode::Production);
+        // Fit values pass.
+        let own_db = "postgres://cg_video:Own-pw-1@db.internal/coursegraph";
+        env.require_database_password("VIDEO_DATABASE_URL", own_db, Mode::Production);
+        env.require_redis_credentials("REDIS_URL", "redis://:pw@redis:6379", Mode::Production);
+        let allowed_http = "http://identity.internal/.well-known/jwks.json";
+        env.require_jwks_url(
+            "IDENTITY_JWKS_URL",
+            allowed_http,
+            &allowed,
+            Mode::Production,
+        );
+        let shown: Vec<String> = env
+            .finish()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        assert!(
+            shown[0].starts_with("VIDEO_DATABASE_URL uses a development password"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("REDIS_URL has no password"),
+            "{shown:?}"
+        );
+        assert_eq!(
+            shown[2],
+            "IDENTITY_JWKS_URL is plain HTTP: use https, or name its host (127.0.0.1) in JWKS_HTTP_ALLOWED_HOSTS"
+        );
+    }
+
+    #[test]
+    fn a_host_list_entry_that_is_not_a_host_is_an_error_in_every_mode() {
+        let mut env = env(&[(
+            "JWKS_HTTP_ALLOWED_HOSTS",
+            "127.0.0.1, https://identity:4001",
+        )]);
+        assert!(env.host_list("JWKS_HTTP_ALLOWED_HOSTS").is_empty());
+        assert!(env.host_list("UNSET_HOSTS").is_empty());
+        let shown: Vec<String> = env
+            .finish()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["JWKS_HTTP_ALLOWED_HOSTS \"https://identity:4001\" is not a host name (write identity.internal, 127.0.0.1 or ::1: no scheme, port, path or wildcard)"]
+        );
     }
 
     #[test]

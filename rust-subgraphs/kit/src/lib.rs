@@ -5,9 +5,13 @@
 //!   [`ConfigError`] (`NAME reason`), so a service exits listing all of them at once. The
 //!   shared settings: [`Env::log_level`] (`LOG_LEVEL`, default `info`), [`Env::mode`]
 //!   (`COURSEGRAPH_MODE`, default `development`), [`Env::operation_limits`]
-//!   (`OPERATION_LIMITS`, `LIMIT_*`), [`Env::require_nats_credentials`] (the production
-//!   profile's rule for `NATS_URL`, with [`has_credentials`]); a service's own with
-//!   [`Env::value`], [`Env::parse_or`] and [`Env::error`].
+//!   (`OPERATION_LIMITS`, `LIMIT_*`), the production profile's rules
+//!   ([`Env::require_nats_credentials`] with [`has_credentials`],
+//!   [`Env::require_database_password`], [`Env::require_redis_credentials`],
+//!   [`Env::require_jwks_url`] with [`Env::host_list`]); a service's own with [`Env::value`],
+//!   [`Env::parse_or`] and [`Env::error`].
+//! - [`production`]: those checks on one value each, with the TypeScript services' rules and
+//!   wording (`production-profile.ts`).
 //! - [`logging`]: [`init_logging`], one JSON object per log line.
 //! - [`limits`]: the operation limits (tokens, aliases, root fields, repeats of a field on a
 //!   path, depth, cost per [`Role`]), the same settings, rules and refusal body as the
@@ -62,6 +66,7 @@ pub mod error;
 pub mod graphql;
 pub mod limits;
 pub mod logging;
+pub mod production;
 pub mod server;
 
 pub use config::{has_credentials, ConfigError, Env, Mode};

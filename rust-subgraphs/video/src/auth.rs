@@ -5,7 +5,8 @@
 //! tokens itself rather than trusting forwarded headers:
 //!
 //! - an access token is an ES256 JWT signed by identity; its `kid` picks the key from identity's
-//!   JWKS (`IDENTITY_JWKS_URL`), fetched over plain HTTP, kept at most [`JWKS_MAX_AGE`] and
+//!   JWKS (`IDENTITY_JWKS_URL`), fetched over https (TLS 1.2/1.3 with rustls, checked against
+//!   the system's certificate authorities) or plain http, kept at most [`JWKS_MAX_AGE`] and
 //!   re-read for an unknown `kid` at most once per [`JWKS_REFETCH_COOLDOWN`], so a forged `kid`
 //!   cannot hammer identity;
 //! - claims are checked as `jose`'s `jwtVerify` does in auth.ts (no clock leeway): `iss`, `aud`
@@ -28,14 +29,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{self, RootCertStore};
+use tokio_rustls::TlsConnector;
 
 /// The longest access-token lifetime any verifier accepts, in seconds (identity refuses to be
 /// configured longer); a token whose `iat` is older is refused.
@@ -136,7 +139,8 @@ pub struct Viewer {
 /// How a verifier finds keys and revocations; filled from the environment by the service's config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
-    /// Identity's JWKS (`IDENTITY_JWKS_URL`; default [`DEFAULT_JWKS_URL`]); plain `http://` only.
+    /// Identity's JWKS (`IDENTITY_JWKS_URL`; default [`DEFAULT_JWKS_URL`]): `https://` or
+    /// `http://` (the production profile decides which hosts may be plain http).
     pub jwks_url: String,
     /// The `iss` every token must carry (`AUTH_ISSUER`; default [`DEFAULT_ISSUER`]).
     pub issuer: String,
@@ -173,9 +177,12 @@ impl AuthError {
 /// Why a verifier cannot be built: its configuration is unusable (nothing is contacted).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
-    /// `jwks_url` is not an `http://` URL with a host.
-    #[error("IDENTITY_JWKS_URL must be an http:// URL with a host, got {0:?}")]
+    /// `jwks_url` is not an `https://` or `http://` URL with a host.
+    #[error("IDENTITY_JWKS_URL must be an https:// or http:// URL with a host, got {0:?}")]
     JwksUrl(String),
+    /// `jwks_url` is https, and TLS cannot be set up (no certificate authority could be read).
+    #[error("IDENTITY_JWKS_URL is https, but TLS cannot be set up: {0}")]
+    Tls(String),
     /// `redis_url` cannot be parsed.
     #[error("REDIS_URL is not a usable Redis URL: {0}")]
     RedisUrl(#[source] redis::RedisError),
@@ -248,7 +255,9 @@ struct Inner {
     issuer: String,
     audience: String,
     jwks_uri: hyper::Uri,
-    http: HttpClient<HttpConnector, Empty<Bytes>>,
+    /// For an https `jwks_uri`: TLS over each connection. Each fetch opens its own connection
+    /// (they are at most one per cooldown), so there is no pool to keep.
+    tls: Option<TlsConnector>,
     timing: Timing,
     keys: RwLock<KeySet>,
     /// One JWKS fetch at a time; a task that waited for it uses its result.
@@ -282,29 +291,42 @@ impl AuthVerifier {
     /// first connection): identity or Redis being down at start-up does not fail it; keys are
     /// fetched on the first verification, and Redis is reconnected in the background.
     pub async fn new(config: AuthConfig) -> Result<Self, AuthSetupError> {
-        Self::with_timing(config, Timing::DEFAULT).await
+        Self::with_timing(config, Timing::DEFAULT, system_roots).await
     }
 
-    async fn with_timing(config: AuthConfig, timing: Timing) -> Result<Self, AuthSetupError> {
+    /// `roots`: the certificate authorities an https JWKS is checked against (called only for
+    /// https): the system's, or a test's own.
+    async fn with_timing(
+        config: AuthConfig,
+        timing: Timing,
+        roots: impl FnOnce() -> Result<RootCertStore, String>,
+    ) -> Result<Self, AuthSetupError> {
         let jwks_uri: hyper::Uri = config
             .jwks_url
             .parse()
             .map_err(|_| AuthSetupError::JwksUrl(config.jwks_url.clone()))?;
-        if jwks_uri.scheme_str() != Some("http") || jwks_uri.host().is_none() {
+        let https = match jwks_uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(AuthSetupError::JwksUrl(config.jwks_url)),
+        };
+        if jwks_uri.host().is_none() {
             return Err(AuthSetupError::JwksUrl(config.jwks_url));
         }
+        let tls = if https {
+            Some(tls_connector(roots().map_err(AuthSetupError::Tls)?)?)
+        } else {
+            None
+        };
         let redis_client =
             redis::Client::open(config.redis_url.as_str()).map_err(AuthSetupError::RedisUrl)?;
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(JWKS_FETCH_TIMEOUT));
-        let http = HttpClient::builder(TokioExecutor::new()).build(connector);
         let redis = Arc::new(RedisLink::new(redis_client));
         let verifier = Self {
             inner: Arc::new(Inner {
                 issuer: config.issuer,
                 audience: config.audience,
                 jwks_uri,
-                http,
+                tls,
                 timing,
                 keys: RwLock::new(KeySet::default()),
                 refresh: tokio::sync::Mutex::new(()),
@@ -516,16 +538,40 @@ impl Inner {
     }
 
     async fn fetch_jwks(&self) -> Result<Vec<VerifyingKey>, JwksError> {
-        let request = hyper::Request::get(self.jwks_uri.clone())
+        let uri = &self.jwks_uri;
+        // The host as a socket address and TLS name take it: `[::1]` → `::1`.
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if self.tls.is_some() { 443 } else { 80 });
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let request = hyper::Request::get(path)
+            .header(header::HOST, authority)
             .header(header::ACCEPT, "application/json")
-            .body(Empty::new())
+            .body(Empty::<Bytes>::new())
             .map_err(|e| JwksError::Request(e.to_string()))?;
         let body = tokio::time::timeout(JWKS_FETCH_TIMEOUT, async {
-            let response = self
-                .http
-                .request(request)
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
                 .await
-                .map_err(|e| JwksError::Request(e.to_string()))?;
+                .map_err(|e| JwksError::Request(format!("connect: {e}")))?;
+            let response = match &self.tls {
+                None => send(tcp, request).await?,
+                Some(tls) => {
+                    let name = ServerName::try_from(host.clone())
+                        .map_err(|e| JwksError::Request(format!("TLS name {host:?}: {e}")))?;
+                    let stream = tls
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|e| JwksError::Request(format!("TLS: {e}")))?;
+                    send(stream, request).await?
+                }
+            };
             if response.status() != hyper::StatusCode::OK {
                 return Err(JwksError::Status(response.status().as_u16()));
             }
@@ -539,6 +585,54 @@ impl Inner {
         .map_err(|_| JwksError::Timeout)??;
         parse_jwks(&body)
     }
+}
+
+/// Sends `request` over a fresh HTTP/1.1 connection `io` and returns the response; the connection
+/// is driven by a task of its own until the response's body is read or dropped.
+async fn send<S>(
+    io: S,
+    request: hyper::Request<Empty<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, JwksError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| JwksError::Request(e.to_string()))?;
+    tokio::spawn(async move {
+        // Its errors reach the request or the body being read.
+        let _ = connection.await;
+    });
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| JwksError::Request(e.to_string()))
+}
+
+/// The system's certificate authorities (Debian's ca-certificates; `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` name others), as an https JWKS is checked against.
+fn system_roots() -> Result<RootCertStore, String> {
+    let certificates = rustls_native_certs::load_native_certs()
+        .map_err(|e| format!("cannot read the system's certificate authorities: {e}"))?;
+    let mut roots = RootCertStore::empty();
+    let (added, _unusable) = roots.add_parsable_certificates(certificates);
+    if added == 0 {
+        return Err("the system has no certificate authority (install ca-certificates, or name a file in SSL_CERT_FILE)".into());
+    }
+    Ok(roots)
+}
+
+/// TLS 1.2 and 1.3 with ring's algorithms (the provider async-nats already uses), checked
+/// against `roots`.
+fn tls_connector(roots: RootCertStore) -> Result<TlsConnector, AuthSetupError> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| AuthSetupError::Tls(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 /// Why identity's key set could not be read (logged, never shown to a client).
@@ -1486,6 +1580,7 @@ mod tests {
                 DEFAULT_AUTH_CACHE_SIZE,
             ),
             timing,
+            system_roots,
         )
         .await
         .unwrap();
@@ -1775,6 +1870,7 @@ mod tests {
             let verifier = AuthVerifier::with_timing(
                 config(&identity.url, live_redis_url().await, cache_size),
                 timing,
+                system_roots,
             )
             .await
             .unwrap();
@@ -1828,10 +1924,145 @@ mod tests {
         assert_eq!(verifier.verify(&token).await, refused(INVALID));
     }
 
+    /// Identity's JWKS over https: a certificate for 127.0.0.1 made by openssl (Debian's, as
+    /// the platform's scripts use it), served by rustls; one HTTP/1.1 answer per connection.
+    struct TlsIdentity {
+        url: String,
+        /// The certificate, as the trust anchor a client checks it against.
+        certificate: rustls::pki_types::CertificateDer<'static>,
+        hits: Arc<AtomicUsize>,
+        server: JoinHandle<()>,
+    }
+
+    impl TlsIdentity {
+        async fn start(keys: &[&TestKey]) -> Self {
+            use rustls::pki_types::pem::PemObject;
+            use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+            let dir = tempfile::tempdir().unwrap();
+            let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            let made = std::process::Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ])
+                .args(["-nodes", "-days", "1", "-subj", "/CN=identity-test"])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+                .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+                .arg("-keyout")
+                .arg(&key_path)
+                .arg("-out")
+                .arg(&cert_path)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            let certificate = CertificateDer::from_pem_file(&cert_path).unwrap();
+            let key = PrivateKeyDer::from_pem_file(&key_path).unwrap();
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.clone()], key)
+            .unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+            let body =
+                json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() }).to_string();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let hits = Arc::new(AtomicUsize::new(0));
+            let counted = hits.clone();
+            let server = tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let (acceptor, body, counted) =
+                        (acceptor.clone(), body.clone(), counted.clone());
+                    tokio::spawn(async move {
+                        // A client that refuses the certificate ends the handshake: nothing to answer.
+                        let Ok(mut tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let mut request = Vec::new();
+                        let mut buffer = [0u8; 1024];
+                        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match tls.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => request.extend_from_slice(&buffer[..n]),
+                            }
+                        }
+                        assert!(request.starts_with(b"GET /.well-known/jwks.json HTTP/1.1\r\n"));
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = tls.write_all(response.as_bytes()).await;
+                        let _ = tls.shutdown().await;
+                    });
+                }
+            });
+            Self {
+                url: format!("https://{addr}/.well-known/jwks.json"),
+                certificate,
+                hits,
+                server,
+            }
+        }
+    }
+
+    impl Drop for TlsIdentity {
+        fn drop(&mut self) {
+            self.server.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn an_https_jwks_is_fetched_over_tls_and_its_certificate_checked() {
+        let key = TestKey::generate("k1");
+        let token = key.sign(&subject().claims("LEARNER"));
+        let identity = TlsIdentity::start(&[&key]).await;
+        let trusted = identity.certificate.clone();
+        let verifier = AuthVerifier::with_timing(
+            config(&identity.url, redis_url(), 10),
+            Timing::DEFAULT,
+            move || {
+                let mut roots = RootCertStore::empty();
+                roots.add(trusted).map_err(|e| e.to_string())?;
+                Ok(roots)
+            },
+        )
+        .await
+        .unwrap();
+        let viewer = verifier.verify(&token).await.expect("verified over https");
+        assert_eq!(viewer.role, Role::Learner);
+        assert_eq!(identity.hits.load(Ordering::SeqCst), 1);
+
+        // Against the system's authorities the test certificate is unknown: no keys, no viewer.
+        let stranger = AuthVerifier::new(config(&identity.url, redis_url(), 10))
+            .await
+            .unwrap();
+        assert_eq!(stranger.verify(&token).await, refused(INVALID));
+        assert_eq!(
+            identity.hits.load(Ordering::SeqCst),
+            1,
+            "no request went through"
+        );
+    }
+
     #[tokio::test]
     async fn unusable_configuration_is_refused() {
         for url in [
-            "https://identity/.well-known/jwks.json",
+            "ftp://identity/.well-known/jwks.json",
+            "https:///jwks.json",
             "not a url",
             "/jwks.json",
         ] {

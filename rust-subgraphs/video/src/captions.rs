@@ -19,8 +19,6 @@ use crate::webvtt;
 
 /// Longest caption label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
-/// Largest `video.captions.changed` event, in bytes: NATS refuses messages over 1 MiB.
-pub const MAX_EVENT_BYTES: usize = 768 * 1024;
 
 /// Why captions were not changed.
 #[derive(Debug, Error)]
@@ -101,13 +99,11 @@ impl Captions {
         let tx = client.transaction().await.map_err(StoreError::from)?;
         store::put_caption(&tx, &row, uploader).await?;
         let event = self.event(&tx, video, &language, segments).await?;
-        if prost::Message::encoded_len(&event) > MAX_EVENT_BYTES {
-            return Err(CaptionChange::Invalid(format!(
-                "the captions' text is too long to index (more than {} KiB); split the video",
-                MAX_EVENT_BYTES / 1024
-            )));
-        }
-        outbox::write(&tx, &event).await?;
+        // The outbox refuses an event over EVENT_MAX_BYTES (the captions' text): the caller's to fix.
+        outbox::write(&tx, &event).await.map_err(|e| match e {
+            StoreError::EventTooLarge(too_large) => CaptionChange::Invalid(too_large.to_string()),
+            e => e.into(),
+        })?;
         // The file before the commit: a failure leaves the old captions whole, in the table and
         // on disk (a file written but not committed is replaced by the next upload).
         let key = ObjectKey::new(

@@ -59,6 +59,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    outbox::set_max_event_bytes(config.event_max_bytes);
     let db = store::pool(&config.database_url).map_err(|e| e.to_string())?;
     let storage = Arc::new(LocalStorage::open(&config.storage_dir).await.map_err(|e| {
         format!(
@@ -107,6 +108,7 @@ async fn serve(config: Config) -> Result<(), String> {
         nats.clone(),
         db.clone(),
         relay.clone(),
+        config.outbox_max_attempts,
         stopped.clone(),
     )));
 

@@ -28,6 +28,12 @@ pub enum StoreError {
     /// A statement failed.
     #[error("database statement failed: {0}")]
     Sql(#[from] tokio_postgres::Error),
+    /// An event too large to publish was refused; nothing was written.
+    #[error(transparent)]
+    EventTooLarge(#[from] crate::outbox::EventTooLarge),
+    /// An event could not be enveloped (its subject or traceparent is not valid).
+    #[error("not a valid event: {0}")]
+    Envelope(#[from] coursegraph_events::EventError),
 }
 
 /// Opens the pool (connections are made on first use).
@@ -845,7 +851,8 @@ pub async fn cancel(db: &impl GenericClient, video_id: Uuid) -> Result<bool, Sto
 
 // ---- Outbox ------------------------------------------------------------------------------------
 
-/// Writes an event to the outbox, in the caller's transaction.
+/// Writes an event to the outbox, in the caller's transaction (see [`crate::outbox::write`],
+/// which checks its size first).
 ///
 /// # Errors
 /// [`StoreError::Sql`].
@@ -877,21 +884,28 @@ pub struct OutboxRow {
     pub traceparent: String,
     /// When it was written.
     pub created_at: OffsetDateTime,
+    /// Publishes the server refused so far (outages do not count).
+    pub attempts: i32,
 }
 
-/// The oldest unpublished events, at most `limit`.
+/// The oldest unpublished events the relay may publish, at most `limit`, locked for the caller's
+/// transaction: not parked (`attempts < max_attempts`), not in `waiting` (rows waiting out their
+/// backoff), and not locked by another relay of the context (`skip locked`).
 ///
 /// # Errors
 /// [`StoreError::Sql`].
 pub async fn unpublished_events(
     db: &impl GenericClient,
     limit: i64,
+    max_attempts: i32,
+    waiting: &[Uuid],
 ) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(db
         .query(
-            "select id, subject, payload, traceparent, created_at from outbox_events
-              where published_at is null order by id limit $1",
-            &[&limit],
+            "select id, subject, payload, traceparent, created_at, attempts from outbox_events
+              where published_at is null and attempts < $2 and id <> all($3::uuid[])
+              order by id limit $1 for update skip locked",
+            &[&limit, &max_attempts, &waiting],
         )
         .await?
         .iter()
@@ -901,36 +915,76 @@ pub async fn unpublished_events(
             payload: row.get(2),
             traceparent: row.get(3),
             created_at: row.get(4),
+            attempts: row.get(5),
         })
         .collect())
 }
 
-/// Marks an event published.
+/// Marks events published.
 ///
 /// # Errors
 /// [`StoreError::Sql`].
-pub async fn mark_published(db: &impl GenericClient, id: Uuid) -> Result<(), StoreError> {
+pub async fn mark_published(db: &impl GenericClient, ids: &[Uuid]) -> Result<(), StoreError> {
     db.execute(
-        "update outbox_events set published_at = now(), attempts = attempts + 1, last_error = null where id = $1",
-        &[&id],
+        "update outbox_events set published_at = now() where id = any($1::uuid[])",
+        &[&ids],
     )
     .await?;
     Ok(())
 }
 
-/// Records a failed publication attempt of an event.
+/// Records a refused publication of an event: its `attempts` (at `max_attempts` or more, the
+/// row is parked) and why.
 ///
 /// # Errors
 /// [`StoreError::Sql`].
-pub async fn mark_publish_failed(
+pub async fn mark_publish_refused(
     db: &impl GenericClient,
     id: Uuid,
+    attempts: i32,
     error: &str,
 ) -> Result<(), StoreError> {
     db.execute(
-        "update outbox_events set attempts = attempts + 1, last_error = $2 where id = $1",
-        &[&id, &error],
+        "update outbox_events set attempts = $2, last_error = $3 where id = $1",
+        &[&id, &attempts, &error],
     )
     .await?;
     Ok(())
+}
+
+/// Notes an outage on events that could not be published: `last_error` only, nothing counted
+/// toward parking (it is not the rows' fault).
+///
+/// # Errors
+/// [`StoreError::Sql`].
+pub async fn mark_publish_delayed(
+    db: &impl GenericClient,
+    ids: &[Uuid],
+    error: &str,
+) -> Result<(), StoreError> {
+    db.execute(
+        "update outbox_events set last_error = $2 where id = any($1::uuid[])",
+        &[&ids, &error],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The parked events (unpublished, `attempts >= max_attempts`): how many, and when the oldest
+/// was written.
+///
+/// # Errors
+/// [`StoreError::Sql`].
+pub async fn count_parked(
+    db: &impl GenericClient,
+    max_attempts: i32,
+) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
+    let row = db
+        .query_one(
+            "select count(*), min(created_at) from outbox_events
+              where published_at is null and attempts >= $1",
+            &[&max_attempts],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
 }
