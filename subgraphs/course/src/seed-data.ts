@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { seededRandom } from '@coursegraph/service-kit';
 import type { CourseLevel, LessonKind } from './generated/prisma/client.js';
 import { slugFromTitle } from './domain/validation.js';
+import { DEMO_LESSON_TEXTS } from './demo-lesson-texts.js';
 
 type Random = ReturnType<typeof seededRandom>;
 const pick = <T>(random: Random, list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
@@ -213,16 +214,24 @@ export function demoCourses(count: number): SeedCourse[] {
     let title = pick(random, PATTERNS[language]!).replace('{s}', subject);
     if (titles.has(title)) title = `${title} (${i + 1})`;
     titles.add(title);
+    // English courses of a subject with written lessons teach them, in order, in their non-quiz lessons.
+    const texts = language === 'en' ? DEMO_LESSON_TEXTS[subject] : undefined;
+    let textsUsed = 0;
     const modules = Array.from({ length: between(random, 3, 6) }, (_, m) => {
       const moduleTitle = MODULES[(m + between(random, 0, 2)) % MODULES.length]!;
       return {
         title: moduleTitle,
         summary: `${moduleTitle} of ${subject}.`,
-        lessons: Array.from({ length: between(random, 2, 6) }, (_, l) => ({
-          ...lessonOf(random, moduleTitle, l + 1),
-          // The opening lesson of every course is a free preview: what a paid course shows before purchase.
-          freePreview: m === 0 && l === 0,
-        })),
+        lessons: Array.from({ length: between(random, 2, 6) }, (_, l) => {
+          // lessonOf still draws the generic body, so every later field gets the same random numbers as before.
+          const planned = lessonOf(random, moduleTitle, l + 1);
+          return {
+            ...planned,
+            body: texts && planned.kind !== 'QUIZ' ? texts[textsUsed++ % texts.length]! : planned.body,
+            // The opening lesson of every course is a free preview: what a paid course shows before purchase.
+            freePreview: m === 0 && l === 0,
+          };
+        }),
       };
     });
     // About one course in five builds on one or two earlier courses of its category.
