@@ -20,6 +20,7 @@ export const NATS_USERS = [
   'notification',
   'learning',
   'video',
+  'ai',
   'gateway',
   'search',
   'operator',

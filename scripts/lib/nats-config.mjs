@@ -28,16 +28,19 @@ export const CONSUMES = {
   enrollment: ['COURSE', 'PAYMENT', 'LEARNING'],
   payment: ['COURSE', 'ENROLLMENT'],
   notification: ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'LEARNING'],
-  learning: ['COURSE', 'ENROLLMENT'],
+  // Courses, enrolments, and generated material instructors approved (learning-ai-material).
+  learning: ['COURSE', 'ENROLLMENT', 'AI'],
+  // Courses and lesson texts, enrolments, captions, open quiz attempts (subgraphs/ai/src/events/consumers.ts).
+  ai: ['COURSE', 'ENROLLMENT', 'VIDEO', 'LEARNING'],
   // Projections of courses, lessons and enrolments (rust-subgraphs/video: durables video-courses, video-enrolments).
   video: ['COURSE', 'ENROLLMENT'],
   // Subscriptions (gateway/src/subscriptions/streams.ts).
-  gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE'],
+  gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE', 'AI'],
   // Courses (durable search-courses) and captions (durable search-captions).
   search: ['COURSE', 'VIDEO'],
 };
 /** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
-export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video'];
+export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai'];
 /**
  * Work queues a service keeps for itself (not event streams: no other user reads them): it publishes
  * the jobs, declares the stream, and pulls through its one durable consumer, shared by its replicas.

@@ -32,6 +32,8 @@ import {
 } from './generated/coursegraph/identity/v1/identity_pb.js';
 import { NotificationCreatedSchema } from './generated/coursegraph/notification/v1/notification_pb.js';
 import {
+  AttemptClosedSchema,
+  AttemptStartedSchema,
   CardsDueSchema,
   MasteryChangedSchema,
   QuizGradedSchema,
@@ -44,6 +46,7 @@ import {
   VideoFailedSchema,
   VideoReadySchema,
 } from './generated/coursegraph/video/v1/video_pb.js';
+import { MaterialApprovedSchema, TutorReplySchema } from './generated/coursegraph/ai/v1/ai_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
@@ -52,6 +55,7 @@ export * as identity from './generated/coursegraph/identity/v1/identity_pb.js';
 export * as notification from './generated/coursegraph/notification/v1/notification_pb.js';
 export * as learning from './generated/coursegraph/learning/v1/learning_pb.js';
 export * as video from './generated/coursegraph/video/v1/video_pb.js';
+export * as ai from './generated/coursegraph/ai/v1/ai_pb.js';
 
 export const CourseEvents = {
   created: defineEvent('course.course.created', CourseCreatedSchema),
@@ -95,10 +99,17 @@ export const LearningEvents = {
   masteryChanged: defineEvent('learning.mastery.changed', MasteryChangedSchema),
   quizPublished: defineEvent('learning.quiz.published', QuizPublishedSchema),
   cardsDue: defineEvent('learning.cards.due', CardsDueSchema),
+  attemptStarted: defineEvent('learning.attempt.started', AttemptStartedSchema),
+  attemptClosed: defineEvent('learning.attempt.closed', AttemptClosedSchema),
 };
 
 export const VideoEvents = {
   ready: defineEvent('video.video.ready', VideoReadySchema),
   failed: defineEvent('video.video.failed', VideoFailedSchema),
   captionsChanged: defineEvent('video.captions.changed', CaptionsChangedSchema),
+};
+
+export const AiEvents = {
+  materialApproved: defineEvent('ai.material.approved', MaterialApprovedSchema),
+  tutorReply: defineEvent('ai.tutor.reply', TutorReplySchema),
 };

@@ -66,3 +66,11 @@ pub mod video {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.video.v1.rs"));
     }
 }
+
+/// Events of the ai context (stream `AI`).
+pub mod ai {
+    /// Package `coursegraph.ai.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.ai.v1.rs"));
+    }
+}

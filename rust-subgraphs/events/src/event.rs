@@ -2,7 +2,7 @@
 
 use prost::{Message, Name};
 
-use crate::contracts::{course, enrollment, identity, learning, notification, payment, video};
+use crate::contracts::{ai, course, enrollment, identity, learning, notification, payment, video};
 use crate::{EventError, Subject};
 
 /// A payload message that is an event: published on exactly one subject, [`Event::SUBJECT`].
@@ -102,9 +102,13 @@ events! {
     learning::v1::MasteryChanged => "learning.mastery.changed",
     learning::v1::QuizPublished => "learning.quiz.published",
     learning::v1::CardsDue => "learning.cards.due",
+    learning::v1::AttemptStarted => "learning.attempt.started",
+    learning::v1::AttemptClosed => "learning.attempt.closed",
     video::v1::VideoReady => "video.video.ready",
     video::v1::VideoFailed => "video.video.failed",
     video::v1::CaptionsChanged => "video.captions.changed",
+    ai::v1::MaterialApproved => "ai.material.approved",
+    ai::v1::TutorReply => "ai.tutor.reply",
 }
 
 #[cfg(test)]

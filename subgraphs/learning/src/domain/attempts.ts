@@ -25,6 +25,7 @@ import type { ItemContent } from './assessment/item-content.js';
 import { parseResponse, type ItemResponse } from './assessment/item-response.js';
 import { gradeResponse } from './assessment/grading.js';
 import { drawItems, type QuizDraw } from './assessment/quiz-draw.js';
+import { protectedAnswers } from './assessment/protected-answers.js';
 
 const CONTEXT = 'learning';
 
@@ -96,7 +97,7 @@ export async function startAttempt(
       bank.map((b) => ({ id: b.itemId, tags: b.tags })),
       id,
     );
-    return tx.attempt.create({
+    const attempt = await tx.attempt.create({
       data: {
         id,
         userId: viewer.userId,
@@ -109,6 +110,24 @@ export async function startAttempt(
         deadline: quiz.timeLimitSeconds === null ? null : new Date(now.getTime() + quiz.timeLimitSeconds * 1000),
       },
     });
+    // The tutor (ai) keeps these answers to itself until the attempt closes.
+    const items = await attemptItems(tx, attempt);
+    await enqueueEvent(
+      tx,
+      CONTEXT,
+      LearningEvents.attemptStarted,
+      {
+        attemptId: id,
+        userId: viewer.userId,
+        courseId: lesson.courseId,
+        lessonId,
+        protectedAnswers: [...new Set(items.flatMap((i) => protectedAnswers(i.content)))],
+        closesAt: attempt.deadline?.toISOString() ?? '',
+        startedAt: now.toISOString(),
+      },
+      options,
+    );
+    return attempt;
   });
 }
 
@@ -261,6 +280,19 @@ async function grade(tx: Tx, attemptId: string, at: Date, options: EnqueueOption
   );
   if (passed && !hadPassed)
     await enqueueEvent(tx, CONTEXT, LearningEvents.quizPassed, { ...base, passedAt: at.toISOString() }, options);
+  await enqueueEvent(
+    tx,
+    CONTEXT,
+    LearningEvents.attemptClosed,
+    {
+      attemptId,
+      userId: attempt.userId,
+      courseId: attempt.courseId,
+      lessonId: attempt.lessonId,
+      closedAt: at.toISOString(),
+    },
+    options,
+  );
   for (const s of scored)
     await observe(
       tx,

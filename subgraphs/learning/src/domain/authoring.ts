@@ -165,10 +165,12 @@ function noteText(value: string | null | undefined, field: string, required: boo
   return text;
 }
 
-export async function createNote(db: PrismaClient, ctx: AuthContext, input: NoteInput): Promise<Note> {
-  const course = await managedCourse(db, ctx, input.courseId);
+/** A note's text fields, checked for its kind (an instructor's input, or approved generated material). */
+export function noteFields(input: Pick<NoteInput, 'kind' | 'front' | 'back' | 'text'>) {
+  if (input.kind !== 'BASIC' && input.kind !== 'CLOZE') throw badInput('kind must be BASIC or CLOZE.', 'kind');
   const basic = input.kind === 'BASIC';
   const fields = {
+    kind: input.kind,
     front: noteText(input.front, 'front', basic),
     back: noteText(input.back, 'back', basic),
     text: noteText(input.text, 'text', !basic),
@@ -178,8 +180,14 @@ export async function createNote(db: PrismaClient, ctx: AuthContext, input: Note
     throw badInput('front and back are for BASIC notes; a CLOZE note has text.', fields.front ? 'front' : 'back');
   if (!basic && clozeOrdinals(fields.text).length === 0)
     throw badInput('A CLOZE note needs at least one deletion such as {{c1::answer}}.', 'text');
+  return fields;
+}
+
+export async function createNote(db: PrismaClient, ctx: AuthContext, input: NoteInput): Promise<Note> {
+  const course = await managedCourse(db, ctx, input.courseId);
+  const fields = noteFields(input);
   const conceptIds = await courseConcepts(db, course.id, input.conceptIds);
-  return db.note.create({ data: { id: newId(), courseId: course.id, kind: input.kind, ...fields, conceptIds } });
+  return db.note.create({ data: { id: newId(), courseId: course.id, ...fields, conceptIds } });
 }
 
 export async function deleteNote(db: PrismaClient, ctx: AuthContext, id: string, now: Date): Promise<boolean> {

@@ -10,3 +10,4 @@ export * from './view-ids.js';
 export * from './quiz-draw.js';
 export * from './grading-policy.js';
 export * from './item-statistics.js';
+export * from './protected-answers.js';
