@@ -711,6 +711,7 @@ function specsIn(module) {
 
 function formatDefault(value, setting) {
   if (value === undefined) return 'required';
+  if (setting?.formatDefault) return code(setting.formatDefault(value));
   if (typeof value === 'object' && !Array.isArray(value)) {
     // A default kept parsed (a BlockList, ...): shown as empty when it is what an empty value parses to.
     let empty;

@@ -15,6 +15,7 @@ import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
 import { learningSettings } from '../subgraphs/learning/src/config.js';
+import { aiSettings } from '../subgraphs/ai/src/config.js';
 
 /** Only what production mode needs set: nothing of the test run's environment leaks in. */
 const PRODUCTION = { COURSEGRAPH_MODE: 'production' };
@@ -30,7 +31,7 @@ const FIT = {
   STRIPE_SECRET_KEY: 'sk_live_of_its_own',
   STRIPE_WEBHOOK_SECRET: 'whsec_of_its_own',
   ...Object.fromEntries(
-    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION', 'LEARNING'].map((c) => [
+    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION', 'LEARNING', 'AI'].map((c) => [
       `${c}_DATABASE_URL`,
       `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`,
     ]),
@@ -60,6 +61,7 @@ const services: [string, ConfigSpec, string[]][] = [
   ['payment', paymentSettings, [...shared, 'IDENTITY_JWKS_URL', 'PAYMENT_DATABASE_URL', 'PAYMENT_PROVIDER']],
   ['notification', notificationSettings, [...shared, 'IDENTITY_JWKS_URL', 'NOTIFICATION_DATABASE_URL']],
   ['learning', learningSettings, [...shared, 'IDENTITY_JWKS_URL', 'LEARNING_DATABASE_URL']],
+  ['ai', aiSettings, [...shared, 'IDENTITY_JWKS_URL', 'AI_DATABASE_URL']],
 ];
 
 describe('each service applies the checks of the settings it has', () => {
@@ -84,6 +86,14 @@ describe('payment with Stripe', () => {
       ),
     );
     expect(problemsOf(paymentSettings, { PAYMENT_PROVIDER: 'stripe' })).toEqual([]);
+  });
+});
+
+describe('ai with a real model provider or embedding', () => {
+  it('needs their API keys in production', () => {
+    const problems = problemsOf(aiSettings, { ...FIT, AI_PROVIDER: 'anthropic', AI_EMBEDDING: 'http' });
+    expect(variables(problems)).toEqual(['AI_EMBEDDING_API_KEY', 'ANTHROPIC_API_KEY']);
+    expect(problemsOf(aiSettings, { ...FIT, AI_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'sk-ant-own' })).toEqual([]);
   });
 });
 

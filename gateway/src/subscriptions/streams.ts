@@ -6,7 +6,14 @@
  * Each stream is written against its own event's payload type (`defineStream`), so a field read
  * from a payload that its event does not carry fails to compile.
  */
-import { CourseEvents, EnrollmentEvents, NotificationEvents, PaymentEvents, enrollment } from '@coursegraph/contracts';
+import {
+  AiEvents,
+  CourseEvents,
+  EnrollmentEvents,
+  NotificationEvents,
+  PaymentEvents,
+  enrollment,
+} from '@coursegraph/contracts';
 import type { EventPayload, EventType, ReceivedEvent } from '@coursegraph/service-kit';
 
 /** An entity field of an event type: the root query field that loads it and the id to load. */
@@ -106,5 +113,21 @@ export const STREAMS: Record<string, StreamDefinition> = {
     access: 'staff',
     fields: (p) => ({ courseId: p.course?.courseId ?? '', version: p.course?.version ?? 0 }),
     entities: { course: { queryField: 'course', id: (p) => p.course?.courseId ?? '' } },
+  }),
+  tutorReply: defineStream({
+    event: AiEvents.tutorReply,
+    access: 'owner',
+    ownerOf: (p) => p.userId,
+    fields: (p) => ({
+      conversationId: p.conversationId,
+      turnId: p.turnId,
+      lessonId: p.lessonId,
+      seq: p.seq,
+      text: p.text,
+      done: p.done,
+      tier: p.tier || null,
+      fallbackReason: p.fallbackReason || null,
+    }),
+    entities: {},
   }),
 };

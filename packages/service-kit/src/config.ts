@@ -19,6 +19,8 @@ export interface Setting<T> {
   parse: (raw: string) => T;
   /** One line for the README and for error messages. */
   doc: string;
+  /** How the README's configuration table shows a default that is not a plain value (a parsed structure). */
+  formatDefault?(value: T): string;
   /** The default is for development only (a shared secret): production (COURSEGRAPH_MODE) refuses it, set or not. Default false. */
   developmentDefault?: boolean;
   /**

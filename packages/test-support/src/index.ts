@@ -16,6 +16,17 @@ export {
   type Person,
   type PublishedCourse,
 } from './journeys.js';
+export {
+  ANTHROPIC_VERSIONS,
+  TEST_API_KEY,
+  hashedEmbedding,
+  startMessagesApiServer,
+  type MessagesApiFault,
+  type MessagesApiServer,
+  type MessagesApiServerOptions,
+  type MessagesRequestBody,
+  type ReceivedRequest,
+} from './messages-api-server.js';
 export { freePort } from './ports.js';
 export { privateNats, type PrivateNats } from './private-nats.js';
 export { privateRedis, type PrivateRedis } from './private-redis.js';
