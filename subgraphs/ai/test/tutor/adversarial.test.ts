@@ -7,7 +7,7 @@ import {
   parseAdversarialSet,
   playAdversarialConversation,
 } from '../../src/domain/tutor/adversarial.js';
-import { looksLikeInstruction } from '../../src/domain/tutor/intent.js';
+import { steersTheTutor } from '../../src/domain/tutor/intent.js';
 import { sentencesOf } from '../../src/domain/tutor/text.js';
 
 const setPath = new URL('../../../../test/bench/ai/adversarial-prompts.json', import.meta.url);
@@ -25,7 +25,7 @@ describe('the adversarial set', () => {
   it('plants an instruction in the lesson text of every injection-in-lesson prompt', () => {
     for (const prompt of prompts.filter((p) => p.category === 'injection-in-lesson')) {
       const sentences = lessonPassages(prompt).flatMap((passage) => sentencesOf(passage.text));
-      expect(sentences.some(looksLikeInstruction), prompt.id).toBe(true);
+      expect(sentences.some(steersTheTutor), prompt.id).toBe(true);
     }
   });
 

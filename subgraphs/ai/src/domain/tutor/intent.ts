@@ -8,6 +8,7 @@
  * question. An attempt ("is it 4?") and confusion ("I'm lost") come before the off-topic check, since
  * a wrong answer or a cry for help rarely shares the lesson's words.
  */
+import { looksLikeInstruction } from '../material/injection.js';
 import { Buffer } from 'node:buffer';
 import type { SourcePassage } from '../../providers/provider.js';
 import { contentStems, foldWord, sentencesOf } from './text.js';
@@ -173,10 +174,12 @@ function hiddenBase64(message: string): string | undefined {
 }
 
 /**
- * True when a sentence reads as an instruction to the tutor or an attempt to steer it (injection,
- * role-play, a request for answers): lesson text that does so is data, never quoted as teaching.
+ * True when a sentence of lesson text tries to steer the tutor: an instruction to a model (the
+ * material generator's check, material/injection.ts) or, in the learner-message patterns below,
+ * injection, role-play or a request for answers. Such a sentence is data, never quoted as teaching.
  */
-export function looksLikeInstruction(sentence: string): boolean {
+export function steersTheTutor(sentence: string): boolean {
+  if (looksLikeInstruction(sentence)) return true;
   const text = normaliseMessage(sentence);
   return [PROMPT_INJECTION, ROLE_PLAY, ANSWER_SEEKING].some((patterns) => firstMatch(text, patterns) !== undefined);
 }
@@ -238,5 +241,5 @@ export function classifyLearnerMessage(message: string, context: TopicContext): 
 
 /** The sentences of a passage that teach (not instructions planted in the lesson text). */
 export function teachingSentences(text: string): string[] {
-  return sentencesOf(text).filter((sentence) => !looksLikeInstruction(sentence));
+  return sentencesOf(text).filter((sentence) => !steersTheTutor(sentence));
 }
