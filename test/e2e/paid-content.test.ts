@@ -285,8 +285,22 @@ describe('a paid course, as each caller sees it', () => {
     );
   });
 
-  it("the course's instructor: everything", async () => {
+  it("the course's instructor: everything, also in their own notifications", async () => {
     await expectSees(instructor.token, OPEN);
+    // Notification tells instructors nothing about their courses as such: the instructor hears of
+    // it as its user, here by auditing it, which alone would show a learner the preview only.
+    const after = await positionNow('NOTIFICATION');
+    const audit = await eventually('the course in enrollment', async () => {
+      const res = await gql(
+        `mutation($c: ID!) { enrol(courseId: $c, mode: AUDIT) { status mode } }`,
+        { c: course.id },
+        instructor.token,
+      );
+      return res.body.data?.enrol;
+    });
+    expect(audit).toEqual({ status: 'ACTIVE', mode: 'AUDIT' });
+    await expectSees(instructor.token, OPEN);
+    expect(bodiesOf(await firstEvent(instructor.token, NOTIFICATION_COURSE, after), 'notificationAdded')).toEqual(OPEN);
   });
 
   it('an admin: everything, also in the staff stream of published courses', async () => {

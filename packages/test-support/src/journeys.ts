@@ -244,11 +244,16 @@ export async function publishCourse(
   return { courseId: course.id, title: courseTitle, lessonIds };
 }
 
+/** The sandbox provider's test cards (subgraphs/payment/src/providers/sandbox.ts says what each does). */
 export const SANDBOX_CARDS = {
   success: '4242424242424242',
   declined: '4000000000000002',
   insufficientFunds: '4000000000009995',
   networkError: '4000000000000119',
+  /** Charged, then the answer is lost to a timeout: the order stays PENDING until a look-up. */
+  timeoutAfterCharge: '4000000000000408',
+  /** Charged, then the answer is a 409 "in progress": the order stays PENDING until a look-up. */
+  conflictAfterCharge: '4000000000000409',
 };
 
 export const CHECKOUT = `mutation($i: CheckoutInput!) { checkout(input: $i) { replayed order { id status total { amountMinor currency } payments { id } } } }`;
