@@ -20,6 +20,7 @@ import { enrollmentSettings } from '../subgraphs/enrollment/src/config.js';
 import { paymentSettings, checkPaymentConfig, type PaymentConfig } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
 import { learningSettings } from '../subgraphs/learning/src/config.js';
+import { aiSettings, checkAiConfig, type AiConfig } from '../subgraphs/ai/src/config.js';
 
 // Manifests are untyped YAML.
 type Doc = Record<string, any>;
@@ -77,6 +78,7 @@ const specs: Record<string, ConfigSpec> = {
   payment: paymentSettings,
   notification: notificationSettings,
   learning: learningSettings,
+  ai: aiSettings,
 };
 
 /** README configuration table rows: variable → default and who uses it (the Rust subgraphs have no TS spec). */
@@ -97,7 +99,7 @@ function knownSettings(service: string): Set<string> {
   if (service === 'migrate')
     return new Set([
       ...scriptSettings,
-      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video'].map(
+      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai'].map(
         (c) => `${c.toUpperCase()}_DATABASE_URL`,
       ),
     ]);
@@ -285,6 +287,7 @@ describe('Kubernetes manifests', () => {
       const { values, problems } = inspectConfig(specs[name], env);
       expect(problems, name).toEqual([]);
       if (name === 'payment') expect(() => checkPaymentConfig(values as PaymentConfig)).not.toThrow();
+      if (name === 'ai') expect(() => checkAiConfig(values as AiConfig)).not.toThrow();
     }
     // CLOCK_HEADER lets callers choose "now": off wherever a service reads it, and no overlay patch
     // may turn it on behind the base's back.
@@ -316,6 +319,11 @@ describe('Kubernetes manifests', () => {
     expect(video.VIDEO_SIGNING_SECRET?.length, 'VIDEO_SIGNING_SECRET from the Secret').toBeGreaterThanOrEqual(32);
     expect(new URL(video.VIDEO_DATABASE_URL).username).toBe('cg_video');
     expect(new URL(video.VIDEO_PUBLIC_URL).protocol, 'playback and upload URLs over https').toBe('https:');
+    // The model providers' keys are ai's alone: no other Secret holds them.
+    const modelKeyHolders = [...secretTemplates]
+      .filter(([, data]) => 'ANTHROPIC_API_KEY' in data || 'AI_EMBEDDING_API_KEY' in data)
+      .map(([secret]) => secret);
+    expect(modelKeyHolders).toEqual(['coursegraph-ai']);
   });
 });
 

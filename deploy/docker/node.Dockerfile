@@ -29,5 +29,5 @@ WORKDIR /app
 COPY --from=pruned --chown=root:root /app /app
 # Runs as the image's unprivileged user; the root filesystem can be mounted read-only (logs go to stdout).
 USER node
-EXPOSE 4000 4001 4002 4003 4004 4005 4006
+EXPOSE 4000 4001 4002 4003 4004 4005 4006 4007
 CMD ["node", "gateway/dist/main.js"]
