@@ -55,19 +55,26 @@ export async function createAiApp(config: AiConfig, logger: Logger, options: AiA
     globalDailyMicroUsd: micro(config.globalDailyBudgetUsd),
     logger,
   });
+  const courseBudgets = createBudgets(subgraph.redis, {
+    keyPrefix: 'ai:budget:courses',
+    perUserDailyMicroUsd: micro(config.courseDailyBudgetUsd),
+    globalDailyMicroUsd: micro(config.generationDailyBudgetUsd),
+    logger,
+  });
   const router = createModelRouter({
     db,
     provider,
     deterministic,
     tiers: tierTable(config),
     budgets,
+    courseBudgets,
     timeoutMs: config.modelTimeoutMs,
     logger,
   });
   const retrieval = createRetrievalIndex(db, embeddingOf(config));
   const tutor = createTutor({ db, router, retrieval, logger, maxMessageChars: config.maxMessageChars });
   const generator = createGenerator({ db, router, logger });
-  const ai = { tutor, generator, budgets, userDailyBudgetMicroUsd: micro(config.userDailyBudgetUsd) };
+  const ai = { tutor, generator, budgets, courseBudgets, userDailyBudgetMicroUsd: micro(config.userDailyBudgetUsd) };
 
   const yoga = subgraph.yoga<Context>({ schema, sdl: typeDefs, context: () => ({ db, ai }) });
   const probes = dependencyProbes(db, subgraph.redis);

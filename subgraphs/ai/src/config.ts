@@ -73,7 +73,21 @@ export const aiSettings = {
     env: 'AI_GLOBAL_DAILY_BUDGET_USD',
     default: 50,
     parse: usd,
-    doc: "the platform's model spending per UTC day; past it every user gets the deterministic provider",
+    doc: "the platform's model spending on learners (the tutor) per UTC day; past it every learner gets the deterministic provider",
+  },
+  courseDailyBudgetUsd: {
+    env: 'AI_COURSE_DAILY_BUDGET_USD',
+    // Generating a lesson's cards and items at the cheap tier costs about a cent: a large course
+    // republished in one day fits, a runaway loop of publications does not.
+    default: 1,
+    parse: usd,
+    doc: "generated material's model spending per course and UTC day (its own budget, apart from learners'); past it the deterministic provider generates",
+  },
+  generationDailyBudgetUsd: {
+    env: 'AI_GENERATION_DAILY_BUDGET_USD',
+    default: 20,
+    parse: usd,
+    doc: "the platform's model spending on generated material per UTC day; past it the deterministic provider generates",
   },
   maxMessageChars: {
     env: 'AI_MAX_MESSAGE_CHARS',

@@ -8,7 +8,10 @@ import type { Tutor } from './domain/tutoring.js';
 export interface AiServices {
   tutor: Tutor;
   generator: Generator;
+  /** Learners' budgets (the tutor). */
   budgets: Budgets;
+  /** Generated material's budgets, per course. */
+  courseBudgets: Budgets;
   userDailyBudgetMicroUsd: number;
 }
 

@@ -15,9 +15,6 @@ import { consumers } from './events/consumers.js';
 const config = loadConfigOrExit(aiSettings, process.env, checkAiConfig);
 const logger = createLogger('ai', config.logLevel);
 const app = await createAiApp(config, logger);
-// Replies a stopped process left half-written cannot be finished: they are marked FAILED.
-const abandoned = await app.ai.tutor.failAbandoned(new Date());
-if (abandoned > 0) logger.warn({ abandoned }, 'tutor replies left unfinished by the last run were marked FAILED');
 const relay = await startOutboxRelay({
   context: 'ai',
   databaseUrl: config.databaseUrl,
@@ -31,6 +28,21 @@ const consumed = await startConsumers({
   transaction: prismaTransaction<Tx>(app.db),
   logger,
 });
+// Work a stopped process left half-done (any replica's: only what is older than any reply or run
+// takes): replies are marked FAILED, generation runs released so their text is generated again. A
+// run makes at most six model calls (two tasks, three tiers), each within AI_MODEL_TIMEOUT_MS.
+const ABANDONED_AFTER_MS = Math.max(5 * 60_000, 8 * config.modelTimeoutMs);
+const cleanup = startPeriodicJob(
+  'abandoned-work',
+  60_000,
+  async () => {
+    const before = new Date(Date.now() - ABANDONED_AFTER_MS);
+    const replies = await app.ai.tutor.failAbandoned(before);
+    const runs = await app.ai.generator.releaseStaleRuns(before);
+    if (replies + runs > 0) logger.warn({ replies, runs }, 'work left unfinished by a stopped process was released');
+  },
+  logger,
+);
 // Flashcards and quiz items for lessons whose published text no run has covered yet.
 const generation = config.generateOnPublish
   ? [
@@ -49,5 +61,5 @@ await runService({
   port: config.port,
   host: config.httpHost,
   app,
-  workers: [consumed, ...generation, relay],
+  workers: [consumed, cleanup, ...generation, relay],
 });

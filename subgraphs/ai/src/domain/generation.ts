@@ -97,6 +97,7 @@ export function createGenerator({ db, router, logger }: GenerationDeps) {
     const answer = await router.complete({
       callId: `${run.id}:${task.kind}`,
       userId: request.requestedBy,
+      budget: 'COURSE',
       courseId: run.courseId,
       requestId: request.requestId,
       task,
@@ -267,6 +268,17 @@ export function createGenerator({ db, router, logger }: GenerationDeps) {
         }
       }
       return made;
+    },
+
+    /**
+     * Releases runs left RUNNING longer than any generation takes (a process stopped mid-run), so
+     * their lesson's text can be generated again. Returns how many.
+     */
+    async releaseStaleRuns(olderThan: Date): Promise<number> {
+      const { count } = await db.generationRun.deleteMany({
+        where: { status: 'RUNNING', createdAt: { lt: olderThan } },
+      });
+      return count;
     },
 
     /** Approves a pending item: it goes to learning's drafts (ai.material.approved) in the same transaction. */

@@ -51,7 +51,13 @@ export interface ModelRuntime {
   provider: ModelProvider;
   deterministic: ModelProvider;
   tiers: TierTable;
+  /** Learners' budgets: per learner and day, and for the platform. */
   budgets: Budgets;
+  /**
+   * Generated material's budgets, apart from learners': per course and day, and for the platform.
+   * A publication's generation is the course's spending, not its instructor's tutor allowance.
+   */
+  courseBudgets: Budgets;
   timeoutMs: number;
   logger: Logger;
 }
@@ -59,7 +65,10 @@ export interface ModelRuntime {
 export interface ModelCallSpec {
   /** The caller's idempotency key: a retry of the same call is not charged twice. */
   callId: string;
+  /** Who the call serves (recorded with it). */
   userId: string;
+  /** Whose budget pays: the learner's (`userId`), or for generated material the course's. */
+  budget: 'LEARNER' | 'COURSE';
   courseId: string | null;
   requestId: string | null;
   task: TaskInput;
@@ -81,6 +90,11 @@ export interface ModelAnswer {
 const taskType = (task: TaskInput): TaskType => task.kind;
 
 export function createModelRouter(rt: ModelRuntime) {
+  const payer = (spec: ModelCallSpec) =>
+    spec.budget === 'COURSE' && spec.courseId
+      ? { budgets: rt.courseBudgets, owner: spec.courseId }
+      : { budgets: rt.budgets, owner: spec.userId };
+
   const record = (
     spec: ModelCallSpec,
     tier: Tier | 'DETERMINISTIC',
@@ -145,9 +159,10 @@ export function createModelRouter(rt: ModelRuntime) {
     tier: Tier,
     escalatedFrom: Tier | null,
   ): Promise<{ completion: Completion; cost: number } | { fallback: FallbackReason }> {
-    const reserved = await rt.budgets.reserve({
+    const { budgets, owner } = payer(spec);
+    const reserved = await budgets.reserve({
       callId: `${spec.callId}:${tier}`,
-      userId: spec.userId,
+      userId: owner,
       estimateMicroUsd: estimate(spec, tier),
       now: spec.now,
     });
@@ -171,10 +186,10 @@ export function createModelRouter(rt: ModelRuntime) {
     try {
       const completion = await rt.provider.complete(request(spec, tier));
       const cost = costMicroUsd(rt.tiers[tier], completion.usage);
-      await rt.budgets.settle(reserved.reservation, cost);
+      await budgets.settle(reserved.reservation, cost);
       return { completion, cost };
     } catch (err) {
-      await rt.budgets.release(reserved.reservation);
+      await budgets.release(reserved.reservation);
       if (!(err instanceof ProviderError)) throw err;
       rt.logger.warn(
         { tier, kind: err.kind, err: err.message },
@@ -265,9 +280,10 @@ export function createModelRouter(rt: ModelRuntime) {
       if (rt.provider.name === 'deterministic') return fallback(null, null, '');
       const tier = chooseTier(spec.routing).tier;
       const model = rt.tiers[tier].model;
-      const reserved = await rt.budgets.reserve({
+      const { budgets, owner } = payer(spec);
+      const reserved = await budgets.reserve({
         callId: `${spec.callId}:${tier}`,
-        userId: spec.userId,
+        userId: owner,
         estimateMicroUsd: estimate(spec, tier),
         now: spec.now,
       });
@@ -308,7 +324,7 @@ export function createModelRouter(rt: ModelRuntime) {
         }
       } catch (err) {
         if (!(err instanceof ProviderError)) {
-          await rt.budgets.release(reserved.reservation);
+          await budgets.release(reserved.reservation);
           throw err;
         }
         rt.logger.warn(
@@ -317,14 +333,19 @@ export function createModelRouter(rt: ModelRuntime) {
         );
         outcome = 'PROVIDER_ERROR';
       }
-      // A reply cut short has no usage from the provider: its tokens are estimated from the text.
+      // A call that failed before any of its reply was used is not charged, and records no tokens
+      // (as a failed complete() does). A reply cut short otherwise has no usage from the provider:
+      // its tokens are estimated from the text.
+      const unused = outcome === 'PROVIDER_ERROR' && sent === '';
       const usage = completion?.usage ?? {
-        inputTokens: estimateTokens([spec.prompt.system, ...spec.prompt.messages.map((m) => m.content)].join('\n')),
-        outputTokens: estimateTokens(sent + buffer),
+        inputTokens: unused
+          ? 0
+          : estimateTokens([spec.prompt.system, ...spec.prompt.messages.map((m) => m.content)].join('\n')),
+        outputTokens: unused ? 0 : estimateTokens(sent + buffer),
       };
-      const cost = outcome === 'PROVIDER_ERROR' && sent === '' ? 0 : costMicroUsd(rt.tiers[tier], usage);
-      if (cost === 0) await rt.budgets.release(reserved.reservation);
-      else await rt.budgets.settle(reserved.reservation, cost);
+      const cost = unused ? 0 : costMicroUsd(rt.tiers[tier], usage);
+      if (cost === 0) await budgets.release(reserved.reservation);
+      else await budgets.settle(reserved.reservation, cost);
       await record(spec, tier, rt.provider.name, completion?.model ?? model, { usage }, cost, started, outcome, null);
       if (outcome === 'LEAK_BLOCKED') return { ...(await fallback('ANSWER_WITHHELD', tier, sent)), costMicroUsd: cost };
       if (outcome === 'PROVIDER_ERROR')

@@ -229,6 +229,7 @@ export function createTutor(deps: TutorDeps) {
       {
         callId: r.reply.id,
         userId: r.userId,
+        budget: 'LEARNER',
         courseId: course.id,
         requestId: r.requestId,
         task,
