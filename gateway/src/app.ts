@@ -22,7 +22,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ON_BEHALF_OF, clientIp, createClientIp } from './client-ip.js';
 import { corsAllowList, useVaryOrigin } from './cors.js';
-import { explorerFor, useExplorerSignIn } from './explorer.js';
+import { useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
 import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
@@ -99,7 +99,6 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     schema: gateway.schema!,
     logger,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
-    graphiql: explorerFor(auth),
     // Only the configured origins' pages may read answers in a browser; others get no CORS headers.
     cors: corsAllowList(config.corsOrigins),
     // Judged against the supergraph's costs before any plugin below (the federation executor included).

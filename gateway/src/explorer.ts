@@ -1,6 +1,8 @@
 /**
- * The GraphQL explorer (GraphiQL) at GET /graphql, for admins only. A browser without an admin
- * session gets a sign-in page instead; signing in sets a `__Host-` cookie (HttpOnly, Secure,
+ * The GraphQL explorer (GraphiQL) at GET /graphql, for admins only, with a "Sign out" button. Its
+ * files are the gateway's own (explorer-assets.ts): the page loads nothing from another origin, and
+ * says so in its Content-Security-Policy. A browser without an admin session gets a sign-in page
+ * instead; signing in sets a `__Host-` cookie (HttpOnly, Secure,
  * SameSite=Strict) holding the admin's access token, which the gateway accepts like a bearer token
  * on the explorer's own requests only: those carrying its header (request-auth.ts), which GraphiQL
  * sends with every fetch. `POST /explorer/logout` ends the session in identity, then drops the cookie.
@@ -10,6 +12,7 @@
  * explorer needs https.
  */
 import type { Plugin } from 'graphql-yoga';
+import { ASSETS_PATH, assetResponse } from './explorer-assets.js';
 import {
   EXPLORER_COOKIE,
   EXPLORER_HEADER,
@@ -24,24 +27,72 @@ const LOG_IN = `mutation ExplorerLogIn($input: LogInInput!) {
 
 const LOG_OUT = 'mutation ExplorerLogOut { logOut }';
 
+/**
+ * Both pages' policy: scripts, styles, workers, images and fetches from this origin only, and no
+ * inline script (the pages' scripts are files under ASSETS_PATH; GraphiQL's options travel in a
+ * JSON data block, which is not run). GraphiQL needs no 'unsafe-eval'. Styles allow 'unsafe-inline'
+ * because Monaco, GraphiQL's editor, adds inline styles as it runs (the browser test sees them
+ * refused without it); data: images and fonts are those GraphiQL's stylesheet embeds. No page may
+ * frame the explorer, and no form submits natively (the sign-in form is posted as JSON by its script).
+ */
+export const EXPLORER_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const page = (html: string) =>
+  new Response(html, {
+    status: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': EXPLORER_CSP,
+      // Which page it is depends on the session: never from a cache.
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
+  });
+
 const SIGN_IN_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Coursegraph explorer</title>
-<style>body{font:16px system-ui;max-width:22rem;margin:4rem auto}input,button{display:block;width:100%;margin:.4rem 0;padding:.5rem}#error{color:#b00}</style>
-</head><body>
+<link rel="stylesheet" href="${ASSETS_PATH}explorer.css">
+<script defer src="${ASSETS_PATH}sign-in.js"></script>
+</head><body class="sign-in">
 <h1>Coursegraph explorer</h1>
 <p>The GraphQL explorer is for admins. Sign in with an admin account.</p>
 <form id="f"><input name="email" type="email" placeholder="Email" required autocomplete="username">
 <input name="password" type="password" placeholder="Password" required autocomplete="current-password">
 <button>Sign in</button></form><p id="error" role="alert"></p>
-<script>
-document.getElementById('f').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const form = new FormData(e.target);
-  const res = await fetch('/explorer/session', { method: 'POST', headers: { 'content-type': 'application/json', '${EXPLORER_HEADER}': '1' },
-    body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) });
-  if (res.ok) location.reload(); else document.getElementById('error').textContent = (await res.json()).error;
-});
-</script></body></html>`;
+</body></html>`;
+
+/** GraphiQL's options: it sends the explorer's header, and the cookie, on every fetch. */
+const GRAPHIQL_OPTIONS = {
+  title: 'Coursegraph explorer',
+  credentials: 'same-origin',
+  additionalHeaders: { [EXPLORER_HEADER]: '1' },
+};
+
+const EXPLORER_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Coursegraph explorer</title>
+<link rel="icon" href="${ASSETS_PATH}favicon.ico">
+<link rel="stylesheet" href="${ASSETS_PATH}graphiql.css">
+<link rel="stylesheet" href="${ASSETS_PATH}explorer.css">
+<script id="graphiql-options" type="application/json">${JSON.stringify(GRAPHIQL_OPTIONS).replaceAll('<', '\\u003c')}</script>
+<script defer src="${ASSETS_PATH}graphiql.js"></script>
+<script defer src="${ASSETS_PATH}explorer.js"></script>
+</head><body class="explorer">
+<header><span>Coursegraph explorer</span><button id="sign-out" type="button">Sign out</button></header>
+<noscript>The explorer (GraphiQL) needs JavaScript.</noscript>
+<div id="root"></div>
+</body></html>`;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -49,16 +100,6 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 /** A page navigation sends no header of ours: which page it gets is decided by the cookie alone. */
 const pageForAdmin = async (auth: RequestAuthResolver, request: Request) =>
   (await auth.explorerPageViewer(request))?.role === 'ADMIN';
-
-/** The graphiql option: the explorer renders only for admins, and sends its header on every fetch. */
-export const explorerFor = (auth: RequestAuthResolver) => async (request: Request) =>
-  (await pageForAdmin(auth, request))
-    ? {
-        title: 'Coursegraph explorer',
-        credentials: 'same-origin' as const,
-        additionalHeaders: { [EXPLORER_HEADER]: '1' },
-      }
-    : false;
 
 export interface ExplorerSignInOptions {
   auth: RequestAuthResolver;
@@ -91,14 +132,17 @@ export function useExplorerSignIn({ auth, graphqlEndpoint, selfFetch, clientIpOf
     );
   return {
     async onRequest({ request, url, endResponse }) {
-      if (url.pathname === graphqlEndpoint && request.method === 'GET' && !url.searchParams.has('query')) {
-        const wantsHtml = request.headers.get('accept')?.includes('text/html');
-        if (wantsHtml && !(await pageForAdmin(auth, request))) {
-          endResponse(
-            new Response(SIGN_IN_PAGE, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } }),
-          );
-        }
-        return;
+      // A browser's navigation to the endpoint (yoga's own rule for GraphiQL): the explorer or the sign-in page.
+      if (
+        url.pathname === graphqlEndpoint &&
+        request.method === 'GET' &&
+        request.headers.get('accept')?.includes('text/html')
+      ) {
+        return endResponse(page((await pageForAdmin(auth, request)) ? EXPLORER_PAGE : SIGN_IN_PAGE));
+      }
+      if (url.pathname.startsWith(ASSETS_PATH) && request.method === 'GET') {
+        const res = await assetResponse(request, url.pathname.slice(ASSETS_PATH.length));
+        return endResponse(res ?? json(404, { error: 'No such file.' }));
       }
       if (url.pathname === '/explorer/session' && request.method === 'POST') {
         // JSON only: a cross-site form cannot send it without a preflight (no sign-in CSRF).

@@ -351,7 +351,7 @@ describe('in Chromium', () => {
       ],
     });
     context = await browser.newContext();
-    // GraphiQL's scripts come from a CDN: refused at once here, the page itself is what is tested.
+    // No other origin is reachable here, as on a network without internet: the explorer needs none.
     await context.route(/^https:/, (route) => route.abort());
     page = await context.newPage();
   });
@@ -399,7 +399,7 @@ describe('in Chromium', () => {
       sameSite: 'Strict',
     });
     expect(await page.locator('form#f').count()).toBe(0);
-    // GraphiQL's page (its root element), whose scripts would load from the CDN.
+    // GraphiQL's page (its root element), its scripts served by the gateway (explorer-browser.test.ts).
     expect(await page.locator('#root').count()).toBe(1);
 
     // The explorer's requests carry its header; the same cookie without it counts for nothing.
