@@ -90,6 +90,8 @@ export function createGenerator({ db, router, logger }: GenerationDeps) {
     const check = (text: string): string | null => {
       const parsed = parseMaterial(text, task.kind);
       if (!parsed.ok) return parsed.error.message;
+      // An empty list is an answer (the lesson defines nothing to ask about), not a failure to escalate.
+      if (parsed.candidates.length === 0) return null;
       return validateMaterial(parsed.candidates, validation).accepted.length === 0
         ? 'no candidate passed validation'
         : null;

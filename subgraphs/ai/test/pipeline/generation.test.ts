@@ -59,7 +59,7 @@ const goodQuestion = (body: MessagesRequestBody) =>
     ],
   });
 
-/** Three ways a model's material answer is unusable: broken JSON, a quote the passage lacks, nothing at all. */
+/** Three ways a model's material answer is unusable: broken JSON, a quote the passage lacks, no JSON at all. */
 const unusable: Record<Tier, (body: MessagesRequestBody) => string> = {
   CHEAP: () => 'Here are your cards: {"cards": [{"kind": "CLOZE", "text": "Tides {{c1::rise}}",}]}',
   // Well formed, but quoting a sentence the lesson does not have (QUOTE_NOT_IN_PASSAGE).
@@ -81,7 +81,7 @@ const unusable: Record<Tier, (body: MessagesRequestBody) => string> = {
           ],
         });
   },
-  TOP: (body) => (taskOf(body) === 'FLASHCARD_EXTRACTION' ? '{"cards":[]}' : '{"items":[]}'),
+  TOP: () => 'I would rather not write cards for this lesson.',
 };
 
 /** The requests the fake model received since `from`, as (task, tier) pairs. */
@@ -190,5 +190,26 @@ describe('generation through the routed tiers', () => {
     expect(items.length).toBeGreaterThan(0);
     expect(new Set(items.map((i) => i.tier))).toEqual(new Set(['DETERMINISTIC']));
     expect(items.some((i) => i.quote.includes('The Moon pulls the oceans'))).toBe(false);
+  });
+
+  it('takes an empty list as an answer (nothing in the lesson to ask about): no escalation', async () => {
+    const course = await publishCourse(pipeline);
+    pipeline.model = (body) => (taskOf(body) === 'QUIZ_GENERATION' ? '{"items": []}' : goodCard(body));
+    const from = pipeline.server.requests.length;
+    const { generateStudyMaterial: run } = await pipeline.gql(
+      GENERATE,
+      { l: course.lessonId },
+      course.instructor.token,
+    );
+    expect(requestsSince(from)).toEqual([
+      ['FLASHCARD_EXTRACTION', 'CHEAP'],
+      ['QUIZ_GENERATION', 'CHEAP'],
+    ]);
+    const calls = await modelCalls(pipeline, course.instructor.userId);
+    expect(calls.map((c) => [c.task, c.tier, c.outcome])).toEqual([
+      ['FLASHCARD_EXTRACTION', 'CHEAP', 'OK'],
+      ['QUIZ_GENERATION', 'CHEAP', 'OK'],
+    ]);
+    expect(run.accepted).toBeGreaterThan(0);
   });
 });
