@@ -36,7 +36,7 @@ import { validateMaterial, type RejectedCandidate } from './material/validate.js
 
 const CONTEXT = 'ai';
 /** Cards and items asked for per lesson and task. */
-const WANTED = { FLASHCARD_EXTRACTION: 8, QUIZ_GENERATION: 5 } as const;
+export const MATERIAL_WANTED = { FLASHCARD_EXTRACTION: 8, QUIZ_GENERATION: 5 } as const;
 
 export interface GenerationDeps {
   db: PrismaClient;
@@ -176,8 +176,19 @@ export function createGenerator({ db, router, logger }: GenerationDeps) {
       let candidates = 0;
       let cost = 0;
       const tasks: (FlashcardTask | QuizTask)[] = [
-        { kind: 'FLASHCARD_EXTRACTION', lessonTitle: lesson.title, passages, max: WANTED.FLASHCARD_EXTRACTION },
-        { kind: 'QUIZ_GENERATION', lessonTitle: lesson.title, passages, max: WANTED.QUIZ_GENERATION, distractorPool },
+        {
+          kind: 'FLASHCARD_EXTRACTION',
+          lessonTitle: lesson.title,
+          passages,
+          max: MATERIAL_WANTED.FLASHCARD_EXTRACTION,
+        },
+        {
+          kind: 'QUIZ_GENERATION',
+          lessonTitle: lesson.title,
+          passages,
+          max: MATERIAL_WANTED.QUIZ_GENERATION,
+          distractorPool,
+        },
       ];
       for (const task of tasks) {
         const result = await runTask(run, task, request, [...existing, ...accepted.map((a) => a.candidate)]);

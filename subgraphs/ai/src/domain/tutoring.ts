@@ -34,6 +34,8 @@ const CONTEXT = 'ai';
 const CLIENT_TURN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Passages the reply is grounded in. */
 const CONTEXT_PASSAGES = 5;
+/** How far back failed quiz attempts count as the learner struggling (routing's "stuck"). */
+const RECENT_FAILURES_MS = 14 * 86_400_000;
 /** Room for the reply: the prompt asks for about 120 words. */
 const REPLY_MAX_TOKENS = 400;
 
@@ -194,6 +196,13 @@ export function createTutor(deps: TutorDeps) {
     });
     const passages: SourcePassage[] = hits.map((h) => h.passage);
     const protectedAnswers = await protectedAnswersOf(r.userId, course.id, r.now);
+    const recentFailures = await db.quizFailure.count({
+      where: {
+        userId: r.userId,
+        courseId: course.id,
+        failedAt: { gt: new Date(r.now.getTime() - RECENT_FAILURES_MS) },
+      },
+    });
     const task: TutorTask = {
       kind: 'TUTOR',
       lessonTitle: lesson.title,
@@ -235,8 +244,9 @@ export function createTutor(deps: TutorDeps) {
         task,
         routing: {
           task: 'TUTOR',
-          difficulty: estimateDifficulty(r.message, { hintsGiven: r.hintsGiven }),
-          learner: { hintsGiven: r.hintsGiven, recentFailures: 0, misconceptionFlagged: false },
+          difficulty: estimateDifficulty(r.message, { hintsGiven: r.hintsGiven, recentFailures }),
+          // No context announces misconceptions yet (learning's items carry none): never flagged.
+          learner: { hintsGiven: r.hintsGiven, recentFailures, misconceptionFlagged: false },
         },
         prompt: { ...prompt, maxTokens: REPLY_MAX_TOKENS },
         validate: (text) => (findAnswerLeaks(text, protectedAnswers).length > 0 ? 'states a protected answer' : null),

@@ -220,6 +220,20 @@ export async function enrolledLearner(pipeline: Pipeline, course: TestCourse) {
   return learner;
 }
 
+/** learning.quiz.graded: the learner failed a graded attempt of the course's quiz. */
+export async function failedQuiz(pipeline: Pipeline, course: TestCourse, userId: string) {
+  await apply(pipeline.app, attemptHandlers, LearningEvents.quizGraded, {
+    attemptId: randomUUID(),
+    userId,
+    courseId: course.courseId,
+    lessonId: randomUUID(),
+    score: 20,
+    passed: false,
+    attemptNumber: 1,
+    gradedAt: new Date().toISOString(),
+  });
+}
+
 /** learning.attempt.started for a graded quiz of the course whose answers are `protectedAnswers`. */
 export async function openAttempt(pipeline: Pipeline, course: TestCourse, userId: string, protectedAnswers: string[]) {
   await apply(pipeline.app, attemptHandlers, LearningEvents.attemptStarted, {

@@ -24,15 +24,15 @@ export interface TierPrice {
 export type TierTable = Readonly<Record<Tier, TierPrice>>;
 
 /**
- * Anthropic's list prices for the models we are sure of, in $/MTok input / output (standard API,
- * no prompt caching, no batch discount): Claude Haiku 4.5 $1 / $5, Claude Sonnet 4.5 $3 / $15
- * (prompts up to 200K tokens; ours are far below), Claude Opus 4.5 $5 / $25. Newer models and
+ * Anthropic's list prices of the models each tier starts on, in $/MTok input / output (standard
+ * API, no prompt caching, no batch discount): Claude Haiku 4.5 $1 / $5, Claude Sonnet 4.6 $3 / $15,
+ * Claude Opus 4.6 $5 / $25 (Opus 4.5, at the same price, is deprecated in the SDK). Newer models and
  * prices are a configuration change (AI_TIER_*), not a code change.
  */
 export const DEFAULT_TIERS: TierTable = Object.freeze({
   CHEAP: { model: 'claude-haiku-4-5', inputUsdPerMTok: 1, outputUsdPerMTok: 5 },
-  MID: { model: 'claude-sonnet-4-5', inputUsdPerMTok: 3, outputUsdPerMTok: 15 },
-  TOP: { model: 'claude-opus-4-5', inputUsdPerMTok: 5, outputUsdPerMTok: 25 },
+  MID: { model: 'claude-sonnet-4-6', inputUsdPerMTok: 3, outputUsdPerMTok: 15 },
+  TOP: { model: 'claude-opus-4-6', inputUsdPerMTok: 5, outputUsdPerMTok: 25 },
 });
 
 /** What a call answered by the embedded deterministic provider costs: nothing. */
