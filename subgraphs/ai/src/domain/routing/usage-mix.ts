@@ -236,11 +236,15 @@ const TUTOR_TURN_SHARES = TUTOR_TURNS.map((turn) => turn.share);
 const pickTurnText = (random: Random): TextFeatures =>
   TUTOR_TURNS[pickWeighted(random, TUTOR_TURN_SHARES)]!.draw(random);
 
-function tutorTurn(random: Random, mix: UsageMix): SimulatedRequest {
+/** Where a learner stands on a thread, drawn from the thread states of the table above. */
+export function drawThreadState(random: Random): { hintsGiven: number; recentFailures: number } {
   const state = THREAD_STATES[pickWeighted(random, THREAD_STATE_SHARES)]!;
+  return { hintsGiven: intBetween(random, ...state.hints), recentFailures: intBetween(random, ...state.failures) };
+}
+
+function tutorTurn(random: Random, mix: UsageMix): SimulatedRequest {
   const learner: LearnerContext = {
-    hintsGiven: intBetween(random, ...state.hints),
-    recentFailures: intBetween(random, ...state.failures),
+    ...drawThreadState(random),
     misconceptionFlagged: random() < MISCONCEPTION_FLAGGED_SHARE,
   };
   const text = pickTurnText(random);
