@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { testEnv } from './scripts/lib/test-env.mjs';
 
@@ -23,11 +22,6 @@ export default defineConfig({
     env: testEnv(),
     globalSetup: ['packages/test-support/src/services.ts'],
     pool: 'forks',
-    // Vitest 4 runs one file fewer than the cores at once: one at a time on these 2-core machines.
-    // Most files wait (on servers, events, a platform of their own) far more than they compute, so
-    // two at a time took the whole run from 13.6 to 8.6 minutes here, every file still isolated
-    // (each end-to-end suite has its own database and NATS; the others use unique ids).
-    maxWorkers: Math.max(2, availableParallelism()),
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
