@@ -14,18 +14,69 @@ Object.assign(process.env, testEnv());
 const log = (line) => console.log(line);
 
 /** Runs a command, echoing its output, and resolves with its exit code and the output. */
-function runCapture(cmd, args, options = {}) {
+function runCapture(cmd, args, options = {}, prefix = '') {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: ROOT, env: process.env, ...options });
     let output = '';
     for (const stream of [child.stdout, child.stderr]) {
+      // With a prefix, whole lines only, so that two runs side by side stay readable.
+      let partial = '';
       stream.on('data', (chunk) => {
         output += chunk;
-        process.stdout.write(chunk);
+        if (!prefix) return void process.stdout.write(chunk);
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop();
+        for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
+      });
+      stream.on('end', () => {
+        if (prefix && partial) process.stdout.write(`${prefix}${partial}\n`);
       });
     }
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
+}
+
+/** The Redis database the end-to-end suites use, apart from the other tests' (database 1). */
+const E2E_REDIS_URL = process.env.TEST_E2E_REDIS_URL || 'redis://127.0.0.1:6379/2';
+
+/**
+ * One vitest run over a slice of the test files, its output prefixed with the slice's name, its
+ * results read from its JSON report: `{ passed, failed, skipped, problems }`.
+ */
+async function runVitestSlice({ name, args, env }) {
+  const report = path.join(ROOT, `.data/test-results/vitest-${name}.json`);
+  fs.mkdirSync(path.dirname(report), { recursive: true });
+  fs.rmSync(report, { force: true });
+  const vitest = await runCapture(
+    path.join(ROOT, 'node_modules/.bin/vitest'),
+    ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    { env: { ...process.env, ...env } },
+    `[${name}] `,
+  );
+  const result = { passed: 0, failed: 0, skipped: 0, problems: [] };
+  if (fs.existsSync(report)) {
+    const r = JSON.parse(fs.readFileSync(report, 'utf8'));
+    result.passed = r.numPassedTests;
+    result.failed = r.numFailedTests;
+    result.skipped = r.numPendingTests + r.numTodoTests;
+    // A file that fails to load has no failed test but must still fail the run.
+    const brokenFiles = r.testResults.filter(
+      (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
+    );
+    result.failed += brokenFiles.length;
+    // Name what failed next to the last line, which is what a CI summary shows.
+    const failedNames = r.testResults.flatMap((f) =>
+      f.assertionResults
+        .filter((a) => a.status === 'failed')
+        .map((a) => `${path.relative(ROOT, f.name)} > ${a.fullName}`),
+    );
+    for (const f of brokenFiles) failedNames.push(`${path.relative(ROOT, f.name)} (did not load: ${f.message})`);
+    if (failedNames.length > 0) result.problems.push(`failed tests:\n  ${failedNames.join('\n  ')}`);
+  } else {
+    result.failed += 1;
+  }
+  if (vitest.code !== 0) result.problems.push(`vitest (${name}) exited ${vitest.code}`);
+  return result;
 }
 
 const { started } = await prepare({ log });
@@ -48,38 +99,23 @@ try {
   // The browser tests (the explorer in Chromium) need Debian's chromium; the video tests FFmpeg.
   await ensureBrowser({ log });
   await ensureFfmpeg({ log });
-  log('\n== TypeScript tests (vitest)');
-  const report = path.join(ROOT, '.data/test-results/vitest.json');
-  fs.mkdirSync(path.dirname(report), { recursive: true });
-  fs.rmSync(report, { force: true });
-  const vitest = await runCapture(path.join(ROOT, 'node_modules/.bin/vitest'), [
-    'run',
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${report}`,
-  ]);
-  if (fs.existsSync(report)) {
-    const r = JSON.parse(fs.readFileSync(report, 'utf8'));
-    totals.passed += r.numPassedTests;
-    totals.failed += r.numFailedTests;
-    totals.skipped += r.numPendingTests + r.numTodoTests;
-    // A file that fails to load has no failed test but must still fail the run.
-    const brokenFiles = r.testResults.filter(
-      (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
-    );
-    totals.failed += brokenFiles.length;
-    // Name what failed next to the last line, which is what a CI summary shows.
-    const failedNames = r.testResults.flatMap((f) =>
-      f.assertionResults
-        .filter((a) => a.status === 'failed')
-        .map((a) => `${path.relative(ROOT, f.name)} > ${a.fullName}`),
-    );
-    for (const f of brokenFiles) failedNames.push(`${path.relative(ROOT, f.name)} (did not load: ${f.message})`);
-    if (failedNames.length > 0) problems.push(`failed tests:\n  ${failedNames.join('\n  ')}`);
-  } else {
-    totals.failed += 1;
+  // Two vitest runs side by side, one file at a time each: the end-to-end suites (each on a
+  // database, NATS server and search index of its own, and here a Redis database of their own) and
+  // every other file (those share the test database, its outboxes and mail senders, so never two at
+  // once). Most files wait on servers and events far more than they compute, so the two overlap well
+  // on two cores.
+  log('\n== TypeScript tests (vitest: end-to-end suites beside the others)');
+  const slices = [
+    { name: 'e2e', args: ['test/e2e/'], env: { TEST_REDIS_URL: E2E_REDIS_URL } },
+    { name: 'other', args: ['--exclude', 'test/e2e/**'], env: {} },
+  ];
+  const runs = await Promise.all(slices.map((slice) => runVitestSlice(slice)));
+  for (const run of runs) {
+    totals.passed += run.passed;
+    totals.failed += run.failed;
+    totals.skipped += run.skipped;
+    problems.push(...run.problems);
   }
-  if (vitest.code !== 0) problems.push(`vitest exited ${vitest.code}`);
 
   log('\n== Rust tests (cargo test)');
   const cargo = await runCapture('cargo', [
