@@ -72,10 +72,32 @@ export {
   type OperationLimiter,
   type OperationLimitsOptions,
 } from './operation-limits/index.js';
+// What registering persisted documents needs to judge them as the gateway would.
+export { costTableFromSdl, costLimitFor, type CostTable } from './operation-limits/index.js';
+// Persisted documents: manifests and the checks each document passes before it is trusted.
+export {
+  parseManifest,
+  checkDocument,
+  apiSchemaOf,
+  persistedDocumentId,
+  ManifestError,
+  MAX_MANIFEST_ENTRIES,
+  MAX_DOCUMENT_BYTES,
+  MAX_MANIFEST_BYTES,
+  type CheckDocumentOptions,
+  type DocumentCheck,
+} from './persisted-documents.js';
 // Redis clients that fail fast.
 export { createRedis, type Redis, type RedisClientOptions } from './redis.js';
 // The client IP the gateway signs for the subgraphs.
 export { signClientIp, verifiedClientIp, type VerifyClientIpOptions } from './client-ip.js';
+// Signed internal requests between services (the gateway asking identity about a partner key).
+export {
+  signInternalRequest,
+  verifyInternalRequest,
+  INTERNAL_SIGNATURE_HEADER,
+  type VerifyInternalRequestOptions,
+} from './internal-signature.js';
 // Ids.
 export { newId, isUuid } from './ids.js';
 // Relay connections: cursors and page sizes.
