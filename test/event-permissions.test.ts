@@ -164,13 +164,24 @@ describe('NATS users per context', () => {
     expect(await second).toEqual({ operation: 'subscription', subject: 'payment.>' });
   });
 
-  it('lets the gateway read streams but publish nothing, and no context take another’s re-driven dead letters', async () => {
+  it('lets the gateway read streams and publish only its usage reports, and no context take another’s re-driven dead letters', async () => {
     const gateway = await as('gateway');
     const violation = nextViolation(gateway);
     gateway.publish('course.course.published', new TextEncoder().encode('{}'));
     await gateway.flush();
     expect(await violation).toEqual({ operation: 'publish', subject: 'course.course.published' });
     expect((await (await jetstreamManager(gateway)).streams.info('PAYMENT')).config.name).toBe('PAYMENT');
+    // Its own GATEWAY stream (gateway/src/usage/reporter.ts), which identity consumes.
+    await ensureStream(await jetstreamManager(gateway), 'gateway');
+    const ack = await jetstream(gateway).publish('gateway.usage.reported', new TextEncoder().encode('{}'));
+    expect(ack.stream).toBe('GATEWAY');
+    const identity = await jetstreamManager(await as('identity'));
+    const usage = await identity.consumers.add('GATEWAY', {
+      durable_name: 'identity-usage-permissions-test',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'gateway.>',
+    });
+    expect(usage.num_pending).toBe(1);
 
     const enrollment = await jetstreamManager(await as('enrollment'));
     await expect(

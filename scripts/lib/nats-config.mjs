@@ -15,14 +15,17 @@
 // - receive replies only on its own inbox prefix `_INBOX_<user>.` (the kit's connectNats and the
 //   Rust subgraphs use it), since JetStream delivers pulled messages there: a shared `_INBOX.>`
 //   would let any service read every other one's streams.
-// The gateway publishes nothing: it reads the streams its subscriptions serve, and subscribes to the
-// events its response cache is invalidated by. `operator` has every right (scripts, tests, CLIs).
+// The gateway reads the streams its subscriptions serve, subscribes to the events its response cache
+// is invalidated by, and publishes only its usage reports (`gateway.>`, its GATEWAY stream, straight
+// from memory: it has no outbox, so no dead letters or re-drives of its own). `operator` has every
+// right (scripts, tests, CLIs).
 import { credentials, NATS_USERS } from './credentials.mjs';
 import fs from 'node:fs';
 
 /** Streams each service consumes (durable consumers; the gateway's ordered ones). */
 export const CONSUMES = {
-  identity: [],
+  // The gateway's usage reports (identity-operation-usage).
+  identity: ['GATEWAY'],
   // Entitlements (course-entitlements); lesson videos and caption languages, for publishing (course-videos).
   course: ['ENROLLMENT', 'VIDEO'],
   enrollment: ['COURSE', 'PAYMENT', 'LEARNING'],
@@ -114,6 +117,9 @@ export function natsPermissions(user) {
     // Its feeds declare the stream they read as producers do (the kit's ensureStream), DEADLETTER included:
     // created when missing, never updated.
     publish.add(api('STREAM.INFO.DEADLETTER')).add(api('STREAM.CREATE.DEADLETTER'));
+    // Its usage reports (gateway/src/usage/reporter.ts): its own stream, declared and kept like a producer's.
+    publish.add('gateway.>');
+    for (const op of ['INFO', 'CREATE', 'UPDATE']) publish.add(api(`STREAM.${op}.GATEWAY`));
   }
   return {
     publish: { allow: [...publish] },

@@ -27,6 +27,7 @@ import {
 import {
   EmailVerificationRequestedSchema,
   EmailVerifiedSchema,
+  PartnerChangedSchema,
   UserDeactivatedSchema,
   UserRegisteredSchema,
 } from './generated/coursegraph/identity/v1/identity_pb.js';
@@ -47,6 +48,7 @@ import {
   VideoReadySchema,
 } from './generated/coursegraph/video/v1/video_pb.js';
 import { MaterialApprovedSchema, TutorReplySchema } from './generated/coursegraph/ai/v1/ai_pb.js';
+import { UsageReportedSchema } from './generated/coursegraph/gateway/v1/gateway_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
@@ -56,6 +58,7 @@ export * as notification from './generated/coursegraph/notification/v1/notificat
 export * as learning from './generated/coursegraph/learning/v1/learning_pb.js';
 export * as video from './generated/coursegraph/video/v1/video_pb.js';
 export * as ai from './generated/coursegraph/ai/v1/ai_pb.js';
+export * as gateway from './generated/coursegraph/gateway/v1/gateway_pb.js';
 
 export const CourseEvents = {
   created: defineEvent('course.course.created', CourseCreatedSchema),
@@ -86,6 +89,11 @@ export const IdentityEvents = {
   userDeactivated: defineEvent('identity.user.deactivated', UserDeactivatedSchema),
   emailVerificationRequested: defineEvent('identity.email.verification_requested', EmailVerificationRequestedSchema),
   emailVerified: defineEvent('identity.email.verified', EmailVerifiedSchema),
+  partnerChanged: defineEvent('identity.partner.changed', PartnerChangedSchema),
+};
+
+export const GatewayEvents = {
+  usageReported: defineEvent('gateway.usage.reported', UsageReportedSchema),
 };
 
 export const NotificationEvents = {

@@ -74,3 +74,11 @@ pub mod ai {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.ai.v1.rs"));
     }
 }
+
+/// Events of the gateway (stream `GATEWAY`): its usage reports.
+pub mod gateway {
+    /// Package `coursegraph.gateway.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.gateway.v1.rs"));
+    }
+}

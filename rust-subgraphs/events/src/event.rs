@@ -2,7 +2,9 @@
 
 use prost::{Message, Name};
 
-use crate::contracts::{ai, course, enrollment, identity, learning, notification, payment, video};
+use crate::contracts::{
+    ai, course, enrollment, gateway, identity, learning, notification, payment, video,
+};
 use crate::{EventError, Subject};
 
 /// A payload message that is an event: published on exactly one subject, [`Event::SUBJECT`].
@@ -95,6 +97,7 @@ events! {
     identity::v1::UserDeactivated => "identity.user.deactivated",
     identity::v1::EmailVerificationRequested => "identity.email.verification_requested",
     identity::v1::EmailVerified => "identity.email.verified",
+    identity::v1::PartnerChanged => "identity.partner.changed",
     notification::v1::NotificationCreated => "notification.notification.created",
     learning::v1::ReviewLogged => "learning.review.logged",
     learning::v1::QuizGraded => "learning.quiz.graded",
@@ -109,6 +112,7 @@ events! {
     video::v1::CaptionsChanged => "video.captions.changed",
     ai::v1::MaterialApproved => "ai.material.approved",
     ai::v1::TutorReply => "ai.tutor.reply",
+    gateway::v1::UsageReported => "gateway.usage.reported",
 }
 
 #[cfg(test)]

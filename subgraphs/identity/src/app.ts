@@ -2,8 +2,17 @@
  * Builds the identity subgraph (database, Redis, signing keys, yoga) without listening, so tests
  * can serve it in-process; main.ts serves it.
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSubgraph, dependencyProbes, verifiedClientIp, type Logger } from '@coursegraph/service-kit';
+import {
+  apiSchemaOf,
+  costLimitFor,
+  costTableFromSdl,
+  createSubgraph,
+  dependencyProbes,
+  verifiedClientIp,
+  type Logger,
+} from '@coursegraph/service-kit';
 import type { IdentityConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -11,8 +20,10 @@ import { createUserLoader } from './data/users.js';
 import { Accounts } from './domain/accounts.js';
 import { EmailVerification } from './domain/email-verification.js';
 import { LoginThrottle } from './domain/login-throttle.js';
+import { Partners } from './domain/partners.js';
 import { PasswordHasher, type Argon2 } from './domain/password-hash.js';
 import { SigningKeyStore } from './domain/signing-keys.js';
+import { partnerAccessRoute } from './partner-access-route.js';
 import { schema, typeDefs } from './schema.js';
 
 export interface IdentityAppOptions {
@@ -64,6 +75,20 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
       resendWindowSeconds: config.emailVerificationResendWindowSeconds,
     },
   });
+  // Partners' manifests are judged against the supergraph read here, at start, as the gateway judges
+  // operations: partners run as anonymous callers, so their documents get that cost limit.
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const partners = new Partners({
+    db,
+    apiSchema: apiSchemaOf(supergraphSdl),
+    costTable: costTableFromSdl(supergraphSdl),
+    documentLimits: { maxCost: costLimitFor(config, 'anonymous'), limits: config },
+    defaults: {
+      rateLimitPerMinute: config.partnerDefaultRateLimitPerMinute,
+      costBudgetPerMinute: config.partnerDefaultCostBudgetPerMinute,
+    },
+  });
+  const partnerAccess = partnerAccessRoute(partners, config.internalSigningSecret, logger);
 
   const yoga = subgraph.yoga<Context>({
     schema,
@@ -73,6 +98,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
       accounts,
       emailVerification,
       keys,
+      partners,
       clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
       loaders: { user: createUserLoader(db) },
       signedInUserId: null,
@@ -85,6 +111,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
       res.end(JSON.stringify(keys.jwks()));
       return;
     }
+    if (partnerAccess(req, res)) return;
     return yoga(req, res);
   };
 
@@ -96,6 +123,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
     keys,
     accounts,
     emailVerification,
+    partners,
     ...dependencyProbes(db, redis),
   };
 }

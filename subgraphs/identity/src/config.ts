@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   commonSettings,
   databasePasswordProblem,
@@ -5,6 +7,8 @@ import {
   parse,
   type ConfigOf,
 } from '@coursegraph/service-kit';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Identity's settings, read once at start-up (see README: Configuration). */
 export const identitySettings = {
@@ -85,6 +89,24 @@ export const identitySettings = {
     default: 3600,
     parse: parse.positiveInt,
     doc: 'the window of that limit, from the first resend',
+  },
+  supergraphPath: {
+    env: 'SUPERGRAPH_PATH',
+    default: path.join(repoRoot, 'schema/supergraph.graphql'),
+    parse: parse.string,
+    doc: "composed supergraph SDL, read at start: partners' manifests are validated and costed against it",
+  },
+  partnerDefaultRateLimitPerMinute: {
+    env: 'PARTNER_DEFAULT_RATE_LIMIT_PER_MINUTE',
+    default: 600,
+    parse: parse.positiveInt,
+    doc: 'requests per minute of a partner created without its own limit',
+  },
+  partnerDefaultCostBudgetPerMinute: {
+    env: 'PARTNER_DEFAULT_COST_BUDGET_PER_MINUTE',
+    default: 60000,
+    parse: parse.positiveInt,
+    doc: 'sum of operation costs per minute of a partner created without its own budget',
   },
 };
 

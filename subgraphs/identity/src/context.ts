@@ -4,6 +4,7 @@ import type { User } from './generated/prisma/client.js';
 import type { PrismaClient } from './data/db.js';
 import type { Accounts } from './domain/accounts.js';
 import type { EmailVerification } from './domain/email-verification.js';
+import type { Partners } from './domain/partners.js';
 import type { SigningKeyStore } from './domain/signing-keys.js';
 
 /** What every identity resolver receives: the kit's shared fields (viewer, requestId, logger, traceparent) and identity's own. */
@@ -12,6 +13,7 @@ export interface Context extends SubgraphContext, Record<string, unknown> {
   accounts: Accounts;
   emailVerification: EmailVerification;
   keys: SigningKeyStore;
+  partners: Partners;
   loaders: { user: DataLoader<string, User | null> };
   /** The caller's address as the gateway signed it (x-client-ip), or null for a direct caller. */
   clientIp: string | null;
