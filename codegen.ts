@@ -3,8 +3,11 @@
 // resolver that does not match its SDL fails the build. Each subgraph may map GraphQL types to the
 // TypeScript types its resolvers receive in `subgraphs/<name>/mappers.json`
 // ({ "User": "../generated/prisma/client.js#User" }, paths relative to src/generated/).
+// And the client preset over the project's own operations (schema/operations/): typed documents in
+// packages/test-support and the persisted-documents manifest (scripts/lib/operations-codegen.mjs).
 import fs from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { operationsCodegen } from './scripts/lib/operations-codegen.mjs';
 
 const { subgraphs } = JSON.parse(fs.readFileSync('schema/subgraphs.json', 'utf8')) as {
   subgraphs: Record<string, { sdl: string }>;
@@ -19,24 +22,27 @@ const mappersOf = (name: string): Record<string, string> =>
 
 const config: CodegenConfig = {
   overwrite: true,
-  generates: Object.fromEntries(
-    typescriptSubgraphs.map((name) => [
-      `subgraphs/${name}/src/generated/resolvers-types.ts`,
-      {
-        schema: subgraphs[name]!.sdl,
-        plugins: ['typescript', 'typescript-resolvers'],
-        config: {
-          federation: true,
-          useTypeImports: true,
-          enumsAsTypes: true,
-          contextType: '../context.js#Context',
-          mappers: mappersOf(name),
-          mapperTypeSuffix: 'Model',
-          scalars: { DateTime: { input: 'string', output: 'Date | string' }, ID: 'string' },
+  generates: {
+    ...Object.fromEntries(
+      typescriptSubgraphs.map((name) => [
+        `subgraphs/${name}/src/generated/resolvers-types.ts`,
+        {
+          schema: subgraphs[name]!.sdl,
+          plugins: ['typescript', 'typescript-resolvers'],
+          config: {
+            federation: true,
+            useTypeImports: true,
+            enumsAsTypes: true,
+            contextType: '../context.js#Context',
+            mappers: mappersOf(name),
+            mapperTypeSuffix: 'Model',
+            scalars: { DateTime: { input: 'string', output: 'Date | string' }, ID: 'string' },
+          },
         },
-      },
-    ]),
-  ),
+      ]),
+    ),
+    ...operationsCodegen(),
+  },
 };
 
 export default config;

@@ -1,47 +1,28 @@
 #!/usr/bin/env node
 // The project's persisted operations: every `schema/operations/*.graphql` (one named operation per
-// file, with the fragments it uses) is validated against the committed supergraph's API schema and
-// written to `schema/operations/persisted-documents.json` in GraphQL Code Generator's
-// persisted-documents format, `{ "<sha256 of the document>": "<document>" }`, the document printed
-// by graphql-js (so the hash does not depend on comments or layout). A gateway that serves persisted
-// operations only (Hive Gateway, see test/e2e/catalog-queries.test.ts) loads that file. With --check it
-// writes nothing and fails when the committed manifest is stale or an operation no longer validates.
-import crypto from 'node:crypto';
+// file, with the fragments it uses) goes through GraphQL Code Generator's client preset (the same
+// run as `npm run generate`, scripts/lib/operations-codegen.mjs, here in memory), and its
+// persisted-documents manifest, `{ "<sha256 of the document>": "<document>" }`, is written to
+// `schema/operations/persisted-documents.json`. That committed copy is what the gateway
+// (GATEWAY_PERSISTED_DOCUMENTS_PATH) and Hive Gateway (test/e2e/hive-gateway.config.mjs) load, and
+// what a review reads to see which first-party operations changed. With --check it writes nothing
+// and fails when the committed manifest is not codegen's current output.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Kind, parse, print, validate } from 'graphql';
+import { generate } from '@graphql-codegen/cli';
+import { Kind, parse } from 'graphql';
 import { ROOT } from './lib/env.mjs';
+import { documentId, operationsCodegen } from './lib/operations-codegen.mjs';
 
+export { documentId };
 export const OPERATIONS_DIR = path.join(ROOT, 'schema/operations');
 export const MANIFEST = path.join(OPERATIONS_DIR, 'persisted-documents.json');
 
-const require = createRequire(import.meta.url);
-
-/** The client-facing schema of the committed supergraph (what the gateway serves). */
-function apiSchema() {
-  const { Supergraph } = require('@apollo/federation-internals');
-  const sdl = fs.readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8');
-  return Supergraph.build(sdl).schema.toAPISchema().toGraphQLJSSchema();
-}
-
-/** sha256 (hex) of a printed document: its persisted id. */
-export const documentId = (document) => crypto.createHash('sha256').update(document).digest('hex');
-
-/**
- * Every operation under schema/operations/, validated: `{ file, name, document, id }`, sorted by
- * file. Throws listing every problem (a file without exactly one named operation, a duplicate
- * name, a document the supergraph rejects).
- */
-export function collectOperations() {
-  const schema = apiSchema();
+/** Problems codegen does not look for: a file without exactly one named operation, a name used twice. */
+function fileProblems() {
   const problems = [];
-  const operations = [];
-  const files = fs
-    .readdirSync(OPERATIONS_DIR)
-    .filter((f) => f.endsWith('.graphql'))
-    .sort();
-  for (const file of files) {
+  const files = new Map();
+  for (const file of fs.readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql'))) {
     let ast;
     try {
       ast = parse(fs.readFileSync(path.join(OPERATIONS_DIR, file), 'utf8'));
@@ -54,25 +35,26 @@ export function collectOperations() {
       problems.push(`${file}: holds ${ops.length} operations; each file holds exactly one, named`);
       continue;
     }
-    for (const error of validate(schema, ast)) problems.push(`${file}: ${error.message}`);
-    const document = print(ast);
-    operations.push({ file, name: ops[0].name.value, document, id: documentId(document) });
+    const name = ops[0].name.value;
+    if (files.has(name)) problems.push(`operation ${name} is defined in ${files.get(name)} and ${file}`);
+    files.set(name, file);
   }
-  const names = operations.map((o) => o.name);
-  for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i)))
-    problems.push(`operation ${name} is defined in more than one file`);
-  if (problems.length) throw new Error(`schema/operations:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return operations;
+  return problems;
 }
 
-/** The manifest's text for `operations`: ids in the files' order, two-space JSON, a final newline. */
-export function manifestText(operations = collectOperations()) {
-  return `${JSON.stringify(Object.fromEntries(operations.map((o) => [o.id, o.document])), null, 2)}\n`;
+/** codegen's manifest text for the operations as they are now (throws listing the problems). */
+export async function manifestText() {
+  const problems = fileProblems();
+  if (problems.length) throw new Error(`schema/operations:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  const outputs = await generate({ cwd: ROOT, silent: true, generates: operationsCodegen() }, false);
+  const manifest = outputs.find((o) => o.filename.endsWith('persisted-documents.json'));
+  if (!manifest) throw new Error('GraphQL Code Generator wrote no persisted-documents.json');
+  return `${manifest.content.trimEnd()}\n`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const text = manifestText();
+    const text = await manifestText();
     if (process.argv.includes('--check')) {
       const committed = fs.existsSync(MANIFEST) ? fs.readFileSync(MANIFEST, 'utf8') : '';
       if (committed !== text) {

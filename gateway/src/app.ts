@@ -24,6 +24,8 @@ import { ON_BEHALF_OF, clientIp, createClientIp } from './client-ip.js';
 import { corsAllowList, useVaryOrigin } from './cors.js';
 import { useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
+import { API_KEY_HEADER, createPersistedDocuments } from './persisted-documents/index.js';
+import { usePartnerRest } from './partner-rest/plugin.js';
 import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
@@ -31,6 +33,7 @@ import { useRequestDeadline } from './execution-budget.js';
 import { createRateLimits } from './rate-limit/index.js';
 import { subgraphReadiness } from './readiness.js';
 import { SSE_PATH, SUBSCRIPTIONS_SDL, createSubscriptions } from './subscriptions/index.js';
+import { createUsage } from './usage/index.js';
 
 const GRAPHQL_ENDPOINT = '/graphql';
 
@@ -84,12 +87,33 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
         logger,
       })
     : null;
+  const persistedDocuments = await createPersistedDocuments({
+    mode: config.persistedDocuments,
+    manifestPath: config.persistedDocumentsPath,
+    identityUrl: config.identityUrl || new URL(subgraphUrls.identity!).origin,
+    signingSecret: config.internalSigningSecret,
+    natsUrl: config.natsUrl,
+    redis,
+    apqTtlSeconds: config.apqTtlS,
+    getMaxAgeSeconds: config.persistedGetMaxAgeS,
+    clientIp: requestClientIp,
+    logger,
+  });
   const responseCache = config.responseCache
     ? await createResponseCache({
         natsUrl: config.natsUrl,
         ttlMs: config.responseCacheTtlMs,
         maxEntries: config.responseCacheMaxEntries,
         maxMb: config.responseCacheMaxMb,
+        logger,
+      })
+    : null;
+
+  const usage = config.usage
+    ? createUsage({
+        natsUrl: config.natsUrl,
+        reportMs: config.usageReportMs,
+        graphqlEndpoint: GRAPHQL_ENDPOINT,
         logger,
       })
     : null;
@@ -119,8 +143,22 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     plugins: [
       // First: the others read each request's client address from it.
       requestClientIp.plugin,
+      // Before anything that may refuse a request (rate limits), so refusals are counted too.
+      ...(usage ? [usage.plugin] : []),
       // Before the explorer, so its sign-in (an in-process logIn) is counted as the client's logIn.
       ...(rateLimits ? [rateLimits] : []),
+      // REST for partners: each call becomes a persisted-document request to this very gateway.
+      usePartnerRest({
+        partnerOf: (request) => {
+          const key = request.headers.get(API_KEY_HEADER);
+          return key ? persistedDocuments.partners.byKey(key) : Promise.resolve(null);
+        },
+        apiSchema: () => gateway.schema!,
+        graphqlEndpoint: GRAPHQL_ENDPOINT,
+        selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)),
+      }),
+      // Partners' keys and limits, documents named by id, APQ, and the registered-documents setting.
+      ...persistedDocuments.plugins,
       useVaryOrigin(),
       useExplorerSignIn({
         auth,
@@ -192,7 +230,10 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
      */
     ready: subgraphReadiness({ subgraphUrls, breakerStates }),
     close: async () => {
+      // The last report, once the server has drained (runService closes after draining).
+      await usage?.close();
       await responseCache?.close();
+      await persistedDocuments.close();
       await gateway.stop();
       disposeBreakers();
       redis.disconnect();

@@ -154,6 +154,39 @@ export const gatewaySettings = {
     doc: 'checkout and coupon look-ups per minute per user (per IP when anonymous)',
   },
   ...jwksSetting,
+  identityUrl: {
+    env: 'IDENTITY_URL',
+    // Empty: the origin of the identity subgraph's URL (SUBGRAPH_IDENTITY_URL, else the supergraph's
+    // http://127.0.0.1:4001/graphql), so a platform that moves identity moves this with it.
+    default: '',
+    parse: (raw: string) => (raw === '' ? '' : parse.url(raw)),
+    doc: "identity's HTTP origin, asked (signed with INTERNAL_SIGNING_SECRET) which partner an API key belongs to; empty: the identity subgraph's origin",
+  },
+  persistedDocuments: {
+    env: 'GATEWAY_PERSISTED_DOCUMENTS',
+    default: 'off' as const,
+    parse: parse.oneOf('off', 'log', 'enforce'),
+    doc: 'documents outside the persisted-documents manifest, from callers other than admins and partners: off (served), log (served and logged as unregistered), enforce (refused: PERSISTED_DOCUMENT_REQUIRED)',
+  },
+  persistedDocumentsPath: {
+    env: 'GATEWAY_PERSISTED_DOCUMENTS_PATH',
+    default: path.join(repoRoot, 'schema/operations/persisted-documents.json'),
+    parse: parse.string,
+    doc: "the project's own persisted documents, { sha256: document } (GraphQL Code Generator's client preset writes them)",
+  },
+  persistedGetMaxAgeS: {
+    env: 'GATEWAY_PERSISTED_GET_MAX_AGE_S',
+    default: 60,
+    parse: parse.positiveInt,
+    doc: 'Cache-Control max-age of an anonymous GET of a persisted document answered without errors (a CDN may keep it)',
+  },
+  apqTtlS: {
+    env: 'GATEWAY_APQ_TTL_S',
+    // A client re-registers a document it finds missing with one more request: a day is plenty.
+    default: 86_400,
+    parse: parse.positiveInt,
+    doc: 'seconds a document registered by automatic persisted queries (APQ) is kept in Redis',
+  },
   subscriptionBufferEvents: {
     env: 'SUBSCRIPTION_BUFFER_EVENTS',
     default: 1000,
@@ -198,6 +231,18 @@ export const gatewaySettings = {
     default: 1000,
     parse: parse.positiveInt,
     doc: "notificationAdded(after:) reads at most this many of the NOTIFICATION stream's latest events; an older position resumes there (missedBefore says so)",
+  },
+  usage: {
+    env: 'GATEWAY_USAGE',
+    default: true,
+    parse: parse.boolean,
+    doc: 'count requests, errors and latency per client and operation, and report them to identity (operationUsage)',
+  },
+  usageReportMs: {
+    env: 'GATEWAY_USAGE_REPORT_MS',
+    default: 10_000,
+    parse: parse.positiveInt,
+    doc: 'how often each gateway process publishes its usage counts (gateway.usage.reported); counts of a failed report go in the next',
   },
   corsOrigins: {
     env: 'GATEWAY_CORS_ORIGINS',

@@ -48,3 +48,6 @@ export {
 } from './scripts.js';
 export { testIssuer, type TestIssuer, type TestRole } from './tokens.js';
 export { createUpload, makeClip, patchUpload, tusHeaders, tusMetadata, uploadLessonVideo } from './video.js';
+// The project's own operations (schema/operations/) as typed documents, by GraphQL Code Generator's
+// client preset (`npm run generate`): `operations.CoursePageDocument`, its `__meta__.hash` the persisted id.
+export * as operations from './generated/operations/graphql.js';
