@@ -194,6 +194,15 @@ function producerSites() {
       }
     }
   }
+  // The gateway has no outbox: it publishes its own events (usage reports) straight to JetStream.
+  const direct = /\.publish\(\s*(GatewayEvents\.\w+)\.subject/g;
+  for (const file of filesUnder('gateway/src', ['.ts'])) {
+    for (const match of read(file).matchAll(direct)) {
+      const list = sites.get(match[1]) ?? [];
+      if (!list.some((s) => s.file === file)) list.push({ context: 'gateway', file });
+      sites.set(match[1], list);
+    }
+  }
   return sites;
 }
 
@@ -220,6 +229,8 @@ async function consumersBySubject(subjects) {
   const { INVALIDATIONS } = await importDist('gateway/dist/response-cache/invalidation.js');
   for (const { event } of INVALIDATIONS)
     add(event.subject, 'gateway', 'response-cache invalidation (plain subscriber)');
+  const { PARTNER_ACCESS_INVALIDATION } = await importDist('gateway/dist/persisted-documents/partner-access.js');
+  add(PARTNER_ACCESS_INVALIDATION.subject, 'gateway', "partner keys' cache invalidation (plain subscriber)");
   // The Rust search subgraph follows two streams, each with a decoder of its own (the subjects it
   // matches: `s if s == <Type>::SUBJECT` arms, or a single `!= <Type>::SUBJECT` guard) and a
   // durable consumer (`pub const <CONST>: &str`, the stream in `pub const <STREAM>: &str`); the
@@ -544,6 +555,13 @@ const DECLARED = [
     usedBy: 'scripts',
     doc: 'the Redis database `npm test` uses',
     where: 'scripts/lib/test-env.mjs',
+  },
+  {
+    env: 'TEST_E2E_REDIS_URL',
+    default: 'redis://127.0.0.1:6379/2',
+    usedBy: 'scripts',
+    doc: 'the Redis database the end-to-end suites use in `npm test`, which run beside the other tests',
+    where: 'scripts/test.mjs',
   },
   {
     env: 'TEST_NATS_URL',
