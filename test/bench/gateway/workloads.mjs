@@ -8,46 +8,14 @@
 //   mutation  completeLesson by many signed-in learners, each request a different learner and lesson.
 // References come from one gateway before any load; every gateway must give the same answers first.
 
-export const CATALOG_QUERY = `query CatalogPage($first: Int!) {
-  catalog(first: $first) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { cursor node { id slug title isFree price { amountMinor currency } instructor { id name } lessonCount enrollmentCount } }
-  }
-}`;
+import fs from 'node:fs';
 
-export const DEEP_QUERY = `query LearnerDashboard {
-  me {
-    id name role
-    enrollments(first: 5) {
-      totalCount
-      edges { node {
-        id mode status progress { percent completedRequired requiredTotal }
-        course {
-          id title price { amountMinor currency } enrollmentCount
-          instructor {
-            id name
-            taughtCourses(first: 3) { totalCount edges { node {
-              id title lessonCount enrollmentCount
-              instructor { id name taughtCourses(first: 2) { edges { node { id title enrollmentCount } } } }
-            } } }
-          }
-        }
-      } }
-    }
-    orders(first: 3) {
-      totalCount
-      edges { node {
-        id status total { amountMinor currency }
-        course { id title enrollmentCount instructor { id name taughtCourses(first: 2) { edges { node { id title lessonCount } } } } }
-      } }
-    }
-  }
-}`;
+/** A project operation (schema/operations/<file>.graphql): what the benchmark sends is what clients persist. */
+const operation = (file) => fs.readFileSync(new URL(`../../../schema/operations/${file}`, import.meta.url), 'utf8');
 
-export const MUTATION = `mutation CompleteLesson($courseId: ID!, $lessonId: ID!) {
-  completeLesson(courseId: $courseId, lessonId: $lessonId) { id status course { id title } progress { completedLessonIds percent } }
-}`;
+export const CATALOG_QUERY = operation('catalog-page.graphql');
+export const DEEP_QUERY = operation('learner-dashboard.graphql');
+export const MUTATION = operation('complete-lesson.graphql');
 
 const LEARNER_STATE = `query LearnerState {
   me { id enrollments(first: 50) { edges { node { id status course { id title modules { lessons { id } } } progress { completedLessonIds } } } } orders(first: 1) { totalCount } }
