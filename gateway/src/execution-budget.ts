@@ -10,6 +10,7 @@ import type { GraphQLError } from 'graphql';
 import type { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ErrorCode, type Logger, type Plugin } from '@coursegraph/service-kit';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { recordSubgraphFetch, type SubgraphFetchOutcome } from './metrics.js';
 import { SubgraphFetchError } from './subgraph-fetch.js';
 
 type SubgraphResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
@@ -93,8 +94,25 @@ export interface GuardedCall {
   outcome: () => { reached: boolean; status: number };
 }
 
+/** When each call left for its subgraph (calls not made are not timed). */
+const sentAt = new WeakMap<GuardedCall, number>();
+
+/** coursegraph_subgraph_fetch_* (metrics.ts) for a call that ended. */
+function finished(call: GuardedCall, outcome: SubgraphFetchOutcome): void {
+  const sent = sentAt.get(call);
+  recordSubgraphFetch(call.subgraph, outcome, sent === undefined ? undefined : (performance.now() - sent) / 1000);
+}
+
 /** The response for a subgraph that could not answer: one error per subgraph and request, no data. */
 function unavailable(call: GuardedCall, reason: UnavailableReason, detail?: unknown): SubgraphResponse {
+  finished(
+    call,
+    reason === 'TIMEOUT' || reason === 'REQUEST_TIMEOUT'
+      ? 'timeout'
+      : reason === 'CIRCUIT_OPEN'
+        ? 'circuit_open'
+        : 'error',
+  );
   if (reason !== 'CIRCUIT_OPEN')
     call.logger?.warn(
       { subgraph: call.subgraph, reason, err: detail },
@@ -111,6 +129,7 @@ function unavailable(call: GuardedCall, reason: UnavailableReason, detail?: unkn
 
 /** An HTTP error answer (4xx) of a live subgraph: its own GraphQL errors, or a plain one. */
 function refused(call: GuardedCall, err: unknown, status: number): SubgraphResponse {
+  finished(call, 'error');
   const body = (err as GraphQLError).extensions?.response as { body?: unknown } | undefined;
   const errors = (body?.body as { errors?: unknown } | undefined)?.errors;
   if (Array.isArray(errors) && errors.length > 0) return { errors };
@@ -142,6 +161,7 @@ export async function guardSubgraphCall(call: GuardedCall): Promise<SubgraphResp
   if (requestDeadline(call.context)?.aborted) return unavailable(call, 'REQUEST_TIMEOUT');
   if (!breaker.tryAcquire()) return unavailable(call, 'CIRCUIT_OPEN');
   let response: SubgraphResponse;
+  sentAt.set(call, performance.now());
   try {
     response = await call.send();
   } catch (err) {
@@ -164,6 +184,7 @@ export async function guardSubgraphCall(call: GuardedCall): Promise<SubgraphResp
     }
     if (!reached) {
       breaker.neutral();
+      finished(call, 'error');
       throw err;
     }
     // Another fetcher (GATEWAY_SUBGRAPH_CLIENT=apollo), or an answer that was not GraphQL over JSON.
@@ -176,5 +197,6 @@ export async function guardSubgraphCall(call: GuardedCall): Promise<SubgraphResp
     return unavailable(call, reason, err);
   }
   breaker.success();
+  finished(call, 'ok');
   return response;
 }

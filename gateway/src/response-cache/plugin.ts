@@ -9,6 +9,7 @@ import { getOperationAST, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
 import { documentText, isIncremental, serializeOnce } from '../document-text.js';
+import { recordResponseCache } from '../metrics.js';
 import type { ResponseCache } from './cache.js';
 import { entityTags, typeTags } from './tags.js';
 
@@ -62,7 +63,9 @@ export function useResponseCache(cache: ResponseCache): Plugin<GatewayContext> {
     },
     onResponse({ request, response }) {
       const seen = outcome.get(request);
-      if (seen) response.headers.set(CACHE_HEADER, seen);
+      if (!seen) return;
+      response.headers.set(CACHE_HEADER, seen);
+      recordResponseCache(seen);
     },
   };
 }

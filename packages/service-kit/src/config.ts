@@ -9,6 +9,7 @@ import {
   parseHostList,
   redisCredentialsProblem,
 } from './production-profile.js';
+import { parseAddressList } from './metrics/address-list.js';
 
 export interface Setting<T> {
   /** Environment variable name. */
@@ -208,9 +209,75 @@ export const operationLimitSettings = {
   },
 } satisfies ConfigSpec;
 
+/** Who may always read /metrics. */
+const METRICS_LOOPBACK = '127.0.0.0/8,::1';
+
+/** Prometheus metrics (metrics/, docs/metrics.md), read by every service's server. */
+export const metricsSettings = {
+  metrics: {
+    env: 'METRICS',
+    default: true,
+    parse: parse.boolean,
+    doc: 'Prometheus metrics at GET /metrics on the service port (docs/metrics.md); off only to measure their cost',
+  },
+  metricsAllowedCidrs: {
+    env: 'METRICS_ALLOWED_CIDRS',
+    // Loopback only: the gateway's port is public, and a subgraph's is reachable inside the cluster.
+    default: parseAddressList(METRICS_LOOPBACK),
+    parse: (raw: string) => parseAddressList(`${METRICS_LOOPBACK},${raw}`),
+    formatDefault: () => METRICS_LOOPBACK,
+    doc: 'comma-separated addresses and CIDR ranges (besides loopback, always allowed) that may read /metrics; others get 404',
+  },
+} satisfies ConfigSpec;
+
+/** Where spans go when TRACING=on names no endpoint: a local OTLP/HTTP receiver (Jaeger under START_TRACING=1). */
+export const LOCAL_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
+
+/** OpenTelemetry traces (tracing/, docs/observability.md), read where the kit starts the SDK. */
+export const tracingSettings = {
+  tracing: {
+    env: 'TRACING',
+    // null: decided by OTEL_EXPORTER_OTLP_ENDPOINT (tracing/settings.ts tracingOn), so naming an endpoint is enough.
+    default: null as boolean | null,
+    parse: (raw: string): boolean | null => {
+      if (/^(on|1|true|yes)$/i.test(raw)) return true;
+      if (/^(off|0|false|no)$/i.test(raw)) return false;
+      throw new Error('expected on or off');
+    },
+    formatDefault: () => 'off (on when OTEL_EXPORTER_OTLP_ENDPOINT is set)',
+    doc: 'OpenTelemetry traces (on | off): spans of requests, subgraph calls, SQL statements and events, exported over OTLP/HTTP (docs/observability.md); off starts no SDK',
+  },
+  otlpEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '',
+    parse: (raw: string) => parse.url(raw).replace(/\/+$/, ''),
+    formatDefault: () => `(none; ${LOCAL_OTLP_ENDPOINT} when TRACING=on)`,
+    doc: 'base URL of the OTLP/HTTP receiver; spans are POSTed as JSON to <url>/v1/traces. Setting it turns tracing on unless TRACING=off',
+  },
+  tracingSampleRatio: {
+    env: 'TRACING_SAMPLE_RATIO',
+    default: 1,
+    parse: (raw: string) => {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error('expected a number from 0 to 1');
+      return n;
+    },
+    doc: "share of new traces recorded (0 to 1); a request or event that arrives with a trace follows its caller's sampling decision",
+  },
+  tracingExportDelayMs: {
+    env: 'OTEL_BSP_SCHEDULE_DELAY',
+    // Short, so a trace shows in the UI while you still look at the request; batches stay small anyway.
+    default: 1000,
+    parse: parse.positiveInt,
+    doc: 'how often finished spans are sent in one batch (ms)',
+  },
+} satisfies ConfigSpec;
+
 /** Settings every service reads the same way. */
 export const commonSettings = {
   ...operationLimitSettings,
+  ...metricsSettings,
+  ...tracingSettings,
   mode: {
     env: 'COURSEGRAPH_MODE',
     default: 'development' as Mode,

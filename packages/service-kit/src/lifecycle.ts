@@ -5,7 +5,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
+import { observeDependency } from './metrics/health.js';
 import { serve, shutdownOnSignals, type RunningServer, type ServeOptions } from './server.js';
+import { stopTracing, tracingReady } from './tracing/sdk.js';
 
 /** The part of any context's Prisma client the probes need. */
 export interface DatabaseHandle {
@@ -13,14 +15,19 @@ export interface DatabaseHandle {
   $disconnect(): Promise<void>;
 }
 
-/** `/readyz` answers when both respond; `close` releases both. */
+/** `/readyz` answers when both respond; `close` releases both. Both are probed at every scrape (coursegraph_dependency_up). */
 export function dependencyProbes(db: DatabaseHandle, redis: Redis) {
+  const unobserve = [
+    observeDependency('postgres', () => db.$queryRawUnsafe('select 1')),
+    observeDependency('redis', () => redis.ping()),
+  ];
   return {
     ready: async () => {
       await db.$queryRawUnsafe('select 1');
       await redis.ping();
     },
     close: async () => {
+      unobserve.forEach((stop) => stop());
       await db.$disconnect();
       redis.disconnect();
     },
@@ -59,6 +66,8 @@ export async function runService({
   app,
   workers = [],
 }: RunServiceOptions): Promise<RunningServer> {
+  // No request is served before its spans can be recorded (at once when tracing is off).
+  await tracingReady();
   const running = await serve({
     handler: app.handler,
     logger,
@@ -69,6 +78,8 @@ export async function runService({
     onShutdown: async () => {
       for (const worker of workers) await worker.stop();
       await app.close();
+      // The last spans (the shutdown's own requests and events) are sent before the process exits.
+      await stopTracing();
     },
   });
   shutdownOnSignals(running, logger);

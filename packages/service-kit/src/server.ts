@@ -1,11 +1,14 @@
 /**
  * The one server bootstrap: an HTTP server around a fetch-style handler (a yoga app), with
- * liveness and readiness probes, request ids, one JSON log line per request and graceful shutdown.
+ * liveness and readiness probes, Prometheus metrics (/metrics), request ids, one JSON log line per
+ * request and graceful shutdown.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
+import { answerMetrics, METRICS_PATH } from './metrics/http.js';
+import { nameMetricsService, serviceOf } from './metrics/registry.js';
 
 export interface ServeOptions {
   /** Handles every request other than the probes (a yoga instance is one). */
@@ -46,6 +49,8 @@ export interface RunningServer {
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { logger } = options;
+  // The process's metrics carry the service this server runs.
+  nameMetricsService(serviceOf(logger));
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | null = null;
@@ -84,6 +89,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         },
       );
     }
+    // Prometheus, for loopback and METRICS_ALLOWED_CIDRS only (metrics/http.ts).
+    if (path === METRICS_PATH)
+      return void answerMetrics(req, res).catch((err: Error) => {
+        logger.error({ err: err.message }, 'metrics scrape failed');
+        if (!res.headersSent) json(res, 500, { status: 'metrics unavailable' });
+        else res.end();
+      });
     return options.handler(req, res);
   });
   // Longer than any proxy's idle timeout, so pooled keep-alive connections are not cut mid-reuse.

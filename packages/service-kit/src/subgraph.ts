@@ -17,7 +17,9 @@ import { createAuthVerifier, remoteJwks, type AuthContext, type AuthVerifier } f
 import { isTraceparent } from './events/traceparent.js';
 import type { Logger } from './logger.js';
 import type { OperationLimitsConfig, OperationLimitsOptions } from './operation-limits/index.js';
+import { serviceOf } from './metrics/registry.js';
 import { createRedis } from './redis.js';
+import { startTracing } from './tracing/sdk.js';
 import { createServiceYoga } from './yoga/service-yoga.js';
 
 /** What every subgraph's resolvers receive; each subgraph's Context extends it with its own fields. */
@@ -94,6 +96,8 @@ export function createSubgraph({ config, logger, getKey }: SubgraphOptions): Sub
   const keys = getKey ?? (config.jwksUrl ? remoteJwks(config.jwksUrl) : undefined);
   if (!keys)
     throw new Error('createSubgraph needs config.jwksUrl (IDENTITY_JWKS_URL) or getKey to verify access tokens.');
+  // Traces, when the environment asks for them (TRACING, OTEL_EXPORTER_OTLP_ENDPOINT), named after the logger's service.
+  startTracing(serviceOf(logger), logger);
   const redis = createRedis(config.redisUrl);
   const auth = createAuthVerifier({ getKey: keys, issuer: config.authIssuer, audience: config.authAudience, redis });
 

@@ -97,6 +97,12 @@ describe('readConfig', () => {
       limitMaxCostSignedIn: 10000,
       limitMaxCostAdmin: 50000,
       limitDefaultListSize: 10,
+      metrics: true,
+      metricsAllowedCidrs: expect.objectContaining({ text: '127.0.0.0/8,::1' }),
+      tracing: null,
+      otlpEndpoint: '',
+      tracingSampleRatio: 1,
+      tracingExportDelayMs: 1000,
     });
     expect(
       problemsOf(() => readConfig(commonSettings, { COURSEGRAPH_MODE: 'prod', LOG_LEVEL: 'verbose' })),

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_graphql::http::{create_multipart_mixed_stream, is_accept_multipart_mixed};
+use async_graphql::parser::types::OperationType;
 use async_graphql::parser::Error as ParseError;
-use async_graphql::{BatchRequest, Executor};
+use async_graphql::{BatchRequest, BatchResponse, Executor};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::body::Body;
@@ -34,6 +35,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::limits::{OperationLimits, Refusal, Role, SchemaInfo};
+use crate::metrics::GraphqlMetrics;
 
 /// Largest `/graphql` request body accepted: 64 KiB. Operation documents are small (the token
 /// limit refuses long ones anyway); async-graphql itself reads a body to its end, whatever its
@@ -115,6 +117,7 @@ pub struct GraphqlEndpoint<E, C = Anonymous> {
     limits: OperationLimits,
     operations: Arc<OperationCounts>,
     caller: C,
+    metrics: Option<Arc<GraphqlMetrics>>,
 }
 
 impl<E: Executor> GraphqlEndpoint<E, Anonymous> {
@@ -131,6 +134,7 @@ impl<E: Executor> GraphqlEndpoint<E, Anonymous> {
             limits,
             operations: Arc::default(),
             caller: Anonymous,
+            metrics: None,
         })
     }
 }
@@ -145,7 +149,16 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
             limits: self.limits,
             operations: self.operations,
             caller,
+            metrics: self.metrics,
         }
+    }
+
+    /// The same endpoint, counting and timing every request into `metrics` (served by
+    /// [`GraphqlMetrics::router`]).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<GraphqlMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The same endpoint, counting into `operations` (shared with the app's state, so tests and
@@ -177,6 +190,7 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
     /// Answers one `/graphql` request (steps 2 to 5 of the module's list; the body limit is
     /// [`limit_body`]'s, a layer of [`GraphqlEndpoint::router`]).
     pub async fn serve(&self, request: Request) -> Response {
+        let started = std::time::Instant::now();
         if request.method() == Method::POST {
             if let Some(refusal) = unsupported_media_type(request.headers()) {
                 return refusal;
@@ -194,13 +208,29 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
                 Ok(batch) => batch.into_inner(),
                 Err(rejection) => return rejection.into_response(),
             };
+        // Parsed once here; the limits and the executor use the parsed document.
+        let labels: Vec<_> = batch.iter_mut().map(operation_of).collect();
+        let record = |failed: &dyn Fn(usize) -> bool| {
+            if let Some(metrics) = &self.metrics {
+                let seconds = started.elapsed().as_secs_f64();
+                for (i, label) in labels.iter().enumerate() {
+                    if let Some((ty, name)) = label {
+                        metrics.record(ty, name.as_deref(), failed(i), seconds);
+                    }
+                }
+            }
+        };
         let role = match self.caller.identify(&headers, &mut batch).await {
             Ok(role) => role,
-            Err(response) => return response,
+            Err(response) => {
+                record(&|_| true);
+                return response;
+            }
         };
         if let Err(refusal) = self.limits.check(&mut batch, &self.types, role) {
             self.operations.refused.fetch_add(1, Ordering::Relaxed);
             tracing::info!(reason = refusal.reason(), message = %refusal.message(), "operation refused");
+            record(&|_| true);
             return refused(&refusal, &accept);
         }
         let count = batch.iter().count() as u64;
@@ -211,6 +241,8 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
                 Ok(request) => request,
                 Err(error) => return GraphQLRejection(error).into_response(),
             };
+            // Timed to the start of the stream; its parts' errors are the client's to read.
+            record(&|_| false);
             let stream = self.executor.execute_stream(request, None);
             let body = Body::from_stream(
                 create_multipart_mixed_stream(stream, MULTIPART_HEARTBEAT)
@@ -225,8 +257,30 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
             )
                 .into_response();
         }
-        GraphQLResponse(self.executor.execute_batch(batch).await).into_response()
+        let response = self.executor.execute_batch(batch).await;
+        record(&|i| match &response {
+            BatchResponse::Single(one) => one.is_err(),
+            BatchResponse::Batch(all) => all.get(i).is_some_and(async_graphql::Response::is_err),
+        });
+        GraphQLResponse(response).into_response()
     }
+}
+
+/// A request's operation type (`query`, `mutation`, `subscription`) and name, when its
+/// document parses and holds the operation it names.
+fn operation_of(request: &mut async_graphql::Request) -> Option<(&'static str, Option<String>)> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let (name, operation) = document
+        .operations
+        .iter()
+        .find(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted.as_deref())?;
+    let ty = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    Some((ty, name.map(|n| n.to_string())))
 }
 
 async fn serve_graphql<E: Executor, C: Caller>(

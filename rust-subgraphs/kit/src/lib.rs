@@ -20,6 +20,9 @@
 //!   async-graphql executor: body limit ([`MAX_BODY_BYTES`], 413), CSRF-safe media types (415),
 //!   the [`Caller`] (who calls: default [`Anonymous`]), the limits (400, nothing executed),
 //!   [`OperationCounts`].
+//! - [`metrics`]: [`GraphqlMetrics`], the GraphQL request metrics of the TypeScript services
+//!   (`coursegraph_graphql_requests_total`, `coursegraph_graphql_request_duration_seconds`) and
+//!   `GET /metrics` for loopback and `METRICS_ALLOWED_CIDRS` ([`MetricsSettings`]).
 //! - [`server`]: [`healthz`], [`readiness`] (`/readyz` answers) and [`shutdown_signal`].
 //! - [`error`]: [`ErrorChain`] (an error and its causes, each once, for logs) and [`BoxError`].
 //!
@@ -66,6 +69,7 @@ pub mod error;
 pub mod graphql;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod production;
 pub mod server;
 
@@ -77,4 +81,5 @@ pub use graphql::{
 };
 pub use limits::{OperationLimits, Refusal, Role, SchemaInfo};
 pub use logging::{init_logging, LoggingError};
+pub use metrics::{project_operation_names, GraphqlMetrics, MetricsSettings};
 pub use server::{healthz, readiness, shutdown_signal};

@@ -1,4 +1,4 @@
-//! The HTTP app: `/graphql` (POST and GET), `/healthz`, `/readyz`. Built here, served by the
+//! The HTTP app: `/graphql` (POST and GET), `/healthz`, `/readyz`, `/metrics`. Built here, served by the
 //! binary, so tests call it in-process with `app(state).oneshot(request)`.
 //!
 //! `/graphql` is the subgraph kit's [`GraphqlEndpoint`] (body limit, media types, operation
@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use coursegraph_subgraph_kit::graphql::{GraphqlEndpoint, OperationCounts};
 use coursegraph_subgraph_kit::server::{healthz, readiness};
+use coursegraph_subgraph_kit::{project_operation_names, GraphqlMetrics, MetricsSettings};
 use serde_json::json;
 
 use crate::graphql::schema;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub limits: OperationLimits,
     /// Operations executed and refused by `/graphql` since this state was created.
     pub operations: Arc<OperationCounts>,
+    /// GraphQL request metrics, served at `/metrics` (docs/metrics.md).
+    pub metrics: Arc<GraphqlMetrics>,
 }
 
 impl AppState {
@@ -37,7 +40,19 @@ impl AppState {
             index: Arc::new(index),
             limits: OperationLimits::default(),
             operations: Arc::default(),
+            metrics: GraphqlMetrics::new(
+                "search",
+                project_operation_names(),
+                MetricsSettings::default(),
+            ),
         }
+    }
+
+    /// The same state with the metrics settings of [`Config`](crate::config::Config).
+    #[must_use]
+    pub fn with_metrics(mut self, settings: MetricsSettings) -> Self {
+        self.metrics = GraphqlMetrics::new("search", project_operation_names(), settings);
+        self
     }
 
     /// The same state with `limits` (from [`Config`](crate::config::Config)).
@@ -56,12 +71,15 @@ pub fn app(state: AppState) -> Router {
     let schema = schema(SearchIndex::clone(&state.index));
     let graphql = GraphqlEndpoint::new(schema.clone(), &schema.sdl(), state.limits)
         .expect("the served schema's SDL parses")
-        .with_operations(Arc::clone(&state.operations));
+        .with_operations(Arc::clone(&state.operations))
+        .with_metrics(Arc::clone(&state.metrics));
+    let metrics = state.metrics.router();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
         .merge(graphql.router())
+        .merge(metrics)
 }
 
 /// Readiness: the index is open and its commit metadata readable (200, with the sequence it

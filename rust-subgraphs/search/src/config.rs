@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use coursegraph_subgraph_kit::config::Env;
+use coursegraph_subgraph_kit::MetricsSettings;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::limits::OperationLimits;
@@ -31,6 +32,10 @@ pub struct Config {
     /// it. Default `development`. Production refuses what the production profile forbids (here:
     /// `NATS_URL` without credentials).
     pub production: bool,
+    /// `METRICS` and `METRICS_ALLOWED_CIDRS`: Prometheus metrics at `GET /metrics`, for loopback
+    /// and those addresses and CIDR ranges only (docs/metrics.md); off only to measure their
+    /// cost. Default `true`.
+    pub metrics: MetricsSettings,
 }
 
 impl Config {
@@ -59,6 +64,7 @@ impl Config {
             .value("SEARCH_INDEX_DIR")
             .map_or_else(|| PathBuf::from(".data/search-index"), PathBuf::from);
         let limits = env.operation_limits();
+        let metrics = MetricsSettings::read(&mut env);
         env.finish().map_err(|errors| {
             errors
                 .into_iter()
@@ -73,6 +79,7 @@ impl Config {
             log_level,
             limits,
             production: mode.is_production(),
+            metrics,
         })
     }
 

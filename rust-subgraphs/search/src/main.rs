@@ -110,7 +110,11 @@ async fn main() -> ExitCode {
     tracing::info!(%addr, index_dir = %config.index_dir.display(), "search subgraph listening");
     let served = axum::serve(
         listener,
-        app(AppState::new(index).with_limits(config.limits)),
+        // With the peer's address, which `/metrics` is allowed by.
+        app(AppState::new(index)
+            .with_limits(config.limits)
+            .with_metrics(config.metrics))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use coursegraph_subgraph_kit::{
-    healthz, readiness, Caller, GraphqlEndpoint, OperationLimits, Role,
+    healthz, readiness, Caller, GraphqlEndpoint, GraphqlMetrics, OperationLimits, Role,
 };
 use deadpool_postgres::Pool;
 
@@ -82,6 +82,8 @@ pub struct Routes {
     pub max_upload_bytes: u64,
     /// Serves signed playback files.
     pub playback: Arc<PlaybackFiles>,
+    /// GraphQL request metrics, served at `/metrics` (docs/metrics.md).
+    pub metrics: Arc<GraphqlMetrics>,
 }
 
 /// The router.
@@ -94,7 +96,8 @@ pub fn router(routes: Routes) -> Router {
         .with_caller(VideoCaller {
             auth: routes.auth.clone(),
             db: routes.db.clone(),
-        });
+        })
+        .with_metrics(Arc::clone(&routes.metrics));
     let uploads = tus::router(
         Arc::clone(&routes.storage),
         Arc::new(LessonUploads {
@@ -111,6 +114,7 @@ pub fn router(routes: Routes) -> Router {
     let db = routes.db;
     Router::new()
         .merge(endpoint.router())
+        .merge(routes.metrics.router())
         .nest("/uploads", uploads)
         .merge(routes.playback.router())
         .route("/healthz", get(healthz))

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coursegraph_subgraph_kit::{ConfigError, Env, OperationLimits};
+use coursegraph_subgraph_kit::{ConfigError, Env, MetricsSettings, OperationLimits};
 
 /// The development signing secret: refused when `COURSEGRAPH_MODE=production`.
 pub const DEVELOPMENT_SIGNING_SECRET: &str = "coursegraph-development-video-signing-secret";
@@ -78,6 +78,10 @@ pub struct Config {
     /// `OPERATION_LIMITS` and `LIMIT_*`: what `/graphql` refuses before executing (the kit's
     /// [`OperationLimits`], the same settings as every service).
     pub limits: OperationLimits,
+    /// `METRICS` and `METRICS_ALLOWED_CIDRS`: Prometheus metrics at `GET /metrics`, for loopback
+    /// and those addresses and CIDR ranges only (docs/metrics.md); off only to measure their
+    /// cost. Default `true`.
+    pub metrics: MetricsSettings,
 }
 
 impl Config {
@@ -128,6 +132,7 @@ impl Config {
         let log_level = env.log_level();
         let mode = env.mode();
         let limits = env.operation_limits();
+        let metrics = MetricsSettings::read(&mut env);
         let public_url = text(&env, "VIDEO_PUBLIC_URL", "http://127.0.0.1:4011")
             .trim_end_matches('/')
             .to_owned();
@@ -199,6 +204,7 @@ impl Config {
             log_level,
             production: mode.is_production(),
             limits,
+            metrics,
         };
         env.finish().map(|()| config)
     }

@@ -171,15 +171,24 @@ async fn serve(config: Config) -> Result<(), String> {
         completions: Arc::new(hook),
         max_upload_bytes: config.max_upload_bytes,
         playback: playback_files,
+        metrics: coursegraph_subgraph_kit::GraphqlMetrics::new(
+            "video",
+            coursegraph_subgraph_kit::project_operation_names(),
+            config.metrics.clone(),
+        ),
     });
     let addr = config.listen_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, storage = %config.storage_dir.display(), workers = config.worker_concurrency, "video subgraph listening");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    // With the peer's address, which `/metrics` is allowed by.
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     let _ = stop.send(true);
     for task in tasks {
         // Each stops at the signal; the worker hands its running jobs back to the queue first.

@@ -15,6 +15,8 @@ import {
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';
+import { observeConsumer } from '../metrics/events.js';
+import { tracingReady } from '../tracing/sdk.js';
 import { deadLetter, dispatch, makeDispatcher } from './dispatch.js';
 import type { DeliveredMessage } from './envelope.js';
 import {
@@ -172,11 +174,14 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
   const d = makeDispatcher(options);
   if (maxDeliver < 1 || backoffMs.length === 0) throw new Error('maxDeliver must be >= 1 and backoffMs non-empty');
   const counters = { applied: 0, failures: 0, deadLettered: 0 };
+  // Events handled before the SDK is registered would have no consumer span.
+  await tracingReady();
 
   const nc = await connectNats(natsUrl, { name: `${d.context}-${d.consumer}`, logger: d.log });
   const js = jetstream(nc);
+  let jsm: JetStreamManager;
   try {
-    const jsm = await jetstreamManager(nc);
+    jsm = await jetstreamManager(nc);
     await ensureStream(jsm, d.stream.toLowerCase()); // so consumers may start before the producer
     await upsertConsumer(
       jsm,
@@ -208,6 +213,15 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
   ).consume({ max_messages: 16 });
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  // Lag and dead letters read at every scrape; each finished delivery counted (coursegraph_event*, _dead_letters).
+  const metrics = observeConsumer({
+    context: d.context,
+    consumer: d.consumer,
+    stream: d.stream,
+    nc,
+    jsm,
+    logger: d.log,
+  });
 
   async function handle(m: JsMsg, redrive: boolean): Promise<void> {
     const msg: DeliveredMessage | null = redrive
@@ -235,6 +249,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
       if (outcome.kind !== 'malformed' && outcome.kind !== 'failed') {
         if (outcome.kind === 'applied') counters.applied++;
         m.ack();
+        metrics.consumed('ok');
         return;
       }
       counters.failures++;
@@ -254,7 +269,10 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
         'event handling failed',
       );
       if (permanent) await deadLetterAndTerm(m, msg, error, redriveSequence);
-      else m.nak(backoffMs[Math.min(msg.deliveryCount - 1, backoffMs.length - 1)]);
+      else {
+        m.nak(backoffMs[Math.min(msg.deliveryCount - 1, backoffMs.length - 1)]);
+        metrics.consumed('retry');
+      }
     } finally {
       clearInterval(keepAlive);
     }
@@ -265,6 +283,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
       await deadLetter(d, js, msg, error, redriveSequence);
       counters.deadLettered++;
       m.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` ack (the reason is in x-error)
+      metrics.consumed('dead_letter');
     } catch (err) {
       // Not stored in DEADLETTER yet: keep the message and try again on its next delivery.
       d.log.error(
@@ -272,6 +291,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
         'dead-letter publish failed',
       );
       m.nak(backoffMs[backoffMs.length - 1]);
+      metrics.consumed('retry');
     }
   }
 
@@ -287,6 +307,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
         } catch (err) {
           d.log.error({ subject: m.subject, err: errorMessage(err) }, 'event consumer: unexpected error');
           m.nak(backoffMs[0]);
+          metrics.consumed('retry');
         }
       }
       // consume() survives reconnects and restarts of the server; it ends by itself only on a fatal error.
@@ -314,6 +335,7 @@ export async function startConsumer<Tx extends SqlExecutor>(options: ConsumerOpt
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        metrics.stop();
         const closed = Promise.all([messages.close(), redriven.close()]);
         await running;
         await closed;

@@ -6,8 +6,16 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
+import { inConsumerSpan } from '../tracing/events.js';
 import { MalformedEventError, parseEvent, type DeliveredMessage } from './envelope.js';
-import { DEADLETTER_HEADERS, EVENT_HEADERS, type EventHandler, type SqlExecutor, type Transaction } from './types.js';
+import {
+  DEADLETTER_HEADERS,
+  EVENT_HEADERS,
+  type EventHandler,
+  type ReceivedEvent,
+  type SqlExecutor,
+  type Transaction,
+} from './types.js';
 import { assertContextName, errorMessage } from './util.js';
 
 export interface Dispatcher<Tx extends SqlExecutor> {
@@ -79,6 +87,19 @@ export async function dispatch<Tx extends SqlExecutor>(d: Dispatcher<Tx>, msg: D
     if (err instanceof MalformedEventError) return { kind: 'malformed', error: err };
     throw err;
   }
+  const received = event;
+  // Traced, the handling is a span under the event's traceparent, around its SQL and the events it writes.
+  return inConsumerSpan({ context: d.context, name: d.consumer }, { ...received, subject: received.type }, () =>
+    apply(d, handler, received),
+  );
+}
+
+/** The handler and the processed_events row in one transaction. */
+async function apply<Tx extends SqlExecutor>(
+  d: Dispatcher<Tx>,
+  handler: EventHandler<Tx>,
+  event: ReceivedEvent,
+): Promise<Outcome> {
   try {
     const applied = await d.transaction(async (tx) => {
       const inserted = await tx.$executeRawUnsafe(

@@ -7,7 +7,8 @@ import { newId } from '../ids.js';
 import { envelopeHeaders } from './envelope.js';
 import { encodedHeadersSize, EventTooLargeError } from './event-size.js';
 import { processOutboxSettings } from './outbox-settings.js';
-import { isTraceparent, newTraceparent } from './traceparent.js';
+import { inOutboxWriteSpan } from '../tracing/events.js';
+import { isTraceparent } from './traceparent.js';
 import type { EventInit, EventType, SqlExecutor } from './types.js';
 import { assertContextName } from './util.js';
 
@@ -15,7 +16,11 @@ import { assertContextName } from './util.js';
 export const outboxChannel = (context: string): string => `outbox_${context}`;
 
 export interface EnqueueOptions {
-  /** The W3C traceparent of the request causing the event; a new trace when absent. */
+  /**
+   * The W3C traceparent of the request causing the event; a new trace when absent. With tracing on,
+   * the event carries the traceparent of its outbox write span instead, a child of this one (or of
+   * the active span when this is absent or of the same trace).
+   */
   traceparent?: string;
   /** The largest event accepted, payload + envelope headers in bytes. Default: EVENT_MAX_BYTES (outbox-settings.ts). */
   maxBytes?: number;
@@ -39,15 +44,29 @@ export async function enqueueEvent<E extends EventType>(
   if (!type.subject.startsWith(`${context}.`)) {
     throw new Error(`context ${context} cannot publish ${type.subject}: subjects must start with "${context}."`);
   }
-  const traceparent = options.traceparent ?? newTraceparent();
-  if (!isTraceparent(traceparent)) throw new Error(`invalid traceparent: ${traceparent}`);
+  if (options.traceparent !== undefined && !isTraceparent(options.traceparent))
+    throw new Error(`invalid traceparent: ${options.traceparent}`);
+  // Traced, the event carries its outbox write span's traceparent (tracing/events.ts).
+  return inOutboxWriteSpan(type.subject, context, options.traceparent, (traceparent) =>
+    writeEvent(tx, context, type, payload, traceparent, options.maxBytes),
+  );
+}
+
+async function writeEvent<E extends EventType>(
+  tx: SqlExecutor,
+  context: string,
+  type: E,
+  payload: EventInit<E>,
+  traceparent: string,
+  maxBytes: number | undefined,
+): Promise<string> {
   const id = newId();
   const bytes = toBinary(type.schema, create(type.schema, payload));
   // The headers the relay will send, measured exactly (ce-time has a fixed length, so any time will do).
   const size =
     bytes.byteLength +
     encodedHeadersSize(envelopeHeaders({ id, subject: type.subject, source: context, time: new Date(), traceparent }));
-  const limit = options.maxBytes ?? processOutboxSettings().maxBytes;
+  const limit = maxBytes ?? processOutboxSettings().maxBytes;
   if (size > limit) throw new EventTooLargeError(type.subject, size, limit);
   await tx.$executeRawUnsafe(
     `insert into "${context}".outbox_events (id, subject, payload, traceparent) values ($1::uuid, $2, $3::bytea, $4)`,

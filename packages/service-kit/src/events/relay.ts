@@ -21,8 +21,11 @@ import { envelopeHeaders } from './envelope.js';
 import { encodedHeadersSize } from './event-size.js';
 import { connectNats, ensureStream } from './nats.js';
 import { outboxChannel } from './outbox.js';
+import { observeOutbox } from '../metrics/events.js';
 import { DEADLETTER_HEADER_ROOM, processOutboxSettings } from './outbox-settings.js';
 import { countParked } from './parked-outbox.js';
+import { inPublishSpan } from '../tracing/events.js';
+import { tracingReady } from '../tracing/sdk.js';
 import { classifyPublishError, describePublishError, OutboxRowTooLargeError } from './publish-failure.js';
 import { assertContextName, backoffMs, errorMessage, sleep } from './util.js';
 
@@ -77,6 +80,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   } = options;
   const maxAttempts = options.maxAttempts ?? processOutboxSettings().maxAttempts;
   assertContextName(context);
+  // Events published before the SDK is registered would have no publish span.
+  await tracingReady();
   const log = logger.child({ component: 'outbox-relay', context });
   const table = `"${context}".outbox_events`;
   const stopping = new AbortController();
@@ -125,20 +130,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       // All publishes of the batch are in flight together (one TCP connection keeps their order);
       // each PubAck is awaited before its row is marked.
       const results = await Promise.allSettled(
-        rows.map(async (row) => {
-          const headers = envelopeHeaders({
-            id: row.id,
-            subject: row.subject,
-            source: context,
-            time: row.created_at,
-            traceparent: row.traceparent,
-          });
-          // The client refuses it too, but this error names both sizes (a row written under a larger
-          // EVENT_MAX_BYTES, or before the server's max_payload was lowered).
-          const size = row.payload.byteLength + encodedHeadersSize(headers);
-          if (size > maxPayload) throw new OutboxRowTooLargeError(size, maxPayload);
-          return js!.publish(row.subject, row.payload, { msgID: row.id, timeout: publishTimeoutMs, headers });
-        }),
+        // Traced, each publish has its span, and the message carries its traceparent (tracing/events.ts).
+        rows.map((row) =>
+          inPublishSpan(row, async (traceparent) => {
+            const headers = envelopeHeaders({
+              id: row.id,
+              subject: row.subject,
+              source: context,
+              time: row.created_at,
+              traceparent,
+            });
+            // The client refuses it too, but this error names both sizes (a row written under a larger
+            // EVENT_MAX_BYTES, or before the server's max_payload was lowered).
+            const size = row.payload.byteLength + encodedHeadersSize(headers);
+            if (size > maxPayload) throw new OutboxRowTooLargeError(size, maxPayload);
+            return js!.publish(row.subject, row.payload, { msgID: row.id, timeout: publishTimeoutMs, headers });
+          }),
+        ),
       );
       const acked = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       if (acked.length)
@@ -276,6 +284,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   const running = loop();
+  // Backlog, parked rows and NATS health, read at every scrape (coursegraph_outbox_*).
+  const unobserve = observeOutbox({ context, pool, maxAttempts, nats: () => nc, logger });
   let stopped: Promise<void> | undefined;
   return {
     get published() {
@@ -291,6 +301,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       stopped ??= (async () => {
         stopping.abort();
         wake?.();
+        unobserve();
         await running;
         await listener.close();
         await pool.end();

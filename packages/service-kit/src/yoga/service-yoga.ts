@@ -5,7 +5,10 @@
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
+import { useGraphqlMetrics, type GraphqlMetricsOptions } from '../metrics/graphql.js';
 import { useOperationLimits, type OperationLimitsOptions } from '../operation-limits/index.js';
+import { tracingEnabled } from '../tracing/sdk.js';
+import { useServerSpan } from '../tracing/yoga.js';
 import { maskUnexpectedError, useFixedErrorCodes } from './fixed-error-codes.js';
 import { useJsonPostOnly } from './json-post-only.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './request-body-limit.js';
@@ -32,9 +35,11 @@ export interface ServiceYogaOptions<TContext extends Record<string, unknown>> {
    * operation. Default: none; every service passes its config and its SDL.
    */
   operationLimits?: OperationLimitsOptions;
+  /** How the request metrics label operations (metrics/graphql.ts). Default: by the project's persisted operations. */
+  metrics?: Omit<GraphqlMetricsOptions, 'logger'>;
 }
 
-/** A service's yoga app: the kit's plugins (error codes, CSRF, operation and body limits) around its own. */
+/** A service's yoga app: the kit's plugins (metrics, error codes, CSRF, operation and body limits) around its own. */
 export function createServiceYoga<TContext extends Record<string, unknown>>(
   options: ServiceYogaOptions<TContext>,
 ): YogaServerInstance<Record<string, never>, TContext> {
@@ -58,6 +63,10 @@ export function createServiceYoga<TContext extends Record<string, unknown>>(
       error: (...args) => logger.error({ args }, 'yoga'),
     },
     plugins: [
+      // Traced, the request's server span wraps everything below (tracing/yoga.ts).
+      ...(tracingEnabled() ? [useServerSpan(options.graphqlEndpoint ?? '/graphql')] : []),
+      // First: its clock starts before any other plugin's work, and it sees every answer's status.
+      useGraphqlMetrics({ logger, ...options.metrics }),
       useFixedErrorCodes(),
       useJsonPostOnly(),
       ...(options.operationLimits ? [useOperationLimits<TContext>(options.operationLimits)] : []),
