@@ -51,6 +51,13 @@ try {
   process.exit(1);
 }
 
+// Prometheus over every service's /metrics with the SLO and alerting rules (docs/slo.md), when asked for.
+const prometheusStack = process.env.START_PROMETHEUS === '1' ? await import('./lib/stack/prometheus.mjs') : null;
+const prometheus = await prometheusStack?.startPrometheus({ log }).catch((err) => {
+  console.error(`start: Prometheus not started: ${err.message}`);
+  return null;
+});
+
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 log(`
 Coursegraph is up (${seconds} s).
@@ -59,7 +66,7 @@ Coursegraph is up (${seconds} s).
   Demo learners     learner0001@coursegraph.dev ... / coursegraph-demo
   Logs (JSON)       ${path.relative(process.cwd(), logDir) || logDir}/
   Mail (demo sink)  ${process.env.SMTP_HOST ? `SMTP ${process.env.SMTP_HOST}` : `${path.relative(process.cwd(), mailDir())}/*.eml, one JSON line each in ${path.relative(process.cwd(), logDir)}/mail-sink.log`}
-Ctrl-C stops everything this command started.`);
+${prometheus ? `  Prometheus        ${prometheus.url}   (alerts: ${prometheus.url}/alerts)\n` : ''}Ctrl-C stops everything this command started.`);
 
 let stopping = false;
 const stopAll = async (signal) => {
@@ -68,6 +75,7 @@ const stopAll = async (signal) => {
   log(`\nstart: ${signal}: stopping services`);
   await platform.stop();
   await mailSink?.close();
+  if (prometheus?.started) await prometheusStack.stopPrometheus({ log });
   await stopServices(started, { log });
   process.exit(0);
 };

@@ -51,3 +51,9 @@ export async function ensureFfmpeg({ log = console.error } = {}) {
   if (which('ffmpeg') && which('ffprobe')) return;
   await aptInstall(['ffmpeg'], log);
 }
+
+/** Debian's Prometheus, which `npm start` can run (START_PROMETHEUS=1) and whose `promtool` tests the alerting rules. */
+export async function ensurePrometheus({ log = console.error } = {}) {
+  if (which('prometheus') && which('promtool')) return;
+  await aptInstall(['prometheus'], log);
+}
