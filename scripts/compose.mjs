@@ -2,13 +2,16 @@
 // Composes every subgraph's SDL (listed in schema/subgraphs.json) into schema/supergraph.graphql
 // with @apollo/composition. With --check it writes nothing and fails when composition fails, the
 // committed supergraph differs from what composition produces now, or that supergraph breaks an
-// operation someone runs: the project's own or a partner's registered one (scripts/lib/supergraph-guard.mjs).
+// operation someone runs: the project's own or a partner's registered one (scripts/lib/supergraph-guard.mjs),
+// or holds a breaking change against the last release that no passed deprecation allows
+// (scripts/lib/breaking-changes.mjs, docs/versioning.md).
 // SUPERGRAPH_PATH names another supergraph to guard instead (a candidate), without the comparison.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'graphql';
 import { composeServices } from '@apollo/composition';
 import { ROOT } from './lib/env.mjs';
+import { checkAgainstLatestRelease } from './lib/breaking-changes.mjs';
 import { describeBroken, guardSupergraph } from './lib/supergraph-guard.mjs';
 
 const SUPERGRAPH = path.join(ROOT, 'schema/supergraph.graphql');
@@ -52,6 +55,9 @@ async function check() {
     console.log(
       `compose: the supergraph runs all ${checked.firstParty} first-party and ${checked.partners} partner persisted operations`,
     );
+  const releaseCheck = await checkAgainstLatestRelease(supergraph);
+  for (const line of releaseCheck.lines) (releaseCheck.ok ? console.log : console.error)(`compose: ${line}`);
+  if (!releaseCheck.ok) failed = true;
   if (failed) process.exit(1);
 }
 

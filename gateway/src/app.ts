@@ -2,10 +2,8 @@
  * Builds the gateway (the one endpoint) without listening: yoga serving the supergraph through
  * @apollo/gateway, with auth, the admin-only explorer and introspection gate. main.ts serves it.
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { useApolloFederation } from '@envelop/apollo-federation';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import {
   CLOCK_HEADER,
@@ -15,7 +13,10 @@ import {
   createOperationLimiter,
   createRedis,
   createServiceYoga,
+  costTableFromSdl,
   remoteJwks,
+  startTracing,
+  type CostTable,
   type Logger,
 } from '@coursegraph/service-kit';
 import type { GatewayConfig } from './config.js';
@@ -29,15 +30,18 @@ import { usePartnerRest } from './partner-rest/plugin.js';
 import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
+import { gatewayOperationLabel, observeGatewayRedis } from './metrics.js';
 import { useRequestDeadline } from './execution-budget.js';
 import { createRateLimits } from './rate-limit/index.js';
 import { subgraphReadiness } from './readiness.js';
-import { SSE_PATH, SUBSCRIPTIONS_SDL, createSubscriptions } from './subscriptions/index.js';
+import { SSE_PATH, SUBSCRIPTIONS_SDL, createSubscriptions, subscriptionSchema } from './subscriptions/index.js';
 import { createUsage } from './usage/index.js';
 
 const GRAPHQL_ENDPOINT = '/graphql';
 
 export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
+  // Traces, when the environment asks for them (TRACING, OTEL_EXPORTER_OTLP_ENDPOINT): before the yoga app is built.
+  startTracing('gateway', logger);
   const redis = createRedis(config.redisUrl);
   const verifier = createAuthVerifier({
     getKey: remoteJwks(config.jwksUrl),
@@ -47,12 +51,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     logger,
   });
   const auth = createRequestAuth(verifier);
-  const {
-    gateway,
-    subgraphUrls,
-    breakerStates,
-    dispose: disposeBreakers,
-  } = await loadSupergraph(config.supergraphPath, {
+  const unobserveRedis = observeGatewayRedis(redis);
+  const supergraph = await loadSupergraph(config.supergraphPath, {
     deduplicateQueries: config.deduplicateQueries,
     subgraphClient: config.subgraphClient,
     subgraphTimeoutMs: config.subgraphTimeoutMs,
@@ -60,12 +60,19 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     breakerFailures: config.breakerFailures,
     breakerOpenMs: config.breakerOpenMs,
     logger,
+    // A reloaded supergraph must still carry the types the gateway's own subscriptions extend.
+    check: (version) => void subscriptionSchema(version.apiSchema),
   });
+  const { subgraphUrls, breakerStates } = supergraph;
   const production = config.mode === 'production';
-  // One set of operation limits, judged against the supergraph's costs: queries and mutations
-  // through yoga, subscriptions when a stream is asked for.
-  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
-  const operationLimits = { config, sdl: supergraphSdl };
+  // One set of operation limits, judged against the supergraph's costs (those of the version
+  // serving, after a reload): queries and mutations through yoga, subscriptions when a stream is asked for.
+  const costTables = (sdl: string) => ({
+    queries: costTableFromSdl(sdl),
+    subscriptions: costTableFromSdl(`${sdl}\n${SUBSCRIPTIONS_SDL}`),
+  });
+  let costs: { queries: CostTable; subscriptions: CostTable } = costTables(supergraph.current().sdl);
+  const operationLimits = { config, sdl: () => costs.queries };
   const trustedProxies = config.trustedProxies;
   const requestClientIp = createClientIp({ trustedProxies, signingSecret: config.internalSigningSecret });
   const rateLimits = config.rateLimits
@@ -119,10 +126,12 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     : null;
 
   const yoga: YogaServerInstance<Record<string, never>, GatewayContext> = createServiceYoga<GatewayContext>({
-    // Replaced by the supergraph's API schema as soon as the federation plugin initialises.
-    schema: gateway.schema!,
+    // Replaced by the supergraph's API schema as soon as its plugin initialises, and at each reload.
+    schema: supergraph.current().apiSchema,
     logger,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
+    // Requests are counted per operation only for registered documents (metrics.ts).
+    metrics: { operationLabel: gatewayOperationLabel },
     // Only the configured origins' pages may read answers in a browser; others get no CORS headers.
     cors: corsAllowList(config.corsOrigins),
     // Judged against the supergraph's costs before any plugin below (the federation executor included).
@@ -135,7 +144,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
         requestId: request.headers.get('x-request-id') ?? '',
         viewer,
         accessToken: token,
-        // The gateway makes no spans of its own: it passes the caller's trace on unchanged.
+        // The caller's trace: passed on unchanged when untraced, continued by the gateway's spans otherwise (tracing.ts).
         ...(isTraceparent(traceparent) ? { traceparent } : {}),
         ...(config.clockHeader && clock ? { clock } : {}),
       };
@@ -153,7 +162,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
           const key = request.headers.get(API_KEY_HEADER);
           return key ? persistedDocuments.partners.byKey(key) : Promise.resolve(null);
         },
-        apiSchema: () => gateway.schema!,
+        apiSchema: () => supergraph.current().apiSchema,
         graphqlEndpoint: GRAPHQL_ENDPOINT,
         selfFetch: () => (url, init) => Promise.resolve(yoga.fetch(url, init)),
       }),
@@ -168,7 +177,8 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
         clientIpOf: requestClientIp.of,
       }),
       useDisableIntrospection({ isDisabled: async (request) => production && !(await isAdmin(auth, request)) }),
-      useApolloFederation({ gateway, logger }),
+      // Each request executes on the supergraph version it was validated against (supergraph.ts).
+      supergraph.plugin(),
       // Subgraph calls still out when the deadline passes are abandoned (execution-budget.ts).
       useRequestDeadline(config.requestTimeoutMs),
       // A cached answer stops execution before anything below runs.
@@ -179,7 +189,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   });
 
   const subscriptions = await createSubscriptions({
-    apiSchema: gateway.schema!,
+    apiSchema: supergraph.current().apiSchema,
     verifier,
     // Entity fields of subscription events go through this very gateway, as the subscriber.
     runQuery: async (query, variables, token) => {
@@ -210,15 +220,28 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     ownerResumeWindow: config.subscriptionOwnerResumeWindow,
     clientIp: (req) => clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
     // Subscriptions are typed by the gateway's own Subscription SDL on top of the supergraph.
-    operationLimits: createOperationLimiter({ config, sdl: `${supergraphSdl}\n${SUBSCRIPTIONS_SDL}` }),
+    operationLimits: createOperationLimiter({ config, sdl: () => costs.subscriptions }),
     ...(rateLimits ? { admit: rateLimits.admit } : {}),
   });
+
+  // A new supergraph version: the cost tables and open subscription streams follow it (yoga's
+  // schema follows through the supergraph's plugin).
+  supergraph.onUpdate((version) => {
+    costs = costTables(version.sdl);
+    subscriptions.followSchema(version.apiSchema);
+  });
+  // SUPERGRAPH_PATH is reloaded when it changes (GATEWAY_SUPERGRAPH_WATCH) and on SIGHUP (always:
+  // an operator's explicit request).
+  const stopWatching = config.supergraphWatch ? supergraph.watch() : () => undefined;
+  const onHangUp = () => void supergraph.reload();
+  process.on('SIGHUP', onHangUp);
 
   return {
     handler: (req: IncomingMessage, res: ServerResponse) =>
       req.url?.split('?')[0] === SSE_PATH ? subscriptions.sse(req, res) : yoga(req, res),
     yoga,
     subscriptions,
+    supergraph,
     /** Takes WebSocket upgrades (graphql-ws) on the server that serves `handler`. */
     attach: (server: Server) => subscriptions.attach(server),
     /** Streams end first, with a reason, so shutdown need not wait for them. */
@@ -231,11 +254,13 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     ready: subgraphReadiness({ subgraphUrls, breakerStates }),
     close: async () => {
       // The last report, once the server has drained (runService closes after draining).
+      stopWatching();
+      process.off('SIGHUP', onHangUp);
       await usage?.close();
       await responseCache?.close();
       await persistedDocuments.close();
-      await gateway.stop();
-      disposeBreakers();
+      await supergraph.dispose();
+      unobserveRedis();
       redis.disconnect();
     },
   };

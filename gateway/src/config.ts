@@ -15,6 +15,12 @@ export const gatewaySettings = {
     parse: parse.string,
     doc: 'composed supergraph SDL (npm run compose writes it)',
   },
+  supergraphWatch: {
+    env: 'GATEWAY_SUPERGRAPH_WATCH',
+    default: true,
+    parse: parse.boolean,
+    doc: 'reload SUPERGRAPH_PATH when it changes, without a restart (a file that does not build is logged and the current one keeps serving); off: only on SIGHUP',
+  },
   workers: {
     env: 'GATEWAY_WORKERS',
     // One process did better than one per core on bench:gateway's catalog and mutation workloads

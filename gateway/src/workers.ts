@@ -2,7 +2,7 @@
  * Runs the gateway as GATEWAY_WORKERS processes sharing one port (node:cluster): the primary only
  * forks and supervises, each worker is a whole gateway (its own server, subgraph pools and
  * subscription connections). A worker that dies is replaced; SIGTERM/SIGINT stop every worker
- * gracefully (each drains its in-flight requests) before the primary exits.
+ * gracefully (each drains its in-flight requests) before the primary exits; SIGHUP is passed on.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '@coursegraph/service-kit';
@@ -30,6 +30,10 @@ export function superviseWorkers(count: number, logger: Logger): void {
     if (workers.length === 0) process.exit(0);
     for (const worker of workers) worker.process.kill(signal);
   };
+  // SIGHUP reloads the supergraph: each worker serves its own copy (app.ts).
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

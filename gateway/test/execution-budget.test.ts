@@ -15,7 +15,6 @@ import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { composeServices } from '@apollo/composition';
-import { useApolloFederation } from '@envelop/apollo-federation';
 import { createLogger, createServiceYoga } from '@coursegraph/service-kit';
 import type { GatewayContext } from '../src/context.js';
 import { useRequestDeadline } from '../src/execution-budget.js';
@@ -109,12 +108,12 @@ beforeEach(() => {
 /** A gateway over the test supergraph with `options`, and a way to ask it. */
 async function gatewayWith(options: SubgraphCallOptions, requestTimeoutMs = 10_000) {
   const logger = createLogger('test', 'silent');
-  const { gateway, breakerStates, dispose } = await loadSupergraph(supergraphPath, { logger, ...options });
+  const supergraph = await loadSupergraph(supergraphPath, { logger, ...options });
   const yoga = createServiceYoga<GatewayContext>({
-    schema: gateway.schema!,
+    schema: supergraph.current().apiSchema,
     logger,
     context: async () => ({ requestId: '', viewer: null, accessToken: null }),
-    plugins: [useApolloFederation({ gateway, logger }), useRequestDeadline(requestTimeoutMs)],
+    plugins: [supergraph.plugin(), useRequestDeadline(requestTimeoutMs)],
   });
   const ask = async (query: string) => {
     const res = await yoga.fetch('http://gateway/graphql', {
@@ -124,7 +123,7 @@ async function gatewayWith(options: SubgraphCallOptions, requestTimeoutMs = 10_0
     });
     return { status: res.status, text: await res.text() };
   };
-  return { ask, breakerStates, close: async () => (dispose(), await gateway.stop()) };
+  return { ask, breakerStates: supergraph.breakerStates, close: supergraph.dispose };
 }
 
 const QUERY = '{ books { title rating } motto }';

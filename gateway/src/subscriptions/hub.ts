@@ -18,6 +18,7 @@ import type { ExecutionResult } from 'graphql';
 import {
   badInput,
   ensureStream,
+  observeConsumerLag,
   parseEvent,
   type EventType,
   type Logger,
@@ -55,6 +56,8 @@ export interface HubSubscription {
   /** The next event, or null once closed; throws StreamEnded when the hub ended it. */
   next(): Promise<StreamEvent | null>;
   close(): void;
+  /** Ends it for `reason`, as the hub ends a slow subscriber (the supergraph changed under it). */
+  end(reason: StreamEnded): void;
   /**
    * Where the resume began when it could not begin at `after`: the oldest event still in the
    * stream, or the oldest within `maxBacklog`. Events before it were not replayed.
@@ -121,6 +124,7 @@ export class EventHub {
     return {
       next: () => subscriber.next(),
       close: () => subscriber.close(),
+      end: (reason) => subscriber.end(reason),
       missedBefore,
     };
   }
@@ -168,6 +172,13 @@ export class EventHub {
     });
     const messages = await consumer.consume({ max_messages: 256 });
     this.stops.push(async () => void (await messages.close()));
+    // The feed's lag (events of its subject not yet delivered to it), read when Prometheus scrapes:
+    // the subscription-delivery SLO (docs/slo.md) reads it.
+    const stopLag = observeConsumerLag(
+      { context: stream.toLowerCase(), consumer: `subscription-feed:${eventType.subject}`, logger },
+      async () => (await consumer.info()).num_pending,
+    );
+    this.stops.push(async () => stopLag());
     void (async () => {
       for await (const msg of messages) {
         const event = decode(stream, eventType, msg, logger);

@@ -5,15 +5,22 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
-import { connectNats, type AuthVerifier, type Logger, type OperationLimiter } from '@coursegraph/service-kit';
+import {
+  connectNats,
+  observeDependency,
+  type AuthVerifier,
+  type Logger,
+  type OperationLimiter,
+} from '@coursegraph/service-kit';
 import type { RunQuery } from './execute.js';
 import { subscriptionSchema } from './execute.js';
+import { followSchema, type SubscriptionEngine } from './subscribe.js';
 import { EventHub } from './hub.js';
 import { StreamLimits, type StreamLimitsOptions } from './limits.js';
 import { sseTransport } from './sse.js';
 import { webSocketTransport } from './websocket.js';
 
-export { SUBSCRIPTIONS_SDL } from './execute.js';
+export { SUBSCRIPTIONS_SDL, subscriptionSchema } from './execute.js';
 
 export const SSE_PATH = '/graphql/stream';
 
@@ -47,10 +54,13 @@ const socketPeer = (request: IncomingMessage) => request.socket.remoteAddress ??
 export async function createSubscriptions(options: SubscriptionsOptions) {
   const logger = options.logger.child({ component: 'subscriptions' });
   const nc = await connectNats(options.natsUrl, { name: 'gateway-subscriptions', logger });
+  // The gateway's NATS health at every scrape (coursegraph_dependency_up), through the streams' connection.
+  const unobserveNats = observeDependency('nats', () => nc.rtt());
   const hub = new EventHub({ nc, logger, bufferLimit: options.bufferLimit });
   const limits = new StreamLimits(options.limits ?? UNLIMITED);
-  const engine = {
+  const engine: SubscriptionEngine = {
     schema: subscriptionSchema(options.apiSchema),
+    open: new Set(),
     hub,
     runQuery: options.runQuery,
     limits,
@@ -69,16 +79,29 @@ export async function createSubscriptions(options: SubscriptionsOptions) {
   const webSocket = webSocketTransport({ ...common, path: options.webSocketPath });
   const sse = sseTransport(common);
   return {
-    schema: engine.schema,
+    get schema() {
+      return engine.schema;
+    },
     hub,
     limits,
     sse: sse.handle,
     attach: (server: Server) => webSocket.attach(server),
+    /**
+     * A reloaded supergraph's API schema: open streams still valid on it go on, the others end
+     * with SCHEMA_CHANGED (subscribe.ts followSchema). Throws, changing nothing, when the
+     * subscriptions' own types cannot extend it (call `subscriptionSchema` first to check).
+     */
+    followSchema(apiSchema: GraphQLSchema) {
+      const result = followSchema(engine, subscriptionSchema(apiSchema));
+      logger.info(result, 'subscriptions follow the new supergraph');
+      return result;
+    },
     /** Ends every stream with a reason, then lets go of NATS. */
     async close() {
       sse.close();
       await hub.close();
       await webSocket.close();
+      unobserveNats();
       await nc.drain().catch(() => undefined);
     },
   };

@@ -26,11 +26,12 @@ import {
   type OperationLimiter,
   type Viewer,
 } from '@coursegraph/service-kit';
+import { trackSubscription } from '../metrics.js';
 import { executeForEvent, type PreparedOperation, type RunQuery } from './execute.js';
 import type { EventHub, HubSubscription } from './hub.js';
 import type { StreamHolder, StreamLimits } from './limits.js';
 import { formatPosition, parsePosition } from './position.js';
-import type { StreamEnded } from './stream-ended.js';
+import { StreamEnded } from './stream-ended.js';
 import { STREAMS } from './streams.js';
 
 /** The body of a subscription request, as sent by a client (graphql-ws `subscribe` payload or the SSE POST body). */
@@ -50,7 +51,10 @@ export type Prepared =
   | { ok: true; document: DocumentNode; results: AsyncGenerator<ExecutionResult> };
 
 export interface SubscriptionEngine {
+  /** The subscription schema new streams are validated against (followSchema replaces it). */
   schema: GraphQLSchema;
+  /** Every open stream, so a new schema can be applied to each (followSchema). */
+  open: Set<OpenStream>;
   hub: EventHub;
   runQuery: RunQuery;
   limits: StreamLimits;
@@ -60,6 +64,12 @@ export interface SubscriptionEngine {
   operationLimits: OperationLimiter | null;
   /** The endpoint's rate limits, drawn once per subscription request: a refusal, or null. Absent: not limited. */
   admit?: (ip: string, userId: string) => Promise<GraphQLError | null>;
+}
+
+/** An open stream as followSchema sees it: its operation, and how to end it. */
+export interface OpenStream {
+  prepared: PreparedOperation;
+  end: (reason: StreamEnded) => void;
 }
 
 /** Where a stream would be held: its connection and client address (the user comes from the caller). */
@@ -135,7 +145,9 @@ async function prepare(
       `This endpoint serves subscriptions; send ${operation.operation === 'query' ? 'queries' : 'mutations'} to POST /graphql.`,
     );
   }
-  const validationErrors = validate(engine.schema, document);
+  // One schema for the whole request, even if a reload swaps the engine's meanwhile.
+  const schema = engine.schema;
+  const validationErrors = validate(schema, document);
   if (validationErrors.length > 0) {
     // Built here rather than with badInput: each keeps its nodes, so the client sees their locations.
     return {
@@ -150,10 +162,10 @@ async function prepare(
   const field = fieldNode.name.value;
   const definition = STREAMS[field]!;
   const rawVariables = (variables ?? {}) as Record<string, unknown>;
-  const fieldDef = engine.schema.getSubscriptionType()!.getFields()[field]!;
+  const fieldDef = schema.getSubscriptionType()!.getFields()[field]!;
   let args: Record<string, unknown>;
   try {
-    args = getArgumentValues(fieldDef, fieldNode, coerceVariables(engine.schema, operation, rawVariables));
+    args = getArgumentValues(fieldDef, fieldNode, coerceVariables(schema, operation, rawVariables));
   } catch (err) {
     throw badInput((err as Error).message);
   }
@@ -200,18 +212,22 @@ async function prepare(
     release();
     throw err;
   }
-  const closeSubscription = () => {
-    subscription.close();
-    release();
-  };
-
   const prepared: PreparedOperation = {
-    schema: engine.schema,
+    schema,
     document,
     operation,
     field,
     variables: rawVariables,
     token: caller.token,
+  };
+  const open: OpenStream = { prepared, end: (reason) => subscription.end(reason) };
+  engine.open.add(open);
+  const tracked = trackSubscription(field);
+  const closeSubscription = () => {
+    tracked.closed();
+    engine.open.delete(open);
+    subscription.close();
+    release();
   };
   // Identical subscriptions (operation, variables, viewer) share one execution per event.
   const sharingKey = JSON.stringify([query, operationName ?? null, rawVariables, viewer.userId, viewer.role]);
@@ -231,6 +247,7 @@ async function prepare(
           next.results.set(sharingKey, result);
         }
         const value = await result;
+        tracked.delivered();
         if (first && subscription.missedBefore) {
           // The resume position is older than the stream keeps: say so once, with where it starts.
           yield { ...value, extensions: { ...value.extensions, missedBefore: subscription.missedBefore } };
@@ -239,6 +256,11 @@ async function prepare(
         }
         first = false;
       }
+    } catch (err) {
+      // The stream's last word as a result, so the client gets its code and reason, then `complete`
+      // (graphql-ws would turn a thrown error into a bare message).
+      if (err instanceof StreamEnded && err.reason === 'SCHEMA_CHANGED') yield { errors: [err.toGraphQLError()] };
+      else throw err;
     } finally {
       closeSubscription();
     }
@@ -280,4 +302,31 @@ function coerceVariables(
   const { errors, coerced } = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 10 });
   if (errors) throw badInput(errors.map((e) => e.message).join(' '), 'variables');
   return coerced!;
+}
+
+/**
+ * A reloaded supergraph: new streams are validated against `schema`; each open stream whose
+ * operation is still valid in it runs on with it, and the others end with SCHEMA_CHANGED (their
+ * client hears why, then `complete`). Returns how many streams were kept and ended.
+ */
+export function followSchema(engine: SubscriptionEngine, schema: GraphQLSchema): { kept: number; ended: number } {
+  engine.schema = schema;
+  let kept = 0;
+  let ended = 0;
+  for (const stream of [...engine.open]) {
+    const errors = validate(schema, stream.prepared.document);
+    if (errors.length === 0) {
+      stream.prepared.schema = schema;
+      kept++;
+      continue;
+    }
+    ended++;
+    stream.end(
+      new StreamEnded(
+        `The API changed and no longer serves this subscription: ${errors.map((e) => e.message).join(' ')} Subscribe again with an operation the current schema serves.`,
+        'SCHEMA_CHANGED',
+      ),
+    );
+  }
+  return { kept, ended };
 }

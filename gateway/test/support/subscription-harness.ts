@@ -147,10 +147,10 @@ export async function startSubscriptionHarness(options: SubscriptionHarnessOptio
       audience: 'coursegraph',
       redis,
     });
-    const { gateway } = await loadSupergraph(SUPERGRAPH);
+    const supergraph = await loadSupergraph(SUPERGRAPH);
     const logger = createLogger(loggerName, 'warn');
     const engine = (subscriptions = await createSubscriptions({
-      apiSchema: gateway.schema!,
+      apiSchema: supergraph.current().apiSchema,
       verifier,
       runQuery: async () => ({ errors: [new GraphQLError('no subgraphs run in this test')] }),
       // As the gateway's own NATS user: its permissions are what the platform runs with.

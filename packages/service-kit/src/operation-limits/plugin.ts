@@ -20,8 +20,11 @@ import { withTokenLimit, type ParseFn } from './token-limit.js';
 export interface OperationLimitsOptions {
   /** The limits; every service's config has them (commonSettings includes operationLimitSettings). */
   config: OperationLimitsConfig;
-  /** The schema's SDL (a subgraph's SDL file, the gateway's supergraph), or a cost table built from it. */
-  sdl: string | DocumentNode | CostTable;
+  /**
+   * The schema's SDL (a subgraph's SDL file, the gateway's supergraph), or a cost table built from
+   * it; or a function returning the table of the moment (the gateway's follows supergraph reloads).
+   */
+  sdl: string | DocumentNode | CostTable | (() => CostTable);
 }
 
 /** The first limit `shape` breaks, in the order aliases → root fields → recursion → depth (tokens are checked while parsing). */
@@ -61,7 +64,7 @@ const withStatus400 = (error: GraphQLError) =>
     extensions: { ...error.extensions, http: { status: 400 } },
   });
 
-const isTable = (sdl: OperationLimitsOptions['sdl']): sdl is CostTable => typeof sdl === 'object' && 'types' in sdl;
+const isTable = (sdl: string | DocumentNode | CostTable): sdl is CostTable => typeof sdl === 'object' && 'types' in sdl;
 
 export interface CostArgs {
   document: DocumentNode;
@@ -84,18 +87,24 @@ export interface OperationLimiter {
 export function createOperationLimiter(options: OperationLimitsOptions): OperationLimiter | null {
   const { config } = options;
   if (!config.operationLimits) return null;
-  const table = isTable(options.sdl) ? options.sdl : costTableFromSdl(options.sdl);
-  // Parsed documents are shared by yoga's cache, so each distinct document is judged once.
-  const judged = {
-    single: new WeakMap<DocumentNode, GraphQLError | null>(),
-    batch: new WeakMap<DocumentNode, GraphQLError | null>(),
+  const { sdl } = options;
+  const fixed = typeof sdl === 'function' ? null : isTable(sdl) ? sdl : costTableFromSdl(sdl);
+  const tableNow = fixed ? () => fixed : (sdl as () => CostTable);
+  // Parsed documents are shared by yoga's cache, so each distinct document is judged once per table.
+  type Verdicts = WeakMap<DocumentNode, GraphQLError | null>;
+  const judged = new WeakMap<CostTable, { single: Verdicts; batch: Verdicts }>();
+  const judgedWith = (table: CostTable) => {
+    let verdicts = judged.get(table);
+    if (!verdicts) judged.set(table, (verdicts = { single: new WeakMap(), batch: new WeakMap() }));
+    return verdicts;
   };
   const costOptions = { defaultListSize: config.limitDefaultListSize };
 
   return {
     parse: withTokenLimit(parse, config.limitMaxTokens),
     shapeRefusal(document, { batch = false } = {}) {
-      const cache = batch ? judged.batch : judged.single;
+      const table = tableNow();
+      const cache = batch ? judgedWith(table).batch : judgedWith(table).single;
       let refusal = cache.get(document);
       if (refusal === undefined) {
         const shape = analyseShape(document, table);
@@ -107,6 +116,7 @@ export function createOperationLimiter(options: OperationLimitsOptions): Operati
     costRefusal(args) {
       const operation = getOperationAST(args.document, args.operationName ?? undefined);
       if (!operation) return null;
+      const table = tableNow();
       const costOf = (op: OperationDefinitionNode) =>
         operationCost(args.document, op, table, args.variableValues, costOptions);
       const cost = isBatch(args.contextValue)
