@@ -82,7 +82,16 @@ async function writeDrafts(
       c.modules.forEach((m, position) => {
         const moduleId = newId();
         modules.push({ id: moduleId, courseId, position, title: m.title, summary: m.summary });
-        m.lessons.forEach((l, lp) => lessons.push({ id: newId(), courseId, moduleId, position: lp, ...l }));
+        m.lessons.forEach(({ durationSeconds, ...l }, lp) =>
+          lessons.push({
+            id: newId(),
+            courseId,
+            moduleId,
+            position: lp,
+            ...l,
+            estimatedDurationSeconds: durationSeconds,
+          }),
+        );
       });
     }
     await db.$transaction([

@@ -1,5 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { tracedSqlAdapter } from '@coursegraph/service-kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+import { lessonDurationOmit } from './lesson-duration.js';
 
 export type { PrismaClient };
 export type Tx = Prisma.TransactionClient;
@@ -11,9 +13,16 @@ export type Reader = PrismaClient | Tx;
  * `onQuery` sees every SQL statement (tests count them to prove there is no N+1).
  */
 export function createDb(databaseUrl: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'course' });
-  if (!onQuery) return new PrismaClient({ adapter });
-  const db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  const adapter = tracedSqlAdapter(
+    new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'course' }),
+    'course',
+  );
+  // The lesson-duration phase may hide a column from every query (data/lesson-duration.ts); the
+  // client's type stays the final schema's. (Prisma refuses `omit: undefined`.)
+  const omit: Prisma.GlobalOmitConfig | undefined = lessonDurationOmit();
+  const options = { adapter, ...(omit ? { omit } : {}) };
+  if (!onQuery) return new PrismaClient(options);
+  const db = new PrismaClient({ ...options, log: [{ emit: 'event', level: 'query' }] });
   db.$on('query', (e) => onQuery(e.query));
   return db;
 }

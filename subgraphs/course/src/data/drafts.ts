@@ -2,6 +2,7 @@
 import type { Course } from '../generated/prisma/client.js';
 import { toTree, type DraftTree, type ModuleContent } from '../domain/content.js';
 import type { Reader, Tx } from './db.js';
+import { lessonDurations } from './lesson-duration.js';
 
 export async function loadDraftTrees(db: Reader, courseIds: readonly string[]): Promise<Map<string, DraftTree>> {
   const ids = [...courseIds];
@@ -11,6 +12,7 @@ export async function loadDraftTrees(db: Reader, courseIds: readonly string[]): 
     db.lesson.findMany({ where: { courseId: { in: ids } }, orderBy: [{ moduleId: 'asc' }, { position: 'asc' }] }),
     db.coursePrerequisite.findMany({ where: { courseId: { in: ids } } }),
   ]);
+  const durations = await lessonDurations(db, lessons);
   const moduleContents = modules.map((m): ModuleContent & { courseId: string } => ({
     id: m.id,
     courseId: m.courseId,
@@ -28,7 +30,7 @@ export async function loadDraftTrees(db: Reader, courseIds: readonly string[]): 
       kind: l.kind,
       position: l.position,
       required: l.required,
-      durationSeconds: l.durationSeconds,
+      durationSeconds: durations.get(l.id) ?? 0,
       body: l.body,
       freePreview: l.freePreview,
     });

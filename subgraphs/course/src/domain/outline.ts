@@ -7,6 +7,7 @@ import { badInput, newId, notFound, type Viewer } from '@coursegraph/service-kit
 import type { LessonKind, Prisma } from '../generated/prisma/client.js';
 import { TX_OPTIONS, type PrismaClient, type Tx } from '../data/db.js';
 import { touchCourse } from '../data/drafts.js';
+import { durationData, writeOldDuration } from '../data/lesson-duration.js';
 import { managedCourse, managedLesson, managedModule } from './access.js';
 import * as valid from './validation.js';
 import { LIMITS } from './validation.js';
@@ -145,10 +146,10 @@ export class Outline {
       title: valid.itemTitle(input.title),
       kind: input.kind,
       required: input.required ?? true,
-      durationSeconds: valid.durationSeconds(input.durationSeconds ?? 0),
       body: bodyOf(input.body ?? ''),
       freePreview: input.freePreview ?? false,
     };
+    const seconds = valid.durationSeconds(input.durationSeconds ?? 0);
     return this.tx(async (tx) => {
       await touchCourse(tx, course.id);
       await this.currentModule(tx, module.id);
@@ -161,7 +162,10 @@ export class Outline {
         data: { position: { increment: 1 } },
       });
       const lessonId = newId();
-      await tx.lesson.create({ data: { id: lessonId, courseId: course.id, moduleId: module.id, position, ...data } });
+      await tx.lesson.create({
+        data: { id: lessonId, courseId: course.id, moduleId: module.id, position, ...data, ...durationData(seconds) },
+      });
+      await writeOldDuration(tx, lessonId, seconds);
       return { courseId: course.id, moduleId: module.id, lessonId };
     });
   }
@@ -172,14 +176,16 @@ export class Outline {
     if (input.title != null) data.title = valid.itemTitle(input.title);
     if (input.kind != null) data.kind = input.kind;
     if (input.required != null) data.required = input.required;
-    if (input.durationSeconds != null) data.durationSeconds = valid.durationSeconds(input.durationSeconds);
+    const seconds = input.durationSeconds == null ? null : valid.durationSeconds(input.durationSeconds);
+    if (seconds !== null) Object.assign(data, durationData(seconds));
     if (input.body != null) data.body = bodyOf(input.body);
     if (input.freePreview != null) data.freePreview = input.freePreview;
-    if (Object.keys(data).length > 0) {
+    if (Object.keys(data).length > 0 || seconds !== null) {
       await this.tx(async (tx) => {
         await touchCourse(tx, course.id);
         await this.currentLesson(tx, lesson.id);
-        await tx.lesson.update({ where: { id: lesson.id }, data });
+        if (Object.keys(data).length > 0) await tx.lesson.update({ where: { id: lesson.id }, data });
+        if (seconds !== null) await writeOldDuration(tx, lesson.id, seconds);
       });
     }
     return { courseId: course.id, moduleId: lesson.moduleId, lessonId: lesson.id };
