@@ -294,6 +294,7 @@ describe('Hive Gateway serving the committed supergraph', () => {
     { operation: 'SearchPage', caller: 'anonymous', variables: () => ({ q: 'parity', first: 10 }) },
     { operation: 'SearchPage', caller: 'learner', variables: () => ({ q: 'gatway', first: 5 }) },
     { operation: 'LearnerHome', caller: 'learner' },
+    { operation: 'LearnerDashboard', caller: 'learner' },
     { operation: 'LearnerNetwork', caller: 'learner' },
     {
       operation: 'CompleteLesson',
@@ -311,6 +312,24 @@ describe('Hive Gateway serving the committed supergraph', () => {
     { operation: 'LearnerHome', caller: 'anonymous', refusedWith: 'UNAUTHENTICATED' },
     { operation: 'AdminUsers', caller: 'learner', variables: () => ({ first: 5 }), refusedWith: 'FORBIDDEN' },
     { operation: 'MyCourses', caller: 'learner', refusedWith: 'FORBIDDEN' },
+    {
+      operation: 'Checkout',
+      caller: 'anonymous',
+      variables: () => ({
+        input: {
+          courseId: paid.courseId,
+          idempotencyKey: 'parity-anonymous-checkout',
+          paymentMethod: SANDBOX_CARDS.success,
+        },
+      }),
+      refusedWith: 'UNAUTHENTICATED',
+    },
+    {
+      operation: 'ReviewCard',
+      caller: 'anonymous',
+      variables: () => ({ input: { cardId: '00000000-0000-4000-8000-000000000000', rating: 'GOOD', version: 1 } }),
+      refusedWith: 'UNAUTHENTICATED',
+    },
   ];
   const tokenOf = (caller: Case['caller']) =>
     ({ anonymous: undefined, learner: learner.token, instructor: instructor.token, admin: admin.token })[caller];
