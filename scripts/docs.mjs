@@ -194,6 +194,19 @@ function producerSites() {
       }
     }
   }
+  // A service that evaluates flags reports exposures straight to JetStream through the kit's flags
+  // client (packages/service-kit/src/flags/client.ts), given the event as `exposureEvent: FlagsEvents.…`.
+  const exposures = /exposureEvent:\s*(FlagsEvents\.\w+)/g;
+  for (const { name } of subgraphList().filter((s) => s.main)) {
+    for (const file of filesUnder(`subgraphs/${name}/src`, ['.ts'])) {
+      for (const match of read(file).matchAll(exposures)) {
+        const list = sites.get(match[1]) ?? [];
+        // Published on flags' subject by another service: the one case where that is the contract.
+        if (!list.some((s) => s.context === name)) list.push({ context: name, file, reportsToFlags: true });
+        sites.set(match[1], list);
+      }
+    }
+  }
   // The gateway has no outbox: it publishes its own events (usage reports) straight to JetStream.
   const direct = /\.publish\(\s*(GatewayEvents\.\w+)\.subject/g;
   for (const file of filesUnder('gateway/src', ['.ts'])) {
@@ -222,6 +235,14 @@ async function consumersBySubject(subjects) {
       for (const handler of spec.handlers)
         add(handler.type.subject, name, `durable consumer ${code(durable)} on ${code(spec.stream)}`);
     }
+  }
+  // Services with flags follow flag changes as plain subscribers (the kit's flags client, given the
+  // event as `changeEvent: FlagsEvents.changed`).
+  for (const { name } of subgraphList().filter((s) => s.main)) {
+    const given = filesUnder(`subgraphs/${name}/src`, ['.ts']).some((file) =>
+      /changeEvent:\s*FlagsEvents\.changed\b/.test(read(file)),
+    );
+    if (given) add('flags.flag.changed', name, 'flags cache (plain subscriber; packages/service-kit/src/flags/)');
   }
   const { STREAMS } = await importDist('gateway/dist/subscriptions/streams.js');
   for (const [field, stream] of Object.entries(STREAMS))
@@ -328,9 +349,11 @@ function typeSection(type) {
 function pairs(events) {
   const byPair = new Map();
   for (const event of events) {
-    for (const service of new Set(event.consumers.map((c) => c.service))) {
-      const key = `${event.context} → ${service}`;
-      byPair.set(key, [...(byPair.get(key) ?? []), event.subject]);
+    for (const producer of event.producers) {
+      for (const service of new Set(event.consumers.map((c) => c.service))) {
+        const key = `${producer} → ${service}`;
+        byPair.set(key, [...(byPair.get(key) ?? []), event.subject]);
+      }
     }
   }
   return [...byPair];
@@ -365,7 +388,9 @@ export async function renderEvents() {
       throw new DocsError(
         `nothing in subgraphs/*/src calls enqueueEvent with ${event.contract} (${event.subject}), nor writes it to a Rust subgraph's outbox`,
       );
-    const stray = event.sites.find((s) => s.context !== context);
+    const stray = event.sites.find((s) => s.context !== context && !(s.reportsToFlags && context === 'flags'));
+    // Its own context, except the exposure reports other services publish on flags' subject.
+    event.producers = [...new Set(event.sites.map((s) => s.context))];
     if (stray) throw new DocsError(`${stray.file} publishes ${event.subject}, which only ${context} may publish`);
     event.consumers = consumers.get(event.subject);
   }
@@ -398,7 +423,7 @@ export async function renderEvents() {
     '| --- | --- | --- | --- | --- |',
     ...events.map(
       (e) =>
-        `| ${code(e.subject)} | ${code(e.type.name)} | ${code(e.context.toUpperCase())} | ${e.context} | ${consumerNames(e)} |`,
+        `| ${code(e.subject)} | ${code(e.type.name)} | ${code(e.context.toUpperCase())} | ${e.producers.join(', ')} | ${consumerNames(e)} |`,
     ),
     '',
     '## Who listens to whom',
@@ -426,7 +451,7 @@ export async function renderEvents() {
       out.push(`### ${code(event.subject)}`, '');
       out.push(`Message ${code(event.type.name)} · contract ${code(event.contract)}`, '');
       if (description) out.push(description[0].toUpperCase() + description.slice(1), '');
-      out.push(`Produced by ${context}: ${event.sites.map((s) => code(s.file)).join(', ')}.`, '');
+      out.push(`Produced by ${event.producers.join(', ')}: ${event.sites.map((s) => code(s.file)).join(', ')}.`, '');
       if (event.consumers.length === 0) out.push('Consumed by: nobody yet.', '');
       else out.push('Consumed by:', '', ...event.consumers.map((c) => `- ${c.service}: ${c.how}`), '');
       out.push(fieldTable(event.type));
@@ -585,6 +610,19 @@ const DECLARED = [
     usedBy: 'scripts',
     doc: 'the port the mail sink listens on',
     where: 'scripts/mail-sink.mjs',
+  },
+  {
+    env: 'START_PROMETHEUS',
+    usedBy: 'scripts',
+    doc: "`1`: `npm start` also runs Prometheus (Debian's package, installed when missing) with deploy/prometheus/prometheus.yml: every service's /metrics and the SLO alerts of docs/slo.md",
+    where: 'scripts/start.mjs',
+  },
+  {
+    env: 'PROMETHEUS_PORT',
+    default: 9090,
+    usedBy: 'scripts',
+    doc: 'the port of the Prometheus `npm start` runs (data in `<COURSEGRAPH_DATA_DIR>/prometheus`)',
+    where: 'scripts/lib/stack/prometheus.mjs',
   },
   {
     env: 'SEARCH_INDEX_DIR',

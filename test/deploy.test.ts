@@ -21,6 +21,7 @@ import { paymentSettings, checkPaymentConfig, type PaymentConfig } from '../subg
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
 import { learningSettings } from '../subgraphs/learning/src/config.js';
 import { aiSettings, checkAiConfig, type AiConfig } from '../subgraphs/ai/src/config.js';
+import { flagsServiceSettings } from '../subgraphs/flags/src/config.js';
 
 // Manifests are untyped YAML.
 type Doc = Record<string, any>;
@@ -79,6 +80,7 @@ const specs: Record<string, ConfigSpec> = {
   notification: notificationSettings,
   learning: learningSettings,
   ai: aiSettings,
+  flags: flagsServiceSettings,
 };
 
 /** README configuration table rows: variable → default and who uses it (the Rust subgraphs have no TS spec). */
@@ -99,7 +101,7 @@ function knownSettings(service: string): Set<string> {
   if (service === 'migrate')
     return new Set([
       ...scriptSettings,
-      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai'].map(
+      ...['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai', 'flags'].map(
         (c) => `${c.toUpperCase()}_DATABASE_URL`,
       ),
     ]);

@@ -16,6 +16,7 @@ import { paymentSettings } from '../subgraphs/payment/src/config.js';
 import { notificationSettings } from '../subgraphs/notification/src/config.js';
 import { learningSettings } from '../subgraphs/learning/src/config.js';
 import { aiSettings } from '../subgraphs/ai/src/config.js';
+import { flagsServiceSettings } from '../subgraphs/flags/src/config.js';
 
 /** Only what production mode needs set: nothing of the test run's environment leaks in. */
 const PRODUCTION = { COURSEGRAPH_MODE: 'production' };
@@ -31,7 +32,7 @@ const FIT = {
   STRIPE_SECRET_KEY: 'sk_live_of_its_own',
   STRIPE_WEBHOOK_SECRET: 'whsec_of_its_own',
   ...Object.fromEntries(
-    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION', 'LEARNING', 'AI'].map((c) => [
+    ['IDENTITY', 'COURSE', 'ENROLLMENT', 'PAYMENT', 'NOTIFICATION', 'LEARNING', 'AI', 'FLAGS'].map((c) => [
       `${c}_DATABASE_URL`,
       `postgres://cg_${c.toLowerCase()}:Own-pw-1@db.internal/coursegraph`,
     ]),
@@ -62,6 +63,7 @@ const services: [string, ConfigSpec, string[]][] = [
   ['notification', notificationSettings, [...shared, 'IDENTITY_JWKS_URL', 'NOTIFICATION_DATABASE_URL']],
   ['learning', learningSettings, [...shared, 'IDENTITY_JWKS_URL', 'LEARNING_DATABASE_URL']],
   ['ai', aiSettings, [...shared, 'IDENTITY_JWKS_URL', 'AI_DATABASE_URL']],
+  ['flags', flagsServiceSettings, [...shared, 'IDENTITY_JWKS_URL', 'FLAGS_DATABASE_URL']],
 ];
 
 describe('each service applies the checks of the settings it has', () => {

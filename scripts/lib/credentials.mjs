@@ -21,6 +21,7 @@ export const NATS_USERS = [
   'learning',
   'video',
   'ai',
+  'flags',
   'gateway',
   'search',
   'operator',

@@ -8,7 +8,17 @@ import { withNatsUser, withRedisPassword } from './credentials.mjs';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Every bounded context gets its own PostgreSQL role and schema, whether or not it has tables yet. */
-export const CONTEXTS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai'];
+export const CONTEXTS = [
+  'identity',
+  'course',
+  'enrollment',
+  'payment',
+  'notification',
+  'learning',
+  'video',
+  'ai',
+  'flags',
+];
 
 export const env = (name, fallback) => (process.env[name] && process.env[name] !== '' ? process.env[name] : fallback);
 

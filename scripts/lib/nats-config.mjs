@@ -41,9 +41,21 @@ export const CONSUMES = {
   gateway: ['NOTIFICATION', 'PAYMENT', 'ENROLLMENT', 'COURSE', 'AI'],
   // Courses (durable search-courses) and captions (durable search-captions).
   search: ['COURSE', 'VIDEO'],
+  // The services' exposure reports, on its own stream (flags-exposures).
+  flags: ['FLAGS'],
 };
 /** Services that publish events to a stream of their own (`<CONTEXT>`, subjects `<context>.>`). */
-export const PRODUCERS = ['identity', 'course', 'enrollment', 'payment', 'notification', 'learning', 'video', 'ai'];
+export const PRODUCERS = [
+  'identity',
+  'course',
+  'enrollment',
+  'payment',
+  'notification',
+  'learning',
+  'video',
+  'ai',
+  'flags',
+];
 /**
  * Work queues a service keeps for itself (not event streams: no other user reads them): it publishes
  * the jobs, declares the stream, and pulls through its one durable consumer, shared by its replicas.
@@ -54,8 +66,20 @@ const WORK_QUEUES = {
   // Transcoding jobs, one per uploaded video (rust-subgraphs/video).
   video: [{ stream: 'VIDEO_JOBS', subjects: ['video-jobs.>'], consumer: 'video-transcoder' }],
 };
-/** Core NATS subscriptions to events as they are published (the gateway's response-cache invalidation). */
-const SUBSCRIBES = { gateway: ['course.>', 'enrollment.>', 'identity.>'] };
+/**
+ * Core NATS subscriptions to events as they are published (the gateway's response-cache invalidation;
+ * the flag changes each service with flags applies to its cache, packages/service-kit/src/flags/).
+ */
+const SUBSCRIBES = {
+  gateway: ['course.>', 'enrollment.>', 'identity.>'],
+  course: ['flags.flag.changed'],
+  ai: ['flags.flag.changed'],
+};
+/**
+ * Services that evaluate flags publish what they served straight to the FLAGS stream (no outbox: the
+ * counts live in memory), as the gateway publishes its usage reports.
+ */
+const REPORTS_EXPOSURES = ['course', 'ai'];
 
 /** The inbox prefix of a user's connections: replies to its requests (and pulled messages) come there only. */
 export const inboxPrefix = (user) => `_INBOX_${user}`;
@@ -110,6 +134,7 @@ export function natsPermissions(user) {
     ])
       publish.add(s);
   }
+  if (REPORTS_EXPOSURES.includes(user)) publish.add('flags.exposure.reported');
   if (user === 'gateway') {
     // A resuming subscription first looks up the subject's last event (gateway/src/subscriptions/hub.ts).
     for (const stream of CONSUMES.gateway)

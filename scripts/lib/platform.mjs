@@ -38,6 +38,16 @@ async function waitReady(name, baseUrl, child, logFile, timeoutMs = 60_000) {
   throw new Error(`${name} did not become ready at ${baseUrl} (exit code ${child.exitCode}); last log lines:\n${tail}`);
 }
 
+/**
+ * On Linux, the command run so that it gets SIGTERM when the process that started it ends, however
+ * that ends: a test run ended at its hook timeout used to leave its platform behind, whose relays and
+ * consumers then joined the next run of the suite (same database name) and took its events.
+ * setpriv execs the command, so the child's pid is the service's.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+const endingWithParent = (command, args) =>
+  fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args];
+
 /** Ends `child` with `signal` and resolves once it has exited (at once when it already had). */
 const end = (child, signal) => {
   if (!running(child)) return Promise.resolve();
@@ -90,7 +100,7 @@ export async function startPlatform({
     const out = fs.openSync(logFile, 'a');
     const [command, args] =
       typeof main === 'string' ? [process.execPath, [path.join(ROOT, main)]] : [path.join(ROOT, main.binary), []];
-    const child = spawn(command, args, {
+    const child = spawn(...endingWithParent(command, args), {
       env: { ...common, ...extraEnv, NATS_URL: serviceNatsUrl(name, extraEnv?.NATS_URL ?? common.NATS_URL) },
       stdio: ['ignore', out, out],
     });
@@ -191,6 +201,8 @@ export async function startPlatform({
       });
       gatewayEnv[`SUBGRAPH_${upper}_URL`] = `${url}/graphql`;
       if (subgraph.name === 'identity') common.IDENTITY_JWKS_URL = `${url}/.well-known/jwks.json`;
+      // Started right after identity (schema/subgraphs.json's order): the services load their flags from it.
+      if (subgraph.name === 'flags') common.FLAGS_URL = url;
     }
     const gatewayPort = ports.gateway ?? 4000;
     await launch('gateway', 'gateway/dist/main.js', gatewayPort, { ...gatewayEnv, GATEWAY_PORT: String(gatewayPort) });

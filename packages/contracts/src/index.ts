@@ -49,6 +49,7 @@ import {
 } from './generated/coursegraph/video/v1/video_pb.js';
 import { MaterialApprovedSchema, TutorReplySchema } from './generated/coursegraph/ai/v1/ai_pb.js';
 import { UsageReportedSchema } from './generated/coursegraph/gateway/v1/gateway_pb.js';
+import { ExposureReportedSchema, FlagChangedSchema } from './generated/coursegraph/flags/v1/flags_pb.js';
 
 export * as course from './generated/coursegraph/course/v1/course_pb.js';
 export * as payment from './generated/coursegraph/payment/v1/payment_pb.js';
@@ -59,6 +60,7 @@ export * as learning from './generated/coursegraph/learning/v1/learning_pb.js';
 export * as video from './generated/coursegraph/video/v1/video_pb.js';
 export * as ai from './generated/coursegraph/ai/v1/ai_pb.js';
 export * as gateway from './generated/coursegraph/gateway/v1/gateway_pb.js';
+export * as flags from './generated/coursegraph/flags/v1/flags_pb.js';
 
 export const CourseEvents = {
   created: defineEvent('course.course.created', CourseCreatedSchema),
@@ -120,4 +122,9 @@ export const VideoEvents = {
 export const AiEvents = {
   materialApproved: defineEvent('ai.material.approved', MaterialApprovedSchema),
   tutorReply: defineEvent('ai.tutor.reply', TutorReplySchema),
+};
+
+export const FlagsEvents = {
+  changed: defineEvent('flags.flag.changed', FlagChangedSchema),
+  exposureReported: defineEvent('flags.exposure.reported', ExposureReportedSchema),
 };

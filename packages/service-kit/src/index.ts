@@ -10,6 +10,8 @@ export {
   ConfigError,
   commonSettings,
   jwksSetting,
+  metricsSettings,
+  tracingSettings,
   type Setting,
   type ConfigSpec,
   type ConfigOf,
@@ -166,6 +168,36 @@ export {
   type DatabaseHandle,
   type RunServiceOptions,
 } from './lifecycle.js';
+// Prometheus metrics (docs/metrics.md): what the gateway and the services add to the process's registry.
+export {
+  counter,
+  histogram,
+  gauge,
+  scrapedGauge,
+  renderMetrics,
+  metricsEnabled,
+  observeDependency,
+  observeDatabasePool,
+  observeConsumerLag,
+  persistedOperationNames,
+  parseAddressList,
+  OTHER_OPERATION,
+  DURATION_BUCKETS,
+  METRICS_PATH,
+  type ScrapedGauge,
+  type GraphqlMetricsOptions,
+  type AddressList,
+} from './metrics/index.js';
+// Traces (docs/observability.md): the SDK, and what the gateway and the contexts' database clients hook in.
+export {
+  startTracing,
+  tracingEnabled,
+  tracer,
+  contextOf,
+  traceparentOf,
+  tracedSqlAdapter,
+  type TracingSettings,
+} from './tracing/index.js';
 // Subgraphs: the bootstrap every subgraph uses.
 export {
   createSubgraph,
@@ -176,3 +208,28 @@ export {
   type SubgraphYogaOptions,
   type OwnContext,
 } from './subgraph.js';
+// Feature flags: the OpenFeature provider over an in-memory cache kept current from the flags context.
+export {
+  startFlags,
+  flagsSettings,
+  evaluateFlag,
+  bucketsOf,
+  flagFromWire,
+  isBooleanFlag,
+  offVariant,
+  FlagCache,
+  CoursegraphFlagProvider,
+  ExposureCounts,
+  exposureHook,
+  FLAGS_INTERNAL_PATH,
+  type Flags,
+  type FlagsOptions,
+  type FlagContext,
+  type FlagDefinition,
+  type FlagRule,
+  type FlagVariant,
+  type RuleOperator,
+  type Evaluation,
+  type EvaluationReason,
+  type ExposureCount,
+} from './flags/index.js';

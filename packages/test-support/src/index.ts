@@ -28,6 +28,7 @@ export {
   type ReceivedRequest,
 } from './messages-api-server.js';
 export { freePort } from './ports.js';
+export { SPAN_KIND, descendsFrom, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 export { privateNats, type PrivateNats } from './private-nats.js';
 export { privateRedis, type PrivateRedis } from './private-redis.js';
 export { runNode, runProcess, type Finished } from './run-node.js';

@@ -82,3 +82,11 @@ pub mod gateway {
         include!(concat!(env!("OUT_DIR"), "/coursegraph.gateway.v1.rs"));
     }
 }
+
+/// Events of the flags context (stream `FLAGS`): flag changes and the services' exposure counts.
+pub mod flags {
+    /// Package `coursegraph.flags.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/coursegraph.flags.v1.rs"));
+    }
+}

@@ -3,7 +3,7 @@
 use prost::{Message, Name};
 
 use crate::contracts::{
-    ai, course, enrollment, gateway, identity, learning, notification, payment, video,
+    ai, course, enrollment, flags, gateway, identity, learning, notification, payment, video,
 };
 use crate::{EventError, Subject};
 
@@ -113,6 +113,8 @@ events! {
     ai::v1::MaterialApproved => "ai.material.approved",
     ai::v1::TutorReply => "ai.tutor.reply",
     gateway::v1::UsageReported => "gateway.usage.reported",
+    flags::v1::FlagChanged => "flags.flag.changed",
+    flags::v1::ExposureReported => "flags.exposure.reported",
 }
 
 #[cfg(test)]

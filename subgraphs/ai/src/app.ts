@@ -3,7 +3,15 @@
  * the generator, yoga) without listening, so tests can serve it in-process. Event processing and the
  * generation scan are started by main.ts.
  */
-import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
+import { FlagsEvents } from '@coursegraph/contracts';
+import {
+  createSubgraph,
+  dependencyProbes,
+  startFlags,
+  type Flags,
+  type Logger,
+  type SubgraphOptions,
+} from '@coursegraph/service-kit';
 import type { AiConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
@@ -23,6 +31,8 @@ import { schema, typeDefs } from './schema.js';
 export interface AiAppOptions {
   /** Resolves token verification keys. Default: identity's JWKS at config.jwksUrl (tests pass a local set). */
   getKey?: SubgraphOptions['getKey'];
+  /** The platform's flags. Default: a client of the flags subgraph at config.flagsUrl. */
+  flags?: Flags;
 }
 
 const micro = (usd: number) => Math.round(usd * 1_000_000);
@@ -72,7 +82,20 @@ export async function createAiApp(config: AiConfig, logger: Logger, options: AiA
     logger,
   });
   const retrieval = createRetrievalIndex(db, embeddingOf(config));
-  const tutor = createTutor({ db, router, retrieval, logger, maxMessageChars: config.maxMessageChars });
+  const flags =
+    options.flags ??
+    (await startFlags({
+      service: 'ai',
+      flagsUrl: config.flagsUrl,
+      signingSecret: config.internalSigningSecret,
+      natsUrl: config.natsUrl,
+      logger,
+      changeEvent: FlagsEvents.changed,
+      exposureEvent: FlagsEvents.exposureReported,
+      refreshMs: config.flagsRefreshMs,
+      exposureReportMs: config.flagsExposureReportMs,
+    }));
+  const tutor = createTutor({ db, router, retrieval, logger, maxMessageChars: config.maxMessageChars, flags });
   const generator = createGenerator({ db, router, logger });
   const ai = { tutor, generator, budgets, courseBudgets, userDailyBudgetMicroUsd: micro(config.userDailyBudgetUsd) };
 
@@ -84,10 +107,12 @@ export async function createAiApp(config: AiConfig, logger: Logger, options: AiA
     db,
     redis: subgraph.redis,
     ai,
+    flags,
     ready: probes.ready,
     // Replies being written finish before the pools close.
     close: async () => {
       await tutor.drain();
+      if (!options.flags) await flags.close();
       await probes.close();
     },
   };

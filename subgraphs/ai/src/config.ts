@@ -2,6 +2,7 @@ import {
   commonSettings,
   ConfigError,
   databasePasswordProblem,
+  flagsSettings,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -20,6 +21,8 @@ function usd(raw: string): number {
 export const aiSettings = {
   ...commonSettings,
   ...jwksSetting,
+  // The tutor's kill switch is the flag `tutor` (domain/tutoring.ts).
+  ...flagsSettings,
   port: { env: 'AI_PORT', default: 4007, parse: parse.port, doc: 'HTTP port of the ai subgraph' },
   databaseUrl: {
     env: 'AI_DATABASE_URL',

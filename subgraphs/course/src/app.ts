@@ -2,10 +2,19 @@
  * Builds the course subgraph (database, Redis, auth, yoga) without listening, so tests can serve it
  * in-process; main.ts serves it and runs the outbox relay.
  */
-import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
+import { FlagsEvents } from '@coursegraph/contracts';
+import {
+  createSubgraph,
+  dependencyProbes,
+  startFlags,
+  type Flags,
+  type Logger,
+  type SubgraphOptions,
+} from '@coursegraph/service-kit';
 import type { CourseConfig } from './config.js';
 import type { Context } from './context.js';
 import { createDb } from './data/db.js';
+import { useLessonDurationPhase } from './data/lesson-duration.js';
 import { createLoaders } from './data/loaders.js';
 import { Authoring } from './domain/authoring.js';
 import { Outline } from './domain/outline.js';
@@ -19,14 +28,30 @@ export interface CourseAppOptions {
   poolSize?: number;
   /** Called with every SQL statement the app runs. Default: none. */
   onQuery?: (sql: string) => void;
+  /** The platform's flags. Default: a client of the flags subgraph at config.flagsUrl. */
+  flags?: Flags;
 }
 
 export async function createCourseApp(config: CourseConfig, logger: Logger, options: CourseAppOptions = {}) {
+  useLessonDurationPhase(config.lessonDurationPhase);
   const db = createDb(config.databaseUrl, options.poolSize, options.onQuery);
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const authoring = new Authoring(db);
   const outline = new Outline(db);
   const publishing = new Publishing(db);
+  const flags =
+    options.flags ??
+    (await startFlags({
+      service: 'course',
+      flagsUrl: config.flagsUrl,
+      signingSecret: config.internalSigningSecret,
+      natsUrl: config.natsUrl,
+      logger,
+      changeEvent: FlagsEvents.changed,
+      exposureEvent: FlagsEvents.exposureReported,
+      refreshMs: config.flagsRefreshMs,
+      exposureReportMs: config.flagsExposureReportMs,
+    }));
 
   const yoga = subgraph.yoga<Context>({
     schema,
@@ -37,9 +62,11 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
       outline,
       publishing,
       loaders: createLoaders(db, base.viewer?.userId ?? null),
+      flags,
     }),
   });
 
+  const probes = dependencyProbes(db, subgraph.redis);
   return {
     handler: yoga,
     yoga,
@@ -48,7 +75,12 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
     authoring,
     outline,
     publishing,
-    ...dependencyProbes(db, subgraph.redis),
+    flags,
+    ...probes,
+    close: async () => {
+      if (!options.flags) await flags.close();
+      await probes.close();
+    },
   };
 }
 

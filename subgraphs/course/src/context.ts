@@ -1,4 +1,4 @@
-import type { SubgraphContext } from '@coursegraph/service-kit';
+import type { Flags, SubgraphContext } from '@coursegraph/service-kit';
 import type { PrismaClient } from './data/db.js';
 import type { Loaders } from './data/loaders.js';
 import type { Authoring } from './domain/authoring.js';
@@ -12,4 +12,5 @@ export interface Context extends SubgraphContext, Record<string, unknown> {
   outline: Outline;
   publishing: Publishing;
   loaders: Loaders;
+  flags: Pick<Flags, 'variant'>;
 }

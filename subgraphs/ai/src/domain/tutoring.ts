@@ -9,13 +9,16 @@
  */
 import { AiEvents } from '@coursegraph/contracts';
 import {
+  appError,
   badInput,
   conflict,
+  ErrorCode,
   enqueueEvent,
   isUniqueViolation,
   newId,
   requireViewer,
   type AuthContext,
+  type Flags,
   type Logger,
 } from '@coursegraph/service-kit';
 import type { TutorTurn } from '../generated/prisma/client.js';
@@ -45,7 +48,20 @@ export interface TutorDeps {
   retrieval: RetrievalIndex;
   logger: Logger;
   maxMessageChars: number;
+  /** The platform's flags: the flag TUTOR_FLAG switches the tutor off. Absent: the tutor is always on. */
+  flags?: Pick<Flags, 'isOn'>;
 }
+
+/** The tutor's kill switch (flags context; shipped on by prisma/flags' first migration). */
+export const TUTOR_FLAG = 'tutor';
+
+/** What askTutor answers while the tutor is switched off. Nothing is written. */
+export const tutorSwitchedOff = () =>
+  appError(ErrorCode.SUBGRAPH_UNAVAILABLE, 'The tutor is switched off for now; try again later.', {
+    subgraph: 'ai',
+    reason: 'FEATURE_DISABLED',
+    flag: TUTOR_FLAG,
+  });
 
 export interface AskTutorInput {
   lessonId: string;
@@ -88,6 +104,13 @@ export function createTutor(deps: TutorDeps) {
     const viewer = requireViewer(ctx);
     const { message, clientTurnId } = checkInput(input);
     const found = await publishedLesson(db, input.lessonId);
+    // Evaluated in memory; an unknown flag or flags never loaded leave the tutor on (the code's default).
+    const on = await deps.flags?.isOn(TUTOR_FLAG, true, {
+      targetingKey: viewer.userId,
+      role: viewer.role,
+      courseId: found.course.id,
+    });
+    if (on === false) throw tutorSwitchedOff();
     const readable = await requireTutorAccess(db, viewer, found);
     if (clientTurnId) {
       const earlier = await replayed(viewer.userId, clientTurnId, found.lesson.id);

@@ -7,7 +7,9 @@ import { badInput, decodeCursor, encodeCursor, isUuid } from '@coursegraph/servi
 import type { CourseLevel, Prisma, PublishedCourse } from '../generated/prisma/client.js';
 import type { Reader } from './db.js';
 
-export type CatalogSort = 'NEWEST' | 'TITLE' | 'PRICE_ASC' | 'PRICE_DESC';
+export type CatalogSort = 'NEWEST' | 'TITLE' | 'PRICE_ASC' | 'PRICE_DESC' | 'POPULAR';
+/** The sorts by a column of the catalog row (POPULAR counts enrolments, see popularPage). */
+type ColumnSort = Exclude<CatalogSort, 'POPULAR'>;
 
 export interface CatalogQuery {
   category?: string;
@@ -21,7 +23,7 @@ export interface CatalogQuery {
 type SortValue = string | number;
 
 const SORTS: Record<
-  CatalogSort,
+  ColumnSort,
   {
     orderBy: Prisma.PublishedCourseOrderByWithRelationInput[];
     value: (row: PublishedCourse) => SortValue;
@@ -59,8 +61,11 @@ const SORTS: Record<
 };
 
 /** A cursor names the sort it belongs to, so one from another ordering is refused, not misread. */
-export function catalogCursor(sort: CatalogSort, row: PublishedCourse): string {
-  return encodeCursor(JSON.stringify([sort, SORTS[sort].value(row), row.courseId]));
+const cursorOf = (sort: CatalogSort, value: SortValue, courseId: string) =>
+  encodeCursor(JSON.stringify([sort, value, courseId]));
+
+export function catalogCursor(sort: ColumnSort, row: PublishedCourse): string {
+  return cursorOf(sort, SORTS[sort].value(row), row.courseId);
 }
 
 function parseCursor(sort: CatalogSort, after: string | null | undefined): { value: SortValue; id: string } | null {
@@ -82,7 +87,7 @@ function parseCursor(sort: CatalogSort, after: string | null | undefined): { val
   )
     throw wrong();
   const value = parsed[1] as unknown;
-  const type = SORTS[sort].valueType;
+  const type = sort === 'POPULAR' ? 'number' : SORTS[sort].valueType;
   const ok =
     (type === 'number' && Number.isInteger(value)) ||
     (type === 'string' && typeof value === 'string') ||
@@ -103,7 +108,8 @@ function whereOf(q: CatalogQuery): Prisma.PublishedCourseWhereInput {
   };
 }
 
-type CatalogPage = { rows: PublishedCourse[]; hasNextPage: boolean; totalCount: number };
+/** A page of the catalog with each row's cursor. */
+type CatalogPage = { rows: PublishedCourse[]; cursors: string[]; hasNextPage: boolean; totalCount: number };
 
 /**
  * First pages of instructors' listed courses, newest first, for many instructors in two queries
@@ -141,7 +147,13 @@ async function instructorFirstPages(db: Reader, keys: readonly string[]): Promis
   }
   return wanted.map(({ instructorId, take }) => {
     const list = newestFirst.get(instructorId) ?? [];
-    return { rows: list.slice(0, take), hasNextPage: list.length > take, totalCount: totals.get(instructorId) ?? 0 };
+    const rows = list.slice(0, take);
+    return {
+      rows,
+      cursors: rows.map((r) => catalogCursor('NEWEST', r)),
+      hasNextPage: list.length > take,
+      totalCount: totals.get(instructorId) ?? 0,
+    };
   });
 }
 
@@ -171,6 +183,7 @@ export async function listCatalog(
     return instructorPageLoader(db).load(`${q.instructorId!.toLowerCase()}|${take}`);
   const cursor = parseCursor(sort, after);
   const where = whereOf(q);
+  if (sort === 'POPULAR') return popularPage(db, where, take, cursor);
   const spec = SORTS[sort];
   const [rows, totalCount] = await Promise.all([
     db.publishedCourse.findMany({
@@ -180,7 +193,50 @@ export async function listCatalog(
     }),
     db.publishedCourse.count({ where }),
   ]);
-  return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };
+  const page = rows.slice(0, take);
+  return { rows: page, cursors: page.map((r) => catalogCursor(sort, r)), hasNextPage: rows.length > take, totalCount };
+}
+
+/** Entitlement bases of an active enrolment (REFUNDED and UNENROLLED are revoked ones). */
+const ENROLLED = ['FREE', 'PAID', 'AUDIT'];
+
+/**
+ * Most enrolled first (then newest id first), from course's entitlement projection of enrollment's
+ * events. Three queries whatever the page: the matching courses' ids, their enrolment counts, the
+ * page's rows; ranking happens here, so a page costs time linear in the matching catalog (a few
+ * thousand courses). A catalog much larger would keep the count as a column of published_courses.
+ * Counts change as learners enrol: a later page may repeat or skip a course that moved meanwhile.
+ */
+async function popularPage(
+  db: Reader,
+  where: Prisma.PublishedCourseWhereInput,
+  take: number,
+  cursor: { value: SortValue; id: string } | null,
+): Promise<CatalogPage> {
+  const ids = (await db.publishedCourse.findMany({ where, select: { courseId: true } })).map((r) => r.courseId);
+  const groups = await db.entitlement.groupBy({
+    by: ['courseId'],
+    where: { courseId: { in: ids }, basis: { in: ENROLLED } },
+    _count: { _all: true },
+  });
+  const counts = new Map(groups.map((g) => [g.courseId, g._count._all]));
+  const ranked = ids
+    .map((id) => ({ id, enrolled: counts.get(id) ?? 0 }))
+    .sort((a, b) => b.enrolled - a.enrolled || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const start = cursor
+    ? ranked.findIndex((r) => r.enrolled < Number(cursor.value) || (r.enrolled === cursor.value && r.id < cursor.id))
+    : 0;
+  const slice = start < 0 ? [] : ranked.slice(start, start + take + 1);
+  const page = slice.slice(0, take);
+  const rows = await db.publishedCourse.findMany({ where: { courseId: { in: page.map((r) => r.id) } } });
+  const byId = new Map(rows.map((r) => [r.courseId, r]));
+  const present = page.filter((r) => byId.has(r.id));
+  return {
+    rows: present.map((r) => byId.get(r.id)!),
+    cursors: present.map((r) => cursorOf('POPULAR', r.enrolled, r.id)),
+    hasNextPage: slice.length > take,
+    totalCount: ids.length,
+  };
 }
 
 export type OwnStatus = 'DRAFT' | 'PUBLISHED' | 'ARCHIVED';

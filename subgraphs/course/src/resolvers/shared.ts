@@ -1,7 +1,7 @@
 /** Helpers the resolver files share: reading a course's content and making connections. */
 import { encodeCursor } from '@coursegraph/service-kit';
 import type { Context } from '../context.js';
-import { catalogCursor, listCatalog, type CatalogQuery, type CatalogSort } from '../data/catalog.js';
+import { listCatalog, type CatalogQuery, type CatalogSort } from '../data/catalog.js';
 import type { CourseTree } from '../domain/content.js';
 import { fromCourse, fromPublished, isVisible, type CourseView } from '../domain/views.js';
 import type { Course, PublishedCourse } from '../generated/prisma/client.js';
@@ -43,10 +43,7 @@ export async function catalogConnection(
   after: string | null | undefined,
 ) {
   const page = await listCatalog(ctx.db, query, sort, take, after);
-  const edges = page.rows.map((row: PublishedCourse) => ({
-    cursor: catalogCursor(sort, row),
-    node: fromPublished(row),
-  }));
+  const edges = page.rows.map((row: PublishedCourse, i) => ({ cursor: page.cursors[i]!, node: fromPublished(row) }));
   return { edges, totalCount: page.totalCount, pageInfo: pageInfo(page.hasNextPage, edges.at(-1)?.cursor ?? null) };
 }
 

@@ -1,0 +1,16 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { tracedSqlAdapter } from '@coursegraph/service-kit';
+import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+
+export type { PrismaClient };
+export type Tx = Prisma.TransactionClient;
+
+/** Flags' Prisma client, connected as flags' own role through the pg driver adapter. */
+export function createDb(databaseUrl: string, poolSize = 5): PrismaClient {
+  return new PrismaClient({
+    adapter: tracedSqlAdapter(
+      new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'flags' }),
+      'flags',
+    ),
+  });
+}
