@@ -486,6 +486,18 @@ function itemInput(type: ItemType, x: ItemContext): { input: Record<string, unkn
           },
           about: [c],
         };
+      // Again, when the part has no two differently named lessons: the parts, last first, so the
+      // second ordering item never repeats the first.
+      if (x.again)
+        return {
+          input: {
+            type,
+            prompt: `Put the parts of ${title} from the last the course teaches to the first.`,
+            points: 2,
+            orderedEntries: [...names].reverse().map((text, i) => ({ id: `step${i + 1}`, text })),
+          },
+          about: all,
+        };
       return {
         input: {
           type,
