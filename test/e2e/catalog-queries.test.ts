@@ -294,7 +294,6 @@ describe('Hive Gateway serving the committed supergraph', () => {
     { operation: 'SearchPage', caller: 'anonymous', variables: () => ({ q: 'parity', first: 10 }) },
     { operation: 'SearchPage', caller: 'learner', variables: () => ({ q: 'gatway', first: 5 }) },
     { operation: 'LearnerHome', caller: 'learner' },
-    { operation: 'LearnerDashboard', caller: 'learner' },
     { operation: 'LearnerNetwork', caller: 'learner' },
     {
       operation: 'CompleteLesson',

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 const operation = (file) => fs.readFileSync(new URL(`../../../schema/operations/${file}`, import.meta.url), 'utf8');
 
 export const CATALOG_QUERY = operation('catalog-page.graphql');
-export const DEEP_QUERY = operation('learner-dashboard.graphql');
+export const DEEP_QUERY = operation('learner-network.graphql');
 export const MUTATION = operation('complete-lesson.graphql');
 
 const LEARNER_STATE = `query LearnerState {
