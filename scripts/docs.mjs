@@ -582,6 +582,13 @@ const DECLARED = [
     where: 'scripts/lib/test-env.mjs',
   },
   {
+    env: 'TEST_PARALLEL_SLICES',
+    default: '',
+    usedBy: 'scripts',
+    doc: '`1`: `npm test` runs the end-to-end suites and the other files side by side (faster; on two cores, timing-sensitive tests may fail) instead of one after the other',
+    where: 'scripts/test.mjs',
+  },
+  {
     env: 'TEST_E2E_REDIS_URL',
     default: 'redis://127.0.0.1:6379/2',
     usedBy: 'scripts',

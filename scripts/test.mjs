@@ -99,17 +99,21 @@ try {
   // The browser tests (the explorer in Chromium) need Debian's chromium; the video tests FFmpeg.
   await ensureBrowser({ log });
   await ensureFfmpeg({ log });
-  // Two vitest runs side by side, one file at a time each: the end-to-end suites (each on a
-  // database, NATS server and search index of its own, and here a Redis database of their own) and
-  // every other file (those share the test database, its outboxes and mail senders, so never two at
-  // once). Most files wait on servers and events far more than they compute, so the two overlap well
-  // on two cores.
-  log('\n== TypeScript tests (vitest: end-to-end suites beside the others)');
+  // Two vitest runs, one file at a time each: the end-to-end suites (each on a database, NATS
+  // server and search index of its own, and here a Redis database of their own) and every other
+  // file (those share the test database, its outboxes and mail senders, so never two at once).
+  // Side by side they took 632 s instead of about 1,100 s, but on two cores the contention made
+  // timing-sensitive tests flaky (a 300 ms Redis command timeout under a login): one after the
+  // other until those are made robust. TEST_PARALLEL_SLICES=1 runs them side by side.
+  log('\n== TypeScript tests (vitest: the end-to-end suites, then the others)');
   const slices = [
     { name: 'e2e', args: ['test/e2e/'], env: { TEST_REDIS_URL: E2E_REDIS_URL } },
     { name: 'other', args: ['--exclude', 'test/e2e/**'], env: {} },
   ];
-  const runs = await Promise.all(slices.map((slice) => runVitestSlice(slice)));
+  const runs =
+    process.env.TEST_PARALLEL_SLICES === '1'
+      ? await Promise.all(slices.map((slice) => runVitestSlice(slice)))
+      : [await runVitestSlice(slices[0]), await runVitestSlice(slices[1])];
   for (const run of runs) {
     totals.passed += run.passed;
     totals.failed += run.failed;
