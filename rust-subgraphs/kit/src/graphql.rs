@@ -33,9 +33,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde_json::json;
+use tracing::{Instrument, Span};
 
 use crate::limits::{OperationLimits, Refusal, Role, SchemaInfo};
 use crate::metrics::GraphqlMetrics;
+use crate::telemetry;
 
 /// Largest `/graphql` request body accepted: 64 KiB. Operation documents are small (the token
 /// limit refuses long ones anyway); async-graphql itself reads a body to its end, whatever its
@@ -188,8 +190,22 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
     }
 
     /// Answers one `/graphql` request (steps 2 to 5 of the module's list; the body limit is
-    /// [`limit_body`]'s, a layer of [`GraphqlEndpoint::router`]).
+    /// [`limit_body`]'s, a layer of [`GraphqlEndpoint::router`]), in its SERVER span when
+    /// tracing is on ([`telemetry`]).
     pub async fn serve(&self, request: Request) -> Response {
+        let Some(span) = telemetry::server_span(request.method().as_str(), request.headers())
+        else {
+            return self.answer(request, None).await;
+        };
+        let response = self
+            .answer(request, Some(&span))
+            .instrument(span.clone())
+            .await;
+        telemetry::record_status(&span, response.status().as_u16());
+        response
+    }
+
+    async fn answer(&self, request: Request, span: Option<&Span>) -> Response {
         let started = std::time::Instant::now();
         if request.method() == Method::POST {
             if let Some(refusal) = unsupported_media_type(request.headers()) {
@@ -210,6 +226,9 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
             };
         // Parsed once here; the limits and the executor use the parsed document.
         let labels: Vec<_> = batch.iter_mut().map(operation_of).collect();
+        if let (Some(span), Some(Some((ty, name)))) = (span, labels.first()) {
+            telemetry::record_operation(span, ty, name.as_deref());
+        }
         let record = |failed: &dyn Fn(usize) -> bool| {
             if let Some(metrics) = &self.metrics {
                 let seconds = started.elapsed().as_secs_f64();
@@ -258,6 +277,9 @@ impl<E: Executor, C: Caller> GraphqlEndpoint<E, C> {
                 .into_response();
         }
         let response = self.executor.execute_batch(batch).await;
+        if let Some(span) = span {
+            telemetry::record_error_codes(span, &error_codes(&response));
+        }
         record(&|i| match &response {
             BatchResponse::Single(one) => one.is_err(),
             BatchResponse::Batch(all) => all.get(i).is_some_and(async_graphql::Response::is_err),
@@ -281,6 +303,26 @@ fn operation_of(request: &mut async_graphql::Request) -> Option<(&'static str, O
         OperationType::Subscription => "subscription",
     };
     Some((ty, name.map(|n| n.to_string())))
+}
+
+/// The distinct `extensions.code`s of an answer's errors (`UNKNOWN` for an error without one).
+fn error_codes(response: &BatchResponse) -> Vec<String> {
+    let responses = match response {
+        BatchResponse::Single(one) => std::slice::from_ref(one),
+        BatchResponse::Batch(all) => all.as_slice(),
+    };
+    let mut codes: Vec<String> = Vec::new();
+    for error in responses.iter().flat_map(|r| &r.errors) {
+        let code = match error.extensions.as_ref().and_then(|e| e.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            Some(async_graphql::Value::Enum(code)) => code.to_string(),
+            _ => "UNKNOWN".to_owned(),
+        };
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    codes
 }
 
 async fn serve_graphql<E: Executor, C: Caller>(

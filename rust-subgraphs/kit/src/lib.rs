@@ -12,7 +12,12 @@
 //!   [`Env::parse_or`] and [`Env::error`].
 //! - [`production`]: those checks on one value each, with the TypeScript services' rules and
 //!   wording (`production-profile.ts`).
-//! - [`logging`]: [`init_logging`], one JSON object per log line.
+//! - [`logging`]: [`init_logging`], one JSON object per log line (and the span layer when
+//!   tracing is on).
+//! - [`telemetry`]: OpenTelemetry traces ([`TracingSettings`]: `TRACING`,
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT`, ...; [`Tracing`]), the `/graphql` SERVER span continuing the
+//!   caller's `traceparent`, and [`consumer_span`], an event's CONSUMER span continuing the
+//!   event's.
 //! - [`limits`]: the operation limits (tokens, aliases, root fields, repeats of a field on a
 //!   path, depth, cost per [`Role`]), the same settings, rules and refusal body as the
 //!   TypeScript services and the gateway.
@@ -51,7 +56,8 @@
 //! env.require_nats_credentials("NATS_URL", &nats_url, mode);
 //! let limits = env.operation_limits();
 //! env.finish()?; // every invalid variable at once; main.rs prints them and exits 2
-//! // coursegraph_subgraph_kit::init_logging(log_level)?;  (once per process)
+//! // coursegraph_subgraph_kit::init_logging(log_level, None)?;  (once per process; with
+//! // Tracing::start's provider when TracingSettings::read turns tracing on)
 //!
 //! let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
 //! let endpoint = GraphqlEndpoint::new(schema.clone(), &schema.sdl(), limits)
@@ -72,6 +78,7 @@ pub mod logging;
 pub mod metrics;
 pub mod production;
 pub mod server;
+pub mod telemetry;
 
 pub use config::{has_credentials, ConfigError, Env, Mode};
 pub use error::{BoxError, ErrorChain};
@@ -83,3 +90,4 @@ pub use limits::{OperationLimits, Refusal, Role, SchemaInfo};
 pub use logging::{init_logging, LoggingError};
 pub use metrics::{project_operation_names, GraphqlMetrics, MetricsSettings};
 pub use server::{healthz, readiness, shutdown_signal};
+pub use telemetry::{consumer_span, record_outcome, ConsumedEvent, Tracing, TracingSettings};

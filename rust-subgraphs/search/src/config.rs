@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use coursegraph_subgraph_kit::config::Env;
-use coursegraph_subgraph_kit::MetricsSettings;
+use coursegraph_subgraph_kit::{MetricsSettings, TracingSettings};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::limits::OperationLimits;
@@ -36,6 +36,12 @@ pub struct Config {
     /// and those addresses and CIDR ranges only (docs/metrics.md); off only to measure their
     /// cost. Default `true`.
     pub metrics: MetricsSettings,
+    /// OpenTelemetry traces (docs/observability.md), read by the kit's [`TracingSettings`]:
+    /// `TRACING`: on or off. Default `off (on when OTEL_EXPORTER_OTLP_ENDPOINT is set)`.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP/HTTP receiver, `http://` only. Default `(none; http://127.0.0.1:4318 when TRACING=on)`.
+    /// `TRACING_SAMPLE_RATIO`: share of new traces recorded (0 to 1). Default `1`.
+    /// `OTEL_BSP_SCHEDULE_DELAY`: how often finished spans are sent (ms). Default `1000`.
+    pub tracing: TracingSettings,
 }
 
 impl Config {
@@ -65,6 +71,7 @@ impl Config {
             .map_or_else(|| PathBuf::from(".data/search-index"), PathBuf::from);
         let limits = env.operation_limits();
         let metrics = MetricsSettings::read(&mut env);
+        let tracing = TracingSettings::read(&mut env);
         env.finish().map_err(|errors| {
             errors
                 .into_iter()
@@ -80,6 +87,7 @@ impl Config {
             limits,
             production: mode.is_production(),
             metrics,
+            tracing,
         })
     }
 

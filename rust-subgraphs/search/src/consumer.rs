@@ -46,8 +46,10 @@ use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{AckKind, Message};
 use coursegraph_events::nats::MessageHeaders;
 use coursegraph_events::Envelope;
+use coursegraph_subgraph_kit::telemetry::{self, consumer_span, record_outcome, ConsumedEvent};
 use futures_util::StreamExt;
 use tokio::sync::watch;
+use tracing::Span;
 
 use crate::{
     BoxError, CaptionsEvent, CourseEvent, Indexer, SearchError, SearchIndex, Source, StreamIdentity,
@@ -266,7 +268,12 @@ async fn consume(
                 if batch.is_empty() {
                     deadline = tokio::time::Instant::now() + BATCH_WAIT;
                 }
-                let (ack, pending) = handle(indexer, source, &message)?;
+                let consumer = config
+                    .streams
+                    .iter()
+                    .find(|f| f.source == source)
+                    .map_or("", |f| f.consumer.as_str());
+                let (ack, pending) = handle(indexer, source, consumer, &message)?;
                 batch.push((message, ack));
                 // Nothing else waiting: waiting longer would only delay this event's visibility.
                 if pending == 0 || batch.len() >= BATCH_MESSAGES {
@@ -474,18 +481,74 @@ async fn durable_info(
     }
 }
 
-/// Applies one message of `source`'s stream to the index (uncommitted); returns how to
-/// acknowledge it after the commit, and how many messages JetStream still has pending for the
-/// consumer. A message that is not a valid event is skipped and terminated (never
-/// redelivered); a failure of the index itself is an error.
+/// Applies one message of `source`'s stream to the index (uncommitted), in its CONSUMER span
+/// when tracing is on; returns how to acknowledge it after the commit, and how many messages
+/// JetStream still has pending for the consumer. A message that is not a valid event is
+/// skipped and terminated (never redelivered); a failure of the index itself is an error.
 fn handle(
     indexer: &mut Indexer,
     source: Source,
+    consumer: &str,
     message: &Message,
 ) -> Result<(AckKind, u64), SearchError> {
     let info = message.info().map_err(stream_error("read message info"))?;
     let (sequence, pending) = (info.stream_sequence, info.pending);
-    apply_message(indexer, source, message, sequence).map(|ack| (ack, pending))
+    let span = event_span(consumer, message, info.delivered);
+    let _entered = span.enter();
+    let applied = apply_message(indexer, source, message, sequence);
+    record_outcome(&span, applied.as_ref().map_or("failed", |a| a.outcome()));
+    applied.map(|applied| (applied.ack(), pending))
+}
+
+/// The CONSUMER span of a message, continuing its event's `traceparent`; none when tracing is
+/// off, or when its envelope is not valid (it is then terminated, with a warning).
+fn event_span(consumer: &str, message: &Message, delivered: i64) -> Span {
+    if !telemetry::enabled() {
+        return Span::none();
+    }
+    match Envelope::from_headers(&MessageHeaders(message.headers.as_ref())) {
+        Ok(envelope) => consumer_span(&ConsumedEvent {
+            context: "search",
+            consumer,
+            subject: envelope.event_type().as_str(),
+            id: &envelope.id().to_string(),
+            traceparent: envelope.traceparent().as_str(),
+            delivery_count: delivered,
+        }),
+        Err(_) => Span::none(),
+    }
+}
+
+/// What applying one message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// Applied to the index.
+    Applied,
+    /// At or below the sequence the index holds: a redelivery.
+    Duplicate,
+    /// An event the index does not follow.
+    Ignored,
+    /// Not a valid event, or one the index refuses: terminated, never redelivered.
+    Rejected,
+}
+
+impl Handled {
+    fn ack(self) -> AckKind {
+        match self {
+            Self::Rejected => AckKind::Term,
+            Self::Applied | Self::Duplicate | Self::Ignored => AckKind::Ack,
+        }
+    }
+
+    /// The span's `coursegraph.event.outcome`, as the TypeScript consumers name it.
+    fn outcome(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::Rejected => "malformed",
+        }
+    }
 }
 
 /// An event of either stream, decoded (a course snapshot is large: boxed).
@@ -499,10 +562,10 @@ fn apply_message(
     source: Source,
     message: &Message,
     sequence: u64,
-) -> Result<AckKind, SearchError> {
+) -> Result<Handled, SearchError> {
     if sequence <= indexer.last_sequence_of(source) {
         // Already applied (a redelivery).
-        return Ok(AckKind::Ack);
+        return Ok(Handled::Duplicate);
     }
     let decoded = Envelope::from_headers(&MessageHeaders(message.headers.as_ref()))
         .map_err(SearchError::from)
@@ -519,13 +582,13 @@ fn apply_message(
     let (envelope, event) = match decoded {
         Ok((_, None)) => {
             indexer.skip_of(source, sequence);
-            return Ok(AckKind::Ack);
+            return Ok(Handled::Ignored);
         }
         Ok((envelope, Some(event))) => (envelope, event),
         Err(error) => {
             tracing::warn!(source = source.as_str(), sequence, subject = %message.subject, error = %error.chain(), "message is not a valid event; terminated");
             indexer.skip_of(source, sequence);
-            return Ok(AckKind::Term);
+            return Ok(Handled::Rejected);
         }
     };
     let applied = match &event {
@@ -537,11 +600,11 @@ fn apply_message(
         }),
     };
     match applied {
-        Ok(()) => Ok(AckKind::Ack),
+        Ok(()) => Ok(Handled::Applied),
         Err(error @ SearchError::InvalidEvent { .. }) => {
             tracing::warn!(source = source.as_str(), sequence, event_id = %envelope.id(), error = %error.chain(), "event rejected");
             indexer.skip_of(source, sequence);
-            Ok(AckKind::Term)
+            Ok(Handled::Rejected)
         }
         Err(error) => Err(error),
     }

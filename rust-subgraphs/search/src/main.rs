@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use coursegraph_search::config::Config;
 use coursegraph_search::consumer::{self, ConsumerConfig, FollowedStream};
 use coursegraph_search::{app, sdl, AppState, ErrorChain, SearchError, SearchIndex};
-use coursegraph_subgraph_kit::{init_logging, shutdown_signal};
+use coursegraph_subgraph_kit::{init_logging, shutdown_signal, Tracing};
 
 /// What the command line asks for.
 enum Command {
@@ -69,7 +69,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = init_logging(config.log_level) {
+    // A rebuild replays whole streams: its spans would be noise, so it runs untraced.
+    let traces = match &command {
+        Command::Serve => match Tracing::start("search", &config.tracing) {
+            Ok(tracing) => tracing,
+            Err(error) => {
+                eprintln!("search: {}", ErrorChain(&error));
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    if let Err(error) = init_logging(config.log_level, traces.as_ref()) {
         eprintln!("search: {}", ErrorChain(&error));
         return ExitCode::FAILURE;
     }
@@ -77,7 +88,16 @@ async fn main() -> ExitCode {
     if let Command::Rebuild(streams) = command {
         return rebuild(&config, &streams).await;
     }
+    let code = serve(&config).await;
+    if let Some(traces) = traces {
+        // Blocks until the last batch is sent: off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+    }
+    code
+}
 
+/// Serves the subgraph and runs its consumer until the shutdown signal.
+async fn serve(config: &Config) -> ExitCode {
     let index = match open_index(&config.index_dir) {
         Ok(index) => index,
         Err(error) => {
@@ -113,7 +133,7 @@ async fn main() -> ExitCode {
         // With the peer's address, which `/metrics` is allowed by.
         app(AppState::new(index)
             .with_limits(config.limits)
-            .with_metrics(config.metrics))
+            .with_metrics(config.metrics.clone()))
         .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())

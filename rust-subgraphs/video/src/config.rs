@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coursegraph_subgraph_kit::{ConfigError, Env, MetricsSettings, OperationLimits};
+use coursegraph_subgraph_kit::{
+    ConfigError, Env, MetricsSettings, OperationLimits, TracingSettings,
+};
 
 /// The development signing secret: refused when `COURSEGRAPH_MODE=production`.
 pub const DEVELOPMENT_SIGNING_SECRET: &str = "coursegraph-development-video-signing-secret";
@@ -82,6 +84,12 @@ pub struct Config {
     /// and those addresses and CIDR ranges only (docs/metrics.md); off only to measure their
     /// cost. Default `true`.
     pub metrics: MetricsSettings,
+    /// OpenTelemetry traces (docs/observability.md), read by the kit's [`TracingSettings`]:
+    /// `TRACING`: on or off. Default `off (on when OTEL_EXPORTER_OTLP_ENDPOINT is set)`.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP/HTTP receiver, `http://` only. Default `(none; http://127.0.0.1:4318 when TRACING=on)`.
+    /// `TRACING_SAMPLE_RATIO`: share of new traces recorded (0 to 1). Default `1`.
+    /// `OTEL_BSP_SCHEDULE_DELAY`: how often finished spans are sent (ms). Default `1000`.
+    pub tracing: TracingSettings,
 }
 
 impl Config {
@@ -133,6 +141,7 @@ impl Config {
         let mode = env.mode();
         let limits = env.operation_limits();
         let metrics = MetricsSettings::read(&mut env);
+        let tracing = TracingSettings::read(&mut env);
         let public_url = text(&env, "VIDEO_PUBLIC_URL", "http://127.0.0.1:4011")
             .trim_end_matches('/')
             .to_owned();
@@ -205,6 +214,7 @@ impl Config {
             production: mode.is_production(),
             limits,
             metrics,
+            tracing,
         };
         env.finish().map(|()| config)
     }

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use coursegraph_subgraph_kit::{init_logging, shutdown_signal, ErrorChain};
+use coursegraph_subgraph_kit::{init_logging, shutdown_signal, ErrorChain, Tracing};
 use coursegraph_video::auth::{AuthConfig, AuthVerifier, DEFAULT_AUTH_CACHE_SIZE};
 use coursegraph_video::config::Config;
 use coursegraph_video::graphql::{self, Services};
@@ -45,17 +45,29 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = init_logging(config.log_level) {
+    let traces = match Tracing::start("video", &config.tracing) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("video: {}", ErrorChain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = init_logging(config.log_level, traces.as_ref()) {
         eprintln!("video: cannot start logging: {error}");
         return ExitCode::FAILURE;
     }
-    match serve(config).await {
+    let code = match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!(error = message, "video subgraph failed");
             ExitCode::FAILURE
         }
+    };
+    if let Some(traces) = traces {
+        // Blocks until the last batch is sent: off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
     }
+    code
 }
 
 async fn serve(config: Config) -> Result<(), String> {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::stream::{Config as StreamConfig, DiscardPolicy, StorageType};
 use coursegraph_events::{Envelope, Event, EventError, Subject, TraceParent};
-use coursegraph_subgraph_kit::ErrorChain;
+use coursegraph_subgraph_kit::{telemetry, ErrorChain};
 use deadpool_postgres::{GenericClient, Pool};
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
@@ -130,7 +130,9 @@ pub fn new_traceparent() -> String {
 /// [`StoreError::EventTooLarge`], [`StoreError::Envelope`] (not a valid event), [`StoreError::Sql`].
 pub async fn write<E: Event>(db: &impl GenericClient, event: &E) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
-    let traceparent = new_traceparent();
+    // Traced, the event continues the request (or event) that caused it, so its consumers'
+    // spans (search's) join that trace.
+    let traceparent = telemetry::current_traceparent().unwrap_or_else(new_traceparent);
     let payload = prost::Message::encode_to_vec(event);
     let headers = envelope_headers(id, E::SUBJECT, OffsetDateTime::now_utc(), &traceparent)?;
     let bytes = payload.len() + encoded_headers_size(&headers);

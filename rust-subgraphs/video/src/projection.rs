@@ -21,10 +21,12 @@ use coursegraph_events::contracts::enrollment::v1::{
 };
 use coursegraph_events::nats::MessageHeaders;
 use coursegraph_events::{decode_event, Envelope};
+use coursegraph_subgraph_kit::telemetry::{self, consumer_span, record_outcome, ConsumedEvent};
 use deadpool_postgres::Pool;
 use futures_util::StreamExt;
 use thiserror::Error;
 use tokio::sync::watch;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use crate::store::{self, PublishedCourse, PublishedLesson, StoreError};
@@ -170,8 +172,18 @@ async fn follow(
             Some(Err(error)) => return Err(stream_error("pull")(error)),
             Some(Ok(message)) => message,
         };
-        let ack = match apply(db, source, &message).await {
-            Ok(()) => AckKind::Ack,
+        let span = event_span(source, &message);
+        let applied = apply(db, source, &message).instrument(span.clone()).await;
+        record_outcome(
+            &span,
+            match &applied {
+                Ok(outcome) => outcome,
+                Err(ProjectionError::Invalid(_)) => "malformed",
+                Err(_) => "failed",
+            },
+        );
+        let ack = match applied {
+            Ok(_) => AckKind::Ack,
             Err(ProjectionError::Invalid(reason)) => {
                 tracing::warn!(consumer = source.consumer(), subject = %message.subject, reason, "event rejected; terminated");
                 AckKind::Term
@@ -183,8 +195,33 @@ async fn follow(
     }
 }
 
-/// Applies one message in its own transaction (with its processed-event record).
-async fn apply(db: &Pool, source: Source, message: &Message) -> Result<(), ProjectionError> {
+/// The CONSUMER span of a message, continuing its event's `traceparent`; none when tracing is
+/// off, or when its envelope is not valid (it is then terminated, with a warning).
+fn event_span(source: Source, message: &Message) -> Span {
+    if !telemetry::enabled() {
+        return Span::none();
+    }
+    let envelope = Envelope::from_headers(&MessageHeaders(message.headers.as_ref()));
+    match (envelope, message.info()) {
+        (Ok(envelope), Ok(info)) => consumer_span(&ConsumedEvent {
+            context: "video",
+            consumer: source.consumer(),
+            subject: envelope.event_type().as_str(),
+            id: &envelope.id().to_string(),
+            traceparent: envelope.traceparent().as_str(),
+            delivery_count: info.delivered,
+        }),
+        _ => Span::none(),
+    }
+}
+
+/// Applies one message in its own transaction (with its processed-event record); says what it
+/// came to: `applied`, `duplicate` (a redelivery) or `ignored` (an event not followed here).
+async fn apply(
+    db: &Pool,
+    source: Source,
+    message: &Message,
+) -> Result<&'static str, ProjectionError> {
     let envelope = Envelope::from_headers(&MessageHeaders(message.headers.as_ref()))
         .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
     let sequence = message
@@ -193,11 +230,12 @@ async fn apply(db: &Pool, source: Source, message: &Message) -> Result<(), Proje
         .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
     let change = decode(source, &envelope, &message.payload, sequence)?;
     let Some(change) = change else {
-        return Ok(());
+        return Ok("ignored");
     };
     let mut client = db.get().await.map_err(StoreError::from)?;
     let tx = client.transaction().await.map_err(StoreError::from)?;
-    if store::first_delivery(&tx, source.consumer(), envelope.id()).await? {
+    let first = store::first_delivery(&tx, source.consumer(), envelope.id()).await?;
+    if first {
         match &change {
             Change::CourseCreated {
                 course_id,
@@ -218,8 +256,8 @@ async fn apply(db: &Pool, source: Source, message: &Message) -> Result<(), Proje
         }
     }
     tx.commit().await.map_err(StoreError::from)?;
-    tracing::debug!(consumer = source.consumer(), event_id = %envelope.id(), subject = envelope.event_type().as_str(), "applied");
-    Ok(())
+    tracing::debug!(consumer = source.consumer(), event_id = %envelope.id(), subject = envelope.event_type().as_str(), first, "applied");
+    Ok(if first { "applied" } else { "duplicate" })
 }
 
 /// What an event changes in the projections.
