@@ -632,6 +632,26 @@ const DECLARED = [
     where: 'scripts/lib/stack/prometheus.mjs',
   },
   {
+    env: 'START_TRACING',
+    usedBy: 'scripts',
+    doc: '`1`: `npm start` also runs Jaeger v2 (built once from the Go module proxy into `<COURSEGRAPH_DATA_DIR>/tools`) with deploy/jaeger/config.yaml, and every service exports its traces to it (docs/observability.md)',
+    where: 'scripts/start.mjs',
+  },
+  {
+    env: 'JAEGER_OTLP_PORT',
+    default: 4318,
+    usedBy: 'scripts',
+    doc: "the OTLP/HTTP port of the Jaeger `npm start` runs (the services' `OTEL_EXPORTER_OTLP_ENDPOINT`)",
+    where: 'scripts/lib/stack/jaeger.mjs',
+  },
+  {
+    env: 'JAEGER_UI_PORT',
+    default: 16686,
+    usedBy: 'scripts',
+    doc: 'the port of the UI and query API of the Jaeger `npm start` runs',
+    where: 'scripts/lib/stack/jaeger.mjs',
+  },
+  {
     env: 'SEARCH_INDEX_DIR',
     default: '.data/search-index-<POSTGRES_DB>',
     usedBy: 'scripts',

@@ -32,11 +32,26 @@ const mailSink = process.env.SMTP_HOST ? null : await startMailSink({ log: (line
 if (!process.env.SMTP_HOST && !mailSink)
   log(`start: port ${mailSinkPort()} is taken; mail goes to the SMTP server listening there`);
 
+// A trace backend (Jaeger, docs/observability.md) when asked for, before the services, which then export to it.
+const jaegerStack = process.env.START_TRACING === '1' ? await import('./lib/stack/jaeger.mjs') : null;
+const jaeger = await jaegerStack?.startJaeger({ log }).catch((err) => {
+  console.error(`start: Jaeger not started, the services run untraced: ${err.message}`);
+  return null;
+});
+const stopJaeger = async () => {
+  if (jaeger?.started) await jaegerStack.stopJaeger({ log });
+};
+
 let platform;
 try {
-  platform = await startPlatform({ logDir, log });
+  platform = await startPlatform({
+    logDir,
+    log,
+    env: jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl } : {},
+  });
 } catch (err) {
   console.error(`start: ${err.message}`);
+  await stopJaeger();
   await stopServices(started, { log });
   process.exit(1);
 }
@@ -47,6 +62,7 @@ try {
 } catch (err) {
   console.error(`start: demo activity failed: ${err.message}`);
   await platform.stop();
+  await stopJaeger();
   await stopServices(started, { log });
   process.exit(1);
 }
@@ -66,7 +82,7 @@ Coursegraph is up (${seconds} s).
   Demo learners     learner0001@coursegraph.dev ... / coursegraph-demo
   Logs (JSON)       ${path.relative(process.cwd(), logDir) || logDir}/
   Mail (demo sink)  ${process.env.SMTP_HOST ? `SMTP ${process.env.SMTP_HOST}` : `${path.relative(process.cwd(), mailDir())}/*.eml, one JSON line each in ${path.relative(process.cwd(), logDir)}/mail-sink.log`}
-${prometheus ? `  Prometheus        ${prometheus.url}   (alerts: ${prometheus.url}/alerts)\n` : ''}Ctrl-C stops everything this command started.`);
+${prometheus ? `  Prometheus        ${prometheus.url}   (alerts: ${prometheus.url}/alerts)\n` : ''}${jaeger ? `  Traces (Jaeger)   ${jaeger.uiUrl}\n` : ''}Ctrl-C stops everything this command started.`);
 
 let stopping = false;
 const stopAll = async (signal) => {
@@ -76,6 +92,7 @@ const stopAll = async (signal) => {
   await platform.stop();
   await mailSink?.close();
   if (prometheus?.started) await prometheusStack.stopPrometheus({ log });
+  await stopJaeger();
   await stopServices(started, { log });
   process.exit(0);
 };

@@ -198,6 +198,8 @@ export {
   tracedSqlAdapter,
   type TracingSettings,
 } from './tracing/index.js';
+// Each context's Prisma driver adapter: its own pg pool, observed by the metrics, with its SQL traced.
+export { pgDriverAdapter, type PgAdapterClass, type PgDriverAdapterOptions } from './pg-adapter.js';
 // Subgraphs: the bootstrap every subgraph uses.
 export {
   createSubgraph,

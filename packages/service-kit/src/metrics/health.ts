@@ -30,17 +30,38 @@ export function observeDependency(dependency: Dependency, probe: () => Promise<u
 
 const poolConnections = scrapedGauge(
   'coursegraph_db_pool_connections',
-  "Connections of the service's PostgreSQL pool: total open, idle, and requests waiting for one",
+  "Connections of the service's PostgreSQL pools: total open, idle, and requests waiting for one",
   ['service', 'state'],
 );
 
-/** Reports a pg pool's connections (total, idle, waiting) at every scrape until the returned function is called. */
-export function observeDatabasePool(pool: Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>): () => void {
+type PoolCounts = Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'> & { readonly ended?: boolean };
+const pools = new Set<PoolCounts>();
+const COUNTS = {
+  total: (pool: PoolCounts) => pool.totalCount,
+  idle: (pool: PoolCounts) => pool.idleCount,
+  waiting: (pool: PoolCounts) => pool.waitingCount,
+};
+let reading = false;
+
+/** The sum of `count` over the open pools. An ended pool (its Prisma client disconnected) leaves the set. */
+const sum = (count: (pool: PoolCounts) => number) => async () => {
+  for (const pool of pools) if (pool.ended) pools.delete(pool);
+  // No open pool: the series is left out of this scrape (a failed read), rather than reading 0.
+  if (pools.size === 0) throw new Error('no open pool');
+  return [...pools].reduce((total, pool) => total + count(pool), 0);
+};
+
+/**
+ * Reports a pg pool's connections (total, idle, waiting) at every scrape until it ends or the
+ * returned function is called. A service holds several pools (its resolvers', its consumers'): the
+ * series are their sums, which is what PostgreSQL's max_connections and a starved request see.
+ */
+export function observeDatabasePool(pool: PoolCounts): () => void {
   if (!metricsEnabled()) return () => {};
-  const stops = [
-    poolConnections.observe({ state: 'total' }, async () => pool.totalCount),
-    poolConnections.observe({ state: 'idle' }, async () => pool.idleCount),
-    poolConnections.observe({ state: 'waiting' }, async () => pool.waitingCount),
-  ];
-  return () => stops.forEach((stop) => stop());
+  if (!reading) {
+    reading = true;
+    for (const [state, count] of Object.entries(COUNTS)) poolConnections.observe({ state }, sum(count));
+  }
+  pools.add(pool);
+  return () => void pools.delete(pool);
 }

@@ -19,7 +19,7 @@ interface Queryable {
 interface Adapter extends Queryable {
   startTransaction(...args: never[]): Promise<Queryable>;
 }
-interface AdapterFactory {
+export interface AdapterFactory {
   connect(): Promise<Adapter>;
 }
 

@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { tracedSqlAdapter } from '@coursegraph/service-kit';
+import { pgDriverAdapter } from '@coursegraph/service-kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 import { lessonDurationOmit } from './lesson-duration.js';
 
@@ -13,10 +13,7 @@ export type Reader = PrismaClient | Tx;
  * `onQuery` sees every SQL statement (tests count them to prove there is no N+1).
  */
 export function createDb(databaseUrl: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaClient {
-  const adapter = tracedSqlAdapter(
-    new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'course' }),
-    'course',
-  );
+  const adapter = pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'course' });
   // The lesson-duration phase may hide a column from every query (data/lesson-duration.ts); the
   // client's type stays the final schema's. (Prisma refuses `omit: undefined`.)
   const omit: Prisma.GlobalOmitConfig | undefined = lessonDurationOmit();

@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { tracedSqlAdapter } from '@coursegraph/service-kit';
+import { pgDriverAdapter } from '@coursegraph/service-kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
 export type { PrismaClient };
@@ -8,9 +8,6 @@ export type Tx = Prisma.TransactionClient;
 /** Notification's Prisma client, connected as notification's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({
-    adapter: tracedSqlAdapter(
-      new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { schema: 'notification' }),
-      'notification',
-    ),
+    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'notification' }),
   });
 }
