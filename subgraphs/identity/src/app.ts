@@ -9,6 +9,7 @@ import {
   costLimitFor,
   costTableFromSdl,
   createSubgraph,
+  startTracing,
   dependencyProbes,
   verifiedClientIp,
   type Logger,
@@ -32,6 +33,9 @@ export interface IdentityAppOptions {
 }
 
 export async function createIdentityApp(config: IdentityConfig, logger: Logger, options: IdentityAppOptions = {}) {
+  // Tracing before the first query: Prisma decides when it first connects whether its SQL is traced,
+  // and the signing keys' load below is that first query (createSubgraph would start it too late).
+  startTracing('identity', logger);
   const db = createDb(config.databaseUrl);
   const keys = new SigningKeyStore(db, config.accessTtlSeconds);
   await keys.init();
