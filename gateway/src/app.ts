@@ -27,6 +27,7 @@ import { useExplorerSignIn } from './explorer.js';
 import { createRequestAuth, isAdmin } from './request-auth.js';
 import { API_KEY_HEADER, createPersistedDocuments } from './persisted-documents/index.js';
 import { usePartnerRest } from './partner-rest/plugin.js';
+import { createEntityCache } from './entity-cache/index.js';
 import { createResponseCache } from './response-cache/index.js';
 import { useShareInFlightQueries } from './share-in-flight-queries.js';
 import { loadSupergraph } from './supergraph.js';
@@ -52,6 +53,9 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
   });
   const auth = createRequestAuth(verifier);
   const unobserveRedis = observeGatewayRedis(redis);
+  const entityCache = config.entityCache
+    ? await createEntityCache({ natsUrl: config.natsUrl, redis, maxAgeS: config.entityCacheMaxAgeS, logger })
+    : null;
   const supergraph = await loadSupergraph(config.supergraphPath, {
     deduplicateQueries: config.deduplicateQueries,
     subgraphClient: config.subgraphClient,
@@ -59,6 +63,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
     maxResponseBytes: config.subgraphMaxResponseMb * 1024 * 1024,
     breakerFailures: config.breakerFailures,
     breakerOpenMs: config.breakerOpenMs,
+    ...(entityCache ? { entityCache } : {}),
     logger,
     // A reloaded supergraph must still carry the types the gateway's own subscriptions extend.
     check: (version) => void subscriptionSchema(version.apiSchema),
@@ -258,6 +263,7 @@ export async function createGatewayApp(config: GatewayConfig, logger: Logger) {
       process.off('SIGHUP', onHangUp);
       await usage?.close();
       await responseCache?.close();
+      await entityCache?.close();
       await persistedDocuments.close();
       await supergraph.dispose();
       unobserveRedis();

@@ -106,6 +106,18 @@ export const gatewaySettings = {
     parse: parse.positiveInt,
     doc: 'megabytes of JSON the cached answers of one gateway process may hold together',
   },
+  entityCache: {
+    env: 'GATEWAY_ENTITY_CACHE',
+    default: false,
+    parse: parse.boolean,
+    doc: "keep subgraphs' answers for entity fields declared @publicCache in Redis, shared by every gateway process and caller, dropped when an event says they changed (see gateway/src/entity-cache)",
+  },
+  entityCacheMaxAgeS: {
+    env: 'GATEWAY_ENTITY_CACHE_MAX_AGE_S',
+    default: 60,
+    parse: parse.positiveInt,
+    doc: "the longest an entity is kept, whatever its fields' @publicCache(maxAge:) say, for changes no event announces",
+  },
   clockHeader: {
     env: 'CLOCK_HEADER',
     default: false,

@@ -1,7 +1,7 @@
 /**
  * The gateway's own Prometheus metrics (docs/metrics.md), on the kit's registry beside the GraphQL
  * request metrics every service has: each subgraph fetch, open subscriptions and the events they
- * delivered, the response cache's answers, and Redis's health. Served at /metrics on the gateway's
+ * delivered, the response cache's answers, the entity cache's, and Redis's health. Served at /metrics on the gateway's
  * port, to loopback and METRICS_ALLOWED_CIDRS only (the kit's server).
  */
 import {
@@ -43,6 +43,12 @@ const cacheRequests = counter(
   ['service', 'result'],
 );
 
+const entityCacheRequests = counter(
+  'coursegraph_entity_cache_requests_total',
+  'Entities asked of subgraphs through _entities calls, as the entity cache saw them: hit (served from Redis), miss (fetched, then kept if it may be), bypass (a call it does not serve: a private field selected, not an entity call, Redis or the invalidation feed down)',
+  ['service', 'subgraph', 'result'],
+);
+
 export type SubgraphFetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
 
 /** One subgraph call's outcome, and its duration when it was made. */
@@ -55,6 +61,11 @@ export function recordSubgraphFetch(subgraph: string, outcome: SubgraphFetchOutc
 /** One response-cache decision (the `x-cache` header's value, lower-cased). */
 export function recordResponseCache(result: 'HIT' | 'MISS' | 'BYPASS'): void {
   if (metricsEnabled()) cacheRequests.inc({ service: SERVICE, result: result.toLowerCase() });
+}
+
+/** `count` entities of one subgraph call, as the entity cache served them. */
+export function recordEntityCache(subgraph: string, result: 'hit' | 'miss' | 'bypass', count: number): void {
+  if (metricsEnabled() && count > 0) entityCacheRequests.inc({ service: SERVICE, subgraph, result }, count);
 }
 
 export interface TrackedSubscription {

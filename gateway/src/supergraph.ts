@@ -25,6 +25,7 @@ import { forwardClientIp } from './client-ip.js';
 import { subgraphUrl } from './config.js';
 import type { GatewayContext } from './context.js';
 import { guardSubgraphCall, requestDeadline } from './execution-budget.js';
+import type { VersionEntityCache } from './entity-cache/index.js';
 import { DEFAULT_SUBGRAPH_TIMEOUT_MS, createSubgraphFetcher } from './subgraph-fetch.js';
 import { inSubgraphSpan, subgraphTraceparent } from './tracing.js';
 
@@ -38,9 +39,17 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   declare readonly logger: Logger | undefined;
   /** Set only for a fetcher without its own timeout (GATEWAY_SUBGRAPH_CLIENT=apollo). */
   declare readonly callTimeoutMs: number | undefined;
+  /** This version's entity cache, when on: it may answer a call, or part of it, itself (entity-cache/). */
+  declare readonly entityCache: VersionEntityCache | undefined;
+
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    return this.entityCache
+      ? this.entityCache.process(this.subgraphName, options, (call) => this.send(call))
+      : this.send(options);
+  }
 
   /** Every call goes through the execution budget; see execution-budget.ts. */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const requestSignal = requestDeadline(options.context);
     const deadline = this.callTimeoutMs
       ? AbortSignal.any([AbortSignal.timeout(this.callTimeoutMs), ...(requestSignal ? [requestSignal] : [])])
@@ -144,6 +153,8 @@ export interface SubgraphCallOptions {
    * build on it): throw to refuse it. Not applied to the first load, which fails start-up instead.
    */
   check?: (version: SupergraphVersion) => void;
+  /** The entity cache (GATEWAY_ENTITY_CACHE): each version gets it under its own policy. */
+  entityCache?: { forSupergraph(sdl: string): VersionEntityCache };
 }
 
 const sdlId = (sdl: string) => createHash('sha256').update(sdl).digest('hex').slice(0, 12);
@@ -166,6 +177,7 @@ export async function loadSupergraph(supergraphPath: string, options: SubgraphCa
 
   async function build(sdl: string): Promise<SupergraphVersion> {
     const subgraphUrls: Record<string, string> = {};
+    const entityCache = options.entityCache?.forSupergraph(sdl);
     const gateway = new ApolloGateway({
       supergraphSdl: sdl,
       buildService: ({ name, url }) => {
@@ -177,6 +189,7 @@ export async function loadSupergraph(supergraphPath: string, options: SubgraphCa
           subgraphName: name,
           breaker: breakers.for(name),
           logger: options.logger,
+          entityCache,
           ...(fetcher ? { fetcher } : { callTimeoutMs: options.subgraphTimeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS }),
         };
         return new ForwardingDataSource(config);

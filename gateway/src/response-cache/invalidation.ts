@@ -1,6 +1,7 @@
 /**
- * Keeps the response cache true to the platform's data: the events every context publishes say
- * what changed, and each drops the cached answers that hold it. The table below is the whole
+ * Keeps the gateway's caches (the response cache, and the entity cache in gateway/src/entity-cache)
+ * true to the platform's data: the events every context publishes say what changed, and each drops
+ * the cached answers that hold it. The table below is the whole
  * policy; what no event announces (today a role change, which identity does not publish) ages out
  * with the entries' time to live. The gateway reads the events as a plain NATS subscriber of the
  * subjects (no durable consumer: a gateway that was not running has no cache to correct), and
@@ -9,7 +10,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CourseEvents, EnrollmentEvents, IdentityEvents } from '@coursegraph/contracts';
 import { parseEvent, type EventPayload, type EventType, type Logger } from '@coursegraph/service-kit';
-import type { Invalidation, ResponseCache } from './cache.js';
+import type { Invalidation } from './cache.js';
 
 /**
  * Types whose lists, counts or search results any course change can alter: a publication adds a
@@ -58,20 +59,27 @@ export interface CacheInvalidation {
   close(): Promise<void>;
 }
 
+/** What the table drives: the response cache, and the entity cache (gateway/src/entity-cache). */
+export interface InvalidatedCache {
+  /** Drops what `change` (event `eventId`'s) touches. */
+  invalidate(change: Invalidation, eventId: string): unknown;
+  /** Drops everything. */
+  clear(): void;
+  /** Off while changes may be missed (the feed is down): nothing served or kept. */
+  setEnabled(enabled: boolean): unknown;
+}
+
 /** Subscribes to every event of the table; resolves once the server has the subscriptions. */
 export async function startCacheInvalidation(
   nc: NatsConnection,
-  cache: ResponseCache,
+  cache: InvalidatedCache,
   logger: Logger,
 ): Promise<CacheInvalidation> {
   const subscriptions: Subscription[] = INVALIDATIONS.map(({ event, change }) =>
     nc.subscribe(event.subject, {
       callback: (err, msg) => {
         if (err) {
-          logger.warn(
-            { subject: event.subject, err: err.message },
-            'response cache: invalidation feed failed; cache off',
-          );
+          logger.warn({ subject: event.subject, err: err.message }, 'cache invalidation feed failed; cache off');
           cache.setEnabled(false);
           return;
         }
@@ -80,14 +88,14 @@ export async function startCacheInvalidation(
             { subject: msg.subject, headers: msg.headers, data: msg.data, streamSequence: 0, deliveryCount: 1 },
             event,
           );
-          const dropped = cache.invalidate(change(received.payload));
-          logger.debug({ subject: msg.subject, eventId: received.id, dropped }, 'response cache invalidated');
+          void cache.invalidate(change(received.payload), received.id);
+          logger.debug({ subject: msg.subject, eventId: received.id }, 'cache invalidated');
         } catch (parseError) {
           // A change we cannot read could be any change.
           cache.clear();
           logger.warn(
             { subject: msg.subject, err: (parseError as Error).message },
-            'response cache: unreadable event; cache cleared',
+            'cache: unreadable event; cache cleared',
           );
         }
       },
