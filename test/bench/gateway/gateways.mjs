@@ -1,15 +1,16 @@
-// The three gateways under test, each started the same way: a process tree on a free port, with the
+// The gateways under test, each started the same way: a process tree on a free port, with the
 // same number of processes, pointed at the benchmark's subgraphs, ready when `{ __typename }` answers.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../../scripts/lib/env.mjs';
 import { treeRssMb } from '../lib/measure.mjs';
+import { ensureHiveRouter, hiveRouterCommand, installedVersion as hiveRouterVersion } from './hive-router.mjs';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const GATEWAYS = ['coursegraph', 'apollo-server', 'hive-gateway'];
+export const GATEWAYS = ['coursegraph', 'apollo-server', 'hive-gateway', 'hive-router'];
 
 export function versions() {
   const version = (pkg) =>
@@ -24,6 +25,7 @@ export function versions() {
     '@graphql-hive/gateway': version('@graphql-hive/gateway'),
     '@graphql-hive/gateway-runtime': version('@graphql-hive/gateway-runtime'),
     graphql: version('graphql'),
+    'hive-router': hiveRouterVersion() ?? 'not installed',
   };
 }
 
@@ -84,6 +86,7 @@ function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, 
       env: { ...base, NODE_ENV: 'production' },
     };
   }
+  if (name === 'hive-router') return hiveRouterCommand({ port, processes, supergraphFile });
   throw new Error(`unknown gateway ${name}`);
 }
 
@@ -92,6 +95,8 @@ function commandFor(name, { port, processes, supergraphFile, subgraphUrls, env, 
  * reads the peak since the last `resetPeak()`, so each workload gets its own figure.
  */
 export async function startGateway(name, options) {
+  // Built from crates.io the first time (minutes), reused afterwards.
+  if (name === 'hive-router') await ensureHiveRouter({ log: (line) => console.log('bench:gateway:', line) });
   const { command, args, env } = commandFor(name, options);
   const logFile = path.join(options.logDir, `${name}${options.tag ? `-${options.tag}` : ''}.log`);
   const out = fs.openSync(logFile, 'a');

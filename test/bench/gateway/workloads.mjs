@@ -6,9 +6,11 @@
 //             instructor (identity) → taughtCourses (course) → enrollmentCount (enrollment) →
 //             instructor → taughtCourses …, plus me → orders (payment) → course → instructor → …
 //   mutation  completeLesson by many signed-in learners, each request a different learner and lesson.
+// and the real-traffic workloads of traffic.mjs: varied, dashboard-varied, mixed.
 // References come from one gateway before any load; every gateway must give the same answers first.
 
 import fs from 'node:fs';
+import { buildVariedOperations, mixedWorkload, schedule } from './traffic.mjs';
 
 /** A project operation (schema/operations/<file>.graphql): what the benchmark sends is what clients persist. */
 const operation = (file) => fs.readFileSync(new URL(`../../../schema/operations/${file}`, import.meta.url), 'utf8');
@@ -18,7 +20,7 @@ export const DEEP_QUERY = operation('learner-network.graphql');
 export const MUTATION = operation('complete-lesson.graphql');
 
 const LEARNER_STATE = `query LearnerState {
-  me { id enrollments(first: 50) { edges { node { id status course { id title modules { lessons { id } } } progress { completedLessonIds } } } } orders(first: 1) { totalCount } }
+  me { id enrollments(first: 50) { edges { node { id status course { id title modules { lessons { id kind } } } progress { completedLessonIds } } } } orders(first: 1) { totalCount } }
 }`;
 
 const LOG_IN = `mutation LogIn($input: LogInInput!) { logIn(input: $input) { accessToken } }`;
@@ -78,11 +80,12 @@ function judge(status, text, expect, exact) {
 }
 
 /**
- * Signs in demo learners (through `url`) and splits them: `deepLearners` read-only learners with
- * enrolments and orders for the deep query, and `mutationGroups` disjoint groups (one per gateway)
- * whose not-yet-completed lessons the mutation workload completes.
+ * Signs in demo learners (through `url`) and splits them: `dashboardLearners` read-only learners with
+ * enrolments (those with orders first) whose dashboards are read, the first `deepLearners` of them
+ * for the deep workload, and `mutationGroups` disjoint groups of the others (one per measured
+ * mutation workload) whose not-yet-completed lessons the mutations complete.
  */
-export async function prepareLearners(url, { learners, deepLearners, mutationGroups, password }) {
+export async function prepareLearners(url, { learners, deepLearners, dashboardLearners, mutationGroups, password }) {
   const emails = Array.from({ length: learners }, (_, i) => `learner${String(i + 1).padStart(4, '0')}@coursegraph.dev`);
   const people = await inBatches(emails, 8, async (email) => {
     const { logIn } = must(await gql(url, LOG_IN, { input: { email, password } }), `logIn ${email}`);
@@ -91,13 +94,14 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
   });
   // Learners with orders first (all four subgraphs have data to give), then others with enrolments.
   const enrolled = people.filter((p) => p.me.enrollments.edges.length > 0);
-  const deep = [
+  const readers = [
     ...enrolled.filter((p) => p.me.orders.totalCount > 0),
     ...enrolled.filter((p) => p.me.orders.totalCount === 0),
-  ].slice(0, deepLearners);
-  if (deep.length < deepLearners)
-    throw new Error(`only ${deep.length} learners with enrolments among the first ${learners}`);
-  const deepSet = new Set(deep);
+  ].slice(0, Math.max(deepLearners, dashboardLearners));
+  if (readers.length < Math.max(deepLearners, dashboardLearners))
+    throw new Error(`only ${readers.length} learners with enrolments among the first ${learners}`);
+  const deep = readers.slice(0, deepLearners);
+  const deepSet = new Set(readers);
   const withLessonsLeft = people
     .filter((p) => !deepSet.has(p))
     .map((p) => ({
@@ -108,7 +112,8 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
         .flatMap((n) =>
           n.course.modules
             .flatMap((m) => m.lessons)
-            .filter((l) => !n.progress.completedLessonIds.includes(l.id))
+            // A quiz lesson may need its quiz passed first (learning's gate): only other kinds are completed.
+            .filter((l) => l.kind !== 'QUIZ' && !n.progress.completedLessonIds.includes(l.id))
             .map((l) => ({
               token: p.token,
               enrollmentId: n.id,
@@ -131,6 +136,7 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
     return out;
   };
   return {
+    dashboard: readers.map((p) => ({ email: p.email, token: p.token })),
     deep: deep.map((p) => ({ email: p.email, token: p.token })),
     deepWithOrders: deep.filter((p) => p.me.orders.totalCount > 0).length,
     mutationGroups: groups.map(interleave),
@@ -139,13 +145,18 @@ export async function prepareLearners(url, { learners, deepLearners, mutationGro
   };
 }
 
-/** Reference answers (the `data` of each query, serialised) fetched before any load. */
-export async function fetchReferences(url, learners, catalogPageSize) {
+/**
+ * Reference answers (the `data` of each query, serialised) fetched before any load: the catalog, every
+ * dashboard learner's deep query (the deep workload's learners are the first of them) and the varied
+ * operations drawn with `seed`.
+ */
+export async function fetchReferences(url, learners, catalogPageSize, { seed, variedOperations }) {
   const catalog = JSON.stringify(must(await gql(url, CATALOG_QUERY, { first: catalogPageSize }), 'catalog reference'));
-  const deep = await inBatches(learners.deep, 8, async (p) =>
+  const dashboard = await inBatches(learners.dashboard, 8, async (p) =>
     JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `deep reference for ${p.email}`)),
   );
-  return { catalog, deep };
+  const varied = await buildVariedOperations(gql, url, { seed, distinct: variedOperations });
+  return { catalog, dashboard, deep: dashboard.slice(0, learners.deep.length), varied };
 }
 
 /**
@@ -155,10 +166,15 @@ export async function fetchReferences(url, learners, catalogPageSize) {
 export async function assertSameResults(name, url, learners, references, catalogPageSize, mutationReference) {
   const catalog = JSON.stringify(must(await gql(url, CATALOG_QUERY, { first: catalogPageSize }), `${name} catalog`));
   if (catalog !== references.catalog) throw new Error(`${name}: the catalog differs from the reference`);
-  await inBatches(learners.deep, 8, async (p) => {
+  await inBatches(learners.dashboard, 8, async (p) => {
     const deep = JSON.stringify(must(await gql(url, DEEP_QUERY, {}, p.token), `${name} deep ${p.email}`));
-    if (deep !== references.deep[learners.deep.indexOf(p)])
+    if (deep !== references.dashboard[learners.dashboard.indexOf(p)])
       throw new Error(`${name}: the deep query for ${p.email} differs from the reference`);
+  });
+  await inBatches(references.varied, 8, async (op) => {
+    const data = JSON.stringify(must(await gql(url, op.query, op.variables), `${name} ${op.name}`));
+    if (data !== op.reference)
+      throw new Error(`${name}: ${op.name} ${JSON.stringify(op.variables)} differs from the reference`);
   });
   const item = learners.agreementItem;
   const mutation = JSON.stringify(
@@ -172,8 +188,11 @@ export async function assertSameResults(name, url, learners, references, catalog
   return mutation;
 }
 
-/** The workload objects the load loop drives: `next(i)` → { body, headers, check }. */
-export function workloads(learners, references, catalogPageSize, mutationGroup) {
+/**
+ * The workload objects the load loop drives: `next(i)` → { body, headers, check }. `mutationGroup`
+ * feeds the mutation workload, `mixedGroup` the mutations of the mixed one; `seed` orders the varied ones.
+ */
+export function workloads(learners, references, catalogPageSize, { mutationGroup, mixedGroup, seed }) {
   const catalogBody = JSON.stringify({ query: CATALOG_QUERY, variables: { first: catalogPageSize } });
   const catalogExact = `{"data":${references.catalog}}`;
   const catalogCheck = (status, text) =>
@@ -183,33 +202,57 @@ export function workloads(learners, references, catalogPageSize, mutationGroup) 
       (data) => (JSON.stringify(data) === references.catalog ? null : 'wrong catalog answer'),
       catalogExact,
     );
-  const deepRequests = learners.deep.map((p, i) => ({
+  const dashboardRequests = learners.dashboard.map((p, i) => ({
     body: JSON.stringify({ query: DEEP_QUERY }),
     headers: { authorization: `Bearer ${p.token}` },
     check: (status, text) =>
       judge(
         status,
         text,
-        (data) => (JSON.stringify(data) === references.deep[i] ? null : 'wrong deep answer'),
-        `{"data":${references.deep[i]}}`,
+        (data) => (JSON.stringify(data) === references.dashboard[i] ? null : 'wrong deep answer'),
+        `{"data":${references.dashboard[i]}}`,
       ),
   }));
-  const mutationRequests = mutationGroup.map((item) => ({
-    body: JSON.stringify({ query: MUTATION, variables: { courseId: item.courseId, lessonId: item.lessonId } }),
-    headers: { authorization: `Bearer ${item.token}` },
+  const deepRequests = dashboardRequests.slice(0, learners.deep.length);
+  const variedRequests = references.varied.map((op) => ({
+    body: JSON.stringify({ query: op.query, variables: op.variables }),
+    headers: {},
     check: (status, text) =>
-      judge(status, text, ({ completeLesson: e }) =>
-        e?.id === item.enrollmentId &&
-        e.course?.id === item.courseId &&
-        e.course.title === item.title &&
-        e.progress?.completedLessonIds?.includes(item.lessonId)
-          ? null
-          : 'wrong mutation answer',
+      judge(
+        status,
+        text,
+        (data) => (JSON.stringify(data) === op.reference ? null : `wrong ${op.name} answer`),
+        `{"data":${op.reference}}`,
       ),
   }));
+  const mutationRequestsOf = (group) =>
+    group.map((item) => ({
+      body: JSON.stringify({ query: MUTATION, variables: { courseId: item.courseId, lessonId: item.lessonId } }),
+      headers: { authorization: `Bearer ${item.token}` },
+      check: (status, text) =>
+        judge(status, text, ({ completeLesson: e }) =>
+          e?.id === item.enrollmentId &&
+          e.course?.id === item.courseId &&
+          e.course.title === item.title &&
+          e.progress?.completedLessonIds?.includes(item.lessonId)
+            ? null
+            : 'wrong mutation answer',
+        ),
+    }));
+  const cycle = (requests) => ({ next: (i) => requests[i % requests.length], items: requests.length });
+  // Seeded orders over the pools, so neighbouring connections rarely send the same request at once.
+  const shuffled = (requests, salt) => {
+    const order = schedule(seed + salt, requests.length);
+    return { next: (i) => requests[order[i % order.length]], items: requests.length };
+  };
+  const varied = shuffled(variedRequests, 1);
+  const dashboard = shuffled(dashboardRequests, 2);
   return {
     catalog: { next: () => ({ body: catalogBody, headers: {}, check: catalogCheck }) },
-    deep: { next: (i) => deepRequests[i % deepRequests.length] },
-    mutation: { next: (i) => mutationRequests[i % mutationRequests.length], items: mutationRequests.length },
+    deep: cycle(deepRequests),
+    mutation: cycle(mutationRequestsOf(mutationGroup)),
+    varied,
+    'dashboard-varied': dashboard,
+    mixed: mixedWorkload({ varied, dashboard, mutation: cycle(mutationRequestsOf(mixedGroup)) }, seed + 3),
   };
 }

@@ -46,6 +46,7 @@ export async function startNats() {
   }
   return {
     url: withNatsUser(`nats://127.0.0.1:${port}`, 'operator'),
+    pid: server.pid,
     async dispose() {
       if (server.exitCode === null) {
         const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -162,4 +163,38 @@ export async function userWithRole(endpoint, database, role, tag = role.toLowerC
     i: { email, password },
   });
   return { userId: signUp.user.id, email, token: logIn.accessToken };
+}
+
+/**
+ * Waits until every service's consumers have caught up and its outbox is empty (the sums of
+ * `coursegraph_event_consumer_lag` and `coursegraph_outbox_backlog` on each /metrics are 0 twice in
+ * a row), so what a benchmark measures next is its own load, not a seed's events still being
+ * applied. Gives up after `timeoutMs`, saying what was left.
+ */
+export async function waitForEventsSettled(ports, { timeoutMs = 300_000, log = () => {} } = {}) {
+  // What each service still has to apply or publish, by service name.
+  const pending = async () => {
+    const by = {};
+    for (const [name, port] of Object.entries(ports)) {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => (r.ok ? r.text() : ''))
+        .catch(() => '');
+      for (const line of text.split('\n')) {
+        if (!/^coursegraph_(event_consumer_lag|outbox_backlog)\{/.test(line)) continue;
+        const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (value > 0) by[name] = (by[name] ?? 0) + value;
+      }
+    }
+    return by;
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0, quiet = 0; quiet < 2; round++) {
+    const by = await pending();
+    const left = Object.values(by).reduce((a, b) => a + b, 0);
+    quiet = left === 0 ? quiet + 1 : 0;
+    if (left && round % 10 === 0) log(`waiting for events to settle: ${left} left ${JSON.stringify(by)}`);
+    if (left && Date.now() > deadline)
+      throw new Error(`events still pending after ${timeoutMs / 1000} s: ${JSON.stringify(by)}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
