@@ -8,7 +8,7 @@ import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
 import type WebSocket from 'ws';
-import { newId, revokeUserAccessBefore } from '@coursegraph/service-kit';
+import { newId, renderMetrics, revokeUserAccessBefore } from '@coursegraph/service-kit';
 import { EnrollmentEvents, NotificationEvents } from '@coursegraph/contracts';
 import { TOKEN_REVOKED_REASON } from '../src/subscriptions/caller.js';
 import { startSubscriptionHarness, wsSubscribe, type SubscriptionHarness } from './support/subscription-harness.js';
@@ -350,5 +350,37 @@ describe('backpressure', () => {
     const lastWord = JSON.parse(events.at(-2)!.replace(/^event: next\ndata: /, ''));
     expect(lastWord.errors[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', reason: 'SLOW_SUBSCRIBER' } });
     expect(events.length - 2).toBeLessThan(EVENTS);
+  });
+});
+
+describe('metrics', () => {
+  /** The sum of a subscription metric's series for `enrollmentCreated`, as /metrics shows it. */
+  const value = async (name: string) =>
+    (await renderMetrics()).body
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) && line.includes('field="enrollmentCreated"'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+
+  it('count a stream as active while it is open, and every event it delivers', async () => {
+    const activeBefore = await value('coursegraph_subscriptions_active');
+    const deliveredBefore = await value('coursegraph_subscription_events_delivered_total');
+    const { token } = await h.issuer.token('ADMIN');
+    const { client } = h.wsClient(token);
+    const before = await h.subscribers(EnrollmentEvents.created.subject);
+    const received = wsSubscribe(client, ENROLLMENTS, {}, 2);
+    await h.joined(EnrollmentEvents.created.subject, before + 1);
+    expect(await value('coursegraph_subscriptions_active')).toBe(activeBefore + 1);
+    const userId = newId();
+    await h.enrolled(userId);
+    await h.enrolled(userId);
+    await received.done;
+    expect(received.errors).toEqual([]);
+    expect(await value('coursegraph_subscription_events_delivered_total')).toBe(deliveredBefore + 2);
+    received.dispose();
+    await client.dispose();
+    await eventually(
+      'the ended stream to leave the active count',
+      async () => (await value('coursegraph_subscriptions_active')) === activeBefore,
+    );
   });
 });
