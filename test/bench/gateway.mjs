@@ -54,6 +54,7 @@ const { seedActivity, seedCatalog } = await import('../../scripts/seed.mjs');
 const { startPlatform, subgraphList } = await import('../../scripts/lib/platform.mjs');
 const { checkBuilt, dropDatabase, freePort, startNats, waitForEventsSettled } = await import('./lib/platform.mjs');
 const { cpuMeter, sharedServerPids } = await import('./gateway/cpu.mjs');
+const { withRedisPassword } = await import('../../scripts/lib/credentials.mjs');
 const { GATEWAYS, rewriteSupergraph, startGateway, versions } = await import('./gateway/gateways.mjs');
 const { runLoad } = await import('./gateway/load.mjs');
 const W = await import('./gateway/workloads.mjs');
@@ -265,8 +266,11 @@ try {
   const setupUrl = `${platform.gatewayUrl}/graphql`;
   // Our gateway verifies tokens itself, with identity's keys.
   // The benchmark measures the gateway's work, from one address: its rate limits stay off, as before they existed.
+  // With the stack's generated Redis password, as the platform gives it to its own services: without
+  // it our gateway's token-revocation check and entity cache would wait on a Redis that refuses them.
   const gatewayEnv = {
     NATS_URL: nats.url,
+    REDIS_URL: withRedisPassword(process.env.REDIS_URL),
     IDENTITY_JWKS_URL: `http://127.0.0.1:${ports.identity}/.well-known/jwks.json`,
     RATE_LIMITS: 'false',
   };
