@@ -200,6 +200,8 @@ export {
 } from './tracing/index.js';
 // Each context's Prisma driver adapter: its own pg pool, observed by the metrics, with its SQL traced.
 export { pgDriverAdapter, type PgAdapterClass, type PgDriverAdapterOptions } from './pg-adapter.js';
+// The hottest reads in plain SQL on that pool, as named prepared statements (DB_HOT_READS).
+export { SqlReads, preparedRead, hotReadsSetting, type PreparedRead, type HotReadsMode } from './sql-reads.js';
 // Subgraphs: the bootstrap every subgraph uses.
 export {
   createSubgraph,

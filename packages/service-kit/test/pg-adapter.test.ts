@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('pgDriverAdapter', () => {
   it("reports its pool's open, idle and waiting connections, and stops when the client disconnects", async () => {
-    const factory = pgDriverAdapter(PrismaPg, {
+    const { adapter: factory } = pgDriverAdapter(PrismaPg, {
       connectionString: scratch.databaseUrl,
       max: 1,
       schema: scratch.context,
@@ -67,7 +67,7 @@ describe('pgDriverAdapter', () => {
   it('adds up the pools of one service', async () => {
     const options = { connectionString: scratch.databaseUrl, max: 2, schema: scratch.context };
     const adapters = await Promise.all(
-      [pgDriverAdapter(PrismaPg, options), pgDriverAdapter(PrismaPg, options)].map((f) => f.connect()),
+      [pgDriverAdapter(PrismaPg, options), pgDriverAdapter(PrismaPg, options)].map((f) => f.adapter.connect()),
     );
     const held = await Promise.all(adapters.map((a) => a.startTransaction()));
     await adapters[0]!.queryRaw(statement('select 1'));

@@ -13,7 +13,7 @@ import {
 } from '@coursegraph/service-kit';
 import type { CourseConfig } from './config.js';
 import type { Context } from './context.js';
-import { createDb } from './data/db.js';
+import { createDatabase } from './data/db.js';
 import { useLessonDurationPhase } from './data/lesson-duration.js';
 import { createLoaders } from './data/loaders.js';
 import { Authoring } from './domain/authoring.js';
@@ -34,7 +34,11 @@ export interface CourseAppOptions {
 
 export async function createCourseApp(config: CourseConfig, logger: Logger, options: CourseAppOptions = {}) {
   useLessonDurationPhase(config.lessonDurationPhase);
-  const db = createDb(config.databaseUrl, options.poolSize, options.onQuery);
+  const { db, sql } = createDatabase(config.databaseUrl, {
+    hotReads: config.hotReads,
+    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+  });
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const authoring = new Authoring(db);
   const outline = new Outline(db);
@@ -58,10 +62,11 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
     sdl: typeDefs,
     context: (base) => ({
       db,
+      sql,
       authoring,
       outline,
       publishing,
-      loaders: createLoaders(db, base.viewer?.userId ?? null),
+      loaders: createLoaders(db, sql, base.viewer?.userId ?? null),
       flags,
     }),
   });
@@ -71,6 +76,7 @@ export async function createCourseApp(config: CourseConfig, logger: Logger, opti
     handler: yoga,
     yoga,
     db,
+    sql,
     redis: subgraph.redis,
     authoring,
     outline,

@@ -2,6 +2,7 @@ import {
   commonSettings,
   databasePasswordProblem,
   flagsSettings,
+  hotReadsSetting,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -14,6 +15,7 @@ export const courseSettings = {
   ...jwksSetting,
   // The catalog's default order is the flag `catalog-ranking` (resolvers/query.ts).
   ...flagsSettings,
+  ...hotReadsSetting,
   port: { env: 'COURSE_PORT', default: 4002, parse: parse.port, doc: 'HTTP port of the course subgraph' },
   databaseUrl: {
     env: 'COURSE_DATABASE_URL',

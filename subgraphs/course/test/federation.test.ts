@@ -116,12 +116,12 @@ describe('no N+1', () => {
     expect(await cost(ADMIN_PAGE, { f, first: 8 }, admin)).toBe(await cost(ADMIN_PAGE, { f, first: 1 }, admin));
   });
 
-  it('the course counts alone come from the catalog rows: two queries per page', async () => {
+  it('the course counts alone come from the catalog rows: two queries per page (one in plain SQL)', async () => {
     expect(
       await cost(
         `query($f: CatalogFilter) { catalog(filter: $f, first: 8) { edges { node { id moduleCount lessonCount } } } }`,
         { f: { instructorId: teacher.userId } },
       ),
-    ).toBe(2);
+    ).toBe(h.app.sql ? 1 : 2);
   });
 });

@@ -5,7 +5,7 @@
 import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
 import type { EnrollmentConfig } from './config.js';
 import type { Context } from './context.js';
-import { createDb } from './data/db.js';
+import { createDatabase } from './data/db.js';
 import { createLoaders } from './data/loaders.js';
 import { Enrollments } from './domain/enrollments.js';
 import { schema, typeDefs } from './schema.js';
@@ -20,14 +20,14 @@ export async function createEnrollmentApp(
   logger: Logger,
   options: EnrollmentAppOptions = {},
 ) {
-  const db = createDb(config.databaseUrl);
+  const { db, sql } = createDatabase(config.databaseUrl, { hotReads: config.hotReads });
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const enrollments = new Enrollments(db);
 
   const yoga = subgraph.yoga<Context>({
     schema,
     sdl: typeDefs,
-    context: (base) => ({ db, enrollments, loaders: createLoaders(db, base.viewer?.userId ?? null) }),
+    context: (base) => ({ db, sql, enrollments, loaders: createLoaders(db, sql, base.viewer?.userId ?? null) }),
   });
 
   return {

@@ -1,9 +1,17 @@
-import { commonSettings, databasePasswordProblem, jwksSetting, parse, type ConfigOf } from '@coursegraph/service-kit';
+import {
+  commonSettings,
+  databasePasswordProblem,
+  hotReadsSetting,
+  jwksSetting,
+  parse,
+  type ConfigOf,
+} from '@coursegraph/service-kit';
 
 /** Enrollment's settings, read once at start-up (see README: Configuration). */
 export const enrollmentSettings = {
   ...commonSettings,
   ...jwksSetting,
+  ...hotReadsSetting,
   port: { env: 'ENROLLMENT_PORT', default: 4003, parse: parse.port, doc: 'HTTP port of the enrollment subgraph' },
   databaseUrl: {
     env: 'ENROLLMENT_DATABASE_URL',

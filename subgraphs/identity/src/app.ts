@@ -16,7 +16,7 @@ import {
 } from '@coursegraph/service-kit';
 import type { IdentityConfig } from './config.js';
 import type { Context } from './context.js';
-import { createDb } from './data/db.js';
+import { createDatabase } from './data/db.js';
 import { createUserLoader } from './data/users.js';
 import { Accounts } from './domain/accounts.js';
 import { EmailVerification } from './domain/email-verification.js';
@@ -36,7 +36,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
   // Tracing before the first query: Prisma decides when it first connects whether its SQL is traced,
   // and the signing keys' load below is that first query (createSubgraph would start it too late).
   startTracing('identity', logger);
-  const db = createDb(config.databaseUrl);
+  const { db, sql } = createDatabase(config.databaseUrl, { hotReads: config.hotReads });
   const keys = new SigningKeyStore(db, config.accessTtlSeconds);
   await keys.init();
   // Identity issues the tokens: it verifies them with its own signing keys, not over HTTP.
@@ -104,7 +104,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger, 
       keys,
       partners,
       clientIp: verifiedClientIp(request.headers, config.internalSigningSecret),
-      loaders: { user: createUserLoader(db) },
+      loaders: { user: createUserLoader(db, sql) },
       signedInUserId: null,
     }),
   });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import {
   commonSettings,
   databasePasswordProblem,
+  hotReadsSetting,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   parse,
   type ConfigOf,
@@ -13,6 +14,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 /** Identity's settings, read once at start-up (see README: Configuration). */
 export const identitySettings = {
   ...commonSettings,
+  ...hotReadsSetting,
   port: { env: 'IDENTITY_PORT', default: 4001, parse: parse.port, doc: 'HTTP port of the identity subgraph' },
   databaseUrl: {
     env: 'IDENTITY_DATABASE_URL',

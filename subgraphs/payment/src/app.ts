@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSubgraph, dependencyProbes, type Logger, type SubgraphOptions } from '@coursegraph/service-kit';
 import type { PaymentConfig } from './config.js';
 import type { Context } from './context.js';
-import { createDb } from './data/db.js';
+import { createDatabase } from './data/db.js';
 import { createLoaders } from './data/loaders.js';
 import { Checkout } from './domain/checkout.js';
 import { Refunds } from './domain/refunds.js';
@@ -29,7 +29,7 @@ export interface PaymentAppOptions {
 }
 
 export async function createPaymentApp(config: PaymentConfig, logger: Logger, options: PaymentAppOptions = {}) {
-  const db = createDb(config.databaseUrl);
+  const { db, sql } = createDatabase(config.databaseUrl, { hotReads: config.hotReads });
   const subgraph = createSubgraph({ config, logger, getKey: options.getKey });
   const provider = options.provider ?? createProvider(config);
   const checkout = new Checkout({ db, provider, logger, reconcileAfterMs: config.reconcileAfterMs });
@@ -57,7 +57,7 @@ export async function createPaymentApp(config: PaymentConfig, logger: Logger, op
   const yoga = subgraph.yoga<Context>({
     schema,
     sdl: typeDefs,
-    context: () => ({ db, checkout, refunds, reconciler, loaders: createLoaders(db) }),
+    context: () => ({ db, sql, checkout, refunds, reconciler, loaders: createLoaders(db) }),
   });
 
   return {

@@ -3,6 +3,7 @@ import {
   databasePasswordProblem,
   ConfigError,
   sandboxProviderProblem,
+  hotReadsSetting,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -12,6 +13,7 @@ import {
 export const paymentSettings = {
   ...commonSettings,
   ...jwksSetting,
+  ...hotReadsSetting,
   port: { env: 'PAYMENT_PORT', default: 4004, parse: parse.port, doc: 'HTTP port of the payment subgraph' },
   databaseUrl: {
     env: 'PAYMENT_DATABASE_URL',

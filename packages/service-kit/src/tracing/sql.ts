@@ -43,7 +43,8 @@ function errorType(err: unknown): string {
   return typeof type === 'string' ? type.slice(0, 64) : 'Error';
 }
 
-function inStatementSpan<T>(schema: string, sql: string, run: () => Promise<T>): Promise<T> {
+/** Runs one statement in its span (also the kit's plain-SQL reads', sql-reads.ts). */
+export function inStatementSpan<T>(schema: string, sql: string, run: () => Promise<T>): Promise<T> {
   const { operation, table } = describeStatement(sql);
   return tracer().startActiveSpan(
     table ? `${operation} ${table}` : operation,

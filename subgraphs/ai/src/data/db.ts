@@ -8,6 +8,6 @@ export type Tx = Prisma.TransactionClient;
 /** AI's Prisma client, connected as ai's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({
-    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'ai' }),
+    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'ai' }).adapter,
   });
 }

@@ -3,9 +3,10 @@
  * (a page is two queries whatever its size: the rows and the total count).
  */
 import DataLoader from 'dataloader';
-import { badInput, decodeCursor, encodeCursor, isUuid } from '@coursegraph/service-kit';
+import { badInput, decodeCursor, encodeCursor, isUuid, type SqlReads } from '@coursegraph/service-kit';
 import type { CourseLevel, Prisma, PublishedCourse } from '../generated/prisma/client.js';
 import type { Reader } from './db.js';
+import * as hot from './hot-reads.js';
 
 export type CatalogSort = 'NEWEST' | 'TITLE' | 'PRICE_ASC' | 'PRICE_DESC' | 'POPULAR';
 /** The sorts by a column of the catalog row (POPULAR counts enrolments, see popularPage). */
@@ -111,19 +112,15 @@ function whereOf(q: CatalogQuery): Prisma.PublishedCourseWhereInput {
 /** A page of the catalog with each row's cursor. */
 type CatalogPage = { rows: PublishedCourse[]; cursors: string[]; hasNextPage: boolean; totalCount: number };
 
-/**
- * First pages of instructors' listed courses, newest first, for many instructors in two queries
- * (the ranked ids with each instructor's total, then the rows). User.taughtCourses asks for one instructor at a time, once per
- * User entity in a subgraph call; published courses look the same to every viewer, so the pages
- * asked for in one tick are read together, whichever request asked.
- */
-async function instructorFirstPages(db: Reader, keys: readonly string[]): Promise<CatalogPage[]> {
-  const wanted = keys.map((key) => {
-    const [instructorId, take] = key.split('|');
-    return { instructorId: instructorId!, take: Number(take) };
-  });
-  const instructorIds = [...new Set(wanted.map((w) => w.instructorId))];
-  const maxTake = Math.max(...wanted.map((w) => w.take));
+/** Each instructor's newest listed courses (up to `perInstructor`), with the instructor's total, newest first. */
+export async function instructorNewest(
+  db: Reader,
+  sql: SqlReads | null,
+  instructorIds: readonly string[],
+  perInstructor: number,
+): Promise<{ instructorId: string; total: number; row: PublishedCourse }[]> {
+  if (sql) return hot.instructorNewest(sql, instructorIds, perInstructor);
+  // Two statements: the ranked ids with each instructor's total, then the rows.
   const ranked = await db.$queryRaw<{ instructor_id: string; course_id: string; total: number }[]>`
     select instructor_id::text, course_id::text, total::int from (
       select instructor_id, course_id,
@@ -132,18 +129,35 @@ async function instructorFirstPages(db: Reader, keys: readonly string[]): Promis
       from course.published_courses
       where archived_at is null and instructor_id = any(${instructorIds}::uuid[])
     ) ranked
-    where rank <= ${maxTake + 1}
+    where rank <= ${perInstructor}
     order by instructor_id, rank`;
   const rows = await db.publishedCourse.findMany({ where: { courseId: { in: ranked.map((r) => r.course_id) } } });
   const byId = new Map(rows.map((r) => [r.courseId, r]));
+  return ranked.flatMap((r) => {
+    const row = byId.get(r.course_id);
+    return row ? [{ instructorId: r.instructor_id, total: r.total, row }] : [];
+  });
+}
+
+/**
+ * First pages of instructors' listed courses, newest first, for many instructors at once.
+ * User.taughtCourses asks for one instructor at a time, once per User entity in a subgraph call;
+ * published courses look the same to every viewer, so the pages asked for in one tick are read
+ * together, whichever request asked.
+ */
+async function instructorFirstPages(db: Reader, sql: SqlReads | null, keys: readonly string[]): Promise<CatalogPage[]> {
+  const wanted = keys.map((key) => {
+    const [instructorId, take] = key.split('|');
+    return { instructorId: instructorId!, take: Number(take) };
+  });
+  const instructorIds = [...new Set(wanted.map((w) => w.instructorId))];
+  const maxTake = Math.max(...wanted.map((w) => w.take));
   const newestFirst = new Map<string, PublishedCourse[]>();
   const totals = new Map<string, number>();
-  for (const r of ranked) {
-    totals.set(r.instructor_id, r.total);
-    const row = byId.get(r.course_id);
-    if (!row) continue;
-    if (!newestFirst.has(r.instructor_id)) newestFirst.set(r.instructor_id, []);
-    newestFirst.get(r.instructor_id)!.push(row);
+  for (const r of await instructorNewest(db, sql, instructorIds, maxTake + 1)) {
+    totals.set(r.instructorId, r.total);
+    if (!newestFirst.has(r.instructorId)) newestFirst.set(r.instructorId, []);
+    newestFirst.get(r.instructorId)!.push(r.row);
   }
   return wanted.map(({ instructorId, take }) => {
     const list = newestFirst.get(instructorId) ?? [];
@@ -157,14 +171,15 @@ async function instructorFirstPages(db: Reader, keys: readonly string[]): Promis
   });
 }
 
-const instructorPageLoaders = new WeakMap<Reader, DataLoader<string, CatalogPage>>();
+/** One loader per way of reading: a client's plain SQL (SqlReads belongs to one client), else the client. */
+const instructorPageLoaders = new WeakMap<Reader | SqlReads, DataLoader<string, CatalogPage>>();
 
-function instructorPageLoader(db: Reader): DataLoader<string, CatalogPage> {
-  let loader = instructorPageLoaders.get(db);
+function instructorPageLoader(db: Reader, sql: SqlReads | null): DataLoader<string, CatalogPage> {
+  let loader = instructorPageLoaders.get(sql ?? db);
   if (!loader) {
     // No cache: every page is read afresh; only the reads of one tick are put together.
-    loader = new DataLoader((keys) => instructorFirstPages(db, keys), { cache: false, maxBatchSize: 200 });
-    instructorPageLoaders.set(db, loader);
+    loader = new DataLoader((keys) => instructorFirstPages(db, sql, keys), { cache: false, maxBatchSize: 200 });
+    instructorPageLoaders.set(sql ?? db, loader);
   }
   return loader;
 }
@@ -172,29 +187,66 @@ function instructorPageLoader(db: Reader): DataLoader<string, CatalogPage> {
 const onlyInstructor = (q: CatalogQuery) =>
   q.instructorId !== undefined && Object.values(q).filter((v) => v !== undefined).length === 1;
 
+/** `sql`: the hot reads' plain SQL (hot-reads.ts), or null for Prisma (DB_HOT_READS=prisma, a transaction). */
 export async function listCatalog(
   db: Reader,
+  sql: SqlReads | null,
   q: CatalogQuery,
   sort: CatalogSort,
   take: number,
   after: string | null | undefined,
 ): Promise<CatalogPage> {
   if (!after && sort === 'NEWEST' && onlyInstructor(q) && isUuid(q.instructorId!))
-    return instructorPageLoader(db).load(`${q.instructorId!.toLowerCase()}|${take}`);
+    return instructorPageLoader(db, sql).load(`${q.instructorId!.toLowerCase()}|${take}`);
   const cursor = parseCursor(sort, after);
   const where = whereOf(q);
-  if (sort === 'POPULAR') return popularPage(db, where, take, cursor);
+  if (sort === 'POPULAR') return sql ? popularPageSql(sql, q, take, cursor) : popularPage(db, where, take, cursor);
   const spec = SORTS[sort];
-  const [rows, totalCount] = await Promise.all([
-    db.publishedCourse.findMany({
-      where: cursor ? { AND: [where, spec.after(cursor.value, cursor.id)] } : where,
-      orderBy: spec.orderBy,
-      take: take + 1,
-    }),
-    db.publishedCourse.count({ where }),
-  ]);
+  const [rows, totalCount] = sql
+    ? await columnSortPage(sql, q, sort, cursor, take + 1)
+    : await Promise.all([
+        db.publishedCourse.findMany({
+          where: cursor ? { AND: [where, spec.after(cursor.value, cursor.id)] } : where,
+          orderBy: spec.orderBy,
+          take: take + 1,
+        }),
+        db.publishedCourse.count({ where }),
+      ]);
   const page = rows.slice(0, take);
   return { rows: page, cursors: page.map((r) => catalogCursor(sort, r)), hasNextPage: rows.length > take, totalCount };
+}
+
+/** A column sort's rows and total in plain SQL; the cursor's value typed as Prisma's `after` types it. */
+async function columnSortPage(
+  sql: SqlReads,
+  q: CatalogQuery,
+  sort: ColumnSort,
+  cursor: { value: SortValue; id: string } | null,
+  limit: number,
+): Promise<[PublishedCourse[], number]> {
+  const value = (v: SortValue) =>
+    SORTS[sort].valueType === 'date' ? new Date(v) : SORTS[sort].valueType === 'number' ? Number(v) : String(v);
+  const after = cursor ? { value: value(cursor.value), id: cursor.id } : null;
+  const { rows, totalCount } = await hot.catalogPage(sql, q, sort, after, limit);
+  return [rows, totalCount];
+}
+
+/** popularPage in plain SQL: the ranking is done by PostgreSQL, two statements (the page, the total). */
+async function popularPageSql(
+  sql: SqlReads,
+  q: CatalogQuery,
+  take: number,
+  cursor: { value: SortValue; id: string } | null,
+): Promise<CatalogPage> {
+  const after = cursor ? { value: Number(cursor.value), id: cursor.id } : null;
+  const { rows, totalCount } = await hot.popularPage(sql, q, after, take + 1);
+  const page = rows.slice(0, take);
+  return {
+    rows: page.map((r) => r.row),
+    cursors: page.map((r) => cursorOf('POPULAR', r.enrolled, r.row.courseId)),
+    hasNextPage: rows.length > take,
+    totalCount,
+  };
 }
 
 /** Entitlement bases of an active enrolment (REFUNDED and UNENROLLED are revoked ones). */
@@ -271,7 +323,8 @@ export async function listOwnCourses(
 }
 
 /** Published (listed) courses per category, one grouped query. */
-export async function countByCategory(db: Reader): Promise<Map<string, number>> {
+export async function countByCategory(db: Reader, sql: SqlReads | null): Promise<Map<string, number>> {
+  if (sql) return hot.categoryCounts(sql);
   const groups = await db.publishedCourse.groupBy({
     by: ['category'],
     where: { archivedAt: null },

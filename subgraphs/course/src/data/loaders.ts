@@ -3,12 +3,14 @@
  * number of queries (docs/architecture.md, Conventions).
  */
 import DataLoader from 'dataloader';
+import type { SqlReads } from '@coursegraph/service-kit';
 import type { CourseTree, DraftTree, LessonNode, ModuleNode } from '../domain/content.js';
 import { fromCourse, type CourseView } from '../domain/views.js';
 import { countByCategory } from './catalog.js';
 import type { PrismaClient } from './db.js';
 import { loadDraftTrees } from './drafts.js';
 import { entitledCourses } from './entitlements.js';
+import { coursesById } from './hot-reads.js';
 import { findPublishedItems, loadPublishedTrees } from './published.js';
 
 /** A DataLoader's load and clear, for one kind of tree. */
@@ -39,12 +41,15 @@ const byKey = <V>(keys: readonly string[], map: Map<string, V>) => keys.map((k) 
  * and whatever is loaded next (prerequisites, lesson courses) is batched together again: the query
  * count of a page does not depend on which of two queries happened to answer first.
  */
-function treeLoaders(db: PrismaClient): { publishedTree: TreeLoader<CourseTree>; draftTree: TreeLoader<DraftTree> } {
+function treeLoaders(
+  db: PrismaClient,
+  sql: SqlReads | null,
+): { publishedTree: TreeLoader<CourseTree>; draftTree: TreeLoader<DraftTree> } {
   const trees = new DataLoader<string, CourseTree | DraftTree | null>(async (keys) => {
     const ids = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
     const [published, drafts] = [ids('p:'), ids('d:')];
     const [p, d] = await Promise.all([
-      published.length > 0 ? loadPublishedTrees(db, published) : new Map<string, CourseTree>(),
+      published.length > 0 ? loadPublishedTrees(db, sql, published) : new Map<string, CourseTree>(),
       drafts.length > 0 ? loadDraftTrees(db, drafts) : new Map<string, DraftTree>(),
     ]);
     return keys.map((k) => (k.startsWith('p:') ? p.get(k.slice(2)) : d.get(k.slice(2))) ?? null);
@@ -56,8 +61,9 @@ function treeLoaders(db: PrismaClient): { publishedTree: TreeLoader<CourseTree>;
   return { publishedTree: kind<CourseTree>('p:'), draftTree: kind<DraftTree>('d:') };
 }
 
-export function createLoaders(db: PrismaClient, viewerId: string | null): Loaders {
-  const { publishedTree, draftTree } = treeLoaders(db);
+/** `sql`: the hot reads' plain SQL (hot-reads.ts), or null to read them through Prisma (DB_HOT_READS=prisma). */
+export function createLoaders(db: PrismaClient, sql: SqlReads | null, viewerId: string | null): Loaders {
+  const { publishedTree, draftTree } = treeLoaders(db, sql);
 
   // Module and lesson references: which course holds the id, then that course's published tree.
   const publishedItem = <T>(pick: (tree: CourseTree, id: string) => T | undefined) =>
@@ -75,7 +81,9 @@ export function createLoaders(db: PrismaClient, viewerId: string | null): Loader
 
   return {
     course: new DataLoader(async (ids) => {
-      const rows = await db.course.findMany({ where: { id: { in: [...ids] } }, include: { published: true } });
+      const rows = sql
+        ? await coursesById(sql, ids)
+        : await db.course.findMany({ where: { id: { in: [...ids] } }, include: { published: true } });
       return byKey(ids, new Map(rows.map((r) => [r.id, fromCourse(r)])));
     }),
     publishedTree,
@@ -83,7 +91,7 @@ export function createLoaders(db: PrismaClient, viewerId: string | null): Loader
     publishedModule: publishedItem((tree, id) => tree.modules.find((m) => m.id === id)),
     publishedLesson: publishedItem((tree, id) => tree.modules.flatMap((m) => m.lessons).find((l) => l.id === id)),
     categoryCounts: new DataLoader(async (keys) => {
-      const counts = await countByCategory(db);
+      const counts = await countByCategory(db, sql);
       return keys.map(() => counts);
     }),
     entitled: new DataLoader(async (courseIds) => {

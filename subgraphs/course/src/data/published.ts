@@ -1,16 +1,34 @@
 /** The published side: immutable versions, the catalog row of each course, and their indexes. */
+import type { SqlReads } from '@coursegraph/service-kit';
 import type { PublishedCourse } from '../generated/prisma/client.js';
 import { toTree, type CourseContent, type CourseTree } from '../domain/content.js';
 import type { Reader, Tx } from './db.js';
+import * as hot from './hot-reads.js';
 
 /** The latest published version of each course, one query for the batch. */
-export async function loadPublishedTrees(db: Reader, courseIds: readonly string[]): Promise<Map<string, CourseTree>> {
-  const rows = await db.$queryRaw<{ course_id: string; snapshot: unknown }[]>`
+export async function loadPublishedTrees(
+  db: Reader,
+  sql: SqlReads | null,
+  courseIds: readonly string[],
+): Promise<Map<string, CourseTree>> {
+  const rows = sql
+    ? await hot.publishedSnapshots(sql, courseIds)
+    : await db.$queryRaw<{ course_id: string; snapshot: unknown }[]>`
     select v.course_id, v.snapshot
       from published_courses p
       join course_versions v on v.course_id = p.course_id and v.version = p.version
      where p.course_id = any(${[...courseIds]}::uuid[])`;
   return new Map(rows.map((r) => [r.course_id, toTree(parseSnapshot(r.snapshot))]));
+}
+
+/**
+ * The course a slug names: the published slug is what learners follow; a draft's new slug finds it
+ * for its managers (one statement in SQL, up to two through Prisma).
+ */
+export async function courseIdBySlug(db: Reader, sql: SqlReads | null, slug: string): Promise<string | null> {
+  if (sql) return hot.courseIdBySlug(sql, slug);
+  const published = await db.publishedCourse.findUnique({ where: { slug }, select: { courseId: true } });
+  return published?.courseId ?? (await db.course.findUnique({ where: { slug }, select: { id: true } }))?.id ?? null;
 }
 
 export async function loadVersion(db: Reader, courseId: string, version: number): Promise<CourseContent | null> {

@@ -3,6 +3,7 @@ import type { QueryResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { CatalogQuery, CatalogSort } from '../data/catalog.js';
 import { listOwnCourses } from '../data/catalog.js';
+import { courseIdBySlug } from '../data/published.js';
 import { CATEGORIES } from '../domain/categories.js';
 import * as valid from '../domain/validation.js';
 import { isVisible } from '../domain/views.js';
@@ -19,13 +20,7 @@ export const Query: QueryResolvers = {
     if (id != null) {
       courseId = valid.id(id, 'id');
     } else {
-      // The published slug is what learners follow; a draft's new slug finds it for its managers.
-      const value = slug!.trim();
-      const published = await ctx.db.publishedCourse.findUnique({ where: { slug: value }, select: { courseId: true } });
-      courseId =
-        published?.courseId ??
-        (await ctx.db.course.findUnique({ where: { slug: value }, select: { id: true } }))?.id ??
-        null;
+      courseId = await courseIdBySlug(ctx.db, ctx.sql, slug!.trim());
     }
     const view = courseId ? await ctx.loaders.course.load(courseId) : null;
     return view && isVisible(ctx.viewer, view) ? view : null;

@@ -42,7 +42,7 @@ export async function catalogConnection(
   take: number,
   after: string | null | undefined,
 ) {
-  const page = await listCatalog(ctx.db, query, sort, take, after);
+  const page = await listCatalog(ctx.db, ctx.sql, query, sort, take, after);
   const edges = page.rows.map((row: PublishedCourse, i) => ({ cursor: page.cursors[i]!, node: fromPublished(row) }));
   return { edges, totalCount: page.totalCount, pageInfo: pageInfo(page.hasNextPage, edges.at(-1)?.cursor ?? null) };
 }

@@ -1,9 +1,12 @@
 /** Per-request DataLoaders: every load by key is batched, so a list costs a constant number of queries. */
 import DataLoader from 'dataloader';
+import type { SqlReads } from '@coursegraph/service-kit';
 import type { Certificate, Enrollment, PrismaClient } from '../generated/prisma/client.js';
 import { currentCertificate } from '../domain/certificates.js';
+import { completedLessonRows, enrollmentCounts, requiredLessonRows } from './hot-reads.js';
 
-export function createLoaders(db: PrismaClient, viewerId: string | null) {
+/** `sql`: the hot reads' plain SQL (hot-reads.ts), or null to read them through Prisma (DB_HOT_READS=prisma). */
+export function createLoaders(db: PrismaClient, sql: SqlReads | null, viewerId: string | null) {
   return {
     enrollment: new DataLoader<string, Enrollment | null>(async (ids) => {
       const rows = await db.enrollment.findMany({ where: { id: { in: [...ids] } } });
@@ -12,6 +15,10 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
     }),
     /** Learners with access per course (active or completed). */
     enrollmentCount: new DataLoader<string, number>(async (courseIds) => {
+      if (sql) {
+        const counts = await enrollmentCounts(sql, courseIds);
+        return courseIds.map((id) => counts.get(id) ?? 0);
+      }
       const groups = await db.enrollment.groupBy({
         by: ['courseId'],
         where: { courseId: { in: [...courseIds] }, status: { not: 'REVOKED' } },
@@ -31,7 +38,9 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
     completedLessons: new DataLoader<string, string[]>(async (enrollmentIds) => {
       // Joined through the enrollment's user, so lesson_progress is read by its primary key
       // (user_id, enrollment_id, …) instead of scanned.
-      const rows = await db.$queryRaw<{ enrollment_id: string; lesson_id: string }[]>`
+      const rows = sql
+        ? await completedLessonRows(sql, enrollmentIds)
+        : await db.$queryRaw<{ enrollment_id: string; lesson_id: string }[]>`
         select lp.enrollment_id::text, lp.lesson_id::text
         from enrollment.enrollments e
         join enrollment.lesson_progress lp on lp.user_id = e.user_id and lp.enrollment_id = e.id
@@ -46,10 +55,12 @@ export function createLoaders(db: PrismaClient, viewerId: string | null) {
       return enrollmentIds.map((id) => byEnrollment.get(id) ?? []);
     }),
     requiredLessons: new DataLoader<string, string[]>(async (courseIds) => {
-      const rows = await db.courseProjection.findMany({
-        where: { courseId: { in: [...courseIds] } },
-        select: { courseId: true, requiredLessonIds: true },
-      });
+      const rows = sql
+        ? await requiredLessonRows(sql, courseIds)
+        : await db.courseProjection.findMany({
+            where: { courseId: { in: [...courseIds] } },
+            select: { courseId: true, requiredLessonIds: true },
+          });
       const byCourse = new Map(rows.map((r) => [r.courseId, r.requiredLessonIds]));
       return courseIds.map((id) => byCourse.get(id) ?? []);
     }),

@@ -1,4 +1,4 @@
-import { forbidden, requireViewer } from '@coursegraph/service-kit';
+import { forbidden, isUuid, requireViewer } from '@coursegraph/service-kit';
 import type {
   CertificateResolvers,
   CourseResolvers,
@@ -45,12 +45,13 @@ export const User: UserResolvers = {
     const viewer = requireViewer(ctx);
     if (viewer.userId !== user.id && viewer.role !== 'ADMIN')
       throw forbidden("Only the learner and admins see a learner's enrollments.");
-    return enrollmentsOf(ctx.db, user.id, first, after);
+    return enrollmentsOf(ctx.db, ctx.sql, user.id, first, after);
   },
 };
 
 export const Course: CourseResolvers = {
   __resolveReference: (ref) => ({ id: ref.id }),
-  enrollmentCount: (course, _args, ctx) => ctx.loaders.enrollmentCount.load(course.id),
-  viewerEnrollment: (course, _args, ctx) => ctx.loaders.viewerEnrollment.load(course.id),
+  // A malformed id is no course: answered before SQL, so it cannot fail the batch it came in.
+  enrollmentCount: (course, _args, ctx) => (isUuid(course.id) ? ctx.loaders.enrollmentCount.load(course.id) : 0),
+  viewerEnrollment: (course, _args, ctx) => (isUuid(course.id) ? ctx.loaders.viewerEnrollment.load(course.id) : null),
 };

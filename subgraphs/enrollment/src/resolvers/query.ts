@@ -4,7 +4,8 @@ import { isCertificatePublicId } from '../domain/certificates.js';
 import { enrollmentsOf } from './connection.js';
 
 export const Query: QueryResolvers = {
-  myEnrollments: (_parent, { first, after }, ctx) => enrollmentsOf(ctx.db, requireViewer(ctx).userId, first, after),
+  myEnrollments: (_parent, { first, after }, ctx) =>
+    enrollmentsOf(ctx.db, ctx.sql, requireViewer(ctx).userId, first, after),
   // Public: anyone holding the id can verify it. People type ids, so case and spaces around are
   // forgiven; anything else of the wrong form is refused (without echoing it) before any query.
   certificate: (_parent, { publicId }, ctx) => {

@@ -8,6 +8,6 @@ export type Tx = Prisma.TransactionClient;
 /** Flags' Prisma client, connected as flags' own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 5): PrismaClient {
   return new PrismaClient({
-    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'flags' }),
+    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'flags' }).adapter,
   });
 }

@@ -1,13 +1,15 @@
 /** Data access for users. Every load by key goes through a per-request DataLoader. */
 import DataLoader from 'dataloader';
-import type { Role } from '@coursegraph/service-kit';
+import type { Role, SqlReads } from '@coursegraph/service-kit';
 import type { PrismaClient, User } from '../generated/prisma/client.js';
+import { usersById } from './hot-reads.js';
 
 export type { User };
 
-export function createUserLoader(db: PrismaClient): DataLoader<string, User | null> {
+/** `sql`: the hot reads' plain SQL (hot-reads.ts), or null to read through Prisma (DB_HOT_READS=prisma). */
+export function createUserLoader(db: PrismaClient, sql: SqlReads | null): DataLoader<string, User | null> {
   return new DataLoader(async (ids) => {
-    const rows = await db.user.findMany({ where: { id: { in: [...ids] } } });
+    const rows = sql ? await usersById(sql, ids) : await db.user.findMany({ where: { id: { in: [...ids] } } });
     const byId = new Map(rows.map((u) => [u.id, u]));
     return ids.map((id) => byId.get(id) ?? null);
   });

@@ -1,3 +1,4 @@
+import { isUuid } from '@coursegraph/service-kit';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 
@@ -12,7 +13,8 @@ function seesPrivate(user: { id: string }, ctx: Context): boolean {
 }
 
 export const User: UserResolvers = {
-  __resolveReference: (ref, ctx) => ctx.loaders.user.load(ref.id),
+  // A malformed id is no user: refused before SQL, so it cannot fail the batch it came in.
+  __resolveReference: (ref, ctx) => (isUuid(ref.id) ? ctx.loaders.user.load(ref.id) : null),
   email: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.email : null),
   role: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.role : null),
   active: (user, _args, ctx) => (seesPrivate(user, ctx) ? user.deactivatedAt === null : null),

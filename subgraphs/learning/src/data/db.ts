@@ -8,6 +8,6 @@ export type Tx = Prisma.TransactionClient;
 /** Learning's Prisma client, connected as learning's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({
-    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'learning' }),
+    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'learning' }).adapter,
   });
 }

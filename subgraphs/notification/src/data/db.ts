@@ -8,6 +8,7 @@ export type Tx = Prisma.TransactionClient;
 /** Notification's Prisma client, connected as notification's own role through the pg driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({
-    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'notification' }),
+    adapter: pgDriverAdapter(PrismaPg, { connectionString: databaseUrl, max: poolSize, schema: 'notification' })
+      .adapter,
   });
 }

@@ -1,6 +1,8 @@
 /** Order queries beyond single loads. */
+import type { SqlReads } from '@coursegraph/service-kit';
 import type { Order, PrismaClient } from '../generated/prisma/client.js';
 import type { Tx } from './db.js';
+import { ordersOfUser } from './hot-reads.js';
 
 export const findOrderByKey = (db: PrismaClient | Tx, userId: string, idempotencyKey: string) =>
   db.order.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey } } });
@@ -15,15 +17,26 @@ export async function lockOrder(tx: Tx, orderId: string): Promise<Order | null> 
   return locked.length === 0 ? null : tx.order.findUnique({ where: { id: orderId } });
 }
 
-/** A page of a user's orders, newest first (ids are UUID v7, so id order is creation order). */
-export async function listUserOrders(db: PrismaClient, userId: string, take: number, beforeId: string | null) {
-  const [rows, totalCount] = await Promise.all([
-    db.order.findMany({
-      where: { userId, ...(beforeId ? { id: { lt: beforeId } } : {}) },
-      orderBy: { id: 'desc' },
-      take: take + 1,
-    }),
-    db.order.count({ where: { userId } }),
-  ]);
+/**
+ * A page of a user's orders, newest first (ids are UUID v7, so id order is creation order). `sql`:
+ * the hot reads' plain SQL (hot-reads.ts), or null for Prisma (DB_HOT_READS=prisma).
+ */
+export async function listUserOrders(
+  db: PrismaClient,
+  sql: SqlReads | null,
+  userId: string,
+  take: number,
+  beforeId: string | null,
+) {
+  const [rows, totalCount] = sql
+    ? await ordersOfUser(sql, userId, beforeId, take + 1)
+    : await Promise.all([
+        db.order.findMany({
+          where: { userId, ...(beforeId ? { id: { lt: beforeId } } : {}) },
+          orderBy: { id: 'desc' },
+          take: take + 1,
+        }),
+        db.order.count({ where: { userId } }),
+      ]);
   return { rows: rows.slice(0, take), hasNextPage: rows.length > take, totalCount };
 }

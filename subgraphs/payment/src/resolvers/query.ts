@@ -18,7 +18,7 @@ export const Query: QueryResolvers = {
 
   myOrders: async (_parent, { first, after }, ctx) => {
     const viewer = requireViewer(ctx);
-    return connection(await listUserOrders(ctx.db, viewer.userId, pageSize(first), afterId(after)));
+    return connection(await listUserOrders(ctx.db, ctx.sql, viewer.userId, pageSize(first), afterId(after)));
   },
 
   // Admins only: a lookup open to learners would tell a guesser which codes exist.

@@ -7,6 +7,6 @@ export const User: UserResolvers = {
   orders: async (user, { first, after }, ctx) => {
     const viewer = requireViewer(ctx);
     if (!canSeeOrdersOf(viewer, user.id)) throw forbidden("Only the user and admins see a user's orders.");
-    return connection(await listUserOrders(ctx.db, user.id, pageSize(first), afterId(after)));
+    return connection(await listUserOrders(ctx.db, ctx.sql, user.id, pageSize(first), afterId(after)));
   },
 };
