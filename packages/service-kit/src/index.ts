@@ -202,6 +202,8 @@ export {
 export { pgDriverAdapter, type PgAdapterClass, type PgDriverAdapterOptions } from './pg-adapter.js';
 // The hottest reads in plain SQL on that pool, as named prepared statements (DB_HOT_READS).
 export { SqlReads, preparedRead, hotReadsSetting, type PreparedRead, type HotReadsMode } from './sql-reads.js';
+// A service as several processes sharing its port (GATEWAY_WORKERS, SUBGRAPH_PROCESSES).
+export { serviceProcesses, processesSetting, type ServiceProcess } from './processes.js';
 // Subgraphs: the bootstrap every subgraph uses.
 export {
   createSubgraph,

@@ -3,6 +3,7 @@ import {
   databasePasswordProblem,
   flagsSettings,
   hotReadsSetting,
+  processesSetting,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -16,6 +17,7 @@ export const courseSettings = {
   // The catalog's default order is the flag `catalog-ranking` (resolvers/query.ts).
   ...flagsSettings,
   ...hotReadsSetting,
+  ...processesSetting,
   port: { env: 'COURSE_PORT', default: 4002, parse: parse.port, doc: 'HTTP port of the course subgraph' },
   databaseUrl: {
     env: 'COURSE_DATABASE_URL',

@@ -2,6 +2,7 @@ import {
   commonSettings,
   databasePasswordProblem,
   hotReadsSetting,
+  processesSetting,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -12,6 +13,7 @@ export const enrollmentSettings = {
   ...commonSettings,
   ...jwksSetting,
   ...hotReadsSetting,
+  ...processesSetting,
   port: { env: 'ENROLLMENT_PORT', default: 4003, parse: parse.port, doc: 'HTTP port of the enrollment subgraph' },
   databaseUrl: {
     env: 'ENROLLMENT_DATABASE_URL',

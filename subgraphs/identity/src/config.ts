@@ -4,6 +4,7 @@ import {
   commonSettings,
   databasePasswordProblem,
   hotReadsSetting,
+  processesSetting,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   parse,
   type ConfigOf,
@@ -15,6 +16,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export const identitySettings = {
   ...commonSettings,
   ...hotReadsSetting,
+  ...processesSetting,
   port: { env: 'IDENTITY_PORT', default: 4001, parse: parse.port, doc: 'HTTP port of the identity subgraph' },
   databaseUrl: {
     env: 'IDENTITY_DATABASE_URL',

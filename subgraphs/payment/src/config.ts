@@ -4,6 +4,7 @@ import {
   ConfigError,
   sandboxProviderProblem,
   hotReadsSetting,
+  processesSetting,
   jwksSetting,
   parse,
   type ConfigOf,
@@ -14,6 +15,7 @@ export const paymentSettings = {
   ...commonSettings,
   ...jwksSetting,
   ...hotReadsSetting,
+  ...processesSetting,
   port: { env: 'PAYMENT_PORT', default: 4004, parse: parse.port, doc: 'HTTP port of the payment subgraph' },
   databaseUrl: {
     env: 'PAYMENT_DATABASE_URL',
