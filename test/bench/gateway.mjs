@@ -126,7 +126,7 @@ async function startOtlpSink() {
  * What is measured, in order: the gateways, and (BENCH_VARIANTS, on by default) ours with an
  * optimisation turned off, so each one's effect is measured in the same run; ours with its caches
  * on (`+entity-cache`, `+caches`); the cached phase (`+response-cache`: ours and Hive's response
- * caches on, catalog only); last, what observability costs (`~metrics-off`, `+tracing`: the
+ * caches on, catalog only); the subgraphs' hot reads through Prisma (`~prisma-reads`); what observability costs (`~metrics-off`, `+tracing`: the
  * subgraphs are restarted with the setting, so every process pays or saves it).
  */
 const otherProcesses = SETTINGS.processes_per_gateway === 1 ? 2 : 1;
@@ -206,6 +206,25 @@ const VARIANTS = [
     env: { BENCH_HIVE_RESPONSE_CACHE: '1' },
     workloads: ['catalog'],
     what: 'Hive Gateway with its response cache (per Authorization, 30 s time to live)',
+  },
+  {
+    name: 'coursegraph+subgraph-processes',
+    gateway: 'coursegraph',
+    tag: 'subgraph-processes',
+    env: {},
+    processes: 2,
+    subgraphEnv: { SUBGRAPH_PROCESSES: '2' },
+    workloads: ['varied', 'dashboard-varied', 'mixed'],
+    what: 'scaling past one process: the gateway and the busiest subgraphs (identity, course, enrollment, payment) as 2 processes each (GATEWAY_WORKERS, SUBGRAPH_PROCESSES); search is multi-threaded already',
+  },
+  {
+    name: 'coursegraph~prisma-reads',
+    gateway: 'coursegraph',
+    tag: 'prisma-reads',
+    env: {},
+    subgraphEnv: { DB_HOT_READS: 'prisma' },
+    workloads: ['catalog', 'varied', 'dashboard-varied', 'mixed'],
+    what: "the subgraphs' hot reads through the Prisma client instead of named prepared SQL (DB_HOT_READS=prisma): what the plain SQL bought",
   },
   {
     name: 'coursegraph~metrics-off',
