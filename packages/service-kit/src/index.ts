@@ -163,6 +163,8 @@ export { seededRandom, waitForProjection } from './demo-data.js';
 // Service lifecycle: dependency probes, run and stop.
 export {
   runService,
+  runSubgraph,
+  type RunSubgraphOptions,
   dependencyProbes,
   isUniqueViolation,
   type DatabaseHandle,

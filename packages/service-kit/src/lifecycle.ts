@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { observeDependency } from './metrics/health.js';
+import { serviceProcesses } from './processes.js';
 import { serve, shutdownOnSignals, type RunningServer, type ServeOptions } from './server.js';
 import { stopTracing, tracingReady } from './tracing/sdk.js';
 
@@ -85,4 +86,36 @@ export async function runService({
   shutdownOnSignals(running, logger);
   logger.info({ url: `${running.url}/graphql` }, `${name} listening`);
   return running;
+}
+
+export interface RunSubgraphOptions<App extends RunServiceOptions['app']> {
+  /** The subgraph's name, as in its logs ("course"). */
+  name: string;
+  logger: Logger;
+  config: { port: number; httpHost?: string; processes?: number };
+  /** Builds the app (schema, pools, clients); once per serving process. */
+  createApp: () => Promise<App>;
+  /**
+   * Starts what the subgraph does besides serving (outbox relay, consumers, jobs), in the order they
+   * are to stop: the relay last, so what the others write to the outbox is still published.
+   */
+  background?: (app: App) => Promise<{ stop(): Promise<void> }[]>;
+}
+
+/**
+ * A subgraph's main module: with SUBGRAPH_PROCESSES > 1 (processes.ts) the primary supervises and
+ * each process it forks serves; background work runs in one of them only.
+ */
+export async function runSubgraph<App extends RunServiceOptions['app']>({
+  name,
+  logger,
+  config,
+  createApp,
+  background,
+}: RunSubgraphOptions<App>): Promise<void> {
+  const role = serviceProcesses(config.processes ?? 1, logger);
+  if (!role.serves) return;
+  const app = await createApp();
+  const workers = role.background && background ? await background(app) : [];
+  await runService({ name: `${name} subgraph`, logger, port: config.port, host: config.httpHost, app, workers });
 }
