@@ -53,7 +53,7 @@ const { bootstrap, deploy } = await import('../../scripts/prisma.mjs');
 const { seedActivity, seedCatalog } = await import('../../scripts/seed.mjs');
 const { startPlatform, subgraphList } = await import('../../scripts/lib/platform.mjs');
 const { checkBuilt, dropDatabase, freePort, startNats, waitForEventsSettled } = await import('./lib/platform.mjs');
-const { cpuMeter, sharedServerPids } = await import('./gateway/cpu.mjs');
+const { cpuMeter, sharedServerPids, waitForQuiet } = await import('./gateway/cpu.mjs');
 const { withRedisPassword } = await import('../../scripts/lib/credentials.mjs');
 const { GATEWAYS, rewriteSupergraph, startGateway, versions } = await import('./gateway/gateways.mjs');
 const { runLoad } = await import('./gateway/load.mjs');
@@ -89,6 +89,9 @@ const subgraphEnv = {
   ACCESS_TOKEN_TTL_SECONDS: '3600',
   LOG_LEVEL: SETTINGS.log_level,
   RATE_LIMITS: 'false',
+  // ai's generation at publication writes flashcards for every seeded lesson in the background for
+  // many minutes: load that no gateway causes, and that would fall on the first ones measured.
+  AI_GENERATE_ON_PUBLISH: 'false',
   // Profiled, each Node subgraph records only the measured windows (SIGUSR2 starts and ends one).
   ...(SETTINGS.profile
     ? {
@@ -101,6 +104,11 @@ const launch = (extra = {}) =>
   startPlatform({ ports, database: SETTINGS.database, env: { ...subgraphEnv, ...extra }, logDir, log: () => {} });
 let platform;
 let platformExtra = '{}';
+/** Each subgraph's process (tree) and the servers they share. */
+const platformPids = () => ({
+  ...Object.fromEntries(subgraphList().map((s) => [s.name, platform.pid(s.name)])),
+  ...sharedServerPids(nats),
+});
 try {
   platform = await launch();
 } catch (err) {
@@ -316,6 +324,9 @@ try {
   await platform.kill('gateway');
   // The seed's and sign-ins' events are applied before anything is measured.
   await waitForEventsSettled(Object.fromEntries(subgraphList().map((s) => [s.name, ports[s.name]])), { log });
+  // And whatever else the set-up started (jobs catching up, a cold start) is over, so the first
+  // gateway measured does not share the machine with it and the last one not.
+  await waitForQuiet(platformPids(), { log });
   const supergraphFile = rewriteSupergraph(subgraphUrls, path.join(runDir, 'supergraph.graphql'));
   log(
     `ready after ${Math.round((Date.now() - t0) / 1000)} s; ${learners.deep.length} deep learners, ${SETTINGS.mutation_items_per_gateway}+ lessons to complete per gateway`,
@@ -323,7 +334,6 @@ try {
 
   // CPU per operation of every process that serves the load: the gateway's tree, each subgraph, and
   // the servers they share (PostgreSQL with its backends, Redis, the run's NATS).
-  const serviceNames = subgraphList().map((s) => s.name);
   const nodeServices = subgraphList()
     .filter((s) => s.main)
     .map((s) => s.name);
@@ -335,11 +345,7 @@ try {
       durationMs: SETTINGS.warmup_s * 1000,
     });
     gateway.resetPeak();
-    const cpu = cpuMeter({
-      gateway: gateway.pid,
-      ...Object.fromEntries(serviceNames.map((n) => [n, platform.pid(n)])),
-      ...sharedServerPids(nats),
-    });
+    const cpu = cpuMeter({ gateway: gateway.pid, ...platformPids() });
     const profiled = SETTINGS.profile ? nodeServices.map((n) => platform.pid(n)).filter(Boolean) : [];
     for (const pid of profiled) process.kill(pid, 'SIGUSR2');
     const figures = await runLoad({
@@ -374,6 +380,7 @@ try {
       platformExtra = JSON.stringify(extra);
       await platform.kill('gateway');
       await waitForEventsSettled(subgraphPorts, { log });
+      await waitForQuiet(platformPids(), { log });
     }
     if (run.otlp) run.env.OTEL_EXPORTER_OTLP_ENDPOINT = extra.OTEL_EXPORTER_OTLP_ENDPOINT;
     const port = await freePort();

@@ -84,3 +84,33 @@ export function cpuMeter(pids) {
     },
   };
 }
+
+/**
+ * Waits until `pids` ({ name: pid }) together use less than `cores` of a core over a `windowMs`
+ * window, twice in a row: background work that would load the machine unequally across the runs
+ * (a backlog, a periodic job catching up, a cold start) is over before anything is measured. Gives
+ * up after `maxMs` and says so; returns what the busiest were doing at the end.
+ */
+export async function waitForQuiet(pids, { cores = 0.1, windowMs = 3_000, maxMs = 600_000, log = () => {} } = {}) {
+  const t0 = Date.now();
+  for (let quiet = 0, round = 0; quiet < 2; round++) {
+    const meter = cpuMeter(pids);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    // CPU ms over the window per request of 1 = CPU ms in the window.
+    const { total, ...by } = meter.perOperation(1);
+    const used = total / windowMs;
+    quiet = used < cores ? quiet + 1 : 0;
+    if (quiet) continue;
+    const busiest = Object.entries(by)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([name, ms]) => `${name} ${(ms / windowMs).toFixed(2)}`)
+      .join(', ');
+    if (round % 10 === 0) log(`waiting for the platform to go quiet: ${used.toFixed(2)} cores busy (${busiest})`);
+    if (Date.now() - t0 > maxMs) {
+      log(`not quiet after ${maxMs / 1000} s (${used.toFixed(2)} cores: ${busiest}); measuring anyway`);
+      return;
+    }
+  }
+  log(`quiet after ${Math.round((Date.now() - t0) / 1000)} s`);
+}
